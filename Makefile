@@ -1,0 +1,62 @@
+# A thin wrapper over Meson. `make` builds into build/; `make run` and
+# `make test` install missing Debian packages first (README.md).
+MESON ?= meson
+NINJA ?= ninja
+BUILD ?= build
+
+.PHONY: all deps build run test asan test-asan tsan test-tsan fuzz bench valgrind clean
+
+all: build
+
+deps:
+	@sh tools/deps.sh
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD) --buildtype=debugoptimized
+
+build: deps $(BUILD)/build.ninja
+	$(NINJA) -C $(BUILD)
+
+run: build
+	./$(BUILD)/skillmeat --help
+
+test: build
+	@sh tools/test-summary.sh $(BUILD)
+
+build-asan/build.ninja:
+	$(MESON) setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+asan: deps build-asan/build.ninja
+	$(NINJA) -C build-asan
+
+test-asan: asan
+	@sh tools/test-summary.sh build-asan
+
+build-tsan/build.ninja:
+	$(MESON) setup build-tsan --buildtype=debug -Db_sanitize=thread -Db_lundef=false
+
+tsan: deps build-tsan/build.ninja
+	$(NINJA) -C build-tsan
+
+test-tsan: tsan
+	@sh tools/test-summary.sh build-tsan --suite threads
+
+build-fuzz/build.ninja:
+	CC=clang $(MESON) setup build-fuzz --buildtype=debugoptimized -Dfuzz=true -Dtests=false \
+		-Db_sanitize=address,undefined -Db_lundef=false
+
+fuzz:
+	@sh tools/deps.sh fuzz
+	$(MAKE) build-fuzz/build.ninja
+	$(NINJA) -C build-fuzz
+
+valgrind: build
+	@sh tools/deps.sh valgrind
+	@sh tools/test-summary.sh $(BUILD) --suite unit --wrap='valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite -q'
+
+bench: build
+	@sh tools/deps.sh bench
+	@sh bench/run.sh
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz

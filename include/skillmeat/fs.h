@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SKILLMEAT_FS_H
+#define SKILLMEAT_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct strbuf;
+
+/*
+ * Read a whole file into out (appended), failing with -E2BIG when it is larger
+ * than max bytes. Opens with O_CLOEXEC. Errors: -ENOENT, -EISDIR, -E2BIG, ...
+ */
+int sm_fs_read_file(const char *path, size_t max, struct strbuf *out, struct strbuf *err);
+
+/*
+ * Atomic replace: write data to ".<name>.<random>.tmp" in the same folder,
+ * fsync it, rename it over path, fsync the folder. mode for a new file
+ * (an existing file's mode is kept). On failure the temp file is removed and
+ * path is untouched.
+ */
+int sm_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		       struct strbuf *err);
+/* Like sm_fs_write_atomic without any fsync: for callers that syncfs once at the end. */
+int sm_fs_write_atomic_nosync(const char *path, const void *data, size_t len, mode_t mode,
+			      struct strbuf *err);
+
+/* fsync a folder (after creating/renaming entries in it). */
+int sm_fs_fsync_dir(const char *dir, struct strbuf *err);
+
+/*
+ * An exclusive advisory lock (flock) on path, created if missing; blocks until
+ * it is granted. *ret_fd is the open descriptor; sm_fs_unlock closes it.
+ */
+int sm_fs_lock(const char *path, int *ret_fd, struct strbuf *err);
+void sm_fs_unlock(int fd);
+
+/* mkdir -p with mode for each created level. */
+int sm_fs_mkdir_p(const char *path, mode_t mode, struct strbuf *err);
+/* rm -rf; a missing path is success. Does not follow symlinks. */
+int sm_fs_remove_tree(const char *path, struct strbuf *err);
+
+/*
+ * Join base and rel into out (replacing its content), rejecting rel when it is
+ * absolute, empty, has a ".." component or a NUL, or — when base exists — when
+ * the joined path resolves (through symlinks) outside base. -EINVAL on reject.
+ */
+int sm_fs_safe_join(const char *base, const char *rel, struct strbuf *out, struct strbuf *err);
+
+/* Plain join "a/b" (no checks), appended to out. */
+int sm_fs_join(struct strbuf *out, const char *a, const char *b);
+
+bool sm_fs_is_dir(const char *path);
+bool sm_fs_is_file(const char *path);
+bool sm_fs_exists(const char *path);
+
+/*
+ * One regular file found by sm_fs_walk: rel is the path relative to the root
+ * with '/' separators; size, mtime_ns, ino from stat (symlinks followed).
+ */
+struct sm_fs_entry {
+	char *rel;
+	uint64_t size;
+	int64_t mtime_ns;
+	uint64_t ino;
+};
+
+struct sm_fs_list {
+	struct sm_fs_entry *items;
+	size_t len;
+	size_t alloc;
+};
+
+/*
+ * Every regular file below root, recursively: hidden files included, symlinked
+ * files followed, symlinked folders not descended; sorted by relative path
+ * compared component by component (bytes), as SkillMeat's hash algorithm A
+ * (spec/skillmeat-formats.md §2.7). If root is a regular file the list holds
+ * one entry whose rel is its base name.
+ */
+int sm_fs_walk(const char *root, struct sm_fs_list *ret, struct strbuf *err);
+void sm_fs_list_release(struct sm_fs_list *list);
+
+#endif

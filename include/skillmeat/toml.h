@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SKILLMEAT_TOML_H
+#define SKILLMEAT_TOML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct strbuf;
+
+/*
+ * TOML 1.0: a decoder into an ordered document tree and an encoder that writes
+ * a tree the way Python's tomli_w does (spec/skillmeat-formats.md §0).
+ * Key order is preserved through decode and encode.
+ *
+ * Ownership: a value owns its children. Setters and pushes take ownership of
+ * the value passed in (also on failure: it is freed). Getters return borrowed
+ * pointers valid until the owning tree is changed or freed.
+ */
+
+enum sm_toml_type {
+	SM_TOML_STRING,
+	SM_TOML_INTEGER,
+	SM_TOML_FLOAT,
+	SM_TOML_BOOL,
+	SM_TOML_DATETIME,	/* offset date-time: 1979-05-27T07:32:00Z */
+	SM_TOML_DATETIME_LOCAL, /* 1979-05-27T07:32:00 */
+	SM_TOML_DATE_LOCAL,	/* 1979-05-27 */
+	SM_TOML_TIME_LOCAL,	/* 07:32:00 */
+	SM_TOML_ARRAY,
+	SM_TOML_TABLE,
+};
+
+struct sm_toml_datetime {
+	int year, month, day;	  /* date part (unused for TIME_LOCAL) */
+	int hour, minute, second; /* time part (unused for DATE_LOCAL) */
+	uint32_t nanosecond;	  /* fraction of the second, in ns */
+	int frac_digits;	  /* digits written in the source (0 = none), max 9 */
+	int offset_minutes;	  /* DATETIME only; 0 with offset_z for 'Z' */
+	bool offset_z;		  /* DATETIME written with 'Z' */
+};
+
+struct sm_toml_value;
+
+struct sm_toml_kv {
+	char *key; /* NUL-terminated; may contain NUL bytes only via keylen */
+	size_t keylen;
+	struct sm_toml_value *value;
+};
+
+struct sm_toml_value {
+	enum sm_toml_type type;
+	uint32_t flags; /* internal (decoder bookkeeping, inline/array-of-tables) */
+	union {
+		struct {
+			char *ptr; /* NUL-terminated; len excludes the NUL */
+			size_t len;
+		} str;
+		int64_t i;
+		double f;
+		bool b;
+		struct sm_toml_datetime dt;
+		struct {
+			struct sm_toml_value **items;
+			size_t len;
+			size_t alloc;
+		} arr;
+		struct {
+			struct sm_toml_kv *items; /* in insertion order */
+			size_t len;
+			size_t alloc;
+			void *index; /* internal key index for large tables */
+		} tab;
+	} u;
+};
+
+/*
+ * Decode a whole document (UTF-8, no NUL bytes) into a root table.
+ * Errors: -EBADMSG with "line L, column C: <what>" in err; -ENOMEM.
+ */
+int sm_toml_parse(const char *buf, size_t len, struct sm_toml_value **ret, struct strbuf *err);
+
+/*
+ * Encode a root table the way tomli_w.dumps does: in each table plain
+ * key/values first, then sub-tables ([a.b]) and arrays of tables ([[a]]);
+ * non-empty arrays one item per line with a 4-space indent and a trailing
+ * comma; basic strings with tomli_w's escapes; bare keys where allowed; a list
+ * of tables written as an inline array of inline tables when every item fits
+ * tomli_w's line limit. Appends to out. -EINVAL if root is not a table.
+ */
+int sm_toml_encode(const struct sm_toml_value *root, struct strbuf *out, struct strbuf *err);
+
+void sm_toml_free(struct sm_toml_value *v);
+static inline void sm_toml_freep(struct sm_toml_value **v)
+{
+	sm_toml_free(*v);
+}
+
+/* Constructors: NULL on ENOMEM. */
+struct sm_toml_value *sm_toml_new_table(void);
+struct sm_toml_value *sm_toml_new_array(void);
+struct sm_toml_value *sm_toml_new_string(const char *s);
+struct sm_toml_value *sm_toml_new_stringn(const char *s, size_t len);
+struct sm_toml_value *sm_toml_new_int(int64_t i);
+struct sm_toml_value *sm_toml_new_float(double f);
+struct sm_toml_value *sm_toml_new_bool(bool b);
+struct sm_toml_value *sm_toml_new_datetime(enum sm_toml_type type,
+					   const struct sm_toml_datetime *dt);
+/* Deep copy; NULL on ENOMEM. */
+struct sm_toml_value *sm_toml_clone(const struct sm_toml_value *v);
+/* Deep equality: tables compare as ordered key lists when ordered, else as maps. */
+bool sm_toml_equal(const struct sm_toml_value *a, const struct sm_toml_value *b, bool ordered);
+
+/* Table access. NULL when missing (or tab is not a table). */
+struct sm_toml_value *sm_toml_get(const struct sm_toml_value *tab, const char *key);
+struct sm_toml_value *sm_toml_getn(const struct sm_toml_value *tab, const char *key,
+				   size_t keylen);
+/* Dotted path of bare segments: "settings.default-collection". */
+struct sm_toml_value *sm_toml_get_path(const struct sm_toml_value *tab, const char *path);
+/* Typed helpers: NULL / false when missing or of another type. */
+const char *sm_toml_get_string(const struct sm_toml_value *tab, const char *key);
+bool sm_toml_get_int(const struct sm_toml_value *tab, const char *key, int64_t *ret);
+bool sm_toml_get_bool(const struct sm_toml_value *tab, const char *key, bool *ret);
+
+/*
+ * Set key to value (ownership taken). An existing key keeps its position and
+ * its old value is freed; a new key is appended. -ENOMEM, -EINVAL (tab not a table).
+ */
+int sm_toml_set(struct sm_toml_value *tab, const char *key, struct sm_toml_value *value);
+int sm_toml_setn(struct sm_toml_value *tab, const char *key, size_t keylen,
+		 struct sm_toml_value *value);
+/* Convenience: set a string value. */
+int sm_toml_set_string(struct sm_toml_value *tab, const char *key, const char *s);
+/* Remove key (freeing its value), keeping the order of the others. -ENOENT if missing. */
+int sm_toml_remove(struct sm_toml_value *tab, const char *key);
+/*
+ * Take key's value out of the table without freeing it (NULL if missing);
+ * the caller owns the result.
+ */
+struct sm_toml_value *sm_toml_take(struct sm_toml_value *tab, const char *key);
+
+/* Arrays. */
+int sm_toml_push(struct sm_toml_value *arr, struct sm_toml_value *value);
+/* Remove and free item idx, keeping order. -ENOENT when out of range. */
+int sm_toml_array_remove(struct sm_toml_value *arr, size_t idx);
+
+const char *sm_toml_type_name(enum sm_toml_type type);
+
+#endif
