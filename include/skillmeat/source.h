@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SKILLMEAT_SOURCE_H
+#define SKILLMEAT_SOURCE_H
+
+#include <stdbool.h>
+
+struct strbuf;
+
+/*
+ * GitHub sources for `skillmeat add` (spec/skillmeat-formats.md §3).
+ *
+ * A spec is `owner/repo[/path...][@version]` (version after the LAST '@',
+ * default "latest"; fewer than two segments → -EINVAL) or a github.com URL:
+ * https://github.com/owner/repo, .../tree/<ref>[/path], .../blob/<ref>/path
+ * (optionally with a trailing ".git" on repo, or "www."); any other host →
+ * -EINVAL "only GitHub sources are supported".
+ */
+struct sm_github_spec {
+	char *owner;
+	char *repo;
+	char *path;    /* "" when the artifact is the repository root */
+	char *version; /* "latest" when none was given */
+};
+
+int sm_github_spec_parse(const char *spec, struct sm_github_spec *ret, struct strbuf *err);
+void sm_github_spec_release(struct sm_github_spec *spec);
+/* True when spec looks like a GitHub spec (§3.1: contains '/', does not start with '.' or '/'), or a URL. */
+bool sm_source_is_github(const char *spec);
+
+/* The result of a fetch: a temporary checkout the caller must release. */
+struct sm_git_fetch {
+	char *workdir;		/* temporary folder holding the clone */
+	char *artifact_path;	/* workdir/path: what to copy */
+	char sha[41];		/* resolved 40-hex commit */
+	char *resolved_version; /* the spec version iff it starts with 'v' or contains '.', else NULL */
+	char *upstream;		/* https://github.com/<owner>/<repo>/tree/<sha>[/<path>] */
+};
+
+/*
+ * Clone $SKILLMEAT_GITHUB_URL/<owner>/<repo> (default https://github.com; tests
+ * point it at file:// bare repos) into a temporary folder (under $TMPDIR or
+ * /tmp), resolve the version (latest → HEAD of the default branch; 7-40 hex →
+ * that commit; else tag refs/tags/<v> (annotated tags peeled), then branch
+ * <v>; else -ENOENT "version '<v>' not found in owner/repo"), check it out,
+ * and check that <path> exists in it (-ENOENT otherwise). token may be NULL;
+ * when set it is sent as oauth2 basic auth over https. On failure nothing is
+ * left on disk.
+ */
+int sm_git_fetch(const struct sm_github_spec *spec, const char *token, struct sm_git_fetch *ret,
+		 struct strbuf *err);
+/* Removes the temporary folder and frees the fields. */
+void sm_git_fetch_release(struct sm_git_fetch *f);
+
+#endif
