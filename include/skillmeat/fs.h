@@ -46,8 +46,15 @@ int sm_fs_remove_tree(const char *path, struct strbuf *err);
  * Join base and rel into out (replacing its content), rejecting rel when it is
  * absolute, empty, has a ".." component or a NUL, or — when base exists — when
  * the joined path resolves (through symlinks) outside base. -EINVAL on reject.
+ * "." components and repeated slashes are dropped, so a rel of only those
+ * counts as empty. The deepest existing part of the joined path must resolve
+ * under realpath(base); a dangling symlink there is rejected (its target is
+ * unknown). The check is advisory: it cannot stop a later symlink swap.
  */
 int sm_fs_safe_join(const char *base, const char *rel, struct strbuf *out, struct strbuf *err);
+/* Same with an explicit length, so a rel holding a NUL byte can be rejected. */
+int sm_fs_safe_joinn(const char *base, const char *rel, size_t rel_len, struct strbuf *out,
+		     struct strbuf *err);
 
 /* Plain join "a/b" (no checks), appended to out. */
 int sm_fs_join(struct strbuf *out, const char *a, const char *b);
@@ -82,5 +89,8 @@ struct sm_fs_list {
  */
 int sm_fs_walk(const char *root, struct sm_fs_list *ret, struct strbuf *err);
 void sm_fs_list_release(struct sm_fs_list *list);
+
+/* sm_fs_walk's order on two relative paths: <0, 0, >0 like strcmp. */
+int sm_fs_path_cmp(const char *a, const char *b);
 
 #endif
