@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SKILLMEAT_COLLECTION_H
+#define SKILLMEAT_COLLECTION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "skillmeat/artifact.h"
+#include "skillmeat/metadata.h"
+#include "skillmeat/sha256.h"
+
+struct strbuf;
+struct sm_home;
+struct sm_manifest;
+struct sm_lock;
+struct sm_toml_value;
+
+/*
+ * File collections (spec/skillmeat-formats.md §1.3-1.6, §3): the source of
+ * truth. Every function that writes expects the caller to hold the home lock
+ * (sm_home_lock) from before sm_collection_open until after the commit, so
+ * two processes never interleave writes.
+ */
+
+/*
+ * Create collections/<name> as the original's init (§1.3): folders, an empty
+ * manifest and lock; name "default" also sets settings.default-collection.
+ * An existing collection folder is left untouched: *created = false, success.
+ */
+int sm_collection_init(struct sm_home *home, const char *name, bool *created, struct strbuf *err);
+bool sm_collection_exists(const struct sm_home *home, const char *name);
+/* Sorted names of the collections (folders holding a collection.toml). */
+int sm_collection_names(const struct sm_home *home, char ***ret, size_t *count,
+			struct strbuf *err);
+void sm_strv_free(char **v, size_t n);
+/* Delete a collection folder. -EBUSY when it is the active one, -ENOENT if missing. */
+int sm_collection_delete(struct sm_home *home, const char *name, struct strbuf *err);
+
+/* An open collection: its manifest and lock, loaded at open. */
+struct sm_collection {
+	struct sm_home *home; /* borrowed */
+	char *name;
+	char *dir;
+	struct sm_manifest *manifest;
+	struct sm_lock *lock;
+	bool dirty; /* manifest or lock changed since open */
+};
+
+/* name NULL → the active collection. -ENOENT "collection 'x' does not exist". */
+int sm_collection_open(struct sm_home *home, const char *name, struct sm_collection **ret,
+		       struct strbuf *err);
+void sm_collection_free(struct sm_collection *c);
+/*
+ * Write manifest then lock when dirty. With sync, one syncfs of the home's
+ * filesystem first (so the copied files are durable before the manifest
+ * names them), then atomic writes with fsync.
+ */
+int sm_collection_commit(struct sm_collection *c, struct strbuf *err);
+
+/* Detect the type of a local source (§1.6 detection registry). */
+enum sm_artifact_type sm_detect_type(const char *path);
+
+struct sm_add_opts {
+	enum sm_artifact_type type; /* SM_TYPE_INVALID: detect */
+	const char *name;	    /* NULL: derived from the source (§3.1) */
+	const char *const *tags;    /* user tags, merged before frontmatter tags */
+	size_t ntags;
+	bool force; /* replace an existing artifact of the same type and name */
+};
+
+enum sm_add_status {
+	SM_ADD_ADDED,
+	SM_ADD_REPLACED,
+	SM_ADD_UNCHANGED, /* same content hash as the collection copy: nothing written */
+};
+
+struct sm_add_result {
+	enum sm_add_status status;
+	enum sm_artifact_type type;
+	char *name;
+	char *path;	/* relative, as in the manifest */
+	char *warning;	/* malformed frontmatter etc., or NULL */
+	char hash[SM_SHA256_HEX_LEN + 1];
+};
+void sm_add_result_release(struct sm_add_result *r);
+
+/*
+ * Copy a local file or folder into the collection (skip list of §1.6,
+ * symlinks followed only while they stay inside the source), extract its
+ * metadata, and add or replace its manifest and lock entries in memory
+ * (sm_collection_commit writes them). An existing (type, name) with the same
+ * content hash is UNCHANGED; with another hash it is -EEXIST unless force.
+ * On failure nothing is left in the collection.
+ */
+int sm_collection_add_local(struct sm_collection *c, const char *src,
+			    const struct sm_add_opts *opts, struct sm_add_result *ret,
+			    struct strbuf *err);
+
+/*
+ * Add from GitHub (§3.2-3.3): fetch spec with libgit2, then as add_local with
+ * origin github, upstream, version_spec, resolved_sha, resolved_version.
+ */
+int sm_collection_add_github(struct sm_collection *c, const char *spec,
+			     const struct sm_add_opts *opts, struct sm_add_result *ret,
+			     struct strbuf *err);
+
+/* One artifact found under a folder by sm_scan_folder. */
+struct sm_found {
+	char *path; /* absolute */
+	char *rel;  /* relative to the scanned folder */
+	enum sm_artifact_type type;
+	char *name;	/* derived name */
+	char *holder;	/* name of the folder holding the type folder, or NULL */
+};
+
+/*
+ * Find every artifact under dir in sorted path order: a folder holding
+ * SKILL.md is one skill (not searched further); .md files directly inside
+ * agents-like and commands-like folders (detection registry aliases) are
+ * agents and commands. Hidden entries and the §1.6 skip list are ignored.
+ */
+int sm_scan_folder(const char *dir, struct sm_found **ret, size_t *count, struct strbuf *err);
+void sm_found_free(struct sm_found *v, size_t n);
+
+/* Remove an artifact: files, manifest entry and lock entry (in memory until commit). */
+int sm_collection_remove(struct sm_collection *c, size_t idx, bool keep_files,
+			 struct strbuf *err);
+
+/*
+ * Resolve an id: "type:name", "collection/type:name" (collection must match),
+ * or a unique name. Returns the index; -ENOENT when missing; -EINVAL for a
+ * malformed id; ambiguous → -EEXIST with the candidates in err.
+ */
+long sm_collection_resolve(const struct sm_collection *c, const char *id, struct strbuf *err);
+
+/* An artifact as list/show present it: manifest facts plus its files now. */
+struct sm_view {
+	const struct sm_toml_value *entry; /* borrowed from the manifest */
+	enum sm_artifact_type type;
+	const char *name;		   /* borrowed */
+	struct sm_metadata meta;	   /* from the files */
+	struct sm_toml_value *tags;	   /* manifest tags ∪ frontmatter tags */
+	bool have_hash;			   /* false when the files are gone */
+	char hash[SM_SHA256_HEX_LEN + 1];
+	bool locally_modified; /* hash differs from the lock's */
+	char *abs_path;
+	char *error; /* why the files could not be read, or NULL */
+};
+
+int sm_view_load(const struct sm_collection *c, size_t idx, struct sm_view *ret,
+		 struct strbuf *err);
+void sm_view_release(struct sm_view *v);
+
+#endif

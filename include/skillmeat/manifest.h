@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SKILLMEAT_MANIFEST_H
+#define SKILLMEAT_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "skillmeat/artifact.h"
+
+struct strbuf;
+struct sm_toml_value;
+
+/*
+ * collection.toml (spec/skillmeat-formats.md §1.4) and collection.lock (§1.5).
+ * Both are kept as TOML trees, so keys we do not know survive a rewrite.
+ * Writes are atomic (temp file, fsync, rename, fsync dir); callers hold the
+ * home lock.
+ */
+struct sm_manifest {
+	char *path;			 /* .../collection.toml */
+	struct sm_toml_value *doc;	 /* the whole document */
+	struct sm_toml_value *artifacts; /* borrowed: doc.artifacts (an array of tables) */
+};
+
+/* Write flags. */
+enum {
+	SM_WRITE_NOSYNC = 1 << 0, /* no fsync: the caller syncs the filesystem itself */
+};
+
+/*
+ * Load and validate: [collection] with a string name; every artifact a table
+ * with string name, type (a known type), path, origin (local, github,
+ * marketplace) and added. -ENOENT when missing; -EBADMSG with the file (and
+ * line for TOML errors, artifact index otherwise) in err.
+ */
+int sm_manifest_load(const char *path, struct sm_manifest **ret, struct strbuf *err);
+/* A new, empty manifest for collection name (not written). */
+int sm_manifest_new(const char *path, const char *name, struct sm_manifest **ret,
+		    struct strbuf *err);
+/* Set collection.updated to now (UTC) and write atomically. */
+int sm_manifest_save(struct sm_manifest *m, int flags, struct strbuf *err);
+void sm_manifest_free(struct sm_manifest *m);
+
+const char *sm_manifest_name(const struct sm_manifest *m);
+size_t sm_manifest_count(const struct sm_manifest *m);
+struct sm_toml_value *sm_manifest_at(const struct sm_manifest *m, size_t i);
+/* Index of the artifact (type, name), or -1. */
+long sm_manifest_find(const struct sm_manifest *m, enum sm_artifact_type type, const char *name);
+/*
+ * Find by name only (the original's find_artifact: one trailing
+ * .md/.txt/.json/.yaml/.yml is ignored on both sides). Returns the number of
+ * matches; idx gets up to max of their indexes.
+ */
+size_t sm_manifest_find_name(const struct sm_manifest *m, const char *name, long *idx, size_t max);
+/* Append an entry (ownership taken). -EEXIST if (type, name) is present. */
+int sm_manifest_append(struct sm_manifest *m, struct sm_toml_value *entry, struct strbuf *err);
+/* Replace entry i (ownership taken), keeping its position. */
+int sm_manifest_replace(struct sm_manifest *m, size_t i, struct sm_toml_value *entry);
+int sm_manifest_remove(struct sm_manifest *m, size_t i);
+
+/* Entry accessors (borrowed; NULL when unset). */
+const char *sm_entry_name(const struct sm_toml_value *e);
+enum sm_artifact_type sm_entry_type(const struct sm_toml_value *e);
+const char *sm_entry_str(const struct sm_toml_value *e, const char *key);
+
+struct sm_lock {
+	char *path;
+	struct sm_toml_value *doc;
+	struct sm_toml_value *entries; /* borrowed: doc.lock.entries */
+};
+
+/* A missing file reads as empty. -EBADMSG on a malformed file. */
+int sm_lock_load(const char *path, struct sm_lock **ret, struct strbuf *err);
+int sm_lock_save(struct sm_lock *l, int flags, struct strbuf *err);
+void sm_lock_free(struct sm_lock *l);
+/* The entry table of "<name>::<type>", or NULL. */
+struct sm_toml_value *sm_lock_get(const struct sm_lock *l, const char *name,
+				  enum sm_artifact_type type);
+/* content_hash of the entry, or NULL. */
+const char *sm_lock_hash(const struct sm_lock *l, const char *name, enum sm_artifact_type type);
+/*
+ * Write the entry: content_hash, fetched (now, UTC), then upstream,
+ * resolved_sha, resolved_version when non-NULL. Replaces an existing one in place.
+ */
+int sm_lock_set(struct sm_lock *l, const char *name, enum sm_artifact_type type,
+		const char *content_hash, const char *upstream, const char *resolved_sha,
+		const char *resolved_version);
+/* -ENOENT when absent. */
+int sm_lock_remove(struct sm_lock *l, const char *name, enum sm_artifact_type type);
+
+#endif

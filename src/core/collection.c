@@ -1,0 +1,1072 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/copy.h"
+#include "skillmeat/collection.h"
+#include "skillmeat/error.h"
+#include "skillmeat/fs.h"
+#include "skillmeat/home.h"
+#include "skillmeat/manifest.h"
+#include "skillmeat/memory.h"
+#include "skillmeat/source.h"
+#include "skillmeat/strbuf.h"
+#include "skillmeat/timeutil.h"
+#include "skillmeat/toml.h"
+#include "util/banned.h"
+
+static const char empty_lock[] = "[lock]\nversion = \"1.0.0\"\n\n[lock.entries]\n";
+
+void sm_strv_free(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		sm_free(v[i]);
+	sm_free(v);
+}
+
+static int coll_file(const struct sm_home *h, const char *name, const char *file,
+		     struct strbuf *out)
+{
+	int r = sm_home_collection_dir(h, name, out);
+
+	if (r == 0 && file)
+		r = sm_strbuf_addf(out, "/%s", file);
+	return r;
+}
+
+bool sm_collection_exists(const struct sm_home *h, const char *name)
+{
+	struct strbuf p = STRBUF_INIT;
+	bool ok = sm_collection_name_check(name, NULL) == 0 &&
+		  coll_file(h, name, "collection.toml", &p) == 0 && sm_fs_is_file(p.buf);
+
+	sm_strbuf_release(&p);
+	return ok;
+}
+
+int sm_collection_init(struct sm_home *h, const char *name, bool *created, struct strbuf *err)
+{
+	static const char *const subdirs[] = { "skills", "commands", "agents", "workflows" };
+	struct strbuf dir = STRBUF_INIT, p = STRBUF_INIT;
+	struct sm_manifest *m = NULL;
+	int r;
+
+	*created = false;
+	r = sm_collection_name_check(name, err);
+	if (r < 0)
+		return r;
+	r = sm_home_lock(h, err);
+	if (r < 0)
+		return r;
+	r = coll_file(h, name, NULL, &dir);
+	if (r < 0)
+		goto out;
+	if (sm_fs_exists(dir.buf))
+		goto out; /* the original: an existing folder is left alone */
+	for (size_t i = 0; i < SM_ARRAY_SIZE(subdirs); i++) {
+		sm_strbuf_reset(&p);
+		if ((r = sm_strbuf_addf(&p, "%s/%s", dir.buf, subdirs[i])) < 0 ||
+		    (r = sm_fs_mkdir_p(p.buf, 0755, err)) < 0)
+			goto out;
+	}
+	sm_strbuf_reset(&p);
+	if ((r = sm_strbuf_addf(&p, "%s/collection.toml", dir.buf)) < 0 ||
+	    (r = sm_manifest_new(p.buf, name, &m, err)) < 0 ||
+	    (r = sm_manifest_save(m, 0, err)) < 0)
+		goto out;
+	sm_strbuf_reset(&p);
+	if ((r = sm_strbuf_addf(&p, "%s/collection.lock", dir.buf)) < 0 ||
+	    (r = sm_fs_write_atomic(p.buf, empty_lock, sizeof(empty_lock) - 1, 0644, err)) < 0)
+		goto out;
+	if (!strcmp(name, "default") &&
+	    strcmp(sm_config_string(h, "settings.default-collection", ""), "default")) {
+		r = sm_config_set(h, "settings.default-collection", "default", err);
+		if (r < 0)
+			goto out;
+	}
+	*created = true;
+out:
+	sm_home_unlock(h);
+	sm_manifest_free(m);
+	sm_strbuf_release(&dir);
+	sm_strbuf_release(&p);
+	return r;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int sm_collection_names(const struct sm_home *h, char ***ret, size_t *count, struct strbuf *err)
+{
+	struct strbuf dir = STRBUF_INIT;
+	char **v = NULL;
+	size_t n = 0, alloc = 0;
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	r = sm_fs_join(&dir, h->root, "collections");
+	if (r < 0)
+		return r;
+	d = opendir(dir.buf);
+	if (!d) {
+		r = errno == ENOENT ? 0 : sm_err(err, -errno, "cannot read '%s': %s", dir.buf,
+						  sm_strerror(errno));
+		goto out;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || !sm_collection_exists(h, de->d_name))
+			continue;
+		if (n == alloc) {
+			char **nv = sm_reallocarray(v, alloc ? alloc * 2 : 8, sizeof(*v));
+
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+			alloc = alloc ? alloc * 2 : 8;
+		}
+		if (!(v[n] = sm_strdup(de->d_name))) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+out:
+	sm_strbuf_release(&dir);
+	if (r < 0) {
+		sm_strv_free(v, n);
+		return r;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_str);
+	*ret = v;
+	*count = n;
+	return 0;
+}
+
+int sm_collection_delete(struct sm_home *h, const char *name, struct strbuf *err)
+{
+	struct strbuf dir = STRBUF_INIT;
+	int r;
+
+	r = sm_collection_name_check(name, err);
+	if (r < 0)
+		return r;
+	if (!sm_collection_exists(h, name))
+		return sm_err(err, -ENOENT, "collection '%s' does not exist", name);
+	if (!strcmp(sm_home_active_collection(h), name))
+		return sm_err(err, -EBUSY,
+			      "collection '%s' is the active collection; 'collection use' another first",
+			      name);
+	r = sm_home_lock(h, err);
+	if (r < 0)
+		return r;
+	r = coll_file(h, name, NULL, &dir);
+	if (r == 0)
+		r = sm_fs_remove_tree(dir.buf, err);
+	sm_home_unlock(h);
+	sm_strbuf_release(&dir);
+	return r;
+}
+
+int sm_collection_open(struct sm_home *h, const char *name, struct sm_collection **ret,
+		       struct strbuf *err)
+{
+	struct strbuf p = STRBUF_INIT;
+	struct sm_collection *c;
+	int r;
+
+	if (!name)
+		name = sm_home_active_collection(h);
+	r = sm_collection_name_check(name, err);
+	if (r < 0)
+		return r;
+	c = sm_calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->home = h;
+	r = -ENOMEM;
+	if (!(c->name = sm_strdup(name)) || coll_file(h, name, NULL, &p) < 0)
+		goto fail;
+	c->dir = sm_strbuf_detach(&p, NULL);
+	if (!c->dir || coll_file(h, name, "collection.toml", &p) < 0)
+		goto fail;
+	r = sm_manifest_load(p.buf, &c->manifest, err);
+	if (r == -ENOENT) {
+		r = sm_err(err, -ENOENT, "collection '%s' does not exist", name);
+		goto fail;
+	}
+	if (r < 0)
+		goto fail;
+	sm_strbuf_reset(&p);
+	r = coll_file(h, name, "collection.lock", &p);
+	if (r < 0)
+		goto fail;
+	r = sm_lock_load(p.buf, &c->lock, err);
+	if (r < 0)
+		goto fail;
+	sm_strbuf_release(&p);
+	*ret = c;
+	return 0;
+fail:
+	sm_strbuf_release(&p);
+	sm_collection_free(c);
+	return r;
+}
+
+void sm_collection_free(struct sm_collection *c)
+{
+	if (!c)
+		return;
+	sm_manifest_free(c->manifest);
+	sm_lock_free(c->lock);
+	sm_free(c->name);
+	sm_free(c->dir);
+	sm_free(c);
+}
+
+int sm_collection_commit(struct sm_collection *c, struct strbuf *err)
+{
+	int fd, r;
+
+	if (!c->dirty)
+		return 0;
+	/* one flush of everything copied so far, instead of an fsync per file */
+	fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)syncfs(fd);
+		close(fd);
+	}
+	r = sm_manifest_save(c->manifest, 0, err);
+	if (r < 0)
+		return r;
+	r = sm_lock_save(c->lock, 0, err);
+	if (r < 0)
+		return r;
+	c->dirty = false;
+	return 0;
+}
+
+/* ---- type detection and names ---- */
+
+static bool name_in(const char *name, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(name, *list))
+			return true;
+	return false;
+}
+
+static const char *const skill_dirs[] = { "skills", "skill", "claude-skills", NULL };
+static const char *const command_dirs[] = { "commands", "command", "claude-commands", NULL };
+static const char *const agent_dirs[] = { "agents", "agent", "subagents", "claude-agents", NULL };
+
+static bool dir_has(const char *dir, const char *file)
+{
+	struct strbuf p = STRBUF_INIT;
+	bool r = sm_fs_join(&p, dir, file) == 0 && sm_fs_is_file(p.buf);
+
+	sm_strbuf_release(&p);
+	return r;
+}
+
+/* Last path component (without trailing slashes) into out. */
+static int base_name(const char *path, struct strbuf *out)
+{
+	size_t n = strlen(path);
+	const char *s;
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	s = path + n;
+	while (s > path && s[-1] != '/')
+		s--;
+	sm_strbuf_reset(out);
+	return sm_strbuf_add(out, s, (size_t)(path + n - s));
+}
+
+/* Name of the folder holding path (its parent's base name). */
+static int parent_name(const char *path, struct strbuf *out)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	size_t n = strlen(path);
+	int r;
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	while (n > 0 && path[n - 1] != '/')
+		n--;
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	r = sm_strbuf_add(&tmp, path, n);
+	if (r == 0)
+		r = base_name(tmp.buf, out);
+	sm_strbuf_release(&tmp);
+	return r;
+}
+
+enum sm_artifact_type sm_detect_type(const char *path)
+{
+	struct strbuf parent = STRBUF_INIT;
+	enum sm_artifact_type t = SM_TYPE_INVALID;
+
+	if (sm_fs_is_dir(path)) {
+		if (dir_has(path, "SKILL.md") || dir_has(path, "skill.md"))
+			t = SM_TYPE_SKILL;
+		else if (dir_has(path, "COMMAND.md") || dir_has(path, "command.md"))
+			t = SM_TYPE_COMMAND;
+		else if (dir_has(path, "AGENT.md") || dir_has(path, "agent.md"))
+			t = SM_TYPE_AGENT;
+		else if (dir_has(path, "WORKFLOW.yaml") || dir_has(path, "WORKFLOW.json") ||
+			 dir_has(path, "workflow.yaml") || dir_has(path, "workflow.json"))
+			t = SM_TYPE_WORKFLOW;
+		else if (dir_has(path, "settings.json"))
+			t = SM_TYPE_HOOK;
+		else if (dir_has(path, ".mcp.json") || dir_has(path, "mcp.json"))
+			t = SM_TYPE_MCP;
+		return t;
+	}
+	if (parent_name(path, &parent) == 0) {
+		if (name_in(parent.buf, command_dirs))
+			t = SM_TYPE_COMMAND;
+		else if (name_in(parent.buf, agent_dirs))
+			t = SM_TYPE_AGENT;
+	}
+	sm_strbuf_release(&parent);
+	return t;
+}
+
+/* Python's Path(path).stem of the last component. */
+static int path_stem(const char *path, struct strbuf *out)
+{
+	int r = base_name(path, out);
+	char *dot;
+
+	if (r < 0)
+		return r;
+	dot = strrchr(out->buf, '.');
+	if (dot && dot != out->buf)
+		sm_strbuf_setlen(out, (size_t)(dot - out->buf));
+	return 0;
+}
+
+static bool has_md_suffix(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 3 && !strcasecmp(s + n - 3, ".md");
+}
+
+/* Is the file blank (only whitespace)? Reads at most 64 KiB. */
+static bool file_blank(const char *path)
+{
+	bool blank = true;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[4096];
+	ssize_t n;
+
+	if (fd < 0)
+		return true;
+	while (blank && (n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\r') {
+				blank = false;
+				break;
+			}
+	close(fd);
+	return blank;
+}
+
+/* §2.8 validation of a source before it is copied. */
+static int validate_source(const char *src, enum sm_artifact_type type, struct strbuf *err)
+{
+	struct strbuf p = STRBUF_INIT;
+	bool isdir = sm_fs_is_dir(src);
+	int r = 0;
+
+	switch (type) {
+	case SM_TYPE_SKILL:
+		if (!isdir)
+			return sm_err(err, -EINVAL, "'%s': a skill must be a folder holding SKILL.md",
+				      src);
+		if (sm_fs_join(&p, src, "SKILL.md") < 0 ||
+		    (!sm_fs_is_file(p.buf) && (sm_strbuf_reset(&p), sm_fs_join(&p, src, "skill.md") < 0)))
+			r = -ENOMEM;
+		else if (!sm_fs_is_file(p.buf))
+			r = sm_err(err, -EINVAL, "'%s': a skill must be a folder holding SKILL.md",
+				   src);
+		else if (file_blank(p.buf))
+			r = sm_err(err, -EINVAL, "'%s' is empty", p.buf);
+		break;
+	case SM_TYPE_COMMAND:
+	case SM_TYPE_AGENT:
+		if (isdir) {
+			if (sm_detect_type(src) != type)
+				r = sm_err(err, -EINVAL, "'%s': a %s must be a .md file", src,
+					   sm_artifact_type_name(type));
+		} else if (!has_md_suffix(src)) {
+			r = sm_err(err, -EINVAL, "'%s': a %s must be a .md file", src,
+				   sm_artifact_type_name(type));
+		} else if (file_blank(src)) {
+			r = sm_err(err, -EINVAL, "'%s' is empty", src);
+		}
+		break;
+	case SM_TYPE_WORKFLOW:
+	case SM_TYPE_COMPOSITE:
+		if (!isdir)
+			r = sm_err(err, -EINVAL, "'%s': a %s must be a folder", src,
+				   sm_artifact_type_name(type));
+		break;
+	default:
+		r = sm_err(err, -EINVAL, "adding a %s is not supported (skill, command, agent, "
+					 "workflow, composite)",
+			   sm_artifact_type_name(type));
+	}
+	sm_strbuf_release(&p);
+	return r;
+}
+
+/* ---- add ---- */
+
+void sm_add_result_release(struct sm_add_result *r)
+{
+	if (!r)
+		return;
+	sm_free(r->name);
+	sm_free(r->path);
+	sm_free(r->warning);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Provenance for a new entry; all NULL for a local add. */
+struct provenance {
+	const char *origin;
+	const char *upstream;
+	const char *version_spec;
+	const char *resolved_sha;
+	const char *resolved_version;
+};
+
+static int push_unique(struct sm_toml_value *arr, const char *s)
+{
+	struct sm_toml_value *v;
+
+	for (size_t i = 0; i < arr->u.arr.len; i++) {
+		v = arr->u.arr.items[i];
+		if (v->type == SM_TOML_STRING && !strcmp(v->u.str.ptr, s))
+			return 0;
+	}
+	v = sm_toml_new_string(s);
+	return v ? sm_toml_push(arr, v) : -ENOMEM;
+}
+
+/*
+ * The [[artifacts]] entry in the original's key order (§1.4): name, type,
+ * path, origin, added, metadata, upstream, version_spec, resolved_sha,
+ * resolved_version, tags, uuid.
+ */
+static int build_entry(const char *name, enum sm_artifact_type type, const char *rel,
+		       const struct provenance *pv, struct sm_metadata *meta,
+		       const struct sm_add_opts *opts, const char *uuid, const char *added,
+		       struct sm_toml_value **ret)
+{
+	struct sm_toml_value *e = sm_toml_new_table(), *tags = sm_toml_new_array();
+	char now[SM_ISO_MAX];
+	int r = -ENOMEM;
+
+	if (!e || !tags)
+		goto fail;
+	if (!added) {
+		if ((r = sm_time_now_iso(now)) < 0)
+			goto fail;
+		added = now;
+	}
+	if ((r = sm_toml_set_string(e, "name", name)) < 0 ||
+	    (r = sm_toml_set_string(e, "type", sm_artifact_type_name(type))) < 0 ||
+	    (r = sm_toml_set_string(e, "path", rel)) < 0 ||
+	    (r = sm_toml_set_string(e, "origin", pv->origin)) < 0 ||
+	    (r = sm_toml_set_string(e, "added", added)) < 0)
+		goto fail;
+	if (meta->table && meta->table->u.tab.len) {
+		r = sm_toml_set(e, "metadata", meta->table);
+		meta->table = NULL;
+		if (r < 0)
+			goto fail;
+	}
+	if ((pv->upstream && (r = sm_toml_set_string(e, "upstream", pv->upstream)) < 0) ||
+	    (pv->version_spec && (r = sm_toml_set_string(e, "version_spec", pv->version_spec)) < 0) ||
+	    (pv->resolved_sha && (r = sm_toml_set_string(e, "resolved_sha", pv->resolved_sha)) < 0) ||
+	    (pv->resolved_version &&
+	     (r = sm_toml_set_string(e, "resolved_version", pv->resolved_version)) < 0))
+		goto fail;
+	for (size_t i = 0; i < opts->ntags; i++)
+		if ((r = push_unique(tags, opts->tags[i])) < 0)
+			goto fail;
+	for (size_t i = 0; meta->tags && i < meta->tags->u.arr.len; i++) {
+		const struct sm_toml_value *t = meta->tags->u.arr.items[i];
+
+		if (t->type == SM_TOML_STRING && (r = push_unique(tags, t->u.str.ptr)) < 0)
+			goto fail;
+	}
+	if (tags->u.arr.len) {
+		r = sm_toml_set(e, "tags", tags);
+		tags = NULL;
+		if (r < 0)
+			goto fail;
+	}
+	if (uuid && (r = sm_toml_set_string(e, "uuid", uuid)) < 0)
+		goto fail;
+	sm_toml_free(tags);
+	*ret = e;
+	return 0;
+fail:
+	sm_toml_free(tags);
+	sm_toml_free(e);
+	return r < 0 ? r : -ENOMEM;
+}
+
+static int make_tmpdir(const struct sm_collection *c, struct strbuf *out, struct strbuf *err)
+{
+	sm_strbuf_reset(out);
+	if (sm_strbuf_addf(out, "%s/.sm-add-XXXXXX", c->dir) < 0)
+		return -ENOMEM;
+	if (!mkdtemp(out->buf))
+		return sm_err(err, -errno, "cannot create a temporary folder in '%s': %s", c->dir,
+			      sm_strerror(errno));
+	return 0;
+}
+
+static int add_common(struct sm_collection *c, const char *src, const struct sm_add_opts *opts,
+		      const struct provenance *pv, struct sm_add_result *ret, struct strbuf *err)
+{
+	struct strbuf name = STRBUF_INIT, rel = STRBUF_INIT, tmp = STRBUF_INIT,
+		      staged = STRBUF_INIT, dest = STRBUF_INIT, old = STRBUF_INIT,
+		      dir = STRBUF_INIT;
+	struct sm_metadata meta = { 0 };
+	struct sm_toml_value *entry = NULL;
+	enum sm_artifact_type type = opts->type;
+	char hash[SM_SHA256_HEX_LEN + 1], oldhash[SM_SHA256_HEX_LEN + 1];
+	const char *uuid = NULL, *added = NULL;
+	bool isfile, have_tmp = false;
+	long idx;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!sm_fs_exists(src))
+		return sm_err(err, -ENOENT, "'%s' does not exist", src);
+	if (type == SM_TYPE_INVALID) {
+		type = sm_detect_type(src);
+		if (type == SM_TYPE_INVALID)
+			return sm_err(err, -EINVAL,
+				      "cannot tell the type of '%s': give it (skill, command or agent)",
+				      src);
+	}
+	r = validate_source(src, type, err);
+	if (r < 0)
+		return r;
+	isfile = !sm_fs_is_dir(src);
+	r = opts->name ? sm_strbuf_addstr(&name, opts->name) : path_stem(src, &name);
+	if (r < 0)
+		goto out;
+	r = sm_artifact_name_check(name.buf, err);
+	if (r < 0)
+		goto out;
+	r = sm_strbuf_addf(&rel, "%s/%s%s", sm_artifact_type_dir(type), name.buf,
+			   isfile ? ".md" : "");
+	if (r < 0)
+		goto out;
+
+	/* stage the copy beside its destination, then decide */
+	r = make_tmpdir(c, &tmp, err);
+	if (r < 0)
+		goto out;
+	have_tmp = true;
+	if ((r = sm_strbuf_addf(&staged, "%s/new", tmp.buf)) < 0)
+		goto out;
+	r = sm_copy_artifact(src, staged.buf, err);
+	if (r < 0)
+		goto out;
+	r = sm_content_hash(staged.buf, hash, err);
+	if (r < 0)
+		goto out;
+	if ((r = sm_strbuf_addf(&dest, "%s/%s", c->dir, rel.buf)) < 0)
+		goto out;
+
+	idx = sm_manifest_find(c->manifest, type, name.buf);
+	if (idx >= 0) {
+		const struct sm_toml_value *e = sm_manifest_at(c->manifest, (size_t)idx);
+		const char *epath = sm_entry_str(e, "path");
+
+		if (epath && !strcmp(epath, rel.buf) && sm_fs_exists(dest.buf) &&
+		    sm_content_hash(dest.buf, oldhash, NULL) == 0 && !strcmp(oldhash, hash)) {
+			ret->status = SM_ADD_UNCHANGED;
+			goto fill;
+		}
+		if (!opts->force) {
+			r = sm_err(err, -EEXIST,
+				   "%s '%s' already exists in collection '%s' (use --force to replace it)",
+				   sm_artifact_type_name(type), name.buf, c->name);
+			goto out;
+		}
+		uuid = sm_entry_str(e, "uuid");
+		ret->status = SM_ADD_REPLACED;
+	} else {
+		ret->status = SM_ADD_ADDED;
+	}
+
+	/* from the source, so a warning names the user's file */
+	r = sm_metadata_extract(src, type, &meta, err);
+	if (r < 0)
+		goto out;
+	r = build_entry(name.buf, type, rel.buf, pv, &meta, opts, uuid, added, &entry);
+	if (r < 0)
+		goto out;
+
+	/* move into place: an existing destination goes to the staging folder first */
+	if ((r = sm_strbuf_addf(&dir, "%s/%s", c->dir, sm_artifact_type_dir(type))) < 0 ||
+	    (r = sm_fs_mkdir_p(dir.buf, 0755, err)) < 0)
+		goto out;
+	if (sm_fs_exists(dest.buf) || access(dest.buf, F_OK) == 0) {
+		if ((r = sm_strbuf_addf(&old, "%s/old", tmp.buf)) < 0)
+			goto out;
+		if (rename(dest.buf, old.buf) < 0) {
+			r = sm_err(err, -errno, "cannot replace '%s': %s", dest.buf,
+				   sm_strerror(errno));
+			goto out;
+		}
+	}
+	if (rename(staged.buf, dest.buf) < 0) {
+		r = sm_err(err, -errno, "cannot move '%s' into place: %s", dest.buf,
+			   sm_strerror(errno));
+		if (old.len)
+			(void)rename(old.buf, dest.buf);
+		goto out;
+	}
+	if (idx >= 0)
+		r = sm_manifest_replace(c->manifest, (size_t)idx, entry);
+	else
+		r = sm_manifest_append(c->manifest, entry, err);
+	entry = NULL;
+	if (r < 0)
+		goto out;
+	r = sm_lock_set(c->lock, name.buf, type, hash, pv->upstream, pv->resolved_sha,
+			pv->resolved_version);
+	if (r < 0)
+		goto out;
+	c->dirty = true;
+fill:
+	ret->type = type;
+	memcpy(ret->hash, hash, sizeof(hash));
+	ret->name = sm_strbuf_detach(&name, NULL);
+	ret->path = sm_strbuf_detach(&rel, NULL);
+	ret->warning = meta.warning;
+	meta.warning = NULL;
+	if (!ret->name || !ret->path)
+		r = -ENOMEM;
+out:
+	if (have_tmp)
+		(void)sm_fs_remove_tree(tmp.buf, NULL);
+	if (r < 0)
+		sm_add_result_release(ret);
+	sm_toml_free(entry);
+	sm_metadata_release(&meta);
+	sm_strbuf_release(&name);
+	sm_strbuf_release(&rel);
+	sm_strbuf_release(&tmp);
+	sm_strbuf_release(&staged);
+	sm_strbuf_release(&dest);
+	sm_strbuf_release(&old);
+	sm_strbuf_release(&dir);
+	return r;
+}
+
+int sm_collection_add_local(struct sm_collection *c, const char *src,
+			    const struct sm_add_opts *opts, struct sm_add_result *ret,
+			    struct strbuf *err)
+{
+	static const struct provenance local = { .origin = "local" };
+
+	return add_common(c, src, opts, &local, ret, err);
+}
+
+int sm_collection_add_github(struct sm_collection *c, const char *spec,
+			     const struct sm_add_opts *opts, struct sm_add_result *ret,
+			     struct strbuf *err)
+{
+	struct sm_github_spec gs = { 0 };
+	struct sm_git_fetch f = { 0 };
+	struct sm_add_opts o = *opts;
+	struct strbuf name = STRBUF_INIT;
+	const char *token;
+	int r;
+
+	r = sm_github_spec_parse(spec, &gs, err);
+	if (r < 0)
+		return r;
+	if (!o.name) {
+		/* §3.1: the stem of the last path segment, or the repository name */
+		r = path_stem(*gs.path ? gs.path : gs.repo, &name);
+		if (r < 0)
+			goto out;
+		o.name = name.buf;
+	}
+	token = sm_config_string(c->home, "settings.github-token", NULL);
+	if (!token)
+		token = getenv("SKILLMEAT_GITHUB_TOKEN");
+	if (!token)
+		token = getenv("GITHUB_TOKEN");
+	r = sm_git_fetch(&gs, token, &f, err);
+	if (r < 0)
+		goto out;
+	{
+		const struct provenance pv = {
+			.origin = "github",
+			.upstream = f.upstream,
+			.version_spec = gs.version,
+			.resolved_sha = f.sha,
+			.resolved_version = f.resolved_version,
+		};
+
+		r = add_common(c, f.artifact_path, &o, &pv, ret, err);
+	}
+out:
+	sm_git_fetch_release(&f);
+	sm_github_spec_release(&gs);
+	sm_strbuf_release(&name);
+	return r;
+}
+
+/* ---- add --all: scanning a folder ---- */
+
+struct found_vec {
+	struct sm_found *v;
+	size_t n, alloc;
+};
+
+void sm_found_free(struct sm_found *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		sm_free(v[i].path);
+		sm_free(v[i].rel);
+		sm_free(v[i].name);
+		sm_free(v[i].holder);
+	}
+	sm_free(v);
+}
+
+static int found_push(struct found_vec *fv, const char *path, const char *rel,
+		      enum sm_artifact_type type, const char *holder)
+{
+	struct strbuf name = STRBUF_INIT;
+	struct sm_found *f;
+	int r;
+
+	if (fv->n == fv->alloc) {
+		size_t na = fv->alloc ? fv->alloc * 2 : 64;
+		struct sm_found *nv = sm_reallocarray(fv->v, na, sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		fv->v = nv;
+		fv->alloc = na;
+	}
+	r = path_stem(path, &name);
+	if (r < 0)
+		return r;
+	f = &fv->v[fv->n];
+	memset(f, 0, sizeof(*f));
+	f->type = type;
+	f->path = sm_strdup(path);
+	f->rel = sm_strdup(rel);
+	f->name = sm_strbuf_detach(&name, NULL);
+	f->holder = holder ? sm_strdup(holder) : NULL;
+	fv->n++;
+	if (!f->path || !f->rel || !f->name || (holder && !f->holder))
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Walk dir in sorted order. holder_of_type: the name of the folder holding
+ * dir, remembered for the clash suffix of what the type folder holds.
+ */
+static int scan(const char *dir, const char *rel, const char *parent_name, int depth,
+		struct found_vec *fv, struct strbuf *err)
+{
+	struct strbuf p = STRBUF_INIT, rp = STRBUF_INIT, self = STRBUF_INIT;
+	struct dirent **names = NULL;
+	enum sm_artifact_type ftype = SM_TYPE_INVALID;
+	int n, r = 0;
+
+	if (depth > 32)
+		return 0;
+	if (base_name(dir, &self) < 0)
+		return -ENOMEM;
+	if (depth > 0 && name_in(self.buf, command_dirs))
+		ftype = SM_TYPE_COMMAND;
+	else if (depth > 0 && name_in(self.buf, agent_dirs))
+		ftype = SM_TYPE_AGENT;
+	n = scandir(dir, &names, NULL, alphasort);
+	if (n < 0) {
+		r = sm_err(err, -errno, "cannot read '%s': %s", dir, sm_strerror(errno));
+		goto out;
+	}
+	/* sorted by bytes, as the walk order promises */
+	for (int i = 0; i < n && r == 0; i++) {
+		const char *nm = names[i]->d_name;
+		struct stat st;
+
+		if (nm[0] == '.' || sm_copy_skipped(nm))
+			continue;
+		sm_strbuf_reset(&p);
+		sm_strbuf_reset(&rp);
+		if ((r = sm_strbuf_addf(&p, "%s/%s", dir, nm)) < 0 ||
+		    (r = sm_strbuf_addf(&rp, "%s%s%s", rel, *rel ? "/" : "", nm)) < 0)
+			break;
+		if (stat(p.buf, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (dir_has(p.buf, "SKILL.md")) {
+				r = found_push(fv, p.buf, rp.buf, SM_TYPE_SKILL,
+					       name_in(self.buf, skill_dirs) ? parent_name : NULL);
+				continue;
+			}
+			r = scan(p.buf, rp.buf, self.buf, depth + 1, fv, err);
+		} else if (S_ISREG(st.st_mode) && ftype != SM_TYPE_INVALID && has_md_suffix(nm)) {
+			r = found_push(fv, p.buf, rp.buf, ftype, parent_name);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+out:
+	sm_strbuf_release(&p);
+	sm_strbuf_release(&rp);
+	sm_strbuf_release(&self);
+	return r;
+}
+
+static int cmp_found(const void *a, const void *b)
+{
+	return strcmp(((const struct sm_found *)a)->rel, ((const struct sm_found *)b)->rel);
+}
+
+int sm_scan_folder(const char *dir, struct sm_found **ret, size_t *count, struct strbuf *err)
+{
+	struct found_vec fv = { 0 };
+	struct strbuf parent = STRBUF_INIT;
+	int r;
+
+	if (!sm_fs_is_dir(dir))
+		return sm_err(err, -ENOTDIR, "'%s' is not a folder", dir);
+	r = parent_name(dir, &parent);
+	if (r == 0) {
+		if (dir_has(dir, "SKILL.md")) {
+			struct strbuf b = STRBUF_INIT;
+
+			r = base_name(dir, &b);
+			if (r == 0)
+				r = found_push(&fv, dir, b.buf, SM_TYPE_SKILL, NULL);
+			sm_strbuf_release(&b);
+		} else {
+			r = scan(dir, "", parent.buf, 0, &fv, err);
+		}
+	}
+	sm_strbuf_release(&parent);
+	if (r < 0) {
+		sm_found_free(fv.v, fv.n);
+		return r;
+	}
+	/* scandir sorts per folder; one global sort makes the order of "rel" exact */
+	if (fv.n)
+		qsort(fv.v, fv.n, sizeof(*fv.v), cmp_found);
+	*ret = fv.v;
+	*count = fv.n;
+	return 0;
+}
+
+/* ---- remove, resolve, views ---- */
+
+int sm_collection_remove(struct sm_collection *c, size_t idx, bool keep_files, struct strbuf *err)
+{
+	const struct sm_toml_value *e = sm_manifest_at(c->manifest, idx);
+	struct strbuf p = STRBUF_INIT, name = STRBUF_INIT;
+	enum sm_artifact_type type;
+	int r;
+
+	if (!e)
+		return sm_err(err, -ENOENT, "no artifact %zu", idx);
+	type = sm_entry_type(e);
+	r = sm_strbuf_addstr(&name, sm_entry_name(e));
+	if (r < 0)
+		goto out;
+	if (!keep_files) {
+		const char *rel = sm_entry_str(e, "path");
+
+		/* only ever delete inside the collection */
+		r = sm_fs_safe_join(c->dir, rel, &p, err);
+		if (r < 0)
+			goto out;
+		r = sm_fs_remove_tree(p.buf, err);
+		if (r < 0)
+			goto out;
+	}
+	r = sm_manifest_remove(c->manifest, idx);
+	if (r < 0)
+		goto out;
+	(void)sm_lock_remove(c->lock, name.buf, type);
+	c->dirty = true;
+out:
+	sm_strbuf_release(&p);
+	sm_strbuf_release(&name);
+	return r;
+}
+
+long sm_collection_resolve(const struct sm_collection *c, const char *id, struct strbuf *err)
+{
+	const char *colon, *slash = strchr(id, '/');
+	long idx[16];
+	size_t n;
+
+	if (!*id)
+		return sm_err(err, -EINVAL, "empty artifact id");
+	colon = strchr(id, ':');
+	if (slash && colon && slash < colon) {
+		/* collection/type:name */
+		if ((size_t)(slash - id) != strlen(c->name) || strncmp(id, c->name, (size_t)(slash - id)))
+			return sm_err(err, -ENOENT, "artifact '%s' not found", id);
+		id = slash + 1;
+	}
+	if (colon) {
+		char type[32];
+		size_t tl = (size_t)(colon - id);
+		enum sm_artifact_type t;
+		long i;
+
+		if (tl == 0 || tl >= sizeof(type))
+			return sm_err(err, -EINVAL, "invalid artifact id '%s'", id);
+		memcpy(type, id, tl);
+		type[tl] = '\0';
+		t = sm_artifact_type_parse(type);
+		if (t == SM_TYPE_INVALID)
+			return sm_err(err, -EINVAL, "invalid artifact id '%s': unknown type '%s'", id,
+				      type);
+		i = sm_manifest_find(c->manifest, t, colon + 1);
+		if (i >= 0)
+			return i;
+		/* the original ignores one trailing .md/.txt/... on the name */
+		n = sm_manifest_find_name(c->manifest, colon + 1, idx, SM_ARRAY_SIZE(idx));
+		for (size_t k = 0; k < n && k < SM_ARRAY_SIZE(idx); k++)
+			if (sm_entry_type(sm_manifest_at(c->manifest, (size_t)idx[k])) == t)
+				return idx[k];
+		return sm_err(err, -ENOENT, "artifact '%s' not found in collection '%s'", id,
+			      c->name);
+	}
+	n = sm_manifest_find_name(c->manifest, id, idx, SM_ARRAY_SIZE(idx));
+	if (n == 0)
+		return sm_err(err, -ENOENT, "artifact '%s' not found in collection '%s'", id,
+			      c->name);
+	if (n > 1) {
+		struct strbuf msg = STRBUF_INIT;
+
+		for (size_t k = 0; k < n && k < SM_ARRAY_SIZE(idx); k++) {
+			const struct sm_toml_value *e = sm_manifest_at(c->manifest, (size_t)idx[k]);
+
+			if (sm_strbuf_addf(&msg, "%s%s:%s", k ? ", " : "", sm_entry_str(e, "type"),
+					   sm_entry_name(e)) < 0)
+				break;
+		}
+		sm_err(err, -EEXIST, "'%s' is ambiguous: %s", id, msg.buf);
+		sm_strbuf_release(&msg);
+		return -EEXIST;
+	}
+	return idx[0];
+}
+
+void sm_view_release(struct sm_view *v)
+{
+	if (!v)
+		return;
+	sm_metadata_release(&v->meta);
+	sm_toml_free(v->tags);
+	sm_free(v->abs_path);
+	sm_free(v->error);
+	memset(v, 0, sizeof(*v));
+}
+
+int sm_view_load(const struct sm_collection *c, size_t idx, struct sm_view *ret,
+		 struct strbuf *err)
+{
+	const struct sm_toml_value *e = sm_manifest_at(c->manifest, idx), *mt;
+	struct strbuf p = STRBUF_INIT, why = STRBUF_INIT;
+	const char *rel, *lockhash;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!e)
+		return sm_err(err, -ENOENT, "no artifact %zu", idx);
+	ret->entry = e;
+	ret->type = sm_entry_type(e);
+	ret->name = sm_entry_name(e);
+	rel = sm_entry_str(e, "path");
+	/* marketplace imports store an absolute path: "join, absolute right side wins" */
+	r = rel[0] == '/' ? sm_strbuf_addstr(&p, rel) : sm_strbuf_addf(&p, "%s/%s", c->dir, rel);
+	if (r < 0)
+		goto fail;
+	ret->abs_path = sm_strbuf_detach(&p, NULL);
+	ret->tags = sm_toml_new_array();
+	if (!ret->abs_path || !ret->tags) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	mt = sm_toml_get(e, "tags");
+	for (size_t i = 0; mt && mt->type == SM_TOML_ARRAY && i < mt->u.arr.len; i++)
+		if (mt->u.arr.items[i]->type == SM_TOML_STRING &&
+		    (r = push_unique(ret->tags, mt->u.arr.items[i]->u.str.ptr)) < 0)
+			goto fail;
+	r = sm_metadata_extract(ret->abs_path, ret->type, &ret->meta, &why);
+	if (r == -ENOMEM)
+		goto fail;
+	if (r < 0) {
+		ret->error = sm_strbuf_detach(&why, NULL);
+	} else {
+		for (size_t i = 0; ret->meta.tags && i < ret->meta.tags->u.arr.len; i++)
+			if (ret->meta.tags->u.arr.items[i]->type == SM_TOML_STRING &&
+			    (r = push_unique(ret->tags, ret->meta.tags->u.arr.items[i]->u.str.ptr)) < 0)
+				goto fail;
+		r = sm_content_hash(ret->abs_path, ret->hash, &why);
+		if (r == -ENOMEM)
+			goto fail;
+		if (r < 0)
+			ret->error = sm_strbuf_detach(&why, NULL);
+		else
+			ret->have_hash = true;
+	}
+	if (!ret->meta.table)
+		ret->meta.table = sm_toml_new_table();
+	lockhash = sm_lock_hash(c->lock, ret->name, ret->type);
+	ret->locally_modified = ret->have_hash && lockhash && strcmp(lockhash, ret->hash);
+	sm_strbuf_release(&why);
+	return 0;
+fail:
+	sm_strbuf_release(&p);
+	sm_strbuf_release(&why);
+	sm_view_release(ret);
+	return r;
+}

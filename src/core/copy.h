@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SKILLMEAT_CORE_COPY_H
+#define SKILLMEAT_CORE_COPY_H
+
+#include <stdbool.h>
+
+struct strbuf;
+
+/*
+ * Copy an artifact's file or folder from src to dst (which must not exist),
+ * as SkillMeat's copy_artifact (spec/skillmeat-formats.md §1.6): folders
+ * recursively, skipping at every level .git, .github, .gitignore,
+ * __pycache__, node_modules, .venv, venv, .DS_Store, Thumbs.db, *.pyc, *.pyo,
+ * *.egg-info; files with their mode and mtime. Symlinks are followed only
+ * while their target stays inside src (-EPERM otherwise: a link out of the
+ * source is refused). No fsync: the caller syncs once per operation.
+ */
+int sm_copy_artifact(const char *src, const char *dst, struct strbuf *err);
+
+/* True for a name on the skip list. */
+bool sm_copy_skipped(const char *name);
+
+#endif

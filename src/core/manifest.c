@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <string.h>
+
+#include "skillmeat/error.h"
+#include "skillmeat/fs.h"
+#include "skillmeat/manifest.h"
+#include "skillmeat/memory.h"
+#include "skillmeat/strbuf.h"
+#include "skillmeat/timeutil.h"
+#include "skillmeat/toml.h"
+#include "util/banned.h"
+
+/* Manifests hold metadata copies: a 10,000-artifact one is ~8 MB. */
+#define MANIFEST_MAX ((size_t)256 << 20)
+
+static int load_doc(const char *path, struct sm_toml_value **ret, struct strbuf *err)
+{
+	struct strbuf buf = STRBUF_INIT;
+	int r;
+
+	r = sm_fs_read_file(path, MANIFEST_MAX, &buf, err);
+	if (r < 0)
+		goto out;
+	r = sm_toml_parse(buf.buf, buf.len, ret, err);
+	if (r < 0)
+		sm_err_prefix(err, r, "cannot parse '%s'", path);
+out:
+	sm_strbuf_release(&buf);
+	return r;
+}
+
+static int save_doc(const char *path, const struct sm_toml_value *doc, int flags,
+		    struct strbuf *err)
+{
+	struct strbuf out;
+	int r;
+
+	sm_strbuf_init(&out, MANIFEST_MAX);
+	r = sm_toml_encode(doc, &out, err);
+	if (r < 0)
+		goto out;
+	if (flags & SM_WRITE_NOSYNC)
+		r = sm_fs_write_atomic_nosync(path, out.buf, out.len, 0644, err);
+	else
+		r = sm_fs_write_atomic(path, out.buf, out.len, 0644, err);
+out:
+	sm_strbuf_release(&out);
+	return r;
+}
+
+static const char *str_of(const struct sm_toml_value *tab, const char *key)
+{
+	return sm_toml_get_string(tab, key);
+}
+
+static int validate_entry(const char *path, size_t i, const struct sm_toml_value *e,
+			  struct strbuf *err)
+{
+	static const char *const required[] = { "name", "type", "path", "origin", "added" };
+	const char *origin;
+
+	if (e->type != SM_TOML_TABLE)
+		return sm_err(err, -EBADMSG, "'%s': artifact %zu is not a table", path, i + 1);
+	for (size_t k = 0; k < SM_ARRAY_SIZE(required); k++)
+		if (!str_of(e, required[k]))
+			return sm_err(err, -EBADMSG, "'%s': artifact %zu: missing string '%s'",
+				      path, i + 1, required[k]);
+	if (sm_artifact_type_parse(str_of(e, "type")) == SM_TYPE_INVALID)
+		return sm_err(err, -EBADMSG, "'%s': artifact %zu ('%s'): unknown type '%s'", path,
+			      i + 1, str_of(e, "name"), str_of(e, "type"));
+	origin = str_of(e, "origin");
+	if (strcmp(origin, "local") && strcmp(origin, "github") && strcmp(origin, "marketplace"))
+		return sm_err(err, -EBADMSG, "'%s': artifact %zu ('%s'): unknown origin '%s'",
+			      path, i + 1, str_of(e, "name"), origin);
+	return 0;
+}
+
+static int manifest_wrap(const char *path, struct sm_toml_value *doc, struct sm_manifest **ret,
+			 struct strbuf *err)
+{
+	struct sm_manifest *m;
+	struct sm_toml_value *coll, *arts;
+	int r;
+
+	coll = sm_toml_get(doc, "collection");
+	if (!coll || coll->type != SM_TOML_TABLE || !str_of(coll, "name")) {
+		r = sm_err(err, -EBADMSG, "'%s': missing [collection] table with a name", path);
+		goto fail;
+	}
+	arts = sm_toml_get(doc, "artifacts");
+	if (!arts) {
+		arts = sm_toml_new_array();
+		if (!arts || (r = sm_toml_set(doc, "artifacts", arts)) < 0) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	} else if (arts->type != SM_TOML_ARRAY) {
+		r = sm_err(err, -EBADMSG, "'%s': 'artifacts' is not an array", path);
+		goto fail;
+	}
+	for (size_t i = 0; i < arts->u.arr.len; i++) {
+		r = validate_entry(path, i, arts->u.arr.items[i], err);
+		if (r < 0)
+			goto fail;
+	}
+	m = sm_calloc(1, sizeof(*m));
+	if (!m || !(m->path = sm_strdup(path))) {
+		sm_free(m);
+		r = -ENOMEM;
+		goto fail;
+	}
+	m->doc = doc;
+	m->artifacts = arts;
+	*ret = m;
+	return 0;
+fail:
+	sm_toml_free(doc);
+	return r;
+}
+
+int sm_manifest_load(const char *path, struct sm_manifest **ret, struct strbuf *err)
+{
+	struct sm_toml_value *doc = NULL;
+	int r = load_doc(path, &doc, err);
+
+	if (r < 0)
+		return r;
+	return manifest_wrap(path, doc, ret, err);
+}
+
+int sm_manifest_new(const char *path, const char *name, struct sm_manifest **ret,
+		    struct strbuf *err)
+{
+	struct sm_toml_value *doc = sm_toml_new_table(), *coll = sm_toml_new_table(), *arts;
+	char now[SM_ISO_MAX];
+	int r = -ENOMEM;
+
+	if (!doc || !coll)
+		goto fail;
+	r = sm_time_now_iso(now);
+	if (r < 0)
+		goto fail;
+	/* the original's dict order: collection, then artifacts */
+	if ((r = sm_toml_set_string(coll, "name", name)) < 0 ||
+	    (r = sm_toml_set_string(coll, "version", "1.0.0")) < 0 ||
+	    (r = sm_toml_set_string(coll, "created", now)) < 0 ||
+	    (r = sm_toml_set_string(coll, "updated", now)) < 0)
+		goto fail;
+	r = sm_toml_set(doc, "collection", coll);
+	coll = NULL;
+	if (r < 0)
+		goto fail;
+	arts = sm_toml_new_array();
+	if (!arts || (r = sm_toml_set(doc, "artifacts", arts)) < 0) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	return manifest_wrap(path, doc, ret, err);
+fail:
+	sm_toml_free(coll);
+	sm_toml_free(doc);
+	return r;
+}
+
+int sm_manifest_save(struct sm_manifest *m, int flags, struct strbuf *err)
+{
+	struct sm_toml_value *coll = sm_toml_get(m->doc, "collection");
+	char now[SM_ISO_MAX];
+	int r;
+
+	r = sm_time_now_iso(now);
+	if (r < 0)
+		return r;
+	r = sm_toml_set_string(coll, "updated", now);
+	if (r < 0)
+		return r;
+	return save_doc(m->path, m->doc, flags, err);
+}
+
+void sm_manifest_free(struct sm_manifest *m)
+{
+	if (!m)
+		return;
+	sm_toml_free(m->doc);
+	sm_free(m->path);
+	sm_free(m);
+}
+
+const char *sm_manifest_name(const struct sm_manifest *m)
+{
+	return str_of(sm_toml_get(m->doc, "collection"), "name");
+}
+
+size_t sm_manifest_count(const struct sm_manifest *m)
+{
+	return m->artifacts->u.arr.len;
+}
+
+struct sm_toml_value *sm_manifest_at(const struct sm_manifest *m, size_t i)
+{
+	return i < m->artifacts->u.arr.len ? m->artifacts->u.arr.items[i] : NULL;
+}
+
+const char *sm_entry_name(const struct sm_toml_value *e)
+{
+	return str_of(e, "name");
+}
+
+enum sm_artifact_type sm_entry_type(const struct sm_toml_value *e)
+{
+	return sm_artifact_type_parse(str_of(e, "type"));
+}
+
+const char *sm_entry_str(const struct sm_toml_value *e, const char *key)
+{
+	return str_of(e, key);
+}
+
+long sm_manifest_find(const struct sm_manifest *m, enum sm_artifact_type type, const char *name)
+{
+	for (size_t i = 0; i < m->artifacts->u.arr.len; i++) {
+		const struct sm_toml_value *e = m->artifacts->u.arr.items[i];
+
+		if (sm_entry_type(e) == type && !strcmp(sm_entry_name(e), name))
+			return (long)i;
+	}
+	return -1;
+}
+
+/* Length of name without one trailing .md/.txt/.json/.yaml/.yml. */
+static size_t stem_len(const char *name)
+{
+	static const char *const exts[] = { ".md", ".txt", ".json", ".yaml", ".yml" };
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < SM_ARRAY_SIZE(exts); i++) {
+		size_t l = strlen(exts[i]);
+
+		if (n > l && !strcmp(name + n - l, exts[i]))
+			return n - l;
+	}
+	return n;
+}
+
+size_t sm_manifest_find_name(const struct sm_manifest *m, const char *name, long *idx, size_t max)
+{
+	size_t want = stem_len(name), found = 0;
+
+	for (size_t i = 0; i < m->artifacts->u.arr.len; i++) {
+		const char *n = sm_entry_name(m->artifacts->u.arr.items[i]);
+
+		if (stem_len(n) == want && !memcmp(n, name, want)) {
+			if (found < max)
+				idx[found] = (long)i;
+			found++;
+		}
+	}
+	return found;
+}
+
+int sm_manifest_append(struct sm_manifest *m, struct sm_toml_value *entry, struct strbuf *err)
+{
+	if (sm_manifest_find(m, sm_entry_type(entry), sm_entry_name(entry)) >= 0) {
+		int r = sm_err(err, -EEXIST, "%s '%s' already exists in collection '%s'",
+			       sm_entry_str(entry, "type"), sm_entry_name(entry),
+			       sm_manifest_name(m));
+		sm_toml_free(entry);
+		return r;
+	}
+	return sm_toml_push(m->artifacts, entry);
+}
+
+int sm_manifest_replace(struct sm_manifest *m, size_t i, struct sm_toml_value *entry)
+{
+	if (i >= m->artifacts->u.arr.len) {
+		sm_toml_free(entry);
+		return -ENOENT;
+	}
+	sm_toml_free(m->artifacts->u.arr.items[i]);
+	m->artifacts->u.arr.items[i] = entry;
+	return 0;
+}
+
+int sm_manifest_remove(struct sm_manifest *m, size_t i)
+{
+	return sm_toml_array_remove(m->artifacts, i);
+}
+
+/* ---- collection.lock ---- */
+
+static int lock_key(struct strbuf *key, const char *name, enum sm_artifact_type type)
+{
+	sm_strbuf_reset(key);
+	return sm_strbuf_addf(key, "%s::%s", name, sm_artifact_type_name(type));
+}
+
+static int lock_wrap(const char *path, struct sm_toml_value *doc, struct sm_lock **ret,
+		     struct strbuf *err)
+{
+	struct sm_toml_value *lock, *entries;
+	struct sm_lock *l;
+	int r = -ENOMEM;
+
+	lock = sm_toml_get(doc, "lock");
+	if (!lock) {
+		lock = sm_toml_new_table();
+		if (!lock || sm_toml_set_string(lock, "version", "1.0.0") < 0 ||
+		    sm_toml_set(doc, "lock", lock) < 0)
+			goto fail;
+	} else if (lock->type != SM_TOML_TABLE) {
+		r = sm_err(err, -EBADMSG, "'%s': 'lock' is not a table", path);
+		goto fail;
+	}
+	entries = sm_toml_get(lock, "entries");
+	if (!entries) {
+		entries = sm_toml_new_table();
+		if (!entries || sm_toml_set(lock, "entries", entries) < 0)
+			goto fail;
+	} else if (entries->type != SM_TOML_TABLE) {
+		r = sm_err(err, -EBADMSG, "'%s': 'lock.entries' is not a table", path);
+		goto fail;
+	}
+	for (size_t i = 0; i < entries->u.tab.len; i++) {
+		const struct sm_toml_kv *kv = &entries->u.tab.items[i];
+
+		if (kv->value->type != SM_TOML_TABLE || !str_of(kv->value, "content_hash")) {
+			r = sm_err(err, -EBADMSG, "'%s': lock entry '%s' has no content_hash",
+				   path, kv->key);
+			goto fail;
+		}
+	}
+	l = sm_calloc(1, sizeof(*l));
+	if (!l || !(l->path = sm_strdup(path))) {
+		sm_free(l);
+		goto fail;
+	}
+	l->doc = doc;
+	l->entries = entries;
+	*ret = l;
+	return 0;
+fail:
+	sm_toml_free(doc);
+	return r;
+}
+
+int sm_lock_load(const char *path, struct sm_lock **ret, struct strbuf *err)
+{
+	struct sm_toml_value *doc = NULL;
+	int r = load_doc(path, &doc, err);
+
+	if (r == -ENOENT) {
+		doc = sm_toml_new_table();
+		if (!doc)
+			return -ENOMEM;
+	} else if (r < 0) {
+		return r;
+	}
+	return lock_wrap(path, doc, ret, err);
+}
+
+int sm_lock_save(struct sm_lock *l, int flags, struct strbuf *err)
+{
+	return save_doc(l->path, l->doc, flags, err);
+}
+
+void sm_lock_free(struct sm_lock *l)
+{
+	if (!l)
+		return;
+	sm_toml_free(l->doc);
+	sm_free(l->path);
+	sm_free(l);
+}
+
+struct sm_toml_value *sm_lock_get(const struct sm_lock *l, const char *name,
+				  enum sm_artifact_type type)
+{
+	struct strbuf key = STRBUF_INIT;
+	struct sm_toml_value *v = NULL;
+
+	if (lock_key(&key, name, type) == 0)
+		v = sm_toml_getn(l->entries, key.buf, key.len);
+	sm_strbuf_release(&key);
+	return v;
+}
+
+const char *sm_lock_hash(const struct sm_lock *l, const char *name, enum sm_artifact_type type)
+{
+	return str_of(sm_lock_get(l, name, type), "content_hash");
+}
+
+int sm_lock_set(struct sm_lock *l, const char *name, enum sm_artifact_type type,
+		const char *content_hash, const char *upstream, const char *resolved_sha,
+		const char *resolved_version)
+{
+	struct sm_toml_value *e = sm_toml_new_table();
+	struct strbuf key = STRBUF_INIT;
+	char now[SM_ISO_MAX];
+	int r;
+
+	if (!e)
+		return -ENOMEM;
+	if ((r = sm_time_now_iso(now)) < 0 ||
+	    (r = sm_toml_set_string(e, "content_hash", content_hash)) < 0 ||
+	    (r = sm_toml_set_string(e, "fetched", now)) < 0 ||
+	    (upstream && (r = sm_toml_set_string(e, "upstream", upstream)) < 0) ||
+	    (resolved_sha && (r = sm_toml_set_string(e, "resolved_sha", resolved_sha)) < 0) ||
+	    (resolved_version &&
+	     (r = sm_toml_set_string(e, "resolved_version", resolved_version)) < 0) ||
+	    (r = lock_key(&key, name, type)) < 0) {
+		sm_toml_free(e);
+		goto out;
+	}
+	r = sm_toml_setn(l->entries, key.buf, key.len, e);
+out:
+	sm_strbuf_release(&key);
+	return r;
+}
+
+int sm_lock_remove(struct sm_lock *l, const char *name, enum sm_artifact_type type)
+{
+	struct strbuf key = STRBUF_INIT;
+	int r = lock_key(&key, name, type);
+
+	if (r == 0)
+		r = sm_toml_remove(l->entries, key.buf);
+	sm_strbuf_release(&key);
+	return r;
+}
