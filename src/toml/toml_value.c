@@ -1,3 +1,599 @@
 /* SPDX-License-Identifier: MIT */
-/* Placeholder so the layer builds; replaced by the TOML implementation. */
+/* TOML document tree: constructors, lookup (with a key index), edits, clone, equality. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "skillmeat/memory.h"
 #include "skillmeat/toml.h"
+#include "toml/toml_internal.h"
+#include "util/banned.h"
+
+/* Tables with at least this many keys get a hash index. */
+#define INDEX_MIN 16
+
+/* Open-addressing hash index: slots hold item index + 1, 0 = empty. */
+struct tindex {
+	size_t mask;
+	uint32_t *slots;
+};
+
+static uint64_t key_hash(const char *key, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)key[i];
+		h *= 0x100000001b3ull;
+	}
+	return h ^ (h >> 29);
+}
+
+static void index_free(struct sm_toml_value *tab)
+{
+	struct tindex *ix = tab->u.tab.index;
+
+	if (!ix)
+		return;
+	sm_free(ix->slots);
+	sm_free(ix);
+	tab->u.tab.index = NULL;
+}
+
+static void index_put(struct tindex *ix, const struct sm_toml_kv *kv, size_t idx)
+{
+	size_t i = key_hash(kv->key, kv->keylen) & ix->mask;
+
+	while (ix->slots[i])
+		i = (i + 1) & ix->mask;
+	ix->slots[i] = (uint32_t)(idx + 1);
+}
+
+/* (Re)build the index with room for twice the items; false on ENOMEM. */
+static bool index_build(struct sm_toml_value *tab)
+{
+	size_t n = tab->u.tab.len, cap = 64;
+	struct tindex *ix;
+
+	index_free(tab);
+	if (n >= UINT32_MAX / 4)
+		return false;
+	while (cap < n * 2 + 2)
+		cap <<= 1;
+	ix = sm_malloc(sizeof(*ix));
+	if (!ix)
+		return false;
+	ix->slots = sm_calloc(cap, sizeof(*ix->slots));
+	if (!ix->slots) {
+		sm_free(ix);
+		return false;
+	}
+	ix->mask = cap - 1;
+	for (size_t i = 0; i < n; i++)
+		index_put(ix, &tab->u.tab.items[i], i);
+	tab->u.tab.index = ix;
+	return true;
+}
+
+static long linear_find(const struct sm_toml_value *tab, const char *key, size_t keylen)
+{
+	for (size_t i = 0; i < tab->u.tab.len; i++) {
+		const struct sm_toml_kv *kv = &tab->u.tab.items[i];
+
+		if (kv->keylen == keylen && memcmp(kv->key, key, keylen) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+long sm_toml_tab_find(const struct sm_toml_value *ctab, const char *key, size_t keylen)
+{
+	/* The index is a cache: building it does not change the table's value. */
+	struct sm_toml_value *tab = (struct sm_toml_value *)ctab;
+	struct tindex *ix;
+	size_t i;
+
+	if (tab->u.tab.len < INDEX_MIN)
+		return linear_find(tab, key, keylen);
+	if (!tab->u.tab.index && !index_build(tab))
+		return linear_find(tab, key, keylen);
+	ix = tab->u.tab.index;
+	i = key_hash(key, keylen) & ix->mask;
+	while (ix->slots[i]) {
+		size_t idx = ix->slots[i] - 1;
+		const struct sm_toml_kv *kv = &tab->u.tab.items[idx];
+
+		if (kv->keylen == keylen && memcmp(kv->key, key, keylen) == 0)
+			return (long)idx;
+		i = (i + 1) & ix->mask;
+	}
+	return -1;
+}
+
+int sm_toml_tab_append(struct sm_toml_value *tab, const char *key, size_t keylen,
+		       struct sm_toml_value *value)
+{
+	struct sm_toml_kv *kv;
+	char *k;
+
+	if (tab->u.tab.len == tab->u.tab.alloc) {
+		size_t na = tab->u.tab.alloc ? tab->u.tab.alloc * 2 : 4;
+		struct sm_toml_kv *items =
+			sm_reallocarray(tab->u.tab.items, na, sizeof(*items));
+
+		if (!items)
+			return -ENOMEM;
+		tab->u.tab.items = items;
+		tab->u.tab.alloc = na;
+	}
+	k = sm_memdup0(key, keylen);
+	if (!k)
+		return -ENOMEM;
+	kv = &tab->u.tab.items[tab->u.tab.len];
+	kv->key = k;
+	kv->keylen = keylen;
+	kv->value = value;
+	tab->u.tab.len++;
+	if (tab->u.tab.index) {
+		struct tindex *ix = tab->u.tab.index;
+
+		if (tab->u.tab.len * 2 > ix->mask) {
+			if (!index_build(tab))
+				index_free(tab);
+		} else {
+			index_put(ix, kv, tab->u.tab.len - 1);
+		}
+	}
+	return 0;
+}
+
+static struct sm_toml_value *new_value(enum sm_toml_type type)
+{
+	struct sm_toml_value *v = sm_calloc(1, sizeof(*v));
+
+	if (v)
+		v->type = type;
+	return v;
+}
+
+struct sm_toml_value *sm_toml_new_table(void)
+{
+	return new_value(SM_TOML_TABLE);
+}
+
+struct sm_toml_value *sm_toml_new_array(void)
+{
+	return new_value(SM_TOML_ARRAY);
+}
+
+struct sm_toml_value *sm_toml_new_stringn(const char *s, size_t len)
+{
+	struct sm_toml_value *v;
+	char *p = sm_memdup0(s, len);
+
+	if (!p)
+		return NULL;
+	v = new_value(SM_TOML_STRING);
+	if (!v) {
+		sm_free(p);
+		return NULL;
+	}
+	v->u.str.ptr = p;
+	v->u.str.len = len;
+	return v;
+}
+
+struct sm_toml_value *sm_toml_new_string(const char *s)
+{
+	return sm_toml_new_stringn(s, strlen(s));
+}
+
+struct sm_toml_value *sm_toml_new_int(int64_t i)
+{
+	struct sm_toml_value *v = new_value(SM_TOML_INTEGER);
+
+	if (v)
+		v->u.i = i;
+	return v;
+}
+
+struct sm_toml_value *sm_toml_new_float(double f)
+{
+	struct sm_toml_value *v = new_value(SM_TOML_FLOAT);
+
+	if (v)
+		v->u.f = f;
+	return v;
+}
+
+struct sm_toml_value *sm_toml_new_bool(bool b)
+{
+	struct sm_toml_value *v = new_value(SM_TOML_BOOL);
+
+	if (v)
+		v->u.b = b;
+	return v;
+}
+
+struct sm_toml_value *sm_toml_new_datetime(enum sm_toml_type type,
+					   const struct sm_toml_datetime *dt)
+{
+	struct sm_toml_value *v;
+
+	if (type < SM_TOML_DATETIME || type > SM_TOML_TIME_LOCAL)
+		return NULL;
+	v = new_value(type);
+	if (v)
+		v->u.dt = *dt;
+	return v;
+}
+
+void sm_toml_free(struct sm_toml_value *v)
+{
+	if (!v)
+		return;
+	switch (v->type) {
+	case SM_TOML_STRING:
+		sm_free(v->u.str.ptr);
+		break;
+	case SM_TOML_ARRAY:
+		for (size_t i = 0; i < v->u.arr.len; i++)
+			sm_toml_free(v->u.arr.items[i]);
+		sm_free(v->u.arr.items);
+		break;
+	case SM_TOML_TABLE:
+		for (size_t i = 0; i < v->u.tab.len; i++) {
+			sm_free(v->u.tab.items[i].key);
+			sm_toml_free(v->u.tab.items[i].value);
+		}
+		sm_free(v->u.tab.items);
+		index_free(v);
+		break;
+	default:
+		break;
+	}
+	sm_free(v);
+}
+
+struct sm_toml_value *sm_toml_clone(const struct sm_toml_value *v)
+{
+	struct sm_toml_value *c;
+
+	if (!v)
+		return NULL;
+	switch (v->type) {
+	case SM_TOML_STRING:
+		c = sm_toml_new_stringn(v->u.str.ptr, v->u.str.len);
+		break;
+	case SM_TOML_ARRAY:
+		c = sm_toml_new_array();
+		if (!c)
+			return NULL;
+		for (size_t i = 0; i < v->u.arr.len; i++) {
+			struct sm_toml_value *item = sm_toml_clone(v->u.arr.items[i]);
+
+			if (!item || sm_toml_push(c, item) < 0) {
+				sm_toml_free(c);
+				return NULL;
+			}
+		}
+		break;
+	case SM_TOML_TABLE:
+		c = sm_toml_new_table();
+		if (!c)
+			return NULL;
+		for (size_t i = 0; i < v->u.tab.len; i++) {
+			const struct sm_toml_kv *kv = &v->u.tab.items[i];
+			struct sm_toml_value *item = sm_toml_clone(kv->value);
+
+			if (!item)
+				goto fail_tab;
+			if (sm_toml_tab_append(c, kv->key, kv->keylen, item) < 0) {
+				sm_toml_free(item);
+				goto fail_tab;
+			}
+		}
+		break;
+	fail_tab:
+		sm_toml_free(c);
+		return NULL;
+	default:
+		c = new_value(v->type);
+		if (c)
+			c->u = v->u;
+		break;
+	}
+	if (c)
+		c->flags = v->flags;
+	return c;
+}
+
+static bool dt_equal(enum sm_toml_type t, const struct sm_toml_datetime *a,
+		     const struct sm_toml_datetime *b)
+{
+	if (t != SM_TOML_TIME_LOCAL &&
+	    (a->year != b->year || a->month != b->month || a->day != b->day))
+		return false;
+	if (t != SM_TOML_DATE_LOCAL &&
+	    (a->hour != b->hour || a->minute != b->minute || a->second != b->second ||
+	     a->nanosecond != b->nanosecond))
+		return false;
+	if (t == SM_TOML_DATETIME && a->offset_minutes != b->offset_minutes)
+		return false;
+	return true;
+}
+
+bool sm_toml_equal(const struct sm_toml_value *a, const struct sm_toml_value *b, bool ordered)
+{
+	if (a == b)
+		return true;
+	if (!a || !b || a->type != b->type)
+		return false;
+	switch (a->type) {
+	case SM_TOML_STRING:
+		return a->u.str.len == b->u.str.len &&
+		       memcmp(a->u.str.ptr, b->u.str.ptr, a->u.str.len) == 0;
+	case SM_TOML_INTEGER:
+		return a->u.i == b->u.i;
+	case SM_TOML_FLOAT:
+		if (isnan(a->u.f) || isnan(b->u.f))
+			return isnan(a->u.f) && isnan(b->u.f);
+		return a->u.f == b->u.f && signbit(a->u.f) == signbit(b->u.f);
+	case SM_TOML_BOOL:
+		return a->u.b == b->u.b;
+	case SM_TOML_ARRAY:
+		if (a->u.arr.len != b->u.arr.len)
+			return false;
+		for (size_t i = 0; i < a->u.arr.len; i++)
+			if (!sm_toml_equal(a->u.arr.items[i], b->u.arr.items[i], ordered))
+				return false;
+		return true;
+	case SM_TOML_TABLE:
+		if (a->u.tab.len != b->u.tab.len)
+			return false;
+		for (size_t i = 0; i < a->u.tab.len; i++) {
+			const struct sm_toml_kv *ka = &a->u.tab.items[i];
+			const struct sm_toml_value *vb;
+
+			if (ordered) {
+				const struct sm_toml_kv *kb = &b->u.tab.items[i];
+
+				if (ka->keylen != kb->keylen ||
+				    memcmp(ka->key, kb->key, ka->keylen) != 0)
+					return false;
+				vb = kb->value;
+			} else {
+				long j = sm_toml_tab_find(b, ka->key, ka->keylen);
+
+				if (j < 0)
+					return false;
+				vb = b->u.tab.items[j].value;
+			}
+			if (!sm_toml_equal(ka->value, vb, ordered))
+				return false;
+		}
+		return true;
+	default:
+		return dt_equal(a->type, &a->u.dt, &b->u.dt);
+	}
+}
+
+struct sm_toml_value *sm_toml_getn(const struct sm_toml_value *tab, const char *key,
+				   size_t keylen)
+{
+	long i;
+
+	if (!tab || tab->type != SM_TOML_TABLE)
+		return NULL;
+	i = sm_toml_tab_find(tab, key, keylen);
+	return i < 0 ? NULL : tab->u.tab.items[i].value;
+}
+
+struct sm_toml_value *sm_toml_get(const struct sm_toml_value *tab, const char *key)
+{
+	return sm_toml_getn(tab, key, strlen(key));
+}
+
+struct sm_toml_value *sm_toml_get_path(const struct sm_toml_value *tab, const char *path)
+{
+	const struct sm_toml_value *v = tab;
+
+	for (;;) {
+		const char *dot = strchr(path, '.');
+		size_t n = dot ? (size_t)(dot - path) : strlen(path);
+
+		v = sm_toml_getn(v, path, n);
+		if (!v || !dot)
+			return (struct sm_toml_value *)v;
+		path = dot + 1;
+	}
+}
+
+const char *sm_toml_get_string(const struct sm_toml_value *tab, const char *key)
+{
+	const struct sm_toml_value *v = sm_toml_get(tab, key);
+
+	return v && v->type == SM_TOML_STRING ? v->u.str.ptr : NULL;
+}
+
+bool sm_toml_get_int(const struct sm_toml_value *tab, const char *key, int64_t *ret)
+{
+	const struct sm_toml_value *v = sm_toml_get(tab, key);
+
+	if (!v || v->type != SM_TOML_INTEGER)
+		return false;
+	*ret = v->u.i;
+	return true;
+}
+
+bool sm_toml_get_bool(const struct sm_toml_value *tab, const char *key, bool *ret)
+{
+	const struct sm_toml_value *v = sm_toml_get(tab, key);
+
+	if (!v || v->type != SM_TOML_BOOL)
+		return false;
+	*ret = v->u.b;
+	return true;
+}
+
+int sm_toml_setn(struct sm_toml_value *tab, const char *key, size_t keylen,
+		 struct sm_toml_value *value)
+{
+	long i;
+	int r;
+
+	if (!value)
+		return -ENOMEM;
+	if (!tab || tab->type != SM_TOML_TABLE) {
+		sm_toml_free(value);
+		return -EINVAL;
+	}
+	i = sm_toml_tab_find(tab, key, keylen);
+	if (i >= 0) {
+		sm_toml_free(tab->u.tab.items[i].value);
+		tab->u.tab.items[i].value = value;
+		return 0;
+	}
+	r = sm_toml_tab_append(tab, key, keylen, value);
+	if (r < 0)
+		sm_toml_free(value);
+	return r;
+}
+
+int sm_toml_set(struct sm_toml_value *tab, const char *key, struct sm_toml_value *value)
+{
+	return sm_toml_setn(tab, key, strlen(key), value);
+}
+
+int sm_toml_set_string(struct sm_toml_value *tab, const char *key, const char *s)
+{
+	struct sm_toml_value *v = sm_toml_new_string(s);
+
+	if (!v)
+		return -ENOMEM;
+	return sm_toml_set(tab, key, v);
+}
+
+struct sm_toml_value *sm_toml_take(struct sm_toml_value *tab, const char *key)
+{
+	struct sm_toml_value *v;
+	long i;
+
+	if (!tab || tab->type != SM_TOML_TABLE)
+		return NULL;
+	i = sm_toml_tab_find(tab, key, strlen(key));
+	if (i < 0)
+		return NULL;
+	v = tab->u.tab.items[i].value;
+	sm_free(tab->u.tab.items[i].key);
+	memmove(&tab->u.tab.items[i], &tab->u.tab.items[i + 1],
+		(tab->u.tab.len - (size_t)i - 1) * sizeof(tab->u.tab.items[0]));
+	tab->u.tab.len--;
+	index_free(tab);
+	return v;
+}
+
+int sm_toml_remove(struct sm_toml_value *tab, const char *key)
+{
+	struct sm_toml_value *v;
+
+	if (!tab || tab->type != SM_TOML_TABLE)
+		return -EINVAL;
+	v = sm_toml_take(tab, key);
+	if (!v)
+		return -ENOENT;
+	sm_toml_free(v);
+	return 0;
+}
+
+int sm_toml_push(struct sm_toml_value *arr, struct sm_toml_value *value)
+{
+	if (!value)
+		return -ENOMEM;
+	if (!arr || arr->type != SM_TOML_ARRAY) {
+		sm_toml_free(value);
+		return -EINVAL;
+	}
+	if (arr->u.arr.len == arr->u.arr.alloc) {
+		size_t na = arr->u.arr.alloc ? arr->u.arr.alloc * 2 : 4;
+		struct sm_toml_value **items =
+			sm_reallocarray(arr->u.arr.items, na, sizeof(*items));
+
+		if (!items) {
+			sm_toml_free(value);
+			return -ENOMEM;
+		}
+		arr->u.arr.items = items;
+		arr->u.arr.alloc = na;
+	}
+	arr->u.arr.items[arr->u.arr.len++] = value;
+	return 0;
+}
+
+int sm_toml_array_remove(struct sm_toml_value *arr, size_t idx)
+{
+	if (!arr || arr->type != SM_TOML_ARRAY)
+		return -EINVAL;
+	if (idx >= arr->u.arr.len)
+		return -ENOENT;
+	sm_toml_free(arr->u.arr.items[idx]);
+	memmove(&arr->u.arr.items[idx], &arr->u.arr.items[idx + 1],
+		(arr->u.arr.len - idx - 1) * sizeof(arr->u.arr.items[0]));
+	arr->u.arr.len--;
+	return 0;
+}
+
+const char *sm_toml_type_name(enum sm_toml_type type)
+{
+	static const char *const names[] = {
+		[SM_TOML_STRING] = "string",
+		[SM_TOML_INTEGER] = "integer",
+		[SM_TOML_FLOAT] = "float",
+		[SM_TOML_BOOL] = "bool",
+		[SM_TOML_DATETIME] = "datetime",
+		[SM_TOML_DATETIME_LOCAL] = "datetime-local",
+		[SM_TOML_DATE_LOCAL] = "date-local",
+		[SM_TOML_TIME_LOCAL] = "time-local",
+		[SM_TOML_ARRAY] = "array",
+		[SM_TOML_TABLE] = "table",
+	};
+
+	if ((unsigned)type >= SM_ARRAY_SIZE(names))
+		return "unknown";
+	return names[type];
+}
+
+size_t sm_toml_utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0];
+	size_t avail = (size_t)(end - p);
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		if (avail < 2 || (p[1] & 0xc0) != 0x80)
+			return 0;
+		return 2;
+	}
+	if (c >= 0xe0 && c <= 0xef) {
+		if (avail < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xe0 && p[1] < 0xa0)
+			return 0; /* overlong */
+		if (c == 0xed && p[1] >= 0xa0)
+			return 0; /* surrogate */
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (avail < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xf0 && p[1] < 0x90)
+			return 0; /* overlong */
+		if (c == 0xf4 && p[1] >= 0x90)
+			return 0; /* > U+10FFFF */
+		return 4;
+	}
+	return 0;
+}

@@ -1,0 +1,1 @@
+#include "skillmeat/toml.h"
