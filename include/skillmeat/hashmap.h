@@ -28,7 +28,8 @@ void sm_hashmap_clear(struct sm_hashmap *map);
 /*
  * Iteration: start with *pos = 0; returns false at the end. Order is
  * unspecified. The map must not be modified during iteration, except removing
- * the current entry with sm_hashmap_remove.
+ * the current entry with sm_hashmap_remove. *key is the map's own copy (also
+ * NUL-terminated after keylen bytes), valid until that entry is removed.
  */
 bool sm_hashmap_next(const struct sm_hashmap *map, size_t *pos, const void **key,
 		     size_t *keylen, void **value);

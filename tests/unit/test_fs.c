@@ -20,7 +20,7 @@
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
 
-static char tmproot[4096];
+static char tmproot[1024];
 
 static int make_tmproot(void **state)
 {

@@ -19,7 +19,7 @@
 
 #define EMPTY_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-static char tmproot[4096];
+static char tmproot[1024];
 
 static int make_tmproot(void **state)
 {
