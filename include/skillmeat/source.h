@@ -22,6 +22,15 @@ struct sm_github_spec {
 	char *version; /* "latest" when none was given */
 };
 
+/*
+ * Parse spec into *ret (fields owned, free with sm_github_spec_release; *ret is
+ * written only on success). Owner and repo are [A-Za-z0-9._-]+ other than "."
+ * and ".."; path components must not be empty, "." or ".."; control
+ * characters are rejected; a trailing '/' is dropped. URLs may omit the scheme
+ * ("github.com/o/r"), take http or https, drop "?query" and "#fragment", and
+ * have %XX escapes decoded (a decoded control character or '/' is rejected).
+ * Errors: -EINVAL with a one-line message, -ENOMEM.
+ */
 int sm_github_spec_parse(const char *spec, struct sm_github_spec *ret, struct strbuf *err);
 void sm_github_spec_release(struct sm_github_spec *spec);
 /* True when spec looks like a GitHub spec (§3.1: contains '/', does not start with '.' or '/'), or a URL. */
@@ -29,8 +38,8 @@ bool sm_source_is_github(const char *spec);
 
 /* The result of a fetch: a temporary checkout the caller must release. */
 struct sm_git_fetch {
-	char *workdir;		/* temporary folder holding the clone */
-	char *artifact_path;	/* workdir/path: what to copy */
+	char *workdir;		/* temporary folder holding the checked-out tree (no .git) */
+	char *artifact_path;	/* workdir/path (workdir itself for the root): what to copy */
 	char sha[41];		/* resolved 40-hex commit */
 	char *resolved_version; /* the spec version iff it starts with 'v' or contains '.', else NULL */
 	char *upstream;		/* https://github.com/<owner>/<repo>/tree/<sha>[/<path>] */
@@ -45,6 +54,17 @@ struct sm_git_fetch {
  * and check that <path> exists in it (-ENOENT otherwise). token may be NULL;
  * when set it is sent as oauth2 basic auth over https. On failure nothing is
  * left on disk.
+ *
+ * Details: hex versions match either case; an ambiguous or unknown commit is
+ * -ENOENT. The clone is bare, in a second temporary folder that is removed
+ * before returning; the tree is checked out into workdir, so no .git is ever
+ * part of the artifact. <path> is looked up in the commit's tree: a symlink or
+ * a submodule there is -EINVAL. A repository with no commits is -ENOENT.
+ * Clone failures are "cannot clone 'owner/repo': <libgit2 message>" with
+ * -ENOENT (not found), -EACCES (authentication, certificate) or -EIO. spec is
+ * re-validated (owner/repo names, a relative path without "." or ".."):
+ * -EINVAL. *ret is written only on success. Balances git_libgit2_init and
+ * git_libgit2_shutdown itself.
  */
 int sm_git_fetch(const struct sm_github_spec *spec, const char *token, struct sm_git_fetch *ret,
 		 struct strbuf *err);
