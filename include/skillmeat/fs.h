@@ -12,6 +12,7 @@ struct strbuf;
 /*
  * Read a whole file into out (appended), failing with -E2BIG when it is larger
  * than max bytes. Opens with O_CLOEXEC. Errors: -ENOENT, -EISDIR, -E2BIG, ...
+ * (out's own cap also gives -E2BIG). On failure out is left as it was.
  */
 int sm_fs_read_file(const char *path, size_t max, struct strbuf *out, struct strbuf *err);
 
@@ -85,7 +86,9 @@ struct sm_fs_list {
  * files followed, symlinked folders not descended; sorted by relative path
  * compared component by component (bytes), as SkillMeat's hash algorithm A
  * (spec/skillmeat-formats.md §2.7). If root is a regular file the list holds
- * one entry whose rel is its base name.
+ * one entry whose rel is its base name. Dangling symlinks and special files
+ * are skipped; an unreadable folder is an error. *ret (release it with
+ * sm_fs_list_release) is written only on success.
  */
 int sm_fs_walk(const char *root, struct sm_fs_list *ret, struct strbuf *err);
 void sm_fs_list_release(struct sm_fs_list *list);

@@ -9,6 +9,11 @@
  * Text: "<iso time> <LEVEL> <message>". JSON: one object per line,
  * {"ts":..., "level":..., "msg":...} plus any key/value fields passed to
  * sm_log_fields. Thread-safe (one write(2) per line).
+ * Until sm_log_init is called: warn, text. Timestamps are UTC with a 'Z'.
+ * Lines are capped at 8 KiB; a longer one is cut (JSON stays valid) and marked
+ * ("truncated":true, or " [truncated]" in text). Control characters are
+ * escaped in both formats so an entry is always one line; JSON replaces
+ * invalid UTF-8 with U+FFFD. Logging never allocates and keeps errno.
  */
 enum sm_log_level {
 	SM_LOG_DEBUG = 0,
@@ -27,7 +32,9 @@ int sm_log_enabled(enum sm_log_level level);
 void sm_log(enum sm_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
  * A structured line: msg plus NULL-terminated pairs of (const char *key,
- * const char *value) strings. Text format prints them as key=value.
+ * const char *value) strings. Text format prints them as key=value (value
+ * quoted when empty or holding spaces, '=', '"' or a backslash). A NULL value is
+ * JSON null, "(null)" in text.
  */
 void sm_log_fields(enum sm_log_level level, const char *msg, ...) __attribute__((sentinel));
 

@@ -13,12 +13,13 @@
  * are non-zero; UTC when utc is non-zero, else local time. usec in [0, 1e6).
  */
 int sm_time_iso(time_t sec, long usec, int utc, char out[SM_ISO_MAX]);
+/* (-EINVAL for usec out of range, -EOVERFLOW outside years 1..9999.) */
 /* Now, UTC (datetime.utcnow().isoformat()). */
 int sm_time_now_iso(char out[SM_ISO_MAX]);
 /*
  * Parse the shape above (also accepting a trailing 'Z' or +HH:MM offset,
- * and a space instead of 'T') as UTC into seconds and microseconds.
- * -EINVAL on anything else.
+ * a space instead of 'T', and 1 to 6 fraction digits) as UTC into seconds and
+ * microseconds. -EINVAL on anything else (including impossible dates).
  */
 int sm_time_parse_iso(const char *s, time_t *ret_sec, long *ret_usec);
 /* Monotonic clock in nanoseconds. */
