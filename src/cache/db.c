@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The cache database connection: open with pragmas, error mapping, and the
+ * embedded schema migrations. Data queries live in store.c.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "cache/db_internal.h"
+#include "skillmeat/db.h"
+#include "skillmeat/error.h"
+#include "skillmeat/memory.h"
+#include "skillmeat/strbuf.h"
+
+#include "util/banned.h"
+
+struct sm_db {
+	sqlite3 *h;
+	char *path;
+	bool readonly;
+};
+
+struct migration {
+	int version;
+	const char *name;
+	const char *up;
+	const char *down;
+};
+
+/*
+ * The schema. Keep every migration's down the exact inverse of its up, and
+ * never edit a migration once released: add a new one.
+ *
+ * artifacts.id is the rowid the FTS and label tables point at (an explicit
+ * INTEGER PRIMARY KEY, so VACUUM never renumbers it); uuid is the identity
+ * everything else uses. revision counts content changes; row_hash is a hash
+ * over the cached content (the artifact's ETag); synced_at is milliseconds
+ * since the epoch (NULL = never synced).
+ */
+static const char m1_up[] =
+	"CREATE TABLE artifacts ("
+	" id INTEGER PRIMARY KEY,"
+	" uuid TEXT NOT NULL UNIQUE"
+	"  CHECK (length(uuid) = 32 AND NOT uuid GLOB '*[^0-9a-f]*'),"
+	" collection TEXT NOT NULL CHECK (length(collection) > 0),"
+	" type TEXT NOT NULL CHECK (length(type) > 0),"
+	" name TEXT NOT NULL CHECK (length(name) > 0),"
+	" path TEXT,"
+	" title TEXT,"
+	" description TEXT,"
+	" author TEXT,"
+	" license TEXT,"
+	" tags_json TEXT CHECK (tags_json IS NULL OR"
+	"  CASE WHEN json_valid(tags_json) THEN json_type(tags_json) = 'array' ELSE 0 END),"
+	" tools_json TEXT CHECK (tools_json IS NULL OR"
+	"  CASE WHEN json_valid(tools_json) THEN json_type(tools_json) = 'array' ELSE 0 END),"
+	" version TEXT,"
+	" source TEXT,"
+	" origin TEXT,"
+	" origin_source TEXT,"
+	" upstream TEXT,"
+	" version_spec TEXT,"
+	" resolved_sha TEXT,"
+	" resolved_version TEXT,"
+	" added TEXT,"
+	" content_hash TEXT,"
+	" lock_hash TEXT,"
+	" file_count INTEGER NOT NULL DEFAULT 0,"
+	" total_size INTEGER NOT NULL DEFAULT 0,"
+	" fingerprint TEXT,"
+	" stale INTEGER NOT NULL DEFAULT 0 CHECK (stale IN (0, 1)),"
+	" synced_at INTEGER,"
+	" revision INTEGER NOT NULL DEFAULT 1,"
+	" row_hash TEXT NOT NULL,"
+	" UNIQUE (collection, type, name)"
+	");"
+	"CREATE INDEX idx_artifacts_key ON artifacts (type, name, collection);"
+	"CREATE TABLE user_collections ("
+	" id TEXT PRIMARY KEY CHECK (id = 'default' OR"
+	"  (length(id) = 32 AND NOT id GLOB '*[^0-9a-f]*')),"
+	" name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 255),"
+	" description TEXT,"
+	" collection_type TEXT,"
+	" context_category TEXT,"
+	" created_at TEXT NOT NULL,"
+	" updated_at TEXT NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX idx_user_collections_type ON user_collections (collection_type, id);"
+	"CREATE TABLE collection_artifacts ("
+	" collection_id TEXT NOT NULL REFERENCES user_collections (id)"
+	"  ON DELETE CASCADE ON UPDATE CASCADE,"
+	" artifact_uuid TEXT NOT NULL REFERENCES artifacts (uuid)"
+	"  ON DELETE CASCADE ON UPDATE CASCADE,"
+	" added_at TEXT NOT NULL,"
+	" PRIMARY KEY (collection_id, artifact_uuid)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX idx_collection_artifacts_artifact"
+	" ON collection_artifacts (artifact_uuid, collection_id);";
+
+static const char m1_down[] =
+	"DROP TABLE collection_artifacts;"
+	"DROP TABLE user_collections;"
+	"DROP TABLE artifacts;";
+
+/*
+ * Full-text search. The FTS table keeps its own copy of the text (rowid =
+ * artifacts.id); tags are the JSON array's strings joined by spaces. The
+ * update trigger fires only when an indexed column really changed, so a sync
+ * that only touches synced_at never rewrites the index.
+ */
+#define FTS_ROW(r)                                                                                 \
+	"(" r ".id, " r ".name, " r ".title, " r ".description,"                                   \
+	" (SELECT group_concat(value, ' ') FROM json_each(" r ".tags_json)"                        \
+	"  WHERE type = 'text'))"
+
+static const char m2_up[] =
+	"CREATE VIRTUAL TABLE artifact_fts USING fts5("
+	" name, title, description, tags,"
+	" tokenize = 'unicode61 remove_diacritics 2');"
+	"INSERT INTO artifact_fts (rowid, name, title, description, tags)"
+	" SELECT a.id, a.name, a.title, a.description,"
+	" (SELECT group_concat(value, ' ') FROM json_each(a.tags_json) WHERE type = 'text')"
+	" FROM artifacts a;"
+	"CREATE TRIGGER artifacts_fts_insert AFTER INSERT ON artifacts BEGIN"
+	" INSERT INTO artifact_fts (rowid, name, title, description, tags) VALUES " FTS_ROW("NEW") ";"
+	" END;"
+	"CREATE TRIGGER artifacts_fts_delete AFTER DELETE ON artifacts BEGIN"
+	" DELETE FROM artifact_fts WHERE rowid = OLD.id;"
+	" END;"
+	"CREATE TRIGGER artifacts_fts_update AFTER UPDATE OF name, title, description, tags_json"
+	" ON artifacts WHEN OLD.name IS NOT NEW.name OR OLD.title IS NOT NEW.title"
+	" OR OLD.description IS NOT NEW.description OR OLD.tags_json IS NOT NEW.tags_json BEGIN"
+	" DELETE FROM artifact_fts WHERE rowid = OLD.id;"
+	" INSERT INTO artifact_fts (rowid, name, title, description, tags) VALUES " FTS_ROW("NEW") ";"
+	" END;";
+
+static const char m2_down[] =
+	"DROP TRIGGER artifacts_fts_update;"
+	"DROP TRIGGER artifacts_fts_delete;"
+	"DROP TRIGGER artifacts_fts_insert;"
+	"DROP TABLE artifact_fts;";
+
+/* Staleness: the refresher and `cache status` read these (orig §8.12). */
+static const char m3_up[] =
+	"CREATE INDEX idx_artifacts_synced_at ON artifacts (synced_at);"
+	"CREATE INDEX idx_artifacts_stale ON artifacts (id) WHERE stale = 1;";
+
+static const char m3_down[] =
+	"DROP INDEX idx_artifacts_stale;"
+	"DROP INDEX idx_artifacts_synced_at;";
+
+/*
+ * Tag and tool filters: one row per (lower-cased) label, kept in step with
+ * tags_json / tools_json by triggers, so `?tags=` and `?tools=` use an index
+ * instead of parsing every row's JSON.
+ */
+#define LABEL_TABLE(t, col)                                                                        \
+	"CREATE TABLE artifact_" t " ("                                                            \
+	" label TEXT NOT NULL,"                                                                    \
+	" artifact_id INTEGER NOT NULL REFERENCES artifacts (id) ON DELETE CASCADE,"               \
+	" PRIMARY KEY (label, artifact_id)) WITHOUT ROWID;"                                        \
+	"CREATE INDEX idx_artifact_" t "_artifact ON artifact_" t " (artifact_id);"                \
+	"INSERT OR IGNORE INTO artifact_" t " (label, artifact_id)"                                \
+	" SELECT lower(j.value), a.id FROM artifacts a, json_each(a." col ") j"                    \
+	" WHERE j.type = 'text';"                                                                  \
+	"CREATE TRIGGER artifacts_" t "_insert AFTER INSERT ON artifacts BEGIN"                    \
+	" INSERT OR IGNORE INTO artifact_" t " (label, artifact_id)"                               \
+	"  SELECT lower(value), NEW.id FROM json_each(NEW." col ") WHERE type = 'text';"           \
+	" END;"                                                                                    \
+	"CREATE TRIGGER artifacts_" t "_update AFTER UPDATE OF " col " ON artifacts"               \
+	" WHEN OLD." col " IS NOT NEW." col " BEGIN"                                               \
+	" DELETE FROM artifact_" t " WHERE artifact_id = OLD.id;"                                  \
+	" INSERT OR IGNORE INTO artifact_" t " (label, artifact_id)"                               \
+	"  SELECT lower(value), NEW.id FROM json_each(NEW." col ") WHERE type = 'text';"           \
+	" END;"
+
+static const char m4_up[] = LABEL_TABLE("tags", "tags_json") LABEL_TABLE("tools", "tools_json");
+
+static const char m4_down[] =
+	"DROP TRIGGER artifacts_tools_update;"
+	"DROP TRIGGER artifacts_tools_insert;"
+	"DROP TABLE artifact_tools;"
+	"DROP TRIGGER artifacts_tags_update;"
+	"DROP TRIGGER artifacts_tags_insert;"
+	"DROP TABLE artifact_tags;";
+
+static const struct migration migrations[] = {
+	{ 1, "base schema", m1_up, m1_down },
+	{ 2, "full-text search", m2_up, m2_down },
+	{ 3, "staleness indexes", m3_up, m3_down },
+	{ 4, "tag and tool indexes", m4_up, m4_down },
+};
+
+static const char bootstrap_sql[] =
+	"CREATE TABLE IF NOT EXISTS schema_migrations ("
+	" version INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));";
+
+int sm_db_errno(int rc)
+{
+	switch (rc) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return -ENOENT;
+	case SQLITE_CONSTRAINT_CHECK:
+	case SQLITE_CONSTRAINT_NOTNULL:
+	case SQLITE_CONSTRAINT_DATATYPE:
+		return -EINVAL;
+	default:
+		break;
+	}
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_PROTOCOL:
+		return -EBUSY;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EBADMSG;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_TOOBIG:
+		return -E2BIG;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_NOTFOUND:
+		return -ENOENT;
+	case SQLITE_MISUSE:
+	case SQLITE_RANGE:
+	case SQLITE_MISMATCH:
+		return -EINVAL;
+	case SQLITE_INTERRUPT:
+		return -EINTR;
+	case SQLITE_ABORT:
+		return -ECANCELED;
+	case SQLITE_SCHEMA:
+		return -EAGAIN;
+	default:
+		return -EIO;
+	}
+}
+
+sqlite3 *sm_db_handle(struct sm_db *db)
+{
+	return db->h;
+}
+
+const char *sm_db_path(const struct sm_db *db)
+{
+	return db->path;
+}
+
+int sm_db_fail(struct sm_db *db, int rc, struct strbuf *err, const char *fmt, ...)
+{
+	int code = sm_db_errno(rc);
+	struct strbuf what = STRBUF_INIT;
+	va_list ap;
+
+	if (!code)
+		code = -EIO;
+	/* a failed open has an errno worth more than SQLite's generic code */
+	if ((rc & 0xff) == SQLITE_CANTOPEN && db && db->h) {
+		int sys = sqlite3_system_errno(db->h);
+
+		if (sys > 0)
+			code = -sys;
+	}
+	if (!err)
+		return code;
+	va_start(ap, fmt);
+	if (sm_strbuf_vaddf(&what, fmt, ap) < 0)
+		sm_strbuf_reset(&what);
+	va_end(ap);
+	sm_err(err, code, "%s: %s", what.buf,
+	       db && db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+	sm_strbuf_release(&what);
+	return code;
+}
+
+int sm_db_exec(struct sm_db *db, const char *sql, struct strbuf *err)
+{
+	int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return sm_db_fail(db, rc, err, "cannot run sql on '%s'", db->path);
+	return 0;
+}
+
+int sm_db_latest_version(void)
+{
+	return migrations[SM_ARRAY_SIZE(migrations) - 1].version;
+}
+
+int sm_db_migration_info(int i, struct sm_db_migration_info *ret)
+{
+	if (i < 0 || (size_t)i >= SM_ARRAY_SIZE(migrations))
+		return -ENOENT;
+	ret->version = migrations[i].version;
+	ret->name = migrations[i].name;
+	return 0;
+}
+
+static int has_migrations_table(struct sm_db *db, bool *ret, struct strbuf *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->h,
+				"SELECT 1 FROM sqlite_master WHERE type = 'table'"
+				" AND name = 'schema_migrations'",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sm_db_fail(db, rc, err, "cannot read schema of '%s'", db->path);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sm_db_fail(db, rc, err, "cannot read schema of '%s'", db->path);
+	*ret = rc == SQLITE_ROW;
+	return 0;
+}
+
+int sm_db_version(struct sm_db *db, struct strbuf *err)
+{
+	sqlite3_stmt *st = NULL;
+	bool exists;
+	int rc, r;
+
+	r = has_migrations_table(db, &exists, err);
+	if (r < 0)
+		return r;
+	if (!exists)
+		return 0;
+	rc = sqlite3_prepare_v2(db->h, "SELECT coalesce(max(version), 0) FROM schema_migrations",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sm_db_fail(db, rc, err, "cannot read schema version of '%s'", db->path);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = sm_db_fail(db, rc, err, "cannot read schema version of '%s'", db->path);
+		sqlite3_finalize(st);
+		return r;
+	}
+	r = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int record_version(struct sm_db *db, const struct migration *m, bool up,
+			  struct strbuf *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(db->h,
+				up ? "INSERT INTO schema_migrations (version, name) VALUES (?1, ?2)"
+				   : "DELETE FROM schema_migrations WHERE version = ?1",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 1, m->version);
+	if (rc == SQLITE_OK && up)
+		rc = sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		r = sm_db_fail(db, rc, err, "cannot record migration %d", m->version);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * Apply one step from version `from` toward `target` inside one IMMEDIATE
+ * transaction. The version is read again under the write lock, so a second
+ * process migrating at the same time sees the first one's work. Returns the
+ * version reached.
+ */
+static int migrate_step(struct sm_db *db, int target, struct strbuf *err)
+{
+	const struct migration *m = NULL;
+	int cur, r;
+	bool up;
+
+	r = sm_db_exec(db, "BEGIN IMMEDIATE", err);
+	if (r < 0)
+		return r;
+	r = sm_db_exec(db, bootstrap_sql, err);
+	if (r < 0)
+		goto rollback;
+	cur = sm_db_version(db, err);
+	if (cur < 0) {
+		r = cur;
+		goto rollback;
+	}
+	if (cur == target) {
+		r = sm_db_exec(db, "COMMIT", err);
+		return r < 0 ? r : cur;
+	}
+	up = cur < target;
+	for (size_t i = 0; i < SM_ARRAY_SIZE(migrations); i++) {
+		if (migrations[i].version == (up ? cur + 1 : cur))
+			m = &migrations[i];
+	}
+	if (!m) {
+		r = sm_err(err, -ENOTSUP, "'%s' has schema version %d, unknown to this skillmeat",
+			   db->path, cur);
+		goto rollback;
+	}
+	r = sqlite3_exec(db->h, up ? m->up : m->down, NULL, NULL, NULL);
+	if (r != SQLITE_OK) {
+		r = sm_db_fail(db, r, err, "migration %d (%s) %s failed", m->version, m->name,
+			       up ? "up" : "down");
+		goto rollback;
+	}
+	r = record_version(db, m, up, err);
+	if (r < 0)
+		goto rollback;
+	r = sm_db_exec(db, "COMMIT", err);
+	if (r < 0)
+		goto rollback;
+	return up ? m->version : m->version - 1;
+rollback:
+	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+int sm_db_migrate_to(struct sm_db *db, int version, struct strbuf *err)
+{
+	int cur;
+
+	if (version < 0 || version > sm_db_latest_version())
+		return sm_err(err, -EINVAL, "schema version %d out of range 0..%d", version,
+			      sm_db_latest_version());
+	if (db->readonly)
+		return sm_err(err, -EROFS, "cannot migrate '%s': opened read-only", db->path);
+	cur = sm_db_version(db, err);
+	if (cur < 0)
+		return cur;
+	if (cur > sm_db_latest_version())
+		return sm_err(err, -ENOTSUP, "'%s' has schema version %d, newer than this skillmeat (%d)",
+			      db->path, cur, sm_db_latest_version());
+	while (cur != version) {
+		cur = migrate_step(db, version, err);
+		if (cur < 0)
+			return cur;
+	}
+	return cur;
+}
+
+static int set_pragmas(struct sm_db *db, struct strbuf *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	rc = sqlite3_busy_timeout(db->h, SM_DB_BUSY_TIMEOUT_MS);
+	if (rc != SQLITE_OK)
+		return sm_db_fail(db, rc, err, "cannot set busy timeout on '%s'", db->path);
+	r = sm_db_exec(db,
+		       "PRAGMA foreign_keys = ON;"
+		       "PRAGMA synchronous = NORMAL;"
+		       "PRAGMA temp_store = MEMORY;",
+		       err);
+	if (r < 0 || db->readonly)
+		return r;
+	/* journal_mode answers with the mode in effect: "memory" for :memory: */
+	rc = sqlite3_prepare_v2(db->h, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = sm_db_fail(db, rc, err, "cannot set WAL mode on '%s'", db->path);
+		sqlite3_finalize(st);
+		return r;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int sm_db_open(const char *path, unsigned flags, struct sm_db **ret, struct strbuf *err)
+{
+	struct sm_db *db;
+	int oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	int rc, r;
+
+	if (!path || !*path)
+		return sm_err(err, -EINVAL, "empty database path");
+	db = sm_calloc(1, sizeof(*db));
+	if (!db)
+		return sm_err(err, -ENOMEM, "out of memory");
+	db->path = sm_strdup(path);
+	if (!db->path) {
+		sm_free(db);
+		return sm_err(err, -ENOMEM, "out of memory");
+	}
+	db->readonly = flags & SM_DB_READONLY;
+	oflags |= db->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
+	if (rc != SQLITE_OK) {
+		r = sm_db_fail(db, rc, err, "cannot open '%s'", path);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(db->h, 1);
+	r = set_pragmas(db, err);
+	if (r < 0)
+		goto fail;
+	if (!(flags & (SM_DB_NO_MIGRATE | SM_DB_READONLY))) {
+		r = sm_db_migrate_to(db, sm_db_latest_version(), err);
+		if (r < 0)
+			goto fail;
+	} else {
+		/* still reject a file that is not a database, at open */
+		r = sm_db_version(db, err);
+		if (r < 0)
+			goto fail;
+	}
+	*ret = db;
+	return 0;
+fail:
+	sm_db_close(db);
+	return r;
+}
+
+void sm_db_close(struct sm_db *db)
+{
+	if (!db)
+		return;
+	if (db->h)
+		sqlite3_close_v2(db->h);
+	sm_free(db->path);
+	sm_free(db);
+}
