@@ -231,7 +231,7 @@ static int write_atomic(const char *path, const void *data, size_t len, mode_t m
 	goto out;
 
 fail_write:
-	sm_err(err, r, "cannot write '%s': %s", tmp.buf, sm_strerror(r));
+	sm_err(err, r, "cannot write '%s': %s", path, sm_strerror(r));
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp.buf);
