@@ -24,7 +24,8 @@ struct sm_manifest {
 
 /* Write flags. */
 enum {
-	SM_WRITE_NOSYNC = 1 << 0, /* no fsync: the caller syncs the filesystem itself */
+	SM_WRITE_NOSYNC = 1 << 0,     /* no fsync: the caller syncs the filesystem itself */
+	SM_WRITE_KEEP_STAMP = 1 << 1, /* leave collection.updated as it is */
 };
 
 /*
@@ -37,7 +38,7 @@ int sm_manifest_load(const char *path, struct sm_manifest **ret, struct strbuf *
 /* A new, empty manifest for collection name (not written). */
 int sm_manifest_new(const char *path, const char *name, struct sm_manifest **ret,
 		    struct strbuf *err);
-/* Set collection.updated to now (UTC) and write atomically. */
+/* Set collection.updated to now (UTC) unless SM_WRITE_KEEP_STAMP, and write atomically. */
 int sm_manifest_save(struct sm_manifest *m, int flags, struct strbuf *err);
 void sm_manifest_free(struct sm_manifest *m);
 

@@ -1,22 +1,108 @@
 /* SPDX-License-Identifier: MIT */
+#include <getopt.h>
+#include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "skillmeat/home.h"
+#include "skillmeat/log.h"
+#include "util/banned.h"
+
+static const struct cli_cmd commands[] = {
+	{ "init", cmd_init, "create a collection" },
+	{ "add", cmd_add, "add an artifact (local path or GitHub), or every artifact of a folder" },
+	{ "list", cmd_list, "list the artifacts of a collection" },
+	{ "show", cmd_show, "show one artifact" },
+	{ "remove", cmd_remove, "remove an artifact (files, manifest and lock entries)" },
+	{ "collection", cmd_collection, "create, list, use or delete collections" },
+	{ "config", cmd_config, "get, set or list config.toml keys" },
+};
 
 static void usage(FILE *f)
 {
-	fputs("usage: skillmeat [--home DIR] [--json] [--quiet] [--no-color] VERB ...\n", f);
+	fputs("usage: skillmeat [--home DIR] [--json] [--quiet] [--no-color] VERB [ARGS...]\n"
+	      "\n"
+	      "A personal collection manager for AI coding-agent artifacts.\n"
+	      "\n"
+	      "Verbs:\n",
+	      f);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fputs("\n"
+	      "Global options:\n"
+	      "  --home DIR   the SkillMeat home (default $SKILLMEAT_HOME, else ~/.skillmeat)\n"
+	      "  --json       machine-readable output\n"
+	      "  --quiet      only errors\n"
+	      "  --no-color   no colour (also NO_COLOR)\n"
+	      "  --version    print the version\n"
+	      "\n"
+	      "Run 'skillmeat VERB --help' for a verb's options.\n",
+	      f);
 }
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "--version")) {
-		printf("skillmeat %s\n", SM_VERSION);
-		return 0;
+	struct cli cli = { 0 };
+	const char *no_color = getenv("NO_COLOR");
+	int i, r;
+
+	setlocale(LC_CTYPE, "");
+	sm_log_init();
+	cli.tty_out = isatty(STDOUT_FILENO);
+	cli.tty_err = isatty(STDERR_FILENO);
+	cli.tty_in = isatty(STDIN_FILENO);
+	cli.color = cli.tty_out && !(no_color && *no_color);
+	cli.color_err = cli.tty_err && !(no_color && *no_color);
+
+	/* global options before the verb */
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
+			printf("skillmeat %s\n", SM_VERSION);
+			return EXIT_OK;
+		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(a, "--json")) {
+			cli.json = true;
+		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			cli.quiet = true;
+		} else if (!strcmp(a, "--no-color")) {
+			cli.color = cli.color_err = false;
+		} else if (!strcmp(a, "--home")) {
+			if (i + 1 >= argc)
+				return cli_usage_error(&cli, NULL, "--home needs a folder");
+			cli.home_dir = argv[++i];
+		} else if (!strncmp(a, "--home=", 7)) {
+			cli.home_dir = a + 7;
+		} else {
+			r = cli_usage_error(&cli, NULL, "unknown option '%s'", a);
+			usage(stderr);
+			return r;
+		}
 	}
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		usage(stdout);
-		return 0;
+	if (i >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
 	}
-	usage(stderr);
-	return 2;
+	r = -1;
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
+		if (!strcmp(argv[i], commands[k].name)) {
+			optind = 1;
+			r = commands[k].run(&cli, argc - i, argv + i);
+			break;
+		}
+	}
+	if (r < 0) {
+		r = cli_usage_error(&cli, NULL, "unknown verb '%s' (see 'skillmeat --help')",
+				    argv[i]);
+	}
+	sm_home_free(cli.home);
+	if (fflush(stdout) != 0 && r == EXIT_OK)
+		r = EXIT_FAIL;
+	return r;
 }

@@ -81,7 +81,7 @@ int sm_collection_init(struct sm_home *h, const char *name, bool *created, struc
 	sm_strbuf_reset(&p);
 	if ((r = sm_strbuf_addf(&p, "%s/collection.toml", dir.buf)) < 0 ||
 	    (r = sm_manifest_new(p.buf, name, &m, err)) < 0 ||
-	    (r = sm_manifest_save(m, 0, err)) < 0)
+	    (r = sm_manifest_save(m, SM_WRITE_KEEP_STAMP, err)) < 0)
 		goto out;
 	sm_strbuf_reset(&p);
 	if ((r = sm_strbuf_addf(&p, "%s/collection.lock", dir.buf)) < 0 ||

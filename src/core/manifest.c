@@ -169,12 +169,14 @@ int sm_manifest_save(struct sm_manifest *m, int flags, struct strbuf *err)
 	char now[SM_ISO_MAX];
 	int r;
 
-	r = sm_time_now_iso(now);
-	if (r < 0)
-		return r;
-	r = sm_toml_set_string(coll, "updated", now);
-	if (r < 0)
-		return r;
+	if (!(flags & SM_WRITE_KEEP_STAMP)) {
+		r = sm_time_now_iso(now);
+		if (r < 0)
+			return r;
+		r = sm_toml_set_string(coll, "updated", now);
+		if (r < 0)
+			return r;
+	}
 	return save_doc(m->path, m->doc, flags, err);
 }
 

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SKILLMEAT_CLI_H
+#define SKILLMEAT_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+struct sm_home;
+struct sm_toml_value;
+struct strbuf;
+
+/* Exit codes (CLI.md, fixed). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+};
+
+struct cli {
+	const char *home_dir; /* --home, or NULL */
+	bool json;
+	bool quiet;
+	bool color;	 /* stdout */
+	bool color_err;	 /* stderr */
+	bool tty_out;
+	bool tty_err;
+	bool tty_in;
+	struct sm_home *home; /* opened by cli_home() */
+};
+
+struct cli_cmd {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *summary;
+};
+
+/*
+ * Options every command accepts besides its own (codes >= 0x1000); append
+ * CLI_GLOBAL_OPTIONS to a command's option table before the terminator.
+ */
+enum {
+	OPT_HOME = 0x1000,
+	OPT_JSON,
+	OPT_QUIET,
+	OPT_NO_COLOR,
+	OPT_HELP,
+};
+#define CLI_GLOBAL_OPTIONS                                                     \
+	{ "home", required_argument, NULL, OPT_HOME },                         \
+		{ "json", no_argument, NULL, OPT_JSON },                       \
+		{ "quiet", no_argument, NULL, OPT_QUIET },                     \
+		{ "no-color", no_argument, NULL, OPT_NO_COLOR },               \
+		{ "help", no_argument, NULL, 'h' }
+
+/*
+ * Handle a global option or a parse error inside a command's getopt loop.
+ * Returns 1 when c was handled, 0 when it is the command's own, and -1 for
+ * a usage error (message printed, with the usage line).
+ */
+int cli_common_opt(struct cli *cli, int c, const char *usage);
+
+/* Open the home once (--home, SKILLMEAT_HOME, ~/.skillmeat). Prints the error. */
+struct sm_home *cli_home(struct cli *cli);
+
+/* "error: <msg>" on stderr; returns EXIT_FAIL. */
+int cli_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "error: <msg>" plus the usage line; returns EXIT_USAGE. */
+int cli_usage_error(struct cli *cli, const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void cli_warning(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Informational line on stdout unless --quiet or --json. */
+void cli_info(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print help text (for --help) and return EXIT_OK. */
+int cli_help(const char *text);
+
+/* Colour escapes when enabled for stdout, else "". */
+const char *cli_c(const struct cli *cli, const char *code);
+#define C_BOLD "\033[1m"
+#define C_DIM "\033[2m"
+#define C_GREEN "\033[32m"
+#define C_YELLOW "\033[33m"
+#define C_CYAN "\033[36m"
+#define C_RESET "\033[0m"
+
+/* Terminal width of stdout (COLUMNS, ioctl, else 100). */
+int cli_term_width(void);
+/* Print s in at most width display columns (UTF-8 aware), padding to width if pad. */
+void cli_print_cut(FILE *f, const char *s, int width, bool pad);
+
+/* Print a JSON value on stdout (indented, ordered keys) and free it. */
+int cli_print_json(json_t *v);
+/* TOML value → JSON (dates as ISO strings). NULL on ENOMEM. */
+json_t *cli_toml_to_json(const struct sm_toml_value *v);
+/* A string or JSON null. */
+json_t *cli_json_str(const char *s);
+
+/* A progress bar on stderr, only when stderr is a TTY and not quiet/json. */
+struct cli_progress {
+	bool on;
+	size_t total;
+	const char *label;
+};
+void cli_progress_start(struct cli *cli, struct cli_progress *p, const char *label, size_t total);
+void cli_progress_update(struct cli_progress *p, size_t done, const char *item);
+void cli_progress_end(struct cli_progress *p);
+
+/* Ask a yes/no question on the terminal; false when stdin is not a TTY. */
+bool cli_confirm(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Split "a,b,c" into trimmed non-empty items (heap array of heap strings). */
+int cli_split_list(const char *s, char ***ret, size_t *count);
+
+int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_add(struct cli *cli, int argc, char **argv);
+int cmd_list(struct cli *cli, int argc, char **argv);
+int cmd_show(struct cli *cli, int argc, char **argv);
+int cmd_remove(struct cli *cli, int argc, char **argv);
+int cmd_collection(struct cli *cli, int argc, char **argv);
+int cmd_config(struct cli *cli, int argc, char **argv);
+
+#endif
