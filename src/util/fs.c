@@ -324,6 +324,52 @@ int sm_fs_mkdir_p(const char *path, mode_t mode, struct strbuf *err)
 	return 0;
 }
 
+static int remove_contents(int dfd, const char *path, struct strbuf *err);
+
+/* Remove one entry of the folder dfd (at path), recursing into folders. */
+static int remove_entry(int dfd, const char *path, const struct dirent *de, struct strbuf *err)
+{
+	int is_dir = de->d_type == DT_DIR, r;
+
+	if (de->d_type == DT_UNKNOWN) {
+		struct stat st;
+
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				return 0;
+			r = -errno;
+			goto fail;
+		}
+		is_dir = S_ISDIR(st.st_mode);
+	}
+	if (is_dir) {
+		struct strbuf sub = STRBUF_INIT;
+		int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (cfd < 0) {
+			r = -errno;
+			goto fail;
+		}
+		r = sm_fs_join(&sub, path, de->d_name);
+		if (r < 0) {
+			close(cfd);
+			sm_strbuf_release(&sub);
+			goto fail;
+		}
+		r = remove_contents(cfd, sub.buf, err);
+		sm_strbuf_release(&sub);
+		if (r < 0)
+			return r;
+	}
+	if (unlinkat(dfd, de->d_name, is_dir ? AT_REMOVEDIR : 0) < 0 && errno != ENOENT) {
+		r = -errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	return sm_err(err, r, "cannot remove '%s/%s': %s", path, de->d_name, sm_strerror(r));
+}
+
 /* Empty the folder dfd (which it closes), not following symlinks. */
 static int remove_contents(int dfd, const char *path, struct strbuf *err)
 {
@@ -337,60 +383,19 @@ static int remove_contents(int dfd, const char *path, struct strbuf *err)
 		return sm_err(err, r, "cannot open folder '%s': %s", path, sm_strerror(r));
 	}
 	for (;;) {
-		int is_dir;
-
 		errno = 0;
 		de = readdir(d);
 		if (!de) {
-			if (errno) {
+			if (errno)
 				r = sm_err(err, -errno, "cannot read folder '%s': %s", path,
 					   sm_strerror(errno));
-			}
 			break;
 		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		is_dir = de->d_type == DT_DIR;
-		if (de->d_type == DT_UNKNOWN) {
-			struct stat st;
-
-			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-				if (errno == ENOENT)
-					continue;
-				r = -errno;
-				goto entry_fail;
-			}
-			is_dir = S_ISDIR(st.st_mode);
-		}
-		if (is_dir) {
-			struct strbuf sub = STRBUF_INIT;
-			int cfd = openat(dirfd(d), de->d_name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (cfd < 0) {
-				r = -errno;
-				goto entry_fail;
-			}
-			r = sm_fs_join(&sub, path, de->d_name);
-			if (r < 0) {
-				close(cfd);
-				sm_strbuf_release(&sub);
-				goto entry_fail;
-			}
-			r = remove_contents(cfd, sub.buf, err);
-			sm_strbuf_release(&sub);
-			if (r < 0)
-				break;
-		}
-		if (unlinkat(dirfd(d), de->d_name, is_dir ? AT_REMOVEDIR : 0) < 0 &&
-		    errno != ENOENT) {
-			r = -errno;
-			goto entry_fail;
-		}
-		continue;
-entry_fail:
-		sm_err(err, r, "cannot remove '%s/%s': %s", path, de->d_name, sm_strerror(r));
-		break;
+		r = remove_entry(dirfd(d), path, de, err);
+		if (r < 0)
+			break;
 	}
 	closedir(d);
 	return r;
@@ -414,8 +419,7 @@ int sm_fs_remove_tree(const char *path, struct strbuf *err)
 	}
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return sm_err(err, -errno, "cannot open folder '%s': %s", path,
-			      sm_strerror(errno));
+		return sm_err(err, -errno, "cannot open folder '%s': %s", path, sm_strerror(errno));
 	r = remove_contents(fd, path, err);
 	if (r < 0)
 		return r;
@@ -716,7 +720,8 @@ static int walk_dir(struct walk *w)
 	int fd, r = 0;
 
 	if (w->rel.len)
-		fd = openat(w->root_fd, w->rel.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fd =
+		    openat(w->root_fd, w->rel.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	else
 		fd = openat(w->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -749,7 +754,7 @@ static int walk_dir(struct walk *w)
 				r = walk_err(w, -errno, "stat", de->d_name);
 				break;
 			}
-			type = S_ISDIR(st.st_mode)	? DT_DIR
+			type = S_ISDIR(st.st_mode)   ? DT_DIR
 			       : S_ISREG(st.st_mode) ? DT_REG
 			       : S_ISLNK(st.st_mode) ? DT_LNK
 						     : DT_UNKNOWN;
@@ -844,8 +849,7 @@ int sm_fs_walk(const char *root, struct sm_fs_list *ret, struct strbuf *err)
 
 	w.root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w.root_fd < 0)
-		return sm_err(err, -errno, "cannot open folder '%s': %s", root,
-			      sm_strerror(errno));
+		return sm_err(err, -errno, "cannot open folder '%s': %s", root, sm_strerror(errno));
 	w.root = root;
 	w.list = &list;
 	w.err = err;

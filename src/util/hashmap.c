@@ -200,8 +200,7 @@ static int reserve_one(struct sm_hashmap *map)
 	return resize(map, cap);
 }
 
-int sm_hashmap_put(struct sm_hashmap *map, const void *key, size_t keylen, void *value,
-		   void **old)
+int sm_hashmap_put(struct sm_hashmap *map, const void *key, size_t keylen, void *value, void **old)
 {
 	uint64_t hash = sm_hash_bytes(key, keylen);
 	struct slot *s = find(map, key, keylen, hash);
@@ -239,8 +238,7 @@ int sm_hashmap_put(struct sm_hashmap *map, const void *key, size_t keylen, void 
 	return 0;
 }
 
-bool sm_hashmap_get(const struct sm_hashmap *map, const void *key, size_t keylen,
-		    void **value)
+bool sm_hashmap_get(const struct sm_hashmap *map, const void *key, size_t keylen, void **value)
 {
 	struct slot *s = find(map, key, keylen, sm_hash_bytes(key, keylen));
 
@@ -273,8 +271,8 @@ bool sm_hashmap_remove(struct sm_hashmap *map, const void *key, size_t keylen, v
 	return true;
 }
 
-bool sm_hashmap_next(const struct sm_hashmap *map, size_t *pos, const void **key,
-		     size_t *keylen, void **value)
+bool sm_hashmap_next(const struct sm_hashmap *map, size_t *pos, const void **key, size_t *keylen,
+		     void **value)
 {
 	size_t i;
 

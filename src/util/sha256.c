@@ -121,8 +121,7 @@ static int hash_file(struct sm_sha256 *h, int dfd, const char *name, const char 
 	return r;
 }
 
-static int hash_tree(struct sm_sha256 *h, const char *path, unsigned char *buf,
-		     struct strbuf *err)
+static int hash_tree(struct sm_sha256 *h, const char *path, unsigned char *buf, struct strbuf *err)
 {
 	struct sm_fs_list list = {0};
 	struct strbuf shown = STRBUF_INIT;

@@ -134,8 +134,8 @@ int sm_time_parse_iso(const char *s, time_t *ret_sec, long *ret_usec)
 	}
 	if (*s)
 		return -EINVAL;
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
-	    mi > 59 || sec > 59)
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+	    sec > 59)
 		return -EINVAL;
 
 	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;

@@ -391,6 +391,31 @@ static void test_remove_tree(void **state)
 	assert_int_equal(count_entries(dir), 0);
 }
 
+static void test_remove_tree_alloc_fail(void **state)
+{
+	char dir[4096], path[4200];
+	long n;
+	int r = -1;
+
+	(void)state;
+	fresh(dir, sizeof(dir), "rm-alloc");
+	put(dir, "t/a/b/c", "1");
+	put(dir, "t/a/d/e", "2");
+	put(dir, "t/f", "3");
+	snprintf(path, sizeof(path), "%s/t", dir);
+	/* each failure is reported; what is left can be removed by a retry */
+	for (n = 0; n < 100; n++) {
+		sm_alloc_fail_after(n);
+		r = sm_fs_remove_tree(path, NULL);
+		sm_alloc_fail_after(-1);
+		if (r == 0)
+			break;
+		assert_int_equal(r, -ENOMEM);
+	}
+	assert_int_equal(r, 0);
+	assert_false(sm_fs_exists(path));
+}
+
 /* ---- joins ---- */
 
 static void expect_reject(const char *base, const char *rel)
@@ -739,6 +764,7 @@ int main(void)
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_mkdir_p),
 		cmocka_unit_test(test_remove_tree),
+		cmocka_unit_test(test_remove_tree_alloc_fail),
 		cmocka_unit_test(test_safe_join),
 		cmocka_unit_test(test_safe_join_alloc_fail),
 		cmocka_unit_test(test_join),
