@@ -339,7 +339,7 @@ static int has_migrations_table(struct sm_db *db, bool *ret, struct strbuf *err)
 int sm_db_version(struct sm_db *db, struct strbuf *err)
 {
 	sqlite3_stmt *st = NULL;
-	bool exists;
+	bool exists = false;
 	int rc, r;
 
 	r = has_migrations_table(db, &exists, err);
