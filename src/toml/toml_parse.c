@@ -513,7 +513,7 @@ static int parse_keyval(struct parser *P, struct sm_toml_value *tab)
 	last = P->nsegs - 1;
 	for (size_t i = base; i < last; i++) {
 		long j = sm_toml_tab_find(t, seg_key(P, i), P->segs[i].len);
-		struct sm_toml_value *n;
+		struct sm_toml_value *n = NULL;
 
 		if (j < 0) {
 			if ((r = new_subtable(P, t, i, SM_TOML_F_DOTTED, &n)) < 0)
@@ -994,7 +994,7 @@ static int parse_header(struct parser *P)
 
 	last = P->nsegs - 1;
 	for (size_t i = base; i < last; i++) {
-		struct sm_toml_value *n;
+		struct sm_toml_value *n = NULL;
 
 		j = sm_toml_tab_find(t, seg_key(P, i), P->segs[i].len);
 		if (j < 0) {

@@ -1,0 +1,7 @@
+#!/bin/sh
+# Runs every benchmark (`make bench`). Each part lives in its own folder and
+# script; add a line per part.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+
+sh "$here/toml/run.sh"
