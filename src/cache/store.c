@@ -1372,7 +1372,11 @@ static int sq_list_user_collections(struct sm_store *st, const struct sm_user_co
 	if (r < 0)
 		goto out;
 	rc = bind_uc_query(stmt, q, limit);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+	if (rc != SQLITE_OK) {
+		r = fail(s, rc, err, "cannot bind collection query");
+		goto out;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (page.n == limit) {
 			page.has_next = true;
 			rc = SQLITE_DONE;
