@@ -69,13 +69,13 @@ int sm_count_cache_invalidate(struct sm_count_cache *c, const char *id);
 void sm_count_cache_invalidate_all(struct sm_count_cache *c);
 
 struct sm_count_cache_stats {
-	size_t size;	       /* live entries, expired-but-unread ones included */
+	size_t size; /* live entries, expired-but-unread ones included */
 	int64_t ttl_ms;
-	uint64_t hits;	       /* per id looked up */
-	uint64_t misses;       /* per id looked up, expirations included */
-	uint64_t expirations;  /* entries found expired on read */
+	uint64_t hits;		/* per id looked up */
+	uint64_t misses;	/* per id looked up, expirations included */
+	uint64_t expirations;	/* entries found expired on read */
 	uint64_t invalidations; /* invalidate and invalidate_all calls */
-	uint64_t sets;	       /* entries stored */
+	uint64_t sets;		/* entries stored */
 };
 
 /* A consistent snapshot of the counters. */

@@ -66,8 +66,8 @@ struct sm_artifact_row {
 	bool stale;	   /* flagged by a watcher or a write */
 	int64_t synced_at; /* ms since the epoch, 0 = never */
 	/* Set by the store; ignored on upsert. */
-	int64_t revision; /* bumped on every content change */
-	char *row_hash;	  /* 16 hex over the content (not fingerprint/sync state): ETag */
+	int64_t revision;      /* bumped on every content change */
+	char *row_hash;	       /* 16 hex over the content (not fingerprint/sync state): ETag */
 	char *member_added_at; /* membership pages only: when it joined the collection */
 };
 
@@ -109,8 +109,8 @@ struct sm_artifact_query {
 	const char *after_type;
 	const char *after_name;
 	const char *after_collection;
-	size_t limit;	/* 1..SM_STORE_MAX_LIMIT, 0 = 20 */
-	bool no_total;	/* skip total_count (left -1) */
+	size_t limit;  /* 1..SM_STORE_MAX_LIMIT, 0 = 20 */
+	bool no_total; /* skip total_count (left -1) */
 };
 
 #define SM_STORE_MAX_LIMIT 1000
@@ -214,23 +214,23 @@ struct sm_store_ops {
 	int (*put_user_collection)(struct sm_store *st, const struct sm_user_collection_row *row,
 				   struct strbuf *err);
 	int (*update_user_collection)(struct sm_store *st, const char *id,
-				      const struct sm_user_collection_update *u, struct strbuf *err);
+				      const struct sm_user_collection_update *u,
+				      struct strbuf *err);
 	int (*delete_user_collection)(struct sm_store *st, const char *id, struct strbuf *err);
 	int (*prune_user_collections)(struct sm_store *st, const char *const *keep_ids,
 				      size_t nkeep, struct strbuf *err);
-	int (*add_members)(struct sm_store *st, const char *collection_id,
-			   const char *const *uuids, size_t n, const char *added_at,
-			   struct strbuf *err);
-	int (*add_all_members)(struct sm_store *st, const char *collection_id,
-			       const char *added_at, struct strbuf *err);
+	int (*add_members)(struct sm_store *st, const char *collection_id, const char *const *uuids,
+			   size_t n, const char *added_at, struct strbuf *err);
+	int (*add_all_members)(struct sm_store *st, const char *collection_id, const char *added_at,
+			       struct strbuf *err);
 	int (*remove_member)(struct sm_store *st, const char *collection_id, const char *uuid,
 			     struct strbuf *err);
 	int (*prune_members)(struct sm_store *st, const char *collection_id,
 			     const char *const *keep_uuids, size_t nkeep, struct strbuf *err);
 	int (*memberships_of)(struct sm_store *st, const char *const *uuids, size_t n,
 			      struct sm_membership **ret, size_t *ret_n, struct strbuf *err);
-	int (*count_members)(struct sm_store *st, const char *const *ids, size_t n,
-			     int64_t *counts, struct strbuf *err);
+	int (*count_members)(struct sm_store *st, const char *const *ids, size_t n, int64_t *counts,
+			     struct strbuf *err);
 	int (*cache_status)(struct sm_store *st, const char *collection, int64_t now_ms,
 			    int64_t ttl_ms, struct sm_cache_status *ret, struct strbuf *err);
 	int (*list_stale)(struct sm_store *st, int64_t now_ms, int64_t ttl_ms, size_t limit,
@@ -296,8 +296,7 @@ int sm_store_delete_artifact(struct sm_store *st, const char *uuid, struct strbu
 int sm_store_get_artifact(struct sm_store *st, const char *uuid, struct sm_artifact_row *ret,
 			  struct strbuf *err);
 int sm_store_get_artifact_by_key(struct sm_store *st, const char *collection, const char *type,
-				 const char *name, struct sm_artifact_row *ret,
-				 struct strbuf *err);
+				 const char *name, struct sm_artifact_row *ret, struct strbuf *err);
 
 /*
  * Every row named name (of type type, or any type when NULL), in every
@@ -333,13 +332,12 @@ int sm_store_put_user_collection(struct sm_store *st, const struct sm_user_colle
 				 struct strbuf *err);
 /* -ENOENT when absent, -EEXIST on a name clash, -EINVAL without updated_at. */
 int sm_store_update_user_collection(struct sm_store *st, const char *id,
-				    const struct sm_user_collection_update *u,
-				    struct strbuf *err);
+				    const struct sm_user_collection_update *u, struct strbuf *err);
 /* Deletes its memberships too. -ENOENT when absent. */
 int sm_store_delete_user_collection(struct sm_store *st, const char *id, struct strbuf *err);
 /* Delete the user collections not among keep_ids; returns the number deleted. */
-int sm_store_prune_user_collections(struct sm_store *st, const char *const *keep_ids,
-				    size_t nkeep, struct strbuf *err);
+int sm_store_prune_user_collections(struct sm_store *st, const char *const *keep_ids, size_t nkeep,
+				    struct strbuf *err);
 
 /*
  * Add artifacts (by uuid) to a user collection; rows already there keep
@@ -347,12 +345,11 @@ int sm_store_prune_user_collections(struct sm_store *st, const char *const *keep
  * -ENOENT when the collection or one of the artifacts does not exist (then
  * nothing is added).
  */
-int sm_store_add_members(struct sm_store *st, const char *collection_id,
-			 const char *const *uuids, size_t n, const char *added_at,
-			 struct strbuf *err);
+int sm_store_add_members(struct sm_store *st, const char *collection_id, const char *const *uuids,
+			 size_t n, const char *added_at, struct strbuf *err);
 /* Make every cached artifact a member (the default collection). Returns the number added. */
-int sm_store_add_all_members(struct sm_store *st, const char *collection_id,
-			     const char *added_at, struct strbuf *err);
+int sm_store_add_all_members(struct sm_store *st, const char *collection_id, const char *added_at,
+			     struct strbuf *err);
 /* Returns 1 removed, 0 when it was not a member. */
 int sm_store_remove_member(struct sm_store *st, const char *collection_id, const char *uuid,
 			   struct strbuf *err);
@@ -369,8 +366,8 @@ int sm_store_memberships_of(struct sm_store *st, const char *const *uuids, size_
  * Member counts of n user collections in one grouped query: counts[i] for
  * ids[i] (0 for an unknown id). Returns 0.
  */
-int sm_store_count_members(struct sm_store *st, const char *const *ids, size_t n,
-			   int64_t *counts, struct strbuf *err);
+int sm_store_count_members(struct sm_store *st, const char *const *ids, size_t n, int64_t *counts,
+			   struct strbuf *err);
 
 /*
  * Staleness over one file collection (NULL = all) at time now_ms with TTL
@@ -388,8 +385,7 @@ int sm_store_list_stale(struct sm_store *st, int64_t now_ms, int64_t ttl_ms, siz
 /* Flag one row stale; returns 1, or 0 when there is no such row. */
 int sm_store_mark_stale(struct sm_store *st, const char *uuid, struct strbuf *err);
 /* Flag every row of a file collection (NULL = all) stale; returns the number flagged. */
-int sm_store_mark_stale_collection(struct sm_store *st, const char *collection,
-				   struct strbuf *err);
+int sm_store_mark_stale_collection(struct sm_store *st, const char *collection, struct strbuf *err);
 
 /*
  * SQLite's PRAGMA data_version: changes when another connection (any process)

@@ -41,6 +41,7 @@ struct migration {
  * over the cached content (the artifact's ETag); synced_at is milliseconds
  * since the epoch (NULL = never synced).
  */
+/* clang-format off */
 static const char m1_up[] =
 	"CREATE TABLE artifacts ("
 	" id INTEGER PRIMARY KEY,"
@@ -200,6 +201,7 @@ static const char bootstrap_sql[] =
 	" version INTEGER PRIMARY KEY,"
 	" name TEXT NOT NULL,"
 	" applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));";
+/* clang-format on */
 
 int sm_db_errno(int rc)
 {
@@ -362,8 +364,7 @@ int sm_db_version(struct sm_db *db, struct strbuf *err)
 	return r;
 }
 
-static int record_version(struct sm_db *db, const struct migration *m, bool up,
-			  struct strbuf *err)
+static int record_version(struct sm_db *db, const struct migration *m, bool up, struct strbuf *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, r = 0;
@@ -452,7 +453,8 @@ int sm_db_migrate_to(struct sm_db *db, int version, struct strbuf *err)
 	if (cur < 0)
 		return cur;
 	if (cur > sm_db_latest_version())
-		return sm_err(err, -ENOTSUP, "'%s' has schema version %d, newer than this skillmeat (%d)",
+		return sm_err(err, -ENOTSUP,
+			      "'%s' has schema version %d, newer than this skillmeat (%d)",
 			      db->path, cur, sm_db_latest_version());
 	while (cur != version) {
 		cur = migrate_step(db, version, err);

@@ -25,7 +25,7 @@ int sm_db_errno(int rc);
  * Returns the negative errno.
  */
 int sm_db_fail(struct sm_db *db, int rc, struct strbuf *err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Run a script of statements (no results). */
 int sm_db_exec(struct sm_db *db, const char *sql, struct strbuf *err);

@@ -52,7 +52,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static const char *const ids3[] = { "aaaa", "bbbb", "cccc" };
+static const char *const ids3[] = {"aaaa", "bbbb", "cccc"};
 
 static void test_empty_get_misses(void **state)
 {
@@ -79,8 +79,8 @@ static void test_empty_get_misses(void **state)
 static void test_set_then_get(void **state)
 {
 	struct fixture *f = *state;
-	const char *const some[] = { "aaaa", "cccc" };
-	const int64_t vals[] = { 5, 0 };
+	const char *const some[] = {"aaaa", "cccc"};
+	const int64_t vals[] = {5, 0};
 	int64_t counts[3];
 	size_t missing[3], nmissing;
 	uint64_t gen;
@@ -122,7 +122,7 @@ static void test_negative_count_rejected(void **state)
 static void test_full_ttl_expiry(void **state)
 {
 	struct fixture *f = *state;
-	const int64_t vals[] = { 1, 2, 3 };
+	const int64_t vals[] = {1, 2, 3};
 	int64_t counts[3];
 	size_t nmissing;
 	struct sm_count_cache_stats st;
@@ -175,7 +175,7 @@ static void test_partial_ttl_expiry(void **state)
 static void test_invalidate_one(void **state)
 {
 	struct fixture *f = *state;
-	const int64_t vals[] = { 1, 2, 3 };
+	const int64_t vals[] = {1, 2, 3};
 	int64_t counts[3];
 	size_t nmissing;
 	struct sm_count_cache_stats st;
@@ -199,7 +199,7 @@ static void test_invalidate_one(void **state)
 static void test_invalidate_all(void **state)
 {
 	struct fixture *f = *state;
-	const int64_t vals[] = { 1, 2, 3 };
+	const int64_t vals[] = {1, 2, 3};
 	int64_t counts[3];
 	struct sm_count_cache_stats st;
 
@@ -216,7 +216,7 @@ static void test_invalidate_all(void **state)
 static void test_set_after_invalidation_is_dropped(void **state)
 {
 	struct fixture *f = *state;
-	const int64_t old[] = { 10, 20, 30 };
+	const int64_t old[] = {10, 20, 30};
 	int64_t counts[3];
 	uint64_t gen;
 
@@ -283,7 +283,7 @@ static void test_many_entries(void **state)
 static void test_allocation_failure(void **state)
 {
 	struct fixture *f = *state;
-	const int64_t vals[] = { 1, 2, 3 };
+	const int64_t vals[] = {1, 2, 3};
 	int64_t counts[3];
 	struct sm_count_cache *c = NULL;
 
@@ -323,20 +323,20 @@ static void test_default_ttl_and_clock(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_empty_get_misses, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_set_then_get, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_negative_count_rejected, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_full_ttl_expiry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_partial_ttl_expiry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invalidate_one, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invalidate_all, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_set_after_invalidation_is_dropped, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_late_set_does_not_overwrite_newer, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_many_entries, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_allocation_failure, setup, teardown),
-		cmocka_unit_test(test_default_ttl_and_clock),
+	    cmocka_unit_test_setup_teardown(test_empty_get_misses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_set_then_get, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_negative_count_rejected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_full_ttl_expiry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_partial_ttl_expiry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invalidate_one, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invalidate_all, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_set_after_invalidation_is_dropped, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_late_set_does_not_overwrite_newer, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_many_entries, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_allocation_failure, setup, teardown),
+	    cmocka_unit_test(test_default_ttl_and_clock),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -147,7 +147,7 @@ static void test_concurrent_get_set_invalidate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_concurrent_get_set_invalidate),
+	    cmocka_unit_test(test_concurrent_get_set_invalidate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -138,18 +138,29 @@ static void test_migration_info(void **state)
 static void put_data(struct sm_store *st)
 {
 	struct sm_artifact_row rows[2] = {
-		{ .uuid = "0123456789abcdef0123456789abcdef", .collection = "default",
-		  .type = "skill", .name = "canvas", .title = "Canvas Design",
-		  .description = "Draws posters", .tags_json = "[\"Design\",\"art\"]",
-		  .tools_json = "[\"Read\"]", .fingerprint = "1:2:3", .synced_at = 1000 },
-		{ .uuid = "fedcba9876543210fedcba9876543210", .collection = "default",
-		  .type = "command", .name = "review", .description = "Reviews code",
-		  .tags_json = "[\"code\"]", .synced_at = 1000 },
+	    {.uuid = "0123456789abcdef0123456789abcdef",
+	     .collection = "default",
+	     .type = "skill",
+	     .name = "canvas",
+	     .title = "Canvas Design",
+	     .description = "Draws posters",
+	     .tags_json = "[\"Design\",\"art\"]",
+	     .tools_json = "[\"Read\"]",
+	     .fingerprint = "1:2:3",
+	     .synced_at = 1000},
+	    {.uuid = "fedcba9876543210fedcba9876543210",
+	     .collection = "default",
+	     .type = "command",
+	     .name = "review",
+	     .description = "Reviews code",
+	     .tags_json = "[\"code\"]",
+	     .synced_at = 1000},
 	};
-	struct sm_user_collection_row uc = { .id = "default", .name = "Default Collection",
-					     .collection_type = "default",
-					     .created_at = "2026-01-01T00:00:00",
-					     .updated_at = "2026-01-01T00:00:00" };
+	struct sm_user_collection_row uc = {.id = "default",
+					    .name = "Default Collection",
+					    .collection_type = "default",
+					    .created_at = "2026-01-01T00:00:00",
+					    .updated_at = "2026-01-01T00:00:00"};
 	struct strbuf err = STRBUF_INIT;
 
 	assert_int_equal(sm_store_upsert_artifacts(st, rows, 2, NULL, NULL, &err), 0);
@@ -185,7 +196,8 @@ static void test_down_and_up_keeps_data(void **state)
 	sm_store_free(st);
 	before = dump(db);
 	assert_non_null(strstr(before, "fts uuid=\"0123456789abcdef0123456789abcdef\""));
-	assert_non_null(strstr(before, "tag uuid=\"0123456789abcdef0123456789abcdef\" label=\"design\""));
+	assert_non_null(
+	    strstr(before, "tag uuid=\"0123456789abcdef0123456789abcdef\" label=\"design\""));
 
 	/* down to the base schema: the derived indexes go, the rows stay */
 	assert_int_equal(sm_db_migrate_to(db, 1, &err), 1);
@@ -256,8 +268,11 @@ static void test_newer_schema_rejected(void **state)
 	struct sm_db *db = NULL;
 
 	assert_int_equal(sm_db_open(f->path, 0, &db, &err), 0);
-	assert_int_equal(sm_db_exec(db, "INSERT INTO schema_migrations (version, name)"
-					" VALUES (99, 'future')", &err), 0);
+	assert_int_equal(sm_db_exec(db,
+				    "INSERT INTO schema_migrations (version, name)"
+				    " VALUES (99, 'future')",
+				    &err),
+			 0);
 	sm_db_close(db);
 	db = NULL;
 	assert_int_equal(sm_db_open(f->path, 0, &db, &err), -ENOTSUP);
@@ -376,17 +391,17 @@ static void test_errno_mapping(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_open_applies_all_migrations, setup, teardown),
-		cmocka_unit_test(test_migration_info),
-		cmocka_unit_test_setup_teardown(test_down_and_up_keeps_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_step_by_step, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_newer_schema_rejected, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_folder, setup, teardown),
-		cmocka_unit_test(test_memory_database),
-		cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
-		cmocka_unit_test(test_errno_mapping),
+	    cmocka_unit_test_setup_teardown(test_open_applies_all_migrations, setup, teardown),
+	    cmocka_unit_test(test_migration_info),
+	    cmocka_unit_test_setup_teardown(test_down_and_up_keeps_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_step_by_step, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_schema_rejected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_folder, setup, teardown),
+	    cmocka_unit_test(test_memory_database),
+	    cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
+	    cmocka_unit_test(test_errno_mapping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -122,10 +122,11 @@ static void add_simple(struct fixture *f, unsigned i, const char *collection, co
 
 static void add_uc(struct fixture *f, const char *id, const char *name, const char *type)
 {
-	struct sm_user_collection_row uc = { .id = (char *)id, .name = (char *)name,
-					     .collection_type = (char *)type,
-					     .created_at = "2026-01-01T00:00:00",
-					     .updated_at = "2026-01-01T00:00:00" };
+	struct sm_user_collection_row uc = {.id = (char *)id,
+					    .name = (char *)name,
+					    .collection_type = (char *)type,
+					    .created_at = "2026-01-01T00:00:00",
+					    .updated_at = "2026-01-01T00:00:00"};
 
 	OK(sm_store_create_user_collection(f->st, &uc, &f->err));
 }
@@ -265,12 +266,11 @@ static void test_every_field_round_trips(void **state)
 	sm_artifact_row_release(&got);
 	sm_artifact_row_release(&got); /* release twice is harmless */
 
-	assert_int_equal(sm_store_get_artifact_by_key(f->st, "work", "command", "nope", &got,
-						      &f->err),
-			 -ENOENT);
-	assert_int_equal(sm_store_get_artifact(f->st, "ffffffffffffffffffffffffffffffff", &got,
-					       &f->err),
-			 -ENOENT);
+	assert_int_equal(
+	    sm_store_get_artifact_by_key(f->st, "work", "command", "nope", &got, &f->err), -ENOENT);
+	assert_int_equal(
+	    sm_store_get_artifact(f->st, "ffffffffffffffffffffffffffffffff", &got, &f->err),
+	    -ENOENT);
 	sm_artifact_row_release(&r);
 }
 
@@ -279,7 +279,7 @@ static void test_upsert_rejects_bad_rows_atomically(void **state)
 	struct fixture *f = *state;
 	struct sm_artifact_row rows[2], got;
 	struct sm_artifact_page page;
-	struct sm_artifact_query q = { 0 };
+	struct sm_artifact_query q = {0};
 
 	make_row(&rows[0], 1, "default", "skill", "good");
 	make_row(&rows[1], 2, "default", "skill", "bad");
@@ -311,7 +311,7 @@ static void test_upsert_matches_by_key_and_moves_members(void **state)
 {
 	struct fixture *f = *state;
 	struct sm_artifact_row r, got;
-	const char *ids[] = { "default" };
+	const char *ids[] = {"default"};
 	int64_t count;
 	struct sm_membership *m;
 	size_t nm;
@@ -325,9 +325,9 @@ static void test_upsert_matches_by_key_and_moves_members(void **state)
 	/* the manifest gained a uuid: same key, new uuid */
 	set_str(&r.uuid, uuid2);
 	upsert1(f, &r, SM_UPSERT_UPDATED);
-	assert_int_equal(sm_store_get_artifact(f->st, "00000000000000000000000000000001", &got,
-					       &f->err),
-			 -ENOENT);
+	assert_int_equal(
+	    sm_store_get_artifact(f->st, "00000000000000000000000000000001", &got, &f->err),
+	    -ENOENT);
 	OK(sm_store_get_artifact(f->st, uuid2, &got, &f->err));
 	assert_string_equal(got.name, "canvas");
 	sm_artifact_row_release(&got);
@@ -344,7 +344,7 @@ static void test_upsert_takes_key_from_other_uuid(void **state)
 {
 	struct fixture *f = *state;
 	struct sm_artifact_row r, got;
-	struct sm_artifact_query q = { 0 };
+	struct sm_artifact_query q = {0};
 	struct sm_artifact_page page;
 
 	add_simple(f, 1, "default", "skill", "a");
@@ -367,7 +367,7 @@ static void test_find_delete_prune(void **state)
 	struct sm_artifact_row *rows;
 	size_t n;
 	char keep[33];
-	const char *keepv[] = { keep };
+	const char *keepv[] = {keep};
 
 	add_simple(f, 1, "default", "skill", "canvas");
 	add_simple(f, 2, "work", "skill", "canvas");
@@ -403,8 +403,8 @@ static void test_find_delete_prune(void **state)
 
 /* ---- listing ---- */
 
-static const char *const types3[] = { "agent", "command", "skill" };
-static const char *const tagpool[] = { "alpha", "Beta", "gamma" };
+static const char *const types3[] = {"agent", "command", "skill"};
+static const char *const tagpool[] = {"alpha", "Beta", "gamma"};
 
 struct gen {
 	unsigned i;
@@ -449,9 +449,8 @@ static void populate(struct fixture *f)
 		for (int t = 0; t < 3; t++) {
 			if (!g->tag[t])
 				continue;
-			assert_int_equal(sm_strbuf_addf(&tags, "%s\"%s\"", first ? "" : ",",
-							tagpool[t]),
-					 0);
+			assert_int_equal(
+			    sm_strbuf_addf(&tags, "%s\"%s\"", first ? "" : ",", tagpool[t]), 0);
 			first = 0;
 		}
 		assert_int_equal(sm_strbuf_addch(&tags, ']'), 0);
@@ -570,13 +569,13 @@ static void walk(struct fixture *f, struct sm_artifact_query q, size_t limit)
 static void test_list_keyset_pagination(void **state)
 {
 	struct fixture *f = *state;
-	const char *const two_types[] = { "skill", "agent" };
-	const char *const one_type[] = { "command" };
-	const char *const tags_ab[] = { "ALPHA", "beta" };
-	const char *const tags_c[] = { "gamma" };
-	const char *const tools[] = { "read" };
+	const char *const two_types[] = {"skill", "agent"};
+	const char *const one_type[] = {"command"};
+	const char *const tags_ab[] = {"ALPHA", "beta"};
+	const char *const tags_c[] = {"gamma"};
+	const char *const tools[] = {"read"};
 	struct sm_artifact_query q;
-	size_t limits[] = { 1, 7, 20, 1000 };
+	size_t limits[] = {1, 7, 20, 1000};
 
 	populate(f);
 	for (size_t l = 0; l < SM_ARRAY_SIZE(limits); l++) {
@@ -616,7 +615,7 @@ static void test_list_keyset_pagination(void **state)
 static void test_list_edges(void **state)
 {
 	struct fixture *f = *state;
-	struct sm_artifact_query q = { 0 };
+	struct sm_artifact_query q = {0};
 	struct sm_artifact_page page;
 
 	populate(f);
@@ -651,7 +650,7 @@ static void test_list_edges(void **state)
 
 static int64_t search_count(struct fixture *f, const char *search)
 {
-	struct sm_artifact_query q = { .search = search };
+	struct sm_artifact_query q = {.search = search};
 	struct sm_artifact_page page;
 	int64_t n;
 
@@ -676,19 +675,19 @@ static void test_fts_search(void **state)
 	make_row(&r[2], 3, "work", "agent", "poster-bot");
 	OK(sm_store_upsert_artifacts(f->st, r, 3, NULL, NULL, &f->err));
 
-	assert_int_equal(search_count(f, "design"), 1);	   /* a word of the name */
-	assert_int_equal(search_count(f, "DES"), 1);	   /* prefix, any case */
-	assert_int_equal(search_count(f, "poster"), 2);	   /* description and name */
+	assert_int_equal(search_count(f, "design"), 1);	       /* a word of the name */
+	assert_int_equal(search_count(f, "DES"), 1);	       /* prefix, any case */
+	assert_int_equal(search_count(f, "poster"), 2);	       /* description and name */
 	assert_int_equal(search_count(f, "poster canvas"), 1); /* all words */
-	assert_int_equal(search_count(f, "cafe"), 1);	   /* diacritics folded */
-	assert_int_equal(search_count(f, "visual"), 1);	   /* tags */
+	assert_int_equal(search_count(f, "cafe"), 1);	       /* diacritics folded */
+	assert_int_equal(search_count(f, "visual"), 1);	       /* tags */
 	assert_int_equal(search_count(f, "code"), 1);
 	assert_int_equal(search_count(f, "nothing"), 0);
 	assert_int_equal(search_count(f, "--"), 0);	 /* no usable word */
-	assert_int_equal(search_count(f, "\"pull"), 1); /* quotes are literal */
+	assert_int_equal(search_count(f, "\"pull"), 1);	 /* quotes are literal */
 	assert_int_equal(search_count(f, "pull OR"), 0); /* operators are words */
 	assert_int_equal(search_count(f, "NEAR(pull)"), 0);
-	assert_int_equal(search_count(f, "   "), 3);	 /* blank: no filter */
+	assert_int_equal(search_count(f, "   "), 3); /* blank: no filter */
 
 	/* the index follows updates and deletes */
 	set_str(&r[1].description, "Checks diffs");
@@ -711,11 +710,12 @@ static void test_user_collection_crud(void **state)
 {
 	struct fixture *f = *state;
 	struct sm_user_collection_row got;
-	struct sm_user_collection_row row = { .id = "00112233445566778899aabbccddeeff",
-					      .name = "Work", .description = "d",
-					      .created_at = "2026-01-01T00:00:00",
-					      .updated_at = "2026-01-01T00:00:00" };
-	struct sm_user_collection_update u = { .updated_at = "2026-03-03T00:00:00" };
+	struct sm_user_collection_row row = {.id = "00112233445566778899aabbccddeeff",
+					     .name = "Work",
+					     .description = "d",
+					     .created_at = "2026-01-01T00:00:00",
+					     .updated_at = "2026-01-01T00:00:00"};
+	struct sm_user_collection_update u = {.updated_at = "2026-03-03T00:00:00"};
 
 	OK(sm_store_create_user_collection(f->st, &row, &f->err));
 	assert_int_equal(sm_store_create_user_collection(f->st, &row, &f->err), -EEXIST);
@@ -749,16 +749,16 @@ static void test_user_collection_crud(void **state)
 	assert_string_equal(got.created_at, "2026-01-01T00:00:00");
 	sm_user_collection_row_release(&got);
 	u.name = "Other";
-	assert_int_equal(sm_store_update_user_collection(f->st, "00112233445566778899aabbccddeeff",
-							 &u, &f->err),
-			 -EEXIST);
-	assert_int_equal(sm_store_update_user_collection(f->st, "ffffffffffffffffffffffffffffffff",
-							 &u, &f->err),
-			 -ENOENT);
+	assert_int_equal(
+	    sm_store_update_user_collection(f->st, "00112233445566778899aabbccddeeff", &u, &f->err),
+	    -EEXIST);
+	assert_int_equal(
+	    sm_store_update_user_collection(f->st, "ffffffffffffffffffffffffffffffff", &u, &f->err),
+	    -ENOENT);
 	u.updated_at = NULL;
-	assert_int_equal(sm_store_update_user_collection(f->st, "00112233445566778899aabbccddeeff",
-							 &u, &f->err),
-			 -EINVAL);
+	assert_int_equal(
+	    sm_store_update_user_collection(f->st, "00112233445566778899aabbccddeeff", &u, &f->err),
+	    -EINVAL);
 
 	/* put: create then overwrite */
 	row.id = "default";
@@ -774,23 +774,23 @@ static void test_user_collection_crud(void **state)
 	assert_int_equal(sm_store_put_user_collection(f->st, &row, &f->err), -EEXIST);
 
 	OK(sm_store_delete_user_collection(f->st, "ffeeddccbbaa99887766554433221100", &f->err));
-	assert_int_equal(sm_store_delete_user_collection(f->st, "ffeeddccbbaa99887766554433221100",
-							 &f->err),
-			 -ENOENT);
-	assert_int_equal(sm_store_get_user_collection(f->st, "ffeeddccbbaa99887766554433221100",
-						      &got, &f->err),
-			 -ENOENT);
-	const char *keep[] = { "default" };
+	assert_int_equal(
+	    sm_store_delete_user_collection(f->st, "ffeeddccbbaa99887766554433221100", &f->err),
+	    -ENOENT);
+	assert_int_equal(
+	    sm_store_get_user_collection(f->st, "ffeeddccbbaa99887766554433221100", &got, &f->err),
+	    -ENOENT);
+	const char *keep[] = {"default"};
 	assert_int_equal(sm_store_prune_user_collections(f->st, keep, 1, &f->err), 1);
-	assert_int_equal(sm_store_get_user_collection(f->st, "00112233445566778899aabbccddeeff",
-						      &got, &f->err),
-			 -ENOENT);
+	assert_int_equal(
+	    sm_store_get_user_collection(f->st, "00112233445566778899aabbccddeeff", &got, &f->err),
+	    -ENOENT);
 }
 
 static void test_user_collection_list(void **state)
 {
 	struct fixture *f = *state;
-	struct sm_user_collection_query q = { 0 };
+	struct sm_user_collection_query q = {0};
 	struct sm_user_collection_page page;
 	char id[33], name[32], last[33] = "";
 	size_t seen = 0;
@@ -859,16 +859,16 @@ static void test_membership(void **state)
 	assert_int_equal(sm_store_add_members(f->st, coll, uu, 3, "t1", &f->err), 3);
 	assert_int_equal(sm_store_add_members(f->st, coll, uu + 2, 2, "t2", &f->err), 1);
 	/* unknown artifact or collection: nothing is added */
-	const char *bad[] = { u[4], "ffffffffffffffffffffffffffffffff" };
+	const char *bad[] = {u[4], "ffffffffffffffffffffffffffffffff"};
 	assert_int_equal(sm_store_add_members(f->st, "default", bad, 2, "t", &f->err), -ENOENT);
 	assert_non_null(strstr(f->err.buf, "ffffffff"));
-	assert_int_equal(sm_store_add_members(f->st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", uu, 1, "t",
-					      &f->err),
-			 -ENOENT);
-	assert_int_equal(sm_store_add_all_members(f->st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "t",
-						  &f->err),
-			 -ENOENT);
-	const char *dflt[] = { "default" };
+	assert_int_equal(
+	    sm_store_add_members(f->st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", uu, 1, "t", &f->err),
+	    -ENOENT);
+	assert_int_equal(
+	    sm_store_add_all_members(f->st, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", "t", &f->err),
+	    -ENOENT);
+	const char *dflt[] = {"default"};
 	OK(sm_store_count_members(f->st, dflt, 1, &count, &f->err));
 	assert_int_equal(count, 0);
 	assert_int_equal(sm_store_add_all_members(f->st, "default", "t0", &f->err), 5);
@@ -887,9 +887,9 @@ static void test_membership(void **state)
 
 	assert_int_equal(sm_store_remove_member(f->st, coll, u[0], &f->err), 1);
 	assert_int_equal(sm_store_remove_member(f->st, coll, u[0], &f->err), 0);
-	const char *keep[] = { u[1] };
+	const char *keep[] = {u[1]};
 	assert_int_equal(sm_store_prune_members(f->st, coll, keep, 1, &f->err), 2);
-	const char *ids[] = { coll };
+	const char *ids[] = {coll};
 	OK(sm_store_count_members(f->st, ids, 1, &count, &f->err));
 	assert_int_equal(count, 1);
 
@@ -925,7 +925,7 @@ static void test_grouped_counts(void **state)
 	}
 	OK(sm_store_add_members(f->st, a, uu, 2, "t", &f->err));
 	OK(sm_store_add_members(f->st, b, uu, 6, "t", &f->err));
-	const char *ids[] = { b, "default", "cccccccccccccccccccccccccccccccc", a, b };
+	const char *ids[] = {b, "default", "cccccccccccccccccccccccccccccccc", a, b};
 	OK(sm_store_count_members(f->st, ids, 5, counts, &f->err));
 	assert_int_equal(counts[0], 6);
 	assert_int_equal(counts[1], 0);
@@ -972,7 +972,8 @@ static void test_staleness(void **state)
 
 	/* flag the fresh one: it comes first */
 	assert_int_equal(sm_store_mark_stale(f->st, r[0].uuid, &f->err), 1);
-	assert_int_equal(sm_store_mark_stale(f->st, "ffffffffffffffffffffffffffffffff", &f->err), 0);
+	assert_int_equal(sm_store_mark_stale(f->st, "ffffffffffffffffffffffffffffffff", &f->err),
+			 0);
 	assert_int_equal(sm_store_list_stale(f->st, now, ttl, 10, &stale, &n, &f->err), 5);
 	assert_string_equal(stale[0].name, "fresh");
 	assert_true(stale[0].stale);
@@ -1046,7 +1047,7 @@ static void test_data_version_sees_other_connections(void **state)
 	OK(sm_store_data_version(f->st, &v3, &f->err));
 	assert_int_not_equal(v2, v3);
 	/* and the other connection reads the first one's rows */
-	const char *ids[] = { "default" };
+	const char *ids[] = {"default"};
 	int64_t count;
 	OK(sm_store_count_members(st2, ids, 1, &count, &f->err));
 	assert_int_equal(count, 1);
@@ -1057,7 +1058,7 @@ static void test_data_version_sees_other_connections(void **state)
 static void fill_for_dump(struct fixture *f, bool reverse)
 {
 	struct sm_artifact_row r[3];
-	const char *names[] = { "a", "b", "c" };
+	const char *names[] = {"a", "b", "c"};
 	const char *uu[3];
 
 	for (int k = 0; k < 3; k++) {
@@ -1104,7 +1105,8 @@ static void test_dump_is_deterministic(void **state)
 	assert_string_equal(d1.buf, d2.buf);
 	assert_string_not_equal(v1.buf, v2.buf); /* synced_at differs */
 	assert_non_null(strstr(d1.buf, "description=\"line1\\nline2\\x09\\\"q\\\"\""));
-	assert_non_null(strstr(d1.buf, "tag uuid=\"00000000000000000000000000000002\" label=\"y\""));
+	assert_non_null(
+	    strstr(d1.buf, "tag uuid=\"00000000000000000000000000000002\" label=\"y\""));
 	assert_non_null(strstr(d1.buf, "member collection_id=\"default\""));
 	assert_null(strstr(d1.buf, "synced_at"));
 	assert_non_null(strstr(v1.buf, "synced_at=6"));
@@ -1118,7 +1120,7 @@ static void test_dump_is_deterministic(void **state)
 static void test_allocation_failures(void **state)
 {
 	struct fixture *f = *state;
-	struct sm_artifact_query q = { .search = "post", .tags = tagpool, .ntags = 2 };
+	struct sm_artifact_query q = {.search = "post", .tags = tagpool, .ntags = 2};
 	const char *uc = "0123456789abcdef0123456789abcdef";
 	int r;
 
@@ -1138,10 +1140,10 @@ static void test_allocation_failures(void **state)
 	for (long k = 0;; k++) {
 		struct sm_membership *m;
 		size_t n;
-		const char *ids[] = { uc };
+		const char *ids[] = {uc};
 		int64_t c;
 		struct sm_user_collection_page p;
-		struct sm_user_collection_query uq = { 0 };
+		struct sm_user_collection_query uq = {0};
 
 		sm_alloc_fail_after(k);
 		r = sm_store_memberships_of(f->st, ids, 1, &m, &n, &f->err);
@@ -1165,24 +1167,24 @@ int main(void)
 {
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_upsert_results_and_revision),
-		T(test_every_field_round_trips),
-		T(test_upsert_rejects_bad_rows_atomically),
-		T(test_upsert_matches_by_key_and_moves_members),
-		T(test_upsert_takes_key_from_other_uuid),
-		T(test_find_delete_prune),
-		T(test_list_keyset_pagination),
-		T(test_list_edges),
-		T(test_fts_search),
-		T(test_user_collection_crud),
-		T(test_user_collection_list),
-		T(test_membership),
-		T(test_grouped_counts),
-		T(test_staleness),
-		T(test_transactions),
-		T(test_data_version_sees_other_connections),
-		T(test_dump_is_deterministic),
-		T(test_allocation_failures),
+	    T(test_upsert_results_and_revision),
+	    T(test_every_field_round_trips),
+	    T(test_upsert_rejects_bad_rows_atomically),
+	    T(test_upsert_matches_by_key_and_moves_members),
+	    T(test_upsert_takes_key_from_other_uuid),
+	    T(test_find_delete_prune),
+	    T(test_list_keyset_pagination),
+	    T(test_list_edges),
+	    T(test_fts_search),
+	    T(test_user_collection_crud),
+	    T(test_user_collection_list),
+	    T(test_membership),
+	    T(test_grouped_counts),
+	    T(test_staleness),
+	    T(test_transactions),
+	    T(test_data_version_sees_other_connections),
+	    T(test_dump_is_deterministic),
+	    T(test_allocation_failures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

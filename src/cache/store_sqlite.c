@@ -1,0 +1,1118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The SQLite store backend: statement cache, helpers, artifact rows,
+ * listing, staleness, dump. User collections and membership are in
+ * store_sqlite_collections.c. Every sqlite3_* call of the store is in
+ * store_sqlite*.c.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "cache/db_internal.h"
+#include "cache/store_internal.h"
+#include "cache/store_sqlite.h"
+#include "skillmeat/db.h"
+#include "skillmeat/error.h"
+#include "skillmeat/memory.h"
+#include "skillmeat/store.h"
+#include "skillmeat/strbuf.h"
+
+#include "util/banned.h"
+
+#define DEFAULT_LIMIT 20
+
+/* The columns read into a struct sm_artifact_row: sm_artifact_fields, then these. */
+#define ART_COLS                                                                                   \
+	"a.uuid, a.collection, a.type, a.name, a.path, a.title, a.description, a.author,"          \
+	" a.license, a.tags_json, a.tools_json, a.version, a.source, a.origin,"                    \
+	" a.origin_source, a.upstream, a.version_spec, a.resolved_sha, a.resolved_version,"        \
+	" a.added, a.content_hash, a.lock_hash, a.file_count, a.total_size, a.fingerprint,"        \
+	" a.stale, a.synced_at, a.revision, a.row_hash"
+#define ART_NCOLS 29
+
+/* ---------------------------------------------------------------------------
+ * SQLite backend: statement cache and helpers
+ */
+
+int sm_sq_fail(struct sqlite_store *s, int rc, struct strbuf *err, const char *what)
+{
+	return sm_db_fail(s->db, rc, err, "%s", what);
+}
+
+/*
+ * The prepared statement for sql, from the cache or prepared now. The
+ * statement stays owned by the cache; release it with sm_sq_stmt_donep() (reset and
+ * clear bindings) when finished, e.g. through _cleanup_stmt_.
+ */
+int sm_sq_prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **ret, struct strbuf *err)
+{
+	uint64_t hash = sm_fnv1a(SM_FNV1A_INIT, sql, strlen(sql));
+	struct stmt_slot *slot;
+	sqlite3_stmt *stmt = NULL;
+	char *copy;
+	int rc;
+
+	for (size_t i = 0; i < s->nslots; i++) {
+		if (s->slots[i].hash == hash && !strcmp(s->slots[i].sql, sql)) {
+			*ret = s->slots[i].stmt;
+			return 0;
+		}
+	}
+	if (s->nslots == s->alloc) {
+		size_t alloc = s->alloc ? s->alloc * 2 : 32;
+		struct stmt_slot *slots = sm_reallocarray(s->slots, alloc, sizeof(*slots));
+
+		if (!slots)
+			return sm_err(err, -ENOMEM, "out of memory");
+		s->slots = slots;
+		s->alloc = alloc;
+	}
+	copy = sm_strdup(sql);
+	if (!copy)
+		return sm_err(err, -ENOMEM, "out of memory");
+	rc = sqlite3_prepare_v3(s->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+	if (rc != SQLITE_OK) {
+		sm_free(copy);
+		return sm_sq_fail(s, rc, err, "cannot prepare statement");
+	}
+	slot = &s->slots[s->nslots++];
+	slot->hash = hash;
+	slot->sql = copy;
+	slot->stmt = stmt;
+	*ret = stmt;
+	return 0;
+}
+
+void sm_sq_stmt_donep(sqlite3_stmt **p)
+{
+	if (*p) {
+		sqlite3_reset(*p);
+		sqlite3_clear_bindings(*p);
+	}
+}
+
+/* Bind by name; a parameter the statement does not use is skipped. */
+int sm_sq_bind_text(sqlite3_stmt *st, const char *param, const char *v)
+{
+	int i = sqlite3_bind_parameter_index(st, param);
+
+	if (!i)
+		return SQLITE_OK;
+	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+int sm_sq_bind_int(sqlite3_stmt *st, const char *param, int64_t v)
+{
+	int i = sqlite3_bind_parameter_index(st, param);
+
+	return i ? sqlite3_bind_int64(st, i, v) : SQLITE_OK;
+}
+
+/* Run a statement that returns no rows; *changes (may be NULL) gets the rows changed. */
+int sm_sq_run(struct sqlite_store *s, sqlite3_stmt *st, int *changes, struct strbuf *err,
+	      const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return sm_sq_fail(s, rc, err, what);
+	if (changes)
+		*changes = sqlite3_changes(s->h);
+	return 0;
+}
+
+int sm_sq_exec_cached(struct sqlite_store *s, const char *sql, struct strbuf *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = sm_sq_prepare(s, sql, &st, err);
+
+	return r < 0 ? r : sm_sq_run(s, st, NULL, err, sql);
+}
+
+/*
+ * Run an operation atomically: its own transaction when none is open (write:
+ * BEGIN IMMEDIATE, so the lock is taken up front), else a savepoint inside
+ * the caller's. *own says which; pass it to sm_sq_op_end().
+ */
+int sm_sq_op_begin(struct sqlite_store *s, bool write, int *own, struct strbuf *err)
+{
+	if (sqlite3_get_autocommit(s->h)) {
+		*own = 1;
+		return sm_sq_exec_cached(s, write ? "BEGIN IMMEDIATE" : "BEGIN", err);
+	}
+	*own = 0;
+	return write ? sm_sq_exec_cached(s, "SAVEPOINT sm_op", err) : 0;
+}
+
+int sm_sq_op_end(struct sqlite_store *s, bool write, int own, int r, struct strbuf *err)
+{
+	if (r < 0) {
+		if (own)
+			sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
+		else if (write)
+			sqlite3_exec(s->h, "ROLLBACK TO sm_op; RELEASE sm_op", NULL, NULL, NULL);
+		return r;
+	}
+	if (own) {
+		int c = sm_sq_exec_cached(s, "COMMIT", err);
+
+		if (c < 0) {
+			sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
+			return c;
+		}
+	} else if (write) {
+		int c = sm_sq_exec_cached(s, "RELEASE sm_op", err);
+
+		if (c < 0)
+			return c;
+	}
+	return r;
+}
+
+int sm_sq_col_str(sqlite3_stmt *st, int col, char **ret)
+{
+	const unsigned char *t;
+
+	*ret = NULL;
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return 0;
+	t = sqlite3_column_text(st, col);
+	if (!t)
+		return -ENOMEM;
+	*ret = sm_memdup0(t, (size_t)sqlite3_column_bytes(st, col));
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* Read ART_COLS starting at column base (plus member_added_at when with_member). */
+static int read_row(sqlite3_stmt *st, int base, bool with_member, struct sm_artifact_row *row)
+{
+	int r = 0;
+
+	memset(row, 0, sizeof(*row));
+	for (size_t i = 0; i < SM_ARTIFACT_NFIELDS && r == 0; i++) {
+		if (sm_artifact_fields[i].kind == SM_FIELD_STR)
+			r = sm_sq_col_str(st, base + (int)i, str_field(row, i));
+		else
+			*(int64_t *)((char *)row + sm_artifact_fields[i].off) =
+			    sqlite3_column_int64(st, base + (int)i);
+	}
+	if (r == 0) {
+		row->stale = sqlite3_column_int(st, base + SM_ARTIFACT_NFIELDS) != 0;
+		row->synced_at = sqlite3_column_int64(st, base + SM_ARTIFACT_NFIELDS + 1);
+		row->revision = sqlite3_column_int64(st, base + SM_ARTIFACT_NFIELDS + 2);
+		r = sm_sq_col_str(st, base + SM_ARTIFACT_NFIELDS + 3, &row->row_hash);
+	}
+	if (r == 0 && with_member)
+		r = sm_sq_col_str(st, base + ART_NCOLS, &row->member_added_at);
+	if (r < 0)
+		sm_artifact_row_release(row);
+	return r;
+}
+
+/* Step st to the end, appending rows into a growing array. */
+static int read_rows(struct sqlite_store *s, sqlite3_stmt *st, int base, bool with_member,
+		     size_t max, struct sm_artifact_row **rows, size_t *n, size_t *alloc,
+		     bool *more, struct strbuf *err)
+{
+	int rc;
+
+	if (more)
+		*more = false;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == max) {
+			if (more)
+				*more = true;
+			return 0;
+		}
+		if (*n == *alloc) {
+			size_t a = *alloc ? *alloc * 2 : 16;
+			struct sm_artifact_row *p = sm_reallocarray(*rows, a, sizeof(*p));
+
+			if (!p)
+				return sm_err(err, -ENOMEM, "out of memory");
+			*rows = p;
+			*alloc = a;
+		}
+		if (read_row(st, base, with_member, &(*rows)[*n]) < 0)
+			return sm_err(err, -ENOMEM, "out of memory");
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE)
+		return sm_sq_fail(s, rc, err, "cannot read artifacts");
+	return 0;
+}
+
+/* A JSON array of strings, for binding a list to json_each(). */
+int sm_sq_json_array(const char *const *v, size_t n, struct strbuf *out)
+{
+	int r = sm_strbuf_addch(out, '[');
+
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const unsigned char *p = (const unsigned char *)(v[i] ? v[i] : "");
+
+		r = sm_strbuf_addstr(out, i ? ",\"" : "\"");
+		for (; *p && r == 0; p++) {
+			if (*p == '"' || *p == '\\')
+				r = sm_strbuf_addf(out, "\\%c", *p);
+			else if (*p < 0x20)
+				r = sm_strbuf_addf(out, "\\u%04x", *p);
+			else
+				r = sm_strbuf_addch(out, *p);
+		}
+		if (r == 0)
+			r = sm_strbuf_addch(out, '"');
+	}
+	return r ? r : sm_strbuf_addch(out, ']');
+}
+
+/*
+ * An FTS5 query from user words: each word with a letter or digit becomes a
+ * quoted prefix term ("word"*), all must match. No usable word gives a query
+ * that matches nothing.
+ */
+static int fts_query(const char *search, struct strbuf *out)
+{
+	const char *p = search;
+	size_t terms = 0;
+	int r = 0;
+
+	while (*p && r == 0) {
+		const char *w;
+		bool usable = false;
+
+		while (*p && isspace((unsigned char)*p))
+			p++;
+		w = p;
+		while (*p && !isspace((unsigned char)*p)) {
+			if (isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80)
+				usable = true;
+			p++;
+		}
+		if (!usable)
+			continue;
+		r = sm_strbuf_addstr(out, terms++ ? " \"" : "\"");
+		for (const char *c = w; c < p && r == 0; c++)
+			r = *c == '"' ? sm_strbuf_addstr(out, "\"\"") : sm_strbuf_addch(out, *c);
+		if (r == 0)
+			r = sm_strbuf_addstr(out, "\"*");
+	}
+	if (r == 0 && terms == 0)
+		r = sm_strbuf_addstr(out, "\"\"");
+	return r;
+}
+
+static bool blank(const char *s)
+{
+	if (!s)
+		return true;
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	return !*s;
+}
+
+/* ---------------------------------------------------------------------------
+ * SQLite backend: operations
+ */
+
+static void sq_free(struct sm_store *st)
+{
+	struct sqlite_store *s = sm_sq(st);
+
+	for (size_t i = 0; i < s->nslots; i++) {
+		sqlite3_finalize(s->slots[i].stmt);
+		sm_free(s->slots[i].sql);
+	}
+	sm_free(s->slots);
+	sm_free(s);
+}
+
+static int sq_begin(struct sm_store *st, struct strbuf *err)
+{
+	struct sqlite_store *s = sm_sq(st);
+
+	if (!sqlite3_get_autocommit(s->h))
+		return sm_err(err, -EINVAL, "a transaction is already open");
+	return sm_sq_exec_cached(s, "BEGIN IMMEDIATE", err);
+}
+
+static int sq_commit(struct sm_store *st, struct strbuf *err)
+{
+	struct sqlite_store *s = sm_sq(st);
+	int r;
+
+	if (sqlite3_get_autocommit(s->h))
+		return sm_err(err, -EINVAL, "no transaction is open");
+	r = sm_sq_exec_cached(s, "COMMIT", err);
+	if (r < 0)
+		sqlite3_exec(s->h, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+static int sq_rollback(struct sm_store *st, struct strbuf *err)
+{
+	struct sqlite_store *s = sm_sq(st);
+
+	if (sqlite3_get_autocommit(s->h))
+		return 0;
+	return sm_sq_exec_cached(s, "ROLLBACK", err);
+}
+
+/* clang-format off */
+static const char sql_find_by_uuid[] =
+	"SELECT id, row_hash, fingerprint FROM artifacts WHERE uuid = :uuid";
+static const char sql_find_by_key[] =
+	"SELECT id, row_hash, fingerprint FROM artifacts"
+	" WHERE collection = :collection AND type = :type AND name = :name";
+static const char sql_evict_key[] =
+	"DELETE FROM artifacts WHERE collection = :collection AND type = :type"
+	" AND name = :name AND uuid <> :uuid";
+static const char sql_touch[] =
+	"UPDATE artifacts SET synced_at = :synced_at, stale = :stale WHERE id = :id";
+static const char sql_insert[] =
+	"INSERT INTO artifacts (uuid, collection, type, name, path, title, description, author,"
+	" license, tags_json, tools_json, version, source, origin, origin_source, upstream,"
+	" version_spec, resolved_sha, resolved_version, added, content_hash, lock_hash,"
+	" file_count, total_size, fingerprint, stale, synced_at, row_hash, revision)"
+	" VALUES (:uuid, :collection, :type, :name, :path, :title, :description, :author,"
+	" :license, :tags_json, :tools_json, :version, :source, :origin, :origin_source,"
+	" :upstream, :version_spec, :resolved_sha, :resolved_version, :added, :content_hash,"
+	" :lock_hash, :file_count, :total_size, :fingerprint, :stale, :synced_at, :row_hash, 1)";
+static const char sql_update[] =
+	"UPDATE artifacts SET uuid = :uuid, collection = :collection, type = :type, name = :name,"
+	" path = :path, title = :title, description = :description, author = :author,"
+	" license = :license, tags_json = :tags_json, tools_json = :tools_json,"
+	" version = :version, source = :source, origin = :origin,"
+	" origin_source = :origin_source, upstream = :upstream, version_spec = :version_spec,"
+	" resolved_sha = :resolved_sha, resolved_version = :resolved_version, added = :added,"
+	" content_hash = :content_hash, lock_hash = :lock_hash, file_count = :file_count,"
+	" total_size = :total_size, fingerprint = :fingerprint, stale = :stale,"
+	" synced_at = :synced_at, row_hash = :row_hash,"
+	" revision = revision + (row_hash IS NOT :row_hash) WHERE id = :id";
+/* clang-format on */
+
+/* Bind every content field, stale, synced_at and row_hash by name. */
+static int bind_row(sqlite3_stmt *st, const struct sm_artifact_row *row, const char *hash)
+{
+	char param[32];
+	int rc = SQLITE_OK;
+
+	for (size_t i = 0; i < SM_ARTIFACT_NFIELDS && rc == SQLITE_OK; i++) {
+		snprintf(param, sizeof(param), ":%s", sm_artifact_fields[i].name);
+		if (sm_artifact_fields[i].kind == SM_FIELD_STR)
+			rc = sm_sq_bind_text(st, param, cstr_field(row, i));
+		else
+			rc = sm_sq_bind_int(st, param, int_field(row, i));
+	}
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_int(st, ":stale", row->stale ? 1 : 0);
+	if (rc == SQLITE_OK) {
+		int i = sqlite3_bind_parameter_index(st, ":synced_at");
+
+		if (i)
+			rc = row->synced_at > 0 ? sqlite3_bind_int64(st, i, row->synced_at)
+						: sqlite3_bind_null(st, i);
+	}
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(st, ":row_hash", hash);
+	return rc;
+}
+
+struct existing {
+	bool found;
+	int64_t id;
+	bool same; /* row_hash and fingerprint equal */
+};
+
+static int lookup(struct sqlite_store *s, const char *sql, const struct sm_artifact_row *row,
+		  const char *hash, struct existing *ex, struct strbuf *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	r = sm_sq_prepare(s, sql, &st, err);
+	if (r < 0)
+		return r;
+	rc = bind_row(st, row, hash);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	ex->found = rc == SQLITE_ROW;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sm_sq_fail(s, rc, err, "cannot look up artifact");
+	if (ex->found) {
+		const char *h = (const char *)sqlite3_column_text(st, 1);
+		const char *fp = (const char *)sqlite3_column_text(st, 2);
+
+		ex->id = sqlite3_column_int64(st, 0);
+		ex->same = h && !strcmp(h, hash) &&
+			   ((!fp && !row->fingerprint) ||
+			    (fp && row->fingerprint && !strcmp(fp, row->fingerprint)));
+	}
+	return 0;
+}
+
+static int upsert_one(struct sqlite_store *s, const struct sm_artifact_row *row,
+		      enum sm_upsert_result *res, struct strbuf *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct existing ex = {0};
+	const char *sql;
+	char hash[17];
+	int evicted = 0, r, rc;
+
+	sm_artifact_row_hash(row, hash);
+	r = lookup(s, sql_find_by_uuid, row, hash, &ex, err);
+	if (r == 0 && ex.found) {
+		/* the key now belongs to this uuid: drop a row holding it under another */
+		r = sm_sq_prepare(s, sql_evict_key, &st, err);
+		if (r == 0) {
+			rc = bind_row(st, row, hash);
+			r = rc == SQLITE_OK
+				? sm_sq_run(s, st, &evicted, err, "cannot replace artifact")
+				: sm_sq_fail(s, rc, err, "cannot bind artifact");
+			sm_sq_stmt_donep(&st);
+		}
+	} else if (r == 0) {
+		r = lookup(s, sql_find_by_key, row, hash, &ex, err);
+	}
+	if (r < 0)
+		return r;
+	if (!ex.found) {
+		sql = sql_insert;
+		*res = SM_UPSERT_CREATED;
+	} else if (ex.same && !evicted) {
+		sql = sql_touch;
+		*res = SM_UPSERT_UNCHANGED;
+	} else {
+		sql = sql_update;
+		*res = SM_UPSERT_UPDATED;
+	}
+	r = sm_sq_prepare(s, sql, &st, err);
+	if (r < 0)
+		return r;
+	rc = bind_row(st, row, hash);
+	if (rc == SQLITE_OK && ex.found)
+		rc = sm_sq_bind_int(st, ":id", ex.id);
+	if (rc != SQLITE_OK)
+		return sm_sq_fail(s, rc, err, "cannot bind artifact");
+	r = sm_sq_run(s, st, NULL, err, "cannot write artifact");
+	if (r < 0)
+		return sm_err_prefix(err, r, "artifact %s/%s:%s", row->collection, row->type,
+				     row->name);
+	return 0;
+}
+
+static int sq_upsert_artifacts(struct sm_store *st, const struct sm_artifact_row *rows, size_t n,
+			       enum sm_upsert_result *results, struct sm_upsert_stats *stats,
+			       struct strbuf *err)
+{
+	struct sqlite_store *s = sm_sq(st);
+	struct sm_upsert_stats tmp = {0};
+	int own, r;
+
+	r = sm_sq_op_begin(s, true, &own, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		enum sm_upsert_result res = SM_UPSERT_UNCHANGED;
+
+		r = upsert_one(s, &rows[i], &res, err);
+		if (r < 0)
+			break;
+		if (results)
+			results[i] = res;
+		if (res == SM_UPSERT_CREATED)
+			tmp.created++;
+		else if (res == SM_UPSERT_UPDATED)
+			tmp.updated++;
+		else
+			tmp.unchanged++;
+	}
+	r = sm_sq_op_end(s, true, own, r, err);
+	if (r == 0 && stats)
+		*stats = tmp;
+	return r;
+}
+
+/* Run a write statement with one JSON list parameter; returns rows changed. */
+int sm_sq_write_with_list(struct sqlite_store *s, const char *sql, const char *p1name,
+			  const char *p1, const char *const *list, size_t n, struct strbuf *err,
+			  const char *what)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct strbuf json = STRBUF_INIT;
+	int changes = 0, own, r, rc;
+
+	r = sm_sq_json_array(list, n, &json);
+	if (r < 0) {
+		sm_strbuf_release(&json);
+		return sm_err(err, r, "cannot build id list");
+	}
+	r = sm_sq_op_begin(s, true, &own, err);
+	if (r == 0)
+		r = sm_sq_prepare(s, sql, &st, err);
+	if (r == 0) {
+		rc = p1name ? sm_sq_bind_text(st, p1name, p1) : SQLITE_OK;
+		if (rc == SQLITE_OK)
+			rc = sm_sq_bind_text(st, ":list", json.buf);
+		r = rc == SQLITE_OK ? sm_sq_run(s, st, &changes, err, what)
+				    : sm_sq_fail(s, rc, err, what);
+	}
+	sm_sq_stmt_donep(&st);
+	sm_strbuf_release(&json);
+	r = sm_sq_op_end(s, true, own, r, err);
+	return r < 0 ? r : changes;
+}
+
+static int sq_prune_artifacts(struct sm_store *st, const char *collection,
+			      const char *const *keep_uuids, size_t nkeep, struct strbuf *err)
+{
+	return sm_sq_write_with_list(sm_sq(st),
+				     "DELETE FROM artifacts WHERE collection = :collection"
+				     " AND uuid NOT IN (SELECT value FROM json_each(:list))",
+				     ":collection", collection, keep_uuids, nkeep, err,
+				     "cannot prune artifacts");
+}
+
+/* Run a one-statement write with up to three text parameters; returns rows changed. */
+int sm_sq_write3(struct sqlite_store *s, const char *sql, const char *n1, const char *v1,
+		 const char *n2, const char *v2, const char *n3, const char *v3, struct strbuf *err,
+		 const char *what)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int changes = 0, r, rc = SQLITE_OK;
+
+	r = sm_sq_prepare(s, sql, &st, err);
+	if (r < 0)
+		return r;
+	if (n1)
+		rc = sm_sq_bind_text(st, n1, v1);
+	if (rc == SQLITE_OK && n2)
+		rc = sm_sq_bind_text(st, n2, v2);
+	if (rc == SQLITE_OK && n3)
+		rc = sm_sq_bind_text(st, n3, v3);
+	if (rc != SQLITE_OK)
+		return sm_sq_fail(s, rc, err, what);
+	r = sm_sq_run(s, st, &changes, err, what);
+	return r < 0 ? r : changes;
+}
+
+static int sq_delete_artifact(struct sm_store *st, const char *uuid, struct strbuf *err)
+{
+	return sm_sq_write3(sm_sq(st), "DELETE FROM artifacts WHERE uuid = :uuid", ":uuid", uuid,
+			    NULL, NULL, NULL, NULL, err, "cannot delete artifact");
+}
+
+/* One artifact row from a query with up to three text parameters. */
+static int get_one(struct sqlite_store *s, const char *sql, const char *n1, const char *v1,
+		   const char *n2, const char *v2, const char *n3, const char *v3,
+		   struct sm_artifact_row *ret, struct strbuf *err, const char *what)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc = SQLITE_OK;
+
+	r = sm_sq_prepare(s, sql, &st, err);
+	if (r < 0)
+		return r;
+	if (n1)
+		rc = sm_sq_bind_text(st, n1, v1);
+	if (rc == SQLITE_OK && n2)
+		rc = sm_sq_bind_text(st, n2, v2);
+	if (rc == SQLITE_OK && n3)
+		rc = sm_sq_bind_text(st, n3, v3);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return sm_err(err, -ENOENT, "%s: not in cache", what);
+	if (rc != SQLITE_ROW)
+		return sm_sq_fail(s, rc, err, what);
+	if (read_row(st, 0, false, ret) < 0)
+		return sm_err(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static int sq_get_artifact(struct sm_store *st, const char *uuid, struct sm_artifact_row *ret,
+			   struct strbuf *err)
+{
+	return get_one(sm_sq(st), "SELECT " ART_COLS " FROM artifacts a WHERE a.uuid = :uuid",
+		       ":uuid", uuid, NULL, NULL, NULL, NULL, ret, err, "artifact");
+}
+
+static int sq_get_artifact_by_key(struct sm_store *st, const char *collection, const char *type,
+				  const char *name, struct sm_artifact_row *ret, struct strbuf *err)
+{
+	return get_one(sm_sq(st),
+		       "SELECT " ART_COLS " FROM artifacts a WHERE a.collection = :c"
+		       " AND a.type = :t AND a.name = :n",
+		       ":c", collection, ":t", type, ":n", name, ret, err, "artifact");
+}
+
+static int sq_find_artifacts(struct sm_store *st, const char *type, const char *name,
+			     struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err)
+{
+	struct sqlite_store *s = sm_sq(st);
+	_cleanup_stmt_ sqlite3_stmt *q = NULL;
+	struct sm_artifact_row *rows = NULL;
+	size_t n = 0, alloc = 0;
+	int r, rc;
+
+	r = sm_sq_prepare(s,
+			  type ? "SELECT " ART_COLS
+				 " FROM artifacts a WHERE a.type = :t AND a.name = :n"
+				 " ORDER BY a.collection"
+			       : "SELECT " ART_COLS " FROM artifacts a WHERE a.name = :n"
+				 " ORDER BY a.type, a.collection",
+			  &q, err);
+	if (r < 0)
+		return r;
+	rc = sm_sq_bind_text(q, ":t", type);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(q, ":n", name);
+	if (rc != SQLITE_OK)
+		return sm_sq_fail(s, rc, err, "cannot find artifacts");
+	r = read_rows(s, q, 0, false, SIZE_MAX, &rows, &n, &alloc, NULL, err);
+	if (r < 0) {
+		sm_artifact_rows_free(rows, n);
+		return r;
+	}
+	*ret = rows;
+	*ret_n = n;
+	return (int)n;
+}
+
+/* The FROM/WHERE part of an artifact listing; with_cursor adds the keyset bound. */
+static int artifact_where(const struct sm_artifact_query *q, bool with_cursor, struct strbuf *sb)
+{
+	int r = sm_strbuf_addstr(sb, " FROM artifacts a");
+
+	if (r == 0 && q->user_collection_id)
+		r = sm_strbuf_addstr(sb, " JOIN collection_artifacts m ON m.artifact_uuid = a.uuid"
+					 " AND m.collection_id = :uc");
+	if (r == 0)
+		r = sm_strbuf_addstr(sb, " WHERE 1");
+	if (r == 0 && q->collection)
+		r = sm_strbuf_addstr(sb, " AND a.collection = :collection");
+	if (r == 0 && q->ntypes)
+		r = sm_strbuf_addstr(sb, " AND a.type IN (SELECT value FROM json_each(:types))");
+	if (r == 0 && q->ntags && !q->tags_all)
+		r = sm_strbuf_addstr(
+		    sb, " AND a.id IN (SELECT artifact_id FROM artifact_tags"
+			" WHERE label IN (SELECT lower(value) FROM json_each(:tags)))");
+	if (r == 0 && q->ntags && q->tags_all)
+		r = sm_strbuf_addstr(
+		    sb, " AND (SELECT count(*) FROM artifact_tags t"
+			" WHERE t.artifact_id = a.id AND t.label IN"
+			" (SELECT lower(value) FROM json_each(:tags))) ="
+			" (SELECT count(DISTINCT lower(value)) FROM json_each(:tags))");
+	if (r == 0 && q->ntools)
+		r = sm_strbuf_addstr(
+		    sb, " AND a.id IN (SELECT artifact_id FROM artifact_tools"
+			" WHERE label IN (SELECT lower(value) FROM json_each(:tools)))");
+	if (r == 0 && !blank(q->search))
+		r = sm_strbuf_addstr(sb, " AND a.id IN (SELECT rowid FROM artifact_fts"
+					 " WHERE artifact_fts MATCH :search)");
+	if (r == 0 && with_cursor && q->after_type) {
+		r = sm_strbuf_addstr(sb,
+				     q->after_collection
+					 ? " AND (a.type, a.name, a.collection) > (:at, :an, :ac)"
+					 : " AND (a.type, a.name) > (:at, :an)");
+	}
+	return r;
+}
+
+struct list_params {
+	struct strbuf types, tags, tools, fts;
+};
+
+static void list_params_release(struct list_params *p)
+{
+	sm_strbuf_release(&p->types);
+	sm_strbuf_release(&p->tags);
+	sm_strbuf_release(&p->tools);
+	sm_strbuf_release(&p->fts);
+}
+
+static int bind_query(sqlite3_stmt *st, const struct sm_artifact_query *q,
+		      const struct list_params *p, size_t limit)
+{
+	int rc = sm_sq_bind_text(st, ":uc", q->user_collection_id);
+
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(st, ":collection", q->collection);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(st, ":types", p->types.buf);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(st, ":tags", p->tags.buf);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(st, ":tools", p->tools.buf);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(st, ":search", p->fts.buf);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(st, ":at", q->after_type);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(st, ":an", q->after_name);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(st, ":ac", q->after_collection);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_int(st, ":limit", (int64_t)limit + 1);
+	return rc;
+}
+
+static int count_query(struct sqlite_store *s, const char *sql, int64_t *ret,
+		       const struct sm_artifact_query *q, const struct list_params *p,
+		       struct strbuf *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	r = sm_sq_prepare(s, sql, &st, err);
+	if (r < 0)
+		return r;
+	rc = q ? bind_query(st, q, p, 0) : SQLITE_OK;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		return sm_sq_fail(s, rc, err, "cannot count rows");
+	*ret = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+static int sq_list_artifacts(struct sm_store *st, const struct sm_artifact_query *q,
+			     struct sm_artifact_page *ret, struct strbuf *err)
+{
+	struct sqlite_store *s = sm_sq(st);
+	struct list_params p = {STRBUF_INIT, STRBUF_INIT, STRBUF_INIT, STRBUF_INIT};
+	struct strbuf sql = STRBUF_INIT;
+	_cleanup_stmt_ sqlite3_stmt *stmt = NULL;
+	struct sm_artifact_page page = {.total_count = -1};
+	size_t alloc = 0, limit = q->limit ? q->limit : DEFAULT_LIMIT;
+	int own = 0, r = 0, rc;
+	bool began = false;
+
+	if (q->ntypes)
+		r = sm_sq_json_array(q->types, q->ntypes, &p.types);
+	if (r == 0 && q->ntags)
+		r = sm_sq_json_array(q->tags, q->ntags, &p.tags);
+	if (r == 0 && q->ntools)
+		r = sm_sq_json_array(q->tools, q->ntools, &p.tools);
+	if (r == 0 && !blank(q->search))
+		r = fts_query(q->search, &p.fts);
+	if (r == 0)
+		r = sm_strbuf_addstr(&sql, "SELECT " ART_COLS);
+	if (r == 0 && q->user_collection_id)
+		r = sm_strbuf_addstr(&sql, ", m.added_at");
+	if (r == 0)
+		r = artifact_where(q, true, &sql);
+	if (r == 0)
+		r = sm_strbuf_addstr(&sql, " ORDER BY a.type, a.name, a.collection LIMIT :limit");
+	if (r < 0) {
+		r = sm_err(err, r, "cannot build artifact query");
+		goto out;
+	}
+	r = sm_sq_op_begin(s, false, &own, err);
+	if (r < 0)
+		goto out;
+	began = true;
+	r = sm_sq_prepare(s, sql.buf, &stmt, err);
+	if (r < 0)
+		goto out;
+	rc = bind_query(stmt, q, &p, limit);
+	if (rc != SQLITE_OK) {
+		r = sm_sq_fail(s, rc, err, "cannot bind artifact query");
+		goto out;
+	}
+	r = read_rows(s, stmt, 0, q->user_collection_id != NULL, limit, &page.rows, &page.n, &alloc,
+		      &page.has_next, err);
+	sm_sq_stmt_donep(&stmt);
+	if (r < 0 || q->no_total)
+		goto out;
+	sm_strbuf_reset(&sql);
+	r = sm_strbuf_addstr(&sql, "SELECT count(*)");
+	if (r == 0)
+		r = artifact_where(q, false, &sql);
+	if (r < 0) {
+		r = sm_err(err, r, "cannot build artifact query");
+		goto out;
+	}
+	r = count_query(s, sql.buf, &page.total_count, q, &p, err);
+out:
+	if (began)
+		r = sm_sq_op_end(s, false, own, r, err);
+	sm_strbuf_release(&sql);
+	list_params_release(&p);
+	if (r < 0) {
+		sm_artifact_page_release(&page);
+		return r;
+	}
+	*ret = page;
+	return (int)page.n;
+}
+
+#define STALE_COND "(stale = 1 OR synced_at IS NULL OR synced_at <= :cutoff)"
+
+static int sq_cache_status(struct sm_store *st, const char *collection, int64_t now_ms,
+			   int64_t ttl_ms, struct sm_cache_status *ret, struct strbuf *err)
+{
+	struct sqlite_store *s = sm_sq(st);
+	_cleanup_stmt_ sqlite3_stmt *q = NULL;
+	struct sm_cache_status cs = {0};
+	int r, rc;
+
+	r = sm_sq_prepare(s,
+			  collection
+			      ? "SELECT count(*), coalesce(sum(" STALE_COND "), 0), min(synced_at)"
+				" FROM artifacts WHERE collection = :collection"
+			      : "SELECT count(*), coalesce(sum(" STALE_COND "), 0), min(synced_at)"
+				" FROM artifacts",
+			  &q, err);
+	if (r < 0)
+		return r;
+	rc = sm_sq_bind_int(q, ":cutoff", now_ms - ttl_ms);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(q, ":collection", collection);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW)
+		return sm_sq_fail(s, rc, err, "cannot read cache status");
+	cs.total = sqlite3_column_int64(q, 0);
+	cs.stale = sqlite3_column_int64(q, 1);
+	cs.fresh = cs.total - cs.stale;
+	if (sqlite3_column_type(q, 2) != SQLITE_NULL) {
+		int64_t oldest = sqlite3_column_int64(q, 2);
+
+		cs.oldest_sync_age_seconds =
+		    oldest < now_ms ? (double)(now_ms - oldest) / 1000.0 : 0;
+	}
+	*ret = cs;
+	return 0;
+}
+
+static int sq_list_stale(struct sm_store *st, int64_t now_ms, int64_t ttl_ms, size_t limit,
+			 struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err)
+{
+	struct sqlite_store *s = sm_sq(st);
+	_cleanup_stmt_ sqlite3_stmt *q = NULL;
+	struct sm_artifact_row *rows = NULL;
+	size_t n = 0, alloc = 0;
+	int r, rc;
+
+	/* one arm per index: flagged, never synced, synced too long ago */
+	r = sm_sq_prepare(s,
+			  "SELECT * FROM ("
+			  " SELECT 0 AS k, " ART_COLS " FROM artifacts a WHERE a.stale = 1"
+			  " UNION ALL SELECT 1, " ART_COLS " FROM artifacts a"
+			  "  WHERE a.stale = 0 AND a.synced_at IS NULL"
+			  " UNION ALL SELECT 2, " ART_COLS " FROM artifacts a"
+			  "  WHERE a.stale = 0 AND a.synced_at <= :cutoff)"
+			  " ORDER BY k, synced_at, uuid LIMIT :limit",
+			  &q, err);
+	if (r < 0)
+		return r;
+	rc = sm_sq_bind_int(q, ":cutoff", now_ms - ttl_ms);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_int(q, ":limit", (int64_t)limit);
+	if (rc != SQLITE_OK)
+		return sm_sq_fail(s, rc, err, "cannot list stale artifacts");
+	r = read_rows(s, q, 1, false, limit, &rows, &n, &alloc, NULL, err);
+	if (r < 0) {
+		sm_artifact_rows_free(rows, n);
+		return r;
+	}
+	*ret = rows;
+	*ret_n = n;
+	return (int)n;
+}
+
+static int sq_mark_stale(struct sm_store *st, const char *uuid, struct strbuf *err)
+{
+	return sm_sq_write3(sm_sq(st), "UPDATE artifacts SET stale = 1 WHERE uuid = :uuid", ":uuid",
+			    uuid, NULL, NULL, NULL, NULL, err, "cannot mark artifact stale");
+}
+
+static int sq_mark_stale_collection(struct sm_store *st, const char *collection, struct strbuf *err)
+{
+	return sm_sq_write3(
+	    sm_sq(st),
+	    collection ? "UPDATE artifacts SET stale = 1 WHERE collection = :c AND stale = 0"
+		       : "UPDATE artifacts SET stale = 1 WHERE stale = 0",
+	    ":c", collection, NULL, NULL, NULL, NULL, err, "cannot mark artifacts stale");
+}
+
+static int sq_data_version(struct sm_store *st, int64_t *ret, struct strbuf *err)
+{
+	return count_query(sm_sq(st), "PRAGMA data_version", ret, NULL, NULL, err);
+}
+
+/* Append a value in dump form: NULL, an integer, or a quoted C-escaped string. */
+static int dump_value(sqlite3_stmt *q, int col, struct strbuf *out)
+{
+	const unsigned char *p;
+	int r;
+
+	switch (sqlite3_column_type(q, col)) {
+	case SQLITE_NULL:
+		return sm_strbuf_addstr(out, "NULL");
+	case SQLITE_INTEGER:
+		return sm_strbuf_addf(out, "%lld", (long long)sqlite3_column_int64(q, col));
+	case SQLITE_FLOAT:
+		return sm_strbuf_addf(out, "%.17g", sqlite3_column_double(q, col));
+	default:
+		break;
+	}
+	p = sqlite3_column_text(q, col);
+	if (!p)
+		return -ENOMEM;
+	r = sm_strbuf_addch(out, '"');
+	for (; *p && r == 0; p++) {
+		if (*p == '"' || *p == '\\')
+			r = sm_strbuf_addf(out, "\\%c", *p);
+		else if (*p == '\n')
+			r = sm_strbuf_addstr(out, "\\n");
+		else if (*p < 0x20 || *p == 0x7f)
+			r = sm_strbuf_addf(out, "\\x%02x", *p);
+		else
+			r = sm_strbuf_addch(out, *p);
+	}
+	return r ? r : sm_strbuf_addch(out, '"');
+}
+
+/* One line per row: "<label> col=value col=value". */
+static int dump_query(struct sqlite_store *s, const char *label, const char *sql,
+		      struct strbuf *out, struct strbuf *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *q = NULL;
+	int r, rc;
+
+	r = sm_sq_prepare(s, sql, &q, err);
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		r = sm_strbuf_addstr(out, label);
+		for (int c = 0; c < sqlite3_column_count(q) && r == 0; c++) {
+			r = sm_strbuf_addf(out, " %s=", sqlite3_column_name(q, c));
+			if (r == 0)
+				r = dump_value(q, c, out);
+		}
+		if (r == 0)
+			r = sm_strbuf_addch(out, '\n');
+		if (r < 0)
+			return sm_err(err, r, "cannot dump '%s'", label);
+	}
+	return rc == SQLITE_DONE ? 0 : sm_sq_fail(s, rc, err, "cannot dump cache");
+}
+
+static int sq_dump(struct sm_store *st, unsigned flags, struct strbuf *out, struct strbuf *err)
+{
+	struct sqlite_store *s = sm_sq(st);
+	bool vol = flags & SM_STORE_DUMP_VOLATILE;
+	int own, r;
+
+	r = sm_sq_op_begin(s, false, &own, err);
+	if (r < 0)
+		return r;
+	r = dump_query(
+	    s, "artifact",
+	    vol ? "SELECT uuid, collection, type, name, path, title, description, author,"
+		  " license, tags_json, tools_json, version, source, origin,"
+		  " origin_source, upstream, version_spec, resolved_sha,"
+		  " resolved_version, added, content_hash, lock_hash, file_count,"
+		  " total_size, fingerprint, row_hash, stale, synced_at, revision"
+		  " FROM artifacts ORDER BY uuid"
+		: "SELECT uuid, collection, type, name, path, title, description, author,"
+		  " license, tags_json, tools_json, version, source, origin,"
+		  " origin_source, upstream, version_spec, resolved_sha,"
+		  " resolved_version, added, content_hash, lock_hash, file_count,"
+		  " total_size, fingerprint, row_hash FROM artifacts ORDER BY uuid",
+	    out, err);
+	if (r == 0)
+		r = dump_query(s, "fts",
+			       "SELECT a.uuid AS uuid, f.name, f.title, f.description, f.tags"
+			       " FROM artifact_fts f LEFT JOIN artifacts a ON a.id = f.rowid"
+			       " ORDER BY a.uuid, f.rowid",
+			       out, err);
+	if (r == 0)
+		r = dump_query(
+		    s, "tag",
+		    "SELECT a.uuid AS uuid, t.label FROM artifact_tags t"
+		    " LEFT JOIN artifacts a ON a.id = t.artifact_id ORDER BY a.uuid, t.label",
+		    out, err);
+	if (r == 0)
+		r = dump_query(
+		    s, "tool",
+		    "SELECT a.uuid AS uuid, t.label FROM artifact_tools t"
+		    " LEFT JOIN artifacts a ON a.id = t.artifact_id ORDER BY a.uuid, t.label",
+		    out, err);
+	if (r == 0)
+		r = dump_query(s, "user_collection",
+			       "SELECT " UC_COLS " FROM user_collections ORDER BY id", out, err);
+	if (r == 0)
+		r = dump_query(
+		    s, "member",
+		    "SELECT collection_id, artifact_uuid, added_at FROM collection_artifacts"
+		    " ORDER BY collection_id, artifact_uuid",
+		    out, err);
+	return sm_sq_op_end(s, false, own, r, err);
+}
+
+static const struct sm_store_ops sqlite_ops = {
+    .name = "sqlite",
+    .free = sq_free,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .upsert_artifacts = sq_upsert_artifacts,
+    .prune_artifacts = sq_prune_artifacts,
+    .delete_artifact = sq_delete_artifact,
+    .get_artifact = sq_get_artifact,
+    .get_artifact_by_key = sq_get_artifact_by_key,
+    .find_artifacts = sq_find_artifacts,
+    .list_artifacts = sq_list_artifacts,
+    .list_user_collections = sm_sq_list_user_collections,
+    .get_user_collection = sm_sq_get_user_collection,
+    .create_user_collection = sm_sq_create_user_collection,
+    .put_user_collection = sm_sq_put_user_collection,
+    .update_user_collection = sm_sq_update_user_collection,
+    .delete_user_collection = sm_sq_delete_user_collection,
+    .prune_user_collections = sm_sq_prune_user_collections,
+    .add_members = sm_sq_add_members,
+    .add_all_members = sm_sq_add_all_members,
+    .remove_member = sm_sq_remove_member,
+    .prune_members = sm_sq_prune_members,
+    .memberships_of = sm_sq_memberships_of,
+    .count_members = sm_sq_count_members,
+    .cache_status = sq_cache_status,
+    .list_stale = sq_list_stale,
+    .mark_stale = sq_mark_stale,
+    .mark_stale_collection = sq_mark_stale_collection,
+    .data_version = sq_data_version,
+    .dump = sq_dump,
+};
+
+int sm_store_sqlite_new(struct sm_db *db, struct sm_store **ret, struct strbuf *err)
+{
+	struct sqlite_store *s;
+	int v;
+
+	v = sm_db_version(db, err);
+	if (v < 0)
+		return v;
+	if (v != sm_db_latest_version())
+		return sm_err(err, -ENOTSUP, "'%s' is at schema version %d, the store needs %d",
+			      sm_db_path(db), v, sm_db_latest_version());
+	s = sm_calloc(1, sizeof(*s));
+	if (!s)
+		return sm_err(err, -ENOMEM, "out of memory");
+	s->base.ops = &sqlite_ops;
+	s->db = db;
+	s->h = sm_db_handle(db);
+	*ret = &s->base;
+	return 0;
+}
