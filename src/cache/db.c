@@ -189,11 +189,17 @@ static const char m4_down[] =
 	"DROP TRIGGER artifacts_tags_insert;"
 	"DROP TABLE artifact_tags;";
 
+/* Resolving a bare name ("show canvas") across types and collections. */
+static const char m5_up[] = "CREATE INDEX idx_artifacts_name ON artifacts (name, type, collection);";
+
+static const char m5_down[] = "DROP INDEX idx_artifacts_name;";
+
 static const struct migration migrations[] = {
 	{ 1, "base schema", m1_up, m1_down },
 	{ 2, "full-text search", m2_up, m2_down },
 	{ 3, "staleness indexes", m3_up, m3_down },
 	{ 4, "tag and tool indexes", m4_up, m4_down },
+	{ 5, "name index", m5_up, m5_down },
 };
 
 static const char bootstrap_sql[] =

@@ -689,15 +689,30 @@ static int sq_find_artifacts(struct sm_store *st, const char *type, const char *
 }
 
 /* The FROM/WHERE part of an artifact listing; with_cursor adds the keyset bound. */
-static int artifact_where(const struct sm_artifact_query *q, bool with_cursor, struct strbuf *sb)
+/*
+ * How a page of a user collection finds its members: JOIN walks the
+ * memberships and sorts them (best for a small collection); PROBE walks the
+ * artifacts in key order and looks each up (best for a large one, e.g. the
+ * default collection, where the first page is found after a few rows).
+ */
+enum member_plan { MEMBERS_NONE, MEMBERS_JOIN, MEMBERS_PROBE };
+
+#define MEMBER_PROBE                                                                               \
+	"(SELECT m.added_at FROM collection_artifacts m"                                           \
+	" WHERE m.collection_id = :uc AND m.artifact_uuid = a.uuid)"
+
+static int artifact_where(const struct sm_artifact_query *q, enum member_plan plan,
+			  bool with_cursor, struct strbuf *sb)
 {
 	int r = sm_strbuf_addstr(sb, " FROM artifacts a");
 
-	if (r == 0 && q->user_collection_id)
+	if (r == 0 && plan == MEMBERS_JOIN)
 		r = sm_strbuf_addstr(sb, " JOIN collection_artifacts m ON m.artifact_uuid = a.uuid"
 					 " AND m.collection_id = :uc");
 	if (r == 0)
 		r = sm_strbuf_addstr(sb, " WHERE 1");
+	if (r == 0 && plan == MEMBERS_PROBE)
+		r = sm_strbuf_addstr(sb, " AND " MEMBER_PROBE " IS NOT NULL");
 	if (r == 0 && q->collection)
 		r = sm_strbuf_addstr(sb, " AND a.collection = :collection");
 	if (r == 0 && q->ntypes)
@@ -785,6 +800,52 @@ static int count_query(struct sqlite_store *s, const char *sql, int64_t *ret,
 	return 0;
 }
 
+/* Members of the user collection and the highest artifact id, to pick a plan. */
+static int member_stats(struct sqlite_store *s, const char *uc, int64_t *members, int64_t *maxid,
+			struct strbuf *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	r = sm_sq_prepare(
+	    s,
+	    "SELECT (SELECT count(*) FROM collection_artifacts WHERE collection_id = :uc),"
+	    " (SELECT coalesce(max(id), 0) FROM artifacts)",
+	    &st, err);
+	if (r < 0)
+		return r;
+	rc = sm_sq_bind_text(st, ":uc", uc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		return sm_sq_fail(s, rc, err, "cannot count members");
+	*members = sqlite3_column_int64(st, 0);
+	*maxid = sqlite3_column_int64(st, 1);
+	return 0;
+}
+
+static bool only_members_filter(const struct sm_artifact_query *q)
+{
+	return q->user_collection_id && !q->collection && !q->ntypes && !q->ntags && !q->ntools &&
+	       blank(q->search);
+}
+
+static int build_page_sql(const struct sm_artifact_query *q, enum member_plan plan,
+			  struct strbuf *sql)
+{
+	int r = sm_strbuf_addstr(sql, "SELECT " ART_COLS);
+
+	if (r == 0 && plan == MEMBERS_JOIN)
+		r = sm_strbuf_addstr(sql, ", m.added_at");
+	if (r == 0 && plan == MEMBERS_PROBE)
+		r = sm_strbuf_addstr(sql, ", " MEMBER_PROBE);
+	if (r == 0)
+		r = artifact_where(q, plan, true, sql);
+	if (r == 0)
+		r = sm_strbuf_addstr(sql, " ORDER BY a.type, a.name, a.collection LIMIT :limit");
+	return r;
+}
+
 static int sq_list_artifacts(struct sm_store *st, const struct sm_artifact_query *q,
 			     struct sm_artifact_page *ret, struct strbuf *err)
 {
@@ -794,8 +855,9 @@ static int sq_list_artifacts(struct sm_store *st, const struct sm_artifact_query
 	_cleanup_stmt_ sqlite3_stmt *stmt = NULL;
 	struct sm_artifact_page page = {.total_count = -1};
 	size_t alloc = 0, limit = q->limit ? q->limit : DEFAULT_LIMIT;
+	enum member_plan plan = MEMBERS_NONE;
+	int64_t members = 0, maxid = 0;
 	int own = 0, r = 0, rc;
-	bool began = false;
 
 	if (q->ntypes)
 		r = sm_sq_json_array(q->types, q->ntypes, &p.types);
@@ -805,22 +867,26 @@ static int sq_list_artifacts(struct sm_store *st, const struct sm_artifact_query
 		r = sm_sq_json_array(q->tools, q->ntools, &p.tools);
 	if (r == 0 && !blank(q->search))
 		r = fts_query(q->search, &p.fts);
-	if (r == 0)
-		r = sm_strbuf_addstr(&sql, "SELECT " ART_COLS);
-	if (r == 0 && q->user_collection_id)
-		r = sm_strbuf_addstr(&sql, ", m.added_at");
-	if (r == 0)
-		r = artifact_where(q, true, &sql);
-	if (r == 0)
-		r = sm_strbuf_addstr(&sql, " ORDER BY a.type, a.name, a.collection LIMIT :limit");
+	if (r < 0) {
+		r = sm_err(err, r, "cannot build artifact query");
+		goto out_free;
+	}
+	r = sm_sq_op_begin(s, false, &own, err);
+	if (r < 0)
+		goto out_free;
+	if (q->user_collection_id) {
+		r = member_stats(s, q->user_collection_id, &members, &maxid, err);
+		if (r < 0)
+			goto out;
+		/* probing costs about limit * maxid / members lookups, joining members */
+		plan =
+		    members * members > (int64_t)(limit + 1) * maxid ? MEMBERS_PROBE : MEMBERS_JOIN;
+	}
+	r = build_page_sql(q, plan, &sql);
 	if (r < 0) {
 		r = sm_err(err, r, "cannot build artifact query");
 		goto out;
 	}
-	r = sm_sq_op_begin(s, false, &own, err);
-	if (r < 0)
-		goto out;
-	began = true;
 	r = sm_sq_prepare(s, sql.buf, &stmt, err);
 	if (r < 0)
 		goto out;
@@ -829,23 +895,29 @@ static int sq_list_artifacts(struct sm_store *st, const struct sm_artifact_query
 		r = sm_sq_fail(s, rc, err, "cannot bind artifact query");
 		goto out;
 	}
-	r = read_rows(s, stmt, 0, q->user_collection_id != NULL, limit, &page.rows, &page.n, &alloc,
+	r = read_rows(s, stmt, 0, plan != MEMBERS_NONE, limit, &page.rows, &page.n, &alloc,
 		      &page.has_next, err);
 	sm_sq_stmt_donep(&stmt);
 	if (r < 0 || q->no_total)
 		goto out;
+	if (only_members_filter(q)) {
+		/* every membership has its artifact (foreign key) */
+		page.total_count = members;
+		goto out;
+	}
 	sm_strbuf_reset(&sql);
 	r = sm_strbuf_addstr(&sql, "SELECT count(*)");
 	if (r == 0)
-		r = artifact_where(q, false, &sql);
+		r = artifact_where(q, plan == MEMBERS_NONE ? MEMBERS_NONE : MEMBERS_JOIN, false,
+				   &sql);
 	if (r < 0) {
 		r = sm_err(err, r, "cannot build artifact query");
 		goto out;
 	}
 	r = count_query(s, sql.buf, &page.total_count, q, &p, err);
 out:
-	if (began)
-		r = sm_sq_op_end(s, false, own, r, err);
+	r = sm_sq_op_end(s, false, own, r, err);
+out_free:
 	sm_strbuf_release(&sql);
 	list_params_release(&p);
 	if (r < 0) {
