@@ -5,3 +5,4 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
 sh "$here/toml/run.sh"
+sh "$here/collection/run.sh"
