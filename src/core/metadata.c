@@ -968,6 +968,8 @@ static int yaml_warning(struct ex *x, size_t body_line, const struct sm_yaml_py_
 	int r;
 
 	r = sm_strbuf_addf(&sb, "malformed frontmatter: %s", e->msg);
+	if (r == 0 && e->context_line >= 0)
+		r = sm_strbuf_addf(&sb, " (started at line %zu)", body_line + (size_t)e->context_line);
 	if (r == 0)
 		r = warn(x, body_line + e->line, sb.buf);
 	sm_strbuf_release(&sb);
@@ -979,6 +981,7 @@ static int load(const char *s, size_t n, struct sm_yaml_py_doc **doc, struct sm_
 	if (n > MAX_FRONTMATTER) {
 		memset(e, 0, sizeof(*e));
 		e->kind = SM_YAML_PY_SYNTAX;
+		e->context_line = -1;
 		snprintf(e->msg, sizeof(e->msg), "frontmatter larger than %zu bytes",
 			 MAX_FRONTMATTER);
 		return -EBADMSG;

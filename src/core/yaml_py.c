@@ -214,6 +214,7 @@ static int fail(struct ctx *c, enum sm_yaml_py_fail kind, unsigned line, const c
 
 	c->e->kind = kind;
 	c->e->line = line;
+	c->e->context_line = -1;
 	va_start(ap, fmt);
 	vsnprintf(c->e->msg, sizeof(c->e->msg), fmt, ap);
 	va_end(ap);
@@ -713,10 +714,147 @@ static int parser_fail(struct ctx *c, const yaml_parser_t *p)
 		line = offset_line(c, p->problem_offset);
 	else
 		line = (unsigned)p->problem_mark.line;
-	if (p->context)
-		return fail(c, SM_YAML_PY_SYNTAX, line, "%s: %s", p->context,
-			    p->problem ? p->problem : "error");
+	if (p->context) {
+		fail(c, SM_YAML_PY_SYNTAX, line, "%s: %s", p->context,
+		     p->problem ? p->problem : "error");
+		if (p->context_mark.line != line)
+			c->e->context_line = (int)p->context_mark.line;
+		return -EBADMSG;
+	}
 	return fail(c, SM_YAML_PY_SYNTAX, line, "%s", p->problem ? p->problem : "error");
+}
+
+/*
+ * PyYAML's scanner is stricter than libyaml's in two places: a tab may only
+ * appear inside quoted scalars, block scalar content and comments, and in
+ * flow context a plain scalar ends at '?'. libyaml accepts both, so find
+ * them from libyaml's tokens first and fail like PyYAML would.
+ */
+struct cursor {
+	size_t chars, bytes;
+};
+
+static size_t char_to_byte(const struct ctx *c, struct cursor *cur, size_t chars)
+{
+	while (cur->chars < chars && cur->bytes < c->textlen) {
+		unsigned char b = (unsigned char)c->text[cur->bytes];
+
+		cur->bytes += b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
+		cur->chars++;
+	}
+	if (cur->bytes > c->textlen)
+		cur->bytes = c->textlen;
+	return cur->bytes;
+}
+
+static int tab_error(struct ctx *c, size_t at)
+{
+	return fail(c, SM_YAML_PY_SYNTAX, offset_line(c, at),
+		    "while scanning for the next token: found character '\\t' that cannot "
+		    "start any token");
+}
+
+/* between tokens: blanks, line breaks and comments; a tab before a '#' is an error */
+static int check_gap(struct ctx *c, size_t from, size_t to)
+{
+	bool comment = false;
+
+	for (size_t i = from; i < to; i++) {
+		char ch = c->text[i];
+
+		if (ch == '\n')
+			comment = false;
+		else if (ch == '#')
+			comment = true;
+		else if (ch == '\t' && !comment)
+			return tab_error(c, i);
+	}
+	return 0;
+}
+
+static int check_scalar(struct ctx *c, const yaml_token_t *t, size_t from, size_t to, int flow)
+{
+	const char *s = c->text + from;
+	size_t n = to - from;
+	const char *q;
+
+	switch (t->data.scalar.style) {
+	case YAML_PLAIN_SCALAR_STYLE:
+		q = memchr(s, '\t', n);
+		if (q)
+			return tab_error(c, (size_t)(q - c->text));
+		q = n > 1 ? memchr(s + 1, '?', n - 1) : NULL;
+		if (flow && q)
+			return fail(c, SM_YAML_PY_SYNTAX, offset_line(c, (size_t)(q - c->text)),
+				    "while parsing a flow node: expected ',' or the end of the "
+				    "collection, but got '?'");
+		return 0;
+	case YAML_LITERAL_SCALAR_STYLE:
+	case YAML_FOLDED_SCALAR_STYLE: {
+		const char *nl = memchr(s, '\n', n);
+		size_t header = nl ? (size_t)(nl - s) : n;
+
+		q = memchr(s, '\t', header);
+		if (q)
+			return fail(c, SM_YAML_PY_SYNTAX, offset_line(c, (size_t)(q - c->text)),
+				    "while scanning a block scalar: expected a comment or a line "
+				    "break, but found '\\t'");
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+static int check_strict(struct ctx *c)
+{
+	yaml_parser_t p;
+	yaml_token_t t;
+	struct cursor cur = {0, 0};
+	size_t prev = 0;
+	int flow = 0, rc = 0;
+	bool done = false;
+
+	if (!memchr(c->text, '\t', c->textlen) && !memchr(c->text, '?', c->textlen))
+		return 0;
+	if (!yaml_parser_initialize(&p))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&p, (const unsigned char *)c->text, c->textlen);
+	yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
+	while (!done && rc == 0) {
+		size_t start, end;
+
+		if (!yaml_parser_scan(&p, &t))
+			break; /* the parse reports it */
+		start = char_to_byte(c, &cur, t.start_mark.index);
+		if (start >= prev)
+			rc = check_gap(c, prev, start);
+		end = char_to_byte(c, &cur, t.end_mark.index);
+		switch (t.type) {
+		case YAML_SCALAR_TOKEN:
+			if (rc == 0)
+				rc = check_scalar(c, &t, start, end, flow);
+			break;
+		case YAML_FLOW_SEQUENCE_START_TOKEN:
+		case YAML_FLOW_MAPPING_START_TOKEN:
+			flow++;
+			break;
+		case YAML_FLOW_SEQUENCE_END_TOKEN:
+		case YAML_FLOW_MAPPING_END_TOKEN:
+			flow--;
+			break;
+		case YAML_STREAM_END_TOKEN:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		if (end > prev)
+			prev = end;
+		yaml_token_delete(&t);
+	}
+	yaml_parser_delete(&p);
+	return rc;
 }
 
 static int compose(struct ctx *c)
@@ -1714,6 +1852,7 @@ int sm_yaml_py_load(const char *text, size_t len, struct sm_yaml_py_doc **ret,
 	int rc;
 
 	memset(e, 0, sizeof(*e));
+	e->context_line = -1;
 	if (!doc)
 		return -ENOMEM;
 	c = sm_calloc(1, sizeof(*c));
@@ -1726,6 +1865,8 @@ int sm_yaml_py_load(const char *text, size_t len, struct sm_yaml_py_doc **ret,
 	c->text = text;
 	c->textlen = len;
 	rc = compose(c);
+	if (rc == 0)
+		rc = check_strict(c);
 	if (rc == 0 && c->root)
 		rc = construct(c, c->root, 0, &doc->root);
 	sm_free(c->anchors);
