@@ -402,27 +402,40 @@ static const char sql_update[] =
 /* Bind every content field, stale, synced_at and row_hash by name. */
 static int bind_row(sqlite3_stmt *st, const struct sm_artifact_row *row, const char *hash)
 {
-	char param[32];
-	int rc = SQLITE_OK;
+	int n = sqlite3_bind_parameter_count(st), rc = SQLITE_OK;
 
-	for (size_t i = 0; i < SM_ARTIFACT_NFIELDS && rc == SQLITE_OK; i++) {
-		snprintf(param, sizeof(param), ":%s", sm_artifact_fields[i].name);
-		if (sm_artifact_fields[i].kind == SM_FIELD_STR)
-			rc = sm_sq_bind_text(st, param, cstr_field(row, i));
-		else
-			rc = sm_sq_bind_int(st, param, int_field(row, i));
-	}
-	if (rc == SQLITE_OK)
-		rc = sm_sq_bind_int(st, ":stale", row->stale ? 1 : 0);
-	if (rc == SQLITE_OK) {
-		int i = sqlite3_bind_parameter_index(st, ":synced_at");
+	/* walk the statement's parameters (cheaper than looking each field up) */
+	for (int p = 1; p <= n && rc == SQLITE_OK; p++) {
+		const char *name = sqlite3_bind_parameter_name(st, p);
+		size_t i;
 
-		if (i)
-			rc = row->synced_at > 0 ? sqlite3_bind_int64(st, i, row->synced_at)
-						: sqlite3_bind_null(st, i);
+		if (!name || !*name)
+			continue;
+		name++; /* ':' */
+		if (!strcmp(name, "stale")) {
+			rc = sqlite3_bind_int(st, p, row->stale ? 1 : 0);
+		} else if (!strcmp(name, "synced_at")) {
+			rc = row->synced_at > 0 ? sqlite3_bind_int64(st, p, row->synced_at)
+						: sqlite3_bind_null(st, p);
+		} else if (!strcmp(name, "row_hash")) {
+			rc = sqlite3_bind_text(st, p, hash, -1, SQLITE_STATIC);
+		} else {
+			for (i = 0; i < SM_ARTIFACT_NFIELDS; i++) {
+				if (!strcmp(name, sm_artifact_fields[i].name))
+					break;
+			}
+			if (i == SM_ARTIFACT_NFIELDS)
+				continue; /* bound by the caller (:id) */
+			if (sm_artifact_fields[i].kind == SM_FIELD_INT) {
+				rc = sqlite3_bind_int64(st, p, int_field(row, i));
+			} else {
+				const char *v = cstr_field(row, i);
+
+				rc = v ? sqlite3_bind_text(st, p, v, -1, SQLITE_STATIC)
+				       : sqlite3_bind_null(st, p);
+			}
+		}
 	}
-	if (rc == SQLITE_OK)
-		rc = sm_sq_bind_text(st, ":row_hash", hash);
 	return rc;
 }
 
