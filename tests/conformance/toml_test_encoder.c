@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -97,7 +98,7 @@ static struct sm_toml_value *scalar(const char *type, const char *value)
 	}
 	v = sm_toml_take(root, "v");
 	if (v && v->type == SM_TOML_INTEGER && strcmp(type, "float") == 0) {
-		double f = (double)v->u.i;
+		double f = strtod(value, NULL); /* keeps the sign of -0 */
 
 		sm_toml_free(v);
 		v = sm_toml_new_float(f);
