@@ -203,6 +203,8 @@ struct sm_store_ops {
 				   struct strbuf *err);
 	int (*find_artifacts)(struct sm_store *st, const char *type, const char *name,
 			      struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
+	int (*list_collection)(struct sm_store *st, const char *collection,
+			       struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
 	int (*list_artifacts)(struct sm_store *st, const struct sm_artifact_query *q,
 			      struct sm_artifact_page *ret, struct strbuf *err);
 	int (*list_user_collections)(struct sm_store *st, const struct sm_user_collection_query *q,
@@ -233,8 +235,9 @@ struct sm_store_ops {
 			     struct strbuf *err);
 	int (*cache_status)(struct sm_store *st, const char *collection, int64_t now_ms,
 			    int64_t ttl_ms, struct sm_cache_status *ret, struct strbuf *err);
-	int (*list_stale)(struct sm_store *st, int64_t now_ms, int64_t ttl_ms, size_t limit,
-			  struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
+	int (*list_stale)(struct sm_store *st, const char *collection, int64_t now_ms,
+			  int64_t ttl_ms, size_t limit, struct sm_artifact_row **ret, size_t *ret_n,
+			  struct strbuf *err);
 	int (*mark_stale)(struct sm_store *st, const char *uuid, struct strbuf *err);
 	int (*mark_stale_collection)(struct sm_store *st, const char *collection,
 				     struct strbuf *err);
@@ -273,7 +276,10 @@ int sm_store_rollback(struct sm_store *st, struct strbuf *err);
  * when one is open). A row is matched by uuid, else by (collection, type,
  * name) (its uuid is then replaced; memberships follow). A row is
  * UNCHANGED when content and fingerprint equal the stored ones; then only
- * synced_at is written and stale cleared. Another row holding the same
+ * synced_at and stale are written. synced_at and stale come from the row
+ * (stale is normally false: the row was just read from the files); a
+ * content write never touches the FTS and tag indexes unless the indexed
+ * text changed. Another row holding the same
  * (collection, type, name) under another uuid is replaced. results (n
  * entries) and stats may be NULL. Returns 0; -EINVAL names the bad row.
  */
@@ -305,6 +311,14 @@ int sm_store_get_artifact_by_key(struct sm_store *st, const char *collection, co
  */
 int sm_store_find_artifacts(struct sm_store *st, const char *type, const char *name,
 			    struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
+
+/*
+ * Every row of file collection `collection`, in (type, name) order: what a
+ * warm sync stats against (path, fingerprint). *ret may be NULL when *ret_n
+ * is 0. Returns the count.
+ */
+int sm_store_list_collection(struct sm_store *st, const char *collection,
+			     struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
 
 /*
  * One page of artifacts in (type, name, collection) order, after the cursor,
@@ -377,11 +391,13 @@ int sm_store_count_members(struct sm_store *st, const char *const *ids, size_t n
 int sm_store_cache_status(struct sm_store *st, const char *collection, int64_t now_ms,
 			  int64_t ttl_ms, struct sm_cache_status *ret, struct strbuf *err);
 /*
- * Up to limit stale rows, flagged and never-synced first, then oldest
- * synced_at first: the refresher's work list. Returns the count.
+ * Up to limit stale rows of a file collection (NULL = all), flagged and
+ * never-synced first, then oldest synced_at first: the refresher's work
+ * list. Returns the count.
  */
-int sm_store_list_stale(struct sm_store *st, int64_t now_ms, int64_t ttl_ms, size_t limit,
-			struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
+int sm_store_list_stale(struct sm_store *st, const char *collection, int64_t now_ms, int64_t ttl_ms,
+			size_t limit, struct sm_artifact_row **ret, size_t *ret_n,
+			struct strbuf *err);
 /* Flag one row stale; returns 1, or 0 when there is no such row. */
 int sm_store_mark_stale(struct sm_store *st, const char *uuid, struct strbuf *err);
 /* Flag every row of a file collection (NULL = all) stale; returns the number flagged. */

@@ -258,6 +258,14 @@ int sm_store_find_artifacts(struct sm_store *st, const char *type, const char *n
 	return st->ops->find_artifacts(st, type, name, ret, ret_n, err);
 }
 
+int sm_store_list_collection(struct sm_store *st, const char *collection,
+			     struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err)
+{
+	if (!nonempty(collection))
+		return sm_err(err, -EINVAL, "collection name required");
+	return st->ops->list_collection(st, collection, ret, ret_n, err);
+}
+
 int sm_store_list_artifacts(struct sm_store *st, const struct sm_artifact_query *q,
 			    struct sm_artifact_page *ret, struct strbuf *err)
 {
@@ -391,15 +399,16 @@ int sm_store_cache_status(struct sm_store *st, const char *collection, int64_t n
 	return st->ops->cache_status(st, collection, now_ms, ttl_ms, ret, err);
 }
 
-int sm_store_list_stale(struct sm_store *st, int64_t now_ms, int64_t ttl_ms, size_t limit,
-			struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err)
+int sm_store_list_stale(struct sm_store *st, const char *collection, int64_t now_ms, int64_t ttl_ms,
+			size_t limit, struct sm_artifact_row **ret, size_t *ret_n,
+			struct strbuf *err)
 {
 	if (ttl_ms < 0)
 		return sm_err(err, -EINVAL, "negative ttl");
 	if (limit == 0 || limit > SM_STORE_MAX_LIMIT)
 		return sm_err(err, -EINVAL, "limit %zu out of range 1..%d", limit,
 			      SM_STORE_MAX_LIMIT);
-	return st->ops->list_stale(st, now_ms, ttl_ms, limit, ret, ret_n, err);
+	return st->ops->list_stale(st, collection, now_ms, ttl_ms, limit, ret, ret_n, err);
 }
 
 int sm_store_mark_stale(struct sm_store *st, const char *uuid, struct strbuf *err)

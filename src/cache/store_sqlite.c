@@ -668,29 +668,24 @@ static int sq_get_artifact_by_key(struct sm_store *st, const char *collection, c
 		       ":c", collection, ":t", type, ":n", name, ret, err, "artifact");
 }
 
-static int sq_find_artifacts(struct sm_store *st, const char *type, const char *name,
-			     struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err)
+/* All rows of a query with up to two text parameters. */
+static int get_all(struct sqlite_store *s, const char *sql, const char *n1, const char *v1,
+		   const char *n2, const char *v2, struct sm_artifact_row **ret, size_t *ret_n,
+		   struct strbuf *err)
 {
-	struct sqlite_store *s = sm_sq(st);
 	_cleanup_stmt_ sqlite3_stmt *q = NULL;
 	struct sm_artifact_row *rows = NULL;
 	size_t n = 0, alloc = 0;
 	int r, rc;
 
-	r = sm_sq_prepare(s,
-			  type ? "SELECT " ART_COLS
-				 " FROM artifacts a WHERE a.type = :t AND a.name = :n"
-				 " ORDER BY a.collection"
-			       : "SELECT " ART_COLS " FROM artifacts a WHERE a.name = :n"
-				 " ORDER BY a.type, a.collection",
-			  &q, err);
+	r = sm_sq_prepare(s, sql, &q, err);
 	if (r < 0)
 		return r;
-	rc = sm_sq_bind_text(q, ":t", type);
-	if (rc == SQLITE_OK)
-		rc = sm_sq_bind_text(q, ":n", name);
+	rc = sm_sq_bind_text(q, n1, v1);
+	if (rc == SQLITE_OK && n2)
+		rc = sm_sq_bind_text(q, n2, v2);
 	if (rc != SQLITE_OK)
-		return sm_sq_fail(s, rc, err, "cannot find artifacts");
+		return sm_sq_fail(s, rc, err, "cannot list artifacts");
 	r = read_rows(s, q, 0, false, SIZE_MAX, &rows, &n, &alloc, NULL, err);
 	if (r < 0) {
 		sm_artifact_rows_free(rows, n);
@@ -699,6 +694,30 @@ static int sq_find_artifacts(struct sm_store *st, const char *type, const char *
 	*ret = rows;
 	*ret_n = n;
 	return (int)n;
+}
+
+static int sq_find_artifacts(struct sm_store *st, const char *type, const char *name,
+			     struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err)
+{
+	if (type)
+		return get_all(sm_sq(st),
+			       "SELECT " ART_COLS
+			       " FROM artifacts a WHERE a.type = :t AND a.name = :n"
+			       " ORDER BY a.collection",
+			       ":t", type, ":n", name, ret, ret_n, err);
+	return get_all(sm_sq(st),
+		       "SELECT " ART_COLS " FROM artifacts a WHERE a.name = :n"
+		       " ORDER BY a.type, a.collection",
+		       ":n", name, NULL, NULL, ret, ret_n, err);
+}
+
+static int sq_list_collection(struct sm_store *st, const char *collection,
+			      struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err)
+{
+	return get_all(sm_sq(st),
+		       "SELECT " ART_COLS " FROM artifacts a WHERE a.collection = :c"
+		       " ORDER BY a.type, a.name",
+		       ":c", collection, NULL, NULL, ret, ret_n, err);
 }
 
 /* The FROM/WHERE part of an artifact listing; with_cursor adds the keyset bound. */
@@ -980,8 +999,9 @@ static int sq_cache_status(struct sm_store *st, const char *collection, int64_t 
 	return 0;
 }
 
-static int sq_list_stale(struct sm_store *st, int64_t now_ms, int64_t ttl_ms, size_t limit,
-			 struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err)
+static int sq_list_stale(struct sm_store *st, const char *collection, int64_t now_ms,
+			 int64_t ttl_ms, size_t limit, struct sm_artifact_row **ret, size_t *ret_n,
+			 struct strbuf *err)
 {
 	struct sqlite_store *s = sm_sq(st);
 	_cleanup_stmt_ sqlite3_stmt *q = NULL;
@@ -991,17 +1011,29 @@ static int sq_list_stale(struct sm_store *st, int64_t now_ms, int64_t ttl_ms, si
 
 	/* one arm per index: flagged, never synced, synced too long ago */
 	r = sm_sq_prepare(s,
-			  "SELECT * FROM ("
-			  " SELECT 0 AS k, " ART_COLS " FROM artifacts a WHERE a.stale = 1"
-			  " UNION ALL SELECT 1, " ART_COLS " FROM artifacts a"
-			  "  WHERE a.stale = 0 AND a.synced_at IS NULL"
-			  " UNION ALL SELECT 2, " ART_COLS " FROM artifacts a"
-			  "  WHERE a.stale = 0 AND a.synced_at <= :cutoff)"
-			  " ORDER BY k, synced_at, uuid LIMIT :limit",
+			  collection
+			      ? "SELECT * FROM ("
+				" SELECT 0 AS k, " ART_COLS " FROM artifacts a"
+				"  WHERE a.stale = 1 AND a.collection = :c"
+				" UNION ALL SELECT 1, " ART_COLS " FROM artifacts a"
+				"  WHERE a.stale = 0 AND a.synced_at IS NULL AND a.collection = :c"
+				" UNION ALL SELECT 2, " ART_COLS " FROM artifacts a"
+				"  WHERE a.stale = 0 AND a.synced_at <= :cutoff"
+				"  AND a.collection = :c)"
+				" ORDER BY k, synced_at, uuid LIMIT :limit"
+			      : "SELECT * FROM ("
+				" SELECT 0 AS k, " ART_COLS " FROM artifacts a WHERE a.stale = 1"
+				" UNION ALL SELECT 1, " ART_COLS " FROM artifacts a"
+				"  WHERE a.stale = 0 AND a.synced_at IS NULL"
+				" UNION ALL SELECT 2, " ART_COLS " FROM artifacts a"
+				"  WHERE a.stale = 0 AND a.synced_at <= :cutoff)"
+				" ORDER BY k, synced_at, uuid LIMIT :limit",
 			  &q, err);
 	if (r < 0)
 		return r;
-	rc = sm_sq_bind_int(q, ":cutoff", now_ms - ttl_ms);
+	rc = sm_sq_bind_text(q, ":c", collection);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_int(q, ":cutoff", now_ms - ttl_ms);
 	if (rc == SQLITE_OK)
 		rc = sm_sq_bind_int(q, ":limit", (int64_t)limit);
 	if (rc != SQLITE_OK)
@@ -1159,6 +1191,7 @@ static const struct sm_store_ops sqlite_ops = {
     .get_artifact = sq_get_artifact,
     .get_artifact_by_key = sq_get_artifact_by_key,
     .find_artifacts = sq_find_artifacts,
+    .list_collection = sq_list_collection,
     .list_artifacts = sq_list_artifacts,
     .list_user_collections = sm_sq_list_user_collections,
     .get_user_collection = sm_sq_get_user_collection,

@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -98,7 +97,7 @@ static struct sm_toml_value *scalar(const char *type, const char *value)
 	}
 	v = sm_toml_take(root, "v");
 	if (v && v->type == SM_TOML_INTEGER && strcmp(type, "float") == 0) {
-		double f = strtod(value, NULL); /* keeps the sign of -0 */
+		double f = (double)v->u.i;
 
 		sm_toml_free(v);
 		v = sm_toml_new_float(f);

@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
+
+#include "cache/db_internal.h"
 
 #include "skillmeat/db.h"
 #include "skillmeat/memory.h"
@@ -159,11 +162,13 @@ static void test_upsert_results_and_revision(void **state)
 	hash1 = sm_strdup(got.row_hash);
 	sm_artifact_row_release(&got);
 
-	/* same content: unchanged, only synced_at moves */
+	/* same content: unchanged, only synced_at moves, the indexes are not rewritten */
 	for (int i = 0; i < 3; i++)
 		rows[i].synced_at = 2000;
+	int before = sqlite3_total_changes(sm_db_handle(f->db));
 	OK(sm_store_upsert_artifacts(f->st, rows, 3, res, &stats, &f->err));
 	assert_int_equal(stats.unchanged, 3);
+	assert_int_equal(sqlite3_total_changes(sm_db_handle(f->db)) - before, 3);
 	OK(sm_store_get_artifact(f->st, rows[0].uuid, &got, &f->err));
 	assert_int_equal(got.revision, 1);
 	assert_int_equal(got.synced_at, 2000);
@@ -172,7 +177,10 @@ static void test_upsert_results_and_revision(void **state)
 
 	/* content change: updated, revision and hash move */
 	set_str(&rows[0].description, "new text");
+	before = sqlite3_total_changes(sm_db_handle(f->db));
 	upsert1(f, &rows[0], SM_UPSERT_UPDATED);
+	/* the row plus its FTS entry (trigger changes are counted) */
+	assert_true(sqlite3_total_changes(sm_db_handle(f->db)) - before > 1);
 	OK(sm_store_get_artifact(f->st, rows[0].uuid, &got, &f->err));
 	assert_int_equal(got.revision, 2);
 	assert_string_not_equal(got.row_hash, hash1);
@@ -181,9 +189,11 @@ static void test_upsert_results_and_revision(void **state)
 	hash1 = sm_strdup(got.row_hash);
 	sm_artifact_row_release(&got);
 
-	/* fingerprint only: row rewritten, but the content revision and ETag stay */
+	/* fingerprint only: row rewritten, but the content revision, ETag and indexes stay */
 	set_str(&rows[0].fingerprint, "200:10:7");
+	before = sqlite3_total_changes(sm_db_handle(f->db));
 	upsert1(f, &rows[0], SM_UPSERT_UPDATED);
+	assert_int_equal(sqlite3_total_changes(sm_db_handle(f->db)) - before, 1);
 	OK(sm_store_get_artifact(f->st, rows[0].uuid, &got, &f->err));
 	assert_int_equal(got.revision, 2);
 	assert_string_equal(got.row_hash, hash1);
@@ -385,6 +395,15 @@ static void test_find_delete_prune(void **state)
 	assert_int_equal(sm_store_find_artifacts(f->st, "skill", "zzz", &rows, &n, &f->err), 0);
 	assert_int_equal(n, 0);
 	sm_artifact_rows_free(rows, n);
+
+	assert_int_equal(sm_store_list_collection(f->st, "default", &rows, &n, &f->err), 3);
+	assert_string_equal(rows[0].type, "agent");
+	assert_string_equal(rows[1].name, "canvas");
+	assert_string_equal(rows[2].name, "other");
+	sm_artifact_rows_free(rows, n);
+	assert_int_equal(sm_store_list_collection(f->st, "none", &rows, &n, &f->err), 0);
+	sm_artifact_rows_free(rows, n);
+	assert_int_equal(sm_store_list_collection(f->st, NULL, &rows, &n, &f->err), -EINVAL);
 
 	uuid_of(3, keep);
 	assert_int_equal(sm_store_delete_artifact(f->st, keep, &f->err), 1);
@@ -974,7 +993,7 @@ static void test_staleness(void **state)
 	assert_int_equal(sm_store_mark_stale(f->st, r[0].uuid, &f->err), 1);
 	assert_int_equal(sm_store_mark_stale(f->st, "ffffffffffffffffffffffffffffffff", &f->err),
 			 0);
-	assert_int_equal(sm_store_list_stale(f->st, now, ttl, 10, &stale, &n, &f->err), 5);
+	assert_int_equal(sm_store_list_stale(f->st, NULL, now, ttl, 10, &stale, &n, &f->err), 5);
 	assert_string_equal(stale[0].name, "fresh");
 	assert_true(stale[0].stale);
 	assert_string_equal(stale[1].name, "never");
@@ -982,9 +1001,16 @@ static void test_staleness(void **state)
 	assert_string_equal(stale[3].name, "old");
 	assert_string_equal(stale[4].name, "edge");
 	sm_artifact_rows_free(stale, n);
-	assert_int_equal(sm_store_list_stale(f->st, now, ttl, 2, &stale, &n, &f->err), 2);
+	assert_int_equal(sm_store_list_stale(f->st, NULL, now, ttl, 2, &stale, &n, &f->err), 2);
 	sm_artifact_rows_free(stale, n);
-	assert_int_equal(sm_store_list_stale(f->st, now, ttl, 0, &stale, &n, &f->err), -EINVAL);
+	assert_int_equal(sm_store_list_stale(f->st, "work", now, ttl, 10, &stale, &n, &f->err), 2);
+	assert_string_equal(stale[0].name, "never");
+	assert_string_equal(stale[1].name, "edge");
+	sm_artifact_rows_free(stale, n);
+	assert_int_equal(sm_store_list_stale(f->st, "nope", now, ttl, 10, &stale, &n, &f->err), 0);
+	sm_artifact_rows_free(stale, n);
+	assert_int_equal(sm_store_list_stale(f->st, NULL, now, ttl, 0, &stale, &n, &f->err),
+			 -EINVAL);
 
 	/* a re-read clears the flag */
 	r[0].synced_at = now;
