@@ -781,7 +781,7 @@ static int normalize(const struct sm_ypy *data, struct sm_toml_value *fm)
 		struct sm_toml_value *tv;
 
 		v = data->u.map.vals[i];
-		if (known_field(k->u.s.ptr, k->u.s.len) || v->type == SM_YPY_NULL)
+		if (v->type == SM_YPY_NULL || known_field(k->u.s.ptr, k->u.s.len))
 			continue;
 		r = sm_ypy_to_toml(v, &tv);
 		if (r == 0 && tv)
@@ -989,10 +989,12 @@ static int load(const char *s, size_t n, struct sm_yaml_py_doc **doc, struct sm_
 	return sm_yaml_py_load(s, n, doc, e);
 }
 
+/* the keys the first pass sees (None-valued ones left out, S1) are all str */
 static bool all_str_keys(const struct sm_ypy *m)
 {
 	for (size_t i = 0; i < m->u.map.len; i++)
-		if (m->u.map.keys[i]->type != SM_YPY_STR)
+		if (m->u.map.keys[i]->type != SM_YPY_STR &&
+		    m->u.map.vals[i]->type != SM_YPY_NULL)
 			return false;
 	return true;
 }

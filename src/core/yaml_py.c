@@ -203,6 +203,8 @@ struct ctx {
 	size_t depth;
 	struct rnode *root;
 	size_t nodes; /* budget: composed nodes plus merged pairs */
+	struct rnode **queue; /* collections waiting to be filled */
+	size_t nqueue, queue_alloc;
 };
 
 static int fail(struct ctx *c, enum sm_yaml_py_fail kind, unsigned line, const char *fmt, ...)
@@ -628,8 +630,11 @@ static int on_scalar(struct ctx *c, yaml_event_t *ev)
 	if (!r->val)
 		return -ENOMEM;
 	r->len = ev->data.scalar.length;
-	if (tag_is_nonspecific(r->tag))
+	/* PyYAML resolves a '!' scalar like a plain one, also when it is empty */
+	if (!r->tag)
 		r->tid = ev->data.scalar.plain_implicit ? resolve_plain(r->val, r->len) : T_STR;
+	else if (strcmp(r->tag, "!") == 0)
+		r->tid = resolve_plain(r->val, r->len);
 	else
 		r->tid = tag_id(r->tag);
 	r->complete = true;
@@ -930,7 +935,8 @@ static struct sm_ypy *new_val(struct ctx *c, enum sm_ypy_type type)
 
 	if (v) {
 		v->type = type;
-		v->size = v->height = 1;
+		if (type < SM_YPY_SEQ)
+			v->size = v->height = 1;
 	}
 	return v;
 }
@@ -1600,100 +1606,6 @@ static int flatten(struct ctx *c, struct rnode *node, int depth)
 	return rc;
 }
 
-static int construct(struct ctx *c, struct rnode *r, int depth, struct sm_ypy **ret);
-
-static int grow_size(struct ctx *c, struct sm_ypy *v, const struct sm_ypy *child, unsigned line)
-{
-	uint64_t size = (uint64_t)v->size + child->size;
-
-	if (size > SM_YAML_PY_MAX_NODES)
-		return fail(c, SM_YAML_PY_SYNTAX, line,
-			    "document too large after alias expansion (more than %d nodes)",
-			    SM_YAML_PY_MAX_NODES);
-	v->size = (uint32_t)size;
-	if (child->height + 1 > v->height)
-		v->height = child->height + 1;
-	if (v->height > SM_YAML_PY_MAX_DEPTH)
-		return fail(c, SM_YAML_PY_SYNTAX, line,
-			    "nested too deeply after alias expansion (more than %d levels)",
-			    SM_YAML_PY_MAX_DEPTH);
-	return 0;
-}
-
-static int construct_seq(struct ctx *c, struct rnode *r, int depth, enum sm_ypy_type type,
-			 struct sm_ypy **ret)
-{
-	struct sm_ypy *v = new_val(c, type);
-	int rc;
-
-	if (!v)
-		return -ENOMEM;
-	v->u.seq.items = arena_alloc(c->arena, (r->n ? r->n : 1) * sizeof(*v->u.seq.items));
-	if (!v->u.seq.items)
-		return -ENOMEM;
-	for (size_t i = 0; i < r->n; i++) {
-		struct sm_ypy *item;
-
-		rc = construct(c, r->items[i], depth + 1, &item);
-		if (rc < 0)
-			return rc;
-		rc = grow_size(c, v, item, r->line);
-		if (rc < 0)
-			return rc;
-		v->u.seq.items[v->u.seq.len++] = item;
-	}
-	*ret = v;
-	return 0;
-}
-
-/* !!omap / !!pairs: a list of 2-tuples from one-pair mappings */
-static int construct_pairs(struct ctx *c, struct rnode *r, int depth, struct sm_ypy **ret)
-{
-	struct sm_ypy *v;
-	int rc = expect(c, r, R_SEQ);
-
-	if (rc < 0)
-		return rc;
-	v = new_val(c, SM_YPY_SEQ);
-	if (!v)
-		return -ENOMEM;
-	v->u.seq.items = arena_alloc(c->arena, (r->n ? r->n : 1) * sizeof(*v->u.seq.items));
-	if (!v->u.seq.items)
-		return -ENOMEM;
-	for (size_t i = 0; i < r->n; i++) {
-		struct rnode *m = r->items[i];
-		struct sm_ypy *t, *k, *val;
-
-		if (m->kind != R_MAP || m->n != 2)
-			return fail(c, SM_YAML_PY_SYNTAX, m->line,
-				    "while constructing an ordered map: expected a single mapping "
-				    "item");
-		t = new_val(c, SM_YPY_TUPLE);
-		if (!t)
-			return -ENOMEM;
-		t->u.seq.items = arena_alloc(c->arena, 2 * sizeof(*t->u.seq.items));
-		if (!t->u.seq.items)
-			return -ENOMEM;
-		rc = construct(c, m->items[0], depth + 2, &k);
-		if (rc == 0)
-			rc = construct(c, m->items[1], depth + 2, &val);
-		if (rc == 0)
-			rc = grow_size(c, t, k, m->line);
-		if (rc == 0)
-			rc = grow_size(c, t, val, m->line);
-		if (rc == 0)
-			rc = grow_size(c, v, t, m->line);
-		if (rc < 0)
-			return rc;
-		t->u.seq.items[0] = k;
-		t->u.seq.items[1] = val;
-		t->u.seq.len = 2;
-		v->u.seq.items[v->u.seq.len++] = t;
-	}
-	*ret = v;
-	return 0;
-}
-
 struct keyindex {
 	size_t *slot; /* index + 1; 0 = empty */
 	size_t alloc;
@@ -1726,10 +1638,121 @@ static void key_put(struct keyindex *ix, const struct sm_ypy *k, size_t idx)
 	ix->slot[h] = idx + 1;
 }
 
-static int construct_map(struct ctx *c, struct rnode *r, int depth, bool set,
-			 struct sm_ypy **ret)
+/*
+ * PyYAML's construct_object(node, deep=False): scalars are built at once,
+ * collections come back empty and are filled later, breadth first (its
+ * state_generators), so errors surface in the same order as in PyYAML.
+ */
+static int construct_obj(struct ctx *c, struct rnode *r, struct sm_ypy **ret)
 {
+	enum sm_ypy_type type;
 	struct sm_ypy *v;
+	int rc;
+
+	if (r->obj) {
+		*ret = r->obj;
+		return 0;
+	}
+	switch (r->tid) {
+	case T_SEQ:
+	case T_OMAP:
+	case T_PAIRS:
+		type = SM_YPY_SEQ;
+		break;
+	case T_MAP:
+		type = SM_YPY_MAP;
+		break;
+	case T_SET:
+		type = SM_YPY_SET;
+		break;
+	case T_OTHER:
+		return fail(c, SM_YAML_PY_SYNTAX, r->line,
+			    "could not determine a constructor for the tag '%.80s'",
+			    r->tag ? r->tag : "?");
+	default:
+		rc = expect(c, r, R_SCALAR);
+		if (rc == 0)
+			rc = construct_scalar(c, r, ret);
+		if (rc == 0)
+			r->obj = *ret;
+		return rc;
+	}
+	v = new_val(c, type);
+	if (!v)
+		return -ENOMEM;
+	if (c->nqueue == c->queue_alloc) {
+		size_t na = c->queue_alloc ? c->queue_alloc * 2 : 64;
+		struct rnode **q = sm_reallocarray(c->queue, na, sizeof(*q));
+
+		if (!q)
+			return -ENOMEM;
+		c->queue = q;
+		c->queue_alloc = na;
+	}
+	c->queue[c->nqueue++] = r;
+	r->obj = v;
+	*ret = v;
+	return 0;
+}
+
+static int fill_seq(struct ctx *c, struct rnode *r)
+{
+	struct sm_ypy *v = r->obj;
+	int rc = expect(c, r, R_SEQ);
+
+	if (rc < 0)
+		return rc;
+	v->u.seq.items = arena_alloc(c->arena, (r->n ? r->n : 1) * sizeof(*v->u.seq.items));
+	if (!v->u.seq.items)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->n; i++) {
+		rc = construct_obj(c, r->items[i], &v->u.seq.items[i]);
+		if (rc < 0)
+			return rc;
+		v->u.seq.len++;
+	}
+	return 0;
+}
+
+/* !!omap / !!pairs: a list of 2-tuples from one-pair mappings */
+static int fill_pairs(struct ctx *c, struct rnode *r)
+{
+	struct sm_ypy *v = r->obj;
+	int rc = expect(c, r, R_SEQ);
+
+	if (rc < 0)
+		return rc;
+	v->u.seq.items = arena_alloc(c->arena, (r->n ? r->n : 1) * sizeof(*v->u.seq.items));
+	if (!v->u.seq.items)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->n; i++) {
+		struct rnode *m = r->items[i];
+		struct sm_ypy *t;
+
+		if (m->kind != R_MAP || m->n != 2)
+			return fail(c, SM_YAML_PY_SYNTAX, m->line,
+				    "while constructing an ordered map: expected a single mapping "
+				    "item");
+		t = new_val(c, SM_YPY_TUPLE);
+		if (!t)
+			return -ENOMEM;
+		t->u.seq.items = arena_alloc(c->arena, 2 * sizeof(*t->u.seq.items));
+		if (!t->u.seq.items)
+			return -ENOMEM;
+		rc = construct_obj(c, m->items[0], &t->u.seq.items[0]);
+		if (rc == 0)
+			rc = construct_obj(c, m->items[1], &t->u.seq.items[1]);
+		if (rc < 0)
+			return rc;
+		t->u.seq.len = 2;
+		v->u.seq.items[v->u.seq.len++] = t;
+	}
+	return 0;
+}
+
+static int fill_map(struct ctx *c, struct rnode *r, bool set)
+{
+	struct sm_ypy *v = r->obj;
 	struct keyindex ix = {0};
 	size_t pairs;
 	int rc = expect(c, r, R_MAP);
@@ -1740,9 +1763,6 @@ static int construct_map(struct ctx *c, struct rnode *r, int depth, bool set,
 	if (rc < 0)
 		return rc;
 	pairs = r->n / 2;
-	v = new_val(c, set ? SM_YPY_SET : SM_YPY_MAP);
-	if (!v)
-		return -ENOMEM;
 	v->u.map.keys = arena_alloc(c->arena, (pairs ? pairs : 1) * sizeof(*v->u.map.keys));
 	v->u.map.vals = arena_alloc(c->arena, (pairs ? pairs : 1) * sizeof(*v->u.map.vals));
 	if (!v->u.map.keys || !v->u.map.vals)
@@ -1760,7 +1780,7 @@ static int construct_map(struct ctx *c, struct rnode *r, int depth, bool set,
 		struct sm_ypy *k, *val;
 		long at;
 
-		rc = construct(c, kn, depth + 1, &k);
+		rc = construct_obj(c, kn, &k);
 		if (rc < 0)
 			break;
 		if (k->type == SM_YPY_SEQ || k->type == SM_YPY_MAP || k->type == SM_YPY_SET) {
@@ -1768,7 +1788,7 @@ static int construct_map(struct ctx *c, struct rnode *r, int depth, bool set,
 				  "while constructing a mapping: found unhashable key");
 			break;
 		}
-		rc = construct(c, vn, depth + 1, &val);
+		rc = construct_obj(c, vn, &val);
 		if (rc < 0)
 			break;
 		at = key_find(v, &ix, k);
@@ -1782,63 +1802,89 @@ static int construct_map(struct ctx *c, struct rnode *r, int depth, bool set,
 		}
 	}
 	sm_free(ix.slot);
-	if (rc < 0)
-		return rc;
-	/* size after de-duplication: what a traversal of the dict visits */
-	for (size_t i = 0; i < v->u.map.len; i++) {
-		rc = grow_size(c, v, v->u.map.keys[i], r->line);
-		if (rc == 0 && !set)
-			rc = grow_size(c, v, v->u.map.vals[i], r->line);
-		if (rc < 0)
-			return rc;
+	if (rc == 0 && set) {
+		/* a set keeps its members in u.seq (sharing the keys array) */
+		struct sm_ypy **keys = v->u.map.keys;
+		size_t n = v->u.map.len;
+
+		v->u.seq.items = keys;
+		v->u.seq.len = n;
 	}
-	if (set) {
-		v->u.seq.items = v->u.map.keys;
-		v->u.seq.len = v->u.map.len;
-	}
-	*ret = v;
-	return 0;
+	return rc;
 }
 
-static int construct(struct ctx *c, struct rnode *r, int depth, struct sm_ypy **ret)
+static int fill(struct ctx *c, struct rnode *r)
 {
-	int rc;
-
-	if (r->obj) {
-		*ret = r->obj;
-		return 0;
-	}
-	if (depth > 2 * SM_YAML_PY_MAX_DEPTH)
-		return fail(c, SM_YAML_PY_SYNTAX, r->line, "nested too deeply");
 	switch (r->tid) {
 	case T_SEQ:
-		rc = expect(c, r, R_SEQ);
-		if (rc == 0)
-			rc = construct_seq(c, r, depth, SM_YPY_SEQ, ret);
-		break;
-	case T_MAP:
-		rc = construct_map(c, r, depth, false, ret);
-		break;
-	case T_SET:
-		rc = construct_map(c, r, depth, true, ret);
-		break;
+		return fill_seq(c, r);
 	case T_OMAP:
 	case T_PAIRS:
-		rc = construct_pairs(c, r, depth, ret);
-		break;
-	case T_OTHER:
-		rc = fail(c, SM_YAML_PY_SYNTAX, r->line,
-			  "could not determine a constructor for the tag '%.80s'",
-			  r->tag ? r->tag : "?");
-		break;
+		return fill_pairs(c, r);
+	case T_SET:
+		return fill_map(c, r, true);
 	default:
-		rc = expect(c, r, R_SCALAR);
-		if (rc == 0)
-			rc = construct_scalar(c, r, ret);
-		break;
+		return fill_map(c, r, false);
 	}
+}
+
+static int too_big(struct ctx *c, unsigned line)
+{
+	return fail(c, SM_YAML_PY_SYNTAX, line,
+		    "document too large after alias expansion (more than %d nodes or %d levels)",
+		    SM_YAML_PY_MAX_NODES, SM_YAML_PY_MAX_DEPTH);
+}
+
+/*
+ * Size and height of the expanded tree, memoised per value (aliases share
+ * values). The recursion stops at SM_YAML_PY_MAX_DEPTH.
+ */
+static int measure(struct ctx *c, struct sm_ypy *v, unsigned depth, unsigned line)
+{
+	struct sm_ypy *const *kids[2] = {NULL, NULL};
+	size_t n = 0;
+	uint64_t size = 1;
+	uint32_t height = 0;
+
+	if (v->height) /* a scalar, or measured before */
+		return depth + v->height > SM_YAML_PY_MAX_DEPTH ? too_big(c, line) : 0;
+	if (depth >= SM_YAML_PY_MAX_DEPTH)
+		return too_big(c, line);
+	if (v->type == SM_YPY_MAP) {
+		kids[0] = v->u.map.keys;
+		kids[1] = v->u.map.vals;
+		n = v->u.map.len;
+	} else {
+		kids[0] = v->u.seq.items;
+		n = v->u.seq.len;
+	}
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; kids[k] && i < n; i++) {
+			struct sm_ypy *child = kids[k][i];
+			int rc = measure(c, child, depth + 1, line);
+
+			if (rc < 0)
+				return rc;
+			size += child->size;
+			if (size > SM_YAML_PY_MAX_NODES)
+				return too_big(c, line);
+			if (child->height > height)
+				height = child->height;
+		}
+	}
+	v->size = (uint32_t)size;
+	v->height = height + 1;
+	return depth + v->height > SM_YAML_PY_MAX_DEPTH ? too_big(c, line) : 0;
+}
+
+static int construct_document(struct ctx *c, struct sm_ypy **ret)
+{
+	int rc = construct_obj(c, c->root, ret);
+
+	for (size_t i = 0; rc == 0 && i < c->nqueue; i++)
+		rc = fill(c, c->queue[i]);
 	if (rc == 0)
-		r->obj = *ret;
+		rc = measure(c, *ret, 0, c->root->line);
 	return rc;
 }
 
@@ -1868,8 +1914,9 @@ int sm_yaml_py_load(const char *text, size_t len, struct sm_yaml_py_doc **ret,
 	if (rc == 0)
 		rc = check_strict(c);
 	if (rc == 0 && c->root)
-		rc = construct(c, c->root, 0, &doc->root);
+		rc = construct_document(c, &doc->root);
 	sm_free(c->anchors);
+	sm_free(c->queue);
 	sm_free(c);
 	if (rc < 0) {
 		sm_yaml_py_doc_free(doc);
