@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1189,9 +1190,104 @@ static void test_allocation_failures(void **state)
 	}
 }
 
-int main(void)
+/* ---- one connection per thread ---- */
+
+struct conn_worker {
+	const char *path;
+	int id;
+	int failures;
+	char msg[256];
+};
+
+static void *conn_run(void *arg)
+{
+	struct conn_worker *w = arg;
+	struct strbuf err = STRBUF_INIT;
+	struct sm_db *db = NULL;
+	struct sm_store *st = NULL;
+	char coll[16];
+
+	snprintf(coll, sizeof(coll), "c%d", w->id);
+	if (sm_db_open(w->path, 0, &db, &err) < 0 || sm_store_sqlite_new(db, &st, &err) < 0) {
+		w->failures++;
+		goto out;
+	}
+	for (unsigned round = 0; round < 30; round++) {
+		struct sm_artifact_row rows[5];
+		struct sm_artifact_query q = {.collection = w->id % 2 ? coll : NULL};
+		struct sm_artifact_page page;
+		const char *ids[] = {"default"};
+		int64_t count;
+		int r = 0;
+
+		for (unsigned k = 0; k < 5; k++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "r%02u-%u", round, k);
+			make_row(&rows[k], (unsigned)w->id * 100000 + round * 10 + k + 1, coll,
+				 "skill", name);
+		}
+		if (w->id < 4) {
+			r = sm_store_upsert_artifacts(st, rows, 5, NULL, NULL, &err);
+			if (r >= 0)
+				r = sm_store_add_all_members(st, "default", "t", &err);
+		} else {
+			r = sm_store_list_artifacts(st, &q, &page, &err);
+			if (r >= 0)
+				sm_artifact_page_release(&page);
+			if (r >= 0)
+				r = sm_store_count_members(st, ids, 1, &count, &err);
+		}
+		for (unsigned k = 0; k < 5; k++)
+			sm_artifact_row_release(&rows[k]);
+		if (r < 0) {
+			w->failures++;
+			break;
+		}
+	}
+out:
+	if (w->failures)
+		snprintf(w->msg, sizeof(w->msg), "%s", err.buf);
+	sm_store_free(st);
+	sm_db_close(db);
+	sm_strbuf_release(&err);
+	return NULL;
+}
+
+static void test_connections_per_thread(void **state)
+{
+	struct fixture *f = *state;
+	struct conn_worker w[8];
+	pthread_t th[8];
+	struct sm_cache_status cs;
+	const char *ids[] = {"default"};
+	int64_t count;
+
+	add_uc(f, "default", "Default Collection", "default");
+	for (int i = 0; i < 8; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].path = f->path;
+		w[i].id = i;
+		assert_int_equal(pthread_create(&th[i], NULL, conn_run, &w[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		if (w[i].failures)
+			fail_msg("worker %d: %s", i, w[i].msg);
+	}
+	OK(sm_store_cache_status(f->st, NULL, 0, 0, &cs, &f->err));
+	assert_int_equal(cs.total, 4 * 30 * 5);
+	OK(sm_store_count_members(f->st, ids, 1, &count, &f->err));
+	assert_int_equal(count, 4 * 30 * 5);
+}
+
+/* With argument "threads", only the multi-connection test (the TSan suite). */
+int main(int argc, char **argv)
 {
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+	const struct CMUnitTest threads[] = {
+	    T(test_connections_per_thread),
+	};
 	const struct CMUnitTest tests[] = {
 	    T(test_upsert_results_and_revision),
 	    T(test_every_field_round_trips),
@@ -1211,7 +1307,10 @@ int main(void)
 	    T(test_data_version_sees_other_connections),
 	    T(test_dump_is_deterministic),
 	    T(test_allocation_failures),
+	    T(test_connections_per_thread),
 	};
 
+	if (argc > 1 && !strcmp(argv[1], "threads"))
+		return cmocka_run_group_tests(threads, NULL, NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
