@@ -15,7 +15,9 @@ struct strbuf;
  *
  * Ownership: a value owns its children. Setters and pushes take ownership of
  * the value passed in (also on failure: it is freed). Getters return borrowed
- * pointers valid until the owning tree is changed or freed.
+ * pointers valid until the owning tree is changed or freed. Lookups never
+ * modify a tree (large tables keep a key index up to date as they change), so
+ * several threads may read one tree at the same time.
  */
 
 enum sm_toml_type {
@@ -76,7 +78,10 @@ struct sm_toml_value {
 
 /*
  * Decode a whole document (UTF-8, no NUL bytes) into a root table.
- * Errors: -EBADMSG with "line L, column C: <what>" in err; -ENOMEM.
+ * Errors: -EBADMSG with "line L, column C: <what>" in err (1-based; columns
+ * count characters); -ENOMEM. *ret is written only on success. CRLF inside
+ * multi-line strings becomes LF (as tomllib does); fractional seconds beyond
+ * 9 digits are truncated.
  */
 int sm_toml_parse(const char *buf, size_t len, struct sm_toml_value **ret, struct strbuf *err);
 
@@ -86,7 +91,12 @@ int sm_toml_parse(const char *buf, size_t len, struct sm_toml_value **ret, struc
  * non-empty arrays one item per line with a 4-space indent and a trailing
  * comma; basic strings with tomli_w's escapes; bare keys where allowed; a list
  * of tables written as an inline array of inline tables when every item fits
- * tomli_w's line limit. Appends to out. -EINVAL if root is not a table.
+ * tomli_w's line limit. Scalars are written as Python's str() writes what
+ * tomllib returns: floats as repr() (1.0, 1e+20, inf, nan), date-times with a
+ * space separator, "+00:00" for Z and 6 fraction digits (9 when the value has
+ * sub-microsecond precision, which Python cannot hold).
+ * Appends to out; on failure out is left as it was. -EINVAL if root is not a
+ * table; -ENOMEM; -E2BIG when out's cap is reached.
  */
 int sm_toml_encode(const struct sm_toml_value *root, struct strbuf *out, struct strbuf *err);
 
@@ -108,7 +118,11 @@ struct sm_toml_value *sm_toml_new_datetime(enum sm_toml_type type,
 					   const struct sm_toml_datetime *dt);
 /* Deep copy; NULL on ENOMEM. */
 struct sm_toml_value *sm_toml_clone(const struct sm_toml_value *v);
-/* Deep equality: tables compare as ordered key lists when ordered, else as maps. */
+/*
+ * Deep equality: tables compare as ordered key lists when ordered, else as
+ * maps; arrays in order. Floats by value (nan equals nan, 0.0 differs from
+ * -0.0); date-times by value (Z equals +00:00, trailing fraction zeros ignored).
+ */
 bool sm_toml_equal(const struct sm_toml_value *a, const struct sm_toml_value *b, bool ordered);
 
 /* Table access. NULL when missing (or tab is not a table). */

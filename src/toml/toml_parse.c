@@ -22,6 +22,8 @@
 
 /* Nesting limit for arrays and inline tables (keeps recursion bounded). */
 #define MAX_DEPTH 512
+/* Longest error message (bytes) before the location prefix. */
+#define MAX_MSG 200
 
 struct keyseg {
 	size_t off, len;	 /* in kbuf */
@@ -65,6 +67,19 @@ static int perr(struct parser *P, const unsigned char *at, const char *fmt, ...)
 	va_start(ap, fmt);
 	r = sm_strbuf_vaddf(&msg, fmt, ap);
 	va_end(ap);
+	/* keys quoted in the message may hold control characters: keep one line */
+	for (size_t i = 0; i < msg.len; i++)
+		if ((unsigned char)msg.buf[i] < 0x20 || msg.buf[i] == 0x7f)
+			msg.buf[i] = '?';
+	if (msg.len > MAX_MSG) {
+		size_t n = MAX_MSG;
+
+		while (n > 0 && ((unsigned char)msg.buf[n] & 0xc0) == 0x80)
+			n--;
+		sm_strbuf_setlen(&msg, n);
+		if (sm_strbuf_addstr(&msg, "...") < 0)
+			r = -ENOMEM;
+	}
 	if (r < 0)
 		r = sm_err(P->err, -EBADMSG, "line %u, column %u: syntax error", line, col);
 	else

@@ -87,18 +87,14 @@ static long linear_find(const struct sm_toml_value *tab, const char *key, size_t
 	return -1;
 }
 
-long sm_toml_tab_find(const struct sm_toml_value *ctab, const char *key, size_t keylen)
+/* Lookups never modify the table, so concurrent readers of a tree are safe. */
+long sm_toml_tab_find(const struct sm_toml_value *tab, const char *key, size_t keylen)
 {
-	/* The index is a cache: building it does not change the table's value. */
-	struct sm_toml_value *tab = (struct sm_toml_value *)ctab;
-	struct tindex *ix;
+	const struct tindex *ix = tab->u.tab.index;
 	size_t i;
 
-	if (tab->u.tab.len < INDEX_MIN)
+	if (!ix)
 		return linear_find(tab, key, keylen);
-	if (!tab->u.tab.index && !index_build(tab))
-		return linear_find(tab, key, keylen);
-	ix = tab->u.tab.index;
 	i = key_hash(key, keylen) & ix->mask;
 	while (ix->slots[i]) {
 		size_t idx = ix->slots[i] - 1;
@@ -135,15 +131,16 @@ int sm_toml_tab_append(struct sm_toml_value *tab, const char *key, size_t keylen
 	kv->keylen = keylen;
 	kv->value = value;
 	tab->u.tab.len++;
+	/* Without an index (ENOMEM while building it) lookups scan linearly. */
 	if (tab->u.tab.index) {
 		struct tindex *ix = tab->u.tab.index;
 
-		if (tab->u.tab.len * 2 > ix->mask) {
-			if (!index_build(tab))
-				index_free(tab);
-		} else {
+		if (tab->u.tab.len * 2 > ix->mask)
+			index_build(tab);
+		else
 			index_put(ix, kv, tab->u.tab.len - 1);
-		}
+	} else if (tab->u.tab.len >= INDEX_MIN) {
+		index_build(tab);
 	}
 	return 0;
 }
@@ -490,7 +487,8 @@ struct sm_toml_value *sm_toml_take(struct sm_toml_value *tab, const char *key)
 	memmove(&tab->u.tab.items[i], &tab->u.tab.items[i + 1],
 		(tab->u.tab.len - (size_t)i - 1) * sizeof(tab->u.tab.items[0]));
 	tab->u.tab.len--;
-	index_free(tab);
+	if (tab->u.tab.index)
+		index_build(tab);
 	return v;
 }
 

@@ -255,6 +255,28 @@ static void test_big_table_index(void **state)
 	assert_non_null(sm_toml_get(entries, "new"));
 	assert_string_equal(entries->u.tab.items[4999].key, "new");
 	assert_string_equal(entries->u.tab.items[10].key, "a11::skill");
+	/* the index follows removals, takes and re-adds */
+	for (int i = 0; i < 5000; i += 2) {
+		snprintf(key, sizeof(key), "a%d::skill", i);
+		if (i != 10)
+			assert_int_equal(sm_toml_remove(entries, key), 0);
+	}
+	for (int i = 1; i < 5000; i += 2) {
+		snprintf(key, sizeof(key), "a%d::skill", i);
+		assert_non_null(sm_toml_get(entries, key));
+		snprintf(key, sizeof(key), "a%d::skill", i - 1);
+		assert_null(sm_toml_get(entries, key));
+	}
+	for (int i = 1; i < 40; i += 2) {
+		struct sm_toml_value *v;
+
+		snprintf(key, sizeof(key), "a%d::skill", i);
+		v = sm_toml_take(entries, key);
+		assert_non_null(v);
+		assert_int_equal(sm_toml_set(entries, key, v), 0);
+		assert_ptr_equal(sm_toml_get(entries, key), v);
+	}
+	assert_int_equal(entries->u.tab.len, 2501);
 	/* a duplicate among many keys is still found */
 	assert_int_equal(sm_strbuf_addstr(&src, "\n[lock.entries.\"a4321::skill\"]\n"), 0);
 	parse_fails(src.buf, "line 15004, column 1: table 'a4321::skill' is already defined");
@@ -290,6 +312,7 @@ static void test_errors(void **state)
 	parse_fails("a = [1 2]\n", NULL);
 	parse_fails("\"\"\"k\"\"\" = 1\n", NULL);
 	parse_fails("a = truee\n", NULL);
+	parse_fails("\"x\\ny\" = 1\n\"x\\ny\" = 2\n", "line 2, column 1: duplicate key 'x?y'");
 	/* redefinitions */
 	parse_fails("[a]\n[a]\n", "line 2, column 1: table 'a' is already defined");
 	parse_fails("[a.b]\n[a]\nb = 1\n", NULL);
@@ -313,6 +336,24 @@ static void test_errors(void **state)
 	sm_toml_free(parse_ok("a = {b.c = 1, b.d = 2}\n"));
 	sm_toml_free(parse_ok("\xef\xbb\xbf" "a = 1\r\n# c\r\n"));
 	sm_toml_free(parse_ok(""));
+}
+
+static void test_long_key_message(void **state)
+{
+	struct strbuf src = STRBUF_INIT, err = STRBUF_INIT;
+	struct sm_toml_value *root = NULL;
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		for (int j = 0; j < 1000; j++)
+			assert_int_equal(sm_strbuf_addch(&src, 'k'), 0);
+		assert_int_equal(sm_strbuf_addstr(&src, " = 1\n"), 0);
+	}
+	assert_int_equal(sm_toml_parse(src.buf, src.len, &root, &err), -EBADMSG);
+	assert_true(err.len < 300);
+	assert_string_equal(err.buf + err.len - 3, "...");
+	sm_strbuf_release(&src);
+	sm_strbuf_release(&err);
 }
 
 static void test_deep_nesting(void **state)
@@ -508,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_edit_api),
 		cmocka_unit_test(test_big_table_index),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_long_key_message),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_encode_layout),
 		cmocka_unit_test(test_encode_api),
