@@ -114,6 +114,8 @@ struct sm_artifact_query {
 };
 
 #define SM_STORE_MAX_LIMIT 1000
+/* Room for a revision string ("<16 hex epoch>-<counter>") and its NUL. */
+#define SM_STORE_REVISION_MAX 48
 
 struct sm_artifact_page {
 	struct sm_artifact_row *rows;
@@ -242,6 +244,7 @@ struct sm_store_ops {
 	int (*mark_stale_collection)(struct sm_store *st, const char *collection,
 				     struct strbuf *err);
 	int (*data_version)(struct sm_store *st, int64_t *ret, struct strbuf *err);
+	int (*revision)(struct sm_store *st, char out[SM_STORE_REVISION_MAX], struct strbuf *err);
 	int (*dump)(struct sm_store *st, unsigned flags, struct strbuf *out, struct strbuf *err);
 };
 
@@ -409,6 +412,15 @@ int sm_store_mark_stale_collection(struct sm_store *st, const char *collection, 
  * beyond the shared lock page.
  */
 int sm_store_data_version(struct sm_store *st, int64_t *ret, struct strbuf *err);
+
+/*
+ * The database revision, "<epoch>-<counter>": changes with every commit, by
+ * any process, that changes an artifact's content, a user collection or a
+ * membership (not with a sync that only refreshes synced_at or the stale
+ * flag). The epoch is drawn when the database is created, so a rebuilt
+ * database never repeats a value. For list ETags.
+ */
+int sm_store_revision(struct sm_store *st, char out[SM_STORE_REVISION_MAX], struct strbuf *err);
 
 enum sm_store_dump_flags {
 	/* Also dump synced_at, stale and revision (they differ between rebuilds). */

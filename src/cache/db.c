@@ -194,12 +194,51 @@ static const char m5_up[] = "CREATE INDEX idx_artifacts_name ON artifacts (name,
 
 static const char m5_down[] = "DROP INDEX idx_artifacts_name;";
 
+/*
+ * The database revision (list ETags, spec/API.md): an epoch drawn when the
+ * table is made (so a rebuilt database never repeats an old value) and a
+ * counter every visible change bumps, whoever writes. A sync that only
+ * touches synced_at or the stale flag does not count.
+ */
+#define REV_TRIGGER(name, when)                                                                    \
+	"CREATE TRIGGER " name " " when " BEGIN UPDATE db_revision SET n = n + 1; END;"
+
+static const char m6_up[] =
+	"CREATE TABLE db_revision ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" epoch TEXT NOT NULL,"
+	" n INTEGER NOT NULL);"
+	"INSERT INTO db_revision (id, epoch, n) VALUES (1, lower(hex(randomblob(8))), 0);"
+	REV_TRIGGER("rev_artifacts_insert", "AFTER INSERT ON artifacts")
+	REV_TRIGGER("rev_artifacts_delete", "AFTER DELETE ON artifacts")
+	REV_TRIGGER("rev_artifacts_update", "AFTER UPDATE ON artifacts"
+		    " WHEN OLD.row_hash IS NOT NEW.row_hash OR OLD.uuid IS NOT NEW.uuid")
+	REV_TRIGGER("rev_members_insert", "AFTER INSERT ON collection_artifacts")
+	REV_TRIGGER("rev_members_delete", "AFTER DELETE ON collection_artifacts")
+	REV_TRIGGER("rev_members_update", "AFTER UPDATE ON collection_artifacts")
+	REV_TRIGGER("rev_collections_insert", "AFTER INSERT ON user_collections")
+	REV_TRIGGER("rev_collections_delete", "AFTER DELETE ON user_collections")
+	REV_TRIGGER("rev_collections_update", "AFTER UPDATE ON user_collections");
+
+static const char m6_down[] =
+	"DROP TRIGGER rev_collections_update;"
+	"DROP TRIGGER rev_collections_delete;"
+	"DROP TRIGGER rev_collections_insert;"
+	"DROP TRIGGER rev_members_update;"
+	"DROP TRIGGER rev_members_delete;"
+	"DROP TRIGGER rev_members_insert;"
+	"DROP TRIGGER rev_artifacts_update;"
+	"DROP TRIGGER rev_artifacts_delete;"
+	"DROP TRIGGER rev_artifacts_insert;"
+	"DROP TABLE db_revision;";
+
 static const struct migration migrations[] = {
 	{ 1, "base schema", m1_up, m1_down },
 	{ 2, "full-text search", m2_up, m2_down },
 	{ 3, "staleness indexes", m3_up, m3_down },
 	{ 4, "tag and tool indexes", m4_up, m4_down },
 	{ 5, "name index", m5_up, m5_down },
+	{ 6, "database revision", m6_up, m6_down },
 };
 
 static const char bootstrap_sql[] =

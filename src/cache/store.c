@@ -428,6 +428,11 @@ int sm_store_data_version(struct sm_store *st, int64_t *ret, struct strbuf *err)
 	return st->ops->data_version(st, ret, err);
 }
 
+int sm_store_revision(struct sm_store *st, char out[SM_STORE_REVISION_MAX], struct strbuf *err)
+{
+	return st->ops->revision(st, out, err);
+}
+
 int sm_store_dump(struct sm_store *st, unsigned flags, struct strbuf *out, struct strbuf *err)
 {
 	return st->ops->dump(st, flags, out, err);

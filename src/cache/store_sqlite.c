@@ -1068,6 +1068,29 @@ static int sq_data_version(struct sm_store *st, int64_t *ret, struct strbuf *err
 	return count_query(sm_sq(st), "PRAGMA data_version", ret, NULL, NULL, err);
 }
 
+static int sq_revision(struct sm_store *st, char out[SM_STORE_REVISION_MAX], struct strbuf *err)
+{
+	struct sqlite_store *s = sm_sq(st);
+	_cleanup_stmt_ sqlite3_stmt *q = NULL;
+	const char *epoch;
+	int r, rc;
+
+	r = sm_sq_prepare(s, "SELECT epoch, n FROM db_revision WHERE id = 1", &q, err);
+	if (r < 0)
+		return r;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE)
+		return sm_err(err, -EBADMSG, "database revision row missing");
+	if (rc != SQLITE_ROW)
+		return sm_sq_fail(s, rc, err, "cannot read database revision");
+	epoch = (const char *)sqlite3_column_text(q, 0);
+	if (!epoch)
+		return sm_err(err, -ENOMEM, "out of memory");
+	snprintf(out, SM_STORE_REVISION_MAX, "%.16s-%lld", epoch,
+		 (long long)sqlite3_column_int64(q, 1));
+	return 0;
+}
+
 /* Append a value in dump form: NULL, an integer, or a quoted C-escaped string. */
 static int dump_value(sqlite3_stmt *q, int col, struct strbuf *out)
 {
@@ -1211,6 +1234,7 @@ static const struct sm_store_ops sqlite_ops = {
     .mark_stale = sq_mark_stale,
     .mark_stale_collection = sq_mark_stale_collection,
     .data_version = sq_data_version,
+    .revision = sq_revision,
     .dump = sq_dump,
 };
 

@@ -1190,6 +1190,66 @@ static void test_allocation_failures(void **state)
 	}
 }
 
+static void test_revision(void **state)
+{
+	struct fixture *f = *state;
+	char r0[SM_STORE_REVISION_MAX], r1[SM_STORE_REVISION_MAX], r2[SM_STORE_REVISION_MAX];
+	struct sm_artifact_row r;
+	struct sm_db *db2;
+	struct sm_store *st2;
+
+	OK(sm_store_revision(f->st, r0, &f->err));
+	assert_int_equal(strlen(r0), 16 + 2);
+	assert_int_equal(r0[16], '-');
+	make_row(&r, 1, "default", "skill", "a");
+	upsert1(f, &r, SM_UPSERT_CREATED);
+	OK(sm_store_revision(f->st, r1, &f->err));
+	assert_string_not_equal(r0, r1);
+	assert_memory_equal(r0, r1, 16); /* same epoch */
+	/* a re-sync that changes nothing visible, and a stale flag, keep it */
+	r.synced_at = 99999;
+	upsert1(f, &r, SM_UPSERT_UNCHANGED);
+	set_str(&r.fingerprint, "new");
+	upsert1(f, &r, SM_UPSERT_UPDATED);
+	assert_int_equal(sm_store_mark_stale(f->st, r.uuid, &f->err), 1);
+	OK(sm_store_revision(f->st, r2, &f->err));
+	assert_string_equal(r1, r2);
+	/* content, collections and memberships bump it */
+	set_str(&r.title, "T");
+	upsert1(f, &r, SM_UPSERT_UPDATED);
+	OK(sm_store_revision(f->st, r2, &f->err));
+	assert_string_not_equal(r1, r2);
+	memcpy(r1, r2, sizeof(r1));
+	add_uc(f, "default", "Default Collection", "default");
+	OK(sm_store_revision(f->st, r2, &f->err));
+	assert_string_not_equal(r1, r2);
+	memcpy(r1, r2, sizeof(r1));
+	/* seen by another connection after its commit */
+	OK(sm_db_open(f->path, 0, &db2, &f->err));
+	OK(sm_store_sqlite_new(db2, &st2, &f->err));
+	assert_int_equal(sm_store_add_all_members(st2, "default", "t", &f->err), 1);
+	OK(sm_store_revision(f->st, r2, &f->err));
+	assert_string_not_equal(r1, r2);
+	memcpy(r1, r2, sizeof(r1));
+	assert_int_equal(sm_store_remove_member(st2, "default", r.uuid, &f->err), 1);
+	OK(sm_store_revision(f->st, r2, &f->err));
+	assert_string_not_equal(r1, r2);
+	sm_store_free(st2);
+	sm_db_close(db2);
+	sm_artifact_row_release(&r);
+
+	/* another database has another epoch */
+	char path2[160], other[SM_STORE_REVISION_MAX];
+	snprintf(path2, sizeof(path2), "%s/other.db", f->dir);
+	OK(sm_db_open(path2, 0, &db2, &f->err));
+	OK(sm_store_sqlite_new(db2, &st2, &f->err));
+	OK(sm_store_revision(st2, other, &f->err));
+	assert_memory_not_equal(other, r0, 16);
+	sm_store_free(st2);
+	sm_db_close(db2);
+	remove_db(path2);
+}
+
 /* ---- one connection per thread ---- */
 
 struct conn_worker {
@@ -1305,6 +1365,7 @@ int main(int argc, char **argv)
 	    T(test_staleness),
 	    T(test_transactions),
 	    T(test_data_version_sees_other_connections),
+	    T(test_revision),
 	    T(test_dump_is_deterministic),
 	    T(test_allocation_failures),
 	    T(test_connections_per_thread),
