@@ -96,7 +96,8 @@ int sm_toml_parse(const char *buf, size_t len, struct sm_toml_value **ret, struc
  * space separator, "+00:00" for Z and 6 fraction digits (9 when the value has
  * sub-microsecond precision, which Python cannot hold).
  * Appends to out; on failure out is left as it was. -EINVAL if root is not a
- * table; -ENOMEM; -E2BIG when out's cap is reached.
+ * table or a string or key is not valid UTF-8; -ENOMEM; -E2BIG when out's cap
+ * is reached.
  */
 int sm_toml_encode(const struct sm_toml_value *root, struct strbuf *out, struct strbuf *err);
 

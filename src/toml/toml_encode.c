@@ -48,6 +48,15 @@ static int format_string(struct strbuf *out, const char *s, size_t len)
 		char esc[6];
 		size_t n = 2;
 
+		if (c >= 0x80) {
+			size_t k = sm_toml_utf8_len((const unsigned char *)s + i,
+						    (const unsigned char *)s + len);
+
+			if (!k)
+				return -EILSEQ;
+			i += k - 1;
+			continue;
+		}
 		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
 			continue;
 		if (c == '\t')
@@ -399,6 +408,8 @@ int sm_toml_encode(const struct sm_toml_value *root, struct strbuf *out, struct 
 		sm_strbuf_setlen(out, orig);
 		if (r == -E2BIG)
 			return sm_err(err, r, "cannot encode: output too large");
+		if (r == -EILSEQ)
+			return sm_err(err, -EINVAL, "cannot encode: a string or key is not valid UTF-8");
 		return sm_err(err, -ENOMEM, "cannot encode: out of memory");
 	}
 	return 0;

@@ -459,6 +459,11 @@ static void test_encode_api(void **state)
 	assert_int_equal(sm_toml_encode(arts, &out, &err), -EINVAL);
 	assert_string_equal(out.buf, "# head\nname = \"default\"\n");
 	assert_true(err.len > 0);
+	/* strings must be UTF-8 */
+	assert_int_equal(sm_toml_set(coll, "bad", sm_toml_new_string("\xc3(")), 0);
+	assert_int_equal(sm_toml_encode(root, &out, &err), -EINVAL);
+	assert_string_equal(out.buf, "# head\nname = \"default\"\n");
+	assert_int_equal(sm_toml_remove(coll, "bad"), 0);
 	/* a capped output fails with -E2BIG and is left as it was */
 	sm_strbuf_release(&out);
 	sm_strbuf_init(&out, 10);
