@@ -820,7 +820,8 @@ static int check_strict(struct ctx *c)
 	int flow = 0, rc = 0;
 	bool done = false;
 
-	if (!memchr(c->text, '\t', c->textlen) && !memchr(c->text, '?', c->textlen))
+	if (!memchr(c->text, '\t', c->textlen) && !memchr(c->text, '?', c->textlen) &&
+	    !memchr(c->text, '!', c->textlen))
 		return 0;
 	if (!yaml_parser_initialize(&p))
 		return -ENOMEM;
@@ -839,6 +840,14 @@ static int check_strict(struct ctx *c)
 		case YAML_SCALAR_TOKEN:
 			if (rc == 0)
 				rc = check_scalar(c, &t, start, end, flow);
+			break;
+		case YAML_TAG_TOKEN:
+			/* PyYAML's tag URIs go on over ',', '[' and ']' in flow context too */
+			if (rc == 0 && flow && end < c->textlen && strchr(",[]", c->text[end]))
+				rc = fail(c, SM_YAML_PY_SYNTAX, offset_line(c, end),
+					  "could not determine a constructor for the tag '%s%c'",
+					  t.data.tag.suffix ? (const char *)t.data.tag.suffix : "",
+					  c->text[end]);
 			break;
 		case YAML_FLOW_SEQUENCE_START_TOKEN:
 		case YAML_FLOW_MAPPING_START_TOKEN:
@@ -891,12 +900,13 @@ static int compose(struct ctx *c)
 			const char *name = (const char *)ev.data.alias.anchor;
 			struct rnode *r = anchor_find(c, name);
 
+			/*
+			 * An alias into its own anchor's node is allowed like in
+			 * PyYAML; the cycle is caught when the value is measured.
+			 */
 			if (!r)
 				ret = fail(c, SM_YAML_PY_SYNTAX, (unsigned)ev.start_mark.line,
 					   "found undefined alias '%s'", name);
-			else if (!r->complete)
-				ret = fail(c, SM_YAML_PY_SYNTAX, (unsigned)ev.start_mark.line,
-					   "found recursive alias '%s'", name);
 			else
 				ret = add_child(c, r);
 			break;
