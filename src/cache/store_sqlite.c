@@ -28,8 +28,6 @@
 
 #include "util/banned.h"
 
-#define DEFAULT_LIMIT 20
-
 /* The columns read into a struct sm_artifact_row: sm_artifact_fields, then these. */
 #define ART_COLS                                                                                   \
 	"a.uuid, a.collection, a.type, a.name, a.path, a.title, a.description, a.author,"          \

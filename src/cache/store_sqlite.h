@@ -38,6 +38,9 @@ static inline struct sqlite_store *sm_sq(struct sm_store *st)
 	return (struct sqlite_store *)st;
 }
 
+/* A page size when the query leaves limit 0. */
+#define DEFAULT_LIMIT 20
+
 #define UC_COLS "id, name, description, collection_type, context_category, created_at, updated_at"
 
 /* Map rc to errno (db_internal.h) with "<what>: <sqlite message>". */

@@ -1,12 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The SQLite store backend: user collections and membership. */
-#include <ctype.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,8 +19,6 @@
 #include "skillmeat/strbuf.h"
 
 #include "util/banned.h"
-
-#define DEFAULT_LIMIT 20
 
 static int read_uc(sqlite3_stmt *st, struct sm_user_collection_row *row)
 {
