@@ -1029,7 +1029,9 @@ static int first_pass(struct ex *x)
 		fm = sm_toml_new_table();
 		if (!fm)
 			return -ENOMEM;
-		r = partial(x->content + x->m1.start, blen, fm);
+		/* what the line-by-line reading looks at is capped like the YAML */
+		r = partial(x->content + x->m1.start, blen < MAX_FRONTMATTER ? blen : MAX_FRONTMATTER,
+			    fm);
 		if (r < 0) {
 			sm_toml_free(fm);
 			return r;
