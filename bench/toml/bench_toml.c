@@ -72,9 +72,10 @@ int main(int argc, char **argv)
 	printf("decode: %8.2f ms  %8.1f MB/s\n", best_dec * 1e3, mb / best_dec);
 	printf("encode: %8.2f ms  %8.1f MB/s%s\n", best_enc * 1e3, mb / best_enc,
 	       out.len == in.len && memcmp(out.buf, in.buf, in.len) == 0
-		       ? "  (output byte-identical to the input)" : "");
-	printf("result decode_mbps=%.1f encode_mbps=%.1f bytes=%zu\n", mb / best_dec,
-	       mb / best_enc, in.len);
+		   ? "  (output byte-identical to the input)"
+		   : "");
+	printf("result decode_mbps=%.1f encode_mbps=%.1f bytes=%zu\n", mb / best_dec, mb / best_enc,
+	       in.len);
 	sm_strbuf_release(&in);
 	sm_strbuf_release(&out);
 	sm_strbuf_release(&err);

@@ -32,8 +32,7 @@ struct enc {
 	struct strbuf probe; /* capped scratch for the inline-table heuristic */
 };
 
-static int format_literal(struct strbuf *out, const struct sm_toml_value *v, int nest,
-			  bool probe);
+static int format_literal(struct strbuf *out, const struct sm_toml_value *v, int nest, bool probe);
 
 static int format_string(struct strbuf *out, const char *s, size_t len)
 {
@@ -63,12 +62,24 @@ static int format_string(struct strbuf *out, const char *s, size_t len)
 			continue;
 		esc[0] = '\\';
 		switch (c) {
-		case '\b': esc[1] = 'b'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '"':
+			esc[1] = '"';
+			break;
+		case '\\':
+			esc[1] = '\\';
+			break;
 		default:
 			esc[1] = 'u';
 			esc[2] = '0';
@@ -241,8 +252,7 @@ static int format_inline_table(struct strbuf *out, const struct sm_toml_value *t
  * One value as written after "key = ". In probe mode a multi-line array
  * stops the rendering with -ECANCELED (the result would contain a newline).
  */
-static int format_literal(struct strbuf *out, const struct sm_toml_value *v, int nest,
-			  bool probe)
+static int format_literal(struct strbuf *out, const struct sm_toml_value *v, int nest, bool probe)
 {
 	int r;
 
@@ -319,8 +329,8 @@ static int classify(struct enc *E, const struct sm_toml_value *v)
 static int gen_table(struct enc *E, const struct sm_toml_value *t, bool inside_aot);
 
 /* Write sub-table v under key kv as [name.key] / [[name.key]]. */
-static int gen_subtable(struct enc *E, const struct sm_toml_kv *kv,
-			const struct sm_toml_value *v, bool in_aot, bool *yielded)
+static int gen_subtable(struct enc *E, const struct sm_toml_kv *kv, const struct sm_toml_value *v,
+			bool in_aot, bool *yielded)
 {
 	size_t namelen = E->name.len;
 	int r;
@@ -394,7 +404,7 @@ out:
 
 int sm_toml_encode(const struct sm_toml_value *root, struct strbuf *out, struct strbuf *err)
 {
-	struct enc E = { .out = out, .name = STRBUF_INIT };
+	struct enc E = {.out = out, .name = STRBUF_INIT};
 	size_t orig = out->len;
 	int r;
 
@@ -409,7 +419,8 @@ int sm_toml_encode(const struct sm_toml_value *root, struct strbuf *out, struct 
 		if (r == -E2BIG)
 			return sm_err(err, r, "cannot encode: output too large");
 		if (r == -EILSEQ)
-			return sm_err(err, -EINVAL, "cannot encode: a string or key is not valid UTF-8");
+			return sm_err(err, -EINVAL,
+				      "cannot encode: a string or key is not valid UTF-8");
 		return sm_err(err, -ENOMEM, "cannot encode: out of memory");
 	}
 	return 0;

@@ -45,7 +45,7 @@ struct parser {
 };
 
 static int perr(struct parser *P, const unsigned char *at, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int perr(struct parser *P, const unsigned char *at, const char *fmt, ...)
 {
@@ -256,13 +256,27 @@ static int parse_escape(struct parser *P, struct strbuf *out, bool multi)
 		return perr(P, at, "unterminated string");
 	c = P->p[1];
 	switch (c) {
-	case 'b': ch = '\b'; break;
-	case 't': ch = '\t'; break;
-	case 'n': ch = '\n'; break;
-	case 'f': ch = '\f'; break;
-	case 'r': ch = '\r'; break;
-	case '"': ch = '"'; break;
-	case '\\': ch = '\\'; break;
+	case 'b':
+		ch = '\b';
+		break;
+	case 't':
+		ch = '\t';
+		break;
+	case 'n':
+		ch = '\n';
+		break;
+	case 'f':
+		ch = '\f';
+		break;
+	case 'r':
+		ch = '\r';
+		break;
+	case '"':
+		ch = '"';
+		break;
+	case '\\':
+		ch = '\\';
+		break;
 	case 'u':
 	case 'U': {
 		int n = c == 'u' ? 4 : 8;
@@ -298,7 +312,8 @@ static int parse_escape(struct parser *P, struct strbuf *out, bool multi)
 			else if (q + 1 < P->end && *q == '\r' && q[1] == '\n')
 				q += 2;
 			else
-				return perr(P, at, "invalid escape: backslash followed by whitespace");
+				return perr(P, at,
+					    "invalid escape: backslash followed by whitespace");
 			for (;;) {
 				if (q < P->end && (*q == ' ' || *q == '\t' || *q == '\n'))
 					q++;
@@ -371,7 +386,8 @@ static int parse_string(struct parser *P, struct strbuf *out, bool allow_multi)
 				continue;
 			}
 			if (n > 5)
-				return perr(P, p, "too many quotes at the end of a multi-line string");
+				return perr(P, p,
+					    "too many quotes at the end of a multi-line string");
 			if ((r = add_run(P, out, run, p + n - 3)) < 0)
 				return r;
 			P->p = p + n;
@@ -498,8 +514,8 @@ static int add_pending(struct parser *P, struct sm_toml_value *t)
 }
 
 /* Append a new empty table under key i of the segment stack. */
-static int new_subtable(struct parser *P, struct sm_toml_value *parent, size_t i,
-			uint32_t flags, struct sm_toml_value **ret)
+static int new_subtable(struct parser *P, struct sm_toml_value *parent, size_t i, uint32_t flags,
+			struct sm_toml_value **ret)
 {
 	struct sm_toml_value *t = sm_toml_new_table();
 
@@ -542,9 +558,10 @@ static int parse_keyval(struct parser *P, struct sm_toml_value *tab)
 				return perr(P, P->segs[i].at, "cannot extend inline table '%s'",
 					    seg_key(P, i));
 			if (n->flags & SM_TOML_F_DEFINED)
-				return perr(P, P->segs[i].at,
-					    "cannot add dotted keys to table '%s' defined elsewhere",
-					    seg_key(P, i));
+				return perr(
+				    P, P->segs[i].at,
+				    "cannot add dotted keys to table '%s' defined elsewhere",
+				    seg_key(P, i));
 		}
 		if (!(n->flags & SM_TOML_F_DOTTED) || j < 0) {
 			n->flags |= SM_TOML_F_DOTTED;
@@ -680,7 +697,7 @@ static bool is_leap(int y)
 
 static int days_in_month(int y, int m)
 {
-	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
 	return m == 2 && is_leap(y) ? 29 : d[m - 1];
 }
@@ -731,7 +748,7 @@ static int parse_time(struct parser *P, struct sm_toml_datetime *dt)
 static int parse_datetime(struct parser *P, struct sm_toml_value **ret)
 {
 	const unsigned char *start = P->p, *p = P->p, *end = P->end;
-	struct sm_toml_datetime dt = { 0 };
+	struct sm_toml_datetime dt = {0};
 	enum sm_toml_type type;
 	struct sm_toml_value *v;
 	int r;
@@ -750,8 +767,7 @@ static int parse_datetime(struct parser *P, struct sm_toml_value **ret)
 	    dt.day > days_in_month(dt.year, dt.month))
 		return perr(P, start, "date out of range");
 	p += 10;
-	if (p < end && (*p == 'T' || *p == 't' ||
-			(*p == ' ' && p + 1 < end && is_digit(p[1])))) {
+	if (p < end && (*p == 'T' || *p == 't' || (*p == ' ' && p + 1 < end && is_digit(p[1])))) {
 		P->p = p + 1;
 		if ((r = parse_time(P, &dt)) < 0)
 			return r;
@@ -1045,10 +1061,14 @@ static int parse_header(struct parser *P)
 		} else {
 			arr = t->u.tab.items[j].value;
 			if (arr->type != SM_TOML_ARRAY || !(arr->flags & SM_TOML_F_AOT))
-				return perr(P, at, "cannot define '%s' as an array of tables: "
-					    "already defined as %s", seg_key(P, last),
-					    (arr->flags & SM_TOML_F_INLINE) && arr->type == SM_TOML_ARRAY
-						    ? "a static array" : sm_toml_type_name(arr->type));
+				return perr(P, at,
+					    "cannot define '%s' as an array of tables: "
+					    "already defined as %s",
+					    seg_key(P, last),
+					    (arr->flags & SM_TOML_F_INLINE) &&
+						    arr->type == SM_TOML_ARRAY
+						? "a static array"
+						: sm_toml_type_name(arr->type));
 		}
 		n = sm_toml_new_table();
 		if (!n)
@@ -1112,12 +1132,12 @@ static int parse_document(struct parser *P)
 int sm_toml_parse(const char *buf, size_t len, struct sm_toml_value **ret, struct strbuf *err)
 {
 	struct parser P = {
-		.start = (const unsigned char *)buf,
-		.p = (const unsigned char *)buf,
-		.end = (const unsigned char *)buf + len,
-		.err = err,
-		.sbuf = STRBUF_INIT,
-		.kbuf = STRBUF_INIT,
+	    .start = (const unsigned char *)buf,
+	    .p = (const unsigned char *)buf,
+	    .end = (const unsigned char *)buf + len,
+	    .err = err,
+	    .sbuf = STRBUF_INIT,
+	    .kbuf = STRBUF_INIT,
 	};
 	int r;
 

@@ -115,8 +115,7 @@ int sm_toml_tab_append(struct sm_toml_value *tab, const char *key, size_t keylen
 
 	if (tab->u.tab.len == tab->u.tab.alloc) {
 		size_t na = tab->u.tab.alloc ? tab->u.tab.alloc * 2 : 4;
-		struct sm_toml_kv *items =
-			sm_reallocarray(tab->u.tab.items, na, sizeof(*items));
+		struct sm_toml_kv *items = sm_reallocarray(tab->u.tab.items, na, sizeof(*items));
 
 		if (!items)
 			return -ENOMEM;
@@ -312,9 +311,8 @@ static bool dt_equal(enum sm_toml_type t, const struct sm_toml_datetime *a,
 	if (t != SM_TOML_TIME_LOCAL &&
 	    (a->year != b->year || a->month != b->month || a->day != b->day))
 		return false;
-	if (t != SM_TOML_DATE_LOCAL &&
-	    (a->hour != b->hour || a->minute != b->minute || a->second != b->second ||
-	     a->nanosecond != b->nanosecond))
+	if (t != SM_TOML_DATE_LOCAL && (a->hour != b->hour || a->minute != b->minute ||
+					a->second != b->second || a->nanosecond != b->nanosecond))
 		return false;
 	if (t == SM_TOML_DATETIME && a->offset_minutes != b->offset_minutes)
 		return false;
@@ -376,8 +374,7 @@ bool sm_toml_equal(const struct sm_toml_value *a, const struct sm_toml_value *b,
 	}
 }
 
-struct sm_toml_value *sm_toml_getn(const struct sm_toml_value *tab, const char *key,
-				   size_t keylen)
+struct sm_toml_value *sm_toml_getn(const struct sm_toml_value *tab, const char *key, size_t keylen)
 {
 	long i;
 
@@ -516,7 +513,7 @@ int sm_toml_push(struct sm_toml_value *arr, struct sm_toml_value *value)
 	if (arr->u.arr.len == arr->u.arr.alloc) {
 		size_t na = arr->u.arr.alloc ? arr->u.arr.alloc * 2 : 4;
 		struct sm_toml_value **items =
-			sm_reallocarray(arr->u.arr.items, na, sizeof(*items));
+		    sm_reallocarray(arr->u.arr.items, na, sizeof(*items));
 
 		if (!items) {
 			sm_toml_free(value);
@@ -545,16 +542,11 @@ int sm_toml_array_remove(struct sm_toml_value *arr, size_t idx)
 const char *sm_toml_type_name(enum sm_toml_type type)
 {
 	static const char *const names[] = {
-		[SM_TOML_STRING] = "string",
-		[SM_TOML_INTEGER] = "integer",
-		[SM_TOML_FLOAT] = "float",
-		[SM_TOML_BOOL] = "bool",
-		[SM_TOML_DATETIME] = "datetime",
-		[SM_TOML_DATETIME_LOCAL] = "datetime-local",
-		[SM_TOML_DATE_LOCAL] = "date-local",
-		[SM_TOML_TIME_LOCAL] = "time-local",
-		[SM_TOML_ARRAY] = "array",
-		[SM_TOML_TABLE] = "table",
+	    [SM_TOML_STRING] = "string",	 [SM_TOML_INTEGER] = "integer",
+	    [SM_TOML_FLOAT] = "float",		 [SM_TOML_BOOL] = "bool",
+	    [SM_TOML_DATETIME] = "datetime",	 [SM_TOML_DATETIME_LOCAL] = "datetime-local",
+	    [SM_TOML_DATE_LOCAL] = "date-local", [SM_TOML_TIME_LOCAL] = "time-local",
+	    [SM_TOML_ARRAY] = "array",		 [SM_TOML_TABLE] = "table",
 	};
 
 	if ((unsigned)type >= SM_ARRAY_SIZE(names))

@@ -18,8 +18,7 @@
 
 int main(int argc, char **argv)
 {
-	struct strbuf in = STRBUF_INIT, err = STRBUF_INIT, out1 = STRBUF_INIT,
-		      out2 = STRBUF_INIT;
+	struct strbuf in = STRBUF_INIT, err = STRBUF_INIT, out1 = STRBUF_INIT, out2 = STRBUF_INIT;
 	struct sm_toml_value *a = NULL, *b = NULL;
 	char buf[65536];
 	size_t n;
@@ -44,8 +43,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!sm_toml_equal(a, b, false)) {
-		fprintf(stderr, "toml-roundtrip: values differ after round trip\n"
-				"--- encoded ---\n%s", out1.buf);
+		fprintf(stderr,
+			"toml-roundtrip: values differ after round trip\n"
+			"--- encoded ---\n%s",
+			out1.buf);
 		goto out;
 	}
 	if (sm_toml_encode(b, &out2, &err) < 0 || out1.len != out2.len ||

@@ -40,8 +40,8 @@ static void fmt_datetime(char *out, size_t size, enum sm_toml_type type,
 		return;
 	if (type != SM_TOML_TIME_LOCAL)
 		out[n++] = 'T';
-	n += (size_t)snprintf(out + n, size - n, "%02d:%02d:%02d", dt->hour, dt->minute,
-			      dt->second);
+	n +=
+	    (size_t)snprintf(out + n, size - n, "%02d:%02d:%02d", dt->hour, dt->minute, dt->second);
 	if (dt->frac_digits > 0) {
 		char frac[16];
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -97,7 +98,7 @@ static struct sm_toml_value *scalar(const char *type, const char *value)
 	}
 	v = sm_toml_take(root, "v");
 	if (v && v->type == SM_TOML_INTEGER && strcmp(type, "float") == 0) {
-		double f = (double)v->u.i;
+		double f = strtod(value, NULL); /* keeps the sign of -0 */
 
 		sm_toml_free(v);
 		v = sm_toml_new_float(f);
@@ -139,7 +140,8 @@ static struct sm_toml_value *from_json(json_t *j)
 		json_t *item;
 
 		v = sm_toml_new_array();
-		json_array_foreach(j, i, item) {
+		json_array_foreach(j, i, item)
+		{
 			if (!v || sm_toml_push(v, from_json(item)) < 0) {
 				sm_toml_free(v);
 				return NULL;
@@ -154,7 +156,8 @@ static struct sm_toml_value *from_json(json_t *j)
 		void *tmp;
 
 		v = sm_toml_new_table();
-		json_object_keylen_foreach_safe(j, tmp, key, keylen, item) {
+		json_object_keylen_foreach_safe(j, tmp, key, keylen, item)
+		{
 			size_t n;
 			char *k = unmask(key, keylen, &n);
 

@@ -224,7 +224,7 @@ static void test_edit_api(void **state)
 	assert_int_equal(sm_toml_set(t, "k", NULL), -ENOMEM);
 	assert_int_equal(sm_toml_remove(arr, "k"), -EINVAL);
 	assert_null(sm_toml_get(NULL, "k"));
-	assert_null(sm_toml_new_datetime(SM_TOML_STRING, &(struct sm_toml_datetime){ 0 }));
+	assert_null(sm_toml_new_datetime(SM_TOML_STRING, &(struct sm_toml_datetime){0}));
 	sm_toml_free(t);
 	sm_toml_free(c);
 	sm_toml_free(NULL);
@@ -239,8 +239,11 @@ static void test_big_table_index(void **state)
 	(void)state;
 	assert_int_equal(sm_strbuf_addstr(&src, "[lock]\nversion = \"1.0.0\"\n"), 0);
 	for (int i = 0; i < 5000; i++)
-		assert_int_equal(sm_strbuf_addf(&src, "\n[lock.entries.\"a%d::skill\"]\n"
-						 "content_hash = \"%064d\"\n", i, i), 0);
+		assert_int_equal(sm_strbuf_addf(&src,
+						"\n[lock.entries.\"a%d::skill\"]\n"
+						"content_hash = \"%064d\"\n",
+						i, i),
+				 0);
 	root = parse_ok(src.buf);
 	entries = sm_toml_get_path(root, "lock.entries");
 	assert_int_equal(entries->u.tab.len, 5000);
@@ -334,7 +337,8 @@ static void test_errors(void **state)
 	sm_toml_free(parse_ok("[a.b]\n[a]\n"));
 	sm_toml_free(parse_ok("[[a]]\n[a.b]\n[[a]]\n[a.b]\n"));
 	sm_toml_free(parse_ok("a = {b.c = 1, b.d = 2}\n"));
-	sm_toml_free(parse_ok("\xef\xbb\xbf" "a = 1\r\n# c\r\n"));
+	sm_toml_free(parse_ok("\xef\xbb\xbf"
+			      "a = 1\r\n# c\r\n"));
 	sm_toml_free(parse_ok(""));
 }
 
@@ -405,7 +409,8 @@ static void test_encode_layout(void **state)
 	assert_reencodes("a = [\n    1,\n    { b = [\n    2,\n] },\n]\n", NULL);
 	/* arrays of tables in arrays of tables, and empty AoT entries */
 	assert_reencodes("[[a]]\nx = [\n    1,\n]\n\n[[a.b]]\ny = [\n    2,\n]\n\n[[a]]\n"
-			 "x = []\n", NULL);
+			 "x = []\n",
+			 NULL);
 	/* keys: bare when possible, quoted otherwise */
 	assert_reencodes("\"a b\" = 1\n\"\" = 2\n\"\xc3\xa9\" = 3\nok-_9 = 4\n"
 			 "\n[\"x.y\".\"canvas-design::skill\"]\nk = 1\n",
@@ -474,18 +479,17 @@ static void test_encode_api(void **state)
 	sm_strbuf_release(&err);
 }
 
-static const char alloc_doc[] =
-	"title = \"x\"\n"
-	"arr = [1, 2.5, \"s\", [true], {a = 1}]\n"
-	"dt = 1979-05-27T07:32:00Z\n"
-	"a.b.c = \"\\u00e9 escaped\"\n"
-	"[tab]\n"
-	"k = '''multi\nline'''\n"
-	"[[aot]]\n"
-	"x = 1\n"
-	"[aot.sub]\n"
-	"y = 2\n"
-	"[[aot]]\n";
+static const char alloc_doc[] = "title = \"x\"\n"
+				"arr = [1, 2.5, \"s\", [true], {a = 1}]\n"
+				"dt = 1979-05-27T07:32:00Z\n"
+				"a.b.c = \"\\u00e9 escaped\"\n"
+				"[tab]\n"
+				"k = '''multi\nline'''\n"
+				"[[aot]]\n"
+				"x = 1\n"
+				"[aot.sub]\n"
+				"y = 2\n"
+				"[[aot]]\n";
 
 static void test_alloc_failure(void **state)
 {
@@ -549,16 +553,11 @@ static void test_alloc_failure(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scalars),
-		cmocka_unit_test(test_tables_and_order),
-		cmocka_unit_test(test_edit_api),
-		cmocka_unit_test(test_big_table_index),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_long_key_message),
-		cmocka_unit_test(test_deep_nesting),
-		cmocka_unit_test(test_encode_layout),
-		cmocka_unit_test(test_encode_api),
-		cmocka_unit_test(test_alloc_failure),
+	    cmocka_unit_test(test_scalars),	 cmocka_unit_test(test_tables_and_order),
+	    cmocka_unit_test(test_edit_api),	 cmocka_unit_test(test_big_table_index),
+	    cmocka_unit_test(test_errors),	 cmocka_unit_test(test_long_key_message),
+	    cmocka_unit_test(test_deep_nesting), cmocka_unit_test(test_encode_layout),
+	    cmocka_unit_test(test_encode_api),	 cmocka_unit_test(test_alloc_failure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
