@@ -37,10 +37,9 @@
 /* ---- tool names ---------------------------------------------------------- */
 
 static const char *const valid_tools[] = {
-	"Read",		"Write",     "Edit",	  "MultiEdit",	     "Glob",	 "Grep",
-	"NotebookEdit", "Bash",	     "KillShell", "AskUserQuestion", "TodoWrite", "WebFetch",
-	"WebSearch",	"Task",	     "TaskOutput", "Skill",	     "EnterPlanMode",
-	"ExitPlanMode",
+    "Read",	    "Write", "Edit",	   "MultiEdit",	      "Glob",	       "Grep",
+    "NotebookEdit", "Bash",  "KillShell",  "AskUserQuestion", "TodoWrite",     "WebFetch",
+    "WebSearch",    "Task",  "TaskOutput", "Skill",	      "EnterPlanMode", "ExitPlanMode",
 };
 
 static char ascii_lower(char c)
@@ -591,8 +590,8 @@ static bool match2(const char *t, size_t n, size_t *bstart, size_t *blen)
 static bool crash_class(const char *key, size_t n)
 {
 	static const char *const second_pass_known[] = {
-		"title", "description", "author", "license",	   "version",
-		"tags",	 "dependencies", "tools", "allowed-tools", "allowedTools",
+	    "title", "description",  "author", "license",	"version",
+	    "tags",  "dependencies", "tools",  "allowed-tools", "allowedTools",
 	};
 
 	for (size_t i = 0; i < SM_ARRAY_SIZE(second_pass_known); i++)
@@ -635,10 +634,9 @@ static const struct sm_ypy *or_chain(const struct sm_ypy *data, const char *cons
 static bool known_field(const char *key, size_t n)
 {
 	static const char *const known[] = {
-		"name",	      "description", "tools",  "allowedtools", "disallowedtools",
-		"model",      "permissionmode", "skills", "hooks",	  "userinvocable",
-		"title",      "author",	     "license", "version",	  "tags",
-		"dependencies",
+	    "name",	      "description", "tools", "allowedtools",  "disallowedtools", "model",
+	    "permissionmode", "skills",	     "hooks", "userinvocable", "title",		  "author",
+	    "license",	      "version",     "tags",  "dependencies",
 	};
 	char buf[32];
 	size_t k = 0;
@@ -830,14 +828,16 @@ static int partial(const char *s, size_t n, struct sm_toml_value *fm)
 			const char *key = line + kb, *val = colon + 1 + vb;
 			size_t klen = ke - kb, vlen = ve - vb;
 
-			if (vlen > 1 && (val[0] == '"' || val[0] == '\'') && val[vlen - 1] == val[0]) {
+			if (vlen > 1 && (val[0] == '"' || val[0] == '\'') &&
+			    val[vlen - 1] == val[0]) {
 				val++;
 				vlen -= 2;
 			}
 			for (size_t k = 0; k < klen && k < sizeof(lower); k++)
 				lower[k] = ascii_lower(key[k]);
 #define IS(word) (klen == strlen(word) && !memcmp(lower, word, klen))
-			if (klen < sizeof(lower) && (IS("name") || IS("description") || IS("model"))) {
+			if (klen < sizeof(lower) &&
+			    (IS("name") || IS("description") || IS("model"))) {
 				char word[16];
 
 				memcpy(word, lower, klen);
@@ -969,7 +969,8 @@ static int yaml_warning(struct ex *x, size_t body_line, const struct sm_yaml_py_
 
 	r = sm_strbuf_addf(&sb, "malformed frontmatter: %s", e->msg);
 	if (r == 0 && e->context_line >= 0)
-		r = sm_strbuf_addf(&sb, " (started at line %zu)", body_line + (size_t)e->context_line);
+		r = sm_strbuf_addf(&sb, " (started at line %zu)",
+				   body_line + (size_t)e->context_line);
 	if (r == 0)
 		r = warn(x, body_line + e->line, sb.buf);
 	sm_strbuf_release(&sb);
@@ -993,8 +994,7 @@ static int load(const char *s, size_t n, struct sm_yaml_py_doc **doc, struct sm_
 static bool all_str_keys(const struct sm_ypy *m)
 {
 	for (size_t i = 0; i < m->u.map.len; i++)
-		if (m->u.map.keys[i]->type != SM_YPY_STR &&
-		    m->u.map.vals[i]->type != SM_YPY_NULL)
+		if (m->u.map.keys[i]->type != SM_YPY_STR && m->u.map.vals[i]->type != SM_YPY_NULL)
 			return false;
 	return true;
 }
@@ -1030,8 +1030,8 @@ static int first_pass(struct ex *x)
 		if (!fm)
 			return -ENOMEM;
 		/* what the line-by-line reading looks at is capped like the YAML */
-		r = partial(x->content + x->m1.start, blen < MAX_FRONTMATTER ? blen : MAX_FRONTMATTER,
-			    fm);
+		r = partial(x->content + x->m1.start,
+			    blen < MAX_FRONTMATTER ? blen : MAX_FRONTMATTER, fm);
 		if (r < 0) {
 			sm_toml_free(fm);
 			return r;
@@ -1201,12 +1201,12 @@ static int to_dict(struct ex *x, struct sm_toml_value **ret)
 
 	if (!t)
 		return -ENOMEM;
-#define MOVE(key, field)                                                                   \
-	do {                                                                               \
-		if (r == 0 && x->field) {                                                  \
-			r = sm_toml_set(t, key, x->field);                                 \
-			x->field = NULL;                                                   \
-		}                                                                          \
+#define MOVE(key, field)                                                                           \
+	do {                                                                                       \
+		if (r == 0 && x->field) {                                                          \
+			r = sm_toml_set(t, key, x->field);                                         \
+			x->field = NULL;                                                           \
+		}                                                                                  \
 	} while (0)
 	MOVE("title", title);
 	MOVE("description", description);
@@ -1417,8 +1417,8 @@ static int first_md(const char *dir, struct strbuf *out, struct strbuf *err)
 
 	if (!d)
 		return errno == ENOENT || errno == ENOTDIR
-			       ? 0
-			       : sm_err(err, -errno, "cannot list '%s': %s", dir, sm_strerror(errno));
+			   ? 0
+			   : sm_err(err, -errno, "cannot list '%s': %s", dir, sm_strerror(errno));
 	while ((de = readdir(d))) {
 		if (!md_suffix(de->d_name) && strcmp(de->d_name, ".md") != 0)
 			continue;

@@ -202,13 +202,13 @@ struct ctx {
 	struct frame frames[SM_YAML_PY_MAX_DEPTH + 1];
 	size_t depth;
 	struct rnode *root;
-	size_t nodes; /* budget: composed nodes plus merged pairs */
+	size_t nodes;	      /* budget: composed nodes plus merged pairs */
 	struct rnode **queue; /* collections waiting to be filled */
 	size_t nqueue, queue_alloc;
 };
 
 static int fail(struct ctx *c, enum sm_yaml_py_fail kind, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int fail(struct ctx *c, enum sm_yaml_py_fail kind, unsigned line, const char *fmt, ...)
 {
@@ -311,9 +311,9 @@ static bool one_of(const char *s, size_t n, const char *const *words)
 }
 
 static const char *const null_words[] = {"", "~", "null", "Null", "NULL", NULL};
-static const char *const bool_words[] = {"yes",	 "Yes", "YES",	 "no",	  "No",	   "NO",
-					 "true", "True", "TRUE", "false", "False", "FALSE",
-					 "on",	 "On",	"ON",	"off",	 "Off",	  "OFF",   NULL};
+static const char *const bool_words[] = {"yes",	 "Yes",	 "YES",	  "no",	   "No",    "NO", "true",
+					 "True", "TRUE", "false", "False", "FALSE", "on", "On",
+					 "ON",	 "off",	 "Off",	  "OFF",   NULL};
 
 /* (:[0-5]?[0-9])+ starting at s[*i] == ':'; stops before a char in stop or end */
 static bool match_base60(const char *s, size_t n, size_t *i, const char *stop)
@@ -382,7 +382,8 @@ static bool match_float(const char *s, size_t n)
 		const char *r = s + i + 1;
 		size_t rn = n - i - 1;
 
-		if (rn == 3 && (!memcmp(r, "inf", 3) || !memcmp(r, "Inf", 3) || !memcmp(r, "INF", 3)))
+		if (rn == 3 &&
+		    (!memcmp(r, "inf", 3) || !memcmp(r, "Inf", 3) || !memcmp(r, "INF", 3)))
 			return true;
 		if (i == 0 && rn == 3 &&
 		    (!memcmp(r, "nan", 3) || !memcmp(r, "NaN", 3) || !memcmp(r, "NAN", 3)))
@@ -553,10 +554,11 @@ static enum tid tag_id(const char *tag)
 		const char *name;
 		enum tid id;
 	} tags[] = {
-		{"null", T_NULL},     {"bool", T_BOOL},	    {"int", T_INT},   {"float", T_FLOAT},
-		{"binary", T_BINARY}, {"timestamp", T_TIMESTAMP}, {"omap", T_OMAP},
-		{"pairs", T_PAIRS},   {"set", T_SET},	    {"str", T_STR},   {"seq", T_SEQ},
-		{"map", T_MAP},	      {"merge", T_MERGE},   {"value", T_VALUE},
+	    {"null", T_NULL},	{"bool", T_BOOL},     {"int", T_INT},
+	    {"float", T_FLOAT}, {"binary", T_BINARY}, {"timestamp", T_TIMESTAMP},
+	    {"omap", T_OMAP},	{"pairs", T_PAIRS},   {"set", T_SET},
+	    {"str", T_STR},	{"seq", T_SEQ},	      {"map", T_MAP},
+	    {"merge", T_MERGE}, {"value", T_VALUE},
 	};
 	static const char prefix[] = "tag:yaml.org,2002:";
 
@@ -625,8 +627,8 @@ static int on_scalar(struct ctx *c, yaml_event_t *ev)
 
 	if (!r)
 		return -ENOMEM;
-	r->val = arena_strndup(c->arena, (const char *)ev->data.scalar.value,
-			       ev->data.scalar.length);
+	r->val =
+	    arena_strndup(c->arena, (const char *)ev->data.scalar.value, ev->data.scalar.length);
 	if (!r->val)
 		return -ENOMEM;
 	r->len = ev->data.scalar.length;
@@ -669,8 +671,8 @@ static int on_start(struct ctx *c, yaml_event_t *ev, enum rkind kind)
 	if (ret < 0)
 		return ret;
 	if (c->depth >= SM_YAML_PY_MAX_DEPTH)
-		return fail(c, SM_YAML_PY_SYNTAX, r->line, "nested too deeply (more than %d levels)",
-			    SM_YAML_PY_MAX_DEPTH);
+		return fail(c, SM_YAML_PY_SYNTAX, r->line,
+			    "nested too deeply (more than %d levels)", SM_YAML_PY_MAX_DEPTH);
 	c->frames[c->depth].node = r;
 	c->frames[c->depth].items = NULL;
 	c->frames[c->depth].n = c->frames[c->depth].alloc = 0;
@@ -1051,7 +1053,8 @@ static uint64_t py_hash(const struct sm_ypy *v)
 
 	if (num_of(v, &is_int, &i, &f)) {
 		if (!is_int) {
-			if (f == floor(f) && f >= -9223372036854775808.0 && f < 9223372036854775808.0)
+			if (f == floor(f) && f >= -9223372036854775808.0 &&
+			    f < 9223372036854775808.0)
 				i = (int64_t)f;
 			else
 				return hash_bytes(&f, sizeof(f), 7);
@@ -1252,7 +1255,8 @@ static int construct_int(struct ctx *c, const struct rnode *r, struct sm_ypy **r
 		rc = big_parse(&b, s + i, n - i, 10, &ok);
 	}
 	if (rc == 0 && !ok)
-		rc = fail(c, SM_YAML_PY_VALUE, r->line, "invalid literal for int(): '%.60s'", r->val);
+		rc = fail(c, SM_YAML_PY_VALUE, r->line, "invalid literal for int(): '%.60s'",
+			  r->val);
 	if (rc == 0) {
 		*ret = big_to_val(c, &b, neg);
 		if (!*ret)
@@ -1327,8 +1331,8 @@ static int construct_float(struct ctx *c, const struct rnode *r, struct sm_ypy *
 	}
 	sm_free(s);
 	if (!ok)
-		return fail(c, SM_YAML_PY_VALUE, r->line, "could not convert string to float: '%.60s'",
-			    r->val);
+		return fail(c, SM_YAML_PY_VALUE, r->line,
+			    "could not convert string to float: '%.60s'", r->val);
 	*ret = new_val(c, SM_YPY_FLOAT);
 	if (!*ret)
 		return -ENOMEM;
@@ -1476,7 +1480,7 @@ static int construct_scalar(struct ctx *c, struct rnode *r, struct sm_ypy **ret)
 
 		for (size_t i = 0; i < r->len && i < 5; i++)
 			low[i] = (char)(r->val[i] >= 'A' && r->val[i] <= 'Z' ? r->val[i] | 0x20
-									   : r->val[i]);
+									     : r->val[i]);
 		if (r->len > 5 || !one_of(low, r->len, bool_words))
 			return fail(c, SM_YAML_PY_VALUE, r->line, "invalid bool '%.60s'", r->val);
 		v = new_val(c, SM_YPY_BOOL);
@@ -1568,10 +1572,11 @@ static int flatten(struct ctx *c, struct rnode *node, int depth)
 		} else if (v->kind == R_SEQ) {
 			for (size_t j = 0; rc == 0 && j < v->n; j++) {
 				if (v->items[j]->kind != R_MAP)
-					rc = fail(c, SM_YAML_PY_SYNTAX, v->items[j]->line,
-						  "while constructing a mapping: expected a mapping "
-						  "for merging, but found %s",
-						  kind_name(v->items[j]->kind));
+					rc =
+					    fail(c, SM_YAML_PY_SYNTAX, v->items[j]->line,
+						 "while constructing a mapping: expected a mapping "
+						 "for merging, but found %s",
+						 kind_name(v->items[j]->kind));
 				else
 					rc = flatten(c, v->items[j], depth + 1);
 			}
@@ -2052,8 +2057,8 @@ int sm_ypy_float_repr(double x, struct strbuf *out)
 	if (nd > 1 && sm_strbuf_addf(out, ".%s", digits + 1) < 0)
 		return -ENOMEM;
 	return sm_strbuf_addf(out, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp) < 0
-		       ? -ENOMEM
-		       : 0;
+		   ? -ENOMEM
+		   : 0;
 }
 
 /* Python's str.isprintable() approximated for the characters that matter. */
@@ -2064,8 +2069,7 @@ static bool py_printable(uint32_t c)
 	if ((c >= 0x2000 && c <= 0x200f) || (c >= 0x2028 && c <= 0x202f) ||
 	    (c >= 0x205f && c <= 0x206f) || c == 0x1680 || c == 0x3000 || c == 0xfeff ||
 	    (c >= 0xfff9 && c <= 0xfffb) || (c >= 0xe000 && c <= 0xf8ff) || c == 0x61c ||
-	    (c >= 0x600 && c <= 0x605) || c == 0x6dd || c == 0x70f || c == 0x180e ||
-	    (c >= 0xf0000))
+	    (c >= 0x600 && c <= 0x605) || c == 0x6dd || c == 0x70f || c == 0x180e || (c >= 0xf0000))
 		return false;
 	return true;
 }
@@ -2222,10 +2226,10 @@ int sm_ypy_repr(const struct sm_ypy *v, struct strbuf *out)
 	case SM_YPY_BYTES:
 		return repr_bytes(v->u.s.ptr, v->u.s.len, out);
 	case SM_YPY_DATE:
-		return sm_strbuf_addf(out, "datetime.date(%d, %d, %d)", v->u.dt.year,
-				      v->u.dt.month, v->u.dt.day) < 0
-			       ? -ENOMEM
-			       : 0;
+		return sm_strbuf_addf(out, "datetime.date(%d, %d, %d)", v->u.dt.year, v->u.dt.month,
+				      v->u.dt.day) < 0
+			   ? -ENOMEM
+			   : 0;
 	case SM_YPY_DATETIME:
 		return repr_datetime(&v->u.dt, out);
 	case SM_YPY_SEQ:
@@ -2288,8 +2292,8 @@ int sm_ypy_str(const struct sm_ypy *v, struct strbuf *out)
 	case SM_YPY_DATE:
 		return sm_strbuf_addf(out, "%04d-%02d-%02d", v->u.dt.year, v->u.dt.month,
 				      v->u.dt.day) < 0
-			       ? -ENOMEM
-			       : 0;
+			   ? -ENOMEM
+			   : 0;
 	case SM_YPY_DATETIME:
 		return str_datetime(&v->u.dt, out);
 	default:

@@ -78,7 +78,7 @@ enum sm_yaml_py_fail {
 
 struct sm_yaml_py_error {
 	enum sm_yaml_py_fail kind;
-	unsigned line; /* 0-based line in the text */
+	unsigned line;	  /* 0-based line in the text */
 	int context_line; /* 0-based line where the construct began, or -1 */
 	char msg[200];
 };

@@ -55,31 +55,32 @@ static const char sample[] = "---\n"
 			     "Body text here.\n";
 
 /* Its [artifacts.metadata] as in the spec's §1.4 example. */
-static const char sample_toml[] = "[metadata]\n"
-				  "description = \"Create visual designs on an HTML canvas\"\n"
-				  "author = \"Jane Doe\"\n"
-				  "license = \"MIT\"\n"
-				  "version = \"1.2.0\"\n"
-				  "tools = [\"Read\", \"Write\", \"Bash\"]\n"
-				  "[metadata.extra]\n"
-				  "frontmatter_tools = [\"Read\", \"Write\", \"Bash\", \"FooTool\"]\n"
-				  "unknown_tools = [\"FooTool\"]\n"
-				  "name = \"canvas-design\"\n"
-				  "model = \"sonnet\"\n"
-				  "user-invocable = true\n"
-				  "custom-key = \"hello\"\n"
-				  "[metadata.extra.frontmatter]\n"
-				  "name = \"canvas-design\"\n"
-				  "description = \"Create visual designs on an HTML canvas\"\n"
-				  "tools = [\"Read\", \"Write\", \"Bash\", \"FooTool\"]\n"
-				  "model = \"sonnet\"\n"
-				  "userInvocable = true\n"
-				  "author = \"Jane Doe\"\n"
-				  "license = \"MIT\"\n"
-				  "version = \"1.2.0\"\n"
-				  "tags = [\"design\", \"canvas\"]\n"
-				  "[metadata.extra.frontmatter.extra]\n"
-				  "custom-key = \"hello\"\n";
+static const char sample_toml[] =
+    "[metadata]\n"
+    "description = \"Create visual designs on an HTML canvas\"\n"
+    "author = \"Jane Doe\"\n"
+    "license = \"MIT\"\n"
+    "version = \"1.2.0\"\n"
+    "tools = [\"Read\", \"Write\", \"Bash\"]\n"
+    "[metadata.extra]\n"
+    "frontmatter_tools = [\"Read\", \"Write\", \"Bash\", \"FooTool\"]\n"
+    "unknown_tools = [\"FooTool\"]\n"
+    "name = \"canvas-design\"\n"
+    "model = \"sonnet\"\n"
+    "user-invocable = true\n"
+    "custom-key = \"hello\"\n"
+    "[metadata.extra.frontmatter]\n"
+    "name = \"canvas-design\"\n"
+    "description = \"Create visual designs on an HTML canvas\"\n"
+    "tools = [\"Read\", \"Write\", \"Bash\", \"FooTool\"]\n"
+    "model = \"sonnet\"\n"
+    "userInvocable = true\n"
+    "author = \"Jane Doe\"\n"
+    "license = \"MIT\"\n"
+    "version = \"1.2.0\"\n"
+    "tags = [\"design\", \"canvas\"]\n"
+    "[metadata.extra.frontmatter.extra]\n"
+    "custom-key = \"hello\"\n";
 
 static struct sm_toml_value *parse(const char *toml)
 {
@@ -198,8 +199,9 @@ static void test_tools(void **state)
 	struct sm_metadata m;
 
 	(void)state;
-	extract("---\ntools: [bash, web-fetch, Multi_Edit, READ, FooTool, ' Grep ', TodoWrite]\n---\n",
-		&m);
+	extract(
+	    "---\ntools: [bash, web-fetch, Multi_Edit, READ, FooTool, ' Grep ', TodoWrite]\n---\n",
+	    &m);
 	assert_table(&m, "[metadata]\n"
 			 "tools = [\"Bash\", \"WebFetch\", \"MultiEdit\", \"Read\", \"Grep\", "
 			 "\"TodoWrite\"]\n"
@@ -475,13 +477,14 @@ static void test_billion_laughs(void **state)
 	struct sm_metadata m;
 
 	(void)state;
-	assert_int_equal(sm_strbuf_addstr(&text, "---\nname: lol\na: &a [x, x, x, x, x, x, x, x, x, x]\n"),
-			 0);
+	assert_int_equal(
+	    sm_strbuf_addstr(&text, "---\nname: lol\na: &a [x, x, x, x, x, x, x, x, x, x]\n"), 0);
 	for (char c = 'b'; c <= 'j'; c++)
-		assert_int_equal(sm_strbuf_addf(&text, "%c: &%c [*%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c]\n",
-						 c, c, c - 1, c - 1, c - 1, c - 1, c - 1, c - 1, c - 1,
-						 c - 1, c - 1, c - 1),
-				 0);
+		assert_int_equal(
+		    sm_strbuf_addf(
+			&text, "%c: &%c [*%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c, *%c]\n", c, c,
+			c - 1, c - 1, c - 1, c - 1, c - 1, c - 1, c - 1, c - 1, c - 1, c - 1),
+		    0);
 	assert_int_equal(sm_strbuf_addstr(&text, "---\nBody\n"), 0);
 	extract(text.buf, &m);
 	assert_non_null(m.warning);
@@ -643,20 +646,20 @@ static void test_alloc_failure(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sample),
-		cmocka_unit_test(test_description_fallback),
-		cmocka_unit_test(test_tools),
-		cmocka_unit_test(test_yaml11_scalars),
-		cmocka_unit_test(test_dates),
-		cmocka_unit_test(test_nulls),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_bom_crlf),
-		cmocka_unit_test(test_no_frontmatter_and_empty),
-		cmocka_unit_test(test_tags_and_keys),
-		cmocka_unit_test(test_billion_laughs),
-		cmocka_unit_test(test_invalid_utf8),
-		cmocka_unit_test(test_files),
-		cmocka_unit_test(test_alloc_failure),
+	    cmocka_unit_test(test_sample),
+	    cmocka_unit_test(test_description_fallback),
+	    cmocka_unit_test(test_tools),
+	    cmocka_unit_test(test_yaml11_scalars),
+	    cmocka_unit_test(test_dates),
+	    cmocka_unit_test(test_nulls),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_bom_crlf),
+	    cmocka_unit_test(test_no_frontmatter_and_empty),
+	    cmocka_unit_test(test_tags_and_keys),
+	    cmocka_unit_test(test_billion_laughs),
+	    cmocka_unit_test(test_invalid_utf8),
+	    cmocka_unit_test(test_files),
+	    cmocka_unit_test(test_alloc_failure),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmproot, drop_tmproot);

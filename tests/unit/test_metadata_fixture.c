@@ -79,8 +79,7 @@ static void test_fixture(void **state)
 	size_t total = 0, matched = 0, shown = 0;
 
 	(void)state;
-	assert_int_equal(sm_strbuf_addf(&dir, "%s/skillmeat-home/collections/default", tmproot),
-			 0);
+	assert_int_equal(sm_strbuf_addf(&dir, "%s/skillmeat-home/collections/default", tmproot), 0);
 	assert_int_equal(sm_strbuf_addf(&path, "%s/collection.toml", dir.buf), 0);
 	assert_int_equal(sm_fs_read_file(path.buf, 64 << 20, &text, &err), 0);
 	assert_int_equal(sm_toml_parse(text.buf, text.len, &doc, &err), 0);
@@ -104,9 +103,8 @@ static void test_fixture(void **state)
 		total++;
 		sm_strbuf_reset(&path);
 		assert_int_equal(sm_strbuf_addf(&path, "%s/%s", dir.buf, rel), 0);
-		assert_int_equal(sm_metadata_extract(path.buf, sm_artifact_type_parse(type), &m,
-						     &err),
-				 0);
+		assert_int_equal(
+		    sm_metadata_extract(path.buf, sm_artifact_type_parse(type), &m, &err), 0);
 		ok_table = sm_toml_equal(m.table, want ? want : empty_tab, true);
 		ok_tags = sm_toml_equal(m.tags, want_tags ? want_tags : empty_arr, true);
 		if (ok_table && ok_tags && !m.warning) {
@@ -135,7 +133,7 @@ static void test_fixture(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fixture),
+	    cmocka_unit_test(test_fixture),
 	};
 
 	return cmocka_run_group_tests(tests, unpack, cleanup);
