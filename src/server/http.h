@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SKILLMEAT_SERVER_HTTP_H
+#define SKILLMEAT_SERVER_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "server/metrics.h"
+#include "server/rate_limit.h"
+#include "server/request.h"
+#include "server/router.h"
+#include "server/server_config.h"
+
+/*
+ * The HTTP server: libh2o (its own evloop), N loop threads, each with its
+ * own SO_REUSEPORT listening socket on the same host:port, plus a few worker
+ * threads for long jobs. Requests go through dispatch.h (CORS, rate limit,
+ * auth, routing, body cap, metrics) to the handlers registered on the router.
+ *
+ * Lifecycle:
+ *
+ *	sm_http_server_new(&cfg, &srv, err);        cfg must outlive srv
+ *	sm_router_add(sm_http_server_router(srv), "GET", "/api/v1/x", fn, data, 0, err);
+ *	sm_http_server_start(srv, err);             listening once it returns
+ *	printf("%s\n", sm_http_server_url(srv));
+ *	... SIGINT/SIGTERM -> sm_http_server_request_stop(srv) (async-signal-safe)
+ *	sm_http_server_wait(srv);                   drains and joins
+ *	sm_http_server_free(srv);
+ *
+ * /health, /api/v1/health and /metrics are registered by sm_http_server_new.
+ * Block SIGINT/SIGTERM (pthread_sigmask) before sm_http_server_start so the
+ * loop threads inherit the mask and the caller's thread gets the signal
+ * (sigwait or a handler calling sm_http_server_request_stop). SIGPIPE is
+ * ignored process-wide by start.
+ */
+
+struct sm_http_server;
+
+/*
+ * Called on each loop thread before it serves (index 0..threads-1); the value
+ * stored in *ret is req->thread_data for requests on that thread (e.g. its
+ * own SQLite connection). A negative return fails sm_http_server_start.
+ */
+typedef int (*sm_http_thread_init_fn)(unsigned index, void *app, void **ret);
+/* Called on the loop thread after it stopped serving. */
+typedef void (*sm_http_thread_fini_fn)(unsigned index, void *app, void *thread_data);
+
+struct sm_http_hooks {
+	sm_http_thread_init_fn thread_init;
+	sm_http_thread_fini_fn thread_fini;
+	void *app;
+};
+
+int sm_http_server_new(const struct sm_server_config *cfg, struct sm_http_server **ret,
+		       struct strbuf *err);
+void sm_http_server_free(struct sm_http_server *srv);
+
+void sm_http_server_set_hooks(struct sm_http_server *srv, const struct sm_http_hooks *hooks);
+/* Register routes here before start; the router is not changed afterwards. */
+struct sm_router *sm_http_server_router(struct sm_http_server *srv);
+struct sm_server_metrics *sm_http_server_metrics(struct sm_http_server *srv);
+struct sm_rate_limit *sm_http_server_rate_limit(struct sm_http_server *srv);
+
+/*
+ * Bind every loop's socket (the first to the configured port, the others to
+ * the port it got, so port 0 works), start the workers and the loops, and
+ * return once every loop runs. -EADDRINUSE, -EACCES, -EINVAL (bad host), ...
+ * with a one-line message in err; nothing is left running on failure.
+ */
+int sm_http_server_start(struct sm_http_server *srv, struct strbuf *err);
+/* The bound port (after start). */
+unsigned sm_http_server_port(const struct sm_http_server *srv);
+/* "http://HOST:PORT" with the configured host ([...] around IPv6 literals). */
+const char *sm_http_server_url(const struct sm_http_server *srv);
+/* Number of loop threads (after start). */
+unsigned sm_http_server_threads(const struct sm_http_server *srv);
+
+/*
+ * Ask the server to stop: every loop closes its listener, finishes the
+ * requests in flight (up to cfg->drain_ms), closes idle connections and exits.
+ * Async-signal-safe (an atomic store and write(2) to eventfds); idempotent.
+ */
+void sm_http_server_request_stop(struct sm_http_server *srv);
+/* Wait for the loops and workers to finish. 0, or -ETIMEDOUT when a loop had
+ * to give up draining. */
+int sm_http_server_wait(struct sm_http_server *srv);
+
+/*
+ * Long work: run work(arg) on a worker thread, then done(req, arg) back on
+ * the request's loop thread, where done sets the response (the response helpers
+ * of request.h) and it is sent. The handler returns SM_HTTP_DEFERRED right
+ * after a successful call. If the client went away meanwhile, done gets
+ * req == NULL and only frees arg. work must not touch req; done must not
+ * block. -ENOMEM (the handler then answers itself), -ESHUTDOWN while stopping,
+ * -EINVAL for a request not served by an sm_http_server.
+ */
+typedef void (*sm_http_work_fn)(void *arg);
+typedef void (*sm_http_done_fn)(struct sm_http_req *req, void *arg);
+int sm_http_defer(struct sm_http_req *req, sm_http_work_fn work, sm_http_done_fn done,
+		  void *arg);
+
+#endif

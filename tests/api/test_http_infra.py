@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""HTTP infrastructure test: starts http-infra-server (the real sm_http_server
+with demo routes) on 127.0.0.1 with --port 0 and checks it over real HTTP.
+
+usage: test_http_infra.py PATH-TO-http-infra-server
+Prints one line per check; exits 1 on the first failure.
+"""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+SERVER = sys.argv[1]
+CHECKS = 0
+
+
+def fail(msg):
+    print(f"FAIL: {msg}", flush=True)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    global CHECKS
+    if not cond:
+        fail(msg)
+    CHECKS += 1
+    print(f"ok {CHECKS} - {msg}", flush=True)
+
+
+class Server:
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([SERVER, "--port", "0", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("http://"):
+            err = self.proc.stderr.read()
+            fail(f"server did not print its URL (got {line!r}, stderr {err!r})")
+        self.url = line
+        u = urllib.parse.urlsplit(line)
+        self.host, self.port = u.hostname, u.port
+
+    def request(self, method, path, body=None, headers=None, conn=None):
+        c = conn or http.client.HTTPConnection(self.host, self.port, timeout=30)
+        h = dict(headers or {})
+        if body is not None and not isinstance(body, bytes):
+            body = body.encode()
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        if conn is None:
+            c.close()
+        return r.status, r.headers, data
+
+    def json(self, method, path, **kw):
+        st, h, data = self.request(method, path, **kw)
+        try:
+            return st, h, json.loads(data) if data else None
+        except ValueError:
+            fail(f"{method} {path}: not JSON: {data!r}")
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            fail("server did not stop in time")
+        err = self.proc.stderr.read()
+        return rc, err
+
+
+def metric(text, line_prefix):
+    for line in text.splitlines():
+        if line.startswith(line_prefix + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def test_basics():
+    s = Server("--threads", "2", "--max-body", "1024", "--burst", "20", "--window", "30",
+               "--block", "2", "--refresh-burst", "2", "--refresh-refill", "30")
+    host_port = f"{s.host}:{s.port}"
+    check(s.host == "127.0.0.1" and s.port > 0, f"url line names 127.0.0.1 and a port ({host_port})")
+
+    for path in ("/health", "/api/v1/health"):
+        st, h, j = s.json("GET", path)
+        check(st == 200 and j["status"] == "ok" and isinstance(j["uptime_seconds"], int)
+              and j["version"], f"GET {path} -> ok JSON")
+        check(h["Content-Type"] == "application/json", f"{path} content type")
+
+    st, h, j = s.json("GET", "/nope")
+    check(st == 404 and j == {"detail": "Not Found"}, "404 body")
+    st, h, j = s.json("POST", "/health")
+    check(st == 405 and j == {"detail": "Method Not Allowed"} and h["Allow"] == "GET",
+          "405 body and Allow")
+    st, h, j = s.json("GET", "/api/v1/missing")
+    check(st == 404 and j == {"detail": "Not Found"}, "handler -ENOENT -> 404")
+
+    st, h, j = s.json("GET", "/api/v1/user-collections/cache-stats")
+    check(st == 200 and j == {"cache_stats": True}, "cache-stats is not shadowed by {id}")
+    st, h, j = s.json("GET", "/api/v1/user-collections/abc%2Fdef%20x")
+    check(st == 200 and j == {"id": "abc/def x"}, "path parameter is percent-decoded")
+    st, h, j = s.json("GET", "/api/v1/user-collections/%zz")
+    check(st == 400, "malformed escape -> 400")
+
+    st, h, j = s.json("GET", "/api/v1/echo?x=1&x=a%20b&x=c+d&y=2", headers={"User-Agent": "t/1"})
+    check(st == 200 and j["x"] == ["1", "a b", "c d"], "repeated, decoded query parameters")
+    check(j["client_ip"] == "127.0.0.1" and j["user_agent"] == "t/1", "client IP and headers")
+    check(j["endpoint"] == "/api/v1/echo", "endpoint label")
+    st, h, j = s.json("GET", "/api/v1/echo", headers={"X-Forwarded-For": "10.1.2.3"})
+    check(j["client_ip"] == "127.0.0.1", "X-Forwarded-For ignored without trust_proxy")
+
+    body = json.dumps({"k": "v" * (1024 - 9)})
+    check(len(body) == 1024, "body of exactly the cap")
+    st, h, j = s.json("POST", "/api/v1/json", body=body,
+                      headers={"Content-Type": "application/json"})
+    check(st == 201 and j["got"]["k"].startswith("vvv"), "body at the cap accepted")
+    st, h, j = s.json("POST", "/api/v1/json", body=body + " ")
+    check(st == 413 and j == {"detail": "request body too large"}, "body over the cap -> 413 JSON")
+    # beyond h2o's own limit the answer comes as soon as the headers are read
+    with socket.create_connection((s.host, s.port), timeout=10) as sk:
+        sk.sendall(b"POST /api/v1/json HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n")
+        head = sk.recv(4096)
+    check(head.startswith(b"HTTP/1.1 413 "), "huge body -> 413 before it is read")
+    st, h, j = s.json("POST", "/api/v1/json", body="{bad json")
+    check(st == 422 and j["detail"][0]["type"] == "value_error.jsondecode"
+          and j["detail"][0]["loc"][0] == "body" and j["detail"][0]["msg"],
+          "invalid JSON -> 422 FastAPI shape")
+    st, h, j = s.json("POST", "/api/v1/json")
+    check(st == 422 and j["detail"][0]["type"] == "value_error.missing", "missing body -> 422")
+
+    st, h, j = s.json("GET", "/api/v1/items/abc")
+    check(st == 200 and h["ETag"] == '"rev-3"', "ETag on GET")
+    st, h, data = s.request("GET", "/api/v1/items/abc", headers={"If-None-Match": '"rev-3"'})
+    check(st == 304 and data == b"" and h["ETag"] == '"rev-3"', "If-None-Match -> 304")
+    st, h, data = s.request("GET", "/api/v1/items/abc", headers={"If-None-Match": '"old"'})
+    check(st == 200, "stale If-None-Match -> 200")
+    st, h, data = s.request("DELETE", "/api/v1/items/abc")
+    check(st == 204 and data == b"" and h.get("Content-Length") is None, "204 without a body")
+
+    # keep-alive: several requests on one connection
+    c = http.client.HTTPConnection(s.host, s.port, timeout=10)
+    for i in range(3):
+        st, h, data = s.request("GET", "/health", conn=c)
+    c.close()
+    check(st == 200, "keep-alive connection serves several requests")
+
+    st, h, j = s.json("GET", "/api/v1/whoami")
+    check(st == 200 and j["data"] == j["thread"] + 1, "per-thread data from thread_init")
+
+    # CORS
+    origin = "http://localhost:3000"
+    st, h, data = s.request("OPTIONS", "/api/v1/echo", headers={
+        "Origin": origin, "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "content-type"})
+    check(st == 204 and h["Access-Control-Allow-Origin"] == origin
+          and "GET" in h["Access-Control-Allow-Methods"] and "Origin" in h.get_all("Vary"),
+          "preflight from an allowed origin")
+    st, h, data = s.request("OPTIONS", "/api/v1/echo", headers={
+        "Origin": "http://evil.example", "Access-Control-Request-Method": "GET"})
+    check(st == 400 and h.get("Access-Control-Allow-Origin") is None,
+          "preflight from another origin refused")
+    st, h, data = s.request("OPTIONS", "/api/v1/nothing", headers={
+        "Origin": origin, "Access-Control-Request-Method": "GET"})
+    check(st == 404, "preflight for an unknown path -> 404")
+    st, h, j = s.json("GET", "/api/v1/echo?x=cors", headers={"Origin": origin})
+    check(h["Access-Control-Allow-Origin"] == origin and h["Vary"] == "Origin"
+          and h["Access-Control-Allow-Credentials"] == "true", "CORS headers on GET")
+    st, h, j = s.json("GET", "/api/v1/echo?x=cors", headers={"Origin": "http://evil.example"})
+    check(h.get("Access-Control-Allow-Origin") is None and h["Vary"] == "Origin",
+          "no Allow-Origin for another origin, never *")
+
+    # metrics move
+    st, h, data = s.request("GET", "/metrics")
+    check(st == 200 and h["Content-Type"].startswith("text/plain"), "/metrics is text")
+    key = 'skillmeat_api_requests_total{method="GET",endpoint="/health",status="200"}'
+    before = metric(data.decode(), key)
+    check(before is not None and before >= 4, f"requests_total for /health present ({before})")
+    s.request("GET", "/health")
+    st, h, data = s.request("GET", "/metrics")
+    text = data.decode()
+    check(metric(text, key) == before + 1, "requests_total moves")
+    check(metric(text, 'skillmeat_api_requests_total{method="GET",endpoint="unmatched",status="404"}') >= 1,
+          "unmatched requests counted under one label")
+    check(metric(text, "process_resident_memory_bytes") > 0, "resident memory reported")
+    check(metric(text, 'skillmeat_cache_hits_total{cache="count"}') == 0, "cache series pre-declared")
+    check('skillmeat_api_request_duration_seconds_bucket{endpoint="/health",le="+Inf"}' in text,
+          "duration histogram")
+
+    # burst rule: the 20th identical request within the window is refused
+    for i in range(19):
+        st, h, j = s.json("GET", "/api/v1/echo?x=burst")
+        if st != 200:
+            fail(f"request {i + 1} of the burst refused early ({st})")
+    st, h, j = s.json("GET", "/api/v1/echo?x=burst")
+    check(st == 429 and h["Retry-After"] == "2" and j == {
+        "error": "RATE_LIMIT_EXCEEDED", "message": "Too many requests. Please try again later.",
+        "retry_after": 2}, "20th identical request -> 429 with Retry-After")
+    st, h, j = s.json("GET", "/api/v1/echo?x=different")
+    check(st == 429, "a blocked client is refused everywhere")
+    st, h, j = s.json("GET", "/health")
+    check(st == 200, "/health is exempt")
+    st, h, data = s.request("GET", "/metrics")
+    check(st == 200 and metric(data.decode(), "skillmeat_rate_limited_total") >= 2,
+          "/metrics is exempt and counts refusals")
+    time.sleep(2.2)
+    st, h, j = s.json("GET", "/api/v1/echo?x=after")
+    check(st == 200, "block expires")
+
+    # token bucket on refresh-cache: burst 2, one token per 30 s
+    for i in range(2):
+        st, h, j = s.json("POST", "/api/v1/user-collections/refresh-cache")
+        check(st == 200, f"refresh {i + 1} within the bucket")
+    st, h, j = s.json("POST", "/api/v1/user-collections/refresh-cache")
+    ra = int(h["Retry-After"])
+    check(st == 429 and 29 <= ra <= 30 and j["retry_after"] == ra, f"empty bucket -> 429, Retry-After {ra}")
+
+    # graceful stop: a deferred request in flight completes, an idle keep-alive
+    # connection does not hold the stop up
+    idle = http.client.HTTPConnection(s.host, s.port, timeout=10)
+    s.request("GET", "/health", conn=idle)
+    result = {}
+
+    def slow():
+        try:
+            result["r"] = s.json("GET", "/api/v1/slow?ms=1500")
+        except Exception as e:  # noqa: BLE001
+            result["e"] = e
+
+    th = threading.Thread(target=slow)
+    th.start()
+    time.sleep(0.4)
+    t0 = time.monotonic()
+    rc, err = s.stop()
+    took = time.monotonic() - t0
+    th.join(10)
+    check("r" in result and result["r"][0] == 200 and result["r"][2] == {"slept_ms": 1500},
+          f"in-flight request completed during the stop ({result})")
+    check(rc == 0, f"exit 0 on SIGTERM (rc {rc}, stderr {err!r})")
+    check(took < 5, f"idle keep-alive connection closed at stop ({took:.1f}s)")
+    idle.close()
+    try:
+        s.request("GET", "/health")
+        fail("server still accepts after stop")
+    except OSError:
+        check(True, "no longer accepting")
+
+
+def test_token():
+    s = Server("--threads", "1", "--token", "s3cret", "--no-rate-limit")
+    st, h, j = s.json("GET", "/api/v1/echo")
+    check(st == 401 and j == {"detail": "Not authenticated"}, "401 without the token")
+    st, h, j = s.json("GET", "/api/v1/echo", headers={"Authorization": "Bearer wrong"})
+    check(st == 401, "401 with a wrong token")
+    st, h, j = s.json("GET", "/api/v1/echo", headers={"Authorization": "Bearer s3cret"})
+    check(st == 200, "Bearer token accepted")
+    st, h, j = s.json("GET", "/api/v1/echo", headers={"X-API-Key": "s3cret"})
+    check(st == 200, "X-API-Key accepted")
+    st, h, j = s.json("GET", "/health")
+    check(st == 200, "/health needs no token")
+    st, h, j = s.json("GET", "/nope")
+    check(st == 401, "unknown paths need the token too")
+    for i in range(30):
+        st, h, j = s.json("GET", "/api/v1/echo?x=same", headers={"X-API-Key": "s3cret"})
+    check(st == 200, "--no-rate-limit turns the limits off")
+    rc, err = s.stop(signal.SIGINT)
+    check(rc == 0, "exit 0 on SIGINT")
+
+
+def test_refuse_public_bind():
+    p = subprocess.run([SERVER, "--host", "0.0.0.0", "--port", "0"], capture_output=True,
+                       text=True, timeout=30)
+    check(p.returncode == 1 and "SKILLMEAT_API_TOKEN" in p.stderr,
+          "non-loopback bind without a token refused")
+
+
+def test_threads_share_port():
+    s = Server("--threads", "4", "--no-rate-limit")
+    seen = set()
+    for i in range(40):
+        st, h, j = s.json("GET", "/api/v1/whoami")
+        if st != 200:
+            fail(f"whoami {st}")
+        seen.add(j["thread"])
+    check(len(seen) >= 1 and all(0 <= t < 4 for t in seen), f"4 loops on one port (served by {sorted(seen)})")
+    rc, err = s.stop()
+    check(rc == 0, "exit 0")
+
+
+def main():
+    test_basics()
+    test_token()
+    test_refuse_public_bind()
+    test_threads_share_port()
+    print(f"{CHECKS} checks passed")
+
+
+if __name__ == "__main__":
+    main()
