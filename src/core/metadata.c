@@ -11,6 +11,10 @@
  * manifest (which makes the original's write fail, S1) is dropped; malformed
  * YAML also yields a warning naming file and line; alias bombs and oversized
  * frontmatter count as malformed.
+ *
+ * Longer than a usual module because each of the original's passes is
+ * emulated exactly (their order of keys and their quirks are what the
+ * manifest compatibility depends on).
  */
 #include <dirent.h>
 #include <errno.h>
