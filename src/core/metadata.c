@@ -1592,7 +1592,7 @@ int sm_metadata_extract(const char *path, enum sm_artifact_type type, struct sm_
 		int code = r;
 
 		r = empty_metadata(&m);
-		if (r == 0 && sm_strbuf_addf(&msg, "%s:0: cannot read: %s", file.buf,
+		if (r == 0 && sm_strbuf_addf(&msg, "%s: cannot read: %s; no metadata", file.buf,
 					     sm_strerror(code)) == 0) {
 			m.warning = sm_strbuf_detach(&msg, NULL);
 			if (!m.warning)
