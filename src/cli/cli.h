@@ -10,6 +10,9 @@
 struct sm_home;
 struct sm_toml_value;
 struct strbuf;
+struct sm_cache;
+struct sm_collection;
+struct sm_artifact_row;
 
 /* Exit codes (CLI.md, fixed). */
 enum {
@@ -27,7 +30,8 @@ struct cli {
 	bool tty_out;
 	bool tty_err;
 	bool tty_in;
-	struct sm_home *home; /* opened by cli_home() */
+	struct sm_home *home;	/* opened by cli_home() */
+	struct sm_cache *cache; /* opened by cli_cache() */
 };
 
 struct cli_cmd {
@@ -63,6 +67,26 @@ int cli_common_opt(struct cli *cli, int c, const char *usage);
 
 /* Open the home once (--home, SKILLMEAT_HOME, ~/.skillmeat). Prints the error. */
 struct sm_home *cli_home(struct cli *cli);
+
+/*
+ * Open the home's metadata cache once (warning when the home is not writable
+ * and an in-memory cache is used). Prints the error; NULL on failure.
+ */
+struct sm_cache *cli_cache(struct cli *cli);
+/*
+ * Warm sync before a read (CLI.md: a stat of each artifact against its
+ * fingerprint): one collection, or all when name is NULL. Prints errors;
+ * artifacts whose files are gone are warnings. Returns 0 or -errno.
+ */
+int cli_warm_sync(struct cli *cli, const char *name);
+/*
+ * After a CLI mutation was committed to the files: bring the cache up to
+ * date for that collection in the same operation. A failure here does not
+ * undo the write: it is a warning (the next read repairs the cache).
+ */
+void cli_cache_after_write(struct cli *cli, struct sm_collection *c);
+/* The fixed `list --json` object of a cached row. */
+json_t *cli_row_json(const struct sm_artifact_row *row);
 
 /* "error: <msg>" on stderr; returns EXIT_FAIL. */
 int cli_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -116,6 +140,7 @@ int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_add(struct cli *cli, int argc, char **argv);
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);
+int cmd_search(struct cli *cli, int argc, char **argv);
 int cmd_remove(struct cli *cli, int argc, char **argv);
 int cmd_collection(struct cli *cli, int argc, char **argv);
 int cmd_config(struct cli *cli, int argc, char **argv);

@@ -106,6 +106,7 @@ static int add_one(struct cli *cli, struct sm_home *home, struct add_args *a, co
 		cli_error(cli, "%s", err.buf);
 		goto out;
 	}
+	cli_cache_after_write(cli, c);
 	if (res.warning)
 		cli_warning(cli, "%s", res.warning);
 	if (cli->json) {
@@ -253,6 +254,7 @@ static int add_all(struct cli *cli, struct sm_home *home, struct add_args *a)
 		cli_error(cli, "%s", err.buf);
 		goto out;
 	}
+	cli_cache_after_write(cli, c);
 	if (cli->json) {
 		cli_print_json(json_pack("{s:I, s:I, s:I, s:O, s:O}", "added", (json_int_t)added,
 					 "replaced", (json_int_t)replaced, "unchanged",

@@ -2,14 +2,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cli/cli.h"
+#include "skillmeat/cache.h"
 #include "skillmeat/collection.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/home.h"
 #include "skillmeat/manifest.h"
 #include "skillmeat/memory.h"
+#include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/toml.h"
 #include "util/banned.h"
@@ -20,14 +21,27 @@ static const char help_list[] =
 	"usage: skillmeat list [options]\n"
 	"\n"
 	"List the artifacts of a collection (default: the active one), sorted by type\n"
-	"then name, with their metadata read from their files now.\n"
+	"then name. Reads the metadata cache after a warm sync (a stat of each\n"
+	"artifact's files), so a hand edit shows at once.\n"
 	"\n"
-	"  -t, --type TYPE         only this type (skill, command, agent, ...)\n"
-	"  --tag TAG               only artifacts carrying TAG\n"
-	"  -s, --search TEXT       only artifacts whose name, title, description or\n"
-	"                          tags contain TEXT (case-insensitive)\n"
+	"  -t, --type TYPE         only this type (skill, command, agent, ...); repeatable\n"
+	"  --tag TAG               only artifacts carrying TAG; repeatable (any of them)\n"
+	"  -s, --search TEXT       full-text: every word a prefix of a word of the name,\n"
+	"                          title, description or tags\n"
 	"  -c, --collection NAME   the collection\n"
-	"  --json                  an array of objects (see CLI.md)\n";
+	"  --json                  an array of objects (see spec/CLI.md)\n";
+
+static const char usage_search[] = "skillmeat search QUERY [--type TYPE] [--collection NAME] [--json]";
+static const char help_search[] =
+	"usage: skillmeat search QUERY [options]\n"
+	"\n"
+	"Full-text search over the name, title, description and tags of every\n"
+	"artifact of every collection (from the metadata cache, after a warm sync).\n"
+	"Every word of QUERY must match the start of a word.\n"
+	"\n"
+	"  -t, --type TYPE         only this type; repeatable\n"
+	"  -c, --collection NAME   only this collection\n"
+	"  --json                  the list objects of the matches\n";
 
 static const char usage_show[] = "skillmeat show ID [--collection NAME] [--json]";
 static const char help_show[] =
@@ -40,111 +54,31 @@ static const char help_show[] =
 
 enum { OPT_TAG = 0x100 };
 
-static const char *meta_str(const struct sm_view *v, const char *key)
+#define MAX_FILTERS 32
+
+struct query_args {
+	const char *types[MAX_FILTERS];
+	size_t ntypes;
+	const char *tags[MAX_FILTERS];
+	size_t ntags;
+	const char *search;
+	const char *collection;
+};
+
+static void print_table(struct cli *cli, const struct sm_artifact_row *rows, size_t n,
+			bool show_coll)
 {
-	return sm_toml_get_string(v->meta.table, key);
-}
-
-static json_t *str_array(const struct sm_toml_value *arr)
-{
-	json_t *j = json_array();
-
-	for (size_t i = 0; j && arr && arr->type == SM_TOML_ARRAY && i < arr->u.arr.len; i++)
-		if (arr->u.arr.items[i]->type == SM_TOML_STRING)
-			json_array_append_new(j, json_string(arr->u.arr.items[i]->u.str.ptr));
-	return j;
-}
-
-/* The fixed `list --json` object (CLI.md). */
-static json_t *view_json(const struct sm_collection *c, const struct sm_view *v)
-{
-	const struct sm_toml_value *e = v->entry;
-	struct strbuf id = STRBUF_INIT;
-	json_t *o;
-
-	if (sm_strbuf_addf(&id, "%s:%s", sm_artifact_type_name(v->type), v->name) < 0)
-		return NULL;
-	o = json_object();
-	if (o) {
-		json_object_set_new(o, "id", json_string(id.buf));
-		json_object_set_new(o, "name", json_string(v->name));
-		json_object_set_new(o, "type", json_string(sm_artifact_type_name(v->type)));
-		json_object_set_new(o, "collection", json_string(c->name));
-		json_object_set_new(o, "path", cli_json_str(sm_entry_str(e, "path")));
-		json_object_set_new(o, "origin", cli_json_str(sm_entry_str(e, "origin")));
-		json_object_set_new(o, "title", cli_json_str(meta_str(v, "title")));
-		json_object_set_new(o, "description", cli_json_str(meta_str(v, "description")));
-		json_object_set_new(o, "author", cli_json_str(meta_str(v, "author")));
-		json_object_set_new(o, "license", cli_json_str(meta_str(v, "license")));
-		json_object_set_new(o, "version", cli_json_str(meta_str(v, "version")));
-		json_object_set_new(o, "tags", str_array(v->tags));
-		json_object_set_new(o, "tools", str_array(sm_toml_get(v->meta.table, "tools")));
-		json_object_set_new(o, "content_hash", cli_json_str(v->have_hash ? v->hash : NULL));
-		json_object_set_new(o, "locally_modified", json_boolean(v->locally_modified));
-		json_object_set_new(o, "upstream", cli_json_str(sm_entry_str(e, "upstream")));
-		json_object_set_new(o, "version_spec", cli_json_str(sm_entry_str(e, "version_spec")));
-		json_object_set_new(o, "resolved_sha", cli_json_str(sm_entry_str(e, "resolved_sha")));
-		json_object_set_new(o, "resolved_version",
-				    cli_json_str(sm_entry_str(e, "resolved_version")));
-		json_object_set_new(o, "added", cli_json_str(sm_entry_str(e, "added")));
-	}
-	sm_strbuf_release(&id);
-	return o;
-}
-
-static bool contains_ci(const char *hay, const char *needle)
-{
-	return hay && strcasestr(hay, needle);
-}
-
-static bool view_matches(const struct sm_view *v, enum sm_artifact_type type, const char *tag,
-			 const char *search)
-{
-	if (type != SM_TYPE_INVALID && v->type != type)
-		return false;
-	if (tag) {
-		bool found = false;
-
-		for (size_t i = 0; i < v->tags->u.arr.len && !found; i++)
-			found = !strcmp(v->tags->u.arr.items[i]->u.str.ptr, tag);
-		if (!found)
-			return false;
-	}
-	if (search) {
-		bool found = contains_ci(v->name, search) ||
-			     contains_ci(meta_str(v, "title"), search) ||
-			     contains_ci(meta_str(v, "description"), search);
-
-		for (size_t i = 0; i < v->tags->u.arr.len && !found; i++)
-			found = contains_ci(v->tags->u.arr.items[i]->u.str.ptr, search);
-		if (!found)
-			return false;
-	}
-	return true;
-}
-
-static int cmp_views(const void *a, const void *b)
-{
-	const struct sm_view *x = a, *y = b;
-	int r = strcmp(sm_artifact_type_name(x->type), sm_artifact_type_name(y->type));
-
-	return r ? r : strcmp(x->name, y->name);
-}
-
-static void print_table(struct cli *cli, const struct sm_view *v, size_t n)
-{
-	int width = cli_term_width(), wname = 4, wtags = 4, wdesc;
-	struct strbuf tags = STRBUF_INIT;
+	int width = cli_term_width(), wname = 4, wtags = 20, wdesc;
+	json_t *tags;
 
 	for (size_t i = 0; i < n; i++) {
-		int l = (int)strlen(v[i].name);
+		int l = (int)strlen(rows[i].name) + (show_coll ? (int)strlen(rows[i].collection) + 1 : 0);
 
 		if (l > wname)
 			wname = l;
 	}
 	if (wname > 40)
 		wname = 40;
-	wtags = 20;
 	printf("%sArtifacts (%zu)%s\n", cli_c(cli, C_BOLD), n, cli_c(cli, C_RESET));
 	if (!n)
 		return;
@@ -157,46 +91,108 @@ static void print_table(struct cli *cli, const struct sm_view *v, size_t n)
 	cli_print_cut(stdout, "TAGS", wtags, true);
 	printf("  DESCRIPTION%s\n", cli_c(cli, C_RESET));
 	for (size_t i = 0; i < n; i++) {
-		const char *ver = meta_str(&v[i], "version");
+		const struct sm_artifact_row *r = &rows[i];
+		struct strbuf sb = STRBUF_INIT;
+		size_t k;
+		json_t *t;
 
-		sm_strbuf_reset(&tags);
-		for (size_t k = 0; k < v[i].tags->u.arr.len; k++)
-			if (sm_strbuf_addf(&tags, "%s%s", k ? "," : "",
-					   v[i].tags->u.arr.items[k]->u.str.ptr) < 0)
-				break;
 		printf("%s", cli_c(cli, C_CYAN));
-		cli_print_cut(stdout, v[i].name, wname, true);
-		printf("%s  %-9s  %-7s  ", cli_c(cli, C_RESET), sm_artifact_type_name(v[i].type),
-		       sm_entry_str(v[i].entry, "origin"));
-		cli_print_cut(stdout, ver ? ver : "-", 8, true);
-		printf("  ");
-		cli_print_cut(stdout, tags.len ? tags.buf : "-", wtags, true);
-		printf("  ");
-		if (v[i].error)
-			printf("%s(%s)%s", cli_c(cli, C_YELLOW), v[i].error, cli_c(cli, C_RESET));
+		if (show_coll && sm_strbuf_addf(&sb, "%s/%s", r->collection, r->name) == 0)
+			cli_print_cut(stdout, sb.buf, wname, true);
 		else
-			cli_print_cut(stdout, meta_str(&v[i], "description"), wdesc, false);
+			cli_print_cut(stdout, r->name, wname, true);
+		printf("%s  %-9s  %-7s  ", cli_c(cli, C_RESET), r->type, r->origin ? r->origin : "-");
+		cli_print_cut(stdout, r->version ? r->version : "-", 8, true);
+		printf("  ");
+		sm_strbuf_reset(&sb);
+		tags = r->tags_json ? json_loads(r->tags_json, 0, NULL) : NULL;
+		json_array_foreach(tags, k, t)
+			if (sm_strbuf_addf(&sb, "%s%s", k ? "," : "", json_string_value(t)) < 0)
+				break;
+		json_decref(tags);
+		cli_print_cut(stdout, sb.len ? sb.buf : "-", wtags, true);
+		printf("  ");
+		if (!r->content_hash)
+			printf("%s(files missing)%s", cli_c(cli, C_YELLOW), cli_c(cli, C_RESET));
+		else
+			cli_print_cut(stdout, r->description, wdesc, false);
 		putchar('\n');
+		sm_strbuf_release(&sb);
 	}
-	sm_strbuf_release(&tags);
 }
 
-static int open_for_read(struct cli *cli, const char *name, struct sm_collection **ret)
+/* Every matching row, page by page (keyset), into one array. */
+static int query_all(struct cli *cli, const struct query_args *a, struct sm_artifact_row **ret,
+		     size_t *ret_n)
 {
+	struct sm_artifact_query q = { 0 };
+	struct sm_artifact_page page = { 0 };
+	struct sm_artifact_row *all = NULL;
 	struct strbuf err = STRBUF_INIT;
-	struct sm_home *home = cli_home(cli);
+	size_t n = 0;
 	int r;
 
-	if (!home)
-		return -ENOENT;
-	r = sm_collection_open(home, name, ret, &err);
-	if (r < 0)
-		cli_error(cli, "%s", err.buf);
+	q.collection = a->collection;
+	q.types = a->types;
+	q.ntypes = a->ntypes;
+	q.tags = a->tags;
+	q.ntags = a->ntags;
+	q.search = a->search;
+	q.limit = SM_STORE_MAX_LIMIT;
+	q.no_total = true;
+	for (;;) {
+		struct sm_artifact_row *nv;
+
+		r = sm_store_list_artifacts(cli->cache->store, &q, &page, &err);
+		if (r < 0) {
+			cli_error(cli, "%s", err.buf);
+			break;
+		}
+		nv = sm_reallocarray(all, n + page.n + 1, sizeof(*all));
+		if (!nv) {
+			cli_error(cli, "out of memory");
+			r = -ENOMEM;
+			break;
+		}
+		all = nv;
+		memcpy(all + n, page.rows, page.n * sizeof(*all));
+		n += page.n;
+		sm_free(page.rows); /* the rows' strings now belong to all */
+		page.rows = NULL;
+		if (!page.has_next || !page.n)
+			break;
+		q.after_type = all[n - 1].type;
+		q.after_name = all[n - 1].name;
+		q.after_collection = all[n - 1].collection;
+	}
+	sm_artifact_page_release(&page);
 	sm_strbuf_release(&err);
-	return r;
+	if (r < 0) {
+		sm_artifact_rows_free(all, n);
+		return r;
+	}
+	*ret = all;
+	*ret_n = n;
+	return 0;
 }
 
-int cmd_list(struct cli *cli, int argc, char **argv)
+static int output_rows(struct cli *cli, struct sm_artifact_row *rows, size_t n, bool show_coll)
+{
+	if (cli->json) {
+		json_t *arr = json_array();
+
+		for (size_t i = 0; arr && i < n; i++)
+			json_array_append_new(arr, cli_row_json(&rows[i]));
+		if (cli_print_json(arr) < 0)
+			return cli_error(cli, "cannot write the output");
+	} else {
+		print_table(cli, rows, n, show_coll);
+	}
+	return EXIT_OK;
+}
+
+static int parse_query_opts(struct cli *cli, int argc, char **argv, const char *usage,
+			    const char *help, bool allow_search, struct query_args *a)
 {
 	static const struct option opts[] = {
 		{ "type", required_argument, NULL, 't' },
@@ -206,91 +202,157 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 		CLI_GLOBAL_OPTIONS,
 		{ 0 },
 	};
-	enum sm_artifact_type type = SM_TYPE_INVALID;
-	const char *tag = NULL, *search = NULL, *coll = NULL;
-	struct strbuf err = STRBUF_INIT;
-	struct sm_collection *c = NULL;
-	struct sm_view *views = NULL;
-	size_t n = 0;
-	int ch, g, rc = EXIT_FAIL;
+	int ch, g;
 
 	while ((ch = getopt_long(argc, argv, "t:s:c:h", opts, NULL)) != -1) {
-		if ((g = cli_common_opt(cli, ch, usage_list)) < 0)
+		if ((g = cli_common_opt(cli, ch, usage)) < 0)
 			return EXIT_USAGE;
 		if (g)
 			continue;
 		switch (ch) {
 		case 'h':
-			return cli_help(help_list);
+			cli_help(help);
+			return -1;
 		case 't':
-			type = sm_artifact_type_parse(optarg);
-			if (type == SM_TYPE_INVALID)
-				return cli_usage_error(cli, usage_list, "unknown artifact type '%s'",
-						       optarg);
+			if (sm_artifact_type_parse(optarg) == SM_TYPE_INVALID)
+				return cli_usage_error(cli, usage, "unknown artifact type '%s'", optarg);
+			if (a->ntypes == MAX_FILTERS)
+				return cli_usage_error(cli, usage, "too many --type");
+			a->types[a->ntypes++] = sm_artifact_type_name(sm_artifact_type_parse(optarg));
 			break;
 		case OPT_TAG:
-			tag = optarg;
+			if (!allow_search)
+				return cli_usage_error(cli, usage, "unknown option '--tag'");
+			if (a->ntags == MAX_FILTERS)
+				return cli_usage_error(cli, usage, "too many --tag");
+			a->tags[a->ntags++] = optarg;
 			break;
 		case 's':
-			search = optarg;
+			if (!allow_search)
+				return cli_usage_error(cli, usage, "unknown option '--search'");
+			a->search = optarg;
 			break;
 		case 'c':
-			coll = optarg;
+			a->collection = optarg;
 			break;
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error(cli, usage_list, "unexpected argument '%s'", argv[optind]);
-	if (open_for_read(cli, coll, &c) < 0)
-		return EXIT_FAIL;
-	views = sm_calloc(sm_manifest_count(c->manifest) + 1, sizeof(*views));
-	if (!views) {
-		cli_error(cli, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < sm_manifest_count(c->manifest); i++) {
-		if (sm_view_load(c, i, &views[n], &err) < 0) {
-			cli_error(cli, "%s", err.buf);
-			goto out;
-		}
-		if (view_matches(&views[n], type, tag, search))
-			n++;
-		else
-			sm_view_release(&views[n]);
-	}
-	qsort(views, n, sizeof(*views), cmp_views);
-	if (cli->json) {
-		json_t *arr = json_array();
-
-		for (size_t i = 0; arr && i < n; i++)
-			json_array_append_new(arr, view_json(c, &views[i]));
-		if (cli_print_json(arr) < 0) {
-			cli_error(cli, "cannot write the output");
-			goto out;
-		}
-	} else {
-		print_table(cli, views, n);
-	}
-	rc = EXIT_OK;
-out:
-	for (size_t i = 0; views && i < n; i++)
-		sm_view_release(&views[i]);
-	sm_free(views);
-	sm_collection_free(c);
-	sm_strbuf_release(&err);
-	return rc;
+	return 0;
 }
 
-static json_t *files_json(const struct sm_view *v)
+static int check_collection(struct cli *cli, const char *name)
+{
+	struct strbuf err = STRBUF_INIT;
+	int r = 0;
+
+	if (sm_collection_name_check(name, &err) < 0)
+		r = cli_error(cli, "%s", err.buf);
+	else if (!sm_collection_exists(cli->home, name))
+		r = cli_error(cli, "collection '%s' does not exist", name);
+	sm_strbuf_release(&err);
+	return r;
+}
+
+int cmd_list(struct cli *cli, int argc, char **argv)
+{
+	struct query_args a = { 0 };
+	struct sm_artifact_row *rows = NULL;
+	size_t n = 0;
+	int r;
+
+	r = parse_query_opts(cli, argc, argv, usage_list, help_list, true, &a);
+	if (r)
+		return r < 0 ? EXIT_OK : r;
+	if (optind < argc)
+		return cli_usage_error(cli, usage_list, "unexpected argument '%s'", argv[optind]);
+	if (!cli_home(cli))
+		return EXIT_FAIL;
+	if (!a.collection)
+		a.collection = sm_home_active_collection(cli->home);
+	if (check_collection(cli, a.collection))
+		return EXIT_FAIL;
+	if (cli_warm_sync(cli, a.collection) < 0 || query_all(cli, &a, &rows, &n) < 0)
+		return EXIT_FAIL;
+	r = output_rows(cli, rows, n, false);
+	sm_artifact_rows_free(rows, n);
+	return r;
+}
+
+int cmd_search(struct cli *cli, int argc, char **argv)
+{
+	struct query_args a = { 0 };
+	struct sm_artifact_row *rows = NULL;
+	size_t n = 0;
+	int r;
+
+	r = parse_query_opts(cli, argc, argv, usage_search, help_search, false, &a);
+	if (r)
+		return r < 0 ? EXIT_OK : r;
+	if (argc - optind != 1)
+		return cli_usage_error(cli, usage_search, argc - optind ? "give one QUERY" : "missing QUERY");
+	a.search = argv[optind];
+	if (!*a.search)
+		return cli_usage_error(cli, usage_search, "QUERY is empty");
+	if (!cli_home(cli))
+		return EXIT_FAIL;
+	if (a.collection && check_collection(cli, a.collection))
+		return EXIT_FAIL;
+	if (cli_warm_sync(cli, a.collection) < 0 || query_all(cli, &a, &rows, &n) < 0)
+		return EXIT_FAIL;
+	r = output_rows(cli, rows, n, true);
+	sm_artifact_rows_free(rows, n);
+	return r;
+}
+
+static json_t *files_json(const char *abs)
 {
 	struct sm_fs_list list = { 0 };
 	json_t *arr = json_array();
 
-	if (arr && sm_fs_walk(v->abs_path, &list, NULL) == 0)
+	if (arr && sm_fs_walk(abs, &list, NULL) == 0)
 		for (size_t i = 0; i < list.len; i++)
 			json_array_append_new(arr, json_string(list.items[i].rel));
 	sm_fs_list_release(&list);
 	return arr;
+}
+
+static void print_show(struct cli *cli, const struct sm_artifact_row *r)
+{
+	json_t *tags = r->tags_json ? json_loads(r->tags_json, 0, NULL) : NULL, *t;
+	size_t k;
+
+	printf("%s%s%s (%s)\n", cli_c(cli, C_BOLD), r->name, cli_c(cli, C_RESET), r->type);
+#define FIELD(label, v)                                                        \
+	do {                                                                   \
+		if (v)                                                         \
+			printf("%-13s%s\n", label, v);                          \
+	} while (0)
+	FIELD("Title:", r->title);
+	FIELD("Description:", r->description);
+	FIELD("Collection:", r->collection);
+	FIELD("Path:", r->path);
+	FIELD("Origin:", r->origin);
+	FIELD("Upstream:", r->upstream);
+	FIELD("Version:", r->resolved_version ? r->resolved_version : r->version_spec);
+	FIELD("File version:", r->version);
+	FIELD("Author:", r->author);
+	FIELD("License:", r->license);
+	if (json_array_size(tags)) {
+		printf("%-13s", "Tags:");
+		json_array_foreach(tags, k, t)
+			printf("%s%s", k ? ", " : "", json_string_value(t));
+		putchar('\n');
+	}
+	FIELD("Added:", r->added);
+#undef FIELD
+	if (r->content_hash)
+		printf("%-13s%s%s\n", "Hash:", r->content_hash,
+		       r->lock_hash && strcmp(r->lock_hash, r->content_hash) ? " (locally modified)"
+									     : "");
+	else
+		printf("%s%-13s%s%s\n", cli_c(cli, C_YELLOW), "Files:", "missing",
+		       cli_c(cli, C_RESET));
+	json_decref(tags);
 }
 
 int cmd_show(struct cli *cli, int argc, char **argv)
@@ -300,11 +362,11 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		CLI_GLOBAL_OPTIONS,
 		{ 0 },
 	};
-	struct strbuf err = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT, abs = STRBUF_INIT;
 	struct sm_collection *c = NULL;
-	struct sm_view v = { 0 };
-	const char *coll = NULL, *id;
-	const struct sm_toml_value *lock;
+	struct sm_artifact_row row = { 0 };
+	const struct sm_toml_value *e, *lock;
+	const char *coll = NULL, *id, *rel;
 	long idx;
 	int ch, g, rc = EXIT_FAIL;
 
@@ -321,26 +383,43 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage_error(cli, usage_show, argc - optind ? "give one ID" : "missing ID");
 	id = argv[optind];
-	if (open_for_read(cli, coll, &c) < 0)
+	if (!cli_home(cli))
 		return EXIT_FAIL;
+	if (sm_collection_open(cli->home, coll, &c, &err) < 0) {
+		cli_error(cli, "%s", err.buf);
+		goto out;
+	}
 	idx = sm_collection_resolve(c, id, &err);
 	if (idx < 0) {
 		cli_error(cli, "%s", err.buf);
 		goto out;
 	}
-	if (sm_view_load(c, (size_t)idx, &v, &err) < 0) {
+	e = sm_manifest_at(c->manifest, (size_t)idx);
+	if (!cli_cache(cli))
+		goto out;
+	cli_cache_after_write(cli, c); /* the warm sync of this collection */
+	if (sm_store_get_artifact_by_key(cli->cache->store, c->name, sm_entry_str(e, "type"),
+					 sm_entry_name(e), &row, &err) < 0) {
 		cli_error(cli, "%s", err.buf);
 		goto out;
 	}
-	lock = sm_lock_get(c->lock, v.name, v.type);
+	lock = sm_lock_get(c->lock, row.name, sm_entry_type(e));
 	if (cli->json) {
-		json_t *o = view_json(c, &v), *meta = sm_toml_get(v.entry, "metadata")
-								   ? cli_toml_to_json(sm_toml_get(v.entry, "metadata"))
-								   : json_object();
+		json_t *o = cli_row_json(&row), *meta = sm_toml_get(e, "metadata")
+								  ? cli_toml_to_json(sm_toml_get(e, "metadata"))
+								  : json_object();
 
-		json_object_set_new(o, "uuid", cli_json_str(sm_entry_str(v.entry, "uuid")));
+		rel = sm_entry_str(e, "path");
+		if (rel[0] == '/' ? sm_strbuf_addstr(&abs, rel) < 0
+				  : sm_strbuf_addf(&abs, "%s/%s", c->dir, rel) < 0) {
+			cli_error(cli, "out of memory");
+			json_decref(o);
+			json_decref(meta);
+			goto out;
+		}
+		json_object_set_new(o, "uuid", cli_json_str(row.uuid));
 		json_object_set_new(o, "metadata", meta);
-		json_object_set_new(o, "files", files_json(&v));
+		json_object_set_new(o, "files", files_json(abs.buf));
 		json_object_set_new(o, "lock",
 				    lock ? json_pack("{s:o, s:o}", "content_hash",
 						     cli_json_str(sm_toml_get_string(lock, "content_hash")),
@@ -349,46 +428,13 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 					 : json_null());
 		cli_print_json(o);
 	} else {
-		const char *s;
-
-		printf("%s%s%s (%s)\n", cli_c(cli, C_BOLD), v.name, cli_c(cli, C_RESET),
-		       sm_artifact_type_name(v.type));
-		if ((s = meta_str(&v, "title")))
-			printf("Title:       %s\n", s);
-		if ((s = meta_str(&v, "description")))
-			printf("Description: %s\n", s);
-		printf("Collection:  %s\n", c->name);
-		printf("Path:        %s\n", sm_entry_str(v.entry, "path"));
-		printf("Origin:      %s\n", sm_entry_str(v.entry, "origin"));
-		if ((s = sm_entry_str(v.entry, "upstream")))
-			printf("Upstream:    %s\n", s);
-		if ((s = sm_entry_str(v.entry, "resolved_version")) ||
-		    (s = sm_entry_str(v.entry, "version_spec")))
-			printf("Version:     %s\n", s);
-		if ((s = meta_str(&v, "version")))
-			printf("File version: %s\n", s);
-		if ((s = meta_str(&v, "author")))
-			printf("Author:      %s\n", s);
-		if ((s = meta_str(&v, "license")))
-			printf("License:     %s\n", s);
-		if (v.tags->u.arr.len) {
-			printf("Tags:        ");
-			for (size_t i = 0; i < v.tags->u.arr.len; i++)
-				printf("%s%s", i ? ", " : "", v.tags->u.arr.items[i]->u.str.ptr);
-			putchar('\n');
-		}
-		printf("Added:       %s\n", sm_entry_str(v.entry, "added"));
-		if (v.have_hash)
-			printf("Hash:        %s%s\n", v.hash,
-			       v.locally_modified ? " (locally modified)" : "");
-		if (v.error)
-			printf("%sFiles:       %s%s\n", cli_c(cli, C_YELLOW), v.error,
-			       cli_c(cli, C_RESET));
+		print_show(cli, &row);
 	}
 	rc = EXIT_OK;
 out:
-	sm_view_release(&v);
+	sm_artifact_row_release(&row);
 	sm_collection_free(c);
 	sm_strbuf_release(&err);
+	sm_strbuf_release(&abs);
 	return rc;
 }

@@ -101,6 +101,7 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 		cli_error(cli, "%s", err.buf);
 		goto out;
 	}
+	cli_cache_after_write(cli, c);
 	if (cli->json)
 		cli_print_json(json_pack("{s:{s:s, s:s, s:s, s:b}}", "removed", "name", name, "type",
 					 sm_artifact_type_name(type), "collection", c->name,

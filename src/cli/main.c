@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "skillmeat/cache.h"
 #include "skillmeat/home.h"
 #include "skillmeat/log.h"
 #include "util/banned.h"
@@ -16,6 +17,7 @@ static const struct cli_cmd commands[] = {
 	{ "add", cmd_add, "add an artifact (local path or GitHub), or every artifact of a folder" },
 	{ "list", cmd_list, "list the artifacts of a collection" },
 	{ "show", cmd_show, "show one artifact" },
+	{ "search", cmd_search, "full-text search over names, titles, descriptions and tags" },
 	{ "remove", cmd_remove, "remove an artifact (files, manifest and lock entries)" },
 	{ "collection", cmd_collection, "create, list, use or delete collections" },
 	{ "config", cmd_config, "get, set or list config.toml keys" },
@@ -101,6 +103,7 @@ int main(int argc, char **argv)
 		r = cli_usage_error(&cli, NULL, "unknown verb '%s' (see 'skillmeat --help')",
 				    argv[i]);
 	}
+	sm_cache_close(cli.cache);
 	sm_home_free(cli.home);
 	if (fflush(stdout) != 0 && r == EXIT_OK)
 		r = EXIT_FAIL;

@@ -47,7 +47,7 @@ PY
 
 # A tree's content as one line per file "sha256  path", for before/after checks.
 tree_sum() {
-	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+	(cd "$1" && find . -path ./cache -prune -o -type f -print0 | sort -z | xargs -0 sha256sum)
 }
 
 # make_skill DIR NAME [FRONTMATTER-LINES...]: a skill folder with a SKILL.md.

@@ -7,7 +7,7 @@ unpack_fixture "$TMP/fx"
 FXHOME="$TMP/fx/skillmeat-home"
 FXC="$FXHOME/collections/default"
 CORPUS="$SHARED/corpus/wshobson-agents"
-chmod -R a-w "$FXHOME" # reading a home never writes it; a read-only home is still listed
+chmod -R a+rX,a-w "$FXHOME" # reading a home never writes it; a read-only home is still listed
 before=$(tree_sum "$FXHOME")
 
 "$SM" --home "$FXHOME" list --json >"$TMP/l.json" || fail "list on the fixture: $(cat "$TMP/l.json")"
@@ -34,6 +34,19 @@ ok
 "$SM" --home "$FXHOME" show skill:screen-reader-testing --json >"$TMP/s.json" || fail "show on the fixture"
 json_check "$TMP/s.json" 'd["metadata"]["extra"]["name"] == "screen-reader-testing" and d["lock"]["fetched"].startswith("2026-")'
 [ "$before" = "$(tree_sum "$FXHOME")" ] || fail "reading the fixture changed its files"
+# root ignores file modes: read the home as an unprivileged user to prove a
+# home we cannot write to is still listed (from an in-memory cache)
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+	rm -rf "$FXHOME/cache"
+	chmod 755 "$TMP" "$TMP/fx"
+	setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/nonexistent \
+		"$SM" --home "$FXHOME" list --json >"$TMP/ro.json" 2>"$TMP/ro.err" ||
+		fail "read-only home not listed: $(cat "$TMP/ro.err")"
+	json_check "$TMP/ro.json" 'len(d) == 488'
+	grep -q "in-memory" "$TMP/ro.err" || fail "no warning for a read-only home: $(cat "$TMP/ro.err")"
+	[ ! -e "$FXHOME/cache" ] || fail "a cache folder appeared in a read-only home"
+	ok
+fi
 chmod -R u+w "$FXHOME"
 ok
 

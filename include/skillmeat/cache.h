@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SKILLMEAT_CACHE_H
+#define SKILLMEAT_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct strbuf;
+struct sm_home;
+struct sm_db;
+struct sm_store;
+
+/*
+ * A home's metadata cache: SKILLMEAT_HOME/cache/metadata.db kept equal to the
+ * files (ARCHITECTURE.md §2, §4-5). The files are the truth; sync reads them
+ * and never writes any SkillMeat file (only cache/).
+ */
+struct sm_cache {
+	struct sm_home *home; /* borrowed */
+	struct sm_db *db;
+	struct sm_store *store;
+	bool in_memory;	      /* the home was not writable: a private in-memory DB */
+	int64_t stale_ttl_ms; /* cache.stale-ttl-seconds */
+};
+
+/*
+ * Open (creating cache/ and migrating) the home's cache DB. A home we cannot
+ * write to gets an in-memory DB (in_memory set; the caller warns).
+ */
+int sm_cache_open(struct sm_home *home, struct sm_cache **ret, struct strbuf *err);
+void sm_cache_close(struct sm_cache *c);
+
+/* The cache DB path of a home, appended to out. */
+int sm_cache_db_path(const struct sm_home *home, struct strbuf *out);
+
+enum sm_sync_flags {
+	/* Re-read every artifact's files even when its fingerprint matches. */
+	SM_SYNC_FORCE = 1 << 0,
+	/*
+	 * Also re-read rows that are stale (flagged by a watcher or a write, or
+	 * synced longer ago than the staleness TTL): refresh and the refresher.
+	 * Without it (the CLI's warm sync) only changed fingerprints are re-read.
+	 */
+	SM_SYNC_REFRESH_STALE = 1 << 1,
+	/*
+	 * Rebuild: drop every cached row and re-read every artifact, all in one
+	 * transaction, so every reader (any process) sees the old state or the
+	 * new one. Implies SM_SYNC_FORCE; collection must be NULL.
+	 */
+	SM_SYNC_REBUILD = 1 << 2,
+};
+
+struct sm_sync_stats {
+	size_t collections;
+	size_t created;
+	size_t updated;
+	size_t unchanged;
+	size_t removed;
+	size_t errors;
+	double duration_seconds;
+	/* One line per error ("<collection>/<type>:<name>: <why>"), owned. */
+	char **messages;
+	size_t nmessages;
+};
+
+void sm_sync_stats_release(struct sm_sync_stats *s);
+
+/*
+ * Bring the cache up to date with the files of one file collection
+ * (collection != NULL) or of all of them (rows of collections that are gone
+ * are removed). Per collection, one transaction: every manifest entry is
+ * stat'ed against its row's fingerprint; unchanged ones are recognised
+ * without reading their files; changed or new ones are re-read (metadata and
+ * content hash); rows of artifacts no longer in the manifest are deleted.
+ * Then the `default` user collection is made to hold every artifact.
+ * An artifact whose files are gone or unreadable keeps its row, counts as an
+ * error and the sync goes on; a malformed manifest is an error for its
+ * collection only. Logs one structured info line.
+ *
+ * Fault injection for tests: SKILLMEAT_FAULT_SYNC_KILL_AFTER=N kills the
+ * process (SIGKILL) after N rows were written inside a transaction.
+ */
+int sm_cache_sync(struct sm_cache *c, const char *collection, unsigned flags,
+		  struct sm_sync_stats *stats, struct strbuf *err);
+
+/*
+ * Sync one collection that the caller has open (and may have just written,
+ * under the home lock): saves parsing its manifest twice.
+ */
+struct sm_collection;
+int sm_cache_sync_open(struct sm_cache *c, struct sm_collection *coll, unsigned flags,
+		       struct sm_sync_stats *stats, struct strbuf *err);
+
+/*
+ * The deterministic uuid of an artifact with no manifest uuid: 32 hex of
+ * SHA-256 over "<collection>\0<type>\0<name>".
+ */
+int sm_cache_derive_uuid(const char *collection, const char *type, const char *name,
+			 char out[33]);
+
+#endif

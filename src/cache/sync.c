@@ -1,0 +1,672 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "skillmeat/cache.h"
+#include "skillmeat/collection.h"
+#include "skillmeat/db.h"
+#include "skillmeat/error.h"
+#include "skillmeat/fs.h"
+#include "skillmeat/home.h"
+#include "skillmeat/log.h"
+#include "skillmeat/manifest.h"
+#include "skillmeat/memory.h"
+#include "skillmeat/sha256.h"
+#include "skillmeat/store.h"
+#include "skillmeat/strbuf.h"
+#include "skillmeat/timeutil.h"
+#include "skillmeat/toml.h"
+#include "util/banned.h"
+
+/* ---- open / close ---- */
+
+int sm_cache_db_path(const struct sm_home *home, struct strbuf *out)
+{
+	return sm_strbuf_addf(out, "%s/cache/metadata.db", home->root);
+}
+
+int sm_cache_open(struct sm_home *home, struct sm_cache **ret, struct strbuf *err)
+{
+	struct strbuf path = STRBUF_INIT, dir = STRBUF_INIT;
+	struct sm_cache *c;
+	int r;
+
+	c = sm_calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->home = home;
+	c->stale_ttl_ms = sm_config_int(home, "cache.stale-ttl-seconds", 1800) * 1000;
+	if ((r = sm_strbuf_addf(&dir, "%s/cache", home->root)) < 0 ||
+	    (r = sm_cache_db_path(home, &path)) < 0)
+		goto fail;
+	r = sm_fs_mkdir_p(dir.buf, 0755, NULL);
+	if (r == 0)
+		r = sm_db_open(path.buf, 0, &c->db, err);
+	if (r == -EBADMSG || r == -ENOTSUP) {
+		/* corrupt, or from a newer binary: the DB is only an index, start over */
+		static const char *const sfx[] = { "", "-wal", "-shm" };
+
+		sm_log_warn("cache: '%s' is unusable (%s), rebuilding it", path.buf, err->buf);
+		for (size_t i = 0; i < SM_ARRAY_SIZE(sfx); i++) {
+			struct strbuf p = STRBUF_INIT;
+
+			if (sm_strbuf_addf(&p, "%s%s", path.buf, sfx[i]) == 0)
+				(void)unlink(p.buf);
+			sm_strbuf_release(&p);
+		}
+		r = sm_db_open(path.buf, 0, &c->db, err);
+	}
+	if (r == -EACCES || r == -EROFS || r == -EPERM) {
+		/* a home we cannot write to is served from memory (ARCHITECTURE §2.7) */
+		r = sm_db_open(":memory:", 0, &c->db, err);
+		c->in_memory = true;
+	}
+	if (r < 0)
+		goto fail;
+	r = sm_store_sqlite_new(c->db, &c->store, err);
+	if (r < 0)
+		goto fail;
+	sm_strbuf_release(&path);
+	sm_strbuf_release(&dir);
+	*ret = c;
+	return 0;
+fail:
+	sm_strbuf_release(&path);
+	sm_strbuf_release(&dir);
+	sm_cache_close(c);
+	return r;
+}
+
+void sm_cache_close(struct sm_cache *c)
+{
+	if (!c)
+		return;
+	sm_store_free(c->store);
+	sm_db_close(c->db);
+	sm_free(c);
+}
+
+void sm_sync_stats_release(struct sm_sync_stats *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nmessages; i++)
+		sm_free(s->messages[i]);
+	sm_free(s->messages);
+	memset(s, 0, sizeof(*s));
+}
+
+static void add_message(struct sm_sync_stats *s, const char *coll, const char *type,
+			const char *name, const char *why)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char **nv;
+
+	s->errors++;
+	if (sm_strbuf_addf(&sb, "%s/%s:%s: %s", coll, type ? type : "?", name ? name : "?",
+			   why && *why ? why : "error") < 0)
+		goto out;
+	nv = sm_reallocarray(s->messages, s->nmessages + 1, sizeof(*nv));
+	if (!nv)
+		goto out;
+	s->messages = nv;
+	s->messages[s->nmessages] = sm_strbuf_detach(&sb, NULL);
+	if (s->messages[s->nmessages])
+		s->nmessages++;
+out:
+	sm_strbuf_release(&sb);
+}
+
+int sm_cache_derive_uuid(const char *collection, const char *type, const char *name, char out[33])
+{
+	struct strbuf sb = STRBUF_INIT;
+	char hex[SM_SHA256_HEX_LEN + 1];
+	int r;
+
+	if ((r = sm_strbuf_add(&sb, collection, strlen(collection) + 1)) < 0 ||
+	    (r = sm_strbuf_add(&sb, type, strlen(type) + 1)) < 0 ||
+	    (r = sm_strbuf_addstr(&sb, name)) < 0 ||
+	    (r = sm_sha256_hex(sb.buf, sb.len, hex)) < 0)
+		goto out;
+	memcpy(out, hex, 32);
+	out[32] = '\0';
+out:
+	sm_strbuf_release(&sb);
+	return r;
+}
+
+/* ---- one artifact ---- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? sm_strdup(s) : NULL;
+}
+
+/* A JSON array of the strings of a TOML array (NULL → "[]"). */
+static char *json_strings(const struct sm_toml_value *arr)
+{
+	json_t *j = json_array();
+	char *out = NULL, *s;
+
+	if (!j)
+		return NULL;
+	for (size_t i = 0; arr && arr->type == SM_TOML_ARRAY && i < arr->u.arr.len; i++)
+		if (arr->u.arr.items[i]->type == SM_TOML_STRING)
+			json_array_append_new(j, json_stringn(arr->u.arr.items[i]->u.str.ptr,
+							      arr->u.arr.items[i]->u.str.len));
+	s = json_dumps(j, JSON_COMPACT);
+	if (s) {
+		out = sm_strdup(s);
+		free(s);
+	}
+	json_decref(j);
+	return out;
+}
+
+/*
+ * The fingerprint: a hash over every file's relative path, size, mtime and
+ * inode (one walk, no reads), the manifest's tags (shown tags combine them
+ * with the frontmatter's) and the lock hash.
+ */
+static int fingerprint(const char *abs, const struct sm_toml_value *entry, const char *lockhash,
+		       struct strbuf *out, int64_t *nfiles, int64_t *total, struct strbuf *err)
+{
+	struct sm_fs_list list = { 0 };
+	struct sm_sha256 *h = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	const struct sm_toml_value *tags = sm_toml_get(entry, "tags");
+	char hex[SM_SHA256_HEX_LEN + 1];
+	int r;
+
+	r = sm_fs_walk(abs, &list, err);
+	if (r < 0)
+		return r;
+	r = sm_sha256_new(&h);
+	if (r < 0)
+		goto out;
+	*nfiles = (int64_t)list.len;
+	*total = 0;
+	for (size_t i = 0; i < list.len; i++) {
+		const struct sm_fs_entry *e = &list.items[i];
+
+		sm_strbuf_reset(&sb);
+		if ((r = sm_strbuf_addf(&sb, "%s%c%llu %lld %llu\n", e->rel, 0,
+					(unsigned long long)e->size, (long long)e->mtime_ns,
+					(unsigned long long)e->ino)) < 0 ||
+		    (r = sm_sha256_update(h, sb.buf, sb.len)) < 0)
+			goto out;
+		*total += (int64_t)e->size;
+	}
+	for (size_t i = 0; tags && tags->type == SM_TOML_ARRAY && i < tags->u.arr.len; i++)
+		if (tags->u.arr.items[i]->type == SM_TOML_STRING &&
+		    (r = sm_sha256_update(h, tags->u.arr.items[i]->u.str.ptr,
+					  tags->u.arr.items[i]->u.str.len + 1)) < 0)
+			goto out;
+	if (lockhash && (r = sm_sha256_update(h, lockhash, strlen(lockhash))) < 0)
+		goto out;
+	if ((r = sm_sha256_final_hex(h, hex)) < 0)
+		goto out;
+	sm_strbuf_reset(out);
+	r = sm_strbuf_add(out, hex, 32);
+out:
+	sm_sha256_free(h);
+	sm_fs_list_release(&list);
+	sm_strbuf_release(&sb);
+	return r;
+}
+
+/* Manifest facts of entry idx into row (identity and provenance). */
+static int row_from_entry(const struct sm_collection *c, const struct sm_toml_value *e,
+			  struct sm_artifact_row *row)
+{
+	const char *type = sm_entry_str(e, "type"), *name = sm_entry_name(e);
+	const char *uuid = sm_entry_str(e, "uuid"), *up = sm_entry_str(e, "upstream");
+	struct strbuf id = STRBUF_INIT;
+	char derived[33];
+	int r;
+
+	/* a manifest uuid is used only when it has our shape (32 hex) */
+	if (!uuid || strlen(uuid) != 32 || strspn(uuid, "0123456789abcdef") != 32) {
+		r = sm_cache_derive_uuid(c->name, type, name, derived);
+		if (r < 0)
+			return r;
+		uuid = derived;
+	}
+	if ((r = sm_strbuf_addf(&id, "%s:%s", type, name)) < 0)
+		return r;
+	row->uuid = sm_strdup(uuid);
+	row->collection = sm_strdup(c->name);
+	row->type = sm_strdup(type);
+	row->name = sm_strdup(name);
+	row->path = dup_or_null(sm_entry_str(e, "path"));
+	row->origin = dup_or_null(sm_entry_str(e, "origin"));
+	row->origin_source = dup_or_null(sm_entry_str(e, "origin_source"));
+	row->upstream = dup_or_null(up);
+	row->version_spec = dup_or_null(sm_entry_str(e, "version_spec"));
+	row->resolved_sha = dup_or_null(sm_entry_str(e, "resolved_sha"));
+	row->resolved_version = dup_or_null(sm_entry_str(e, "resolved_version"));
+	row->added = dup_or_null(sm_entry_str(e, "added"));
+	row->lock_hash = dup_or_null(sm_lock_hash(c->lock, name, sm_entry_type(e)));
+	row->source = sm_strdup(up ? up : id.buf);
+	sm_strbuf_release(&id);
+	if (!row->uuid || !row->collection || !row->type || !row->name || !row->source)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Metadata facts from the files (a fresh read). */
+static int row_from_view(const struct sm_view *v, struct sm_artifact_row *row)
+{
+	const struct sm_toml_value *t = v->meta.table;
+
+	row->title = dup_or_null(sm_toml_get_string(t, "title"));
+	row->description = dup_or_null(sm_toml_get_string(t, "description"));
+	row->author = dup_or_null(sm_toml_get_string(t, "author"));
+	row->license = dup_or_null(sm_toml_get_string(t, "license"));
+	row->version = dup_or_null(sm_toml_get_string(t, "version"));
+	row->tags_json = json_strings(v->tags);
+	row->tools_json = json_strings(sm_toml_get(t, "tools"));
+	row->content_hash = v->have_hash ? sm_strdup(v->hash) : NULL;
+	if (!row->tags_json || !row->tools_json || (v->have_hash && !row->content_hash))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Metadata facts carried over from the stored row (fingerprint unchanged). */
+static int row_from_old(const struct sm_artifact_row *old, struct sm_artifact_row *row)
+{
+	row->title = dup_or_null(old->title);
+	row->description = dup_or_null(old->description);
+	row->author = dup_or_null(old->author);
+	row->license = dup_or_null(old->license);
+	row->version = dup_or_null(old->version);
+	row->tags_json = dup_or_null(old->tags_json);
+	row->tools_json = dup_or_null(old->tools_json);
+	row->content_hash = dup_or_null(old->content_hash);
+	return 0;
+}
+
+static const struct sm_artifact_row *find_old(const struct sm_artifact_row *rows, size_t n,
+					      const char *type, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	/* list_collection returns (type, name) order */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(rows[mid].type, type);
+
+		if (!c)
+			c = strcmp(rows[mid].name, name);
+		if (!c)
+			return &rows[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* tolerate a different collation: fall back to a scan */
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(rows[i].type, type) && !strcmp(rows[i].name, name))
+			return &rows[i];
+	return NULL;
+}
+
+static long fault_budget = -2; /* -2: not read yet, -1: off */
+
+static void fault_tick(void)
+{
+	if (fault_budget == -2) {
+		const char *s = getenv("SKILLMEAT_FAULT_SYNC_KILL_AFTER");
+
+		fault_budget = s && *s ? strtol(s, NULL, 10) : -1;
+	}
+	if (fault_budget < 0)
+		return;
+	if (fault_budget-- == 0)
+		raise(SIGKILL);
+}
+
+/* ---- one collection ---- */
+
+/*
+ * Sync collection `name`, or `open` when the caller has it open. In an outer
+ * transaction (rebuild) no transaction of its own is taken.
+ */
+static int sync_collection(struct sm_cache *cache, const char *name, struct sm_collection *open,
+			   unsigned flags, int64_t now_ms, bool outer_tx,
+			   struct sm_sync_stats *stats, struct strbuf *err)
+{
+	struct sm_collection *c = open;
+	struct sm_artifact_row *old = NULL, *rows = NULL;
+	const char **keep = NULL;
+	size_t nold = 0, n = 0;
+	struct strbuf fp = STRBUF_INIT, why = STRBUF_INIT, abs = STRBUF_INIT;
+	struct sm_upsert_stats us = { 0 };
+	bool in_tx = false;
+	int r;
+
+	if (!c) {
+		r = sm_collection_open(cache->home, name, &c, err);
+		if (r < 0)
+			return r;
+	}
+	name = c->name;
+	r = sm_store_list_collection(cache->store, name, &old, &nold, err);
+	if (r < 0)
+		goto out;
+	n = sm_manifest_count(c->manifest);
+	rows = sm_calloc(n ? n : 1, sizeof(*rows));
+	keep = sm_calloc(n ? n : 1, sizeof(*keep));
+	if (!rows || !keep) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct sm_toml_value *e = sm_manifest_at(c->manifest, i);
+		const struct sm_artifact_row *o;
+		struct sm_artifact_row *row = &rows[i];
+		const char *rel = sm_entry_str(e, "path");
+		int64_t nfiles = 0, total = 0;
+		bool reread;
+
+		r = row_from_entry(c, e, row);
+		if (r < 0)
+			goto out;
+		keep[i] = row->uuid;
+		o = find_old(old, nold, row->type, row->name);
+		sm_strbuf_reset(&abs);
+		r = rel[0] == '/' ? sm_strbuf_addstr(&abs, rel)
+				  : sm_strbuf_addf(&abs, "%s/%s", c->dir, rel);
+		if (r < 0)
+			goto out;
+		r = fingerprint(abs.buf, e, row->lock_hash, &fp, &nfiles, &total, &why);
+		if (r == -ENOMEM)
+			goto out;
+		if (r < 0) {
+			/* files gone or unreadable: keep the row, report, go on */
+			add_message(stats, name, row->type, row->name, why.buf);
+			row->fingerprint = sm_strdup("missing");
+			row->synced_at = now_ms;
+			if (!row->fingerprint) {
+				r = -ENOMEM;
+				goto out;
+			}
+			continue;
+		}
+		row->fingerprint = sm_strbuf_detach(&fp, NULL);
+		row->file_count = nfiles;
+		row->total_size = total;
+		row->synced_at = now_ms;
+		if (!row->fingerprint) {
+			r = -ENOMEM;
+			goto out;
+		}
+		reread = !o || (flags & SM_SYNC_FORCE) || !o->fingerprint ||
+			 strcmp(o->fingerprint, row->fingerprint) ||
+			 ((flags & SM_SYNC_REFRESH_STALE) &&
+			  (o->stale || o->synced_at <= now_ms - cache->stale_ttl_ms));
+		if (!reread) {
+			r = row_from_old(o, row);
+		} else {
+			struct sm_view v;
+
+			r = sm_view_load(c, i, &v, &why);
+			if (r == 0) {
+				if (v.error)
+					add_message(stats, name, row->type, row->name, v.error);
+				r = row_from_view(&v, row);
+				sm_view_release(&v);
+			}
+		}
+		if (r < 0)
+			goto out;
+	}
+	if (!outer_tx) {
+		r = sm_store_begin(cache->store, err);
+		if (r < 0)
+			goto out;
+		in_tx = true;
+	}
+	/* written in chunks so the fault switch can stop us half-way */
+	for (size_t i = 0; i < n; i += 64) {
+		size_t k = n - i < 64 ? n - i : 64;
+		struct sm_upsert_stats part = { 0 };
+
+		r = sm_store_upsert_artifacts(cache->store, rows + i, k, NULL, &part, err);
+		if (r < 0)
+			goto out;
+		us.created += part.created;
+		us.updated += part.updated;
+		us.unchanged += part.unchanged;
+		for (size_t j = 0; j < k; j++)
+			fault_tick();
+	}
+	r = sm_store_prune_artifacts(cache->store, name, keep, n, err);
+	if (r < 0)
+		goto out;
+	stats->removed += (size_t)r;
+	if (in_tx) {
+		r = sm_store_commit(cache->store, err);
+		in_tx = false;
+		if (r < 0)
+			goto out;
+	}
+	stats->created += us.created;
+	stats->updated += us.updated;
+	stats->unchanged += us.unchanged;
+	stats->collections++;
+out:
+	if (in_tx)
+		sm_store_rollback(cache->store, NULL);
+	sm_artifact_rows_free(rows, n);
+	sm_artifact_rows_free(old, nold);
+	sm_free(keep);
+	if (c != open)
+		sm_collection_free(c);
+	sm_strbuf_release(&fp);
+	sm_strbuf_release(&why);
+	sm_strbuf_release(&abs);
+	return r;
+}
+
+/* Remove rows of file collections that no longer exist. */
+static int prune_collections(struct sm_cache *cache, char **names, size_t n, struct sm_sync_stats *stats,
+			     struct strbuf *err)
+{
+	struct sm_artifact_query q = { .limit = SM_STORE_MAX_LIMIT, .no_total = true };
+	struct sm_artifact_page page = { 0 };
+	char **gone = NULL, *cur_t = NULL, *cur_n = NULL, *cur_c = NULL;
+	size_t ngone = 0;
+	int r;
+
+	/* distinct collections of the rows, page by page */
+	for (;;) {
+		r = sm_store_list_artifacts(cache->store, &q, &page, err);
+		if (r < 0)
+			break;
+		for (size_t i = 0; i < page.n; i++) {
+			const char *cn = page.rows[i].collection;
+			bool known = false;
+
+			for (size_t k = 0; k < n && !known; k++)
+				known = !strcmp(names[k], cn);
+			for (size_t k = 0; k < ngone && !known; k++)
+				known = !strcmp(gone[k], cn);
+			if (!known) {
+				char **nv = sm_reallocarray(gone, ngone + 1, sizeof(*nv));
+
+				if (!nv || !(nv[ngone] = sm_strdup(cn))) {
+					if (nv)
+						gone = nv;
+					r = -ENOMEM;
+					break;
+				}
+				gone = nv;
+				ngone++;
+			}
+		}
+		if (r < 0 || !page.has_next || !page.n) {
+			sm_artifact_page_release(&page);
+			break;
+		}
+		/* next page after the last row */
+		{
+			struct sm_artifact_row *last = &page.rows[page.n - 1];
+
+			sm_free(cur_t);
+			sm_free(cur_n);
+			sm_free(cur_c);
+			cur_t = TAKE_PTR(last->type);
+			cur_n = TAKE_PTR(last->name);
+			cur_c = TAKE_PTR(last->collection);
+			q.after_type = cur_t;
+			q.after_name = cur_n;
+			q.after_collection = cur_c;
+		}
+		sm_artifact_page_release(&page);
+	}
+	for (size_t k = 0; r >= 0 && k < ngone; k++) {
+		r = sm_store_prune_artifacts(cache->store, gone[k], NULL, 0, err);
+		if (r > 0)
+			stats->removed += (size_t)r;
+	}
+	sm_strv_free(gone, ngone);
+	sm_free(cur_t);
+	sm_free(cur_n);
+	sm_free(cur_c);
+	return r < 0 ? r : 0;
+}
+
+static int ensure_default(struct sm_cache *cache, struct strbuf *err)
+{
+	struct sm_user_collection_row row = { 0 }, cur = { 0 };
+	char now[SM_ISO_MAX];
+	int r;
+
+	r = sm_store_get_user_collection(cache->store, "default", &cur, NULL);
+	if (r == 0) {
+		sm_user_collection_row_release(&cur);
+	} else {
+		if ((r = sm_time_now_iso(now)) < 0)
+			return r;
+		row.id = "default";
+		row.name = "Default Collection";
+		row.description = "Every artifact of the home";
+		row.collection_type = "default";
+		row.created_at = now;
+		row.updated_at = now;
+		r = sm_store_put_user_collection(cache->store, &row, err);
+		if (r < 0)
+			return r;
+	}
+	if ((r = sm_time_now_iso(now)) < 0)
+		return r;
+	r = sm_store_add_all_members(cache->store, "default", now, err);
+	return r < 0 ? r : 0;
+}
+
+static void log_stats(const struct sm_sync_stats *stats)
+{
+	char b[6][32];
+
+	if (!sm_log_enabled(SM_LOG_INFO))
+		return;
+	snprintf(b[0], sizeof(b[0]), "%zu", stats->created);
+	snprintf(b[1], sizeof(b[1]), "%zu", stats->updated);
+	snprintf(b[2], sizeof(b[2]), "%zu", stats->unchanged);
+	snprintf(b[3], sizeof(b[3]), "%zu", stats->removed);
+	snprintf(b[4], sizeof(b[4]), "%zu", stats->errors);
+	snprintf(b[5], sizeof(b[5]), "%.6f", stats->duration_seconds);
+	sm_log_fields(SM_LOG_INFO, "cache sync", "created", b[0], "updated", b[1], "unchanged",
+		      b[2], "removed", b[3], "errors", b[4], "duration_seconds", b[5],
+		      (char *)NULL);
+}
+
+int sm_cache_sync_open(struct sm_cache *cache, struct sm_collection *coll, unsigned flags,
+		       struct sm_sync_stats *stats, struct strbuf *err)
+{
+	int64_t t0 = sm_time_mono_ns(), now_ms = sm_time_real_ns() / 1000000;
+	int r;
+
+	memset(stats, 0, sizeof(*stats));
+	r = sync_collection(cache, NULL, coll, flags & ~(unsigned)SM_SYNC_REBUILD, now_ms, false,
+			    stats, err);
+	if (r == 0)
+		r = ensure_default(cache, err);
+	stats->duration_seconds = (double)(sm_time_mono_ns() - t0) / 1e9;
+	if (r == 0)
+		log_stats(stats);
+	return r;
+}
+
+int sm_cache_sync(struct sm_cache *cache, const char *collection, unsigned flags,
+		  struct sm_sync_stats *stats, struct strbuf *err)
+{
+	struct strbuf why = STRBUF_INIT;
+	int64_t t0 = sm_time_mono_ns(), now_ms = sm_time_real_ns() / 1000000;
+	bool rebuild = flags & SM_SYNC_REBUILD, in_tx = false;
+	char **names = NULL;
+	size_t n = 0;
+	int r;
+
+	memset(stats, 0, sizeof(*stats));
+	if (rebuild && collection)
+		return sm_err(err, -EINVAL, "a rebuild covers every collection");
+	if (rebuild) {
+		flags |= SM_SYNC_FORCE;
+		r = sm_store_begin(cache->store, err);
+		if (r < 0)
+			goto out;
+		in_tx = true;
+		/* no collection kept: every row goes, then everything is read again */
+		r = prune_collections(cache, NULL, 0, stats, err);
+		if (r < 0)
+			goto out;
+		stats->removed = 0;
+	}
+	if (collection) {
+		r = sync_collection(cache, collection, NULL, flags, now_ms, false, stats, err);
+		if (r < 0)
+			goto out;
+	} else {
+		r = sm_collection_names(cache->home, &names, &n, err);
+		if (r < 0)
+			goto out;
+		for (size_t i = 0; i < n; i++) {
+			r = sync_collection(cache, names[i], NULL, flags, now_ms, in_tx, stats, &why);
+			if (r == -ENOMEM || (r < 0 && in_tx)) {
+				sm_err(err, r, "%s", why.buf);
+				goto out;
+			}
+			if (r < 0) /* a malformed manifest: that collection only */
+				add_message(stats, names[i], "collection", names[i], why.buf);
+		}
+		if (!rebuild) {
+			r = prune_collections(cache, names, n, stats, err);
+			if (r < 0)
+				goto out;
+		}
+	}
+	r = ensure_default(cache, err);
+	if (r < 0)
+		goto out;
+	if (in_tx) {
+		r = sm_store_commit(cache->store, err);
+		in_tx = false;
+	}
+out:
+	if (in_tx)
+		sm_store_rollback(cache->store, NULL);
+	stats->duration_seconds = (double)(sm_time_mono_ns() - t0) / 1e9;
+	if (r >= 0)
+		log_stats(stats);
+	sm_strv_free(names, n);
+	sm_strbuf_release(&why);
+	return r < 0 ? r : 0;
+}
