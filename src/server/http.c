@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -535,6 +536,7 @@ static int thread_setup(struct loop_thread *t)
 static void thread_teardown(struct loop_thread *t)
 {
 	struct sm_http_server *srv = t->srv;
+	h2o_multithread_queue_t *queue;
 
 	if (srv->hooks.thread_fini && t->init_error == 0)
 		srv->hooks.thread_fini(t->index, srv->hooks.app, t->thread_data);
@@ -553,7 +555,14 @@ static void thread_teardown(struct loop_thread *t)
 	t->waker = NULL;
 	h2o_multithread_unregister_receiver(t->ctx.queue, &t->job_receiver);
 	h2o_evloop_run(t->loop, 0);
+	queue = t->ctx.queue;
 	h2o_context_dispose(&t->ctx);
+#if H2O_VERSION_MAJOR == 2 && H2O_VERSION_MINOR == 2
+	/* 2.2's evloop h2o_multithread_destroy_queue closes the queue but never frees it */
+	free(queue);
+#else
+	(void)queue;
+#endif
 	t->ctx_ready = false;
 	h2o_evloop_run(t->loop, 0);
 	h2o_evloop_destroy(t->loop);
