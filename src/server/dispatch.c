@@ -41,8 +41,8 @@ int sm_dispatch(struct sm_dispatch *d, struct sm_http_req *req)
 	(void)sm_cors_headers(req, origins);
 
 	if (sm_cors_is_preflight(req)) {
-		r = sm_router_match(d->router, "\x01", req->path, req->path_len, req, &route,
-				    allow, sizeof(allow));
+		r = sm_router_match(d->router, "\x01", req->path, req->path_len, req, &route, allow,
+				    sizeof(allow));
 		if (r == -EOPNOTSUPP)
 			sm_cors_preflight(req, origins, allow);
 		else
@@ -101,8 +101,8 @@ int sm_dispatch(struct sm_dispatch *d, struct sm_http_req *req)
 /* Keep the method label bounded: clients may send any token. */
 static const char *method_label(const char *m)
 {
-	static const char *const known[] = { "GET",	"POST",	   "PUT",  "DELETE",
-					     "PATCH", "OPTIONS", "HEAD" };
+	static const char *const known[] = {"GET",   "POST",	"PUT", "DELETE",
+					    "PATCH", "OPTIONS", "HEAD"};
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strcmp(m, known[i]) == 0)

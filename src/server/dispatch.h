@@ -26,7 +26,7 @@
 struct sm_dispatch {
 	const struct sm_server_config *cfg;
 	struct sm_router *router;
-	struct sm_rate_limit *rate_limit; /* NULL = no limits */
+	struct sm_rate_limit *rate_limit;  /* NULL = no limits */
 	struct sm_server_metrics *metrics; /* may be NULL */
 };
 

@@ -141,8 +141,8 @@ static void send_response(struct exchange *ex)
 {
 	h2o_req_t *h = ex->h2o;
 	struct sm_http_req *req = &ex->req;
-	static h2o_generator_t generator = { NULL, NULL };
-	h2o_iovec_t body = { NULL, 0 };
+	static h2o_generator_t generator = {NULL, NULL};
+	h2o_iovec_t body = {NULL, 0};
 	int status = req->res.status;
 
 	h->res.status = status;
@@ -328,7 +328,8 @@ static int fill_request(struct exchange *ex)
 	req->n_headers = h->headers.size;
 	/* h2o keeps Host apart from the other headers */
 	if (h->input.authority.base) {
-		struct sm_http_header *all = sm_http_alloc(req, (req->n_headers + 1) * sizeof(*all));
+		struct sm_http_header *all =
+		    sm_http_alloc(req, (req->n_headers + 1) * sizeof(*all));
 
 		if (!all)
 			return -ENOMEM;
@@ -336,7 +337,7 @@ static int fill_request(struct exchange *ex)
 		all[req->n_headers].name = "host";
 		all[req->n_headers].name_len = 4;
 		all[req->n_headers].value =
-			sm_http_strndup(req, h->input.authority.base, h->input.authority.len);
+		    sm_http_strndup(req, h->input.authority.base, h->input.authority.len);
 		all[req->n_headers].value_len = h->input.authority.len;
 		if (!all[req->n_headers].value)
 			return -ENOMEM;
@@ -420,7 +421,7 @@ static void on_jobs_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *m
 	(void)receiver;
 	while (!h2o_linklist_is_empty(messages)) {
 		h2o_multithread_message_t *msg =
-			H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+		    H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
 		struct job *j = (struct job *)msg;
 		struct exchange *ex = j->ex;
 
@@ -437,8 +438,7 @@ static void on_jobs_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *m
 	}
 }
 
-int sm_http_defer(struct sm_http_req *req, sm_http_work_fn work, sm_http_done_fn done,
-		  void *arg)
+int sm_http_defer(struct sm_http_req *req, sm_http_work_fn work, sm_http_done_fn done, void *arg)
 {
 	struct exchange *ex = (struct exchange *)req;
 	struct sm_http_server *srv;
@@ -573,10 +573,14 @@ static void thread_teardown(struct loop_thread *t)
 static bool timeouts_empty(h2o_context_t *ctx)
 {
 	h2o_timeout_t *ts[] = {
-		&ctx->zero_timeout,	    &ctx->one_sec_timeout,
-		&ctx->hundred_ms_timeout,   &ctx->handshake_timeout,
-		&ctx->http1.req_timeout,    &ctx->http2.idle_timeout,
-		&ctx->http2.graceful_shutdown_timeout, &ctx->proxy.io_timeout,
+	    &ctx->zero_timeout,
+	    &ctx->one_sec_timeout,
+	    &ctx->hundred_ms_timeout,
+	    &ctx->handshake_timeout,
+	    &ctx->http1.req_timeout,
+	    &ctx->http2.idle_timeout,
+	    &ctx->http2.graceful_shutdown_timeout,
+	    &ctx->proxy.io_timeout,
 	};
 
 	for (size_t i = 0; i < SM_ARRAY_SIZE(ts); i++)
@@ -671,7 +675,7 @@ static int bound_port(int fd)
 static int open_listeners(struct sm_http_server *srv, struct strbuf *err)
 {
 	const struct sm_server_config *cfg = srv->cfg;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
 	struct addrinfo *res = NULL;
 	char host[256];
 	size_t hl = strlen(cfg->host);
@@ -772,8 +776,8 @@ int sm_http_server_new(const struct sm_server_config *cfg, struct sm_http_server
 	if (entity_cap < cfg->max_body + 65536)
 		entity_cap = cfg->max_body + 65536;
 	srv->gconf.max_request_entity_size = entity_cap;
-	hostconf = h2o_config_register_host(&srv->gconf, h2o_iovec_init(H2O_STRLIT("default")),
-					    65535);
+	hostconf =
+	    h2o_config_register_host(&srv->gconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
 	pathconf = h2o_config_register_path(hostconf, "/", 0);
 	he = (struct handler_ext *)h2o_create_handler(pathconf, sizeof(*he));
 	he->super.on_req = on_req;
@@ -847,7 +851,7 @@ static void close_fds(struct sm_http_server *srv)
 int sm_http_server_start(struct sm_http_server *srv, struct strbuf *err)
 {
 	const struct sm_server_config *cfg = srv->cfg;
-	struct sigaction sa = { .sa_handler = SIG_IGN };
+	struct sigaction sa = {.sa_handler = SIG_IGN};
 	unsigned n = cfg->threads;
 	int r = 0;
 
@@ -871,7 +875,8 @@ int sm_http_server_start(struct sm_http_server *srv, struct strbuf *err)
 		srv->threads[i].listen_fd = -1;
 		srv->threads[i].wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (srv->threads[i].wake_fd < 0) {
-			r = sm_err(err, -errno, "cannot create an eventfd: %s", sm_strerror(-errno));
+			r = sm_err(err, -errno, "cannot create an eventfd: %s",
+				   sm_strerror(-errno));
 			goto fail;
 		}
 	}

@@ -96,7 +96,6 @@ int sm_http_server_wait(struct sm_http_server *srv);
  */
 typedef void (*sm_http_work_fn)(void *arg);
 typedef void (*sm_http_done_fn)(struct sm_http_req *req, void *arg);
-int sm_http_defer(struct sm_http_req *req, sm_http_work_fn work, sm_http_done_fn done,
-		  void *arg);
+int sm_http_defer(struct sm_http_req *req, sm_http_work_fn work, sm_http_done_fn done, void *arg);
 
 #endif

@@ -242,7 +242,7 @@ out:
 
 struct sm_metric *sm_metric_get(struct sm_metric_family *f, ...)
 {
-	const char *values[SM_METRICS_MAX_LABELS] = { 0 };
+	const char *values[SM_METRICS_MAX_LABELS] = {0};
 	va_list ap;
 
 	if (!f)
@@ -500,17 +500,16 @@ static void collect_rss(struct sm_metrics *m, void *data)
 		sm_metric_set(sm_metric_get(sm->rss), (double)rss);
 }
 
-static const double request_buckets[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-					   0.5,	  1,	2.5,   5,    10 };
-static const double refresh_buckets[] = { 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60 };
+static const double request_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+static const double refresh_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
 int sm_server_metrics_init(struct sm_server_metrics *sm)
 {
-	static const char *const cache_l[] = { "cache", NULL };
-	static const char *const result_l[] = { "result", NULL };
-	static const char *const req_l[] = { "method", "endpoint", "status", NULL };
-	static const char *const endpoint_l[] = { "endpoint", NULL };
-	static const char *const caches[] = { "count", "metadata" };
+	static const char *const cache_l[] = {"cache", NULL};
+	static const char *const result_l[] = {"result", NULL};
+	static const char *const req_l[] = {"method", "endpoint", "status", NULL};
+	static const char *const endpoint_l[] = {"endpoint", NULL};
+	static const char *const caches[] = {"count", "metadata"};
 	struct sm_metrics *m;
 	int r;
 
@@ -519,10 +518,10 @@ int sm_server_metrics_init(struct sm_server_metrics *sm)
 	if (r < 0)
 		return r;
 	m = sm->reg;
-#define FAM(field, type, name, help, labels, b, nb)                                              \
-	do {                                                                                     \
-		if (r >= 0)                                                                      \
-			r = sm_metrics_family(m, type, name, help, labels, b, nb, &sm->field);   \
+#define FAM(field, type, name, help, labels, b, nb)                                                \
+	do {                                                                                       \
+		if (r >= 0)                                                                        \
+			r = sm_metrics_family(m, type, name, help, labels, b, nb, &sm->field);     \
 	} while (0)
 	FAM(cache_hits, SM_METRIC_COUNTER, "skillmeat_cache_hits_total", "Cache hits.", cache_l,
 	    NULL, 0);
@@ -538,11 +537,10 @@ int sm_server_metrics_init(struct sm_server_metrics *sm)
 	    "Duration of cache refreshes.", NULL, refresh_buckets, SM_ARRAY_SIZE(refresh_buckets));
 	FAM(refresh_total, SM_METRIC_COUNTER, "skillmeat_cache_refresh_total",
 	    "Cache refreshes by result.", result_l, NULL, 0);
-	FAM(api_requests, SM_METRIC_COUNTER, "skillmeat_api_requests_total", "API requests.",
-	    req_l, NULL, 0);
+	FAM(api_requests, SM_METRIC_COUNTER, "skillmeat_api_requests_total", "API requests.", req_l,
+	    NULL, 0);
 	FAM(api_duration, SM_METRIC_HISTOGRAM, "skillmeat_api_request_duration_seconds",
-	    "API request duration.", endpoint_l, request_buckets,
-	    SM_ARRAY_SIZE(request_buckets));
+	    "API request duration.", endpoint_l, request_buckets, SM_ARRAY_SIZE(request_buckets));
 	FAM(rate_limited, SM_METRIC_COUNTER, "skillmeat_rate_limited_total",
 	    "Requests refused by the rate limiter.", NULL, NULL, 0);
 	FAM(rss, SM_METRIC_GAUGE, "process_resident_memory_bytes", "Resident memory size in bytes.",

@@ -228,9 +228,8 @@ static unsigned ceil_sec(int64_t ns)
 	return s < 1 ? 1 : (unsigned)s;
 }
 
-static void check_burst(struct sm_rate_limit *rl, struct client *c, int64_t now,
-			const char *method, const char *path, const char *query,
-			struct sm_rate_result *res)
+static void check_burst(struct sm_rate_limit *rl, struct client *c, int64_t now, const char *method,
+			const char *path, const char *query, struct sm_rate_result *res)
 {
 	uint64_t h = fnv(fnv(fnv(UINT64_C(0xcbf29ce484222325), method), path), query);
 	struct fp *f = get_fp(rl, c, h);

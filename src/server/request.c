@@ -177,7 +177,8 @@ static int parse_query(struct sm_http_req *req)
 			char *value = req->q.buf + o;
 
 			if (eq)
-				dl = sm_http_percent_decode(eq + 1, end - nend - 1, value, true, false);
+				dl = sm_http_percent_decode(eq + 1, end - nend - 1, value, true,
+							    false);
 			else
 				dl = sm_http_percent_decode("", 0, value, true, false);
 			o += (size_t)dl + 1;
@@ -383,6 +384,8 @@ int sm_http_errno_status(int code)
 		return 422;
 	case -EAGAIN:
 		return 429;
+	case -ESHUTDOWN:
+		return 503;
 	default:
 		return 500;
 	}
@@ -408,8 +411,8 @@ int sm_http_text(struct sm_http_req *req, int status, const char *content_type, 
 	return sm_strbuf_add(&req->res.body, text, len);
 }
 
-void sm_http_static(struct sm_http_req *req, int status, const char *content_type,
-		    const void *data, size_t len)
+void sm_http_static(struct sm_http_req *req, int status, const char *content_type, const void *data,
+		    size_t len)
 {
 	clear_body(req);
 	req->res.status = status;
@@ -447,8 +450,8 @@ static bool inm_matches(const char *inm, const char *quoted)
 			return true;
 		if (p[0] == 'W' && p[1] == '/')
 			p += 2;
-		if (strncmp(p, quoted, ql) == 0 && (p[ql] == '\0' || p[ql] == ',' ||
-						    p[ql] == ' ' || p[ql] == '\t'))
+		if (strncmp(p, quoted, ql) == 0 &&
+		    (p[ql] == '\0' || p[ql] == ',' || p[ql] == ' ' || p[ql] == '\t'))
 			return true;
 		while (*p && *p != ',')
 			p++;

@@ -61,7 +61,7 @@ struct sm_http_req {
 	size_t max_body; /* the configured cap */
 	struct sm_http_param params[SM_HTTP_MAX_PARAMS];
 	size_t n_params;
-	const char *endpoint; /* the matched route's pattern (metrics label) */
+	const char *endpoint;  /* the matched route's pattern (metrics label) */
 	unsigned thread_index; /* loop thread, or 0 */
 	void *thread_data;     /* the loop thread's data (sm_http_thread_init_fn) */
 
@@ -121,8 +121,7 @@ int sm_http_json_body(struct sm_http_req *req, json_t **ret);
  * into ' '. Returns the decoded length, or -EINVAL for a malformed escape or
  * a decoded NUL (when strict), else keeps bad escapes as they are.
  */
-long sm_http_percent_decode(const char *src, size_t len, char *dst, bool plus_space,
-			    bool strict);
+long sm_http_percent_decode(const char *src, size_t len, char *dst, bool plus_space, bool strict);
 
 /* Response helpers. Each replaces what was set before; -ENOMEM on failure. */
 void sm_http_status(struct sm_http_req *req, int status);
@@ -134,7 +133,7 @@ int sm_http_add_header(struct sm_http_req *req, const char *name, const char *va
 int sm_http_json(struct sm_http_req *req, int status, json_t *json);
 /* {"detail": "<msg>"} */
 int sm_http_error(struct sm_http_req *req, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* {"detail": <detail>} (reference stolen), the object form. */
 int sm_http_error_detail(struct sm_http_req *req, int status, json_t *detail);
 /* Map a negative errno to a status and {"detail": msg}; msg NULL = generic text. */
@@ -143,8 +142,8 @@ int sm_http_errno_status(int code);
 /* A body with a content type: text is copied, static bytes are borrowed. */
 int sm_http_text(struct sm_http_req *req, int status, const char *content_type, const char *text,
 		 size_t len);
-void sm_http_static(struct sm_http_req *req, int status, const char *content_type,
-		    const void *data, size_t len);
+void sm_http_static(struct sm_http_req *req, int status, const char *content_type, const void *data,
+		    size_t len);
 /* 204, no body. */
 void sm_http_no_content(struct sm_http_req *req);
 int sm_http_retry_after(struct sm_http_req *req, unsigned seconds);

@@ -290,7 +290,7 @@ int sm_router_match(const struct sm_router *router, const char *method, const ch
 		    size_t path_len, struct sm_http_req *req, const struct sm_route **ret,
 		    char *allow, size_t allow_size)
 {
-	struct walk w = { .method = method, .allow = allow, .allow_size = allow_size };
+	struct walk w = {.method = method, .allow = allow, .allow_size = allow_size};
 	char *buf;
 	size_t i = 0;
 

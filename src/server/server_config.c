@@ -9,10 +9,10 @@
 
 /* The original's allowed origins (skillmeat-cache-api.md §6). */
 static const char *const default_origins[] = {
-	"http://localhost:3000",
-	"http://localhost:3001",
-	"http://localhost:5173",
-	"http://localhost:8080",
+    "http://localhost:3000",
+    "http://localhost:3001",
+    "http://localhost:5173",
+    "http://localhost:8080",
 };
 
 void sm_rate_limit_config_init(struct sm_rate_limit_config *rc)

@@ -29,15 +29,15 @@ struct sm_rate_limit_config {
 };
 
 struct sm_server_config {
-	char *host;	       /* bind address: IPv4/IPv6 literal or name ("127.0.0.1") */
-	unsigned port;	       /* 0 = pick a free port (8080) */
-	unsigned threads;      /* loop threads; 0 = one per online core */
-	unsigned workers;      /* threads for long jobs (2) */
-	size_t max_body;       /* request body cap in bytes (1 MiB) */
-	unsigned drain_ms;     /* how long a stop waits for in-flight requests (10000) */
-	bool trust_proxy;      /* take the client IP from X-Forwarded-For */
-	char *token;	       /* SKILLMEAT_API_TOKEN; NULL = no auth */
-	char **cors_origins;   /* NULL-terminated allow-list, exact origins */
+	char *host;	     /* bind address: IPv4/IPv6 literal or name ("127.0.0.1") */
+	unsigned port;	     /* 0 = pick a free port (8080) */
+	unsigned threads;    /* loop threads; 0 = one per online core */
+	unsigned workers;    /* threads for long jobs (2) */
+	size_t max_body;     /* request body cap in bytes (1 MiB) */
+	unsigned drain_ms;   /* how long a stop waits for in-flight requests (10000) */
+	bool trust_proxy;    /* take the client IP from X-Forwarded-For */
+	char *token;	     /* SKILLMEAT_API_TOKEN; NULL = no auth */
+	char **cors_origins; /* NULL-terminated allow-list, exact origins */
 	size_t n_cors_origins;
 	struct sm_rate_limit_config rate;
 };

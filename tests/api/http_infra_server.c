@@ -102,7 +102,7 @@ struct slow_job {
 static void slow_work(void *arg)
 {
 	struct slow_job *j = arg;
-	struct timespec ts = { j->ms / 1000, (j->ms % 1000) * 1000000 };
+	struct timespec ts = {j->ms / 1000, (j->ms % 1000) * 1000000};
 
 	nanosleep(&ts, NULL);
 	j->slept = j->ms;
@@ -155,16 +155,16 @@ static const struct {
 	sm_http_handler_fn fn;
 	unsigned flags;
 } routes[] = {
-	{ "GET", "/api/v1/echo", echo, 0 },
-	{ "POST", "/api/v1/json", json_echo, 0 },
-	{ "GET", "/api/v1/items/{id}", item, 0 },
-	{ "DELETE", "/api/v1/items/{id}", item_delete, 0 },
-	{ "GET", "/api/v1/user-collections/{id}", uc_get, 0 },
-	{ "GET", "/api/v1/user-collections/cache-stats", uc_stats, 0 },
-	{ "POST", "/api/v1/user-collections/refresh-cache", uc_refresh, SM_ROUTE_REFRESH },
-	{ "GET", "/api/v1/missing", not_found, 0 },
-	{ "GET", "/api/v1/slow", slow, 0 },
-	{ "GET", "/api/v1/whoami", whoami, 0 },
+    {"GET", "/api/v1/echo", echo, 0},
+    {"POST", "/api/v1/json", json_echo, 0},
+    {"GET", "/api/v1/items/{id}", item, 0},
+    {"DELETE", "/api/v1/items/{id}", item_delete, 0},
+    {"GET", "/api/v1/user-collections/{id}", uc_get, 0},
+    {"GET", "/api/v1/user-collections/cache-stats", uc_stats, 0},
+    {"POST", "/api/v1/user-collections/refresh-cache", uc_refresh, SM_ROUTE_REFRESH},
+    {"GET", "/api/v1/missing", not_found, 0},
+    {"GET", "/api/v1/slow", slow, 0},
+    {"GET", "/api/v1/whoami", whoami, 0},
 };
 
 static int num(const char *s, double *ret)
@@ -233,7 +233,7 @@ int main(int argc, char **argv)
 	struct sm_server_config cfg;
 	struct sm_http_server *srv = NULL;
 	struct strbuf err = STRBUF_INIT;
-	struct sm_http_hooks hooks = { .thread_init = thread_init };
+	struct sm_http_hooks hooks = {.thread_init = thread_init};
 	sigset_t set;
 	int sig, r, rc = 1;
 

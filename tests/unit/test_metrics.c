@@ -20,22 +20,22 @@
 
 static void test_render_exact(void **state)
 {
-	static const char *const l_cache[] = { "cache", NULL };
-	static const double buckets[] = { 0.1, 0.5, 1 };
+	static const char *const l_cache[] = {"cache", NULL};
+	static const double buckets[] = {0.1, 0.5, 1};
 	struct sm_metrics *m;
 	struct sm_metric_family *hits, *up, *dur;
 	struct strbuf out = STRBUF_INIT;
 
 	(void)state;
 	assert_int_equal(sm_metrics_new(&m), 0);
-	assert_int_equal(sm_metrics_family(m, SM_METRIC_COUNTER, "t_hits_total", "Hits.",
-					   l_cache, NULL, 0, &hits),
+	assert_int_equal(sm_metrics_family(m, SM_METRIC_COUNTER, "t_hits_total", "Hits.", l_cache,
+					   NULL, 0, &hits),
 			 0);
-	assert_int_equal(sm_metrics_family(m, SM_METRIC_GAUGE, "t_up", "Up \\ or\ndown.", NULL,
-					   NULL, 0, &up),
-			 0);
-	assert_int_equal(sm_metrics_family(m, SM_METRIC_HISTOGRAM, "t_seconds", "Durations.",
-					   NULL, buckets, 3, &dur),
+	assert_int_equal(
+	    sm_metrics_family(m, SM_METRIC_GAUGE, "t_up", "Up \\ or\ndown.", NULL, NULL, 0, &up),
+	    0);
+	assert_int_equal(sm_metrics_family(m, SM_METRIC_HISTOGRAM, "t_seconds", "Durations.", NULL,
+					   buckets, 3, &dur),
 			 0);
 	sm_metric_inc(sm_metric_get(hits, "count"));
 	sm_metric_add(sm_metric_get(hits, "count"), 2);
@@ -68,8 +68,8 @@ static void test_render_exact(void **state)
 
 static void test_labels_and_histogram_with_labels(void **state)
 {
-	static const char *const l2[] = { "method", "status", NULL };
-	static const double b[] = { 1, 2 };
+	static const char *const l2[] = {"method", "status", NULL};
+	static const double b[] = {1, 2};
 	struct sm_metrics *m;
 	struct sm_metric_family *f, *h;
 	struct strbuf out = STRBUF_INIT;
@@ -103,10 +103,10 @@ static void test_labels_and_histogram_with_labels(void **state)
 
 static void test_bad_families(void **state)
 {
-	static const double unsorted[] = { 1, 0.5 };
-	static const double b[] = { 1 };
-	static const char *const bad_label[] = { "a-b", NULL };
-	static const char *const five[] = { "a", "b", "c", "d", "e", NULL };
+	static const double unsorted[] = {1, 0.5};
+	static const double b[] = {1};
+	static const char *const bad_label[] = {"a-b", NULL};
+	static const char *const five[] = {"a", "b", "c", "d", "e", NULL};
 	struct sm_metrics *m;
 
 	(void)state;
@@ -118,13 +118,12 @@ static void test_bad_families(void **state)
 			 -EINVAL);
 	assert_int_equal(sm_metrics_family(m, SM_METRIC_COUNTER, "a b", "", NULL, NULL, 0, NULL),
 			 -EINVAL);
-	assert_int_equal(
-		sm_metrics_family(m, SM_METRIC_COUNTER, "x", "", bad_label, NULL, 0, NULL), -EINVAL);
+	assert_int_equal(sm_metrics_family(m, SM_METRIC_COUNTER, "x", "", bad_label, NULL, 0, NULL),
+			 -EINVAL);
 	assert_int_equal(sm_metrics_family(m, SM_METRIC_COUNTER, "y", "", five, NULL, 0, NULL),
 			 -EINVAL);
-	assert_int_equal(sm_metrics_family(m, SM_METRIC_HISTOGRAM, "z", "", NULL, unsorted, 2,
-					   NULL),
-			 -EINVAL);
+	assert_int_equal(
+	    sm_metrics_family(m, SM_METRIC_HISTOGRAM, "z", "", NULL, unsorted, 2, NULL), -EINVAL);
 	assert_int_equal(sm_metrics_family(m, SM_METRIC_HISTOGRAM, "z", "", NULL, NULL, 0, NULL),
 			 -EINVAL);
 	assert_int_equal(sm_metrics_family(m, SM_METRIC_COUNTER, "z", "", NULL, b, 1, NULL),
@@ -158,8 +157,12 @@ static void test_collector_and_numbers(void **state)
 		double v;
 		const char *s;
 	} cases[] = {
-		{ 0, "0" }, { -3, "-3" }, { 0.1, "0.1" }, { 1.0 / 3, "0.3333333333333333" },
-		{ 123456789012.0, "123456789012" }, { 2.5e-7, "2.5e-07" },
+	    {0, "0"},
+	    {-3, "-3"},
+	    {0.1, "0.1"},
+	    {1.0 / 3, "0.3333333333333333"},
+	    {123456789012.0, "123456789012"},
+	    {2.5e-7, "2.5e-07"},
 	};
 	for (size_t i = 0; i < SM_ARRAY_SIZE(cases); i++) {
 		char want[128];
@@ -191,26 +194,26 @@ static void test_server_metrics(void **state)
 	sm_metric_set(sm_metric_get(sm.cache_stale), 3);
 	assert_int_equal(sm_metrics_render(sm.reg, &out), 0);
 	static const char *const want[] = {
-		"skillmeat_cache_hits_total{cache=\"count\"} 1\n",
-		"skillmeat_cache_hits_total{cache=\"metadata\"} 0\n",
-		"skillmeat_cache_misses_total{cache=\"metadata\"} 1\n",
-		"skillmeat_cache_invalidations_total{cache=\"count\"} 1\n",
-		"skillmeat_cache_entries{cache=\"count\"} 12\n",
-		"skillmeat_cache_stale_artifacts 3\n",
-		"# TYPE skillmeat_cache_refresh_duration_seconds histogram\n",
-		"skillmeat_cache_refresh_duration_seconds_bucket{le=\"2.5\"} 1\n",
-		"skillmeat_cache_refresh_total{result=\"success\"} 1\n",
-		"skillmeat_cache_refresh_total{result=\"error\"} 0\n",
-		"skillmeat_api_requests_total{method=\"GET\",endpoint=\"/api/v1/user-collections/"
-		"{id}\",status=\"200\"} 2\n",
-		"skillmeat_api_request_duration_seconds_bucket{endpoint=\"/api/v1/user-collections/"
-		"{id}\",le=\"0.005\"} 1\n",
-		"skillmeat_api_request_duration_seconds_bucket{endpoint=\"/api/v1/user-collections/"
-		"{id}\",le=\"0.25\"} 2\n",
-		"skillmeat_api_request_duration_seconds_count{endpoint=\"/api/v1/user-collections/"
-		"{id}\"} 2\n",
-		"skillmeat_rate_limited_total 0\n",
-		"# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes ",
+	    "skillmeat_cache_hits_total{cache=\"count\"} 1\n",
+	    "skillmeat_cache_hits_total{cache=\"metadata\"} 0\n",
+	    "skillmeat_cache_misses_total{cache=\"metadata\"} 1\n",
+	    "skillmeat_cache_invalidations_total{cache=\"count\"} 1\n",
+	    "skillmeat_cache_entries{cache=\"count\"} 12\n",
+	    "skillmeat_cache_stale_artifacts 3\n",
+	    "# TYPE skillmeat_cache_refresh_duration_seconds histogram\n",
+	    "skillmeat_cache_refresh_duration_seconds_bucket{le=\"2.5\"} 1\n",
+	    "skillmeat_cache_refresh_total{result=\"success\"} 1\n",
+	    "skillmeat_cache_refresh_total{result=\"error\"} 0\n",
+	    "skillmeat_api_requests_total{method=\"GET\",endpoint=\"/api/v1/user-collections/"
+	    "{id}\",status=\"200\"} 2\n",
+	    "skillmeat_api_request_duration_seconds_bucket{endpoint=\"/api/v1/user-collections/"
+	    "{id}\",le=\"0.005\"} 1\n",
+	    "skillmeat_api_request_duration_seconds_bucket{endpoint=\"/api/v1/user-collections/"
+	    "{id}\",le=\"0.25\"} 2\n",
+	    "skillmeat_api_request_duration_seconds_count{endpoint=\"/api/v1/user-collections/"
+	    "{id}\"} 2\n",
+	    "skillmeat_rate_limited_total 0\n",
+	    "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes ",
 	};
 	for (size_t i = 0; i < SM_ARRAY_SIZE(want); i++) {
 		if (!strstr(out.buf, want[i]))
@@ -234,7 +237,8 @@ static void *writer(void *arg)
 
 	for (unsigned i = 0; i < ITERS; i++) {
 		snprintf(ep, sizeof(ep), "/e%u", i % 16);
-		sm_server_metrics_request(&shared, "GET", ep, 200 + (int)(id % 2), 0.001 * (i % 50));
+		sm_server_metrics_request(&shared, "GET", ep, 200 + (int)(id % 2),
+					  0.001 * (i % 50));
 		sm_server_metrics_cache_hit(&shared, "count");
 	}
 	return NULL;
@@ -283,14 +287,14 @@ static void test_threads(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_render_exact),
-		cmocka_unit_test(test_labels_and_histogram_with_labels),
-		cmocka_unit_test(test_bad_families),
-		cmocka_unit_test(test_collector_and_numbers),
-		cmocka_unit_test(test_server_metrics),
+	    cmocka_unit_test(test_render_exact),
+	    cmocka_unit_test(test_labels_and_histogram_with_labels),
+	    cmocka_unit_test(test_bad_families),
+	    cmocka_unit_test(test_collector_and_numbers),
+	    cmocka_unit_test(test_server_metrics),
 	};
 	const struct CMUnitTest thread_tests[] = {
-		cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_threads),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "threads") == 0)

@@ -256,7 +256,7 @@ static void test_dispatch_429(void **state)
 	struct sm_router *router;
 	struct sm_server_metrics sm;
 	struct sm_rate_limit *rl;
-	struct sm_dispatch d = { 0 };
+	struct sm_dispatch d = {0};
 	struct sm_http_req req;
 	struct strbuf err = STRBUF_INIT;
 
@@ -365,15 +365,12 @@ static void test_threads(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_burst_rule),
-		cmocka_unit_test(test_window_slides),
-		cmocka_unit_test(test_token_bucket),
-		cmocka_unit_test(test_disabled_and_bad_config),
-		cmocka_unit_test(test_eviction),
-		cmocka_unit_test(test_dispatch_429),
+	    cmocka_unit_test(test_burst_rule),	 cmocka_unit_test(test_window_slides),
+	    cmocka_unit_test(test_token_bucket), cmocka_unit_test(test_disabled_and_bad_config),
+	    cmocka_unit_test(test_eviction),	 cmocka_unit_test(test_dispatch_429),
 	};
 	const struct CMUnitTest thread_tests[] = {
-		cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_threads),
 	};
 
 	if (argc > 1 && strcmp(argv[1], "threads") == 0)

@@ -60,18 +60,14 @@ static struct sm_router *uc_router(void)
 
 	assert_int_equal(sm_router_new(&r), 0);
 	/* the {id} route first, as the original declared it */
-	assert_int_equal(sm_router_add(r, "GET", "/api/v1/user-collections/{id}", h_a, NULL, 0,
-				       &err),
-			 0);
-	assert_int_equal(sm_router_add(r, "PUT", "/api/v1/user-collections/{id}", h_a, NULL, 0,
-				       &err),
-			 0);
-	assert_int_equal(sm_router_add(r, "DELETE", "/api/v1/user-collections/{id}", h_a, NULL,
-				       0, &err),
-			 0);
-	assert_int_equal(sm_router_add(r, "GET", "/api/v1/user-collections/cache-stats", h_b,
-				       NULL, 0, &err),
-			 0);
+	assert_int_equal(
+	    sm_router_add(r, "GET", "/api/v1/user-collections/{id}", h_a, NULL, 0, &err), 0);
+	assert_int_equal(
+	    sm_router_add(r, "PUT", "/api/v1/user-collections/{id}", h_a, NULL, 0, &err), 0);
+	assert_int_equal(
+	    sm_router_add(r, "DELETE", "/api/v1/user-collections/{id}", h_a, NULL, 0, &err), 0);
+	assert_int_equal(
+	    sm_router_add(r, "GET", "/api/v1/user-collections/cache-stats", h_b, NULL, 0, &err), 0);
 	assert_int_equal(sm_router_add(r, "POST", "/api/v1/user-collections/refresh-cache", h_b,
 				       NULL, SM_ROUTE_REFRESH, &err),
 			 0);
@@ -141,8 +137,7 @@ static void test_decoding(void **state)
 	struct match m;
 
 	(void)state;
-	do_match(r, "DELETE", "/api/v1/user-collections/c%201/artifacts/default%2Fskill%3Apdf",
-		 &m);
+	do_match(r, "DELETE", "/api/v1/user-collections/c%201/artifacts/default%2Fskill%3Apdf", &m);
 	assert_int_equal(m.r, 0);
 	assert_int_equal(m.req.n_params, 2);
 	assert_string_equal(sm_http_param(&m.req, "id"), "c 1");
@@ -216,8 +211,17 @@ static void test_bad_patterns(void **state)
 	struct sm_router *r;
 	struct strbuf err = STRBUF_INIT;
 	static const char *const bad[] = {
-		"", "x", "/a//b", "/a/", "/{}", "/{a", "/a}", "/{a}b", "/x{a}", "/{a{b}}",
-		"/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}",
+	    "",
+	    "x",
+	    "/a//b",
+	    "/a/",
+	    "/{}",
+	    "/{a",
+	    "/a}",
+	    "/{a}b",
+	    "/x{a}",
+	    "/{a{b}}",
+	    "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}",
 	};
 
 	(void)state;
@@ -258,7 +262,7 @@ static void test_etag_and_errors(void **state)
 {
 	struct sm_http_req req;
 	struct sm_http_header h[] = {
-		{ "if-none-match", 13, "W/\"x\", \"abc\"", 12 },
+	    {"if-none-match", 13, "W/\"x\", \"abc\"", 12},
 	};
 
 	(void)state;
@@ -294,16 +298,15 @@ static void test_dispatch(void **state)
 {
 	struct sm_router *r = uc_router();
 	struct sm_server_config cfg;
-	struct sm_dispatch d = { 0 };
+	struct sm_dispatch d = {0};
 	struct sm_http_req req;
-	struct sm_http_header auth[] = { { "x-api-key", 9, "tok", 3 } };
+	struct sm_http_header auth[] = {{"x-api-key", 9, "tok", 3}};
 	struct strbuf err = STRBUF_INIT;
 
 	(void)state;
 	assert_int_equal(sm_server_config_init(&cfg), 0);
-	assert_int_equal(sm_router_add(r, "GET", "/api/v1/fail", h_fail, (void *)(intptr_t)-ENOENT,
-				       0, &err),
-			 0);
+	assert_int_equal(
+	    sm_router_add(r, "GET", "/api/v1/fail", h_fail, (void *)(intptr_t)-ENOENT, 0, &err), 0);
 	d.cfg = &cfg;
 	d.router = r;
 
@@ -368,7 +371,7 @@ static void test_dispatch(void **state)
 
 static void test_auth_helpers(void **state)
 {
-	static const char *const origins[] = { "http://localhost:3000", NULL };
+	static const char *const origins[] = {"http://localhost:3000", NULL};
 
 	(void)state;
 	assert_true(sm_auth_host_is_loopback("127.0.0.1"));
@@ -430,15 +433,15 @@ static void test_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_literal_wins),
-		cmocka_unit_test(test_decoding),
-		cmocka_unit_test(test_not_found_and_405),
-		cmocka_unit_test(test_bad_patterns),
-		cmocka_unit_test(test_query),
-		cmocka_unit_test(test_etag_and_errors),
-		cmocka_unit_test(test_dispatch),
-		cmocka_unit_test(test_auth_helpers),
-		cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_literal_wins),
+	    cmocka_unit_test(test_decoding),
+	    cmocka_unit_test(test_not_found_and_405),
+	    cmocka_unit_test(test_bad_patterns),
+	    cmocka_unit_test(test_query),
+	    cmocka_unit_test(test_etag_and_errors),
+	    cmocka_unit_test(test_dispatch),
+	    cmocka_unit_test(test_auth_helpers),
+	    cmocka_unit_test(test_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
