@@ -84,10 +84,13 @@ bool sm_cors_allowed(const char *const *origins, const char *origin)
 bool sm_cors_headers(struct sm_http_req *req, const char *const *origins)
 {
 	const char *origin = sm_http_header(req, "origin");
+	const char *vary;
 
 	if (!origin)
 		return false;
-	(void)sm_http_add_header(req, "Vary", "Origin");
+	vary = sm_http_res_header(req, "Vary");
+	if (!vary || !strstr(vary, "Origin"))
+		(void)sm_http_add_header(req, "Vary", "Origin");
 	if (!sm_cors_allowed(origins, origin))
 		return false;
 	(void)sm_http_set_header(req, "Access-Control-Allow-Origin", origin);

@@ -52,6 +52,10 @@ int sm_dispatch(struct sm_dispatch *d, struct sm_http_req *req)
 
 	r = sm_router_match(d->router, req->method, req->path, req->path_len, req, &route, allow,
 			    sizeof(allow));
+	/* as Starlette: HEAD is served by the GET route (http.c drops the body) */
+	if (r == -EOPNOTSUPP && strcmp(req->method, "HEAD") == 0)
+		r = sm_router_match(d->router, "GET", req->path, req->path_len, req, &route, allow,
+				    sizeof(allow));
 
 	if (d->rate_limit && !(route && (route->flags & SM_ROUTE_NO_RATE_LIMIT))) {
 		struct sm_rate_result rr;

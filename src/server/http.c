@@ -169,6 +169,9 @@ static void send_response(struct exchange *ex)
 			h2o_add_header(&h->pool, &h->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
 				       req->res.content_type, strlen(req->res.content_type));
 		h->res.content_length = body.len;
+		/* HEAD: the headers of the GET, no body (h2o does not strip it itself) */
+		if (h2o_memis(h->input.method.base, h->input.method.len, H2O_STRLIT("HEAD")))
+			body.len = 0;
 	}
 	h2o_start_response(h, &generator);
 	h2o_send(h, body.len ? &body : NULL, body.len ? 1 : 0, H2O_SEND_STATE_FINAL);
