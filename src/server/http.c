@@ -315,8 +315,15 @@ static int fill_request(struct exchange *ex)
 		req->path_len = plen;
 	}
 	hs = sm_http_alloc(req, (h->headers.size ? h->headers.size : 1) * sizeof(*hs));
-	if (!req->method || !req->path || !req->query || !hs)
+	if (!req->method || !req->path || !req->query || !hs) {
+		/* keep the exchange answerable (the error response and metrics read these) */
+		req->method = "OTHER";
+		req->path = "/";
+		req->path_len = 1;
+		req->query = "";
+		req->query_len = 0;
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < h->headers.size; i++) {
 		const h2o_header_t *src = &h->headers.entries[i];
 
@@ -680,6 +687,7 @@ static int open_listeners(struct sm_http_server *srv, struct strbuf *err)
 	const struct sm_server_config *cfg = srv->cfg;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
 	struct addrinfo *res = NULL;
+	const struct addrinfo *ai;
 	char host[256];
 	size_t hl = strlen(cfg->host);
 	int r;
@@ -699,9 +707,17 @@ static int open_listeners(struct sm_http_server *srv, struct strbuf *err)
 	if (r != 0)
 		return sm_err(err, -EINVAL, "cannot resolve host '%s': %s", cfg->host,
 			      gai_strerror(r));
+	/* "localhost" may list ::1 first; clients mostly try 127.0.0.1 */
+	ai = res;
+	for (const struct addrinfo *p = res; p; p = p->ai_next) {
+		if (p->ai_family == AF_INET) {
+			ai = p;
+			break;
+		}
+	}
 	srv->port = cfg->port;
 	for (unsigned i = 0; i < srv->n_threads; i++) {
-		r = make_listener(res, srv->port, err);
+		r = make_listener(ai, srv->port, err);
 		if (r < 0)
 			break;
 		srv->threads[i].listen_fd = r;
@@ -718,7 +734,9 @@ static int open_listeners(struct sm_http_server *srv, struct strbuf *err)
 	freeaddrinfo(res);
 	if (r < 0)
 		return r;
-	if (strchr(host, ':'))
+	if (!host[0])
+		snprintf(srv->url, sizeof(srv->url), "http://0.0.0.0:%u", srv->port);
+	else if (strchr(host, ':'))
 		snprintf(srv->url, sizeof(srv->url), "http://[%s]:%u", host, srv->port);
 	else
 		snprintf(srv->url, sizeof(srv->url), "http://%s:%u", host, srv->port);
@@ -888,7 +906,7 @@ int sm_http_server_start(struct sm_http_server *srv, struct strbuf *err)
 		goto fail;
 	sigaction(SIGPIPE, &sa, NULL);
 
-	for (unsigned i = 0; i < cfg->workers; i++) {
+	for (unsigned i = 0; i < (cfg->workers ? cfg->workers : 1); i++) {
 		r = -pthread_create(&srv->workers[i], NULL, worker_main, srv);
 		if (r < 0) {
 			sm_err(err, r, "cannot start a worker thread: %s", sm_strerror(r));

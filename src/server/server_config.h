@@ -32,7 +32,7 @@ struct sm_server_config {
 	char *host;	     /* bind address: IPv4/IPv6 literal or name ("127.0.0.1") */
 	unsigned port;	     /* 0 = pick a free port (8080) */
 	unsigned threads;    /* loop threads; 0 = one per online core */
-	unsigned workers;    /* threads for long jobs (2) */
+	unsigned workers;    /* threads for long jobs (2; 0 means 1) */
 	size_t max_body;     /* request body cap in bytes (1 MiB) */
 	unsigned drain_ms;   /* how long a stop waits for in-flight requests (10000) */
 	bool trust_proxy;    /* take the client IP from X-Forwarded-For */

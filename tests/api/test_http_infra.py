@@ -330,8 +330,19 @@ def test_threads_share_port():
     check(rc == 0, "exit 0")
 
 
+def test_localhost():
+    s = Server("--host", "localhost", "--threads", "2")
+    check(s.url == f"http://localhost:{s.port}", f"URL keeps the host name ({s.url})")
+    with socket.create_connection(("127.0.0.1", s.port), timeout=10):
+        pass
+    check(True, "localhost binds 127.0.0.1")
+    rc, err = s.stop()
+    check(rc == 0, "exit 0")
+
+
 def main():
     test_basics()
+    test_localhost()
     test_token()
     test_refuse_public_bind()
     test_threads_share_port()
