@@ -22,6 +22,9 @@ struct sm_cache {
 	struct sm_store *store;
 	bool in_memory;	      /* the home was not writable: a private in-memory DB */
 	int64_t stale_ttl_ms; /* cache.stale-ttl-seconds */
+	/* Optional: called for each artifact a sync visits (done of total in its collection). */
+	void (*progress)(void *ctx, const char *collection, size_t done, size_t total);
+	void *progress_ctx;
 };
 
 /*
@@ -91,6 +94,38 @@ int sm_cache_sync(struct sm_cache *c, const char *collection, unsigned flags,
 struct sm_collection;
 int sm_cache_sync_open(struct sm_cache *c, struct sm_collection *coll, unsigned flags,
 		       struct sm_sync_stats *stats, struct strbuf *err);
+
+/*
+ * Bring the user collections of the cache up to date with
+ * user-collections.toml (user_collections.h): rows put, pruned (never
+ * "default"), each member key resolved to an artifact and the memberships
+ * made equal to the resolved ones. A member naming no artifact (or an
+ * ambiguous one outside the active collection) stays in the file, is not
+ * indexed and is logged at info level. A malformed file is one error in stats
+ * (the cache keeps its rows) and returns 0. One transaction, or the caller's
+ * when one is open. Negative errno only for cache or memory failures.
+ */
+int sm_cache_sync_user_collections(struct sm_cache *c, struct sm_sync_stats *stats,
+				   struct strbuf *err);
+
+/*
+ * Resolve an artifact id against the cache: "type:name" (type aliases and
+ * one trailing .md/.txt/.json/.yaml/.yml on the name allowed),
+ * "collection/type:name", or a bare name. -ENOENT when none matches, -EINVAL
+ * for a malformed id, -EEXIST when several match (candidates in err) — with
+ * prefer_active, a unique match in the active collection wins. *ret (release
+ * with sm_artifact_row_release) is written on success.
+ */
+struct sm_artifact_row;
+int sm_cache_resolve_artifact(struct sm_cache *c, const char *id, bool prefer_active,
+			      struct sm_artifact_row *ret, struct strbuf *err);
+/*
+ * The id of row as shown and stored in user-collections.toml, appended to
+ * out: "type:name", or "collection/type:name" when that type:name is in
+ * more than one file collection.
+ */
+int sm_cache_artifact_key(struct sm_cache *c, const struct sm_artifact_row *row,
+			  struct strbuf *out, struct strbuf *err);
 
 /*
  * The deterministic uuid of an artifact with no manifest uuid: 32 hex of

@@ -364,7 +364,11 @@ int sm_store_prune_user_collections(struct sm_store *st, const char *const *keep
  */
 int sm_store_add_members(struct sm_store *st, const char *collection_id, const char *const *uuids,
 			 size_t n, const char *added_at, struct strbuf *err);
-/* Make every cached artifact a member (the default collection). Returns the number added. */
+/*
+ * Make every cached artifact a member (the default collection), joining at
+ * the artifact's own `added` time (added_at when it has none), so a rebuild
+ * gives the same rows. Returns the number added.
+ */
 int sm_store_add_all_members(struct sm_store *st, const char *collection_id, const char *added_at,
 			     struct strbuf *err);
 /* Returns 1 removed, 0 when it was not a member. */

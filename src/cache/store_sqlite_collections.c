@@ -365,7 +365,8 @@ int sm_sq_add_all_members(struct sm_store *st, const char *collection_id, const 
 		r = sm_sq_write3(
 		    s,
 		    "INSERT INTO collection_artifacts (collection_id, artifact_uuid, added_at)"
-		    " SELECT :c, uuid, :a FROM artifacts WHERE 1 ON CONFLICT DO NOTHING",
+		    " SELECT :c, uuid, COALESCE(added, :a) FROM artifacts WHERE 1"
+		    " ON CONFLICT DO NOTHING",
 		    ":c", collection_id, ":a", added_at, NULL, NULL, err, "cannot add members");
 	return sm_sq_op_end(s, true, own, r, err);
 }

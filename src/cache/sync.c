@@ -317,6 +317,24 @@ static const struct sm_artifact_row *find_old(const struct sm_artifact_row *rows
 	return NULL;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* Do the manifest facts of row equal the stored ones? */
+static bool same_entry(const struct sm_artifact_row *o, const struct sm_artifact_row *r)
+{
+	return same_str(o->uuid, r->uuid) && same_str(o->path, r->path) &&
+	       same_str(o->origin, r->origin) && same_str(o->origin_source, r->origin_source) &&
+	       same_str(o->upstream, r->upstream) && same_str(o->version_spec, r->version_spec) &&
+	       same_str(o->resolved_sha, r->resolved_sha) &&
+	       same_str(o->resolved_version, r->resolved_version) && same_str(o->added, r->added) &&
+	       same_str(o->lock_hash, r->lock_hash) && same_str(o->source, r->source) &&
+	       same_str(o->fingerprint, r->fingerprint) && o->file_count == r->file_count &&
+	       o->total_size == r->total_size;
+}
+
 static long fault_budget = -2; /* -2: not read yet, -1: off */
 
 static void fault_tick(void)
@@ -345,7 +363,8 @@ static int sync_collection(struct sm_cache *cache, const char *name, struct sm_c
 	struct sm_collection *c = open;
 	struct sm_artifact_row *old = NULL, *rows = NULL;
 	const char **keep = NULL;
-	size_t nold = 0, n = 0;
+	bool *skip = NULL;
+	size_t nold = 0, n = 0, nw = 0;
 	struct strbuf fp = STRBUF_INIT, why = STRBUF_INIT, abs = STRBUF_INIT;
 	struct sm_upsert_stats us = { 0 };
 	bool in_tx = false;
@@ -363,7 +382,8 @@ static int sync_collection(struct sm_cache *cache, const char *name, struct sm_c
 	n = sm_manifest_count(c->manifest);
 	rows = sm_calloc(n ? n : 1, sizeof(*rows));
 	keep = sm_calloc(n ? n : 1, sizeof(*keep));
-	if (!rows || !keep) {
+	skip = sm_calloc(n ? n : 1, sizeof(*skip));
+	if (!rows || !keep || !skip) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -407,10 +427,19 @@ static int sync_collection(struct sm_cache *cache, const char *name, struct sm_c
 			r = -ENOMEM;
 			goto out;
 		}
+		if (cache->progress)
+			cache->progress(cache->progress_ctx, name, i + 1, n);
 		reread = !o || (flags & SM_SYNC_FORCE) || !o->fingerprint ||
 			 strcmp(o->fingerprint, row->fingerprint) ||
 			 ((flags & SM_SYNC_REFRESH_STALE) &&
 			  (o->stale || o->synced_at <= now_ms - cache->stale_ttl_ms));
+		if (!reread && !o->stale && same_entry(o, row) &&
+		    now_ms - o->synced_at < cache->stale_ttl_ms / 2) {
+			/* nothing to write: verified recently and nothing changed */
+			skip[i] = true;
+			stats->unchanged++;
+			continue;
+		}
 		if (!reread) {
 			r = row_from_old(o, row);
 		} else {
@@ -433,9 +462,22 @@ static int sync_collection(struct sm_cache *cache, const char *name, struct sm_c
 			goto out;
 		in_tx = true;
 	}
+	/* the rows to write, packed to the front (skipped ones are released) */
+	for (size_t i = 0; i < n; i++) {
+		if (skip[i]) {
+			continue;
+		}
+		if (nw != i) {
+			struct sm_artifact_row t = rows[nw];
+
+			rows[nw] = rows[i];
+			rows[i] = t;
+		}
+		nw++;
+	}
 	/* written in chunks so the fault switch can stop us half-way */
-	for (size_t i = 0; i < n; i += 64) {
-		size_t k = n - i < 64 ? n - i : 64;
+	for (size_t i = 0; i < nw; i += 64) {
+		size_t k = nw - i < 64 ? nw - i : 64;
 		struct sm_upsert_stats part = { 0 };
 
 		r = sm_store_upsert_artifacts(cache->store, rows + i, k, NULL, &part, err);
@@ -467,6 +509,7 @@ out:
 	sm_artifact_rows_free(rows, n);
 	sm_artifact_rows_free(old, nold);
 	sm_free(keep);
+	sm_free(skip);
 	if (c != open)
 		sm_collection_free(c);
 	sm_strbuf_release(&fp);
@@ -553,14 +596,16 @@ static int ensure_default(struct sm_cache *cache, struct strbuf *err)
 	if (r == 0) {
 		sm_user_collection_row_release(&cur);
 	} else {
-		if ((r = sm_time_now_iso(now)) < 0)
-			return r;
+		/*
+		 * The implicit collection has no creation time of its own; a fixed
+		 * one keeps every rebuild identical (ARCHITECTURE §2.1).
+		 */
 		row.id = "default";
 		row.name = "Default Collection";
 		row.description = "Every artifact of the home";
 		row.collection_type = "default";
-		row.created_at = now;
-		row.updated_at = now;
+		row.created_at = "1970-01-01T00:00:00";
+		row.updated_at = "1970-01-01T00:00:00";
 		r = sm_store_put_user_collection(cache->store, &row, err);
 		if (r < 0)
 			return r;
@@ -597,6 +642,8 @@ int sm_cache_sync_open(struct sm_cache *cache, struct sm_collection *coll, unsig
 	memset(stats, 0, sizeof(*stats));
 	r = sync_collection(cache, NULL, coll, flags & ~(unsigned)SM_SYNC_REBUILD, now_ms, false,
 			    stats, err);
+	if (r == 0)
+		r = sm_cache_sync_user_collections(cache, stats, err);
 	if (r == 0)
 		r = ensure_default(cache, err);
 	stats->duration_seconds = (double)(sm_time_mono_ns() - t0) / 1e9;
@@ -653,6 +700,9 @@ int sm_cache_sync(struct sm_cache *cache, const char *collection, unsigned flags
 				goto out;
 		}
 	}
+	r = sm_cache_sync_user_collections(cache, stats, err);
+	if (r < 0)
+		goto out;
 	r = ensure_default(cache, err);
 	if (r < 0)
 		goto out;

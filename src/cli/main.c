@@ -21,6 +21,7 @@ static const struct cli_cmd commands[] = {
 	{ "remove", cmd_remove, "remove an artifact (files, manifest and lock entries)" },
 	{ "collection", cmd_collection, "create, list, use or delete collections" },
 	{ "config", cmd_config, "get, set or list config.toml keys" },
+	{ "cache", cmd_cache, "metadata cache: status, refresh, rebuild, migrate" },
 };
 
 static void usage(FILE *f)

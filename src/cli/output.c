@@ -177,7 +177,8 @@ int cli_print_json(json_t *v)
 
 	if (!v)
 		return -ENOMEM;
-	r = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	r = json_dumpf(v, stdout,
+		       JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
 	fputc('\n', stdout);
 	json_decref(v);
 	return r < 0 ? -EIO : 0;
