@@ -430,6 +430,70 @@ static void test_config(void **state)
 	sm_server_config_release(&cfg);
 }
 
+static int build_and_match(void)
+{
+	struct sm_router *r = NULL;
+	struct sm_http_req req;
+	const struct sm_route *route;
+	char allow[32];
+	int ret;
+
+	sm_http_req_init(&req);
+	ret = sm_router_new(&r);
+	if (ret >= 0)
+		ret = sm_router_add(r, "GET", "/api/v1/user-collections/{id}", h_a, NULL, 0, NULL);
+	if (ret >= 0)
+		ret = sm_router_add(r, "GET", "/api/v1/user-collections/cache-stats", h_b, NULL, 0,
+				    NULL);
+	if (ret >= 0)
+		ret = sm_router_add(r, "DELETE", "/api/v1/x/{a}/y/{b}", h_b, NULL, 0, NULL);
+	if (ret >= 0)
+		ret = sm_router_match(r, "DELETE", "/api/v1/x/1/y/%32", 17, &req, &route, allow,
+				      sizeof(allow));
+	if (ret >= 0 && strcmp(sm_http_param(&req, "b"), "2") != 0)
+		ret = -EIO;
+	if (ret >= 0)
+		ret = sm_http_json(&req, 200, json_string("x"));
+	if (ret >= 0 && sm_http_set_header(&req, "X-A", "b") < 0)
+		ret = -ENOMEM;
+	sm_http_req_release(&req);
+	sm_router_free(r);
+	return ret;
+}
+
+/* every allocation failure is reported as -ENOMEM and leaks nothing (ASan) */
+static void test_alloc_failure(void **state)
+{
+	struct sm_server_config cfg;
+	int r = -1;
+
+	(void)state;
+	for (long n = 0; n < 200; n++) {
+		sm_alloc_fail_after(n);
+		r = build_and_match();
+		sm_alloc_fail_after(-1);
+		if (r >= 0)
+			break;
+		assert_int_equal(r, -ENOMEM);
+	}
+	assert_true(r >= 0);
+	for (long n = 0; n < 50; n++) {
+		sm_alloc_fail_after(n);
+		r = sm_server_config_init(&cfg);
+		if (r >= 0)
+			r = sm_server_config_set_cors(&cfg, "http://a,http://b");
+		sm_alloc_fail_after(-1);
+		if (r >= 0) {
+			assert_int_equal(cfg.n_cors_origins, 2);
+			sm_server_config_release(&cfg);
+			break;
+		}
+		assert_int_equal(r, -ENOMEM);
+		sm_server_config_release(&cfg);
+	}
+	assert_true(r >= 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +506,7 @@ int main(void)
 	    cmocka_unit_test(test_dispatch),
 	    cmocka_unit_test(test_auth_helpers),
 	    cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_alloc_failure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
