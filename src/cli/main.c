@@ -21,6 +21,9 @@ static const struct cli_cmd commands[] = {
 	{ "remove", cmd_remove, "remove an artifact (files, manifest and lock entries)" },
 	{ "collection", cmd_collection, "create, list, use or delete collections" },
 	{ "config", cmd_config, "get, set or list config.toml keys" },
+	{ "user-collection", cmd_user_collection,
+	  "user collections: create, list, show, rename, delete, add, remove (alias uc)" },
+	{ "uc", cmd_user_collection, "alias of user-collection" },
 	{ "cache", cmd_cache, "metadata cache: status, refresh, rebuild, migrate" },
 };
 
