@@ -99,6 +99,13 @@ int sm_dispatch(struct sm_dispatch *d, struct sm_http_req *req)
 		(void)sm_http_error(req, 413, "request body too large");
 		return SM_HTTP_DONE;
 	}
+	if (d->before) {
+		r = d->before(req, d->app);
+		if (r < 0) {
+			(void)sm_http_error_errno(req, r, NULL);
+			return SM_HTTP_DONE;
+		}
+	}
 	return call_handler(route, req);
 }
 

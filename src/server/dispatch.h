@@ -19,7 +19,8 @@
  *   5. the token, unless the route is SM_ROUTE_PUBLIC → 401;
  *   6. 404 / 405 / 400 for a path that did not route;
  *   7. the body cap → 413;
- *   8. the handler; a negative return becomes an error response.
+ *   8. the before hook, then the handler; a negative return becomes an
+ *      error response.
  * sm_dispatch_finish records the metrics of an answered request.
  */
 
@@ -28,6 +29,13 @@ struct sm_dispatch {
 	struct sm_router *router;
 	struct sm_rate_limit *rate_limit;  /* NULL = no limits */
 	struct sm_server_metrics *metrics; /* may be NULL */
+	/*
+	 * Called on the loop thread for every routed, authorised request just
+	 * before its handler (e.g. to check PRAGMA data_version and drop stale
+	 * caches). A negative return answers the request with that error.
+	 */
+	int (*before)(struct sm_http_req *req, void *app);
+	void *app;
 };
 
 /* SM_HTTP_DONE (the response is set) or SM_HTTP_DEFERRED. */

@@ -811,6 +811,8 @@ int sm_http_server_new(const struct sm_server_config *cfg, struct sm_http_server
 void sm_http_server_set_hooks(struct sm_http_server *srv, const struct sm_http_hooks *hooks)
 {
 	srv->hooks = *hooks;
+	srv->dispatch.before = hooks->before;
+	srv->dispatch.app = hooks->app;
 }
 
 struct sm_router *sm_http_server_router(struct sm_http_server *srv)

@@ -45,9 +45,17 @@ typedef int (*sm_http_thread_init_fn)(unsigned index, void *app, void **ret);
 /* Called on the loop thread after it stopped serving. */
 typedef void (*sm_http_thread_fini_fn)(unsigned index, void *app, void *thread_data);
 
+/*
+ * Runs on the loop thread before each routed, authorised request's handler
+ * (req->thread_data is set): the place for per-request checks such as
+ * PRAGMA data_version. A negative errno answers the request with that error.
+ */
+typedef int (*sm_http_before_fn)(struct sm_http_req *req, void *app);
+
 struct sm_http_hooks {
 	sm_http_thread_init_fn thread_init;
 	sm_http_thread_fini_fn thread_fini;
+	sm_http_before_fn before;
 	void *app;
 };
 

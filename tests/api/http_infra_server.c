@@ -142,6 +142,17 @@ static int thread_init(unsigned index, void *app, void **ret)
 	return 0;
 }
 
+/* the before hook: a request with "X-Refuse: 1" is refused with 409 */
+static int before(struct sm_http_req *req, void *app)
+{
+	const char *v = sm_http_header(req, "x-refuse");
+
+	(void)app;
+	if (!req->thread_data)
+		return -EIO;
+	return v && strcmp(v, "1") == 0 ? -EEXIST : 0;
+}
+
 static int whoami(struct sm_http_req *req, void *data)
 {
 	(void)data;
@@ -233,7 +244,7 @@ int main(int argc, char **argv)
 	struct sm_server_config cfg;
 	struct sm_http_server *srv = NULL;
 	struct strbuf err = STRBUF_INIT;
-	struct sm_http_hooks hooks = {.thread_init = thread_init};
+	struct sm_http_hooks hooks = {.thread_init = thread_init, .before = before};
 	sigset_t set;
 	int sig, r, rc = 1;
 

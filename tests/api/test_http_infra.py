@@ -166,6 +166,8 @@ def test_basics():
 
     st, h, j = s.json("GET", "/api/v1/whoami")
     check(st == 200 and j["data"] == j["thread"] + 1, "per-thread data from thread_init")
+    st, h, j = s.json("GET", "/api/v1/whoami", headers={"X-Refuse": "1"})
+    check(st == 409 and j == {"detail": "Conflict"}, "the before hook can answer a request")
 
     # CORS
     origin = "http://localhost:3000"
