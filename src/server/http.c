@@ -440,7 +440,8 @@ static void on_jobs_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *m
 		if (ex) {
 			ex->job = NULL;
 			j->done(&ex->req, j->arg);
-			finish(ex);
+			if (!ex->job) /* unless done deferred it again */
+				finish(ex);
 		} else {
 			j->done(NULL, j->arg);
 		}

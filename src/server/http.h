@@ -99,8 +99,8 @@ int sm_http_server_wait(struct sm_http_server *srv);
  * of request.h) and it is sent. The handler returns SM_HTTP_DEFERRED right
  * after a successful call. If the client went away meanwhile, done gets
  * req == NULL and only frees arg. work must not touch req; done must not
- * block. -ENOMEM (the handler then answers itself), -ESHUTDOWN while stopping,
- * -EINVAL for a request not served by an sm_http_server.
+ * block (it may call sm_http_defer again to chain another job). -ENOMEM (the handler then answers
+ * itself), -ESHUTDOWN while stopping, -EINVAL for a request not served by an sm_http_server.
  */
 typedef void (*sm_http_work_fn)(void *arg);
 typedef void (*sm_http_done_fn)(struct sm_http_req *req, void *arg);

@@ -276,6 +276,9 @@ static int add_header(struct sm_http_req *req, const char *name, const char *val
 	struct sm_http_header *h = NULL;
 	char *v;
 
+	/* no response splitting, whatever a handler passes on */
+	if (!nl || strpbrk(name, "\r\n:") || strpbrk(value, "\r\n"))
+		return -EINVAL;
 	if (replace) {
 		for (size_t i = 0; i < req->res.n_headers; i++)
 			if (name_eq(req->res.headers[i].name, req->res.headers[i].name_len, name))

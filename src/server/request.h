@@ -125,7 +125,7 @@ long sm_http_percent_decode(const char *src, size_t len, char *dst, bool plus_sp
 
 /* Response helpers. Each replaces what was set before; -ENOMEM on failure. */
 void sm_http_status(struct sm_http_req *req, int status);
-/* Header (copied); replaces an earlier one of the same name. */
+/* Header (copied); replaces an earlier one of the same name. -EINVAL for CR/LF. */
 int sm_http_set_header(struct sm_http_req *req, const char *name, const char *value);
 /* Add a header even when one with that name exists (e.g. Vary). */
 int sm_http_add_header(struct sm_http_req *req, const char *name, const char *value);

@@ -97,6 +97,7 @@ static int not_found(struct sm_http_req *req, void *data)
 struct slow_job {
 	long ms;
 	long slept;
+	long chain; /* jobs still to run after this one */
 };
 
 static void slow_work(void *arg)
@@ -105,13 +106,18 @@ static void slow_work(void *arg)
 	struct timespec ts = {j->ms / 1000, (j->ms % 1000) * 1000000};
 
 	nanosleep(&ts, NULL);
-	j->slept = j->ms;
+	j->slept += j->ms;
 }
 
 static void slow_done(struct sm_http_req *req, void *arg)
 {
 	struct slow_job *j = arg;
 
+	if (req && j->chain > 0) {
+		j->chain--;
+		if (sm_http_defer(req, slow_work, slow_done, j) == 0)
+			return;
+	}
 	if (req)
 		(void)sm_http_json(req, 200, json_pack("{s:I}", "slept_ms", (json_int_t)j->slept));
 	sm_free(j);
@@ -127,6 +133,7 @@ static int slow(struct sm_http_req *req, void *data)
 	if (!j)
 		return -ENOMEM;
 	j->ms = ms ? strtol(ms, NULL, 10) : 100;
+	j->chain = sm_http_query(req, "chain") ? strtol(sm_http_query(req, "chain"), NULL, 10) : 0;
 	r = sm_http_defer(req, slow_work, slow_done, j);
 	if (r < 0) {
 		sm_free(j);

@@ -169,6 +169,9 @@ def test_basics():
     st, h, j = s.json("GET", "/api/v1/whoami", headers={"X-Refuse": "1"})
     check(st == 409 and j == {"detail": "Conflict"}, "the before hook can answer a request")
 
+    st, h, j = s.json("GET", "/api/v1/slow?ms=20&chain=2")
+    check(st == 200 and j == {"slept_ms": 60}, "a done callback can chain another job")
+
     # CORS
     origin = "http://localhost:3000"
     st, h, data = s.request("OPTIONS", "/api/v1/echo", headers={

@@ -277,6 +277,10 @@ static void test_etag_and_errors(void **state)
 	sm_http_req_release(&req);
 
 	sm_http_req_init(&req);
+	assert_int_equal(sm_http_set_header(&req, "X-A", "a\r\nSet-Cookie: x"), -EINVAL);
+	assert_int_equal(sm_http_set_header(&req, "X-A\r\nB", "a"), -EINVAL);
+	assert_int_equal(sm_http_set_header(&req, "", "a"), -EINVAL);
+	assert_null(sm_http_res_header(&req, "X-A"));
 	assert_int_equal(sm_http_error_errno(&req, -EEXIST, "name 'x' is taken"), 0);
 	assert_int_equal(req.res.status, 409);
 	assert_string_equal(req.res.body.buf, "{\"detail\":\"name 'x' is taken\"}");
