@@ -560,10 +560,15 @@ static void thread_teardown(struct loop_thread *t)
 	if (t->listener) {
 		h2o_socket_close(t->listener);
 		t->listener = NULL;
+	} else if (t->listen_fd >= 0) { /* setup failed before h2o took it */
+		close(t->listen_fd);
 	}
-	h2o_socket_read_stop(t->waker);
-	h2o_socket_close(t->waker);
-	t->waker = NULL;
+	t->listen_fd = -1;
+	if (t->waker) {
+		h2o_socket_read_stop(t->waker);
+		h2o_socket_close(t->waker);
+		t->waker = NULL;
+	}
 	h2o_multithread_unregister_receiver(t->ctx.queue, &t->job_receiver);
 	h2o_evloop_run(t->loop, 0);
 	queue = t->ctx.queue;

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,9 +143,14 @@ static int slow(struct sm_http_req *req, void *data)
 	return SM_HTTP_DEFERRED;
 }
 
+static bool fail_init; /* --fail-init: the last loop's init hook fails */
+static unsigned n_threads;
+
 static int thread_init(unsigned index, void *app, void **ret)
 {
 	(void)app;
+	if (fail_init && index + 1 == n_threads)
+		return -EIO;
 	*ret = (void *)(uintptr_t)(index + 1);
 	return 0;
 }
@@ -207,6 +213,10 @@ static int parse_args(int argc, char **argv, struct sm_server_config *cfg)
 		}
 		if (strcmp(a, "--trust-proxy") == 0) {
 			cfg->trust_proxy = true;
+			continue;
+		}
+		if (strcmp(a, "--fail-init") == 0) {
+			fail_init = true;
 			continue;
 		}
 		if (!v)
@@ -276,6 +286,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; r >= 0 && i < SM_ARRAY_SIZE(routes); i++)
 		r = sm_router_add(sm_http_server_router(srv), routes[i].method, routes[i].pattern,
 				  routes[i].fn, NULL, routes[i].flags, &err);
+	n_threads = cfg.threads;
 	if (r >= 0) {
 		sm_http_server_set_hooks(srv, &hooks);
 		r = sm_http_server_start(srv, &err);

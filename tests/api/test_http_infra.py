@@ -298,6 +298,24 @@ def test_refuse_public_bind():
           "non-loopback bind without a token refused")
 
 
+def test_start_failures():
+    p = subprocess.run([SERVER, "--port", "0", "--threads", "3", "--fail-init"],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 1 and p.stdout == "" and "cannot start loop thread 2" in p.stderr,
+          f"a failing thread_init fails the start cleanly ({p.stderr.strip()})")
+    # (SO_REUSEPORT lets a second server of the same user share a port: the
+    # server.json check of `serve` is what refuses it.) An address this host
+    # does not have shows the bind error.
+    p = subprocess.run([SERVER, "--host", "192.0.2.1", "--token", "t", "--threads", "2"],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 1 and "cannot listen on port 8080" in p.stderr,
+          f"bind error reported ({p.stderr.strip()})")
+    p = subprocess.run([SERVER, "--host", "no-such-host.invalid", "--token", "t"],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 1 and "cannot resolve host" in p.stderr,
+          f"resolve error reported ({p.stderr.strip()})")
+
+
 def test_threads_share_port():
     s = Server("--threads", "4", "--no-rate-limit")
     seen = set()
@@ -350,6 +368,7 @@ def main():
     test_localhost()
     test_token()
     test_refuse_public_bind()
+    test_start_failures()
     test_threads_share_port()
     print(f"{CHECKS} checks passed")
 
