@@ -9,6 +9,7 @@
 
 struct strbuf;
 struct sm_toml_value;
+struct sm_hashmap;
 
 /*
  * collection.toml (spec/skillmeat-formats.md §1.4) and collection.lock (§1.5).
@@ -20,6 +21,7 @@ struct sm_manifest {
 	char *path;			 /* .../collection.toml */
 	struct sm_toml_value *doc;	 /* the whole document */
 	struct sm_toml_value *artifacts; /* borrowed: doc.artifacts (an array of tables) */
+	struct sm_hashmap *index;	 /* internal: (type, name) → position, built on demand */
 };
 
 /* Write flags. */

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "skillmeat/collection.h"
 #include "skillmeat/fs.h"
+#include "skillmeat/hashmap.h"
 #include "skillmeat/home.h"
 #include "skillmeat/manifest.h"
 #include "skillmeat/memory.h"
@@ -145,12 +146,11 @@ struct seen {
  * implement.md became implement-ship-mate after the command implement.md),
  * and it keeps names unique for lookups by name.
  */
-static const char *seen_find(const struct seen *v, size_t n, const char *name)
+static const char *seen_find(struct sm_hashmap *map, const char *name)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(v[i].name, name))
-			return v[i].rel;
-	return NULL;
+	void *v;
+
+	return sm_hashmap_get(map, name, strlen(name), &v) ? v : NULL;
 }
 
 static int add_all(struct cli *cli, struct sm_home *home, struct add_args *a)
@@ -159,6 +159,7 @@ static int add_all(struct cli *cli, struct sm_home *home, struct add_args *a)
 	struct sm_collection *c = NULL;
 	struct sm_found *found = NULL;
 	struct seen *seen = NULL;
+	struct sm_hashmap *seen_map = NULL;
 	struct cli_progress prog;
 	size_t nfound = 0, nseen = 0, added = 0, unchanged = 0, replaced = 0;
 	json_t *skipped = json_array(), *failed = json_array();
@@ -174,7 +175,7 @@ static int add_all(struct cli *cli, struct sm_home *home, struct add_args *a)
 		goto out;
 	}
 	seen = sm_calloc(nfound ? nfound : 1, sizeof(*seen));
-	if (!seen) {
+	if (!seen || sm_hashmap_new(&seen_map) < 0) {
 		cli_error(cli, "out of memory");
 		goto out;
 	}
@@ -196,11 +197,11 @@ static int add_all(struct cli *cli, struct sm_home *home, struct add_args *a)
 		sm_strbuf_reset(&name);
 		if (sm_strbuf_addstr(&name, f->name) < 0)
 			goto oom;
-		kept = seen_find(seen, nseen, name.buf);
+		kept = seen_find(seen_map, name.buf);
 		if (kept && a->rename && f->holder) {
 			if (sm_strbuf_addf(&name, "-%s", f->holder) < 0)
 				goto oom;
-			kept = seen_find(seen, nseen, name.buf);
+			kept = seen_find(seen_map, name.buf);
 		}
 		if (kept) {
 			json_array_append_new(skipped,
@@ -213,6 +214,11 @@ static int add_all(struct cli *cli, struct sm_home *home, struct add_args *a)
 		seen[nseen].rel = sm_strdup(f->rel);
 		if (!seen[nseen].name || !seen[nseen].rel)
 			goto oom;
+		if (sm_hashmap_put(seen_map, seen[nseen].name, strlen(seen[nseen].name),
+				   seen[nseen].rel, NULL) < 0) {
+			nseen++;
+			goto oom;
+		}
 		nseen++;
 		o.type = f->type;
 		o.name = name.buf;
@@ -289,6 +295,7 @@ out:
 		sm_free(seen[i].rel);
 	}
 	sm_free(seen);
+	sm_hashmap_free(seen_map);
 	sm_found_free(found, nfound);
 	sm_collection_free(c);
 	json_decref(skipped);

@@ -539,29 +539,26 @@ fail:
 	return r < 0 ? r : -ENOMEM;
 }
 
-static int make_tmpdir(const struct sm_collection *c, struct strbuf *out, struct strbuf *err)
+/* "<collection>/<type dir>/.<name>.<tag>-<pid>": staging beside the destination. */
+static int side_path(const struct sm_collection *c, enum sm_artifact_type type, const char *name,
+		     const char *tag, struct strbuf *out)
 {
 	sm_strbuf_reset(out);
-	if (sm_strbuf_addf(out, "%s/.sm-add-XXXXXX", c->dir) < 0)
-		return -ENOMEM;
-	if (!mkdtemp(out->buf))
-		return sm_err(err, -errno, "cannot create a temporary folder in '%s': %s", c->dir,
-			      sm_strerror(errno));
-	return 0;
+	return sm_strbuf_addf(out, "%s/%s/.%s.%s-%ld", c->dir, sm_artifact_type_dir(type), name, tag,
+			      (long)getpid());
 }
 
 static int add_common(struct sm_collection *c, const char *src, const struct sm_add_opts *opts,
 		      const struct provenance *pv, struct sm_add_result *ret, struct strbuf *err)
 {
-	struct strbuf name = STRBUF_INIT, rel = STRBUF_INIT, tmp = STRBUF_INIT,
-		      staged = STRBUF_INIT, dest = STRBUF_INIT, old = STRBUF_INIT,
-		      dir = STRBUF_INIT;
+	struct strbuf name = STRBUF_INIT, rel = STRBUF_INIT, staged = STRBUF_INIT,
+		      dest = STRBUF_INIT, old = STRBUF_INIT, dir = STRBUF_INIT;
 	struct sm_metadata meta = { 0 };
 	struct sm_toml_value *entry = NULL;
 	enum sm_artifact_type type = opts->type;
 	char hash[SM_SHA256_HEX_LEN + 1], oldhash[SM_SHA256_HEX_LEN + 1];
 	const char *uuid = NULL, *added = NULL;
-	bool isfile, have_tmp = false;
+	bool isfile, have_staged = false, dest_same_path = false;
 	long idx;
 	int r;
 
@@ -585,25 +582,9 @@ static int add_common(struct sm_collection *c, const char *src, const struct sm_
 	r = sm_artifact_name_check(name.buf, err);
 	if (r < 0)
 		goto out;
-	r = sm_strbuf_addf(&rel, "%s/%s%s", sm_artifact_type_dir(type), name.buf,
-			   isfile ? ".md" : "");
-	if (r < 0)
-		goto out;
-
-	/* stage the copy beside its destination, then decide */
-	r = make_tmpdir(c, &tmp, err);
-	if (r < 0)
-		goto out;
-	have_tmp = true;
-	if ((r = sm_strbuf_addf(&staged, "%s/new", tmp.buf)) < 0)
-		goto out;
-	r = sm_copy_artifact(src, staged.buf, err);
-	if (r < 0)
-		goto out;
-	r = sm_content_hash(staged.buf, hash, err);
-	if (r < 0)
-		goto out;
-	if ((r = sm_strbuf_addf(&dest, "%s/%s", c->dir, rel.buf)) < 0)
+	if ((r = sm_strbuf_addf(&rel, "%s/%s%s", sm_artifact_type_dir(type), name.buf,
+				isfile ? ".md" : "")) < 0 ||
+	    (r = sm_strbuf_addf(&dest, "%s/%s", c->dir, rel.buf)) < 0)
 		goto out;
 
 	idx = sm_manifest_find(c->manifest, type, name.buf);
@@ -611,10 +592,18 @@ static int add_common(struct sm_collection *c, const char *src, const struct sm_
 		const struct sm_toml_value *e = sm_manifest_at(c->manifest, (size_t)idx);
 		const char *epath = sm_entry_str(e, "path");
 
-		if (epath && !strcmp(epath, rel.buf) && sm_fs_exists(dest.buf) &&
-		    sm_content_hash(dest.buf, oldhash, NULL) == 0 && !strcmp(oldhash, hash)) {
-			ret->status = SM_ADD_UNCHANGED;
-			goto fill;
+		dest_same_path = epath && !strcmp(epath, rel.buf) && sm_fs_exists(dest.buf);
+		/* unchanged: what a copy would hold equals the collection copy */
+		if (dest_same_path) {
+			r = sm_copy_hash(src, hash, err);
+			if (r < 0 && r != -ENOTSUP)
+				goto out;
+			if (r == 0 && sm_content_hash(dest.buf, oldhash, NULL) == 0 &&
+			    !strcmp(oldhash, hash)) {
+				ret->status = SM_ADD_UNCHANGED;
+				goto fill;
+			}
+			r = 0;
 		}
 		if (!opts->force) {
 			r = sm_err(err, -EEXIST,
@@ -628,6 +617,20 @@ static int add_common(struct sm_collection *c, const char *src, const struct sm_
 		ret->status = SM_ADD_ADDED;
 	}
 
+	/* stage the copy beside its destination: no temporary folder to create and delete */
+	if ((r = sm_strbuf_addf(&dir, "%s/%s", c->dir, sm_artifact_type_dir(type))) < 0 ||
+	    (r = sm_fs_mkdir_p(dir.buf, 0755, err)) < 0 ||
+	    (r = side_path(c, type, name.buf, "sm-new", &staged)) < 0 ||
+	    (r = sm_fs_remove_tree(staged.buf, err)) < 0)
+		goto out;
+	have_staged = true;
+	r = sm_copy_artifact(src, staged.buf, err);
+	if (r < 0)
+		goto out;
+	r = sm_content_hash(staged.buf, hash, err);
+	if (r < 0)
+		goto out;
+
 	/* from the source, so a warning names the user's file */
 	r = sm_metadata_extract(src, type, &meta, err);
 	if (r < 0)
@@ -636,26 +639,26 @@ static int add_common(struct sm_collection *c, const char *src, const struct sm_
 	if (r < 0)
 		goto out;
 
-	/* move into place: an existing destination goes to the staging folder first */
-	if ((r = sm_strbuf_addf(&dir, "%s/%s", c->dir, sm_artifact_type_dir(type))) < 0 ||
-	    (r = sm_fs_mkdir_p(dir.buf, 0755, err)) < 0)
-		goto out;
-	if (sm_fs_exists(dest.buf) || access(dest.buf, F_OK) == 0) {
-		if ((r = sm_strbuf_addf(&old, "%s/old", tmp.buf)) < 0)
+	/* move into place; an existing destination is set aside first */
+	if (access(dest.buf, F_OK) == 0) {
+		if ((r = side_path(c, type, name.buf, "sm-old", &old)) < 0 ||
+		    (r = sm_fs_remove_tree(old.buf, err)) < 0)
 			goto out;
 		if (rename(dest.buf, old.buf) < 0) {
 			r = sm_err(err, -errno, "cannot replace '%s': %s", dest.buf,
 				   sm_strerror(errno));
+			sm_strbuf_reset(&old);
 			goto out;
 		}
 	}
 	if (rename(staged.buf, dest.buf) < 0) {
 		r = sm_err(err, -errno, "cannot move '%s' into place: %s", dest.buf,
 			   sm_strerror(errno));
-		if (old.len)
-			(void)rename(old.buf, dest.buf);
+		if (old.len && rename(old.buf, dest.buf) == 0)
+			sm_strbuf_reset(&old);
 		goto out;
 	}
+	have_staged = false;
 	if (idx >= 0)
 		r = sm_manifest_replace(c->manifest, (size_t)idx, entry);
 	else
@@ -678,15 +681,16 @@ fill:
 	if (!ret->name || !ret->path)
 		r = -ENOMEM;
 out:
-	if (have_tmp)
-		(void)sm_fs_remove_tree(tmp.buf, NULL);
+	if (have_staged)
+		(void)sm_fs_remove_tree(staged.buf, NULL);
+	if (old.len)
+		(void)sm_fs_remove_tree(old.buf, NULL);
 	if (r < 0)
 		sm_add_result_release(ret);
 	sm_toml_free(entry);
 	sm_metadata_release(&meta);
 	sm_strbuf_release(&name);
 	sm_strbuf_release(&rel);
-	sm_strbuf_release(&tmp);
 	sm_strbuf_release(&staged);
 	sm_strbuf_release(&dest);
 	sm_strbuf_release(&old);

@@ -17,6 +17,14 @@ struct strbuf;
  */
 int sm_copy_artifact(const char *src, const char *dst, struct strbuf *err);
 
+/*
+ * The content hash (algorithm A) that a copy of src made by sm_copy_artifact
+ * would have, without copying: to tell an unchanged re-import cheaply.
+ * -ENOTSUP when src holds a symlinked folder (the copy follows it; compare
+ * a real copy instead), -EPERM for a link out of src like the copy.
+ */
+int sm_copy_hash(const char *src, char hex[65], struct strbuf *err);
+
 /* True for a name on the skip list. */
 bool sm_copy_skipped(const char *name);
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
+#include "skillmeat/hashmap.h"
 #include "skillmeat/manifest.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
@@ -13,6 +15,8 @@
 
 /* Manifests hold metadata copies: a 10,000-artifact one is ~8 MB. */
 #define MANIFEST_MAX ((size_t)256 << 20)
+
+static void index_drop(struct sm_manifest *m);
 
 static int load_doc(const char *path, struct sm_toml_value **ret, struct strbuf *err)
 {
@@ -184,6 +188,7 @@ void sm_manifest_free(struct sm_manifest *m)
 {
 	if (!m)
 		return;
+	index_drop(m);
 	sm_toml_free(m->doc);
 	sm_free(m->path);
 	sm_free(m);
@@ -219,8 +224,55 @@ const char *sm_entry_str(const struct sm_toml_value *e, const char *key)
 	return str_of(e, key);
 }
 
-long sm_manifest_find(const struct sm_manifest *m, enum sm_artifact_type type, const char *name)
+static int index_key(struct strbuf *key, const char *type, const char *name)
 {
+	sm_strbuf_reset(key);
+	if (sm_strbuf_addstr(key, type) < 0 || sm_strbuf_addch(key, '\0') < 0)
+		return -ENOMEM;
+	return sm_strbuf_addstr(key, name);
+}
+
+static void index_drop(struct sm_manifest *m)
+{
+	sm_hashmap_free(m->index);
+	m->index = NULL;
+}
+
+/* Build the (type, name) index; on ENOMEM lookups fall back to a scan. */
+static void index_build(struct sm_manifest *m)
+{
+	struct strbuf key = STRBUF_INIT;
+
+	if (m->index || sm_hashmap_new(&m->index) < 0)
+		goto out;
+	for (size_t i = 0; i < m->artifacts->u.arr.len; i++) {
+		const struct sm_toml_value *e = m->artifacts->u.arr.items[i];
+
+		if (index_key(&key, sm_entry_str(e, "type"), sm_entry_name(e)) < 0 ||
+		    sm_hashmap_put(m->index, key.buf, key.len, (void *)(uintptr_t)(i + 1), NULL) < 0) {
+			index_drop(m);
+			break;
+		}
+	}
+out:
+	sm_strbuf_release(&key);
+}
+
+long sm_manifest_find(const struct sm_manifest *cm, enum sm_artifact_type type, const char *name)
+{
+	struct sm_manifest *m = (struct sm_manifest *)cm; /* the index is a cache */
+	struct strbuf key = STRBUF_INIT;
+	void *v;
+	long r = -1;
+
+	index_build(m);
+	if (m->index && index_key(&key, sm_artifact_type_name(type), name) == 0) {
+		if (sm_hashmap_get(m->index, key.buf, key.len, &v))
+			r = (long)(uintptr_t)v - 1;
+		sm_strbuf_release(&key);
+		return r;
+	}
+	sm_strbuf_release(&key);
 	for (size_t i = 0; i < m->artifacts->u.arr.len; i++) {
 		const struct sm_toml_value *e = m->artifacts->u.arr.items[i];
 
@@ -263,14 +315,26 @@ size_t sm_manifest_find_name(const struct sm_manifest *m, const char *name, long
 
 int sm_manifest_append(struct sm_manifest *m, struct sm_toml_value *entry, struct strbuf *err)
 {
+	int r;
+
 	if (sm_manifest_find(m, sm_entry_type(entry), sm_entry_name(entry)) >= 0) {
-		int r = sm_err(err, -EEXIST, "%s '%s' already exists in collection '%s'",
+		r = sm_err(err, -EEXIST, "%s '%s' already exists in collection '%s'",
 			       sm_entry_str(entry, "type"), sm_entry_name(entry),
 			       sm_manifest_name(m));
 		sm_toml_free(entry);
 		return r;
 	}
-	return sm_toml_push(m->artifacts, entry);
+	r = sm_toml_push(m->artifacts, entry);
+	if (r == 0 && m->index) {
+		struct strbuf key = STRBUF_INIT;
+
+		if (index_key(&key, sm_entry_str(entry, "type"), sm_entry_name(entry)) < 0 ||
+		    sm_hashmap_put(m->index, key.buf, key.len,
+				   (void *)(uintptr_t)m->artifacts->u.arr.len, NULL) < 0)
+			index_drop(m);
+		sm_strbuf_release(&key);
+	}
+	return r;
 }
 
 int sm_manifest_replace(struct sm_manifest *m, size_t i, struct sm_toml_value *entry)
@@ -281,11 +345,13 @@ int sm_manifest_replace(struct sm_manifest *m, size_t i, struct sm_toml_value *e
 	}
 	sm_toml_free(m->artifacts->u.arr.items[i]);
 	m->artifacts->u.arr.items[i] = entry;
+	index_drop(m);
 	return 0;
 }
 
 int sm_manifest_remove(struct sm_manifest *m, size_t i)
 {
+	index_drop(m);
 	return sm_toml_array_remove(m->artifacts, i);
 }
 
