@@ -354,11 +354,14 @@ def test_threads_share_port():
 
 
 def test_localhost():
-    s = Server("--host", "localhost", "--threads", "2")
+    s = Server("--host", "localhost", "--threads", "2", "--trust-proxy")
     check(s.url == f"http://localhost:{s.port}", f"URL keeps the host name ({s.url})")
     with socket.create_connection(("127.0.0.1", s.port), timeout=10):
         pass
     check(True, "localhost binds 127.0.0.1")
+    s.host = "127.0.0.1"
+    st, h, j = s.json("GET", "/api/v1/echo", headers={"X-Forwarded-For": " 10.1.2.3, 10.0.0.1"})
+    check(j["client_ip"] == "10.1.2.3", "X-Forwarded-For's first entry with trust_proxy")
     rc, err = s.stop()
     check(rc == 0, "exit 0")
 
