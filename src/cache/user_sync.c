@@ -324,8 +324,13 @@ out:
 
 /* Resolve the members of one collection and make the memberships equal them. */
 static int sync_members(struct sm_cache *cache, const struct sm_user_collection *uc,
-			const char *now, struct strbuf *err)
+			struct strbuf *err)
 {
+	/*
+	 * The file does not record when a member joined; the collection's
+	 * creation time stands in, so a rebuild gives the same rows.
+	 */
+	const char *added_at = uc->created_at ? uc->created_at : NO_TIME;
 	struct strbuf why = STRBUF_INIT;
 	char **uuids = NULL;
 	size_t n = 0;
@@ -358,7 +363,8 @@ static int sync_members(struct sm_cache *cache, const struct sm_user_collection 
 		}
 		sm_artifact_row_release(&row);
 	}
-	r = sm_store_add_members(cache->store, uc->id, (const char *const *)uuids, n, now, err);
+	r = sm_store_add_members(cache->store, uc->id, (const char *const *)uuids, n, added_at,
+				 err);
 	if (r >= 0)
 		r = sm_store_prune_members(cache->store, uc->id, (const char *const *)uuids, n,
 					   err);
@@ -375,7 +381,6 @@ int sm_cache_sync_user_collections(struct sm_cache *cache, struct sm_sync_stats 
 {
 	struct sm_user_collections *f = NULL;
 	struct strbuf why = STRBUF_INIT;
-	char now[SM_ISO_MAX];
 	bool own = false;
 	int r;
 
@@ -390,10 +395,6 @@ int sm_cache_sync_user_collections(struct sm_cache *cache, struct sm_sync_stats 
 		r = 0;
 		goto out;
 	}
-	if ((r = sm_time_now_iso(now)) < 0) {
-		r = sm_err(err, r, "cannot read the clock");
-		goto out;
-	}
 	/* one transaction, or the caller's when one is open */
 	r = sm_store_begin(cache->store, NULL);
 	if (r == 0)
@@ -402,7 +403,7 @@ int sm_cache_sync_user_collections(struct sm_cache *cache, struct sm_sync_stats 
 		goto out;
 	r = sync_rows(cache, f, err);
 	for (size_t i = 0; i < f->n && r >= 0; i++)
-		r = sync_members(cache, &f->items[i], now, err);
+		r = sync_members(cache, &f->items[i], err);
 	if (own) {
 		if (r >= 0)
 			r = sm_store_commit(cache->store, err);
