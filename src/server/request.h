@@ -23,6 +23,19 @@
  * below), or SM_HTTP_DEFERRED after handing the exchange to sm_http_defer
  * (http.h). A negative errno return becomes an error response through
  * sm_http_error_errno (500 with no internals for unknown codes).
+ *
+ *	static int uc_get(struct sm_http_req *req, void *data)
+ *	{
+ *		const char *id = sm_http_param(req, "id");     decoded {id}
+ *		const char *limit = sm_http_query(req, "limit"); NULL when absent
+ *
+ *		if (!found)
+ *			return sm_http_error(req, 404, "Collection '%s' not found", id);
+ *		if (sm_http_etag(req, revision))               304 already set
+ *			return SM_HTTP_DONE;
+ *		return sm_http_json(req, 200, body);            body reference stolen
+ *	}
+ *	sm_router_add(router, "GET", "/api/v1/user-collections/{id}", uc_get, app, 0, err);
  */
 
 #define SM_HTTP_DONE 0
