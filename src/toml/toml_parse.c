@@ -1132,9 +1132,6 @@ static int parse_document(struct parser *P)
 int sm_toml_parse(const char *buf, size_t len, struct sm_toml_value **ret, struct strbuf *err)
 {
 	struct parser P = {
-	    .start = (const unsigned char *)buf,
-	    .p = (const unsigned char *)buf,
-	    .end = (const unsigned char *)buf + len,
 	    .err = err,
 	    .sbuf = STRBUF_INIT,
 	    .kbuf = STRBUF_INIT,
@@ -1143,6 +1140,10 @@ int sm_toml_parse(const char *buf, size_t len, struct sm_toml_value **ret, struc
 
 	if (!buf && len)
 		return sm_err(err, -EINVAL, "no input");
+	if (!buf)
+		buf = "";
+	P.start = P.p = (const unsigned char *)buf;
+	P.end = P.start + len;
 	P.root = sm_toml_new_table();
 	if (!P.root)
 		return oom(&P);

@@ -340,6 +340,15 @@ static void test_errors(void **state)
 	sm_toml_free(parse_ok("\xef\xbb\xbf"
 			      "a = 1\r\n# c\r\n"));
 	sm_toml_free(parse_ok(""));
+	{
+		struct sm_toml_value *root = NULL;
+
+		assert_int_equal(sm_toml_parse(NULL, 0, &root, NULL), 0);
+		assert_int_equal(root->u.tab.len, 0);
+		sm_toml_free(root);
+		assert_int_equal(sm_toml_parse(NULL, 1, &root, NULL), -EINVAL);
+		assert_int_equal(sm_toml_parse("a", 1, &root, NULL), -EBADMSG);
+	}
 }
 
 static void test_long_key_message(void **state)
