@@ -19,9 +19,6 @@ import urllib.parse
 
 SERVER = sys.argv[1]
 CHECKS = 0
-# libh2o's per-thread recycle caches (see lsan.supp); harmless without ASan
-_SUPP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsan.supp")
-os.environ.setdefault("LSAN_OPTIONS", f"suppressions={_SUPP}:print_suppressions=0")
 
 
 def fail(msg):
