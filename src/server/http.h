@@ -32,6 +32,11 @@
  * loop threads inherit the mask and the caller's thread gets the signal
  * (sigwait or a handler calling sm_http_server_request_stop). SIGPIPE is
  * ignored process-wide by start.
+ *
+ * HTTP/1.1 only (h2c upgrade is off). HEAD is served by GET routes without a
+ * body. libh2o 2.2 reads a whole request body before the handler runs; up to
+ * cfg->max_body the handler sees it, up to twice that dispatch answers the
+ * JSON 413, beyond that h2o itself answers a plain-text 413 and closes.
  */
 
 struct sm_http_server;
