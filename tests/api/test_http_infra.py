@@ -21,8 +21,15 @@ SERVER = sys.argv[1]
 CHECKS = 0
 
 
+LIVE = []  # servers to kill if a check fails
+
+
 def fail(msg):
     print(f"FAIL: {msg}", flush=True)
+    for p in LIVE:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
     sys.exit(1)
 
 
@@ -39,6 +46,7 @@ class Server:
         self.proc = subprocess.Popen([SERVER, "--port", "0", *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True)
+        LIVE.append(self.proc)
         line = self.proc.stdout.readline().strip()
         if not line.startswith("http://"):
             err = self.proc.stderr.read()
@@ -374,4 +382,10 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        for proc in LIVE:  # only left running when a check failed
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
