@@ -10,6 +10,7 @@
  *        [--cors a,b] [--trust-proxy]
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -139,6 +140,13 @@ static int slow(struct sm_http_req *req, void *data)
 	if (r < 0) {
 		sm_free(j);
 		return r;
+	}
+	/* ?mark=PATH: tell the test the job is running */
+	if (sm_http_query(req, "mark")) {
+		int fd = open(sm_http_query(req, "mark"), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd >= 0)
+			close(fd);
 	}
 	return SM_HTTP_DEFERRED;
 }
