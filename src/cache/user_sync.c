@@ -12,7 +12,6 @@
 #include "skillmeat/memory.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
-#include "skillmeat/timeutil.h"
 #include "skillmeat/user_collections.h"
 #include "util/banned.h"
 
@@ -384,33 +383,38 @@ int sm_cache_sync_user_collections(struct sm_cache *cache, struct sm_sync_stats 
 	bool own = false;
 	int r;
 
+	/*
+	 * One transaction, or the caller's when one is open. The file is read
+	 * inside it: a writer saves the file before its own sync, so whichever
+	 * sync commits last has read the newest file.
+	 */
+	r = sm_store_begin(cache->store, &why);
+	if (r == 0) {
+		own = true;
+	} else if (r != -EINVAL) { /* -EINVAL: the caller's transaction is open */
+		r = sm_err(err, r, "%s", why.buf);
+		sm_strbuf_release(&why);
+		return r;
+	}
+	sm_strbuf_reset(&why);
 	r = sm_user_collections_load(cache->home->root, &f, &why);
 	if (r == -ENOMEM) {
 		r = sm_err(err, r, "%s", why.buf);
-		goto out;
-	}
-	if (r < 0) {
+	} else if (r < 0) {
 		/* the cache keeps what it had; the file is the user's to fix */
 		add_note(stats, why.buf);
 		r = 0;
-		goto out;
+	} else {
+		r = sync_rows(cache, f, err);
+		for (size_t i = 0; i < f->n && r >= 0; i++)
+			r = sync_members(cache, &f->items[i], err);
 	}
-	/* one transaction, or the caller's when one is open */
-	r = sm_store_begin(cache->store, NULL);
-	if (r == 0)
-		own = true;
-	else if (r != -EINVAL)
-		goto out;
-	r = sync_rows(cache, f, err);
-	for (size_t i = 0; i < f->n && r >= 0; i++)
-		r = sync_members(cache, &f->items[i], err);
 	if (own) {
 		if (r >= 0)
 			r = sm_store_commit(cache->store, err);
 		else
 			sm_store_rollback(cache->store, NULL);
 	}
-out:
 	sm_user_collections_free(f);
 	sm_strbuf_release(&why);
 	return r < 0 ? r : 0;

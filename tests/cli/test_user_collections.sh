@@ -218,6 +218,24 @@ ok
 json_check "$TMP/s.json" 'd["members"] == ["agent:reviewer"] and "skill:gamma" in d["missing"]'
 ok
 
+# a hand swap of two names is indexed (names are unique in the cache too)
+"$SM" --json uc list >"$TMP/before.json" || fail "list before swap"
+python3 - "$UC" <<'PY' || fail "swap"
+import sys
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace('name = "Backend"', 'name = "@tmp"').replace('name = "backend"', 'name = "Backend"').replace('name = "@tmp"', 'name = "backend"')
+open(p, "w").write(s)
+PY
+"$SM" --json uc list >"$TMP/after.json" || fail "list after swap"
+python3 - "$TMP/before.json" "$TMP/after.json" <<'PY' || fail "the swap was not indexed"
+import json, sys
+b = {c["name"]: c["id"] for c in json.load(open(sys.argv[1]))}
+a = {c["name"]: c["id"] for c in json.load(open(sys.argv[2]))}
+assert a["Backend"] == b["backend"] and a["backend"] == b["Backend"], (a, b)
+PY
+ok
+
 # ---- a malformed user-collections.toml: one-line error with file and line, untouched ----
 cp "$UC" "$TMP/uc.good"
 printf '[[collections]]\nid = "0123456789abcdef0123456789abcdef"\nname = "A\n' >"$UC"
