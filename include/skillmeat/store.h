@@ -246,6 +246,10 @@ struct sm_store_ops {
 	int (*data_version)(struct sm_store *st, int64_t *ret, struct strbuf *err);
 	int (*revision)(struct sm_store *st, char out[SM_STORE_REVISION_MAX], struct strbuf *err);
 	int (*dump)(struct sm_store *st, unsigned flags, struct strbuf *out, struct strbuf *err);
+	int (*get_sync_state)(struct sm_store *st, const char *collection, char **ret,
+			      struct strbuf *err);
+	int (*set_sync_state)(struct sm_store *st, const char *collection, const char *fp,
+			      struct strbuf *err);
 };
 
 /* Every backend's handle starts with this. */
@@ -438,5 +442,15 @@ enum sm_store_dump_flags {
  * dump the same text; for invariant tests.
  */
 int sm_store_dump(struct sm_store *st, unsigned flags, struct strbuf *out, struct strbuf *err);
+
+/*
+ * The stat fingerprint of a file collection's manifest and lock at its last
+ * full sync (warm syncs skip parsing an unchanged manifest). get: *ret owned,
+ * NULL when none. set: fp NULL forgets it.
+ */
+int sm_store_get_sync_state(struct sm_store *st, const char *collection, char **ret,
+			    struct strbuf *err);
+int sm_store_set_sync_state(struct sm_store *st, const char *collection, const char *fp,
+			    struct strbuf *err);
 
 #endif

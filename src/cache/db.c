@@ -232,6 +232,17 @@ static const char m6_down[] =
 	"DROP TRIGGER rev_artifacts_insert;"
 	"DROP TABLE db_revision;";
 
+/*
+ * 7: what each collection's manifest and lock looked like (stat) at its last
+ * full sync, so a warm sync can skip parsing an unchanged manifest.
+ */
+static const char m7_up[] =
+	"CREATE TABLE sync_state ("
+	" collection TEXT PRIMARY KEY,"
+	" files_fp TEXT NOT NULL);";
+
+static const char m7_down[] = "DROP TABLE sync_state;";
+
 static const struct migration migrations[] = {
 	{ 1, "base schema", m1_up, m1_down },
 	{ 2, "full-text search", m2_up, m2_down },
@@ -239,6 +250,7 @@ static const struct migration migrations[] = {
 	{ 4, "tag and tool indexes", m4_up, m4_down },
 	{ 5, "name index", m5_up, m5_down },
 	{ 6, "database revision", m6_up, m6_down },
+	{ 7, "sync state", m7_up, m7_down },
 };
 
 static const char bootstrap_sql[] =

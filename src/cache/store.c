@@ -437,3 +437,19 @@ int sm_store_dump(struct sm_store *st, unsigned flags, struct strbuf *out, struc
 {
 	return st->ops->dump(st, flags, out, err);
 }
+
+int sm_store_get_sync_state(struct sm_store *st, const char *collection, char **ret,
+			    struct strbuf *err)
+{
+	if (!collection || !ret)
+		return sm_err(err, -EINVAL, "collection required");
+	return st->ops->get_sync_state(st, collection, ret, err);
+}
+
+int sm_store_set_sync_state(struct sm_store *st, const char *collection, const char *fp,
+			    struct strbuf *err)
+{
+	if (!collection)
+		return sm_err(err, -EINVAL, "collection required");
+	return st->ops->set_sync_state(st, collection, fp, err);
+}

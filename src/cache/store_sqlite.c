@@ -1147,6 +1147,49 @@ static int dump_query(struct sqlite_store *s, const char *label, const char *sql
 	return rc == SQLITE_DONE ? 0 : sm_sq_fail(s, rc, err, "cannot dump cache");
 }
 
+static int sq_get_sync_state(struct sm_store *st, const char *collection, char **ret,
+			     struct strbuf *err)
+{
+	struct sqlite_store *s = sm_sq(st);
+	_cleanup_stmt_ sqlite3_stmt *q = NULL;
+	char *v = NULL;
+	int r, rc;
+
+	r = sm_sq_prepare(s, "SELECT files_fp FROM sync_state WHERE collection = :c", &q, err);
+	if (r < 0)
+		return r;
+	rc = sm_sq_bind_text(q, ":c", collection);
+	if (rc != SQLITE_OK)
+		return sm_sq_fail(s, rc, err, "cannot read the sync state");
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		r = sm_sq_col_str(q, 0, &v);
+		if (r < 0)
+			return r;
+	} else if (rc != SQLITE_DONE) {
+		return sm_sq_fail(s, rc, err, "cannot read the sync state");
+	}
+	*ret = v;
+	return 0;
+}
+
+static int sq_set_sync_state(struct sm_store *st, const char *collection, const char *fp,
+			     struct strbuf *err)
+{
+	int r;
+
+	if (!fp)
+		r = sm_sq_write3(sm_sq(st), "DELETE FROM sync_state WHERE collection = :c", ":c",
+				 collection, NULL, NULL, NULL, NULL, err, "cannot write the sync state");
+	else
+		r = sm_sq_write3(sm_sq(st),
+				 "INSERT INTO sync_state (collection, files_fp) VALUES (:c, :f)"
+				 " ON CONFLICT (collection) DO UPDATE SET files_fp = excluded.files_fp",
+				 ":c", collection, ":f", fp, NULL, NULL, err,
+				 "cannot write the sync state");
+	return r < 0 ? r : 0;
+}
+
 static int sq_dump(struct sm_store *st, unsigned flags, struct strbuf *out, struct strbuf *err)
 {
 	struct sqlite_store *s = sm_sq(st);
@@ -1233,6 +1276,8 @@ static const struct sm_store_ops sqlite_ops = {
     .mark_stale_collection = sq_mark_stale_collection,
     .data_version = sq_data_version,
     .revision = sq_revision,
+    .get_sync_state = sq_get_sync_state,
+    .set_sync_state = sq_set_sync_state,
     .dump = sq_dump,
 };
 

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -12,6 +15,7 @@
 #include "skillmeat/db.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
+#include "skillmeat/hashmap.h"
 #include "skillmeat/home.h"
 #include "skillmeat/log.h"
 #include "skillmeat/manifest.h"
@@ -169,39 +173,159 @@ static char *json_strings(const struct sm_toml_value *arr)
 }
 
 /*
- * The fingerprint: a hash over every file's relative path, size, mtime and
- * inode (one walk, no reads), the manifest's tags (shown tags combine them
- * with the frontmatter's) and the lock hash.
+ * The fingerprint "<files>:<manifest>": 32 hex over every file's relative
+ * path, size, mtime and inode (one walk, no reads), then 16 hex over the
+ * manifest's tags (shown tags combine them with the frontmatter's) and the
+ * lock hash. A warm sync whose manifest is unchanged compares the files part
+ * alone.
  */
+/* A 64-bit mix (splitmix64's finaliser) for the per-file terms. */
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+struct fp_acc {
+	uint64_t sum, xr; /* order-independent combination of the files' terms */
+	int64_t nfiles, total;
+};
+
+static void fp_add(struct fp_acc *a, const char *rel, size_t rlen, const struct stat *st)
+{
+	uint64_t h = sm_hash_bytes(rel, rlen);
+
+	h = mix64(h ^ mix64((uint64_t)st->st_size));
+	h = mix64(h ^ mix64((uint64_t)st->st_mtim.tv_sec * 1000000000ULL +
+			    (uint64_t)st->st_mtim.tv_nsec));
+	h = mix64(h ^ (uint64_t)st->st_ino);
+	a->sum += h;
+	a->xr ^= mix64(h + 0x9e3779b97f4a7c15ULL);
+	a->nfiles++;
+	a->total += st->st_size;
+}
+
+/*
+ * The files below dirfd, as sm_fs_walk sees them (hidden included, symlinked
+ * files followed, symlinked folders not descended), without sorting: the
+ * terms are combined in an order-independent way.
+ */
+static int fp_walk(int fd0, char *rel, size_t rlen, size_t cap, int depth, struct fp_acc *a)
+{
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (depth > 64)
+		return -ELOOP;
+	d = fdopendir(fd0);
+	if (!d) {
+		r = -errno;
+		close(fd0);
+		return r;
+	}
+	while (r == 0 && (de = readdir(d))) {
+		const char *nm = de->d_name;
+		size_t nl = strlen(nm), l2;
+		struct stat st;
+
+		if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
+			continue;
+		l2 = rlen + (rlen ? 1 : 0) + nl;
+		if (l2 + 1 > cap) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		if (rlen)
+			rel[rlen] = '/';
+		memcpy(rel + rlen + (rlen ? 1 : 0), nm, nl + 1);
+		if (de->d_type == DT_DIR) {
+			int fd = openat(dirfd(d), nm, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+			if (fd < 0) {
+				r = -errno;
+				break;
+			}
+			r = fp_walk(fd, rel, l2, cap, depth + 1, a);
+		} else if (fstatat(dirfd(d), nm, &st, 0) == 0) {
+			if (S_ISREG(st.st_mode))
+				fp_add(a, rel, l2, &st);
+			else if (S_ISDIR(st.st_mode) && de->d_type == DT_UNKNOWN) {
+				struct stat lst;
+				int fd;
+
+				/* no d_type from this filesystem: descend real folders only */
+				if (fstatat(dirfd(d), nm, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+				    S_ISDIR(lst.st_mode)) {
+					fd = openat(dirfd(d), nm,
+						    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+					if (fd < 0) {
+						r = -errno;
+						break;
+					}
+					r = fp_walk(fd, rel, l2, cap, depth + 1, a);
+				}
+			}
+		} else if (errno != ENOENT) {
+			r = -errno; /* a dangling symlink is skipped, like the walk */
+		}
+		rel[rlen] = '\0';
+	}
+	closedir(d);
+	return r;
+}
+
+static int files_fingerprint(const char *abs, struct strbuf *out, int64_t *nfiles, int64_t *total,
+			     struct strbuf *err)
+{
+	struct fp_acc a = { 0 };
+	struct stat st;
+	char rel[4096];
+	int fd, r;
+
+	if (stat(abs, &st) < 0)
+		return sm_err(err, -errno, "cannot read '%s': %s", abs, sm_strerror(errno));
+	if (S_ISREG(st.st_mode)) {
+		const char *base = strrchr(abs, '/');
+
+		base = base ? base + 1 : abs;
+		fp_add(&a, base, strlen(base), &st);
+	} else if (S_ISDIR(st.st_mode)) {
+		fd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return sm_err(err, -errno, "cannot read '%s': %s", abs, sm_strerror(errno));
+		rel[0] = '\0';
+		r = fp_walk(fd, rel, 0, sizeof(rel), 0, &a);
+		if (r < 0)
+			return sm_err(err, r, "cannot read '%s': %s", abs, sm_strerror(r));
+	} else {
+		return sm_err(err, -EINVAL, "'%s' is neither a file nor a folder", abs);
+	}
+	*nfiles = a.nfiles;
+	*total = a.total;
+	sm_strbuf_reset(out);
+	return sm_strbuf_addf(out, "%016llx%016llx", (unsigned long long)mix64(a.sum ^ (uint64_t)a.nfiles),
+			      (unsigned long long)a.xr);
+}
+
 static int fingerprint(const char *abs, const struct sm_toml_value *entry, const char *lockhash,
 		       struct strbuf *out, int64_t *nfiles, int64_t *total, struct strbuf *err)
 {
-	struct sm_fs_list list = { 0 };
-	struct sm_sha256 *h = NULL;
-	struct strbuf sb = STRBUF_INIT;
 	const struct sm_toml_value *tags = sm_toml_get(entry, "tags");
+	struct sm_sha256 *h = NULL;
 	char hex[SM_SHA256_HEX_LEN + 1];
 	int r;
 
-	r = sm_fs_walk(abs, &list, err);
+	r = files_fingerprint(abs, out, nfiles, total, err);
 	if (r < 0)
 		return r;
 	r = sm_sha256_new(&h);
 	if (r < 0)
-		goto out;
-	*nfiles = (int64_t)list.len;
-	*total = 0;
-	for (size_t i = 0; i < list.len; i++) {
-		const struct sm_fs_entry *e = &list.items[i];
-
-		sm_strbuf_reset(&sb);
-		if ((r = sm_strbuf_addf(&sb, "%s%c%llu %lld %llu\n", e->rel, 0,
-					(unsigned long long)e->size, (long long)e->mtime_ns,
-					(unsigned long long)e->ino)) < 0 ||
-		    (r = sm_sha256_update(h, sb.buf, sb.len)) < 0)
-			goto out;
-		*total += (int64_t)e->size;
-	}
+		return r;
 	for (size_t i = 0; tags && tags->type == SM_TOML_ARRAY && i < tags->u.arr.len; i++)
 		if (tags->u.arr.items[i]->type == SM_TOML_STRING &&
 		    (r = sm_sha256_update(h, tags->u.arr.items[i]->u.str.ptr,
@@ -209,14 +333,74 @@ static int fingerprint(const char *abs, const struct sm_toml_value *entry, const
 			goto out;
 	if (lockhash && (r = sm_sha256_update(h, lockhash, strlen(lockhash))) < 0)
 		goto out;
-	if ((r = sm_sha256_final_hex(h, hex)) < 0)
+	if ((r = sm_sha256_final_hex(h, hex)) < 0 || (r = sm_strbuf_addch(out, ':')) < 0)
 		goto out;
-	sm_strbuf_reset(out);
-	r = sm_strbuf_add(out, hex, 32);
+	r = sm_strbuf_add(out, hex, 16);
 out:
 	sm_sha256_free(h);
-	sm_fs_list_release(&list);
-	sm_strbuf_release(&sb);
+	return r;
+}
+
+/* stat fingerprint of the manifest and the lock: "<ino>.<size>.<mtime_ns>;..." */
+static int manifest_fingerprint(const char *dir, struct strbuf *out)
+{
+	static const char *const files[] = { "collection.toml", "collection.lock" };
+	struct strbuf p = STRBUF_INIT;
+	struct stat st;
+	int r = 0;
+
+	sm_strbuf_reset(out);
+	for (size_t i = 0; r == 0 && i < SM_ARRAY_SIZE(files); i++) {
+		sm_strbuf_reset(&p);
+		if ((r = sm_strbuf_addf(&p, "%s/%s", dir, files[i])) < 0)
+			break;
+		if (stat(p.buf, &st) < 0)
+			r = sm_strbuf_addstr(out, "-;");
+		else
+			r = sm_strbuf_addf(out, "%llu.%lld.%lld.%09ld;", (unsigned long long)st.st_ino,
+					   (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+					   st.st_mtim.tv_nsec);
+	}
+	sm_strbuf_release(&p);
+	return r;
+}
+
+/*
+ * Warm fast path: the manifest and lock are as they were at the last full
+ * sync, so only the files can have changed. Returns 1 when every row's files
+ * are unchanged (nothing to do), 0 when the full path is needed.
+ */
+static int files_unchanged(struct sm_cache *cache, const char *dir,
+			   const struct sm_artifact_row *old, size_t nold, unsigned flags,
+			   int64_t now_ms)
+{
+	struct strbuf abs = STRBUF_INIT, fp = STRBUF_INIT;
+	int r = 1;
+
+	for (size_t i = 0; i < nold && r == 1; i++) {
+		const struct sm_artifact_row *o = &old[i];
+		int64_t nf, tot;
+		const char *colon;
+
+		if (!o->path || !o->fingerprint || !(colon = strchr(o->fingerprint, ':')) ||
+		    ((flags & SM_SYNC_REFRESH_STALE) &&
+		     (o->stale || o->synced_at <= now_ms - cache->stale_ttl_ms))) {
+			r = 0;
+			break;
+		}
+		sm_strbuf_reset(&abs);
+		if (o->path[0] == '/' ? sm_strbuf_addstr(&abs, o->path) < 0
+				      : sm_strbuf_addf(&abs, "%s/%s", dir, o->path) < 0) {
+			r = 0;
+			break;
+		}
+		if (files_fingerprint(abs.buf, &fp, &nf, &tot, NULL) < 0 ||
+		    fp.len != (size_t)(colon - o->fingerprint) ||
+		    memcmp(fp.buf, o->fingerprint, fp.len))
+			r = 0;
+	}
+	sm_strbuf_release(&abs);
+	sm_strbuf_release(&fp);
 	return r;
 }
 
@@ -365,15 +549,42 @@ static int sync_collection(struct sm_cache *cache, const char *name, struct sm_c
 	const char **keep = NULL;
 	bool *skip = NULL;
 	size_t nold = 0, n = 0, nw = 0;
-	struct strbuf fp = STRBUF_INIT, why = STRBUF_INIT, abs = STRBUF_INIT;
+	struct strbuf fp = STRBUF_INIT, why = STRBUF_INIT, abs = STRBUF_INIT, mfp = STRBUF_INIT;
 	struct sm_upsert_stats us = { 0 };
+	char *stored = NULL;
 	bool in_tx = false;
 	int r;
 
 	if (!c) {
+		/* warm fast path: an unchanged manifest is not even parsed */
+		r = sm_home_collection_dir(cache->home, name, &abs);
+		if (r == 0)
+			r = manifest_fingerprint(abs.buf, &mfp);
+		if (r < 0)
+			goto out;
+		if (!(flags & SM_SYNC_FORCE) &&
+		    sm_store_get_sync_state(cache->store, name, &stored, NULL) == 0 && stored &&
+		    !strcmp(stored, mfp.buf)) {
+			r = sm_store_list_collection(cache->store, name, &old, &nold, err);
+			if (r < 0)
+				goto out;
+			if (files_unchanged(cache, abs.buf, old, nold, flags, now_ms) == 1) {
+				stats->unchanged += nold;
+				stats->collections++;
+				r = 0;
+				goto out;
+			}
+			sm_artifact_rows_free(old, nold);
+			old = NULL;
+			nold = 0;
+		}
 		r = sm_collection_open(cache->home, name, &c, err);
 		if (r < 0)
-			return r;
+			goto out;
+	} else {
+		r = manifest_fingerprint(c->dir, &mfp);
+		if (r < 0)
+			goto out;
 	}
 	name = c->name;
 	r = sm_store_list_collection(cache->store, name, &old, &nold, err);
@@ -493,6 +704,9 @@ static int sync_collection(struct sm_cache *cache, const char *name, struct sm_c
 	if (r < 0)
 		goto out;
 	stats->removed += (size_t)r;
+	r = sm_store_set_sync_state(cache->store, name, mfp.buf, err);
+	if (r < 0)
+		goto out;
 	if (in_tx) {
 		r = sm_store_commit(cache->store, err);
 		in_tx = false;
@@ -515,6 +729,8 @@ out:
 	sm_strbuf_release(&fp);
 	sm_strbuf_release(&why);
 	sm_strbuf_release(&abs);
+	sm_strbuf_release(&mfp);
+	sm_free(stored);
 	return r;
 }
 
@@ -586,7 +802,13 @@ static int prune_collections(struct sm_cache *cache, char **names, size_t n, str
 	return r < 0 ? r : 0;
 }
 
-static int ensure_default(struct sm_cache *cache, struct strbuf *err)
+/*
+ * The implicit `default` user collection holds every artifact. Its members
+ * are brought up to date only when this sync created rows (or it is new):
+ * removed rows leave it by cascade.
+ */
+static int ensure_default(struct sm_cache *cache, const struct sm_sync_stats *stats,
+			  struct strbuf *err)
 {
 	struct sm_user_collection_row row = { 0 }, cur = { 0 };
 	char now[SM_ISO_MAX];
@@ -595,6 +817,8 @@ static int ensure_default(struct sm_cache *cache, struct strbuf *err)
 	r = sm_store_get_user_collection(cache->store, "default", &cur, NULL);
 	if (r == 0) {
 		sm_user_collection_row_release(&cur);
+		if (stats->created == 0)
+			return 0;
 	} else {
 		/*
 		 * The implicit collection has no creation time of its own; a fixed
@@ -645,7 +869,7 @@ int sm_cache_sync_open(struct sm_cache *cache, struct sm_collection *coll, unsig
 	if (r == 0)
 		r = sm_cache_sync_user_collections(cache, stats, err);
 	if (r == 0)
-		r = ensure_default(cache, err);
+		r = ensure_default(cache, stats, err);
 	stats->duration_seconds = (double)(sm_time_mono_ns() - t0) / 1e9;
 	if (r == 0)
 		log_stats(stats);
@@ -703,7 +927,7 @@ int sm_cache_sync(struct sm_cache *cache, const char *collection, unsigned flags
 	r = sm_cache_sync_user_collections(cache, stats, err);
 	if (r < 0)
 		goto out;
-	r = ensure_default(cache, err);
+	r = ensure_default(cache, stats, err);
 	if (r < 0)
 		goto out;
 	if (in_tx) {

@@ -108,3 +108,117 @@ json_t *cli_row_json(const struct sm_artifact_row *r)
 	sm_strbuf_release(&id);
 	return o;
 }
+
+/* A JSON string (or null) appended to sb: quotes, backslashes, control characters escaped. */
+static int json_str(struct strbuf *sb, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run;
+	int r;
+
+	if (!s)
+		return sm_strbuf_add(sb, "null", 4);
+	if ((r = sm_strbuf_addch(sb, '"')) < 0)
+		return r;
+	for (run = s; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[7];
+		size_t el = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if ((r = sm_strbuf_add(sb, run, (size_t)(s - run))) < 0)
+			return r;
+		esc[0] = '\\';
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		default:
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			el = 6;
+		}
+		if ((r = sm_strbuf_add(sb, esc, el)) < 0)
+			return r;
+		run = s + 1;
+	}
+	if ((r = sm_strbuf_add(sb, run, (size_t)(s - run))) < 0)
+		return r;
+	return sm_strbuf_addch(sb, '"');
+}
+
+/* A cached JSON array column, or [] (the store keeps them valid). */
+static int json_raw_array(struct strbuf *sb, const char *text)
+{
+	if (!text || text[0] != '[')
+		return sm_strbuf_add(sb, "[]", 2);
+	return sm_strbuf_addstr(sb, text);
+}
+
+/*
+ * The `list --json` array written directly (no JSON tree): one object per
+ * line, the keys of cli_row_json in the same order. 10,000 rows would
+ * otherwise spend more time in building and freeing a tree than in the query.
+ */
+int cli_print_rows_json(const struct sm_artifact_row *rows, size_t n)
+{
+	struct strbuf sb;
+	int r = 0;
+
+	sm_strbuf_init(&sb, (size_t)1 << 31);
+	if (sm_strbuf_addch(&sb, '[') < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const struct sm_artifact_row *w = &rows[i];
+		bool modified = w->content_hash && w->lock_hash && strcmp(w->content_hash, w->lock_hash);
+
+		if ((r = sm_strbuf_addstr(&sb, i ? ",\n  {\"id\": " : "\n  {\"id\": ")) < 0 ||
+		    (r = sm_strbuf_addch(&sb, '"')) < 0)
+			break;
+		/* type:name, escaped as one string */
+		{
+			struct strbuf id = STRBUF_INIT;
+
+			r = sm_strbuf_addf(&id, "%s:%s", w->type, w->name);
+			if (r == 0) {
+				sm_strbuf_setlen(&sb, sb.len - 1);
+				r = json_str(&sb, id.buf);
+			}
+			sm_strbuf_release(&id);
+		}
+#define KEY(k, v) (r == 0 && (r = sm_strbuf_addstr(&sb, ", \"" k "\": ")) == 0 && (r = (v)) == 0)
+		if (KEY("name", json_str(&sb, w->name)) && KEY("type", json_str(&sb, w->type)) &&
+		    KEY("collection", json_str(&sb, w->collection)) &&
+		    KEY("path", json_str(&sb, w->path)) && KEY("origin", json_str(&sb, w->origin)) &&
+		    KEY("title", json_str(&sb, w->title)) &&
+		    KEY("description", json_str(&sb, w->description)) &&
+		    KEY("author", json_str(&sb, w->author)) &&
+		    KEY("license", json_str(&sb, w->license)) &&
+		    KEY("version", json_str(&sb, w->version)) &&
+		    KEY("tags", json_raw_array(&sb, w->tags_json)) &&
+		    KEY("tools", json_raw_array(&sb, w->tools_json)) &&
+		    KEY("content_hash", json_str(&sb, w->content_hash)) &&
+		    KEY("locally_modified", sm_strbuf_addstr(&sb, modified ? "true" : "false")) &&
+		    KEY("upstream", json_str(&sb, w->upstream)) &&
+		    KEY("version_spec", json_str(&sb, w->version_spec)) &&
+		    KEY("resolved_sha", json_str(&sb, w->resolved_sha)) &&
+		    KEY("resolved_version", json_str(&sb, w->resolved_version)) &&
+		    KEY("added", json_str(&sb, w->added)))
+			r = sm_strbuf_addch(&sb, '}');
+#undef KEY
+	}
+	if (r == 0)
+		r = sm_strbuf_addstr(&sb, n ? "\n]\n" : "]\n");
+	if (r == 0 && fwrite(sb.buf, 1, sb.len, stdout) != sb.len)
+		r = -EIO;
+	sm_strbuf_release(&sb);
+	return r;
+}

@@ -87,6 +87,8 @@ int cli_warm_sync(struct cli *cli, const char *name);
 void cli_cache_after_write(struct cli *cli, struct sm_collection *c);
 /* The fixed `list --json` object of a cached row. */
 json_t *cli_row_json(const struct sm_artifact_row *row);
+/* The `list --json` array of rows, written straight to stdout. */
+int cli_print_rows_json(const struct sm_artifact_row *rows, size_t n);
 
 /* "error: <msg>" on stderr; returns EXIT_FAIL. */
 int cli_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

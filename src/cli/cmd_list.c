@@ -179,11 +179,7 @@ static int query_all(struct cli *cli, const struct query_args *a, struct sm_arti
 static int output_rows(struct cli *cli, struct sm_artifact_row *rows, size_t n, bool show_coll)
 {
 	if (cli->json) {
-		json_t *arr = json_array();
-
-		for (size_t i = 0; arr && i < n; i++)
-			json_array_append_new(arr, cli_row_json(&rows[i]));
-		if (cli_print_json(arr) < 0)
+		if (cli_print_rows_json(rows, n) < 0)
 			return cli_error(cli, "cannot write the output");
 	} else {
 		print_table(cli, rows, n, show_coll);
