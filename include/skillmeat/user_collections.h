@@ -66,8 +66,8 @@ struct sm_user_collection {
 
 /* The loaded file. */
 struct sm_user_collections {
-	char *path;		    /* absolute path of user-collections.toml */
-	struct sm_toml_value *doc;  /* the whole document (unknown keys kept) */
+	char *path;		   /* absolute path of user-collections.toml */
+	struct sm_toml_value *doc; /* the whole document (unknown keys kept) */
 	struct sm_user_collection *items;
 	size_t n;
 	bool exists; /* the file was there at load */

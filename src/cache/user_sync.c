@@ -18,7 +18,7 @@
 /* A stand-in for a missing timestamp, so a rebuild gives the same row. */
 #define NO_TIME "1970-01-01T00:00:00"
 
-static const char *const name_exts[] = { ".md", ".txt", ".json", ".yaml", ".yml" };
+static const char *const name_exts[] = {".md", ".txt", ".json", ".yaml", ".yml"};
 
 /* Rows named name (of type, or any type when NULL); a trailing extension is ignored. */
 static int find_named(struct sm_store *st, const char *type, const char *name,
@@ -60,7 +60,7 @@ static int take_row(struct sm_artifact_row *rows, size_t n, size_t pick,
 int sm_cache_resolve_artifact(struct sm_cache *cache, const char *id, bool prefer_active,
 			      struct sm_artifact_row *ret, struct strbuf *err)
 {
-	struct sm_user_collection_key k = { 0 };
+	struct sm_user_collection_key k = {0};
 	struct sm_artifact_row *rows = NULL;
 	struct strbuf coll = STRBUF_INIT, list = STRBUF_INIT;
 	const char *type = NULL, *name = id;
@@ -174,8 +174,8 @@ static bool same_str(const char *a, const char *b)
 static int db_rows(struct sm_store *st, struct sm_user_collection_row **ret, size_t *ret_n,
 		   struct strbuf *err)
 {
-	struct sm_user_collection_query q = { .limit = SM_STORE_MAX_LIMIT, .no_total = true };
-	struct sm_user_collection_page page = { 0 };
+	struct sm_user_collection_query q = {.limit = SM_STORE_MAX_LIMIT, .no_total = true};
+	struct sm_user_collection_page page = {0};
 	struct sm_user_collection_row *rows = NULL, *nv;
 	char *after = NULL;
 	size_t n = 0;
@@ -229,8 +229,8 @@ static void db_rows_free(struct sm_user_collection_row *rows, size_t n)
 	sm_free(rows);
 }
 
-static const struct sm_user_collection_row *
-db_find(const struct sm_user_collection_row *rows, size_t n, const char *id)
+static const struct sm_user_collection_row *db_find(const struct sm_user_collection_row *rows,
+						    size_t n, const char *id)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(rows[i].id, id))
@@ -250,8 +250,7 @@ static void file_row(const struct sm_user_collection *uc, struct sm_user_collect
 	row->updated_at = (char *)(uc->updated_at ? uc->updated_at : row->created_at);
 }
 
-static bool same_row(const struct sm_user_collection_row *a,
-		     const struct sm_user_collection_row *b)
+static bool same_row(const struct sm_user_collection_row *a, const struct sm_user_collection_row *b)
 {
 	return same_str(a->name, b->name) && same_str(a->description, b->description) &&
 	       same_str(a->collection_type, b->collection_type) &&
@@ -292,7 +291,7 @@ static int sync_rows(struct sm_cache *cache, const struct sm_user_collections *f
 				strcmp(db[k].id, f->items[i].id);
 	for (size_t i = 0; clash && i < f->n && r >= 0; i++) {
 		const struct sm_user_collection_row *o = db_find(db, ndb, f->items[i].id);
-		struct sm_user_collection_update u = { 0 };
+		struct sm_user_collection_update u = {0};
 
 		if (!o || !strcmp(o->name, f->items[i].name))
 			continue;
@@ -307,7 +306,7 @@ static int sync_rows(struct sm_cache *cache, const struct sm_user_collections *f
 	}
 	for (size_t i = 0; i < f->n && r >= 0; i++) {
 		const struct sm_user_collection_row *o = db_find(db, ndb, f->items[i].id);
-		struct sm_user_collection_row row = { 0 };
+		struct sm_user_collection_row row = {0};
 
 		file_row(&f->items[i], &row);
 		if (o && same_row(o, &row))

@@ -16,29 +16,29 @@
 #include "util/banned.h"
 
 static const char usage_uc[] =
-	"skillmeat user-collection create NAME [--description D] [--type T] [--category C]\n"
-	"       | list | show ID|NAME | rename ID|NAME NEW | delete ID|NAME [--force]\n"
-	"       | add ID|NAME ARTIFACT_ID... | remove ID|NAME ARTIFACT_ID...";
+    "skillmeat user-collection create NAME [--description D] [--type T] [--category C]\n"
+    "       | list | show ID|NAME | rename ID|NAME NEW | delete ID|NAME [--force]\n"
+    "       | add ID|NAME ARTIFACT_ID... | remove ID|NAME ARTIFACT_ID...";
 
 static const char help_uc[] =
-	"usage: skillmeat user-collection SUBCOMMAND ... (alias: uc)\n"
-	"\n"
-	"User collections: named sets of artifacts across file collections, kept in\n"
-	"SKILLMEAT_HOME/user-collections.toml and indexed in the metadata cache. The\n"
-	"'default' collection (\"Default Collection\") holds every artifact and cannot\n"
-	"be renamed, deleted or edited.\n"
-	"\n"
-	"  create NAME      create one (--description D, --type T, --category C)\n"
-	"  list             every user collection: name, id, type, artifact count\n"
-	"  show ID|NAME     its fields and members\n"
-	"  rename ID|NAME NEW\n"
-	"  delete ID|NAME   asks on a terminal unless --force\n"
-	"  add ID|NAME ARTIFACT_ID...     ARTIFACT_ID: type:name, collection/type:name\n"
-	"                                 or a unique name; unknown ones fail the whole add\n"
-	"  remove ID|NAME ARTIFACT_ID...\n"
-	"  --json           machine-readable output\n"
-	"\n"
-	"Run 'skillmeat user-collection SUBCOMMAND --help' for one subcommand.\n";
+    "usage: skillmeat user-collection SUBCOMMAND ... (alias: uc)\n"
+    "\n"
+    "User collections: named sets of artifacts across file collections, kept in\n"
+    "SKILLMEAT_HOME/user-collections.toml and indexed in the metadata cache. The\n"
+    "'default' collection (\"Default Collection\") holds every artifact and cannot\n"
+    "be renamed, deleted or edited.\n"
+    "\n"
+    "  create NAME      create one (--description D, --type T, --category C)\n"
+    "  list             every user collection: name, id, type, artifact count\n"
+    "  show ID|NAME     its fields and members\n"
+    "  rename ID|NAME NEW\n"
+    "  delete ID|NAME   asks on a terminal unless --force\n"
+    "  add ID|NAME ARTIFACT_ID...     ARTIFACT_ID: type:name, collection/type:name\n"
+    "                                 or a unique name; unknown ones fail the whole add\n"
+    "  remove ID|NAME ARTIFACT_ID...\n"
+    "  --json           machine-readable output\n"
+    "\n"
+    "Run 'skillmeat user-collection SUBCOMMAND --help' for one subcommand.\n";
 
 struct sub_help {
 	const char *name;
@@ -46,40 +46,39 @@ struct sub_help {
 };
 
 static const struct sub_help sub_helps[] = {
-	{ "create",
-	  "usage: skillmeat user-collection create NAME [--description D] [--type T]\n"
-	  "       [--category C]\n"
-	  "\n"
-	  "Create a user collection with a new random id. NAME: 1-255 bytes of UTF-8, no\n"
-	  "control characters, unique (case-sensitive), not \"Default Collection\".\n"
-	  "--json prints the collection object (see 'list').\n" },
-	{ "list", "usage: skillmeat user-collection list\n"
-		  "\n"
-		  "Every user collection, the default one included, sorted by name: name, id,\n"
-		  "type and artifact count. --json prints an array of objects {id, name,\n"
-		  "description, collection_type, context_category, created_at, updated_at,\n"
-		  "artifact_count}.\n" },
-	{ "show", "usage: skillmeat user-collection show ID|NAME\n"
-		  "\n"
-		  "The fields of one user collection and its members (artifact ids). Members\n"
-		  "named in the file that match no artifact are listed as missing. --json: the\n"
-		  "collection object plus members (array of ids) and missing (array).\n" },
-	{ "rename", "usage: skillmeat user-collection rename ID|NAME NEW\n"
-		    "\n"
-		    "Rename a user collection. --json prints the collection object.\n" },
-	{ "delete", "usage: skillmeat user-collection delete ID|NAME [--force]\n"
-		    "\n"
-		    "Delete a user collection (its artifacts stay). Asks on a terminal unless\n"
-		    "--force. --json prints {deleted, name}.\n" },
-	{ "add", "usage: skillmeat user-collection add ID|NAME ARTIFACT_ID...\n"
-		 "\n"
-		 "Add artifacts: type:name, collection/type:name, or a unique name. If any\n"
-		 "is unknown or ambiguous nothing is written. --json prints {collection_id,\n"
-		 "added_count, already_present_count, total_artifacts}.\n" },
-	{ "remove", "usage: skillmeat user-collection remove ID|NAME ARTIFACT_ID...\n"
-		    "\n"
-		    "Remove members. If any is not a member nothing is written. --json prints\n"
-		    "{collection_id, removed_count, total_artifacts}.\n" },
+    {"create", "usage: skillmeat user-collection create NAME [--description D] [--type T]\n"
+	       "       [--category C]\n"
+	       "\n"
+	       "Create a user collection with a new random id. NAME: 1-255 bytes of UTF-8, no\n"
+	       "control characters, unique (case-sensitive), not \"Default Collection\".\n"
+	       "--json prints the collection object (see 'list').\n"},
+    {"list", "usage: skillmeat user-collection list\n"
+	     "\n"
+	     "Every user collection, the default one included, sorted by name: name, id,\n"
+	     "type and artifact count. --json prints an array of objects {id, name,\n"
+	     "description, collection_type, context_category, created_at, updated_at,\n"
+	     "artifact_count}.\n"},
+    {"show", "usage: skillmeat user-collection show ID|NAME\n"
+	     "\n"
+	     "The fields of one user collection and its members (artifact ids). Members\n"
+	     "named in the file that match no artifact are listed as missing. --json: the\n"
+	     "collection object plus members (array of ids) and missing (array).\n"},
+    {"rename", "usage: skillmeat user-collection rename ID|NAME NEW\n"
+	       "\n"
+	       "Rename a user collection. --json prints the collection object.\n"},
+    {"delete", "usage: skillmeat user-collection delete ID|NAME [--force]\n"
+	       "\n"
+	       "Delete a user collection (its artifacts stay). Asks on a terminal unless\n"
+	       "--force. --json prints {deleted, name}.\n"},
+    {"add", "usage: skillmeat user-collection add ID|NAME ARTIFACT_ID...\n"
+	    "\n"
+	    "Add artifacts: type:name, collection/type:name, or a unique name. If any\n"
+	    "is unknown or ambiguous nothing is written. --json prints {collection_id,\n"
+	    "added_count, already_present_count, total_artifacts}.\n"},
+    {"remove", "usage: skillmeat user-collection remove ID|NAME ARTIFACT_ID...\n"
+	       "\n"
+	       "Remove members. If any is not a member nothing is written. --json prints\n"
+	       "{collection_id, removed_count, total_artifacts}.\n"},
 };
 
 enum {
@@ -103,9 +102,8 @@ struct uc_args {
 
 static int fail_default(struct cli *cli, const char *verb)
 {
-	return cli_error(cli,
-			 "the default collection cannot be %s: it holds every artifact of the home",
-			 verb);
+	return cli_error(
+	    cli, "the default collection cannot be %s: it holds every artifact of the home", verb);
 }
 
 /* Load the file; prints the error. */
@@ -142,7 +140,7 @@ static struct sm_cache *write_cache(struct cli *cli, struct sm_home *home)
 static void resync(struct cli *cli, struct sm_home *home)
 {
 	struct strbuf err = STRBUF_INIT;
-	struct sm_sync_stats st = { 0 };
+	struct sm_sync_stats st = {0};
 	struct sm_cache *cache = write_cache(cli, home);
 
 	if (cache && sm_cache_sync_user_collections(cache, &st, &err) < 0)
@@ -215,10 +213,10 @@ static int uc_create(struct cli *cli, struct sm_home *home, struct sm_user_colle
 {
 	struct strbuf err = STRBUF_INIT;
 	struct sm_user_collection_fields fl = {
-		.name = a->pos[0],
-		.description = a->description,
-		.collection_type = a->type,
-		.context_category = a->category,
+	    .name = a->pos[0],
+	    .description = a->description,
+	    .collection_type = a->type,
+	    .context_category = a->category,
 	};
 	char now[SM_ISO_MAX];
 	long idx;
@@ -240,11 +238,11 @@ out:
 	return rc;
 }
 
-static int uc_rename(struct cli *cli, struct sm_home *home, struct sm_user_collections *f,
-		     long idx, const char *new_name)
+static int uc_rename(struct cli *cli, struct sm_home *home, struct sm_user_collections *f, long idx,
+		     const char *new_name)
 {
 	struct strbuf err = STRBUF_INIT;
-	struct sm_user_collection_fields fl = { .name = new_name };
+	struct sm_user_collection_fields fl = {.name = new_name};
 	char now[SM_ISO_MAX], *old = sm_strdup(f->items[idx].name);
 	int rc = EXIT_FAIL;
 
@@ -274,8 +272,8 @@ out:
 	return rc;
 }
 
-static int uc_delete(struct cli *cli, struct sm_home *home, struct sm_user_collections *f,
-		     long idx, bool force)
+static int uc_delete(struct cli *cli, struct sm_home *home, struct sm_user_collections *f, long idx,
+		     bool force)
 {
 	struct strbuf err = STRBUF_INIT;
 	char *id = sm_strdup(f->items[idx].id), *name = sm_strdup(f->items[idx].name);
@@ -349,8 +347,8 @@ static bool in_list(char *const *v, size_t n, const char *s)
 	return false;
 }
 
-static int uc_add(struct cli *cli, struct sm_home *home, struct sm_user_collections *f,
-		  long idx, char **ids, int nids)
+static int uc_add(struct cli *cli, struct sm_home *home, struct sm_user_collections *f, long idx,
+		  char **ids, int nids)
 {
 	struct strbuf err = STRBUF_INIT, key = STRBUF_INIT, bad = STRBUF_INIT;
 	struct sm_cache *cache = read_cache(cli);
@@ -470,8 +468,8 @@ static long member_of(struct sm_cache *cache, const struct sm_user_collection *u
 	return found;
 }
 
-static int uc_remove(struct cli *cli, struct sm_home *home, struct sm_user_collections *f,
-		     long idx, char **ids, int nids)
+static int uc_remove(struct cli *cli, struct sm_home *home, struct sm_user_collections *f, long idx,
+		     char **ids, int nids)
 {
 	struct strbuf err = STRBUF_INIT, bad = STRBUF_INIT;
 	struct sm_cache *cache = NULL;
@@ -597,8 +595,8 @@ static int cmp_rows(const void *x, const void *y)
 static int all_rows(struct cli *cli, struct sm_user_collection_row **ret, size_t *ret_n)
 {
 	struct strbuf err = STRBUF_INIT;
-	struct sm_user_collection_query q = { .limit = SM_STORE_MAX_LIMIT, .no_total = true };
-	struct sm_user_collection_page page = { 0 };
+	struct sm_user_collection_query q = {.limit = SM_STORE_MAX_LIMIT, .no_total = true};
+	struct sm_user_collection_page page = {0};
 	struct sm_user_collection_row *rows = NULL, *nv;
 	char *after = NULL;
 	size_t n = 0;
@@ -676,8 +674,9 @@ static int uc_list(struct cli *cli)
 		for (size_t i = 0; i < n; i++) {
 			cli_print_cut(stdout, rows[i].name, 32, true);
 			printf(" %-32s ", rows[i].id);
-			cli_print_cut(stdout, rows[i].collection_type ? rows[i].collection_type : "-",
-				      12, true);
+			cli_print_cut(stdout,
+				      rows[i].collection_type ? rows[i].collection_type : "-", 12,
+				      true);
 			printf(" %lld\n", (long long)counts[i]);
 		}
 	}
@@ -696,11 +695,11 @@ static int member_keys(struct cli *cli, const char *id, json_t *out)
 {
 	struct strbuf err = STRBUF_INIT, key = STRBUF_INIT;
 	struct sm_artifact_query q = {
-		.user_collection_id = id,
-		.limit = SM_STORE_MAX_LIMIT,
-		.no_total = true,
+	    .user_collection_id = id,
+	    .limit = SM_STORE_MAX_LIMIT,
+	    .no_total = true,
 	};
-	struct sm_artifact_page page = { 0 };
+	struct sm_artifact_page page = {0};
 	char *at = NULL, *an = NULL, *ac = NULL;
 	int r;
 
@@ -747,7 +746,7 @@ static int member_keys(struct cli *cli, const char *id, json_t *out)
 static int uc_show(struct cli *cli, const struct sm_user_collections *f, const char *arg)
 {
 	struct strbuf err = STRBUF_INIT;
-	struct sm_user_collection_row row = { 0 };
+	struct sm_user_collection_row row = {0};
 	const struct sm_user_collection *uc = NULL;
 	const char *id = SM_UC_DEFAULT_ID;
 	json_t *o = NULL, *members = json_array(), *missing = json_array();
@@ -799,12 +798,10 @@ static int uc_show(struct cli *cli, const struct sm_user_collections *f, const c
 		printf("Created:     %s\n", row.created_at);
 		printf("Updated:     %s\n", row.updated_at);
 		printf("Members (%zu):\n", json_array_size(members));
-		json_array_foreach(members, i, v)
-			printf("  %s\n", json_string_value(v));
+		json_array_foreach(members, i, v) printf("  %s\n", json_string_value(v));
 		if (json_array_size(missing)) {
 			printf("Missing (%zu, no such artifact):\n", json_array_size(missing));
-			json_array_foreach(missing, i, v)
-				printf("  %s\n", json_string_value(v));
+			json_array_foreach(missing, i, v) printf("  %s\n", json_string_value(v));
 		}
 	}
 	rc = EXIT_OK;
@@ -857,13 +854,13 @@ static int check_args(struct cli *cli, const struct uc_args *a)
 		bool force;
 		const char *shape;
 	} subs[] = {
-		{ "create", 1, 1, true, false, "create NAME" },
-		{ "list", 0, 0, false, false, "list" },
-		{ "show", 1, 1, false, false, "show ID|NAME" },
-		{ "rename", 2, 2, false, false, "rename ID|NAME NEW" },
-		{ "delete", 1, 1, false, true, "delete ID|NAME" },
-		{ "add", 2, -1, false, false, "add ID|NAME ARTIFACT_ID..." },
-		{ "remove", 2, -1, false, false, "remove ID|NAME ARTIFACT_ID..." },
+	    {"create", 1, 1, true, false, "create NAME"},
+	    {"list", 0, 0, false, false, "list"},
+	    {"show", 1, 1, false, false, "show ID|NAME"},
+	    {"rename", 2, 2, false, false, "rename ID|NAME NEW"},
+	    {"delete", 1, 1, false, true, "delete ID|NAME"},
+	    {"add", 2, -1, false, false, "add ID|NAME ARTIFACT_ID..."},
+	    {"remove", 2, -1, false, false, "remove ID|NAME ARTIFACT_ID..."},
 	};
 
 	for (size_t i = 0; i < SM_ARRAY_SIZE(subs); i++) {
@@ -885,14 +882,14 @@ static int check_args(struct cli *cli, const struct uc_args *a)
 int cmd_user_collection(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "description", required_argument, NULL, OPT_DESC },
-		{ "type", required_argument, NULL, OPT_TYPE },
-		{ "category", required_argument, NULL, OPT_CAT },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		CLI_GLOBAL_OPTIONS,
-		{ 0 },
+	    {"description", required_argument, NULL, OPT_DESC},
+	    {"type", required_argument, NULL, OPT_TYPE},
+	    {"category", required_argument, NULL, OPT_CAT},
+	    {"force", no_argument, NULL, OPT_FORCE},
+	    CLI_GLOBAL_OPTIONS,
+	    {0},
 	};
-	struct uc_args a = { 0 };
+	struct uc_args a = {0};
 	bool help = false;
 	int ch, g;
 

@@ -108,7 +108,7 @@ bool sm_user_collections_is_default(const char *id_or_name)
 int sm_user_collections_key_parse(const char *key, struct sm_user_collection_key *ret,
 				  struct strbuf *err)
 {
-	struct sm_user_collection_key k = { 0 };
+	struct sm_user_collection_key k = {0};
 	const char *colon, *slash, *id = key;
 	enum sm_artifact_type t;
 	size_t tl;
@@ -123,7 +123,8 @@ int sm_user_collections_key_parse(const char *key, struct sm_user_collection_key
 		return sm_err(err, -EINVAL, "artifact id '%s' is not type:name", key);
 	if (slash && slash < colon) {
 		if (slash == key)
-			return sm_err(err, -EINVAL, "artifact id '%s' has an empty collection", key);
+			return sm_err(err, -EINVAL, "artifact id '%s' has an empty collection",
+				      key);
 		k.collection = key;
 		k.collection_len = (size_t)(slash - key);
 		id = slash + 1;
@@ -263,7 +264,7 @@ static int opt_string(const struct sm_toml_value *t, const char *key, size_t max
 static int check_entry(const struct sm_toml_value *t, struct strbuf *why)
 {
 	const struct sm_toml_value *v;
-	static const char *const times[] = { "created_at", "updated_at" };
+	static const char *const times[] = {"created_at", "updated_at"};
 	int r;
 
 	if (t->type != SM_TOML_TABLE)
@@ -291,7 +292,8 @@ static int check_entry(const struct sm_toml_value *t, struct strbuf *why)
 		if (!v)
 			continue;
 		if (v->type != SM_TOML_STRING || sm_time_parse_iso(v->u.str.ptr, &sec, &usec) < 0)
-			return sm_err(why, -EINVAL, "'%s' is not an ISO date-time string", times[i]);
+			return sm_err(why, -EINVAL, "'%s' is not an ISO date-time string",
+				      times[i]);
 	}
 	v = sm_toml_get(t, "members");
 	if (!v)
@@ -310,8 +312,7 @@ static int check_entry(const struct sm_toml_value *t, struct strbuf *why)
 	return 0;
 }
 
-static int validate(struct sm_user_collections *f, const char *buf, size_t len,
-		    struct strbuf *err)
+static int validate(struct sm_user_collections *f, const char *buf, size_t len, struct strbuf *err)
 {
 	const struct sm_toml_value *a = sm_toml_get(f->doc, "collections");
 	struct strbuf why = STRBUF_INIT;

@@ -122,8 +122,7 @@ static void test_load_sample(void **state)
 	assert_null(f->items[1].created_at);
 	assert_int_equal(f->items[1].nmembers, 0);
 	assert_int_equal(sm_user_collections_find(f, "Backend", NULL), 1);
-	assert_int_equal(sm_user_collections_find(f, "0123456789abcdef0123456789abcdef", NULL),
-			 0);
+	assert_int_equal(sm_user_collections_find(f, "0123456789abcdef0123456789abcdef", NULL), 0);
 	/* names are case-sensitive */
 	assert_int_equal(sm_user_collections_find(f, "backend", NULL), -ENOENT);
 	sm_user_collections_free(f);
@@ -163,19 +162,24 @@ static void test_malformed(void **state)
 	expect_bad("defaultid", "[[collections]]\nid = \"default\"\nname = \"A\"\n", "hex");
 	expect_bad("noname", "[[collections]]\nid = \"0123456789abcdef0123456789abcdef\"\n",
 		   "'name'");
-	expect_bad("emptyname", ENTRY("") "[[collections]]\nid = \"1123456789abcdef0123456789abcdef\"\nname = \"\"\n",
-		   "line 5: collections[1]: a user collection name cannot be empty");
+	expect_bad(
+	    "emptyname",
+	    ENTRY("") "[[collections]]\nid = \"1123456789abcdef0123456789abcdef\"\nname = \"\"\n",
+	    "line 5: collections[1]: a user collection name cannot be empty");
 	expect_bad("reserved",
 		   "[[collections]]\nid = \"0123456789abcdef0123456789abcdef\"\n"
 		   "name = \"Default Collection\"\n",
 		   "reserved");
-	expect_bad("control",
-		   "[[collections]]\nid = \"0123456789abcdef0123456789abcdef\"\nname = \"a\\u0007b\"\n",
-		   "control character");
+	expect_bad(
+	    "control",
+	    "[[collections]]\nid = \"0123456789abcdef0123456789abcdef\"\nname = \"a\\u0007b\"\n",
+	    "control character");
 	expect_bad("dupname",
-		   ENTRY("") "\n[[ collections ]]\nid = \"1123456789abcdef0123456789abcdef\"\nname = \"A\"\n",
+		   ENTRY("") "\n[[ collections ]]\nid = \"1123456789abcdef0123456789abcdef\"\nname "
+			     "= \"A\"\n",
 		   "line 6: collections[1]: name 'A' is used twice");
-	expect_bad("dupid", ENTRY("") ENTRY(""), "id '0123456789abcdef0123456789abcdef' is used twice");
+	expect_bad("dupid", ENTRY("") ENTRY(""),
+		   "id '0123456789abcdef0123456789abcdef' is used twice");
 	expect_bad("desc", ENTRY("description = 3\n"), "'description' is not a string");
 	expect_bad("time", ENTRY("created_at = \"yesterday\"\n"), "'created_at' is not an ISO");
 	expect_bad("members", ENTRY("members = \"skill:a\"\n"), "'members' is not an array");
@@ -287,9 +291,9 @@ static void test_key_parse(void **state)
 	assert_int_equal(sm_user_collections_key_parse("/skill:a", &k, NULL), -EINVAL);
 	assert_int_equal(sm_user_collections_key_parse("gadget:a", &k, NULL), -EINVAL);
 	assert_int_equal(sm_user_collections_key_parse("skill:a\nb", &k, NULL), -EINVAL);
-	assert_int_equal(sm_user_collections_key_parse("averyveryverylongtypenamethatoverflows:a",
-							&k, NULL),
-			 -EINVAL);
+	assert_int_equal(
+	    sm_user_collections_key_parse("averyveryverylongtypenamethatoverflows:a", &k, NULL),
+	    -EINVAL);
 }
 
 /* ---- edits ---- */
@@ -297,10 +301,10 @@ static void test_key_parse(void **state)
 static void test_create_save_reload(void **state)
 {
 	struct sm_user_collection_fields fl = {
-		.name = "Front end ✓",
-		.description = "line one\nline two",
-		.collection_type = "artifacts",
-		.context_category = "web",
+	    .name = "Front end ✓",
+	    .description = "line one\nline two",
+	    .collection_type = "artifacts",
+	    .context_category = "web",
 	};
 	struct strbuf err = STRBUF_INIT;
 	struct sm_user_collections *f = NULL, *g = NULL;
@@ -357,7 +361,7 @@ static void test_create_save_reload(void **state)
 
 static void test_unknown_keys_survive(void **state)
 {
-	struct sm_user_collection_fields fl = { .name = "Web", .description = "" };
+	struct sm_user_collection_fields fl = {.name = "Web", .description = ""};
 	struct sm_user_collections *f = NULL, *g = NULL;
 	struct sm_toml_value *t;
 	char dir[2048];
@@ -385,7 +389,7 @@ static void test_unknown_keys_survive(void **state)
 
 static void test_update_delete(void **state)
 {
-	struct sm_user_collection_fields fl = { .name = "Backend" };
+	struct sm_user_collection_fields fl = {.name = "Backend"};
 	struct strbuf err = STRBUF_INIT;
 	struct sm_user_collections *f = NULL;
 	char dir[2048];
@@ -450,8 +454,8 @@ static void test_save_failure(void **state)
 	(void)state;
 	assert_int_equal(sm_user_collections_load_path("/nonexistent-dir/x/" SM_UC_FILE, &f, NULL),
 			 0);
-	assert_int_equal(sm_user_collections_create(f, &(struct sm_user_collection_fields){ .name = "A" },
-						    NOW, NULL),
+	assert_int_equal(sm_user_collections_create(
+			     f, &(struct sm_user_collection_fields){.name = "A"}, NOW, NULL),
 			 0);
 	assert_true(sm_user_collections_save(f, &err) < 0);
 	assert_true(err.len > 0);
@@ -462,8 +466,8 @@ static void test_save_failure(void **state)
 /* Every allocation failing in turn: -ENOMEM and nothing changed, then success. */
 static void test_alloc_failure(void **state)
 {
-	struct sm_user_collection_fields fl = { .name = "Z", .description = "d" };
-	struct sm_user_collection_fields up = { .name = "Y", .description = "" };
+	struct sm_user_collection_fields fl = {.name = "Z", .description = "d"};
+	struct sm_user_collection_fields up = {.name = "Y", .description = ""};
 	struct sm_user_collections *f = NULL;
 	char dir[2048];
 	long n;
@@ -557,20 +561,20 @@ static void test_alloc_failure(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_load_sample),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_nul_byte),
-		cmocka_unit_test(test_inline_array_no_line),
-		cmocka_unit_test(test_too_large),
-		cmocka_unit_test(test_name_rules),
-		cmocka_unit_test(test_key_parse),
-		cmocka_unit_test(test_create_save_reload),
-		cmocka_unit_test(test_unknown_keys_survive),
-		cmocka_unit_test(test_update_delete),
-		cmocka_unit_test(test_members),
-		cmocka_unit_test(test_save_failure),
-		cmocka_unit_test(test_alloc_failure),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_load_sample),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_nul_byte),
+	    cmocka_unit_test(test_inline_array_no_line),
+	    cmocka_unit_test(test_too_large),
+	    cmocka_unit_test(test_name_rules),
+	    cmocka_unit_test(test_key_parse),
+	    cmocka_unit_test(test_create_save_reload),
+	    cmocka_unit_test(test_unknown_keys_survive),
+	    cmocka_unit_test(test_update_delete),
+	    cmocka_unit_test(test_members),
+	    cmocka_unit_test(test_save_failure),
+	    cmocka_unit_test(test_alloc_failure),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmproot, drop_tmproot);
