@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,6 +535,156 @@ static void fault_tick(void)
 		raise(SIGKILL);
 }
 
+/* The read phase of a collection sync, shared by its worker threads. */
+struct prep {
+	struct sm_cache *cache;
+	const struct sm_collection *c;
+	const struct sm_artifact_row *old;
+	size_t nold;
+	struct sm_artifact_row *rows;
+	const char **keep;
+	bool *skip;
+	unsigned flags;
+	int64_t now_ms;
+	size_t n;
+	const char *name;
+	struct sm_sync_stats *stats;
+	pthread_mutex_t lock; /* stats, progress, the first error */
+	size_t next;	      /* next index to take (atomic) */
+	size_t done;
+	int error;
+	struct strbuf errmsg;
+};
+
+static void prep_message(struct prep *p, const struct sm_artifact_row *row, const char *why)
+{
+	pthread_mutex_lock(&p->lock);
+	add_message(p->stats, p->name, row->type, row->name, why);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Compute rows[i]: manifest facts, fingerprint, and the files' facts when they changed. */
+static int prepare_one(struct prep *p, size_t i, struct strbuf *abs, struct strbuf *fp,
+		       struct strbuf *why)
+{
+	const struct sm_toml_value *e = sm_manifest_at(p->c->manifest, i);
+	const struct sm_artifact_row *o;
+	struct sm_artifact_row *row = &p->rows[i];
+	const char *rel = sm_entry_str(e, "path");
+	int64_t nfiles = 0, total = 0;
+	bool reread;
+	int r;
+
+	r = row_from_entry(p->c, e, row);
+	if (r < 0)
+		return r;
+	p->keep[i] = row->uuid;
+	o = find_old(p->old, p->nold, row->type, row->name);
+	sm_strbuf_reset(abs);
+	r = rel[0] == '/' ? sm_strbuf_addstr(abs, rel) : sm_strbuf_addf(abs, "%s/%s", p->c->dir, rel);
+	if (r < 0)
+		return r;
+	row->synced_at = p->now_ms;
+	r = fingerprint(abs->buf, e, row->lock_hash, fp, &nfiles, &total, why);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		/* files gone or unreadable: keep the row, report, go on */
+		prep_message(p, row, why->buf);
+		row->fingerprint = sm_strdup("missing");
+		return row->fingerprint ? 0 : -ENOMEM;
+	}
+	row->fingerprint = sm_strbuf_detach(fp, NULL);
+	row->file_count = nfiles;
+	row->total_size = total;
+	if (!row->fingerprint)
+		return -ENOMEM;
+	reread = !o || (p->flags & SM_SYNC_FORCE) || !o->fingerprint ||
+		 strcmp(o->fingerprint, row->fingerprint) ||
+		 ((p->flags & SM_SYNC_REFRESH_STALE) &&
+		  (o->stale || o->synced_at <= p->now_ms - p->cache->stale_ttl_ms));
+	if (!reread && !o->stale && same_entry(o, row) &&
+	    p->now_ms - o->synced_at < p->cache->stale_ttl_ms / 2) {
+		/* nothing to write: verified recently and nothing changed */
+		p->skip[i] = true;
+		pthread_mutex_lock(&p->lock);
+		p->stats->unchanged++;
+		pthread_mutex_unlock(&p->lock);
+		return 0;
+	}
+	if (!reread)
+		return row_from_old(o, row);
+	{
+		struct sm_view v;
+
+		r = sm_view_load(p->c, i, &v, why);
+		if (r < 0)
+			return r;
+		if (v.error)
+			prep_message(p, row, v.error);
+		else if (v.meta.warning)
+			sm_log_warn("%s", v.meta.warning);
+		r = row_from_view(&v, row);
+		sm_view_release(&v);
+	}
+	return r;
+}
+
+static void *prep_worker(void *arg)
+{
+	struct prep *p = arg;
+	struct strbuf abs = STRBUF_INIT, fp = STRBUF_INIT, why = STRBUF_INIT;
+
+	for (;;) {
+		size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+		int r;
+
+		if (i >= p->n || __atomic_load_n(&p->error, __ATOMIC_RELAXED))
+			break;
+		r = prepare_one(p, i, &abs, &fp, &why);
+		pthread_mutex_lock(&p->lock);
+		if (r < 0 && !p->error) {
+			p->error = r;
+			if (sm_strbuf_addstr(&p->errmsg, why.len ? why.buf : sm_strerror(r)) < 0)
+				sm_strbuf_reset(&p->errmsg);
+		}
+		p->done++;
+		if (p->cache->progress)
+			p->cache->progress(p->cache->progress_ctx, p->name, p->done, p->n);
+		pthread_mutex_unlock(&p->lock);
+	}
+	sm_strbuf_release(&abs);
+	sm_strbuf_release(&fp);
+	sm_strbuf_release(&why);
+	return NULL;
+}
+
+/*
+ * Prepare every row; with more than a few, on two threads (the manifest and
+ * lock trees are only read; reading files and parsing frontmatter dominate).
+ */
+static int prepare_all(struct prep *p, struct strbuf *err)
+{
+	pthread_t t;
+	bool threaded;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int r;
+
+	sm_strbuf_init(&p->errmsg, 4096);
+	if (pthread_mutex_init(&p->lock, NULL) != 0)
+		return -ENOMEM;
+	threaded = p->n >= 64 && cores > 1 && pthread_create(&t, NULL, prep_worker, p) == 0;
+	prep_worker(p);
+	if (threaded)
+		pthread_join(t, NULL);
+	pthread_mutex_destroy(&p->lock);
+	r = p->error;
+	if (r < 0)
+		sm_err(err, r, "%s", p->errmsg.buf);
+	sm_strbuf_release(&p->errmsg);
+	return r;
+}
+
 /* ---- one collection ---- */
 
 /*
@@ -598,72 +749,14 @@ static int sync_collection(struct sm_cache *cache, const char *name, struct sm_c
 		r = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct sm_toml_value *e = sm_manifest_at(c->manifest, i);
-		const struct sm_artifact_row *o;
-		struct sm_artifact_row *row = &rows[i];
-		const char *rel = sm_entry_str(e, "path");
-		int64_t nfiles = 0, total = 0;
-		bool reread;
+	{
+		struct prep pp = {
+			.cache = cache, .c = c, .old = old, .nold = nold, .rows = rows,
+			.keep = keep, .skip = skip, .flags = flags, .now_ms = now_ms, .n = n,
+			.name = name, .stats = stats,
+		};
 
-		r = row_from_entry(c, e, row);
-		if (r < 0)
-			goto out;
-		keep[i] = row->uuid;
-		o = find_old(old, nold, row->type, row->name);
-		sm_strbuf_reset(&abs);
-		r = rel[0] == '/' ? sm_strbuf_addstr(&abs, rel)
-				  : sm_strbuf_addf(&abs, "%s/%s", c->dir, rel);
-		if (r < 0)
-			goto out;
-		r = fingerprint(abs.buf, e, row->lock_hash, &fp, &nfiles, &total, &why);
-		if (r == -ENOMEM)
-			goto out;
-		if (r < 0) {
-			/* files gone or unreadable: keep the row, report, go on */
-			add_message(stats, name, row->type, row->name, why.buf);
-			row->fingerprint = sm_strdup("missing");
-			row->synced_at = now_ms;
-			if (!row->fingerprint) {
-				r = -ENOMEM;
-				goto out;
-			}
-			continue;
-		}
-		row->fingerprint = sm_strbuf_detach(&fp, NULL);
-		row->file_count = nfiles;
-		row->total_size = total;
-		row->synced_at = now_ms;
-		if (!row->fingerprint) {
-			r = -ENOMEM;
-			goto out;
-		}
-		if (cache->progress)
-			cache->progress(cache->progress_ctx, name, i + 1, n);
-		reread = !o || (flags & SM_SYNC_FORCE) || !o->fingerprint ||
-			 strcmp(o->fingerprint, row->fingerprint) ||
-			 ((flags & SM_SYNC_REFRESH_STALE) &&
-			  (o->stale || o->synced_at <= now_ms - cache->stale_ttl_ms));
-		if (!reread && !o->stale && same_entry(o, row) &&
-		    now_ms - o->synced_at < cache->stale_ttl_ms / 2) {
-			/* nothing to write: verified recently and nothing changed */
-			skip[i] = true;
-			stats->unchanged++;
-			continue;
-		}
-		if (!reread) {
-			r = row_from_old(o, row);
-		} else {
-			struct sm_view v;
-
-			r = sm_view_load(c, i, &v, &why);
-			if (r == 0) {
-				if (v.error)
-					add_message(stats, name, row->type, row->name, v.error);
-				r = row_from_view(&v, row);
-				sm_view_release(&v);
-			}
-		}
+		r = prepare_all(&pp, err);
 		if (r < 0)
 			goto out;
 	}
