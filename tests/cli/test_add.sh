@@ -93,6 +93,32 @@ grep -q "already exists" "$TMP/.err" || fail "conflict message: $(cat "$TMP/.err
 grep -q more "$C/skills/canvas-design/SKILL.md" || fail "--force did not replace the files"
 ok
 
+# keys we do not know survive a rewrite (top level, [collection], an entry, the lock)
+python3 - "$C" <<'PY' || fail "cannot add unknown keys"
+import sys
+c = sys.argv[1]
+t = open(c + "/collection.toml").read()
+t = "future_top = \"kept\"\n" + t
+t = t.replace('[collection]\n', '[collection]\nowner = "someone"\n', 1)
+t = t.replace('name = "reviewer"\n', 'name = "reviewer"\nrating = 5\n', 1)
+open(c + "/collection.toml", "w").write(t)
+l = open(c + "/collection.lock").read()
+open(c + "/collection.lock", "w").write(l.replace('[lock]\nversion = "1.0.0"\n', '[lock]\nversion = "1.0.0"\nfuture = true\n', 1))
+PY
+printf -- '---\ndescription: trigger a rewrite\n---\n' >"$SRC/commands/rewrite.md"
+"$SM" add "$SRC/commands/rewrite.md" >/dev/null || fail "add after unknown keys"
+python3 - "$C" <<'PY' || fail "unknown keys were lost in a rewrite"
+import sys, tomllib
+c = sys.argv[1]
+m = tomllib.load(open(c + "/collection.toml", "rb"))
+assert m["future_top"] == "kept" and m["collection"]["owner"] == "someone", m.keys()
+assert [a for a in m["artifacts"] if a["name"] == "reviewer"][0]["rating"] == 5
+assert any(a["name"] == "rewrite" for a in m["artifacts"])
+assert tomllib.load(open(c + "/collection.lock", "rb"))["lock"]["future"] is True
+PY
+ok
+"$SM" remove command:rewrite </dev/null >/dev/null || fail "remove rewrite"
+
 # hand edit → locally_modified
 echo "edit" >>"$C/agents/reviewer.md"
 "$SM" show agent:reviewer --json >"$TMP/s.json" && json_check "$TMP/s.json" 'd["locally_modified"] is True'
