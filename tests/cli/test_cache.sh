@@ -88,6 +88,18 @@ SKILLMEAT_FAULT_SYNC_KILL_AFTER=0 "$SM" cache refresh >/dev/null 2>&1
 json_check "$TMP/l.json" '{x["name"]: x["description"] for x in d}["s10"] == "changed before the kill"'
 ok
 
+# an edit touches exactly its own rows: only lines of that artifact's uuid change
+"$SM" cache dump >"$TMP/before" || fail "dump"
+uuid=$("$SM" show skill:s11 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["uuid"])')
+printf -- '---\nname: s11\ndescription: only this one\n---\n' >"$C/skills/s11/SKILL.md"
+"$SM" cache dump >"$TMP/after" || fail "dump"
+diff "$TMP/before" "$TMP/after" | grep '^[<>]' >"$TMP/delta" || true
+[ -s "$TMP/delta" ] || fail "the edit did not change the cache"
+if grep -v "$uuid" "$TMP/delta" | grep -q .; then
+	fail "an edit of s11 changed other rows: $(grep -v "$uuid" "$TMP/delta" | head -3)"
+fi
+ok
+
 # migrations down and up on a DB holding data
 "$SM" --json cache migrate --to 0 >"$TMP/m.json" || fail "migrate down"
 json_check "$TMP/m.json" 'd["to"] == 0 and d["from"] == d["latest"]'
