@@ -18,7 +18,7 @@ build: deps $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
 
 run: build
-	./$(BUILD)/skillmeat --help
+	@sh tools/demo.sh $(ARGS)
 
 test: build
 	@sh tools/test-summary.sh $(BUILD)
