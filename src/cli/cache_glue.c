@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "cli/api_client.h"
 #include "cli/cli.h"
 #include "skillmeat/cache.h"
 #include "skillmeat/collection.h"
@@ -55,9 +56,17 @@ void cli_cache_after_write(struct cli *cli, struct sm_collection *c)
 	struct strbuf err = STRBUF_INIT;
 	struct sm_sync_stats st = { 0 };
 	struct sm_cache *cache = cli_cache(cli);
+	int r = -EIO;
 
-	if (cache && sm_cache_sync_open(cache, c, 0, &st, &err) < 0)
+	if (cache && (r = sm_cache_sync_open(cache, c, 0, &st, &err)) < 0)
 		cli_warning(cli, "the metadata cache was not updated: %s", err.buf);
+	/*
+	 * Tell a running server (formats §7: collection "default"), when the
+	 * cache changed or could not be brought up to date; a warm sync that
+	 * found nothing to do (show) has nothing to announce.
+	 */
+	if (r < 0 || st.created || st.updated || st.removed)
+		cli_api_refresh(cli, "default");
 	sm_sync_stats_release(&st);
 	sm_strbuf_release(&err);
 }

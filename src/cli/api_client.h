@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SKILLMEAT_CLI_API_CLIENT_H
+#define SKILLMEAT_CLI_API_CLIENT_H
+
+#include <stdbool.h>
+
+struct cli;
+struct strbuf;
+
+/*
+ * The CLI's hooks into a running server (CLI.md "serve", formats §7): after a
+ * CLI mutation, ask the server to refresh its cache. Best effort: they never
+ * fail the command. Connection refused, timeouts, 404, 429 and any other
+ * non-200 answer are silent (debug log only); a 200 prints "API cache
+ * refreshed" on stderr unless --quiet or --json.
+ *
+ * The base URL is the `url` of SKILLMEAT_HOME/server.json when that file names
+ * a live pid, else config `api.base_url` (default http://localhost:8080).
+ * When SKILLMEAT_API_TOKEN is set it is sent as `Authorization: Bearer`.
+ */
+
+/* POST {base}/api/v1/user-collections/{collection_id}/refresh-cache (3 s timeout). */
+void cli_api_refresh(struct cli *cli, const char *collection_id);
+/* POST {base}/api/v1/user-collections/refresh-cache (10 s timeout). */
+void cli_api_refresh_batch(struct cli *cli);
+
+/* The base URL the hooks use (no trailing slash), appended to out. */
+int cli_api_base_url(struct cli *cli, struct strbuf *out);
+
+#endif

@@ -1,0 +1,142 @@
+#!/bin/sh
+# The CLI's hooks into a running server (CLI.md "serve", formats §7): after a
+# mutation the CLI POSTs refresh-cache to the url of server.json (live pid),
+# else to config api.base_url; errors and 429 are silent; "API cache
+# refreshed" on stderr, not with --quiet/--json.
+. "$(dirname "$0")/lib.sh"
+
+# A tiny server recording each request as "METHOD PATH AUTH" in $TMP/posts;
+# it answers with the status in $TMP/status (default 200).
+cat >"$TMP/srv.py" <<'PY'
+import http.server, json, os, sys
+log, statusf, portf = sys.argv[1], sys.argv[2], sys.argv[3]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n:
+            self.rfile.read(n)
+        with open(log, "a") as f:
+            f.write("%s %s %s\n" % (self.command, self.path, self.headers.get("Authorization") or "-"))
+        try:
+            code = int(open(statusf).read().strip())
+        except (OSError, ValueError):
+            code = 200
+        body = json.dumps({"collection_id": "default", "updated_count": 1, "skipped_count": 0,
+                           "errors": [], "collections_refreshed": 1, "total_updated": 3,
+                           "total_skipped": 0, "success": True, "duration_seconds": 0.0}).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+with open(portf + ".tmp", "w") as f:
+    f.write(str(s.server_address[1]))
+os.rename(portf + ".tmp", portf)
+s.serve_forever()
+PY
+python3 "$TMP/srv.py" "$TMP/posts" "$TMP/status" "$TMP/port" &
+PYPID=$!
+trap 'kill $PYPID 2>/dev/null; rm -rf "$TMP"' EXIT
+i=0
+while [ ! -s "$TMP/port" ]; do
+	i=$((i + 1))
+	[ $i -lt 200 ] || fail "the test server did not start"
+	sleep 0.05
+done
+PORT=$(cat "$TMP/port")
+URL="http://127.0.0.1:$PORT"
+
+"$SM" init >/dev/null || fail "init"
+# no server.json yet: api.base_url points at a closed port (1 is never bound)
+"$SM" config set api.base_url "http://127.0.0.1:1" >/dev/null || fail "config set"
+write_server_json() {
+	printf '{"pid": %s, "url": "%s", "started_at": "2026-01-01T00:00:00Z"}\n' "$1" "$2" \
+		>"$SKILLMEAT_HOME/server.json"
+}
+posts() {
+	if [ -f "$TMP/posts" ]; then wc -l <"$TMP/posts" | tr -d ' '; else echo 0; fi
+}
+n=0
+make_skill "$TMP/src/s$n" "s$n" "description: skill $n"
+
+# 1. a live server in server.json: one single refresh, the line on stderr
+write_server_json "$PYPID" "$URL"
+expect_exit 0 "$SM" add "$TMP/src/s0"
+grep -qx "API cache refreshed" "$TMP/.err" || fail "no refreshed line: $(cat "$TMP/.err")"
+[ "$(posts)" = 1 ] || fail "expected one POST, got $(posts)"
+grep -qx "POST /api/v1/user-collections/default/refresh-cache -" "$TMP/posts" ||
+	fail "wrong request: $(cat "$TMP/posts")"
+ok
+
+# 2. --quiet and --json: posted, no line
+n=1
+make_skill "$TMP/src/s1" s1 "description: skill 1"
+expect_exit 0 "$SM" --quiet add "$TMP/src/s1"
+[ ! -s "$TMP/.err" ] || fail "--quiet printed: $(cat "$TMP/.err")"
+[ "$(posts)" = 2 ] || fail "--quiet did not post"
+make_skill "$TMP/src/s2" s2 "description: skill 2"
+expect_exit 0 "$SM" --json add "$TMP/src/s2"
+grep -q "API cache refreshed" "$TMP/.err" && fail "--json printed the line"
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$TMP/.out" || fail "--json output is not JSON"
+[ "$(posts)" = 3 ] || fail "--json did not post"
+ok
+
+# 3. a 429 (and a 404, a 500) is silent
+for code in 429 404 500; do
+	echo "$code" >"$TMP/status"
+	n=$((n + 10))
+	make_skill "$TMP/src/s$n" "s$n" "description: skill $n"
+	expect_exit 0 "$SM" add "$TMP/src/s$n"
+	[ ! -s "$TMP/.err" ] || fail "a $code was not silent: $(cat "$TMP/.err")"
+done
+[ "$(posts)" = 6 ] || fail "the error answers were not posted to: $(posts)"
+rm -f "$TMP/status"
+
+# 4. a read posts nothing; remove posts
+before=$(posts)
+expect_exit 0 "$SM" show skill:s0
+expect_exit 0 "$SM" list
+[ "$(posts)" = "$before" ] || fail "a read posted"
+expect_exit 0 "$SM" remove skill:s1
+grep -qx "API cache refreshed" "$TMP/.err" || fail "remove: no refreshed line"
+[ "$(posts)" = $((before + 1)) ] || fail "remove did not post"
+
+# 5. the token is sent as a bearer header
+make_skill "$TMP/src/tok" tok "description: token"
+expect_exit 0 env SKILLMEAT_API_TOKEN=s3cret "$SM" add "$TMP/src/tok"
+tail -n 1 "$TMP/posts" | grep -qx "POST /api/v1/user-collections/default/refresh-cache Bearer s3cret" ||
+	fail "no bearer token: $(tail -n 1 "$TMP/posts")"
+ok
+
+# 6. server.json naming a dead pid: api.base_url is used (closed port: silent)
+sh -c 'exit 0' &
+DEAD=$!
+wait $DEAD
+before=$(posts)
+write_server_json "$DEAD" "$URL"
+make_skill "$TMP/src/dead" dead "description: dead"
+expect_exit 0 "$SM" add "$TMP/src/dead"
+[ ! -s "$TMP/.err" ] || fail "a dead server was not silent: $(cat "$TMP/.err")"
+[ "$(posts)" = "$before" ] || fail "posted to the url of a dead server.json"
+
+# 7. no server.json: api.base_url is used
+rm -f "$SKILLMEAT_HOME/server.json"
+"$SM" config set api.base_url "$URL/" >/dev/null || fail "config set"
+make_skill "$TMP/src/cfg" cfg "description: cfg"
+expect_exit 0 "$SM" add "$TMP/src/cfg"
+grep -qx "API cache refreshed" "$TMP/.err" || fail "api.base_url: no refreshed line"
+[ "$(posts)" = $((before + 1)) ] || fail "api.base_url was not used"
+expect_exit 0 env SKILLMEAT_API_BASE_URL="http://127.0.0.1:1" "$SM" remove skill:cfg
+[ ! -s "$TMP/.err" ] || fail "a refused connection was not silent: $(cat "$TMP/.err")"
+[ "$(posts)" = $((before + 1)) ] || fail "the environment did not override api.base_url"
+
+# 8. a live server.json whose server has gone away (connection refused): silent
+write_server_json "$PYPID" "http://127.0.0.1:1"
+make_skill "$TMP/src/gone" gone "description: gone"
+expect_exit 0 "$SM" add "$TMP/src/gone"
+[ ! -s "$TMP/.err" ] || fail "a refused connection was not silent: $(cat "$TMP/.err")"
+
+done_ok
