@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "skillmeat/cache.h"
 #include "skillmeat/error.h"
+#include "skillmeat/hashmap.h"
 #include "skillmeat/home.h"
 #include "skillmeat/log.h"
 #include "skillmeat/memory.h"
@@ -320,58 +322,403 @@ out:
 	return r < 0 ? r : 0;
 }
 
-/* Resolve the members of one collection and make the memberships equal them. */
-static int sync_members(struct sm_cache *cache, const struct sm_user_collection *uc,
-			struct strbuf *err)
+/*
+ * Every artifact of the cache in (type, name, collection) order, with a map
+ * from "type\0name" to the run of rows holding it: resolving many members
+ * costs one pass over the artifacts instead of a query per member.
+ */
+struct art_span {
+	size_t first, count;
+};
+
+struct art_index {
+	struct sm_artifact_row *rows;
+	size_t n;
+	struct art_span *spans;
+	struct sm_hashmap *map;
+};
+
+static void index_release(struct art_index *ix)
+{
+	sm_artifact_rows_free(ix->rows, ix->n);
+	sm_free(ix->spans);
+	sm_hashmap_free(ix->map);
+	memset(ix, 0, sizeof(*ix));
+}
+
+static int index_rows(struct sm_store *st, struct art_index *ix, struct strbuf *err)
+{
+	struct sm_artifact_query q = {.limit = SM_STORE_MAX_LIMIT, .no_total = true};
+	struct sm_artifact_page page = {0};
+	char *at = NULL, *an = NULL, *ac = NULL;
+	int r;
+
+	for (;;) {
+		struct sm_artifact_row *nv;
+
+		r = sm_store_list_artifacts(st, &q, &page, err);
+		if (r < 0)
+			break;
+		nv = sm_reallocarray(ix->rows, ix->n + page.n + 1, sizeof(*nv));
+		if (!nv) {
+			sm_artifact_page_release(&page);
+			r = sm_err(err, -ENOMEM, "out of memory");
+			break;
+		}
+		ix->rows = nv;
+		for (size_t i = 0; i < page.n; i++) {
+			ix->rows[ix->n++] = page.rows[i];
+			memset(&page.rows[i], 0, sizeof(page.rows[i]));
+		}
+		sm_free(at);
+		sm_free(an);
+		sm_free(ac);
+		at = an = ac = NULL;
+		if (!page.has_next || !page.n) {
+			sm_artifact_page_release(&page);
+			break;
+		}
+		sm_artifact_page_release(&page);
+		at = sm_strdup(ix->rows[ix->n - 1].type);
+		an = sm_strdup(ix->rows[ix->n - 1].name);
+		ac = sm_strdup(ix->rows[ix->n - 1].collection);
+		if (!at || !an || !ac) {
+			r = sm_err(err, -ENOMEM, "out of memory");
+			break;
+		}
+		q.after_type = at;
+		q.after_name = an;
+		q.after_collection = ac;
+	}
+	sm_free(at);
+	sm_free(an);
+	sm_free(ac);
+	return r < 0 ? r : 0;
+}
+
+static int span_key(struct strbuf *sb, const char *type, const char *name, size_t namelen)
+{
+	sm_strbuf_reset(sb);
+	if (sm_strbuf_add(sb, type, strlen(type) + 1) < 0 || sm_strbuf_add(sb, name, namelen) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int index_build(struct sm_store *st, struct art_index *ix, struct strbuf *err)
+{
+	struct strbuf key = STRBUF_INIT;
+	size_t nspans = 0;
+	int r;
+
+	memset(ix, 0, sizeof(*ix));
+	r = index_rows(st, ix, err);
+	if (r == 0 && (r = sm_hashmap_new(&ix->map)) < 0)
+		sm_err(err, r, "out of memory");
+	if (r == 0 && !(ix->spans = sm_calloc(ix->n + 1, sizeof(*ix->spans))))
+		r = sm_err(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; r == 0 && i < ix->n; i++) {
+		const struct sm_artifact_row *a = &ix->rows[i];
+		struct art_span *sp = nspans ? &ix->spans[nspans - 1] : NULL;
+
+		if (sp && !strcmp(ix->rows[sp->first].type, a->type) &&
+		    !strcmp(ix->rows[sp->first].name, a->name)) {
+			sp->count++;
+			continue;
+		}
+		sp = &ix->spans[nspans++];
+		sp->first = i;
+		sp->count = 1;
+		if (span_key(&key, a->type, a->name, strlen(a->name)) < 0 ||
+		    sm_hashmap_put(ix->map, key.buf, key.len, sp, NULL) < 0)
+			r = sm_err(err, -ENOMEM, "out of memory");
+	}
+	sm_strbuf_release(&key);
+	if (r < 0)
+		index_release(ix);
+	return r;
+}
+
+static const struct art_span *index_find(const struct art_index *ix, const char *type,
+					 const char *name, struct strbuf *key)
+{
+	size_t len = strlen(name);
+	void *v;
+
+	if (span_key(key, type, name, len) == 0 && sm_hashmap_get(ix->map, key->buf, key->len, &v))
+		return v;
+	for (size_t i = 0; i < SM_ARRAY_SIZE(name_exts); i++) {
+		size_t el = strlen(name_exts[i]);
+
+		if (len <= el || strcmp(name + len - el, name_exts[i]))
+			continue;
+		if (span_key(key, type, name, len - el) == 0 &&
+		    sm_hashmap_get(ix->map, key->buf, key->len, &v))
+			return v;
+		return NULL;
+	}
+	return NULL;
+}
+
+/* As sm_cache_resolve_artifact(prefer_active) for a member key; NULL when dangling. */
+static const struct sm_artifact_row *index_resolve(const struct art_index *ix, const char *active,
+						   const char *member, struct strbuf *key)
+{
+	struct sm_user_collection_key k;
+	const struct art_span *sp;
+	const struct sm_artifact_row *hit = NULL;
+	size_t hits = 0;
+
+	if (sm_user_collections_key_parse(member, &k, NULL) < 0)
+		return NULL;
+	sp = index_find(ix, k.type, k.name, key);
+	if (!sp)
+		return NULL;
+	for (size_t i = sp->first; i < sp->first + sp->count; i++) {
+		const struct sm_artifact_row *a = &ix->rows[i];
+
+		if (k.collection) {
+			if (strlen(a->collection) == k.collection_len &&
+			    !memcmp(a->collection, k.collection, k.collection_len))
+				return a;
+		} else if (sp->count == 1) {
+			return a;
+		} else if (!strcmp(a->collection, active)) {
+			hit = a;
+			hits++;
+		}
+	}
+	return hits == 1 ? hit : NULL;
+}
+
+/* The artifacts the members of one collection resolve to, without duplicates. */
+struct resolved {
+	char **uuids;
+	size_t n;
+};
+
+static void resolved_release(struct resolved *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		sm_free(rs->uuids[i]);
+	sm_free(rs->uuids);
+	memset(rs, 0, sizeof(*rs));
+}
+
+static int resolve_members(struct sm_cache *cache, const struct art_index *ix,
+			   const struct sm_user_collection *uc, struct resolved *ret,
+			   struct strbuf *err)
+{
+	const char *active = sm_home_active_collection(cache->home);
+	struct strbuf why = STRBUF_INIT, key = STRBUF_INIT;
+	struct sm_hashmap *seen = NULL;
+	struct resolved rs = {0};
+	int r = 0;
+
+	rs.uuids = sm_calloc(uc->nmembers + 1, sizeof(*rs.uuids));
+	if (!rs.uuids || sm_hashmap_new(&seen) < 0) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < uc->nmembers; i++) {
+		struct sm_artifact_row row = {0};
+		char *uuid;
+
+		sm_strbuf_reset(&why);
+		if (ix) {
+			const struct sm_artifact_row *a =
+			    index_resolve(ix, active, uc->members[i], &key);
+
+			r = a ? 0 : -ENOENT;
+			uuid = a ? sm_strdup(a->uuid) : NULL;
+			if (a && !uuid)
+				r = -ENOMEM;
+		} else {
+			r = sm_cache_resolve_artifact(cache, uc->members[i], true, &row, &why);
+			uuid = row.uuid;
+			row.uuid = NULL;
+			sm_artifact_row_release(&row);
+		}
+		if (r == -ENOENT || r == -EEXIST || r == -EINVAL) {
+			/* a dangling member stays in the file; not indexed */
+			sm_log_info("user collection '%s': member '%s' not indexed%s%s", uc->name,
+				    uc->members[i], why.len ? ": " : "", why.buf);
+			r = 0;
+			continue;
+		}
+		if (r < 0) {
+			r = sm_err(err, r, "cannot resolve '%s': %s", uc->members[i],
+				   why.len ? why.buf : sm_strerror(r));
+			goto out;
+		}
+		if (sm_hashmap_get(seen, uuid, strlen(uuid), NULL)) {
+			sm_free(uuid);
+			continue;
+		}
+		rs.uuids[rs.n++] = uuid;
+		if (sm_hashmap_put(seen, uuid, strlen(uuid), NULL, NULL) < 0) {
+			r = sm_err(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+out:
+	if (r < 0)
+		resolved_release(&rs);
+	else
+		*ret = rs;
+	sm_hashmap_free(seen);
+	sm_strbuf_release(&why);
+	sm_strbuf_release(&key);
+	return r < 0 ? r : 0;
+}
+
+static int member_key(struct strbuf *sb, const char *coll_id, const char *uuid)
+{
+	sm_strbuf_reset(sb);
+	if (sm_strbuf_add(sb, coll_id, strlen(coll_id) + 1) < 0 || sm_strbuf_addstr(sb, uuid) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * The current memberships of the resolved artifacts, as a set of
+ * "collection id\0uuid" (one query for all collections).
+ */
+static int current_members(struct sm_cache *cache, const struct resolved *rs, size_t nrs,
+			   struct sm_hashmap **ret, struct strbuf *err)
+{
+	struct strbuf key = STRBUF_INIT;
+	struct sm_membership *m = NULL;
+	struct sm_hashmap *have = NULL;
+	const char **all = NULL;
+	size_t nall = 0, nm = 0;
+	int r;
+
+	for (size_t i = 0; i < nrs; i++)
+		nall += rs[i].n;
+	if ((r = sm_hashmap_new(&have)) < 0)
+		return sm_err(err, r, "out of memory");
+	all = sm_calloc(nall + 1, sizeof(*all));
+	if (!all) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	nall = 0;
+	for (size_t i = 0; i < nrs; i++)
+		for (size_t k = 0; k < rs[i].n; k++)
+			all[nall++] = rs[i].uuids[k];
+	if (nall && (r = sm_store_memberships_of(cache->store, all, nall, &m, &nm, err)) < 0)
+		goto out;
+	r = 0;
+	for (size_t i = 0; i < nm && r == 0; i++)
+		if (member_key(&key, m[i].collection_id, m[i].artifact_uuid) < 0 ||
+		    sm_hashmap_put(have, key.buf, key.len, NULL, NULL) < 0)
+			r = sm_err(err, -ENOMEM, "out of memory");
+out:
+	sm_memberships_free(m, nm);
+	sm_free(all);
+	sm_strbuf_release(&key);
+	if (r < 0) {
+		sm_hashmap_free(have);
+		return r;
+	}
+	*ret = have;
+	return 0;
+}
+
+/*
+ * Make the memberships of uc equal rs: add the missing ones and prune the
+ * others, so an unchanged file writes nothing. count: its members now.
+ */
+static int apply_members(struct sm_cache *cache, const struct sm_user_collection *uc,
+			 const struct resolved *rs, const struct sm_hashmap *have, int64_t count,
+			 struct strbuf *err)
 {
 	/*
 	 * The file does not record when a member joined; the collection's
 	 * creation time stands in, so a rebuild gives the same rows.
 	 */
 	const char *added_at = uc->created_at ? uc->created_at : NO_TIME;
-	struct strbuf why = STRBUF_INIT;
-	char **uuids = NULL;
-	size_t n = 0;
+	struct strbuf key = STRBUF_INIT;
+	const char **add;
+	size_t nadd = 0;
 	int r = 0;
 
-	uuids = sm_calloc(uc->nmembers + 1, sizeof(*uuids));
-	if (!uuids)
+	add = sm_calloc(rs->n + 1, sizeof(*add));
+	if (!add)
 		return sm_err(err, -ENOMEM, "out of memory");
-	for (size_t i = 0; i < uc->nmembers; i++) {
-		struct sm_artifact_row row;
-		bool dup = false;
-
-		r = sm_cache_resolve_artifact(cache, uc->members[i], true, &row, &why);
-		if (r == -ENOENT || r == -EEXIST || r == -EINVAL) {
-			/* a dangling member stays in the file; not indexed */
-			sm_log_info("user collection '%s': member '%s' not indexed: %s", uc->name,
-				    uc->members[i], why.buf);
-			r = 0;
-			continue;
-		}
-		if (r < 0) {
-			sm_err(err, r, "%s", why.buf);
-			goto out;
-		}
-		for (size_t k = 0; k < n && !dup; k++)
-			dup = !strcmp(uuids[k], row.uuid);
-		if (!dup) {
-			uuids[n++] = row.uuid;
-			row.uuid = NULL;
-		}
-		sm_artifact_row_release(&row);
+	for (size_t i = 0; i < rs->n && r == 0; i++) {
+		if (member_key(&key, uc->id, rs->uuids[i]) < 0)
+			r = sm_err(err, -ENOMEM, "out of memory");
+		else if (!sm_hashmap_get(have, key.buf, key.len, NULL))
+			add[nadd++] = rs->uuids[i];
 	}
-	r = sm_store_add_members(cache->store, uc->id, (const char *const *)uuids, n, added_at,
-				 err);
-	if (r >= 0)
-		r = sm_store_prune_members(cache->store, uc->id, (const char *const *)uuids, n,
-					   err);
-out:
-	for (size_t i = 0; i < n; i++)
-		sm_free(uuids[i]);
-	sm_free(uuids);
-	sm_strbuf_release(&why);
+	if (r == 0 && nadd)
+		r = sm_store_add_members(cache->store, uc->id, add, nadd, added_at, err);
+	/* every one of rs is a member: any more are to go */
+	if (r >= 0 && count > (int64_t)(rs->n - nadd))
+		r = sm_store_prune_members(cache->store, uc->id, (const char *const *)rs->uuids,
+					   rs->n, err);
+	sm_free(add);
+	sm_strbuf_release(&key);
 	return r < 0 ? r : 0;
+}
+
+/*
+ * From how many members in all the index pays off (a query per member below).
+ * SKILLMEAT_UC_INDEX_MIN overrides it, so tests can run both paths.
+ */
+static size_t index_min(void)
+{
+	const char *s = getenv("SKILLMEAT_UC_INDEX_MIN");
+
+	return s && *s ? (size_t)strtoul(s, NULL, 10) : 64;
+}
+
+static int sync_all_members(struct sm_cache *cache, const struct sm_user_collections *f,
+			    struct strbuf *err)
+{
+	struct art_index ix = {0};
+	struct resolved *rs = NULL;
+	struct sm_hashmap *have = NULL;
+	const char **ids = NULL;
+	int64_t *counts = NULL;
+	bool use_index;
+	size_t total = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < f->n; i++)
+		total += f->items[i].nmembers;
+	use_index = total && total >= index_min();
+	if (use_index && (r = index_build(cache->store, &ix, err)) < 0)
+		return r;
+	rs = sm_calloc(f->n + 1, sizeof(*rs));
+	if (!rs)
+		r = sm_err(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < f->n && r >= 0; i++)
+		r = resolve_members(cache, use_index ? &ix : NULL, &f->items[i], &rs[i], err);
+	if (use_index)
+		index_release(&ix);
+	if (r >= 0)
+		r = current_members(cache, rs, f->n, &have, err);
+	if (r >= 0 && f->n) {
+		ids = sm_calloc(f->n, sizeof(*ids));
+		counts = sm_calloc(f->n, sizeof(*counts));
+		if (!ids || !counts)
+			r = sm_err(err, -ENOMEM, "out of memory");
+		for (size_t i = 0; r >= 0 && i < f->n; i++)
+			ids[i] = f->items[i].id;
+		if (r >= 0)
+			r = sm_store_count_members(cache->store, ids, f->n, counts, err);
+	}
+	for (size_t i = 0; i < f->n && r >= 0; i++)
+		r = apply_members(cache, &f->items[i], &rs[i], have, counts[i], err);
+	sm_free(ids);
+	sm_free(counts);
+	for (size_t i = 0; rs && i < f->n; i++)
+		resolved_release(&rs[i]);
+	sm_free(rs);
+	sm_hashmap_free(have);
+	return r;
 }
 
 int sm_cache_sync_user_collections(struct sm_cache *cache, struct sm_sync_stats *stats,
@@ -405,8 +752,8 @@ int sm_cache_sync_user_collections(struct sm_cache *cache, struct sm_sync_stats 
 		r = 0;
 	} else {
 		r = sync_rows(cache, f, err);
-		for (size_t i = 0; i < f->n && r >= 0; i++)
-			r = sync_members(cache, &f->items[i], err);
+		if (r >= 0)
+			r = sync_all_members(cache, f, err);
 	}
 	if (own) {
 		if (r >= 0)

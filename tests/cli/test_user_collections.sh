@@ -201,13 +201,24 @@ python3 - "$UC" <<'PY' || fail "hand edit"
 import sys
 p = sys.argv[1]
 s = open(p).read()
-s = s.replace('"skill:gamma",', '"skill:gamma",\n    "skill:ghost",\n    "work/skill:beta",', 1)
+s = s.replace('"skill:gamma",', '"skill:gamma",\n    "skill:ghost",\n    "work/skill:beta",\n    "skill:alpha",', 1)
 s = "# hand edited\nversion = 7\n" + s
 open(p, "w").write(s)
 PY
 "$SM" --json uc show Frontend >"$TMP/s.json" 2>"$TMP/s.err" || fail "show after hand edit: $(cat "$TMP/s.err")"
-json_check "$TMP/s.json" 'd["members"] == ["agent:reviewer", "skill:gamma"] and d["missing"] == ["skill:ghost", "work/skill:beta"]'
-json_check "$TMP/s.json" 'd["artifact_count"] == 2'
+# an unqualified member that is ambiguous resolves to the active collection's artifact
+json_check "$TMP/s.json" 'd["members"] == ["agent:reviewer", "default/skill:alpha", "skill:gamma"] and d["missing"] == ["skill:ghost", "work/skill:beta"]'
+json_check "$TMP/s.json" 'd["artifact_count"] == 3'
+# the bulk resolver (used for many members) gives the same index as the per-member one
+snapshot "$TMP/snap3"
+rm -f "$DB" "$DB-wal" "$DB-shm"
+SKILLMEAT_UC_INDEX_MIN=1 snapshot "$TMP/snap4"
+cmp -s "$TMP/snap3.show" "$TMP/snap4.show" && cmp -s "$TMP/snap3.list" "$TMP/snap4.list" ||
+	fail "bulk and per-member resolution differ: $(diff "$TMP/snap3.show" "$TMP/snap4.show" | head -5)"
+SKILLMEAT_UC_INDEX_MIN=1 "$SM" uc list >/dev/null || fail "bulk re-sync"
+snapshot "$TMP/snap5"
+cmp -s "$TMP/snap3.show" "$TMP/snap5.show" || fail "switching resolvers changed the index"
+"$SM" uc remove Frontend default/skill:alpha >/dev/null || fail "remove the ambiguous member"
 "$SM" uc remove Frontend skill:ghost >/dev/null || fail "remove a dangling member"
 grep -q "^version = 7" "$UC" || fail "an unknown key did not survive a rewrite"
 grep -q "skill:ghost" "$UC" && fail "dangling member not removed"
