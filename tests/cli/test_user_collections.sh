@@ -190,9 +190,13 @@ ok
 if "$SM" cache dump >"$TMP/dump1" 2>/dev/null; then
 	rm -f "$DB" "$DB-wal" "$DB-shm"
 	"$SM" cache dump >"$TMP/dump2" || fail "dump after deleting the DB"
-	grep "$ID" "$TMP/dump1" >"$TMP/m1"
-	grep "$ID" "$TMP/dump2" >"$TMP/m2"
-	cmp -s "$TMP/m1" "$TMP/m2" || fail "user collection rows differ after a rebuild: $(diff "$TMP/m1" "$TMP/m2" | head -5)"
+	grep -q "$ID" "$TMP/dump1" || fail "the dump has no user collection rows"
+	cmp -s "$TMP/dump1" "$TMP/dump2" || fail "the cache differs after deleting it: $(diff "$TMP/dump1" "$TMP/dump2" | head -5)"
+	"$SM" cache rebuild >/dev/null || fail "cache rebuild"
+	"$SM" cache dump >"$TMP/dump3" || fail "dump after rebuild"
+	cmp -s "$TMP/dump1" "$TMP/dump3" || fail "the cache differs after a rebuild: $(diff "$TMP/dump1" "$TMP/dump3" | head -5)"
+	snapshot "$TMP/snap6"
+	cmp -s "$TMP/snap1.show" "$TMP/snap6.show" || fail "cache rebuild changed 'uc show'"
 	ok
 fi
 
