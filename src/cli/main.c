@@ -25,6 +25,7 @@ static const struct cli_cmd commands[] = {
 	  "user collections: create, list, show, rename, delete, add, remove (alias uc)" },
 	{ "uc", cmd_user_collection, "alias of user-collection" },
 	{ "cache", cmd_cache, "metadata cache: status, refresh, rebuild, migrate" },
+	{ "serve", cmd_serve, "serve the REST API over the metadata cache" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/* /api/v1/artifacts (spec/API.md): DB-first reads, file-first delete. */
+#include <errno.h>
+#include <string.h>
+
+#include "server/api.h"
+#include "skillmeat/cache.h"
+#include "skillmeat/collection.h"
+#include "skillmeat/error.h"
+#include "skillmeat/home.h"
+#include "skillmeat/log.h"
+#include "skillmeat/memory.h"
+#include "skillmeat/store.h"
+#include "skillmeat/strbuf.h"
+#include "skillmeat/user_collections.h"
+#include "util/banned.h"
+
+#define ART_LIMIT_MAX 500
+#define ART_DEFAULT_LIMIT 20
+
+/* ?collection: NULL when absent; unknown → 404, malformed → 400 (API_ANSWERED). */
+static int collection_param(struct sm_app *app, struct sm_http_req *req, const char **ret)
+{
+	const char *c = sm_http_query(req, "collection");
+
+	*ret = NULL;
+	if (!c)
+		return 0;
+	if (sm_collection_name_check(c, NULL) < 0) {
+		(void)sm_http_error(req, 400, "Invalid collection name '%s'", c);
+		return API_ANSWERED;
+	}
+	if (!sm_collection_exists(app->home, c)) {
+		(void)sm_http_error(req, 404, "Collection '%s' not found", c);
+		return API_ANSWERED;
+	}
+	*ret = c;
+	return 0;
+}
+
+static int split_param(struct sm_http_req *req, const char *name, const char *const **ret,
+		       size_t *ret_n)
+{
+	const char *s = sm_http_query(req, name);
+
+	if (!s)
+		return 0;
+	return api_split(req, s, (const char ***)ret, ret_n);
+}
+
+static int art_list(struct sm_http_req *req, void *data)
+{
+	struct sm_app *app = data;
+	struct sm_cache *cache = api_cache(req);
+	struct sm_artifact_query q = {0};
+	struct sm_artifact_page page = {0};
+	struct strbuf key = STRBUF_INIT, first = STRBUF_INIT;
+	json_t **colls = NULL, *items = NULL, *o;
+	int r;
+
+	if ((r = api_limit(req, ART_DEFAULT_LIMIT, ART_LIMIT_MAX, &q.limit)) < 0 ||
+	    (r = api_artifact_cursor(req, &q)) < 0 || (r = api_types(req, &q)) < 0 ||
+	    (r = split_param(req, "tags", &q.tags, &q.ntags)) < 0 ||
+	    (r = split_param(req, "tools", &q.tools, &q.ntools)) < 0 ||
+	    (r = collection_param(app, req, &q.collection)) < 0)
+		return api_fail(req, r, NULL);
+	q.search = sm_http_query(req, "search");
+	if (q.search && !*q.search)
+		q.search = NULL;
+	if (api_revision_etag(req, cache, "a"))
+		return SM_HTTP_DONE;
+	r = sm_store_list_artifacts(cache->store, &q, &page, NULL);
+	if (r < 0)
+		return api_fail(req, r, NULL);
+	colls = sm_calloc(page.n + 1, sizeof(*colls));
+	items = json_array();
+	if (!colls || !items) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = api_collections_of(app, cache, page.rows, page.n, colls);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < page.n; i++) {
+		sm_strbuf_reset(&key);
+		if ((r = api_artifact_key(cache, &page.rows[i], &key)) < 0)
+			goto out;
+		if (i == 0 && (r = sm_strbuf_addstr(&first, key.buf)) < 0)
+			goto out;
+		json_array_append_new(items,
+				      api_artifact_response(&page.rows[i], key.buf, colls[i]));
+		colls[i] = NULL;
+	}
+	o = json_pack("{s:O, s:o}", "items", items, "page_info",
+		      api_page_info(page.n ? first.buf : NULL, page.n ? key.buf : NULL,
+				    page.has_next, q.after_type != NULL, page.total_count));
+	r = o ? sm_http_json(req, 200, o) : -ENOMEM;
+out:
+	for (size_t i = 0; colls && i < page.n; i++)
+		json_decref(colls[i]);
+	sm_free(colls);
+	json_decref(items);
+	sm_artifact_page_release(&page);
+	sm_strbuf_release(&key);
+	sm_strbuf_release(&first);
+	return r < 0 ? api_fail(req, r, NULL) : SM_HTTP_DONE;
+}
+
+static int art_get(struct sm_http_req *req, void *data)
+{
+	struct sm_app *app = data;
+	struct sm_cache *cache = api_cache(req);
+	const char *id = sm_http_param(req, "id"), *coll;
+	struct sm_artifact_row row = {0};
+	struct strbuf key = STRBUF_INIT;
+	json_t *colls = NULL, *o;
+	int r;
+
+	if ((r = collection_param(app, req, &coll)) < 0 ||
+	    (r = api_resolve(req, cache, id, coll, &row)) < 0)
+		return api_fail(req, r, NULL);
+	/* the row's own revision, and the DB's for the counts in collections[] */
+	if (api_revision_etag(req, cache, row.row_hash)) {
+		r = 0;
+		goto out;
+	}
+	if ((r = api_collections_of(app, cache, &row, 1, &colls)) < 0 ||
+	    (r = api_artifact_key(cache, &row, &key)) < 0)
+		goto out;
+	o = api_artifact_response(&row, key.buf, colls);
+	r = o ? sm_http_json(req, 200, o) : -ENOMEM;
+out:
+	sm_artifact_row_release(&row);
+	sm_strbuf_release(&key);
+	return r < 0 ? api_fail(req, r, NULL) : SM_HTTP_DONE;
+}
+
+/*
+ * Drop every member naming uuid (or exactly key) from the user collections
+ * of f (in memory). Returns the number removed.
+ */
+static int drop_members(struct sm_cache *cache, struct sm_user_collections *f, const char *uuid,
+			const char *key, struct strbuf *err)
+{
+	int removed = 0, r;
+
+	for (size_t i = 0; i < f->n; i++) {
+		for (size_t k = f->items[i].nmembers; k-- > 0;) {
+			const char *m = f->items[i].members[k];
+			struct sm_artifact_row row;
+			bool same = !strcmp(m, key);
+
+			if (!same && sm_cache_resolve_artifact(cache, m, true, &row, NULL) == 0) {
+				same = !strcmp(row.uuid, uuid);
+				sm_artifact_row_release(&row);
+			}
+			if (!same)
+				continue;
+			r = sm_user_collections_remove_member(f, i, m, err);
+			if (r < 0)
+				return r;
+			removed += r;
+		}
+	}
+	return removed;
+}
+
+static int art_delete(struct sm_http_req *req, void *data)
+{
+	struct sm_app *app = data;
+	struct sm_cache *cache = api_cache(req);
+	const char *id = sm_http_param(req, "id"), *coll;
+	struct sm_artifact_row row = {0};
+	struct strbuf err = STRBUF_INIT, key = STRBUF_INIT, tn = STRBUF_INIT;
+	struct sm_collection *c = NULL;
+	struct sm_user_collections *f = NULL;
+	struct sm_sync_stats st = {0};
+	int r, dropped = 0;
+	long idx = -1;
+
+	if ((r = collection_param(app, req, &coll)) < 0 ||
+	    (r = api_resolve(req, cache, id, coll, &row)) < 0)
+		return api_fail(req, r, NULL);
+	if ((r = api_artifact_key(cache, &row, &key)) < 0 ||
+	    (r = sm_strbuf_addf(&tn, "%s:%s", row.type, row.name)) < 0)
+		goto out;
+	if ((r = api_write_begin(app, req)) < 0)
+		goto out;
+	r = sm_collection_open(app->home, row.collection, &c, &err);
+	if (r == 0) {
+		idx = sm_collection_resolve(c, tn.buf, &err);
+		r = idx < 0 ? (int)idx : 0;
+	}
+	if (r == -ENOENT) {
+		(void)sm_http_error(req, 404, "Artifact '%s' not found", id);
+		r = API_ANSWERED;
+	}
+	if (r == 0 && (r = sm_user_collections_load(app->home->root, &f, &err)) == -EBADMSG) {
+		sm_log_error("server: %s", err.buf);
+		r = -EIO;
+	}
+	if (r == 0)
+		r = dropped = drop_members(cache, f, row.uuid, key.buf, &err);
+	if (r >= 0)
+		r = sm_collection_remove(c, (size_t)idx, false, &err);
+	if (r >= 0)
+		r = sm_collection_commit(c, &err);
+	if (r >= 0 && dropped > 0 && sm_user_collections_save(f, &err) < 0)
+		sm_log_error("server: '%s' removed, but user-collections.toml kept it: %s", id,
+			     err.buf);
+	if (r >= 0 && sm_cache_sync_open(cache, c, 0, &st, &err) < 0)
+		sm_log_warn("server: the cache was not updated after removing '%s': %s", id,
+			    err.buf);
+	api_write_end(app);
+	if (r >= 0) {
+		api_invalidate(app, NULL);
+		sm_http_no_content(req);
+		r = 0;
+	}
+out:
+	if (r < 0)
+		api_fail(req, r, err.buf);
+	sm_sync_stats_release(&st);
+	sm_user_collections_free(f);
+	sm_collection_free(c);
+	sm_artifact_row_release(&row);
+	sm_strbuf_release(&err);
+	sm_strbuf_release(&key);
+	sm_strbuf_release(&tn);
+	return SM_HTTP_DONE;
+}
+
+int api_register_artifacts(struct sm_app *app, struct sm_router *router, struct strbuf *err)
+{
+	int r;
+
+	r = sm_router_add(router, "GET", API_PREFIX "/artifacts", art_list, app, 0, err);
+	if (r >= 0)
+		r = sm_router_add(router, "GET", API_PREFIX "/artifacts/{id}", art_get, app, 0,
+				  err);
+	if (r >= 0)
+		r = sm_router_add(router, "DELETE", API_PREFIX "/artifacts/{id}", art_delete, app,
+				  0, err);
+	return r < 0 ? r : 0;
+}

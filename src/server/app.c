@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/* The REST application: per-thread cache connections, hooks, routes. */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "server/api.h"
+#include "server/app.h"
+#include "skillmeat/cache.h"
+#include "skillmeat/count_cache.h"
+#include "skillmeat/error.h"
+#include "skillmeat/home.h"
+#include "skillmeat/log.h"
+#include "skillmeat/memory.h"
+#include "skillmeat/store.h"
+#include "skillmeat/strbuf.h"
+#include "util/banned.h"
+
+int sm_app_new(struct sm_home *home, struct sm_app **ret, struct strbuf *err)
+{
+	struct sm_app *app = sm_calloc(1, sizeof(*app));
+	int64_t ttl;
+	int r;
+
+	if (!app)
+		return sm_err(err, -ENOMEM, "out of memory");
+	app->home = home;
+	ttl = sm_config_int(home, "cache.count-ttl-seconds", 300);
+	app->count_ttl_ms = ttl > 0 ? ttl * 1000 : SM_COUNT_CACHE_DEFAULT_TTL_MS;
+	ttl = sm_config_int(home, "cache.stale-ttl-seconds", 1800);
+	app->stale_ttl_ms = (ttl > 0 ? ttl : 1800) * 1000;
+	r = sm_count_cache_new(app->count_ttl_ms, NULL, NULL, &app->counts);
+	if (r < 0) {
+		sm_free(app);
+		return sm_err(err, r, "out of memory");
+	}
+	pthread_mutex_init(&app->write_lock, NULL);
+	*ret = app;
+	return 0;
+}
+
+void sm_app_free(struct sm_app *app)
+{
+	if (!app)
+		return;
+	sm_count_cache_free(app->counts);
+	pthread_mutex_destroy(&app->write_lock);
+	sm_free(app);
+}
+
+static int thread_init(unsigned index, void *data, void **ret)
+{
+	struct sm_app *app = data;
+	struct sm_app_thread *t = sm_calloc(1, sizeof(*t));
+	struct strbuf err = STRBUF_INIT;
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	r = sm_cache_open(app->home, &t->cache, &err);
+	if (r < 0) {
+		sm_log_error("server: loop %u cannot open the metadata cache: %s", index, err.buf);
+		sm_strbuf_release(&err);
+		sm_free(t);
+		return r;
+	}
+	sm_strbuf_release(&err);
+	*ret = t;
+	return 0;
+}
+
+static void thread_fini(unsigned index, void *data, void *thread_data)
+{
+	struct sm_app_thread *t = thread_data;
+
+	(void)index;
+	(void)data;
+	if (!t)
+		return;
+	sm_cache_close(t->cache);
+	sm_free(t);
+}
+
+/*
+ * Before every request: when another connection (another loop thread, a
+ * worker, the CLI) committed since this thread last looked, drop the counts,
+ * so the very next answer reflects it.
+ */
+static int before(struct sm_http_req *req, void *data)
+{
+	struct sm_app *app = data;
+	struct sm_app_thread *t = req->thread_data;
+	int64_t v;
+	int r;
+
+	if (!t)
+		return -EIO;
+	r = sm_store_data_version(t->cache->store, &v, NULL);
+	if (r < 0)
+		return r;
+	if (t->have_version && v != t->data_version)
+		api_invalidate(app, NULL);
+	t->data_version = v;
+	t->have_version = true;
+	return 0;
+}
+
+int sm_app_attach(struct sm_app *app, struct sm_http_server *srv, struct strbuf *err)
+{
+	struct sm_http_hooks hooks = {
+	    .thread_init = thread_init,
+	    .thread_fini = thread_fini,
+	    .before = before,
+	    .app = app,
+	};
+	struct sm_router *router = sm_http_server_router(srv);
+	int r;
+
+	app->metrics = sm_http_server_metrics(srv);
+	r = api_register_user_collections(app, router, err);
+	if (r >= 0)
+		r = api_register_artifacts(app, router, err);
+	if (r < 0)
+		return r;
+	sm_http_server_set_hooks(srv, &hooks);
+	return 0;
+}
