@@ -1,0 +1,649 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""API test: builds a temporary SKILLMEAT_HOME with the real CLI, starts the
+real `skillmeat serve --port 0` on 127.0.0.1 and drives every endpoint of
+spec/API.md that serve implements over real HTTP.
+
+usage: test_api.py   (SKILLMEAT_BIN names the program)
+Prints one line per check; exits 1 on the first failure.
+"""
+import base64
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+BIN = os.environ.get("SKILLMEAT_BIN") or sys.argv[1]
+CHECKS = 0
+LIVE = []  # servers to kill if a check fails
+TMP = tempfile.mkdtemp(prefix="sm-api-")
+ENV = dict(os.environ, NO_COLOR="1", SKILLMEAT_CACHE_COUNT_TTL_SECONDS="3600")
+ENV.pop("SKILLMEAT_API_TOKEN", None)
+ENV.pop("SKILLMEAT_HOST", None)
+ENV.pop("SKILLMEAT_PORT", None)
+
+
+def fail(msg):
+    print(f"FAIL: {msg}", flush=True)
+    for p in LIVE:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    sys.exit(1)
+
+
+def check(cond, msg):
+    global CHECKS
+    if not cond:
+        fail(msg)
+    CHECKS += 1
+    print(f"ok {CHECKS} - {msg}", flush=True)
+
+
+def b64(s):
+    return base64.b64encode(s.encode()).decode()
+
+
+def cli(home, *args, ok=True):
+    p = subprocess.run([BIN, *args], env=dict(ENV, SKILLMEAT_HOME=home), text=True,
+                       capture_output=True, timeout=120)
+    if ok and p.returncode != 0:
+        fail(f"skillmeat {' '.join(args)} -> {p.returncode}: {p.stderr}")
+    return p
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+class Server:
+    def __init__(self, home, *args):
+        self.home = home
+        self.proc = subprocess.Popen([BIN, "serve", "--port", "0", *args],
+                                     env=dict(ENV, SKILLMEAT_HOME=home),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        LIVE.append(self.proc)
+        line = self.proc.stdout.readline()
+        if not line.startswith("http://"):
+            self.proc.wait(30)
+            fail(f"serve did not print its URL (got {line!r}, stderr {self.proc.stderr.read()!r})")
+        self.line = line
+        self.url = line.strip()
+        u = urllib.parse.urlsplit(self.url)
+        self.host, self.port = u.hostname, u.port
+
+    def request(self, method, path, body=None, headers=None):
+        c = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        h = dict(headers or {})
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            h.setdefault("Content-Type", "application/json")
+        if isinstance(body, str):
+            body = body.encode()
+        c.request(method, "/api/v1" + path if not path.startswith("/health") else path,
+                  body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, r.headers, data
+
+    def json(self, method, path, body=None, headers=None):
+        st, h, data = self.request(method, path, body, headers)
+        try:
+            return st, h, json.loads(data) if data else None
+        except ValueError:
+            fail(f"{method} {path}: not JSON: {data!r}")
+
+    def get(self, path, **kw):
+        return self.json("GET", path, **kw)
+
+    def stop(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            fail("server did not stop in time")
+        return rc, self.proc.stdout.read(), self.proc.stderr.read()
+
+
+def detail_is_str(j):
+    return isinstance(j, dict) and isinstance(j.get("detail"), str) and j["detail"]
+
+
+def is_422(st, j, field=None):
+    if st != 422 or not isinstance(j, dict) or not isinstance(j.get("detail"), list):
+        return False
+    d = j["detail"][0]
+    return {"loc", "msg", "type"} <= set(d) and (field is None or d["loc"][-1] == field)
+
+
+# ---------------------------------------------------------------- fixtures
+
+def make_sources():
+    src = os.path.join(TMP, "src")
+    write(f"{src}/canvas/SKILL.md",
+          "---\nname: canvas\ntitle: Canvas\ndescription: Draw on a canvas\nauthor: Ann\n"
+          "license: MIT\nversion: 1.2.0\ntags: [art, ui]\ntools: [Read, Write]\n---\n# Canvas\n")
+    write(f"{src}/pdf/SKILL.md",
+          "---\nname: pdf\ndescription: Read PDF files\ntags: [docs]\ntools: [Bash]\n---\nx\n")
+    write(f"{src}/reviewer.md", "---\ndescription: Review code carefully\ntags: [review]\n---\nb\n")
+    write(f"{src}/deploy.md", "---\ndescription: Deploy the app\n---\nrun\n")
+    write(f"{src}/late/SKILL.md",
+          "---\nname: late\ndescription: Added while serving\nauthor: Bob\nlicense: ISC\n"
+          "tags: [fresh]\ntools: [Grep]\n---\nlate\n")
+    write(f"{src}/later.md", "---\ndescription: Another late one\n---\nz\n")
+    write(f"{src}/dup/SKILL.md", "---\nname: dup\ndescription: Duplicate in two collections\n---\n")
+    return src
+
+
+def make_home(src, name="home"):
+    home = os.path.join(TMP, name)
+    cli(home, "add", "skill", f"{src}/canvas")
+    cli(home, "add", "skill", f"{src}/pdf")
+    cli(home, "add", "agent", f"{src}/reviewer.md")
+    cli(home, "add", "command", f"{src}/deploy.md")
+    cli(home, "add", "skill", f"{src}/dup")
+    cli(home, "collection", "create", "work")
+    cli(home, "add", "--collection", "work", "skill", f"{src}/dup")
+    return home
+
+
+# ---------------------------------------------------------------- tests
+
+def test_startup(s, home):
+    check(s.line == s.url + "\n" and s.host == "127.0.0.1" and s.port > 0,
+          f"serve prints one URL line ({s.url})")
+    with open(os.path.join(home, "server.json")) as f:
+        sj = json.load(f)
+    check(sj["pid"] == s.proc.pid and sj["url"] == s.url and isinstance(sj["started_at"], str),
+          "server.json names pid, url and started_at")
+    p = subprocess.run([BIN, "serve", "--port", "0"], env=dict(ENV, SKILLMEAT_HOME=home),
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 1 and "already serves" in p.stderr and p.stdout == "",
+          "a second serve on the same home is refused (exit 1)")
+    with open(os.path.join(home, "server.json")) as f:
+        check(json.load(f) == sj, "server.json is left as it was")
+    st, _, j = s.get("/health")
+    check(st == 200 and j["status"] == "ok", "GET /health")
+
+
+def test_refusals(src):
+    home = os.path.join(TMP, "other")
+    cli(home, "add", "skill", f"{src}/pdf")
+    p = subprocess.run([BIN, "serve", "--host", "0.0.0.0", "--port", "0"],
+                       env=dict(ENV, SKILLMEAT_HOME=home), capture_output=True, text=True,
+                       timeout=60)
+    check(p.returncode == 1 and "SKILLMEAT_API_TOKEN" in p.stderr and p.stdout == "",
+          "non-loopback --host without a token: exit 1")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    port = sock.getsockname()[1]
+    p = subprocess.run([BIN, "serve", "--port", str(port)], env=dict(ENV, SKILLMEAT_HOME=home),
+                       capture_output=True, text=True, timeout=60)
+    sock.close()
+    check(p.returncode == 1 and p.stderr.startswith("error: ") and p.stdout == ""
+          and not os.path.exists(os.path.join(home, "server.json")),
+          f"a busy port: exit 1 with a clear error ({p.stderr.strip()})")
+    p = subprocess.run([BIN, "serve", "--port", "x"], env=dict(ENV, SKILLMEAT_HOME=home),
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 2, "serve --port x: usage error")
+    # a stale server.json (a dead pid) is replaced
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    write(os.path.join(home, "server.json"),
+          json.dumps({"pid": dead.pid, "url": "http://127.0.0.1:1", "started_at": "x"}))
+    s = Server(home)
+    with open(os.path.join(home, "server.json")) as f:
+        check(json.load(f)["pid"] == s.proc.pid, "a stale server.json is replaced")
+    rc, out, _ = s.stop(signal.SIGINT)
+    check(rc == 0 and out == "" and not os.path.exists(os.path.join(home, "server.json")),
+          "SIGINT: exit 0, server.json removed")
+
+
+def test_artifacts(s):
+    st, h, j = s.get("/artifacts")
+    check(st == 200 and set(j) == {"items", "page_info"}, "GET /artifacts -> items, page_info")
+    pi = j["page_info"]
+    check(set(pi) == {"has_next_page", "has_previous_page", "start_cursor", "end_cursor",
+                      "total_count"} and pi["total_count"] == 6 and not pi["has_next_page"]
+          and not pi["has_previous_page"], "page_info fields and total_count")
+    ids = [i["id"] for i in j["items"]]
+    check(ids == ["agent:reviewer", "command:deploy", "skill:canvas", "default/skill:dup",
+                  "work/skill:dup", "skill:pdf"], f"sorted by type, name; ambiguous ids qualified {ids}")
+    canvas = next(i for i in j["items"] if i["id"] == "skill:canvas")
+    fields = {"id", "uuid", "name", "type", "source", "origin", "origin_source", "version",
+              "aliases", "tags", "target_platforms", "metadata", "upstream", "deployment_stats",
+              "deployments", "collections", "added", "updated", "import_id", "owner_id",
+              "owner_type", "visibility", "workflow_id"}
+    check(fields <= set(canvas), f"ArtifactResponse fields ({sorted(fields - set(canvas))})")
+    m = canvas["metadata"]
+    check(m["title"] == "Canvas" and m["description"] == "Draw on a canvas" and m["author"] == "Ann"
+          and m["license"] == "MIT" and m["version"] == "1.2.0" and m["tools"] == ["Read", "Write"]
+          and m["dependencies"] == [] and m["linked_artifacts"] == [], "metadata from the files")
+    check(sorted(canvas["tags"]) == ["art", "ui"] and canvas["source"] == "skill:canvas"
+          and canvas["deployments"] == [] and canvas["deployment_stats"] is None
+          and canvas["aliases"] == [] and len(canvas["uuid"]) == 32, "tags, source, unbuilt fields")
+    check(set(canvas["upstream"]) == {"tracking_enabled", "current_sha", "upstream_sha",
+                                      "update_available", "has_local_modifications",
+                                      "drift_status"}, "upstream object")
+    check(canvas["collections"] == [{"id": "default", "name": "Default Collection",
+                                     "artifact_count": 6}], "collections[] with artifact_count")
+    check(h["ETag"], "list ETag")
+    st, h2, _ = s.request("GET", "/artifacts", headers={"If-None-Match": h["ETag"]})
+    check(st == 304, "list If-None-Match -> 304")
+
+    # keyset pagination
+    seen, after, pages = [], None, 0
+    while True:
+        q = "/artifacts?limit=2" + (f"&after={urllib.parse.quote(after)}" if after else "")
+        st, _, j = s.get(q)
+        check(st == 200 and len(j["items"]) <= 2, f"page {pages}")
+        seen += [i["id"] for i in j["items"]]
+        check(j["page_info"]["has_previous_page"] == (after is not None)
+              and j["page_info"]["total_count"] == 6, "page_info on page")
+        if j["items"]:
+            check(j["page_info"]["end_cursor"] == b64(j["items"][-1]["id"]),
+                  "end_cursor = base64 of the last id")
+        pages += 1
+        if not j["page_info"]["has_next_page"]:
+            break
+        after = j["page_info"]["end_cursor"]
+    check(seen == ids and pages == 3, "pages of 2 cover every artifact once")
+
+    st, _, j = s.get("/artifacts?artifact_type=agent,command")
+    check(st == 200 and [i["id"] for i in j["items"]] == ["agent:reviewer", "command:deploy"]
+          and j["page_info"]["total_count"] == 2, "artifact_type comma list")
+    st, _, j = s.get("/artifacts?artifact_type=widget")
+    check(st == 400 and detail_is_str(j), "unknown artifact_type -> 400")
+    st, _, j = s.get("/artifacts?tags=docs,review")
+    check(st == 200 and [i["id"] for i in j["items"]] == ["agent:reviewer", "skill:pdf"],
+          "tags filter (any)")
+    st, _, j = s.get("/artifacts?tools=bash")
+    check(st == 200 and [i["id"] for i in j["items"]] == ["skill:pdf"], "tools filter")
+    st, _, j = s.get("/artifacts?search=canvas")
+    check(st == 200 and [i["id"] for i in j["items"]] == ["skill:canvas"], "search")
+    st, _, j = s.get("/artifacts?collection=work")
+    check(st == 200 and [i["id"] for i in j["items"]] == ["work/skill:dup"], "collection filter")
+    st, _, j = s.get("/artifacts?collection=nope")
+    check(st == 404 and detail_is_str(j), "unknown collection -> 404")
+    for bad in ("0", "501", "x", "-1"):
+        st, _, j = s.get(f"/artifacts?limit={bad}")
+        check(st == 400 and detail_is_str(j), f"limit={bad} -> 400")
+    st, _, j = s.get("/artifacts?limit=500")
+    check(st == 200, "limit=500 ok")
+    st, _, j = s.get("/artifacts?after=%%%")
+    check(st == 400 and j["detail"].startswith("Invalid cursor"), "bad cursor -> 400")
+
+    # detail
+    st, h, j = s.get("/artifacts/skill:canvas")
+    check(st == 200 and j["id"] == "skill:canvas" and j["metadata"]["author"] == "Ann",
+          "GET /artifacts/{id}")
+    etag = h["ETag"]
+    check(etag and etag.startswith('"') and canvas["revision"] in etag, "detail ETag holds the row revision")
+    st, _, _ = s.request("GET", "/artifacts/skill:canvas", headers={"If-None-Match": etag})
+    check(st == 304, "detail If-None-Match -> 304")
+    st, _, j = s.get("/artifacts/skill:canvas.md")
+    check(st == 200 and j["id"] == "skill:canvas", "a trailing .md is ignored")
+    st, _, j = s.get("/artifacts/skill:nope")
+    check(st == 404 and detail_is_str(j), "unknown artifact -> 404")
+    for bad in ("canvas", "skill:..%2F..%2Fetc", "skill:a%2Fb", "skill:.hidden",
+                "..%2Fskill:canvas", "widget:canvas"):
+        st, _, j = s.get(f"/artifacts/{bad}")
+        check(st in (400, 404) and detail_is_str(j) and (st == 400 or bad == "widget:canvas"),
+              f"bad id {bad} -> {st}")
+    st, _, j = s.get("/artifacts/skill:dup")
+    check(st == 400 and "ambiguous" in j["detail"], "ambiguous id -> 400")
+    st, _, j = s.get("/artifacts/work%2Fskill:dup")
+    check(st == 200 and j["id"] == "work/skill:dup" and j["collection"] == "work",
+          "collection/type:name id")
+    st, _, j = s.get("/artifacts/skill:dup?collection=work")
+    check(st == 200 and j["id"] == "work/skill:dup", "?collection= disambiguates")
+
+
+def uc_create(s, name, **kw):
+    st, _, j = s.json("POST", "/user-collections", {"name": name, **kw})
+    check(st == 201, f"POST /user-collections {name!r} -> 201 ({st} {j})")
+    return j
+
+
+def test_user_collections(s, home):
+    uc_file = os.path.join(home, "user-collections.toml")
+    st, h, j = s.get("/user-collections")
+    check(st == 200 and j["page_info"]["total_count"] == 1 and j["items"][0]["id"] == "default",
+          "only the default collection at first")
+    d = j["items"][0]
+    check(set(d) == {"id", "name", "description", "created_by", "collection_type",
+                     "context_category", "created_at", "updated_at", "group_count",
+                     "artifact_count"} and d["name"] == "Default Collection"
+          and d["artifact_count"] == 6 and d["group_count"] == 0 and d["created_by"] is None,
+          "UserCollectionResponse fields")
+    a = uc_create(s, "Frontend", description="UI work", collection_type="artifacts",
+                  context_category="web")
+    check(len(a["id"]) == 32 and a["artifact_count"] == 0 and a["description"] == "UI work"
+          and a["collection_type"] == "artifacts" and a["context_category"] == "web",
+          "created collection body")
+    with open(uc_file) as f:
+        check(a["id"] in f.read(), "persisted to user-collections.toml")
+    b = uc_create(s, "Backend", collection_type="context")
+    c = uc_create(s, "Zeta")
+
+    st, _, j = s.json("POST", "/user-collections", {"name": "Frontend"})
+    check(st == 409 and j["detail"] == "Collection with name 'Frontend' already exists",
+          "duplicate name -> 409")
+    st, _, j = s.json("POST", "/user-collections", {"name": "Default Collection"})
+    check(st == 409, "the default collection's name -> 409")
+    st, _, j = s.json("POST", "/user-collections", {"description": "x"})
+    check(is_422(st, j, "name"), "missing name -> 422 FastAPI shape")
+    st, _, j = s.json("POST", "/user-collections", {"name": 5})
+    check(is_422(st, j, "name"), "non-string name -> 422")
+    st, _, j = s.json("POST", "/user-collections", {"name": ""})
+    check(is_422(st, j, "name"), "empty name -> 422")
+    st, _, j = s.json("POST", "/user-collections", {"name": "x" * 256})
+    check(is_422(st, j, "name"), "name over 255 -> 422")
+    st, _, j = s.json("POST", "/user-collections", {"name": "bad\nname"})
+    check(is_422(st, j), "control character in name -> 422")
+    st, _, j = s.json("POST", "/user-collections", "{not json")
+    check(is_422(st, j), "malformed JSON -> 422")
+    st, _, j = s.json("POST", "/user-collections", [1])
+    check(is_422(st, j), "non-object body -> 422")
+
+    st, _, j = s.get("/user-collections")
+    ids = [i["id"] for i in j["items"]]
+    check(j["page_info"]["total_count"] == 4 and ids == sorted(ids), "list in id order")
+    seen, after = [], None
+    while True:
+        st, _, j = s.get("/user-collections?limit=1" + (f"&after={after}" if after else ""))
+        check(st == 200 and len(j["items"]) == 1, "user collection page of 1")
+        seen.append(j["items"][0]["id"])
+        check(j["page_info"]["start_cursor"] == b64(seen[-1]), "start_cursor = base64(id)")
+        if not j["page_info"]["has_next_page"]:
+            break
+        after = urllib.parse.quote(j["page_info"]["end_cursor"])
+    check(seen == ids, "keyset pages cover every collection")
+    st, _, j = s.get("/user-collections?search=END")
+    check([i["name"] for i in j["items"]] == ["Backend", "Frontend"]
+          or sorted(i["name"] for i in j["items"]) == ["Backend", "Frontend"],
+          "search: case-insensitive substring")
+    st, _, j = s.get("/user-collections?collection_type=context")
+    check([i["id"] for i in j["items"]] == [b["id"]], "collection_type filter")
+    for bad in ("0", "101", "abc"):
+        st, _, j = s.get(f"/user-collections?limit={bad}")
+        check(st == 400 and detail_is_str(j), f"limit={bad} -> 400")
+    st, _, j = s.get("/user-collections?after=!!")
+    check(st == 400 and detail_is_str(j), "bad cursor -> 400")
+
+    st, h, j = s.get(f"/user-collections/{a['id']}")
+    check(st == 200 and j["groups"] == [] and j["name"] == "Frontend", "GET {id} with groups []")
+    st, _, j = s.get("/user-collections/nope")
+    check(st == 404 and j["detail"] == "Collection 'nope' not found", "GET unknown -> 404")
+    st, _, j = s.get("/user-collections/default")
+    check(st == 200 and j["collection_type"] == "default", "GET default")
+
+    st, _, j = s.get("/user-collections/cache-stats")
+    check(st == 200 and {"total_artifacts", "stale_count", "fresh_count", "oldest_sync_age_seconds",
+                         "percentage_stale", "ttl_seconds", "count_cache"} <= set(j)
+          and j["total_artifacts"] == 6 and j["ttl_seconds"] == 1800
+          and set(j["count_cache"]) == {"size", "ttl_seconds", "hits", "misses", "hit_rate"}
+          and j["count_cache"]["ttl_seconds"] == 3600, "cache-stats is reachable")
+    st, _, j = s.get("/user-collections/cache-stats?ttl_seconds=5")
+    check(st == 400, "cache-stats ttl_seconds out of range -> 400")
+
+    # PUT
+    st, _, j = s.json("PUT", f"/user-collections/{c['id']}", {"name": "Omega",
+                                                            "description": "last"})
+    check(st == 200 and j["name"] == "Omega" and j["description"] == "last"
+          and j["collection_type"] is None, "PUT partial update")
+    st, _, j = s.json("PUT", f"/user-collections/{c['id']}", {})
+    check(st == 400 and j["detail"] == "At least one update parameter must be provided",
+          "empty PUT -> 400")
+    st, _, j = s.json("PUT", f"/user-collections/{c['id']}", {"name": "Frontend"})
+    check(st == 409 and detail_is_str(j), "PUT name clash -> 409")
+    st, _, j = s.json("PUT", "/user-collections/default", {"name": "x"})
+    check(st == 409 and detail_is_str(j), "PUT default -> 409")
+    st, _, j = s.json("PUT", "/user-collections/0123456789abcdef0123456789abcdef", {"name": "q"})
+    check(st == 404, "PUT unknown -> 404")
+    st, _, j = s.json("PUT", f"/user-collections/{c['id']}", {"name": 3})
+    check(is_422(st, j, "name"), "PUT bad type -> 422")
+    # DELETE
+    st, _, j = s.json("DELETE", "/user-collections/default")
+    check(st == 409 and detail_is_str(j), "DELETE default -> 409")
+    st, _, j = s.json("DELETE", "/user-collections/0123456789abcdef0123456789abcdef")
+    check(st == 404, "DELETE unknown -> 404")
+    st, _, _ = s.request("DELETE", f"/user-collections/{c['id']}")
+    check(st == 204, "DELETE -> 204")
+    st, _, _ = s.get(f"/user-collections/{c['id']}")
+    check(st == 404, "deleted collection is gone")
+    with open(uc_file) as f:
+        check(c["id"] not in f.read(), "and gone from user-collections.toml")
+    return a, b
+
+
+def members_of(s, cid):
+    st, _, j = s.get(f"/user-collections/{cid}/artifacts?limit=100")
+    check(st == 200, f"GET {cid}/artifacts")
+    return j
+
+
+def test_membership(s, home, a, b):
+    uc_file = os.path.join(home, "user-collections.toml")
+    st, _, j = s.json("POST", f"/user-collections/{a['id']}/artifacts",
+                      {"artifact_ids": ["skill:canvas", "agent:reviewer.md", "skill:ghost",
+                                        "work/skill:dup"]})
+    check(st == 201 and j == {"collection_id": a["id"], "added_count": 3,
+                              "already_present_count": 0, "total_artifacts": 3,
+                              "not_found": ["skill:ghost"]}, f"POST members -> 201 {j}")
+    st, _, j = s.get(f"/user-collections/{a['id']}")
+    check(j["artifact_count"] == 3, "artifact_count fresh right after the add")
+    st, _, j = s.json("POST", f"/user-collections/{a['id']}/artifacts",
+                      {"artifact_ids": ["skill:canvas"]})
+    check(st == 200 and j["added_count"] == 0 and j["already_present_count"] == 1
+          and j["total_artifacts"] == 3, "nothing added -> 200")
+    with open(uc_file) as f:
+        before = f.read()
+    for body, what in (({"artifact_ids": []}, "empty list"), ({}, "missing field"),
+                       ({"artifact_ids": "skill:canvas"}, "not a list"),
+                       ({"artifact_ids": [1]}, "not strings")):
+        st, _, j = s.json("POST", f"/user-collections/{a['id']}/artifacts", body)
+        check(is_422(st, j, "artifact_ids"), f"{what} -> 422")
+    st, _, j = s.json("POST", f"/user-collections/{a['id']}/artifacts",
+                      {"artifact_ids": ["skill:pdf", "skill:../../etc"]})
+    check(st == 400 and detail_is_str(j), "a path trick in the ids -> 400")
+    st, _, j = s.json("POST", f"/user-collections/{a['id']}/artifacts",
+                      {"artifact_ids": ["skill:pdf", "skill:dup"]})
+    check(st == 400 and "ambiguous" in j["detail"], "an ambiguous id -> 400")
+    with open(uc_file) as f:
+        check(f.read() == before, "nothing written on those errors")
+    st, _, j = s.json("POST", "/user-collections/default/artifacts",
+                      {"artifact_ids": ["skill:pdf"]})
+    check(st == 409, "membership change of default -> 409")
+    st, _, j = s.json("POST", "/user-collections/0123456789abcdef0123456789abcdef/artifacts",
+                      {"artifact_ids": ["skill:pdf"]})
+    check(st == 404, "add to unknown collection -> 404")
+
+    j = members_of(s, a["id"])
+    check([i["id"] for i in j["items"]] == ["agent:reviewer", "skill:canvas", "work/skill:dup"]
+          and j["page_info"]["total_count"] == 3, "collection artifacts page")
+    item = j["items"][1]
+    check({"id", "name", "type", "version", "source", "description", "author", "tags", "tools",
+           "origin", "origin_source", "collections", "deployments"} <= set(item)
+          and item["description"] == "Draw on a canvas" and item["author"] == "Ann"
+          and item["tools"] == ["Read", "Write"], "ArtifactSummary fields")
+    colls = {c["id"]: c["artifact_count"] for c in item["collections"]}
+    check(colls == {"default": 6, a["id"]: 3}, f"collections[].artifact_count {colls}")
+    st, _, j = s.get(f"/user-collections/{a['id']}/artifacts?artifact_type=agent")
+    check([i["id"] for i in j["items"]] == ["agent:reviewer"], "artifact_type filter")
+    st, _, j = s.get(f"/user-collections/{a['id']}/artifacts?search=draw")
+    check([i["id"] for i in j["items"]] == ["skill:canvas"], "search filter")
+    st, _, j = s.get(f"/user-collections/{a['id']}/artifacts?tags=review")
+    check([i["id"] for i in j["items"]] == ["agent:reviewer"], "tags filter")
+    st, _, j = s.get(f"/user-collections/{a['id']}/artifacts?limit=2")
+    check(len(j["items"]) == 2 and j["page_info"]["has_next_page"], "limit 2")
+    st, _, j2 = s.get(f"/user-collections/{a['id']}/artifacts?limit=2&after="
+                      + urllib.parse.quote(j["page_info"]["end_cursor"]))
+    check([i["id"] for i in j2["items"]] == ["work/skill:dup"]
+          and j2["page_info"]["has_previous_page"], "next page by cursor")
+    st, _, j = s.get(f"/user-collections/{a['id']}/artifacts?limit=101")
+    check(st == 400, "limit 101 -> 400")
+    st, _, j = s.get("/user-collections/nope/artifacts")
+    check(st == 404, "artifacts of unknown collection -> 404")
+
+    st, _, _ = s.request("DELETE", f"/user-collections/{a['id']}/artifacts/agent:reviewer")
+    check(st == 204, "DELETE member -> 204")
+    st, _, j = s.get(f"/user-collections/{a['id']}")
+    check(j["artifact_count"] == 2, "count fresh right after the removal")
+    st, _, _ = s.request("DELETE", f"/user-collections/{a['id']}/artifacts/agent:reviewer")
+    check(st == 204, "DELETE again -> 204 (idempotent)")
+    st, _, _ = s.request("DELETE", f"/user-collections/{a['id']}/artifacts/skill:ghost")
+    check(st == 204, "DELETE unknown artifact -> 204")
+    st, _, _ = s.request("DELETE", "/user-collections/nope/artifacts/skill:canvas")
+    check(st == 404, "DELETE member of unknown collection -> 404")
+    st, _, _ = s.request("DELETE", "/user-collections/default/artifacts/skill:canvas")
+    check(st == 409, "DELETE member of default -> 409")
+
+    # refresh-cache and migrate
+    st, _, j = s.json("POST", f"/user-collections/{a['id']}/refresh-cache")
+    check(st == 200 and set(j) == {"collection_id", "updated_count", "skipped_count", "errors"}
+          and j["collection_id"] == a["id"] and j["errors"] == [], f"refresh-cache one {j}")
+    st, _, j = s.json("POST", "/user-collections/nope/refresh-cache")
+    check(st == 404 and j["detail"]["error"] == "collection_not_found"
+          and j["detail"]["collection_id"] == "nope", "refresh-cache unknown -> 404 object")
+    st, _, j = s.json("POST", "/user-collections/refresh-cache")
+    check(st == 200 and j["success"] is True and j["collections_refreshed"] == 3
+          and {"total_updated", "total_skipped", "errors", "duration_seconds"} <= set(j),
+          f"refresh-cache all {j}")
+    st, _, j = s.json("POST", "/user-collections/migrate-to-default")
+    check(st == 200 and j["success"] and j["total_artifacts"] == 6 and j["migrated_count"] == 0
+          and j["already_present_count"] == 6 and "metadata_cache" in j,
+          f"migrate-to-default is idempotent {j}")
+
+
+def test_freshness(s, home, src, a):
+    """CLI and API mutations are seen by the very next request; no stale 304."""
+    st, h, j = s.get("/artifacts")
+    etag = h["ETag"]
+    st, hu, _ = s.get("/user-collections")
+    uetag = hu["ETag"]
+    d = next(i for i in _["items"] if i["id"] == "default")
+    check(d["artifact_count"] == 6, "default count cached at 6")
+
+    cli(home, "add", "skill", f"{src}/late")
+    st, h, j = s.get("/artifacts", headers={"If-None-Match": etag})
+    check(st == 200 and h["ETag"] != etag, "after a CLI add: no stale 304 on /artifacts")
+    late = [i for i in j["items"] if i["id"] == "skill:late"]
+    check(late and late[0]["metadata"]["description"] == "Added while serving"
+          and late[0]["metadata"]["author"] == "Bob" and late[0]["metadata"]["license"] == "ISC"
+          and late[0]["tags"] == ["fresh"] and late[0]["metadata"]["tools"] == ["Grep"],
+          "CLI add -> listed with full metadata on the next request")
+    st, h, j = s.get("/user-collections", headers={"If-None-Match": uetag})
+    d = next(i for i in j["items"] if i["id"] == "default")
+    check(st == 200 and d["artifact_count"] == 7, "count fresh after a CLI add (TTL 3600)")
+    etag = h["ETag"]
+
+    p = cli(home, "--json", "user-collection", "add", a["id"], "skill:late")
+    st, h, j = s.get(f"/user-collections/{a['id']}", headers={"If-None-Match": etag})
+    check(st == 200 and j["artifact_count"] == 3, "count fresh after a CLI uc add")
+    st, h, j = s.get("/artifacts/skill:late")
+    colls = {c["id"]: c["artifact_count"] for c in j["collections"]}
+    check(colls == {"default": 7, a["id"]: 3}, "detail collections[] fresh")
+    detag = h["ETag"]
+
+    st, _, _ = s.json("POST", f"/user-collections/{a['id']}/artifacts",
+                      {"artifact_ids": ["skill:pdf"]})
+    st, h, j = s.get("/artifacts/skill:late", headers={"If-None-Match": detag})
+    check(st == 200 and {c["id"]: c["artifact_count"] for c in j["collections"]}[a["id"]] == 4,
+          "detail: no stale 304 after an API membership change")
+
+    cli(home, "user-collection", "remove", a["id"], "skill:late")
+    st, _, j = s.get(f"/user-collections/{a['id']}")
+    check(j["artifact_count"] == 3, "count fresh after a CLI uc remove")
+
+    cli(home, "remove", "skill:late")
+    st, _, j = s.get("/user-collections")
+    d = next(i for i in j["items"] if i["id"] == "default")
+    check(d["artifact_count"] == 6, "count fresh after a CLI remove")
+    st, _, _ = s.get("/artifacts/skill:late")
+    check(st == 404, "removed by the CLI -> 404")
+
+    # a hand-made user collection by the CLI shows at once
+    p = cli(home, "--json", "user-collection", "create", "FromCLI")
+    cid = json.loads(p.stdout)["id"]
+    st, _, j = s.get(f"/user-collections/{cid}")
+    check(st == 200 and j["name"] == "FromCLI" and j["artifact_count"] == 0,
+          "CLI-created collection visible on the next request")
+
+    # API delete of an artifact
+    st, h, j = s.get("/artifacts")
+    etag = h["ETag"]
+    st, _, j = s.get(f"/user-collections/{a['id']}")
+    n_a = j["artifact_count"]
+    st, _, _ = s.request("DELETE", "/artifacts/skill:canvas")
+    check(st == 204, "DELETE /artifacts/{id} -> 204")
+    check(not os.path.exists(os.path.join(home, "collections/default/skills/canvas")),
+          "its files are gone")
+    with open(os.path.join(home, "collections/default/collection.toml")) as f:
+        check("canvas" not in f.read(), "its manifest entry is gone")
+    with open(os.path.join(home, "collections/default/collection.lock")) as f:
+        check("canvas" not in f.read(), "its lock entry is gone")
+    with open(os.path.join(home, "user-collections.toml")) as f:
+        check("skill:canvas" not in f.read(), "its memberships are gone")
+    st, h, j = s.get("/artifacts", headers={"If-None-Match": etag})
+    check(st == 200 and "skill:canvas" not in [i["id"] for i in j["items"]],
+          "no stale 304 after DELETE")
+    st, _, j = s.get(f"/user-collections/{a['id']}")
+    check(j["artifact_count"] == n_a - 1, "counts invalidated by DELETE")
+    st, _, j = s.get("/user-collections/default")
+    check(j["artifact_count"] == 5, "default count after DELETE")
+    st, _, j = s.json("DELETE", "/artifacts/skill:canvas")
+    check(st == 404 and detail_is_str(j), "DELETE again -> 404")
+    st, _, j = s.json("DELETE", "/artifacts/skill:..%2Fx")
+    check(st == 400, "DELETE path trick -> 400")
+    st, _, j = s.json("DELETE", "/artifacts/skill:dup")
+    check(st == 400, "DELETE ambiguous -> 400")
+    st, _, _ = s.request("DELETE", "/artifacts/skill:dup?collection=work")
+    check(st == 204, "DELETE with ?collection")
+    st, _, j = s.get("/artifacts/skill:dup")
+    check(st == 200 and j["id"] == "skill:dup", "the other one is no longer ambiguous")
+
+
+def test_rate_limit(src):
+    home = os.path.join(TMP, "rl")
+    cli(home, "add", "skill", f"{src}/pdf")
+    s = Server(home)
+    codes = [s.json("POST", "/user-collections/refresh-cache")[0] for _ in range(6)]
+    check(codes[:5] == [200] * 5 and codes[5] == 429, f"refresh-cache token bucket {codes}")
+    rc, out, _ = s.stop()
+    check(rc == 0 and out == "", "stopped")
+
+
+def main():
+    src = make_sources()
+    test_refusals(src)
+    home = make_home(src)
+    s = Server(home, "--no-rate-limit", "--threads", "2")
+    test_startup(s, home)
+    test_artifacts(s)
+    a, b = test_user_collections(s, home)
+    test_membership(s, home, a, b)
+    test_freshness(s, home, src, a)
+    rc, out, err = s.stop()
+    check(rc == 0, f"SIGTERM -> exit 0 ({err[-500:]})")
+    check(out == "", "nothing on stdout but the URL line")
+    check(not os.path.exists(os.path.join(home, "server.json")), "server.json removed on exit")
+    test_rate_limit(src)
+    shutil.rmtree(TMP, ignore_errors=True)
+    print(f"{CHECKS} checks passed")
+
+
+if __name__ == "__main__":
+    main()
