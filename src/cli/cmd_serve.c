@@ -325,7 +325,9 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	/* one server per home: check again now that we listen, then claim it */
+	sm_app_write_lock(app);
 	if (sm_home_lock(home, &err) < 0) {
+		sm_app_write_unlock(app);
 		cli_error(cli, "%s", err.buf);
 		goto stop;
 	}
@@ -337,6 +339,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		wrote = r == 0;
 	}
 	sm_home_unlock(home);
+	sm_app_write_unlock(app);
 	if (r < 0)
 		goto stop;
 	printf("%s\n", sm_http_server_url(srv));

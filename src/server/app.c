@@ -48,6 +48,16 @@ void sm_app_free(struct sm_app *app)
 	sm_free(app);
 }
 
+void sm_app_write_lock(struct sm_app *app)
+{
+	pthread_mutex_lock(&app->write_lock);
+}
+
+void sm_app_write_unlock(struct sm_app *app)
+{
+	pthread_mutex_unlock(&app->write_lock);
+}
+
 static int thread_init(unsigned index, void *data, void **ret)
 {
 	struct sm_app *app = data;

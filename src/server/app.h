@@ -30,6 +30,13 @@ struct sm_app;
 int sm_app_new(struct sm_home *home, struct sm_app **ret, struct strbuf *err);
 void sm_app_free(struct sm_app *app);
 
+/*
+ * The in-process writer lock every API write holds (around the home lock):
+ * take it for any other write of the home while the server runs.
+ */
+void sm_app_write_lock(struct sm_app *app);
+void sm_app_write_unlock(struct sm_app *app);
+
 /* Register the API routes and the per-thread hooks on srv (not started yet). */
 int sm_app_attach(struct sm_app *app, struct sm_http_server *srv, struct strbuf *err);
 
