@@ -74,6 +74,14 @@ static int thread_init(unsigned index, void *data, void **ret)
 		sm_free(t);
 		return r;
 	}
+	if (t->cache->in_memory) {
+		/* a home we cannot write to: each connection is its own in-memory index */
+		struct sm_sync_stats st = {0};
+
+		if (sm_cache_sync(t->cache, NULL, 0, &st, &err) < 0)
+			sm_log_warn("server: loop %u: in-memory sync failed: %s", index, err.buf);
+		sm_sync_stats_release(&st);
+	}
 	sm_strbuf_release(&err);
 	*ret = t;
 	return 0;
@@ -115,6 +123,19 @@ static int before(struct sm_http_req *req, void *data)
 	return 0;
 }
 
+/* Gauges pulled at each /metrics render. */
+static void collect(struct sm_metrics *m, void *data)
+{
+	struct sm_app *app = data;
+	struct sm_count_cache_stats cs;
+
+	(void)m;
+	sm_count_cache_stats(app->counts, &cs);
+	if (app->metrics)
+		sm_metric_set(sm_metric_get(app->metrics->cache_entries, "count"),
+			      (double)cs.size);
+}
+
 int sm_app_attach(struct sm_app *app, struct sm_http_server *srv, struct strbuf *err)
 {
 	struct sm_http_hooks hooks = {
@@ -127,6 +148,8 @@ int sm_app_attach(struct sm_app *app, struct sm_http_server *srv, struct strbuf 
 	int r;
 
 	app->metrics = sm_http_server_metrics(srv);
+	if (app->metrics && sm_metrics_add_collector(app->metrics->reg, collect, app) < 0)
+		return sm_err(err, -ENOMEM, "out of memory");
 	r = api_register_user_collections(app, router, err);
 	if (r >= 0)
 		r = api_register_artifacts(app, router, err);

@@ -89,7 +89,7 @@ class Server:
             h.setdefault("Content-Type", "application/json")
         if isinstance(body, str):
             body = body.encode()
-        c.request(method, "/api/v1" + path if not path.startswith("/health") else path,
+        c.request(method, path if path.startswith(("/health", "/metrics")) else "/api/v1" + path,
                   body=body, headers=h)
         r = c.getresponse()
         data = r.read()
@@ -522,6 +522,16 @@ def test_membership(s, home, a, b):
     check(st == 200 and j["success"] is True and j["collections_refreshed"] == 3
           and {"total_updated", "total_skipped", "errors", "duration_seconds"} <= set(j),
           f"refresh-cache all {j}")
+    s.get("/user-collections")
+    s.get("/user-collections")
+    st, _, data = s.request("GET", "/metrics")
+    text = data.decode()
+    entries = [ln for ln in text.splitlines()
+               if ln.startswith('skillmeat_cache_entries{cache="count"}')]
+    hits = [ln for ln in text.splitlines()
+            if ln.startswith('skillmeat_cache_hits_total{cache="count"}')]
+    check(st == 200 and entries and float(entries[0].split()[-1]) > 0 and hits
+          and float(hits[0].split()[-1]) > 0, "count cache entries and hits in /metrics")
     st, _, j = s.json("POST", "/user-collections/migrate-to-default")
     check(st == 200 and j["success"] and j["total_artifacts"] == 6 and j["migrated_count"] == 0
           and j["already_present_count"] == 6 and "metadata_cache" in j,
