@@ -128,6 +128,16 @@ int sm_cache_artifact_key(struct sm_cache *c, const struct sm_artifact_row *row,
 			  struct strbuf *out, struct strbuf *err);
 
 /*
+ * Remove, from the user collections loaded in f (in memory; the caller saves
+ * under the home lock), every member that names the artifact uuid, or is
+ * exactly key: what removing an artifact does to its memberships (CLI remove
+ * and the API's DELETE alike). Returns the number removed.
+ */
+struct sm_user_collections;
+int sm_cache_drop_members(struct sm_cache *c, struct sm_user_collections *f, const char *uuid,
+			  const char *key, struct strbuf *err);
+
+/*
  * The deterministic uuid of an artifact with no manifest uuid: 32 hex of
  * SHA-256 over "<collection>\0<type>\0<name>".
  */

@@ -765,3 +765,29 @@ int sm_cache_sync_user_collections(struct sm_cache *cache, struct sm_sync_stats 
 	sm_strbuf_release(&why);
 	return r < 0 ? r : 0;
 }
+
+int sm_cache_drop_members(struct sm_cache *cache, struct sm_user_collections *f, const char *uuid,
+			  const char *key, struct strbuf *err)
+{
+	int removed = 0, r;
+
+	for (size_t i = 0; i < f->n; i++) {
+		for (size_t k = f->items[i].nmembers; k-- > 0;) {
+			const char *m = f->items[i].members[k];
+			struct sm_artifact_row row;
+			bool same = key && !strcmp(m, key);
+
+			if (!same && sm_cache_resolve_artifact(cache, m, true, &row, NULL) == 0) {
+				same = !strcmp(row.uuid, uuid);
+				sm_artifact_row_release(&row);
+			}
+			if (!same)
+				continue;
+			r = sm_user_collections_remove_member(f, i, m, err);
+			if (r < 0)
+				return r;
+			removed += r;
+		}
+	}
+	return removed;
+}

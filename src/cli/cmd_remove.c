@@ -2,11 +2,14 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "skillmeat/cache.h"
 #include "skillmeat/collection.h"
 #include "skillmeat/home.h"
 #include "skillmeat/manifest.h"
 #include "skillmeat/memory.h"
+#include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
+#include "skillmeat/user_collections.h"
 #include "util/banned.h"
 
 static const char usage_remove[] =
@@ -25,6 +28,52 @@ static const char help_remove[] =
 
 enum { OPT_KEEP = 0x100 };
 
+/*
+ * Load user-collections.toml and drop the members naming the artifact (in
+ * memory). Without a cache the memberships are left (a warning): they dangle
+ * harmlessly until removed by hand.
+ */
+static int drop_memberships(struct cli *cli, struct sm_collection *c, enum sm_artifact_type type,
+			    const char *name, struct sm_user_collections **uc, int *dropped)
+{
+	struct strbuf err = STRBUF_INIT, key = STRBUF_INIT;
+	struct sm_artifact_row row = { 0 };
+	struct sm_cache *cache;
+	int r;
+
+	*dropped = 0;
+	r = sm_user_collections_load(cli->home->root, uc, &err);
+	if (r < 0) {
+		cli_error(cli, "%s", err.buf);
+		goto out;
+	}
+	if (!(*uc)->n)
+		goto out;
+	cache = cli_cache(cli);
+	if (!cache) {
+		cli_warning(cli, "no metadata cache: user collections still name '%s'", name);
+		goto out;
+	}
+	cli_cache_after_write(cli, c); /* the row of this artifact, up to date */
+	r = sm_store_get_artifact_by_key(cache->store, c->name, sm_artifact_type_name(type), name,
+					 &row, &err);
+	if (r == 0)
+		r = sm_cache_artifact_key(cache, &row, &key, &err);
+	if (r == 0)
+		r = sm_cache_drop_members(cache, *uc, row.uuid, key.buf, &err);
+	if (r < 0) {
+		cli_error(cli, "cannot update the user collections: %s", err.buf);
+		goto out;
+	}
+	*dropped = r;
+	r = 0;
+out:
+	sm_artifact_row_release(&row);
+	sm_strbuf_release(&err);
+	sm_strbuf_release(&key);
+	return r;
+}
+
 int cmd_remove(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -39,6 +88,8 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 	struct sm_home *home;
 	const char *coll = NULL, *id;
 	char *name = NULL;
+	struct sm_user_collections *uc = NULL;
+	int dropped = 0;
 	enum sm_artifact_type type;
 	bool force = false, keep = false;
 	long idx;
@@ -96,11 +147,16 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 		rc = EXIT_OK;
 		goto out;
 	}
+	/* its memberships go with it (user-collections.toml is written after the manifest) */
+	if (drop_memberships(cli, c, type, name, &uc, &dropped) < 0)
+		goto out;
 	if (sm_collection_remove(c, (size_t)idx, keep, &err) < 0 ||
 	    sm_collection_commit(c, &err) < 0) {
 		cli_error(cli, "%s", err.buf);
 		goto out;
 	}
+	if (dropped > 0 && sm_user_collections_save(uc, &err) < 0)
+		cli_warning(cli, "removed, but user-collections.toml still names it: %s", err.buf);
 	cli_cache_after_write(cli, c);
 	if (cli->json)
 		cli_print_json(json_pack("{s:{s:s, s:s, s:s, s:b}}", "removed", "name", name, "type",
@@ -112,6 +168,7 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 out:
 	sm_home_unlock(home);
 	sm_free(name);
+	sm_user_collections_free(uc);
 	sm_collection_free(c);
 	sm_strbuf_release(&err);
 	return rc;

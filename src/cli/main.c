@@ -37,7 +37,7 @@ static void usage(FILE *f)
 	      "Verbs:\n",
 	      f);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
 	fputs("\n"
 	      "Global options:\n"
 	      "  --home DIR   the SkillMeat home (default $SKILLMEAT_HOME, else ~/.skillmeat)\n"

@@ -20,11 +20,19 @@ static void vline(FILE *f, bool color, const char *prefix, const char *code, con
 {
 	struct strbuf sb = STRBUF_INIT;
 
-	/* one line: the message is flattened so scripts can read it */
+	/*
+	 * One line: the message is flattened so scripts can read it, and control
+	 * characters (from hostile names echoed back) cannot drive the terminal.
+	 */
 	if (sm_strbuf_vaddf(&sb, fmt, ap) == 0) {
-		for (size_t i = 0; i < sb.len; i++)
-			if (sb.buf[i] == '\n' || sb.buf[i] == '\r')
+		for (size_t i = 0; i < sb.len; i++) {
+			unsigned char ch = (unsigned char)sb.buf[i];
+
+			if (ch == '\n' || ch == '\r' || ch == '\t')
 				sb.buf[i] = ' ';
+			else if (ch < 0x20 || ch == 0x7f)
+				sb.buf[i] = '?';
+		}
 	}
 	if (color)
 		fprintf(f, "%s%s" C_RESET "%s\n", code, prefix, sb.buf);

@@ -227,10 +227,12 @@ cmp -s "$TMP/snap3.show" "$TMP/snap5.show" || fail "switching resolvers changed 
 grep -q "^version = 7" "$UC" || fail "an unknown key did not survive a rewrite"
 grep -q "skill:ghost" "$UC" && fail "dangling member not removed"
 ok
-# deleting an artifact drops it from the index but not from the file
+# removing an artifact removes its memberships too, in the file and the index
+# (as the API's DELETE /artifacts/{id} does)
 "$SM" remove skill:gamma --force >/dev/null || fail "remove gamma"
 "$SM" --json uc show Frontend >"$TMP/s.json" || fail "show after artifact removal"
-json_check "$TMP/s.json" 'd["members"] == ["agent:reviewer"] and "skill:gamma" in d["missing"]'
+json_check "$TMP/s.json" 'd["members"] == ["agent:reviewer"] and "skill:gamma" not in d["missing"]'
+grep -q "skill:gamma" "$UC" && fail "the removed artifact is still a member in the file"
 ok
 
 # a hand swap of two names is indexed (names are unique in the cache too)
