@@ -124,8 +124,7 @@ static pid_t live_server(const char *path, struct strbuf *url)
 		goto out;
 	j = json_loads(text.buf, 0, NULL);
 	p = json_object_get(j, "pid");
-	if (!json_is_integer(p) || json_integer_value(p) <= 0 ||
-	    json_integer_value(p) > INT32_MAX)
+	if (!json_is_integer(p) || json_integer_value(p) <= 0 || json_integer_value(p) > INT32_MAX)
 		goto out;
 	pid = (pid_t)json_integer_value(p);
 	if (pid == getpid() || (kill(pid, 0) < 0 && errno == ESRCH)) {
@@ -183,8 +182,7 @@ static void remove_server_json(const char *path)
 	struct strbuf text = STRBUF_INIT;
 	json_t *j = NULL;
 
-	if (sm_fs_read_file(path, 65536, &text, NULL) == 0 &&
-	    (j = json_loads(text.buf, 0, NULL)) &&
+	if (sm_fs_read_file(path, 65536, &text, NULL) == 0 && (j = json_loads(text.buf, 0, NULL)) &&
 	    json_integer_value(json_object_get(j, "pid")) == (json_int_t)getpid())
 		(void)unlink(path);
 	json_decref(j);

@@ -111,8 +111,7 @@ int api_resolve_quiet(struct sm_cache *cache, const char *id, const char *collec
 		      struct sm_artifact_row *ret, struct strbuf *err);
 
 /* The id shown for a row: "type:name", or "collection/type:name" when ambiguous. */
-int api_artifact_key(struct sm_cache *cache, const struct sm_artifact_row *row,
-		     struct strbuf *out);
+int api_artifact_key(struct sm_cache *cache, const struct sm_artifact_row *row, struct strbuf *out);
 
 /*
  * collections[] of n artifacts ({id, name, artifact_count}), one JSON array
@@ -130,8 +129,7 @@ json_t *api_artifact_response(const struct sm_artifact_row *row, const char *key
 /* UserCollectionResponse; count < 0 → null. */
 json_t *api_user_collection_json(const struct sm_user_collection_row *row, int64_t count);
 
-int api_register_user_collections(struct sm_app *app, struct sm_router *router,
-				  struct strbuf *err);
+int api_register_user_collections(struct sm_app *app, struct sm_router *router, struct strbuf *err);
 int api_register_artifacts(struct sm_app *app, struct sm_router *router, struct strbuf *err);
 
 #endif

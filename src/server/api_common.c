@@ -122,8 +122,8 @@ int api_limit(struct sm_http_req *req, size_t def, size_t max, size_t *ret)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < 1 || (unsigned long)v > max) {
-		(void)sm_http_error(req, 400, "Invalid limit '%s': expected an integer from 1 to %zu",
-				    s, max);
+		(void)sm_http_error(
+		    req, 400, "Invalid limit '%s': expected an integer from 1 to %zu", s, max);
 		return API_ANSWERED;
 	}
 	*ret = (size_t)v;
@@ -261,8 +261,8 @@ int api_split(struct sm_http_req *req, const char *s, const char ***ret, size_t 
 
 int api_422(struct sm_http_req *req, const char *field, const char *type, const char *msg)
 {
-	json_t *item = json_pack("{s:s, s:[s, s], s:s}", "type", type, "loc", "body", field,
-				 "msg", msg);
+	json_t *item =
+	    json_pack("{s:s, s:[s, s], s:s}", "type", type, "loc", "body", field, "msg", msg);
 	json_t *detail = item ? json_pack("[o]", item) : NULL;
 
 	if (!detail)
@@ -361,8 +361,7 @@ int api_resolve(struct sm_http_req *req, struct sm_cache *cache, const char *id,
 	return r;
 }
 
-int api_artifact_key(struct sm_cache *cache, const struct sm_artifact_row *row,
-		     struct strbuf *out)
+int api_artifact_key(struct sm_cache *cache, const struct sm_artifact_row *row, struct strbuf *out)
 {
 	return sm_cache_artifact_key(cache, row, out, NULL);
 }
@@ -437,10 +436,10 @@ int api_collections_of(struct sm_app *app, struct sm_cache *cache,
 			for (size_t j = 0; j < nids; j++)
 				if (!strcmp(ids[j], m[k].collection_id))
 					c = counts[j];
-			json_array_append_new(out[i], json_pack("{s:s, s:s, s:I}", "id",
-								m[k].collection_id, "name",
-								m[k].collection_name,
-								"artifact_count", (json_int_t)c));
+			json_array_append_new(out[i],
+					      json_pack("{s:s, s:s, s:I}", "id", m[k].collection_id,
+							"name", m[k].collection_name,
+							"artifact_count", (json_int_t)c));
 		}
 	}
 	r = 0;
@@ -496,8 +495,8 @@ json_t *api_artifact_response(const struct sm_artifact_row *row, const char *key
 			      json_t *collections)
 {
 	json_t *o = json_object(), *meta, *up;
-	bool modified = row->content_hash && row->lock_hash &&
-			strcmp(row->content_hash, row->lock_hash);
+	bool modified =
+	    row->content_hash && row->lock_hash && strcmp(row->content_hash, row->lock_hash);
 
 	if (!o) {
 		json_decref(collections);
@@ -584,7 +583,8 @@ int api_artifact_cursor(struct sm_http_req *req, struct sm_artifact_query *q)
 		return r;
 	colon = strchr(key, ':');
 	slash = colon ? memchr(key, '/', (size_t)(colon - key)) : NULL;
-	if (!colon || !colon[1] || colon == key || (slash && (slash == key || slash + 1 == colon))) {
+	if (!colon || !colon[1] || colon == key ||
+	    (slash && (slash == key || slash + 1 == colon))) {
 		(void)sm_http_error(req, 400, "Invalid cursor: not an artifact key");
 		return API_ANSWERED;
 	}

@@ -68,8 +68,7 @@ static int load(struct sm_app *app, struct sm_http_req *req, struct sm_user_coll
 }
 
 /* Save, then index the file in this thread's cache. */
-static int save_and_sync(struct sm_cache *cache, struct sm_user_collections *f,
-			 struct strbuf *err)
+static int save_and_sync(struct sm_cache *cache, struct sm_user_collections *f, struct strbuf *err)
 {
 	struct sm_sync_stats st = {0};
 	int r = sm_user_collections_save(f, err);
@@ -203,10 +202,10 @@ static int parse_body(struct sm_http_req *req, struct uc_body *b, bool create)
 	if ((r = body_str(req, b->json, "name", SM_UC_NAME_MAX, &b->f.name, &b->any)) < 0 ||
 	    (r = body_str(req, b->json, "description", SM_UC_DESCRIPTION_MAX, &b->f.description,
 			  &b->any)) < 0 ||
-	    (r = body_str(req, b->json, "collection_type", SM_UC_LABEL_MAX,
-			  &b->f.collection_type, &b->any)) < 0 ||
-	    (r = body_str(req, b->json, "context_category", SM_UC_LABEL_MAX,
-			  &b->f.context_category, &b->any)) < 0)
+	    (r = body_str(req, b->json, "collection_type", SM_UC_LABEL_MAX, &b->f.collection_type,
+			  &b->any)) < 0 ||
+	    (r = body_str(req, b->json, "context_category", SM_UC_LABEL_MAX, &b->f.context_category,
+			  &b->any)) < 0)
 		return r;
 	if (create && !b->f.name)
 		return api_422(req, "name", "missing", "Field required");
@@ -217,8 +216,7 @@ static int parse_body(struct sm_http_req *req, struct uc_body *b, bool create)
 }
 
 /* Map a user_collections.h error of a write. */
-static int write_error(struct sm_http_req *req, int r, const struct strbuf *err,
-		       const char *name)
+static int write_error(struct sm_http_req *req, int r, const struct strbuf *err, const char *name)
 {
 	if (r == -EEXIST && name) {
 		(void)sm_http_error(req, 409, "Collection with name '%s' already exists", name);
@@ -247,8 +245,7 @@ static int uc_create(struct sm_http_req *req, void *data)
 	if (r < 0)
 		goto out;
 	if (!strcmp(b.f.name, SM_UC_DEFAULT_NAME)) {
-		(void)sm_http_error(req, 409, "Collection with name '%s' already exists",
-				    b.f.name);
+		(void)sm_http_error(req, 409, "Collection with name '%s' already exists", b.f.name);
 		r = API_ANSWERED;
 		goto out;
 	}
@@ -321,8 +318,7 @@ static int uc_update(struct sm_http_req *req, void *data)
 		goto out;
 	}
 	if (b.f.name && !strcmp(b.f.name, SM_UC_DEFAULT_NAME)) {
-		(void)sm_http_error(req, 409, "Collection with name '%s' already exists",
-				    b.f.name);
+		(void)sm_http_error(req, 409, "Collection with name '%s' already exists", b.f.name);
 		r = API_ANSWERED;
 		goto out;
 	}
@@ -441,7 +437,8 @@ static int uc_artifacts(struct sm_http_req *req, void *data)
 			goto out;
 		if (i == 0 && (r = sm_strbuf_addstr(&first, key.buf)) < 0)
 			goto out;
-		json_array_append_new(items, api_artifact_summary(&page.rows[i], key.buf, colls[i]));
+		json_array_append_new(items,
+				      api_artifact_summary(&page.rows[i], key.buf, colls[i]));
 		colls[i] = NULL;
 	}
 	o = json_pack("{s:O, s:o}", "items", items, "page_info",
@@ -602,8 +599,7 @@ static int uc_add_artifacts(struct sm_http_req *req, void *data)
 		goto out;
 	}
 	if (!json_is_array(ids) || json_array_size(ids) == 0) {
-		r = api_422(req, "artifact_ids", "too_short",
-			    "List should have at least 1 item");
+		r = api_422(req, "artifact_ids", "too_short", "List should have at least 1 item");
 		goto out;
 	}
 	json_array_foreach(ids, i, v) if (!json_is_string(v) || !json_string_length(v))
@@ -786,8 +782,8 @@ static void add_stats(struct sm_sync_stats *to, struct sm_sync_stats *s)
 /* The file collections holding members of a user collection (sorted, distinct). */
 static int member_collections(struct sm_cache *c, const char *id, char ***ret, size_t *ret_n)
 {
-	struct sm_artifact_query q = {.user_collection_id = id, .limit = SM_STORE_MAX_LIMIT,
-				      .no_total = true};
+	struct sm_artifact_query q = {
+	    .user_collection_id = id, .limit = SM_STORE_MAX_LIMIT, .no_total = true};
 	struct sm_artifact_page page = {0};
 	char **v = NULL, *after_t = NULL, *after_n = NULL, *after_c = NULL;
 	size_t n = 0;
@@ -946,22 +942,22 @@ static void job_done(struct sm_http_req *req, void *arg)
 							      SM_UC_DEFAULT_ID, "errors",
 							      messages_json(s)));
 		o = json_pack("{s:b, s:I, s:I, s:I, s:o, s:f}", "success", 1,
-			      "collections_refreshed", (json_int_t)j->collections,
-			      "total_updated", (json_int_t)(s->created + s->updated),
-			      "total_skipped", (json_int_t)s->unchanged, "errors", errs,
-			      "duration_seconds", round(s->duration_seconds * 100) / 100);
+			      "collections_refreshed", (json_int_t)j->collections, "total_updated",
+			      (json_int_t)(s->created + s->updated), "total_skipped",
+			      (json_int_t)s->unchanged, "errors", errs, "duration_seconds",
+			      round(s->duration_seconds * 100) / 100);
 		break;
 	case JOB_MIGRATE: {
 		int64_t migrated = j->after > j->before ? j->after - j->before : 0;
 
-		o = json_pack("{s:b, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:o}, s:i, s:{}}",
-			      "success", 1, "message", "Artifacts migrated to the default collection",
-			      "migrated_count", (json_int_t)migrated, "already_present_count",
-			      (json_int_t)(j->after - migrated), "total_artifacts",
-			      (json_int_t)j->total, "metadata_cache", "created_count",
-			      (json_int_t)s->created, "updated_count", (json_int_t)s->updated,
-			      "skipped_count", (json_int_t)s->unchanged, "errors",
-			      messages_json(s), "tag_sync_count", 0, "recovery");
+		o = json_pack(
+		    "{s:b, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:o}, s:i, s:{}}", "success", 1,
+		    "message", "Artifacts migrated to the default collection", "migrated_count",
+		    (json_int_t)migrated, "already_present_count",
+		    (json_int_t)(j->after - migrated), "total_artifacts", (json_int_t)j->total,
+		    "metadata_cache", "created_count", (json_int_t)s->created, "updated_count",
+		    (json_int_t)s->updated, "skipped_count", (json_int_t)s->unchanged, "errors",
+		    messages_json(s), "tag_sync_count", 0, "recovery");
 		break;
 	}
 	}
@@ -1048,8 +1044,8 @@ static int uc_cache_stats(struct sm_http_req *req, void *data)
 		errno = 0;
 		ttl = strtoll(ttl_s, &end, 10);
 		if (errno || end == ttl_s || *end || ttl < 60 || ttl > 86400) {
-			(void)sm_http_error(req, 400,
-					    "Invalid ttl_seconds '%s': expected 60 to 86400", ttl_s);
+			(void)sm_http_error(
+			    req, 400, "Invalid ttl_seconds '%s': expected 60 to 86400", ttl_s);
 			return SM_HTTP_DONE;
 		}
 	}
@@ -1061,13 +1057,12 @@ static int uc_cache_stats(struct sm_http_req *req, void *data)
 	pct = cs.total ? round((double)cs.stale * 1000.0 / (double)cs.total) / 10.0 : 0.0;
 	hit_rate = cc.hits + cc.misses ? (double)cc.hits / (double)(cc.hits + cc.misses) : 0.0;
 	o = json_pack("{s:I, s:I, s:I, s:f, s:f, s:I, s:{s:I, s:I, s:I, s:I, s:f}}",
-		      "total_artifacts", (json_int_t)cs.total, "stale_count",
-		      (json_int_t)cs.stale, "fresh_count", (json_int_t)cs.fresh,
-		      "oldest_sync_age_seconds", cs.oldest_sync_age_seconds, "percentage_stale",
-		      pct, "ttl_seconds", (json_int_t)ttl, "count_cache", "size",
-		      (json_int_t)cc.size, "ttl_seconds", (json_int_t)(cc.ttl_ms / 1000), "hits",
-		      (json_int_t)cc.hits, "misses", (json_int_t)cc.misses, "hit_rate",
-		      round(hit_rate * 10000) / 10000);
+		      "total_artifacts", (json_int_t)cs.total, "stale_count", (json_int_t)cs.stale,
+		      "fresh_count", (json_int_t)cs.fresh, "oldest_sync_age_seconds",
+		      cs.oldest_sync_age_seconds, "percentage_stale", pct, "ttl_seconds",
+		      (json_int_t)ttl, "count_cache", "size", (json_int_t)cc.size, "ttl_seconds",
+		      (json_int_t)(cc.ttl_ms / 1000), "hits", (json_int_t)cc.hits, "misses",
+		      (json_int_t)cc.misses, "hit_rate", round(hit_rate * 10000) / 10000);
 	if (!o)
 		return api_fail(req, -ENOMEM, NULL);
 	return sm_http_json(req, 200, o);
@@ -1088,14 +1083,11 @@ static const struct {
     {"DELETE", API_PREFIX "/user-collections/{id}", uc_delete, 0},
     {"GET", API_PREFIX "/user-collections/{id}/artifacts", uc_artifacts, 0},
     {"POST", API_PREFIX "/user-collections/{id}/artifacts", uc_add_artifacts, 0},
-    {"DELETE", API_PREFIX "/user-collections/{id}/artifacts/{artifact_id}",
-     uc_remove_artifact, 0},
-    {"POST", API_PREFIX "/user-collections/{id}/refresh-cache", uc_refresh_one,
-     SM_ROUTE_REFRESH},
+    {"DELETE", API_PREFIX "/user-collections/{id}/artifacts/{artifact_id}", uc_remove_artifact, 0},
+    {"POST", API_PREFIX "/user-collections/{id}/refresh-cache", uc_refresh_one, SM_ROUTE_REFRESH},
 };
 
-int api_register_user_collections(struct sm_app *app, struct sm_router *router,
-				  struct strbuf *err)
+int api_register_user_collections(struct sm_app *app, struct sm_router *router, struct strbuf *err)
 {
 	for (size_t i = 0; i < SM_ARRAY_SIZE(routes); i++) {
 		int r = sm_router_add(router, routes[i].method, routes[i].pattern, routes[i].fn,

@@ -132,8 +132,7 @@ static void collect(struct sm_metrics *m, void *data)
 	(void)m;
 	sm_count_cache_stats(app->counts, &cs);
 	if (app->metrics)
-		sm_metric_set(sm_metric_get(app->metrics->cache_entries, "count"),
-			      (double)cs.size);
+		sm_metric_set(sm_metric_get(app->metrics->cache_entries, "count"), (double)cs.size);
 }
 
 int sm_app_attach(struct sm_app *app, struct sm_http_server *srv, struct strbuf *err)
