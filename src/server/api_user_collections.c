@@ -24,6 +24,8 @@
 
 #define UC_LIMIT_MAX 100
 #define UC_DEFAULT_LIMIT 20
+/* artifact_ids of one POST */
+#define UC_MAX_IDS 1000
 
 static int not_found(struct sm_http_req *req, const char *id)
 {
@@ -285,7 +287,14 @@ out:
 static int uc_get(struct sm_http_req *req, void *data)
 {
 	const char *id = sm_http_param(req, "id");
+	struct sm_user_collection_row row = {0};
+	int r = sm_store_get_user_collection(api_cache(req)->store, id, &row, NULL);
 
+	sm_user_collection_row_release(&row);
+	if (r == -ENOENT)
+		return not_found(req, id);
+	if (r < 0)
+		return api_fail(req, r, NULL);
 	if (api_revision_etag(req, api_cache(req), "uc1"))
 		return SM_HTTP_DONE;
 	return respond_row(data, req, 200, id, true);
@@ -602,11 +611,17 @@ static int uc_add_artifacts(struct sm_http_req *req, void *data)
 		r = api_422(req, "artifact_ids", "too_short", "List should have at least 1 item");
 		goto out;
 	}
-	json_array_foreach(ids, i, v) if (!json_is_string(v) || !json_string_length(v))
-	{
-		r = api_422(req, "artifact_ids", "string_type",
-			    "Input should be a non-empty string");
+	if (json_array_size(ids) > UC_MAX_IDS) {
+		r = api_422(req, "artifact_ids", "too_long", "List should have at most 1000 items");
 		goto out;
+	}
+	for (i = 0; i < json_array_size(ids); i++) {
+		v = json_array_get(ids, i);
+		if (!json_is_string(v) || !json_string_length(v)) {
+			r = api_422(req, "artifact_ids", "string_type",
+				    "Input should be a non-empty string");
+			goto out;
+		}
 	}
 	if ((r = member_target(req, id)) < 0 || (r = plan_add(req, ids, &plan)) < 0)
 		goto out;

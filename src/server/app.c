@@ -82,6 +82,12 @@ static int thread_init(unsigned index, void *data, void **ret)
 			sm_log_warn("server: loop %u: in-memory sync failed: %s", index, err.buf);
 		sm_sync_stats_release(&st);
 	}
+	/*
+	 * The baseline predates every request: a commit by another process
+	 * before this thread's first request is still noticed then.
+	 */
+	if (sm_store_data_version(t->cache->store, &t->data_version, NULL) == 0)
+		t->have_version = true;
 	sm_strbuf_release(&err);
 	*ret = t;
 	return 0;

@@ -387,6 +387,10 @@ def test_user_collections(s, home):
     check(st == 200 and j["groups"] == [] and j["name"] == "Frontend", "GET {id} with groups []")
     st, _, j = s.get("/user-collections/nope")
     check(st == 404 and j["detail"] == "Collection 'nope' not found", "GET unknown -> 404")
+    st, _, j = s.get("/user-collections/nope", headers={"If-None-Match": h["ETag"]})
+    check(st == 404, "GET unknown with a current ETag -> still 404")
+    st, _, _ = s.request("GET", f"/user-collections/{a['id']}", headers={"If-None-Match": h["ETag"]})
+    check(st == 304, "GET {id} If-None-Match -> 304")
     st, _, j = s.get("/user-collections/default")
     check(st == 200 and j["collection_type"] == "default", "GET default")
 
@@ -559,6 +563,12 @@ def test_freshness(s, home, src, a):
     d = next(i for i in j["items"] if i["id"] == "default")
     check(st == 200 and d["artifact_count"] == 7, "count fresh after a CLI add (TTL 3600)")
     etag = h["ETag"]
+    # new connections land on either loop thread: every one sees the commit
+    counts = set()
+    for _ in range(12):
+        st, _, j = s.get("/user-collections/default")
+        counts.add(j["artifact_count"])
+    check(counts == {7}, f"every loop thread sees the CLI commit {counts}")
 
     p = cli(home, "--json", "user-collection", "add", a["id"], "skill:late")
     st, h, j = s.get(f"/user-collections/{a['id']}", headers={"If-None-Match": etag})
