@@ -7,12 +7,14 @@ pkgs="gcc make meson ninja-build pkg-config git python3 \
 libsqlite3-dev libyaml-dev libssl-dev libjansson-dev libgit2-dev \
 libcurl4-openssl-dev libh2o-evloop-dev libarchive-dev libcmocka-dev"
 
-# Extra groups: "asan" needs nothing more (gcc's runtime); "fuzz" needs clang.
+# Extra groups: "asan" needs nothing more (gcc's runtime); "fuzz" needs clang;
+# "web" adds Chromium for the browser test (suite 'web', skipped without it).
 for extra in "$@"; do
 	case "$extra" in
 	fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
 	bench) pkgs="$pkgs hyperfine wrk nginx-light" ;;
 	valgrind) pkgs="$pkgs valgrind" ;;
+	web) pkgs="$pkgs chromium" ;; # browser test of the web page (tests/web)
 	esac
 done
 
