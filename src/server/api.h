@@ -26,6 +26,7 @@ struct sm_count_cache;
 struct sm_artifact_row;
 struct sm_user_collection_row;
 struct sm_artifact_query;
+struct sm_artifact_page;
 
 #define API_ANSWERED (-10000)
 #define API_PREFIX "/api/v1"
@@ -119,6 +120,17 @@ int api_artifact_key(struct sm_cache *cache, const struct sm_artifact_row *row, 
  */
 int api_collections_of(struct sm_app *app, struct sm_cache *cache,
 		       const struct sm_artifact_row *rows, size_t n, json_t **out);
+
+/*
+ * Read repair (ARCHITECTURE §2.3): rows flagged stale (by a watcher or a
+ * write) or never synced are re-read from the files before answering. The
+ * page of q is listed; when it holds such rows their file collections are
+ * synced (warm) and the page listed again.
+ */
+int api_list_fresh(struct sm_app *app, struct sm_cache *cache, const struct sm_artifact_query *q,
+		   struct sm_artifact_page *ret);
+/* Same for one row (replaced in place); -ENOENT when the sync removed it. */
+int api_row_fresh(struct sm_app *app, struct sm_cache *cache, struct sm_artifact_row *row);
 
 /* ArtifactSummary (user-collection artifact pages). collections stolen. */
 json_t *api_artifact_summary(const struct sm_artifact_row *row, const char *key,

@@ -67,11 +67,13 @@ static int art_list(struct sm_http_req *req, void *data)
 	q.search = sm_http_query(req, "search");
 	if (q.search && !*q.search)
 		q.search = NULL;
-	if (api_revision_etag(req, cache, "a"))
-		return SM_HTTP_DONE;
-	r = sm_store_list_artifacts(cache->store, &q, &page, NULL);
+	r = api_list_fresh(app, cache, &q, &page);
 	if (r < 0)
 		return api_fail(req, r, NULL);
+	if (api_revision_etag(req, cache, "a")) {
+		sm_artifact_page_release(&page);
+		return SM_HTTP_DONE;
+	}
 	colls = sm_calloc(page.n + 1, sizeof(*colls));
 	items = json_array();
 	if (!colls || !items) {
@@ -119,6 +121,14 @@ static int art_get(struct sm_http_req *req, void *data)
 	if ((r = collection_param(app, req, &coll)) < 0 ||
 	    (r = api_resolve(req, cache, id, coll, &row)) < 0)
 		return api_fail(req, r, NULL);
+	r = api_row_fresh(app, cache, &row);
+	if (r == -ENOENT) {
+		(void)sm_http_error(req, 404, "Artifact '%s' not found", id);
+		r = 0;
+		goto out;
+	}
+	if (r < 0)
+		goto out;
 	/* the row's own revision, and the DB's for the counts in collections[] */
 	if (api_revision_etag(req, cache, row.row_hash)) {
 		r = 0;

@@ -632,3 +632,91 @@ json_t *api_page_info(const char *first, const char *last, bool has_next, bool h
 			 "has_previous_page", has_prev, "start_cursor", api_cursor_json(first),
 			 "end_cursor", api_cursor_json(last), "total_count", (json_int_t)total);
 }
+
+/* ---- read repair ---- */
+
+static bool needs_repair(const struct sm_artifact_row *row)
+{
+	return row->stale || row->synced_at == 0;
+}
+
+/* Warm-sync the file collections of the rows that need it. Returns 1 when one ran. */
+static int repair(struct sm_app *app, struct sm_cache *cache, const struct sm_artifact_row *rows,
+		  size_t n)
+{
+	const char **done = NULL;
+	size_t ndone = 0;
+	bool changed = false;
+	int r = 0;
+
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		struct sm_sync_stats st = {0};
+		struct strbuf err = STRBUF_INIT;
+		bool seen = false;
+
+		if (!needs_repair(&rows[i]))
+			continue;
+		for (size_t k = 0; k < ndone && !seen; k++)
+			seen = !strcmp(done[k], rows[i].collection);
+		if (seen)
+			continue;
+		if (!done && !(done = sm_calloc(n, sizeof(*done)))) {
+			r = -ENOMEM;
+			break;
+		}
+		done[ndone++] = rows[i].collection;
+		r = sm_cache_sync(cache, rows[i].collection, 0, &st, &err);
+		if (r < 0)
+			sm_log_warn("server: read repair of '%s' failed: %s", rows[i].collection,
+				    err.buf);
+		changed |= st.created || st.updated || st.removed;
+		sm_sync_stats_release(&st);
+		sm_strbuf_release(&err);
+		r = r == -ENOMEM ? r : 0;
+	}
+	sm_free(done);
+	if (changed)
+		api_invalidate(app, NULL);
+	if (app->metrics && ndone)
+		sm_server_metrics_cache_miss(app->metrics, "metadata");
+	return r < 0 ? r : ndone > 0;
+}
+
+int api_list_fresh(struct sm_app *app, struct sm_cache *cache, const struct sm_artifact_query *q,
+		   struct sm_artifact_page *ret)
+{
+	struct sm_artifact_page page = {0};
+	int r = sm_store_list_artifacts(cache->store, q, &page, NULL);
+
+	if (r < 0)
+		return r;
+	r = repair(app, cache, page.rows, page.n);
+	if (r > 0) {
+		sm_artifact_page_release(&page);
+		r = sm_store_list_artifacts(cache->store, q, &page, NULL);
+	} else if (r == 0 && app->metrics) {
+		sm_server_metrics_cache_hit(app->metrics, "metadata");
+	}
+	if (r < 0) {
+		sm_artifact_page_release(&page);
+		return r;
+	}
+	*ret = page;
+	return 0;
+}
+
+int api_row_fresh(struct sm_app *app, struct sm_cache *cache, struct sm_artifact_row *row)
+{
+	struct sm_artifact_row fresh = {0};
+	int r = repair(app, cache, row, 1);
+
+	if (r <= 0)
+		return r;
+	r = sm_store_get_artifact_by_key(cache->store, row->collection, row->type, row->name,
+					 &fresh, NULL);
+	if (r < 0)
+		return r;
+	sm_artifact_row_release(row);
+	*row = fresh;
+	return 0;
+}

@@ -426,11 +426,13 @@ static int uc_artifacts(struct sm_http_req *req, void *data)
 		return not_found(req, id);
 	if (r < 0)
 		return api_fail(req, r, NULL);
-	if (api_revision_etag(req, cache, "uca"))
-		return SM_HTTP_DONE;
-	r = sm_store_list_artifacts(cache->store, &q, &page, NULL);
+	r = api_list_fresh(app, cache, &q, &page);
 	if (r < 0)
 		return api_fail(req, r, NULL);
+	if (api_revision_etag(req, cache, "uca")) {
+		sm_artifact_page_release(&page);
+		return SM_HTTP_DONE;
+	}
 	colls = sm_calloc(page.n + 1, sizeof(*colls));
 	items = json_array();
 	if (!colls || !items) {

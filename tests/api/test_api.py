@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -636,6 +637,38 @@ def test_freshness(s, home, src, a):
     check(st == 200 and j["id"] == "skill:dup", "the other one is no longer ambiguous")
 
 
+def flag_stale(home, name):
+    """What the watcher does on a change: flag the row (white box, the cache's schema)."""
+    db = sqlite3.connect(os.path.join(home, "cache", "metadata.db"), timeout=30)
+    with db:
+        db.execute("UPDATE artifacts SET stale = 1 WHERE name = ?", (name,))
+    db.close()
+
+
+def test_read_repair(s, home, a):
+    """A row flagged stale is re-read from the files before the answer."""
+    path = os.path.join(home, "collections/default/skills/pdf/SKILL.md")
+    st, h, j = s.get("/artifacts/skill:pdf")
+    etag = h["ETag"]
+    write(path, "---\nname: pdf\ndescription: Edited by hand\ntags: [docs]\ntools: [Bash]\n---\nx\n")
+    flag_stale(home, "pdf")
+    st, h, j = s.get("/artifacts/skill:pdf", headers={"If-None-Match": etag})
+    check(st == 200 and j["metadata"]["description"] == "Edited by hand" and h["ETag"] != etag,
+          "detail: a stale row is repaired before answering (no stale 304)")
+    write(path, "---\nname: pdf\ndescription: Edited again\ntags: [docs]\ntools: [Bash]\n---\nx\n")
+    flag_stale(home, "pdf")
+    st, _, j = s.get("/artifacts?artifact_type=skill")
+    d = {i["id"]: i for i in j["items"]}
+    check(st == 200 and d["skill:pdf"]["metadata"]["description"] == "Edited again",
+          "list: stale rows repaired before answering")
+    write(path, "---\nname: pdf\ndescription: Third edit\ntags: [docs]\ntools: [Bash]\n---\nx\n")
+    flag_stale(home, "pdf")
+    st, _, j = s.get(f"/user-collections/{a['id']}/artifacts")
+    d = {i["id"]: i for i in j["items"]}
+    check(st == 200 and d["skill:pdf"]["description"] == "Third edit",
+          "collection page: stale rows repaired before answering")
+
+
 def test_rate_limit(src):
     home = os.path.join(TMP, "rl")
     cli(home, "add", "skill", f"{src}/pdf")
@@ -656,6 +689,7 @@ def main():
     a, b = test_user_collections(s, home)
     test_membership(s, home, a, b)
     test_freshness(s, home, src, a)
+    test_read_repair(s, home, a)
     rc, out, err = s.stop()
     check(rc == 0, f"SIGTERM -> exit 0 ({err[-500:]})")
     check(out == "", "nothing on stdout but the URL line")
