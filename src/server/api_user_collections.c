@@ -403,6 +403,8 @@ static int uc_artifacts(struct sm_http_req *req, void *data)
 {
 	struct sm_app *app = data;
 	const char *id = sm_http_param(req, "id"), *tags = sm_http_query(req, "tags");
+	const char *ig = sm_http_query(req, "include_groups");
+	bool groups = ig && (!strcmp(ig, "true") || !strcmp(ig, "1"));
 	struct sm_cache *cache = api_cache(req);
 	struct sm_artifact_query q = {0};
 	struct sm_artifact_page page = {0};
@@ -448,9 +450,11 @@ static int uc_artifacts(struct sm_http_req *req, void *data)
 			goto out;
 		if (i == 0 && (r = sm_strbuf_addstr(&first, key.buf)) < 0)
 			goto out;
-		json_array_append_new(items,
-				      api_artifact_summary(&page.rows[i], key.buf, colls[i]));
+		o = api_artifact_summary(&page.rows[i], key.buf, colls[i]);
 		colls[i] = NULL;
+		if (o && groups)
+			json_object_set_new(o, "groups", json_array()); /* no groups yet */
+		json_array_append_new(items, o);
 	}
 	o = json_pack("{s:O, s:o}", "items", items, "page_info",
 		      api_page_info(page.n ? first.buf : NULL, page.n ? key.buf : NULL,

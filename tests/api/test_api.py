@@ -67,10 +67,10 @@ def write(path, text):
 
 
 class Server:
-    def __init__(self, home, *args):
+    def __init__(self, home, *args, env=None):
         self.home = home
         self.proc = subprocess.Popen([BIN, "serve", "--port", "0", *args],
-                                     env=dict(ENV, SKILLMEAT_HOME=home),
+                                     env=dict(ENV, SKILLMEAT_HOME=home, **(env or {})),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         LIVE.append(self.proc)
         line = self.proc.stdout.readline()
@@ -210,6 +210,20 @@ def test_refusals(src):
     rc, out, _ = s.stop(signal.SIGINT)
     check(rc == 0 and out == "" and not os.path.exists(os.path.join(home, "server.json")),
           "SIGINT: exit 0, server.json removed")
+    # a non-loopback address with a token: requests need it
+    s = Server(home, "--host", "0.0.0.0", env={"SKILLMEAT_API_TOKEN": "s3cret"})
+    check(s.url.startswith("http://0.0.0.0:"), "URL line names the bound host")
+    s.host = "127.0.0.1"
+    st, _, j = s.get("/artifacts")
+    check(st == 401 and detail_is_str(j), "no token -> 401")
+    st, _, j = s.get("/artifacts", headers={"Authorization": "Bearer s3cret"})
+    check(st == 200 and j["page_info"]["total_count"] == 1, "Bearer token -> 200")
+    st, _, j = s.get("/artifacts", headers={"X-API-Key": "wrong"})
+    check(st == 401, "wrong X-API-Key -> 401")
+    st, _, j = s.get("/health")
+    check(st == 200, "/health needs no token")
+    rc, out, _ = s.stop()
+    check(rc == 0 and out == "", "token server stopped")
 
 
 def test_artifacts(s):
@@ -486,6 +500,9 @@ def test_membership(s, home, a, b):
           and item["tools"] == ["Read", "Write"], "ArtifactSummary fields")
     colls = {c["id"]: c["artifact_count"] for c in item["collections"]}
     check(colls == {"default": 6, a["id"]: 3}, f"collections[].artifact_count {colls}")
+    check("groups" not in item, "no groups[] unless include_groups")
+    st, _, j = s.get(f"/user-collections/{a['id']}/artifacts?include_groups=true")
+    check(all(i["groups"] == [] for i in j["items"]), "include_groups=true -> groups []")
     st, _, j = s.get(f"/user-collections/{a['id']}/artifacts?artifact_type=agent")
     check([i["id"] for i in j["items"]] == ["agent:reviewer"], "artifact_type filter")
     st, _, j = s.get(f"/user-collections/{a['id']}/artifacts?search=draw")
