@@ -60,7 +60,8 @@ static int load(struct sm_app *app, struct sm_http_req *req, struct sm_user_coll
 	if (r < 0) {
 		sm_log_error("server: %s", err.buf);
 		if (r == -EBADMSG)
-			(void)sm_http_error(req, 500, "%s", err.buf);
+			(void)sm_http_error(req, 500,
+					    "user-collections.toml is malformed (see the server log)");
 		else
 			api_fail(req, r, err.buf);
 		r = API_ANSWERED;

@@ -692,6 +692,17 @@ def test_rate_limit(src):
     s = Server(home)
     codes = [s.json("POST", "/user-collections/refresh-cache")[0] for _ in range(6)]
     check(codes[:5] == [200] * 5 and codes[5] == 429, f"refresh-cache token bucket {codes}")
+    st, _, j = s.json("POST", "/user-collections", {"name": "Kept"})
+    check(st == 201, "create")
+    uc = os.path.join(home, "user-collections.toml")
+    write(uc, "[[collections]\nbroken")
+    st, _, j = s.json("POST", "/user-collections", {"name": "New"})
+    check(st == 500 and "malformed" in j["detail"], "a malformed user-collections.toml -> 500")
+    with open(uc) as f:
+        check(f.read() == "[[collections]\nbroken", "and it is left untouched")
+    st, _, j = s.get("/user-collections")
+    check(st == 200 and [i["name"] for i in j["items"]].count("Kept") == 1,
+          "reads still answer from the cache")
     rc, out, _ = s.stop()
     check(rc == 0 and out == "", "stopped")
 
