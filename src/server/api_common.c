@@ -428,11 +428,20 @@ int api_collections_of(struct sm_app *app, struct sm_cache *cache,
 			r = -ENOMEM;
 			goto out;
 		}
-		for (size_t k = 0; k < nm; k++) {
+		/* memberships come ordered by artifact uuid: binary search the first */
+		size_t lo = 0, hi = nm;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (strcmp(m[mid].artifact_uuid, rows[i].uuid) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t k = lo; k < nm && !strcmp(m[k].artifact_uuid, rows[i].uuid); k++) {
 			int64_t c = 0;
 
-			if (strcmp(m[k].artifact_uuid, rows[i].uuid))
-				continue;
 			for (size_t j = 0; j < nids; j++)
 				if (!strcmp(ids[j], m[k].collection_id))
 					c = counts[j];
