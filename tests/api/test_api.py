@@ -686,6 +686,58 @@ def test_read_repair(s, home, a):
           "collection page: stale rows repaired before answering")
 
 
+def no_stale_304(s, paths, action, what):
+    """After action, a 304 for an old ETag is only allowed when the body is unchanged."""
+    before = {}
+    for p in paths:
+        st, h, data = s.request("GET", p)
+        before[p] = (h["ETag"], data)
+    action()
+    stale = []
+    for p in paths:
+        st, h, _ = s.request("GET", p, headers={"If-None-Match": before[p][0]})
+        st2, _, data = s.request("GET", p)
+        if st == 304 and data != before[p][1]:
+            stale.append(p)
+    check(not stale, f"no stale 304 after {what} {stale}")
+
+
+def test_no_stale_304(s, home, src, a):
+    cid = a["id"]
+    paths = ["/user-collections", f"/user-collections/{cid}", f"/user-collections/{cid}/artifacts",
+             "/user-collections/default/artifacts", "/artifacts", "/artifacts/skill:pdf",
+             "/artifacts/agent:reviewer"]
+    holder = {}
+
+    def api_create():
+        holder["b"] = s.json("POST", "/user-collections", {"name": "Fresh"})[2]["id"]
+
+    steps = [
+        (api_create, "API create"),
+        (lambda: s.json("PUT", f"/user-collections/{cid}", {"description": "changed"}),
+         "API PUT"),
+        (lambda: s.json("POST", f"/user-collections/{cid}/artifacts",
+                        {"artifact_ids": ["agent:reviewer"]}), "API add member"),
+        (lambda: s.request("DELETE", f"/user-collections/{cid}/artifacts/agent:reviewer"),
+         "API remove member"),
+        (lambda: s.request("DELETE", f"/user-collections/{holder['b']}"), "API delete collection"),
+        (lambda: cli(home, "add", "command", f"{src}/later.md"), "CLI add"),
+        (lambda: cli(home, "user-collection", "add", cid, "command:later"), "CLI uc add"),
+        (lambda: cli(home, "user-collection", "rename", cid, "Frontend2"), "CLI uc rename"),
+        (lambda: cli(home, "user-collection", "remove", cid, "command:later"), "CLI uc remove"),
+        (lambda: cli(home, "remove", "command:later"), "CLI remove"),
+        (lambda: s.json("POST", "/user-collections/refresh-cache"), "API refresh-cache"),
+        (lambda: s.json("POST", "/user-collections/migrate-to-default"), "API migrate"),
+        (lambda: s.request("DELETE", "/artifacts/command:deploy"), "API delete artifact"),
+    ]
+    for fn, what in steps:
+        no_stale_304(s, paths, fn, what)
+    # and the ETags do hold when nothing changed
+    tags = {p: s.request("GET", p)[1]["ETag"] for p in paths}
+    codes = {p: s.request("GET", p, headers={"If-None-Match": tags[p]})[0] for p in paths}
+    check(set(codes.values()) == {304}, f"unchanged -> 304 everywhere {codes}")
+
+
 def test_rate_limit(src):
     home = os.path.join(TMP, "rl")
     cli(home, "add", "skill", f"{src}/pdf")
@@ -718,6 +770,7 @@ def main():
     test_membership(s, home, a, b)
     test_freshness(s, home, src, a)
     test_read_repair(s, home, a)
+    test_no_stale_304(s, home, src, a)
     rc, out, err = s.stop()
     check(rc == 0, f"SIGTERM -> exit 0 ({err[-500:]})")
     check(out == "", "nothing on stdout but the URL line")
