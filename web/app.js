@@ -513,7 +513,8 @@
 		const dl = el('dl');
 		for (const [k, v, cls] of pairs) {
 			dl.appendChild(el('dt', null, k));
-			dl.appendChild(el('dd', { class: cls || null }, v instanceof Node ? v : value(v)));
+			const empty = v === null || v === undefined || v === '';
+			dl.appendChild(el('dd', { class: (!empty && cls) || null }, v instanceof Node ? v : value(v)));
 		}
 		return dl;
 	}

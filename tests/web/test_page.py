@@ -18,6 +18,7 @@ Python standard library only.
 
 import base64
 import html
+import http.client
 import http.server
 import json
 import os
@@ -235,9 +236,10 @@ def page(items, params, limit_default=20):
 
 
 class Stub:
-    def __init__(self, need_token=None):
+    def __init__(self, need_token=None, upstream=None):
         self.cols, self.arts = make_data()
         self.need_token = need_token
+        self.upstream = upstream  # (host, port) of a real serve: /api/ is forwarded
         self.requests = []
         self.lock = threading.Lock()
 
@@ -257,6 +259,16 @@ def handler_for(stub):
             self.end_headers()
             self.wfile.write(data)
 
+        def forward(self):
+            conn = http.client.HTTPConnection(*stub.upstream, timeout=30)
+            try:
+                conn.request("GET", self.path, headers={"Accept": "application/json"})
+                res = conn.getresponse()
+                body = res.read()
+                return self.send(res.status, body, res.getheader("Content-Type") or "")
+            finally:
+                conn.close()
+
         def do_GET(self):
             url = urllib.parse.urlsplit(self.path)
             params = urllib.parse.parse_qs(url.query)
@@ -275,6 +287,8 @@ def handler_for(stub):
                     return self.send(200, f.read(), ctype)
             if not path.startswith("/api/v1/"):
                 return self.send(404, {"detail": "Not Found"})
+            if stub.upstream:
+                return self.forward()
             if stub.need_token and self.headers.get("Authorization") != "Bearer " + stub.need_token:
                 return self.send(401, {"detail": "Not authenticated"})
             parts = [urllib.parse.unquote(p) for p in path[len("/api/v1/"):].split("/")]
@@ -374,6 +388,114 @@ def serve(stub):
     srv.daemon_threads = True
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv, "http://127.0.0.1:%d/" % srv.server_address[1]
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def http_get(host, port, path, headers=None):
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        res = conn.getresponse()
+        return res.status, dict((k.lower(), v) for k, v in res.getheaders()), res.read()
+    finally:
+        conn.close()
+
+
+def real_serve(b, tmp, shots):
+    """The page against the real API: `skillmeat serve` (SKILLMEAT_BIN) on a small home."""
+    exe = os.environ.get("SKILLMEAT_BIN")
+    if not exe or not os.access(exe, os.X_OK):
+        print("ok - # SKIP the real serve: SKILLMEAT_BIN not set")
+        return
+    home, src = os.path.join(tmp, "home"), os.path.join(tmp, "src")
+    env = dict(os.environ, SKILLMEAT_HOME=home, NO_COLOR="1")
+    for k in ("SKILLMEAT_API_TOKEN", "SKILLMEAT_HOST", "SKILLMEAT_PORT"):
+        env.pop(k, None)
+    write(os.path.join(src, "canvas", "SKILL.md"),
+          "---\nname: canvas\ntitle: Canvas\ndescription: Draw <b>on</b> a canvas\n"
+          "author: Ann\nlicense: MIT\nversion: 1.2.0\ntags: [art, ui]\ntools: [Read, Write]\n"
+          "---\n# Canvas\n")
+    write(os.path.join(src, "pdf", "SKILL.md"),
+          "---\nname: pdf\ndescription: Read PDF files\ntags: [docs]\ntools: [Bash]\n---\nx\n")
+    write(os.path.join(src, "reviewer.md"),
+          "---\ndescription: Review code carefully\ntags: [review]\n---\nb\n")
+    for args in (["add", "skill", os.path.join(src, "canvas")],
+                 ["add", "skill", os.path.join(src, "pdf")],
+                 ["add", "agent", os.path.join(src, "reviewer.md")],
+                 ["user-collection", "create", "Favourites"],
+                 ["user-collection", "add", "Favourites", "skill:canvas"]):
+        p = subprocess.run([exe] + args, env=env, capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            check(False, "skillmeat %s: %s" % (" ".join(args), p.stderr.strip()))
+            return
+    # edit the collection's copy: the detail shows it as locally modified
+    with open(os.path.join(home, "collections", "default", "skills", "canvas", "SKILL.md"), "a") as f:
+        f.write("edited\n")
+    proc = subprocess.Popen([exe, "serve", "--port", "0"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline().strip()
+        m = re.match(r"http://([^:/]+):(\d+)$", line)
+        if not m:
+            check(False, "serve printed its URL (%r)" % line)
+            return
+        host, port = m.group(1), int(m.group(2))
+        st, _, body = http_get(host, port, "/api/v1/user-collections")
+        fav = [c["id"] for c in json.loads(body)["items"] if c["name"] == "Favourites"]
+        srv = None
+        st, hdrs, body = http_get(host, port, "/")
+        if st == 200 and hdrs.get("content-type", "").startswith("text/html"):
+            # serve has the page (sm_web_register): the embedded copy, its headers
+            with open(os.path.join(WEB, "index.html"), "rb") as f:
+                check(body == f.read(), "serve answers / with web/index.html")
+            etag = hdrs.get("etag", "")
+            check(hdrs.get("cache-control") == "no-cache" and len(etag) == 66,
+                  "Cache-Control: no-cache and an ETag")
+            st, _, _ = http_get(host, port, "/app.js", {"If-None-Match": etag})
+            check(st == 200, "another asset's tag does not match")
+            st, _, body = http_get(host, port, "/", {"If-None-Match": etag})
+            check(st == 304 and body == b"", "If-None-Match -> 304")
+            base = line + "/"
+        else:
+            print("ok - # serve does not serve the page yet: web/ from here, /api/ forwarded")
+            srv, base = serve(Stub(upstream=(host, port)))
+        try:
+            dom = b.dom(base + "#collection=default&artifact=skill%3Acanvas")
+            names = texts(dom, "cname")
+            check(names == ["Default Collection", "Favourites"], "real collections: %s" % names)
+            cards = texts(dom, "card-name")
+            check(sorted(cards) == ["canvas", "pdf", "reviewer"], "real artifacts: %s" % cards)
+            check("Showing 3 of 3 artifacts" in dom, "real total_count")
+            check("Draw &lt;b&gt;on&lt;/b&gt; a canvas" in dom, "real description, as text")
+            check(re.search(r">[0-9a-f]{64}<", dom) is not None, "real content hash shown")
+            check("locally modified</span>" in dom, "real locally_modified badge")
+            check(">Write</span>" in dom and ">art</span>" in dom, "real tools and tags")
+            check("API error" not in dom, "no API error")
+            if fav:
+                dom = b.dom(base + "#collection=" + urllib.parse.quote(fav[0]))
+                check(texts(dom, "card-name") == ["canvas"], "real user collection members")
+            dom = b.dom(base + "#collection=default&type=agent")
+            check(texts(dom, "card-name") == ["reviewer"], "real artifact_type filter")
+            dom = b.dom(base + "#collection=default&search=pdf")
+            check(texts(dom, "card-name") == ["pdf"], "real search")
+            b.shot(base + "#collection=default&artifact=skill%3Acanvas",
+                   os.path.join(shots, "page-real.png"))
+        finally:
+            if srv:
+                srv.shutdown()
+                srv.server_close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def main():
@@ -499,11 +621,14 @@ def main():
         b.shot(base + "#collection=default", os.path.join(shots, "page-400.png"), 400, 900)
         b.shot(url, os.path.join(shots, "page-400-detail.png"), 400, 900)
         check(True, "screenshots taken in %s" % shots)
+
+        # 7. the real serve, when the build names it
+        real_serve(b, tmp, shots)
     finally:
         srv.shutdown()
         srv.server_close()
 
-    # 7. a server with a token: the page asks for it
+    # 8. a server with a token: the page asks for it
     stub = Stub(need_token="sekret")
     srv, base = serve(stub)
     try:
