@@ -54,7 +54,7 @@ void sm_refresher_kick(struct sm_refresher *r);
 
 struct sm_refresher_stats {
 	uint64_t runs;		/* passes done */
-	uint64_t refreshed;	/* rows re-read (created or updated) over all passes */
+	uint64_t refreshed;	/* rows whose cached content changed (created, updated) */
 	uint64_t removed;	/* rows of artifacts gone from their manifest */
 	uint64_t errors;	/* artifacts that could not be read, failed syncs */
 	uint64_t over_budget;	/* passes that stopped with stale rows left */

@@ -602,13 +602,13 @@ int sm_watcher_start(const struct sm_watcher_opts *opts, struct sm_watcher **ret
 		r = sm_err(err, r, "cannot start the watcher: %s", strerror(-r));
 		goto fail;
 	}
+	sm_log_debug("watcher: watching %zu folders of '%s'", w->nwatches, w->root);
 	r = -pthread_create(&w->thread, NULL, run, w);
 	if (r < 0) {
 		r = sm_err(err, r, "cannot start the watcher thread: %s", strerror(-r));
 		goto fail;
 	}
 	w->thread_started = true;
-	sm_log_debug("watcher: watching %zu folders of '%s'", w->nwatches, w->root);
 	*ret = w;
 	return 0;
 fail:

@@ -250,14 +250,33 @@ static void test_budget_spreads_work(void **state)
 {
 	struct fixture *f = *state;
 	struct sm_refresher_stats st;
+	int64_t end;
 
-	edit_and_flag(f, "default", "s2", "budget-a");
-	edit_and_flag(f, "other", "o1", "budget-b");
+	/* two collections whose every row must be re-read: each takes well over 1 ms */
+	add_collection(f, "big1", "a", 120);
+	add_collection(f, "big2", "b", 120);
+	{
+		struct sm_sync_stats ss = { 0 };
+
+		assert_int_equal(sm_cache_sync(f->cache, NULL, 0, &ss, NULL), 0);
+		sm_sync_stats_release(&ss);
+	}
+	assert_int_equal(sm_store_mark_stale_collection(f->cache->store, "big1", NULL), 120);
+	assert_int_equal(sm_store_mark_stale_collection(f->cache->store, "big2", NULL), 120);
+	edit_and_flag(f, "big1", "a7", "budget-a");
+	edit_and_flag(f, "big2", "b9", "budget-b");
 	/* 1 ms: one collection per pass */
 	start(f, 30, 1);
-	assert_true(wait_description(f, "default", "s2", "budget-a"));
-	assert_true(wait_description(f, "other", "o1", "budget-b"));
-	sm_refresher_get_stats(f->r, &st);
+	assert_true(wait_description(f, "big1", "a7", "budget-a"));
+	assert_true(wait_description(f, "big2", "b9", "budget-b"));
+	end = sm_time_mono_ns() / 1000000 + DEADLINE_MS;
+	do {
+		sm_refresher_get_stats(f->r, &st);
+		if (st.refreshed >= 2 && st.runs >= 2)
+			break;
+		usleep(5000);
+	} while (sm_time_mono_ns() / 1000000 < end);
+	assert_int_equal(st.refreshed, 2); /* the others were re-read and found equal */
 	assert_true(st.runs >= 2);
 	assert_true(st.over_budget >= 1);
 }
