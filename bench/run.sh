@@ -7,3 +7,4 @@ here=$(cd "$(dirname "$0")" && pwd)
 sh "$here/toml/run.sh"
 sh "$here/collection/run.sh"
 sh "$here/cache/run.sh"
+sh "$here/watch/run.sh"
