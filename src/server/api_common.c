@@ -674,7 +674,10 @@ static int repair(struct sm_app *app, struct sm_cache *cache, const struct sm_ar
 			break;
 		}
 		done[ndone++] = rows[i].collection;
+		/* every sync of this process runs under the writer lock, one at a time */
+		pthread_mutex_lock(&app->write_lock);
 		r = sm_cache_sync(cache, rows[i].collection, 0, &st, &err);
+		pthread_mutex_unlock(&app->write_lock);
 		if (r < 0)
 			sm_log_warn("server: read repair of '%s' failed: %s", rows[i].collection,
 				    err.buf);
