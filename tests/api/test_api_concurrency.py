@@ -15,6 +15,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -154,7 +155,24 @@ def main():
             if st != 200:
                 fail(f"reader {k}: members -> {st} {j}")
 
+    def toucher():
+        """Flags rows stale (as the watcher will) and refreshes: syncs on loops and workers."""
+        c = Client(u.hostname, u.port)
+        rnd = random.Random(7)
+        db = sqlite3.connect(os.path.join(HOME, "cache", "metadata.db"), timeout=60)
+        for r in range(ROUNDS):
+            with db:
+                db.execute("UPDATE artifacts SET stale = 1 WHERE name = ?",
+                           (rnd.choice(names).split(":")[1],))
+            path = "/user-collections/refresh-cache" if r % 2 else \
+                f"/user-collections/{rnd.choice(ids)}/refresh-cache"
+            st, j = c.req("POST", path)
+            if st != 200:
+                fail(f"toucher: {path} -> {st} {j}")
+        db.close()
+
     threads = [threading.Thread(target=writer, args=(w,)) for w in range(WRITERS)]
+    threads.append(threading.Thread(target=toucher))
     readers = [threading.Thread(target=reader, args=(k,)) for k in range(READERS)]
     for t in threads + readers:
         t.start()
