@@ -146,10 +146,10 @@ static void batch_line(const struct strbuf *body)
 	json_t *colls = json_object_get(j, "collections_refreshed");
 
 	if (json_is_integer(upd) && json_integer_value(upd) > 0 && json_is_integer(colls))
-		fprintf(stderr, "API cache refreshed (%lld artifacts in %lld collections)\n",
+		fprintf(stderr, "API cache refreshed (%lld artifacts in %lld collections)",
 			(long long)json_integer_value(upd), (long long)json_integer_value(colls));
 	else
-		fprintf(stderr, "API cache refreshed\n");
+		fputs("API cache refreshed", stderr);
 	json_decref(j);
 }
 
@@ -177,10 +177,13 @@ static void refresh(struct cli *cli, const char *collection_id, long timeout_ms)
 	}
 	if (cli->quiet || cli->json)
 		goto out;
+	if (cli->color_err)
+		fputs(C_DIM, stderr);
 	if (collection_id)
-		fprintf(stderr, "API cache refreshed\n");
+		fputs("API cache refreshed", stderr);
 	else
 		batch_line(&body);
+	fputs(cli->color_err ? C_RESET "\n" : "\n", stderr);
 out:
 	curl_free(esc);
 	sm_strbuf_release(&url);

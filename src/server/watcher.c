@@ -691,7 +691,8 @@ void sm_watcher_default_refresh(void *ctx, const char *collection, const char *c
 		which = NULL; /* gone (or not a collection yet): prune its rows */
 	else if (n)
 		mark_paths(wr->cache, collection, paths, n);
-	r = sm_cache_sync(wr->cache, which, SM_SYNC_REFRESH_STALE, &st, &err);
+	/* the prune of a vanished collection needs no re-read of the others */
+	r = sm_cache_sync(wr->cache, which, which ? SM_SYNC_REFRESH_STALE : 0, &st, &err);
 	if (r < 0)
 		goto fail;
 	__atomic_fetch_add(&wr->refreshes, 1, __ATOMIC_RELAXED);

@@ -82,8 +82,9 @@ void sm_watcher_get_stats(struct sm_watcher *w, struct sm_watcher_stats *ret);
  * The ready-made on_change (ctx: a struct sm_watcher_refresh): on the
  * watcher thread, with its own home and SQLite connection (opened on the
  * first call), flag the rows of the changed paths stale and run
- * sm_cache_sync(collection, SM_SYNC_REFRESH_STALE) — or of every collection
- * when the collection folder is gone, so its rows are removed — then call
+ * sm_cache_sync(collection, SM_SYNC_REFRESH_STALE) — or a warm sync of
+ * every collection when the collection folder is gone (not a collection), so
+ * its rows are removed — then call
  * after_refresh (the server drops its count caches there). Errors are
  * logged and counted, never fatal.
  */
