@@ -38,6 +38,29 @@ static int collection_param(struct sm_app *app, struct sm_http_req *req, const c
 	return 0;
 }
 
+/*
+ * ?collection of the list: a file collection name, or (as the original) a
+ * user collection id. Unknown → 404.
+ */
+static int list_collection_param(struct sm_app *app, struct sm_http_req *req,
+				 struct sm_artifact_query *q)
+{
+	const char *c = sm_http_query(req, "collection");
+	struct sm_user_collection_row row = {0};
+	int r;
+
+	if (!c || sm_collection_exists(app->home, c))
+		return collection_param(app, req, &q->collection);
+	r = sm_store_get_user_collection(api_cache(req)->store, c, &row, NULL);
+	sm_user_collection_row_release(&row);
+	if (r == -ENOENT || r == -EINVAL)
+		return collection_param(app, req, &q->collection); /* 400 or 404 */
+	if (r < 0)
+		return r;
+	q->user_collection_id = c;
+	return 0;
+}
+
 static int split_param(struct sm_http_req *req, const char *name, const char *const **ret,
 		       size_t *ret_n)
 {
@@ -62,7 +85,7 @@ static int art_list(struct sm_http_req *req, void *data)
 	    (r = api_artifact_cursor(req, &q)) < 0 || (r = api_types(req, &q)) < 0 ||
 	    (r = split_param(req, "tags", &q.tags, &q.ntags)) < 0 ||
 	    (r = split_param(req, "tools", &q.tools, &q.ntools)) < 0 ||
-	    (r = collection_param(app, req, &q.collection)) < 0)
+	    (r = list_collection_param(app, req, &q)) < 0)
 		return api_fail(req, r, NULL);
 	q.search = sm_http_query(req, "search");
 	if (q.search && !*q.search)

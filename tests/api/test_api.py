@@ -503,6 +503,10 @@ def test_membership(s, home, a, b):
     check("groups" not in item, "no groups[] unless include_groups")
     st, _, j = s.get(f"/user-collections/{a['id']}/artifacts?include_groups=true")
     check(all(i["groups"] == [] for i in j["items"]), "include_groups=true -> groups []")
+    st, _, j = s.get(f"/artifacts?collection={a['id']}")
+    check(st == 200 and [i["id"] for i in j["items"]] == ["agent:reviewer", "skill:canvas",
+                                                         "work/skill:dup"],
+          "/artifacts?collection=<user collection id>")
     st, _, j = s.get(f"/user-collections/{a['id']}/artifacts?artifact_type=agent")
     check([i["id"] for i in j["items"]] == ["agent:reviewer"], "artifact_type filter")
     st, _, j = s.get(f"/user-collections/{a['id']}/artifacts?search=draw")
