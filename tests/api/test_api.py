@@ -760,6 +760,22 @@ def test_rate_limit(src):
     check(st == 200 and [i["name"] for i in j["items"]].count("Kept") == 1,
           "reads still answer from the cache")
     rc, out, _ = s.stop()
+    check(rc == 0, "stopped")
+    os.unlink(uc)
+    # server.* settings from the environment (config.toml keys)
+    s = Server(home, env={"SKILLMEAT_SERVER_RATE_LIMIT_REFRESH_BURST": "2",
+                          "SKILLMEAT_SERVER_MAX_BODY_BYTES": "200"})
+    codes = [s.json("POST", "/user-collections/refresh-cache")[0] for _ in range(3)]
+    check(codes == [200, 200, 429], f"server.rate-limit.refresh-burst from the env {codes}")
+    st, _, j = s.json("POST", "/user-collections", {"name": "x", "description": "y" * 300})
+    check(st == 413, f"server.max-body-bytes from the env ({st})")
+    # and from config.toml
+    rc, out, _ = s.stop()
+    cli(home, "config", "set", "server.rate-limit.enabled", "false")
+    s = Server(home)
+    codes = {s.json("POST", "/user-collections/refresh-cache")[0] for _ in range(8)}
+    check(codes == {200}, f"server.rate-limit.enabled = false in config.toml {codes}")
+    rc, out, _ = s.stop()
     check(rc == 0 and out == "", "stopped")
 
 
