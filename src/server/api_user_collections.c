@@ -902,13 +902,14 @@ static void job_work(void *arg)
 	}
 	if (j->r < 0)
 		goto out;
-	if (j->kind == JOB_MIGRATE) {
+	if (j->kind == JOB_MIGRATE)
 		j->r = sm_store_count_members(c->store, &def, 1, &j->after, &j->err);
-		if (j->r >= 0)
-			j->r = sm_store_cache_status(c->store, NULL, sm_time_real_ns() / 1000000,
-						     app->stale_ttl_ms, &cs, &j->err);
-		j->total = cs.total;
-	}
+	if (j->r >= 0)
+		j->r = sm_store_cache_status(c->store, NULL, sm_time_real_ns() / 1000000,
+					     app->stale_ttl_ms, &cs, &j->err);
+	j->total = cs.total;
+	if (j->r >= 0 && app->metrics)
+		sm_metric_set(sm_metric_get(app->metrics->cache_stale), (double)cs.stale);
 	if (j->r >= 0 && j->kind == JOB_REFRESH_ALL) {
 		j->r = sm_store_list_user_collections(c->store, &uq, &up, &j->err);
 		j->collections = j->r >= 0 ? (size_t)up.total_count : 0;
@@ -1076,6 +1077,8 @@ static int uc_cache_stats(struct sm_http_req *req, void *data)
 	if (r < 0)
 		return api_fail(req, r, NULL);
 	sm_count_cache_stats(app->counts, &cc);
+	if (app->metrics && ttl * 1000 == app->stale_ttl_ms)
+		sm_metric_set(sm_metric_get(app->metrics->cache_stale), (double)cs.stale);
 	pct = cs.total ? round((double)cs.stale * 1000.0 / (double)cs.total) / 10.0 : 0.0;
 	hit_rate = cc.hits + cc.misses ? (double)cc.hits / (double)(cc.hits + cc.misses) : 0.0;
 	o = json_pack("{s:I, s:I, s:I, s:f, s:f, s:I, s:{s:I, s:I, s:I, s:I, s:f}}",
