@@ -283,7 +283,10 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	if (sm_server_config_init(&cfg) < 0)
 		return cli_error(cli, "out of memory");
 	cfg_ok = true;
-	if (configure(cli, home, &cfg) < 0)
+	r = configure(cli, home, &cfg);
+	if (r == -ENOMEM)
+		cli_error(cli, "out of memory");
+	if (r < 0)
 		goto out;
 	if (o.host && sm_server_config_set_host(&cfg, o.host) < 0) {
 		cli_error(cli, "out of memory");
@@ -350,9 +353,8 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	rc = EXIT_OK;
 stop:
 	sm_http_server_request_stop(srv);
-	if (sm_http_server_wait(srv) < 0) {
+	if (sm_http_server_wait(srv) < 0)
 		cli_warning(cli, "stopped without draining every request");
-	}
 out:
 	if (wrote)
 		remove_server_json(path.buf);
