@@ -34,7 +34,7 @@ struct sm_refresher {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	/* under lock */
-	bool stop, kick;
+	bool stop, kick, warm_sync;
 	struct sm_refresher_stats stats;
 };
 
@@ -82,7 +82,14 @@ static int collections_of(const struct sm_artifact_row *rows, size_t n, const ch
 	return 0;
 }
 
-static void run_pass(struct sm_refresher *r, struct pass *p)
+static void add_stats(struct pass *p, const struct sm_sync_stats *st)
+{
+	p->refreshed += st->created + st->updated;
+	p->removed += st->removed;
+	p->errors += st->errors;
+}
+
+static void run_pass(struct sm_refresher *r, bool warm_sync, struct pass *p)
 {
 	struct strbuf err = STRBUF_INIT;
 	struct sm_artifact_row *rows = NULL;
@@ -94,6 +101,17 @@ static void run_pass(struct sm_refresher *r, struct pass *p)
 		sm_log_warn("refresher: cannot open the cache: %s", err.buf);
 		p->errors++;
 		goto out;
+	}
+	if (warm_sync) {
+		struct sm_sync_stats st = { 0 };
+
+		if (sm_cache_sync(r->cache, NULL, 0, &st, &err) < 0) {
+			sm_log_warn("refresher: warm sync: %s", err.buf);
+			p->errors++;
+		}
+		add_stats(p, &st);
+		sm_sync_stats_release(&st);
+		sm_strbuf_reset(&err);
 	}
 	if (sm_store_list_stale(r->cache->store, NULL, sm_time_real_ns() / 1000000,
 				r->cache->stale_ttl_ms, STALE_LIMIT, &rows, &nrows, &err) < 0) {
@@ -129,9 +147,7 @@ static void run_pass(struct sm_refresher *r, struct pass *p)
 				p->errors++;
 			}
 		}
-		p->refreshed += st.created + st.updated;
-		p->removed += st.removed;
-		p->errors += st.errors;
+		add_stats(p, &st);
 		sm_sync_stats_release(&st);
 	}
 	p->over_budget = i < ncolls;
@@ -150,7 +166,7 @@ static void *run(void *arg)
 		struct pass p = { 0 };
 		struct timespec until;
 		int64_t t0, t1;
-		bool stop;
+		bool stop, warm_sync;
 
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += (time_t)(r->interval_ms / 1000);
@@ -164,13 +180,14 @@ static void *run(void *arg)
 		       pthread_cond_timedwait(&r->cond, &r->lock, &until) != ETIMEDOUT)
 			;
 		stop = r->stop;
+		warm_sync = r->warm_sync;
 		r->kick = false;
 		pthread_mutex_unlock(&r->lock);
 		if (stop)
 			break;
 
 		t0 = sm_time_mono_ns();
-		run_pass(r, &p);
+		run_pass(r, warm_sync, &p);
 		t1 = sm_time_mono_ns();
 
 		pthread_mutex_lock(&r->lock);
@@ -236,6 +253,7 @@ int sm_refresher_start(const struct sm_refresher_opts *opts, struct sm_refresher
 			       : sm_config_int(r->home, "server.refresh-budget-ms", DEFAULT_BUDGET_MS);
 	if (r->budget_ms <= 0)
 		r->budget_ms = DEFAULT_BUDGET_MS;
+	r->warm_sync = opts->warm_sync;
 	r->after_refresh = opts->after_refresh;
 	r->ctx = opts->ctx;
 	r->stats.interval_ms = r->interval_ms;
@@ -259,6 +277,15 @@ void sm_refresher_stop(struct sm_refresher *r)
 	pthread_mutex_unlock(&r->lock);
 	pthread_join(r->thread, NULL);
 	refresher_free(r);
+}
+
+void sm_refresher_set_warm_sync(struct sm_refresher *r, bool on)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->warm_sync = on;
+	pthread_mutex_unlock(&r->lock);
 }
 
 void sm_refresher_kick(struct sm_refresher *r)

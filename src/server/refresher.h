@@ -2,6 +2,7 @@
 #ifndef SKILLMEAT_SERVER_REFRESHER_H
 #define SKILLMEAT_SERVER_REFRESHER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct strbuf;
@@ -34,6 +35,13 @@ struct sm_refresher_opts {
 	int64_t interval_ms;
 	/* Work per pass; <= 0: config server.refresh-budget-ms (default 200). */
 	int64_t budget_ms;
+	/*
+	 * Also start each pass with a warm sync of every collection (a stat of
+	 * every artifact against its fingerprint), so hand edits show within
+	 * an interval without the watcher: set it when server.watch is off or
+	 * the watcher is degraded (sm_watcher_stats.degraded). Not budgeted.
+	 */
+	bool warm_sync;
 	/* Called on the refresher thread after a pass that changed rows. */
 	void (*after_refresh)(void *ctx);
 	void *ctx;
@@ -49,6 +57,8 @@ int sm_refresher_start(const struct sm_refresher_opts *opts, struct sm_refresher
 		       struct strbuf *err);
 /* Stop (a pass in progress finishes its current collection), join, free. NULL is accepted. */
 void sm_refresher_stop(struct sm_refresher *r);
+/* Turn the warm sync of every collection per pass on or off (see the option). */
+void sm_refresher_set_warm_sync(struct sm_refresher *r, bool on);
 /* Run a pass now rather than at the end of the interval (tests, an admin action). */
 void sm_refresher_kick(struct sm_refresher *r);
 

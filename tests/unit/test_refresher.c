@@ -302,6 +302,37 @@ static void test_kick_and_stop(void **state)
 	assert_int_equal(st.runs, 0);
 }
 
+static void test_warm_sync(void **state)
+{
+	struct fixture *f = *state;
+	char p[512];
+
+	/* an edit nobody flagged (no watcher): only the warm sync finds it */
+	snprintf(p, sizeof(p), "%s/collections/other/skills/o0/SKILL.md", f->home);
+	write_file(p, "---\nname: o0\ndescription: unflagged edit\n---\n");
+	start(f, 3600 * 1000, 200);
+	sm_refresher_kick(f->r);
+	{
+		struct sm_refresher_stats st;
+		int64_t end = sm_time_mono_ns() / 1000000 + DEADLINE_MS;
+
+		do {
+			sm_refresher_get_stats(f->r, &st);
+			usleep(5000);
+		} while (st.runs < 1 && sm_time_mono_ns() / 1000000 < end);
+		assert_int_equal(st.runs, 1);
+	}
+	{
+		char *d = description_of(f, "other", "o0");
+
+		assert_string_equal(d, "original");
+		free(d);
+	}
+	sm_refresher_set_warm_sync(f->r, true);
+	sm_refresher_kick(f->r);
+	assert_true(wait_description(f, "other", "o0", "unflagged edit"));
+}
+
 static void test_config_defaults(void **state)
 {
 	struct fixture *f = *state;
@@ -358,6 +389,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refreshes_stale_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_budget_spreads_work, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kick_and_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_warm_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gone_collection, setup, teardown),
 	};
