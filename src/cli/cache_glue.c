@@ -51,7 +51,8 @@ int cli_warm_sync(struct cli *cli, const char *name)
 	return r;
 }
 
-void cli_cache_after_write(struct cli *cli, struct sm_collection *c)
+/* Sync one open collection; announce it to a running server when rows changed. */
+static void sync_open(struct cli *cli, struct sm_collection *c, bool announce)
 {
 	struct strbuf err = STRBUF_INIT;
 	struct sm_sync_stats st = { 0 };
@@ -62,13 +63,22 @@ void cli_cache_after_write(struct cli *cli, struct sm_collection *c)
 		cli_warning(cli, "the metadata cache was not updated: %s", err.buf);
 	/*
 	 * Tell a running server (formats §7: collection "default"), when the
-	 * cache changed or could not be brought up to date; a warm sync that
-	 * found nothing to do (show) has nothing to announce.
+	 * cache changed or could not be brought up to date.
 	 */
-	if (r < 0 || st.created || st.updated || st.removed)
+	if (announce && (r < 0 || st.created || st.updated || st.removed))
 		cli_api_refresh(cli, "default");
 	sm_sync_stats_release(&st);
 	sm_strbuf_release(&err);
+}
+
+void cli_cache_after_write(struct cli *cli, struct sm_collection *c)
+{
+	sync_open(cli, c, true);
+}
+
+void cli_warm_sync_open(struct cli *cli, struct sm_collection *c)
+{
+	sync_open(cli, c, false);
 }
 
 static json_t *json_array_of(const char *text)

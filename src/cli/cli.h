@@ -85,6 +85,8 @@ int cli_warm_sync(struct cli *cli, const char *name);
  * undo the write: it is a warning (the next read repairs the cache).
  */
 void cli_cache_after_write(struct cli *cli, struct sm_collection *c);
+/* The warm sync of one open collection before a read (no server is told). */
+void cli_warm_sync_open(struct cli *cli, struct sm_collection *c);
 /* The fixed `list --json` object of a cached row. */
 json_t *cli_row_json(const struct sm_artifact_row *row);
 /* The `list --json` array of rows, written straight to stdout. */

@@ -393,7 +393,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	e = sm_manifest_at(c->manifest, (size_t)idx);
 	if (!cli_cache(cli))
 		goto out;
-	cli_cache_after_write(cli, c); /* the warm sync of this collection */
+	cli_warm_sync_open(cli, c);
 	if (sm_store_get_artifact_by_key(cli->cache->store, c->name, sm_entry_str(e, "type"),
 					 sm_entry_name(e), &row, &err) < 0) {
 		cli_error(cli, "%s", err.buf);

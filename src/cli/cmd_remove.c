@@ -54,7 +54,7 @@ static int drop_memberships(struct cli *cli, struct sm_collection *c, enum sm_ar
 		cli_warning(cli, "no metadata cache: user collections still name '%s'", name);
 		goto out;
 	}
-	cli_cache_after_write(cli, c); /* the row of this artifact, up to date */
+	cli_warm_sync_open(cli, c); /* the row of this artifact, up to date */
 	r = sm_store_get_artifact_by_key(cache->store, c->name, sm_artifact_type_name(type), name,
 					 &row, &err);
 	if (r == 0)
