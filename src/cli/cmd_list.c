@@ -263,8 +263,20 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 		return cli_usage_error(cli, usage_list, "unexpected argument '%s'", argv[optind]);
 	if (!cli_home(cli))
 		return EXIT_FAIL;
-	if (!a.collection)
+	if (!a.collection) {
+		char **names = NULL;
+		size_t nn = 0;
+
 		a.collection = sm_home_active_collection(cli->home);
+		/* a new home: nothing to list yet is not an error */
+		if (!sm_collection_exists(cli->home, a.collection) &&
+		    sm_collection_names(cli->home, &names, &nn, NULL) == 0 && nn == 0) {
+			if (!cli->quiet && !cli->json)
+				cli_info(cli, "No collection yet: 'skillmeat init', or 'skillmeat add PATH'");
+			return output_rows(cli, NULL, 0, false);
+		}
+		sm_strv_free(names, nn);
+	}
 	if (check_collection(cli, a.collection))
 		return EXIT_FAIL;
 	if (cli_warm_sync(cli, a.collection) < 0 || query_all(cli, &a, &rows, &n) < 0)

@@ -17,4 +17,7 @@ done
 [ "$CHECKS" -ge 10 ] || fail "too few verbs found in --help ($CHECKS)"
 [ ! -e "$SKILLMEAT_HOME" ] || fail "--help created the home"
 expect_exit 2 "$SM" list --no-such-flag
+# a new home lists nothing, successfully
+"$SM" list --json >"$TMP/l.json" || fail "list on a new home"
+json_check "$TMP/l.json" 'd == []'
 done_ok
