@@ -522,16 +522,20 @@ static bool same_entry(const struct sm_artifact_row *o, const struct sm_artifact
 
 static long fault_budget = -2; /* -2: not read yet, -1: off */
 
+/* Tests only; atomic, since a server may sync on several threads. */
 static void fault_tick(void)
 {
-	if (fault_budget == -2) {
+	long b = __atomic_load_n(&fault_budget, __ATOMIC_RELAXED);
+
+	if (b == -2) {
 		const char *s = getenv("SKILLMEAT_FAULT_SYNC_KILL_AFTER");
 
-		fault_budget = s && *s ? strtol(s, NULL, 10) : -1;
+		b = s && *s ? strtol(s, NULL, 10) : -1;
+		__atomic_store_n(&fault_budget, b, __ATOMIC_RELAXED);
 	}
-	if (fault_budget < 0)
+	if (b < 0)
 		return;
-	if (fault_budget-- == 0)
+	if (__atomic_fetch_sub(&fault_budget, 1, __ATOMIC_RELAXED) == 0)
 		raise(SIGKILL);
 }
 

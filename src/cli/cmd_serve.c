@@ -11,6 +11,9 @@
 
 #include "cli/cli.h"
 #include "server/app.h"
+#include "server/refresher.h"
+#include "server/watcher.h"
+#include "server/web.h"
 #include "server/auth.h"
 #include "server/http.h"
 #include "skillmeat/cache.h"
@@ -262,12 +265,69 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct serve_opts 
 	return 0;
 }
 
+static void app_lock(void *ctx)
+{
+	sm_app_write_lock(ctx);
+}
+
+static void app_unlock(void *ctx)
+{
+	sm_app_write_unlock(ctx);
+}
+
+/*
+ * Background upkeep: the inotify watcher (server.watch) marks what changed
+ * stale and re-syncs it; the refresher re-reads stale rows every
+ * server.refresh-interval-seconds, and also warm-syncs everything when the
+ * watcher is off or out of inotify watches. Both sync under the writer lock.
+ */
+static void start_upkeep(struct cli *cli, struct sm_app *app, struct sm_watcher **watcher,
+			 struct sm_watcher_refresh *wr, struct sm_refresher **refresher)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct sm_refresher_opts ro = { 0 };
+	struct sm_watcher_opts wo = { 0 };
+	struct sm_watcher_stats ws = { 0 };
+	bool watching = false;
+
+	if (sm_config_bool(cli->home, "server.watch", true)) {
+		wr->home_root = cli->home->root;
+		wr->ctx = app;
+		wr->lock = app_lock;
+		wr->unlock = app_unlock;
+		wo.home_root = cli->home->root;
+		wo.debounce_ms = sm_config_int(cli->home, "server.watch-debounce-ms", 100);
+		wo.on_change = sm_watcher_default_refresh;
+		wo.ctx = wr;
+		if (sm_watcher_start(&wo, watcher, &err) < 0) {
+			cli_warning(cli, "file watching is off: %s", err.buf);
+		} else {
+			sm_watcher_get_stats(*watcher, &ws);
+			watching = !ws.degraded;
+			if (ws.degraded)
+				cli_warning(cli, "out of inotify watches: some folders are not watched");
+		}
+	}
+	ro.home_root = cli->home->root;
+	ro.warm_sync = !watching;
+	ro.ctx = app;
+	ro.lock = app_lock;
+	ro.unlock = app_unlock;
+	sm_strbuf_reset(&err);
+	if (sm_refresher_start(&ro, refresher, &err) < 0)
+		cli_warning(cli, "no background refresh: %s", err.buf);
+	sm_strbuf_release(&err);
+}
+
 int cmd_serve(struct cli *cli, int argc, char **argv)
 {
 	struct serve_opts o = {0};
 	struct sm_server_config cfg;
 	struct sm_http_server *srv = NULL;
 	struct sm_app *app = NULL;
+	struct sm_watcher *watcher = NULL;
+	struct sm_watcher_refresh wr = { 0 };
+	struct sm_refresher *refresher = NULL;
 	struct strbuf err = STRBUF_INIT, path = STRBUF_INIT;
 	struct sm_home *home;
 	sigset_t set;
@@ -313,7 +373,8 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	if (startup_sync(cli) < 0)
 		goto out;
 	if (sm_app_new(home, &app, &err) < 0 || sm_http_server_new(&cfg, &srv, &err) < 0 ||
-	    sm_app_attach(app, srv, &err) < 0) {
+	    sm_app_attach(app, srv, &err) < 0 ||
+	    sm_web_register(sm_http_server_router(srv), &err) < 0) {
 		cli_error(cli, "%s", err.buf);
 		goto out;
 	}
@@ -348,10 +409,17 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		goto stop;
 	sm_log_info("server: listening on %s (%u threads)", sm_http_server_url(srv),
 		    sm_http_server_threads(srv));
+	start_upkeep(cli, app, &watcher, &wr, &refresher);
 	if (sigwait(&set, &sig) == 0)
 		sm_log_info("server: signal %d, stopping", sig);
 	rc = EXIT_OK;
 stop:
+	/* background syncs first: they may hold the writer lock */
+	sm_watcher_stop(watcher);
+	watcher = NULL;
+	sm_watcher_refresh_release(&wr);
+	sm_refresher_stop(refresher);
+	refresher = NULL;
 	sm_http_server_request_stop(srv);
 	if (sm_http_server_wait(srv) < 0)
 		cli_warning(cli, "stopped without draining every request");

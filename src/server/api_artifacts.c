@@ -169,37 +169,6 @@ out:
 	return r < 0 ? api_fail(req, r, NULL) : SM_HTTP_DONE;
 }
 
-/*
- * Drop every member naming uuid (or exactly key) from the user collections
- * of f (in memory). Returns the number removed.
- */
-static int drop_members(struct sm_cache *cache, struct sm_user_collections *f, const char *uuid,
-			const char *key, struct strbuf *err)
-{
-	int removed = 0, r;
-
-	for (size_t i = 0; i < f->n; i++) {
-		for (size_t k = f->items[i].nmembers; k-- > 0;) {
-			const char *m = f->items[i].members[k];
-			struct sm_artifact_row row;
-			bool same = !strcmp(m, key);
-
-			if (!same && sm_cache_resolve_artifact(cache, m, true, &row, NULL) == 0) {
-				same = !strcmp(row.uuid, uuid);
-				sm_artifact_row_release(&row);
-			}
-			if (!same)
-				continue;
-			r = sm_user_collections_remove_member(f, i, m, err);
-			if (r < 0)
-				return r;
-			removed += r;
-		}
-	}
-	return removed;
-}
-
-/* DELETE runs on a worker: file removal, fsyncs and a collection sync are slow. */
 struct del_job {
 	struct sm_app *app;
 	char *id; /* as requested, for the 404 message */
@@ -249,7 +218,7 @@ static void del_work(void *arg)
 		r = -EIO;
 	}
 	if (r == 0)
-		r = dropped = drop_members(cache, f, j->uuid, j->key, &j->err);
+		r = dropped = sm_cache_drop_members(cache, f, j->uuid, j->key, &j->err);
 	if (r >= 0)
 		r = sm_collection_remove(c, (size_t)idx, false, &j->err);
 	if (r >= 0)

@@ -29,6 +29,8 @@ struct sm_refresher {
 	struct sm_cache *cache;
 	int64_t interval_ms, budget_ms;
 	void (*after_refresh)(void *ctx);
+	void (*sync_lock)(void *ctx);
+	void (*sync_unlock)(void *ctx);
 	void *ctx;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -89,6 +91,20 @@ static void add_stats(struct pass *p, const struct sm_sync_stats *st)
 	p->errors += st->errors;
 }
 
+/* One sync under the caller's lock (the server's writer lock), if any. */
+static int locked_sync(struct sm_refresher *r, struct sm_cache *cache, const char *collection,
+		       unsigned flags, struct sm_sync_stats *st, struct strbuf *err)
+{
+	int ret;
+
+	if (r->sync_lock)
+		r->sync_lock(r->ctx);
+	ret = sm_cache_sync(cache, collection, flags, st, err);
+	if (r->sync_unlock)
+		r->sync_unlock(r->ctx);
+	return ret;
+}
+
 static void run_pass(struct sm_refresher *r, bool warm_sync, struct pass *p)
 {
 	struct strbuf err = STRBUF_INIT;
@@ -105,7 +121,7 @@ static void run_pass(struct sm_refresher *r, bool warm_sync, struct pass *p)
 	if (warm_sync) {
 		struct sm_sync_stats st = { 0 };
 
-		if (sm_cache_sync(r->cache, NULL, 0, &st, &err) < 0) {
+		if (locked_sync(r, r->cache, NULL, 0, &st, &err) < 0) {
 			sm_log_warn("refresher: warm sync: %s", err.buf);
 			p->errors++;
 		}
@@ -136,13 +152,13 @@ static void run_pass(struct sm_refresher *r, bool warm_sync, struct pass *p)
 		if (stop)
 			break;
 		sm_strbuf_reset(&err);
-		if (sm_cache_sync(r->cache, colls[i], SM_SYNC_REFRESH_STALE, &st, &err) < 0) {
+		if (locked_sync(r, r->cache, colls[i], SM_SYNC_REFRESH_STALE, &st, &err) < 0) {
 			/* a collection folder that is gone: prune its rows with a sync of all */
 			sm_log_debug("refresher: '%s': %s", colls[i], err.buf);
 			sm_sync_stats_release(&st);
 			memset(&st, 0, sizeof(st));
 			sm_strbuf_reset(&err);
-			if (sm_cache_sync(r->cache, NULL, 0, &st, &err) < 0) {
+			if (locked_sync(r, r->cache, NULL, 0, &st, &err) < 0) {
 				sm_log_warn("refresher: cannot refresh '%s': %s", colls[i], err.buf);
 				p->errors++;
 			}
@@ -255,6 +271,8 @@ int sm_refresher_start(const struct sm_refresher_opts *opts, struct sm_refresher
 		r->budget_ms = DEFAULT_BUDGET_MS;
 	r->warm_sync = opts->warm_sync;
 	r->after_refresh = opts->after_refresh;
+	r->sync_lock = opts->lock;
+	r->sync_unlock = opts->unlock;
 	r->ctx = opts->ctx;
 	r->stats.interval_ms = r->interval_ms;
 	r->stats.budget_ms = r->budget_ms;

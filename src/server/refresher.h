@@ -45,6 +45,12 @@ struct sm_refresher_opts {
 	/* Called on the refresher thread after a pass that changed rows. */
 	void (*after_refresh)(void *ctx);
 	void *ctx;
+	/*
+	 * Optional: held around each sync (a server passes its writer lock, so
+	 * one sync runs at a time in the process). Called with ctx.
+	 */
+	void (*lock)(void *ctx);
+	void (*unlock)(void *ctx);
 };
 
 struct sm_refresher;

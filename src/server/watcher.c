@@ -687,12 +687,16 @@ void sm_watcher_default_refresh(void *ctx, const char *collection, const char *c
 		if (sm_cache_open(wr->home, &wr->cache, &err) < 0)
 			goto fail;
 	}
+	if (wr->lock)
+		wr->lock(wr->ctx);
 	if (!sm_collection_exists(wr->home, collection))
 		which = NULL; /* gone (or not a collection yet): prune its rows */
 	else if (n)
 		mark_paths(wr->cache, collection, paths, n);
 	/* the prune of a vanished collection needs no re-read of the others */
 	r = sm_cache_sync(wr->cache, which, which ? SM_SYNC_REFRESH_STALE : 0, &st, &err);
+	if (wr->unlock)
+		wr->unlock(wr->ctx);
 	if (r < 0)
 		goto fail;
 	__atomic_fetch_add(&wr->refreshes, 1, __ATOMIC_RELAXED);

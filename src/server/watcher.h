@@ -92,6 +92,12 @@ struct sm_watcher_refresh {
 	const char *home_root; /* borrowed; must outlive the watcher */
 	void (*after_refresh)(void *ctx, const char *collection);
 	void *ctx;
+	/*
+	 * Optional: held around each sync (a server passes its writer lock, so
+	 * one sync runs at a time in the process). Called with ctx.
+	 */
+	void (*lock)(void *ctx);
+	void (*unlock)(void *ctx);
 	/* Private, zero-initialise. */
 	struct sm_home *home;
 	struct sm_cache *cache;
