@@ -699,6 +699,38 @@ static int make_listener(const struct addrinfo *ai, unsigned port, struct strbuf
 	return fd;
 }
 
+/*
+ * Is the port free? Our listeners set SO_REUSEPORT, which would let a second
+ * server of the same user share a port silently (another home's server, for
+ * one): probe with a socket that does not set it first.
+ */
+static int probe_port(const struct addrinfo *ai, unsigned port, struct strbuf *err)
+{
+	struct sockaddr_storage ss;
+	int fd, one = 1, r = 0;
+
+	memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return sm_err(err, -errno, "cannot create a socket: %s", sm_strerror(-errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (ai->ai_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, (struct sockaddr *)&ss, ai->ai_addrlen) < 0) {
+		r = -errno;
+		if (r == -EADDRINUSE)
+			sm_err(err, r, "port %u is already in use", port);
+		else
+			sm_err(err, r, "cannot listen on port %u: %s", port, sm_strerror(r));
+	}
+	close(fd);
+	return r;
+}
+
 static int bound_port(int fd)
 {
 	struct sockaddr_storage ss;
@@ -745,6 +777,10 @@ static int open_listeners(struct sm_http_server *srv, struct strbuf *err)
 		}
 	}
 	srv->port = cfg->port;
+	if (srv->port && (r = probe_port(ai, srv->port, err)) < 0) {
+		freeaddrinfo(res);
+		return r;
+	}
 	for (unsigned i = 0; i < srv->n_threads; i++) {
 		r = make_listener(ai, srv->port, err);
 		if (r < 0)
