@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import urllib.parse
 
 BIN = os.environ.get("SKILLMEAT_BIN") or sys.argv[1]
@@ -353,6 +354,30 @@ def test_put(s, home):
           "the shown metadata stays the files' (ARCHITECTURE §4)")
     n = default_count(s)
     check(n == j3["collections"][0]["artifact_count"], "counts fresh right after the PUT")
+
+    # an unrelated commit changes the DB part of the ETag, not the revision: no conflict
+    st, h, g = s.json("GET", "/artifacts/default%2Fskill:canvas")
+    st, _, _ = s.json("POST", "/user-collections", {"name": "Unrelated"})
+    check(st == 201, "an unrelated write")
+    st, h2, _ = s.json("GET", "/artifacts/default%2Fskill:canvas")
+    check(h2["ETag"] != h["ETag"], "it changed the detail ETag's DB part")
+    st, _, j = s.json("PUT", "/artifacts/default%2Fskill:canvas", {"tags": ["meta-tag", "v2"]},
+                      headers={"If-Match": h["ETag"]})
+    check(st == 200, f"the older ETag still matches the unchanged artifact ({st})")
+    # two writers with the same revision: exactly one wins
+    st, h, g = s.json("GET", "/artifacts/default%2Fskill:canvas")
+    results = []
+
+    def put(tag):
+        results.append(s.json("PUT", "/artifacts/default%2Fskill:canvas", {"tags": [tag]},
+                              headers={"If-Match": h["ETag"]})[0])
+    ts = [threading.Thread(target=put, args=(f"race{i}",)) for i in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    check(sorted(results) == [200, 409, 409, 409], f"concurrent PUTs: one 200, the rest 409 "
+          f"{sorted(results)}")
 
     # bad requests
     before = manifest(home)
