@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import tomllib
 import urllib.parse
 
 BIN = os.environ.get("SKILLMEAT_BIN") or sys.argv[1]
@@ -397,6 +398,15 @@ def test_put(s, home):
     # removing every tag drops the key; frontmatter tags are still shown
     st, _, j = s.json("PUT", "/artifacts/agent:helper", {"tags": []})
     check(st == 200 and j["tags"] == [], f"tags [] -> 200 ({j.get('tags')})")
+    # a new tags key goes where the original writes it, and the manifest stays valid TOML
+    st, _, j = s.json("PUT", "/artifacts/command:deliver", {"tags": ["ops"]})
+    check(st == 200 and j["tags"] == ["ops"], f"tags on an entry without any -> 200 ({st})")
+    doc = tomllib.loads(manifest(home).decode())
+    e = next(a for a in doc["artifacts"] if a["name"] == "deliver")
+    check(e["tags"] == ["ops"] and e["type"] == "command"
+          and list(e).index("tags") > list(e).index("added"), "collection.toml entry")
+    st, _, j = s.json("GET", "/artifacts/command:deliver")
+    check(j["tags"] == ["ops"], "GET shows it")
 
 
 def main():
