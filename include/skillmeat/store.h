@@ -248,6 +248,10 @@ struct sm_store_ops {
 	int (*dump)(struct sm_store *st, unsigned flags, struct strbuf *out, struct strbuf *err);
 	int (*get_sync_state)(struct sm_store *st, const char *collection, char **ret,
 			      struct strbuf *err);
+	int (*list_fingerprints)(struct sm_store *st, const char *collection,
+				 struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
+	int (*list_collection_names)(struct sm_store *st, char ***ret, size_t *ret_n,
+				     struct strbuf *err);
 	int (*set_sync_state)(struct sm_store *st, const char *collection, const char *fp,
 			      struct strbuf *err);
 };
@@ -442,6 +446,18 @@ enum sm_store_dump_flags {
  * dump the same text; for invariant tests.
  */
 int sm_store_dump(struct sm_store *st, unsigned flags, struct strbuf *out, struct strbuf *err);
+
+/*
+ * The rows of a file collection with only type, name, path, fingerprint,
+ * stale and synced_at filled (the rest NULL/0), in (type, name) order: what
+ * the warm sync's fast path compares. Returns the count.
+ */
+int sm_store_list_fingerprints(struct sm_store *st, const char *collection,
+			       struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
+
+/* The distinct file collection names of the cached rows (sorted; heap strings). */
+int sm_store_list_collection_names(struct sm_store *st, char ***ret, size_t *ret_n,
+				   struct strbuf *err);
 
 /*
  * The stat fingerprint of a file collection's manifest and lock at its last

@@ -453,3 +453,19 @@ int sm_store_set_sync_state(struct sm_store *st, const char *collection, const c
 		return sm_err(err, -EINVAL, "collection required");
 	return st->ops->set_sync_state(st, collection, fp, err);
 }
+
+int sm_store_list_fingerprints(struct sm_store *st, const char *collection,
+			       struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err)
+{
+	if (!collection || !ret || !ret_n)
+		return sm_err(err, -EINVAL, "collection required");
+	return st->ops->list_fingerprints(st, collection, ret, ret_n, err);
+}
+
+int sm_store_list_collection_names(struct sm_store *st, char ***ret, size_t *ret_n,
+				   struct strbuf *err)
+{
+	if (!ret || !ret_n)
+		return sm_err(err, -EINVAL, "output required");
+	return st->ops->list_collection_names(st, ret, ret_n, err);
+}

@@ -1173,6 +1173,105 @@ static int sq_get_sync_state(struct sm_store *st, const char *collection, char *
 	return 0;
 }
 
+static int sq_list_fingerprints(struct sm_store *st, const char *collection,
+				struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err)
+{
+	struct sqlite_store *s = sm_sq(st);
+	_cleanup_stmt_ sqlite3_stmt *q = NULL;
+	struct sm_artifact_row *rows = NULL;
+	size_t n = 0, alloc = 0;
+	int r, rc;
+
+	r = sm_sq_prepare(s,
+			  "SELECT type, name, path, fingerprint, stale, synced_at FROM artifacts"
+			  " WHERE collection = :c ORDER BY type, name",
+			  &q, err);
+	if (r < 0)
+		return r;
+	rc = sm_sq_bind_text(q, ":c", collection);
+	if (rc != SQLITE_OK)
+		return sm_sq_fail(s, rc, err, "cannot read fingerprints");
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct sm_artifact_row *row;
+
+		if (n == alloc) {
+			size_t a = alloc ? alloc * 2 : 64;
+			struct sm_artifact_row *p = sm_reallocarray(rows, a, sizeof(*p));
+
+			if (!p) {
+				r = sm_err(err, -ENOMEM, "out of memory");
+				goto fail;
+			}
+			rows = p;
+			alloc = a;
+		}
+		row = &rows[n];
+		memset(row, 0, sizeof(*row));
+		n++;
+		if ((r = sm_sq_col_str(q, 0, &row->type)) < 0 ||
+		    (r = sm_sq_col_str(q, 1, &row->name)) < 0 ||
+		    (r = sm_sq_col_str(q, 2, &row->path)) < 0 ||
+		    (r = sm_sq_col_str(q, 3, &row->fingerprint)) < 0) {
+			r = sm_err(err, -ENOMEM, "out of memory");
+			goto fail;
+		}
+		row->stale = sqlite3_column_int(q, 4) != 0;
+		row->synced_at = sqlite3_column_int64(q, 5);
+	}
+	if (rc != SQLITE_DONE) {
+		r = sm_sq_fail(s, rc, err, "cannot read fingerprints");
+		goto fail;
+	}
+	*ret = rows;
+	*ret_n = n;
+	return (int)n;
+fail:
+	sm_artifact_rows_free(rows, n);
+	return r;
+}
+
+static int sq_list_collection_names(struct sm_store *st, char ***ret, size_t *ret_n,
+				    struct strbuf *err)
+{
+	struct sqlite_store *s = sm_sq(st);
+	_cleanup_stmt_ sqlite3_stmt *q = NULL;
+	char **v = NULL;
+	size_t n = 0;
+	int r, rc;
+
+	r = sm_sq_prepare(s, "SELECT DISTINCT collection FROM artifacts ORDER BY collection", &q,
+			  err);
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		char **nv = sm_reallocarray(v, n + 1, sizeof(*nv));
+
+		if (!nv) {
+			r = sm_err(err, -ENOMEM, "out of memory");
+			goto fail;
+		}
+		v = nv;
+		v[n] = NULL;
+		if (sm_sq_col_str(q, 0, &v[n]) < 0 || !v[n]) {
+			r = sm_err(err, -ENOMEM, "out of memory");
+			goto fail;
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = sm_sq_fail(s, rc, err, "cannot read collection names");
+		goto fail;
+	}
+	*ret = v;
+	*ret_n = n;
+	return (int)n;
+fail:
+	for (size_t i = 0; i < n; i++)
+		sm_free(v[i]);
+	sm_free(v);
+	return r;
+}
+
 static int sq_set_sync_state(struct sm_store *st, const char *collection, const char *fp,
 			     struct strbuf *err)
 {
@@ -1277,6 +1376,8 @@ static const struct sm_store_ops sqlite_ops = {
     .data_version = sq_data_version,
     .revision = sq_revision,
     .get_sync_state = sq_get_sync_state,
+    .list_fingerprints = sq_list_fingerprints,
+    .list_collection_names = sq_list_collection_names,
     .set_sync_state = sq_set_sync_state,
     .dump = sq_dump,
 };

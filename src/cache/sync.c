@@ -720,7 +720,7 @@ static int sync_collection(struct sm_cache *cache, const char *name, struct sm_c
 		if (!(flags & SM_SYNC_FORCE) &&
 		    sm_store_get_sync_state(cache->store, name, &stored, NULL) == 0 && stored &&
 		    !strcmp(stored, mfp.buf)) {
-			r = sm_store_list_collection(cache->store, name, &old, &nold, err);
+			r = sm_store_list_fingerprints(cache->store, name, &old, &nold, err);
 			if (r < 0)
 				goto out;
 			if (files_unchanged(cache, abs.buf, old, nold, flags, now_ms) == 1) {
@@ -831,71 +831,29 @@ out:
 	return r;
 }
 
-/* Remove rows of file collections that no longer exist. */
+/* Remove rows of file collections that no longer exist (names: the ones that do). */
 static int prune_collections(struct sm_cache *cache, char **names, size_t n, struct sm_sync_stats *stats,
 			     struct strbuf *err)
 {
-	struct sm_artifact_query q = { .limit = SM_STORE_MAX_LIMIT, .no_total = true };
-	struct sm_artifact_page page = { 0 };
-	char **gone = NULL, *cur_t = NULL, *cur_n = NULL, *cur_c = NULL;
-	size_t ngone = 0;
+	char **have = NULL;
+	size_t nhave = 0;
 	int r;
 
-	/* distinct collections of the rows, page by page */
-	for (;;) {
-		r = sm_store_list_artifacts(cache->store, &q, &page, err);
-		if (r < 0)
-			break;
-		for (size_t i = 0; i < page.n; i++) {
-			const char *cn = page.rows[i].collection;
-			bool known = false;
+	r = sm_store_list_collection_names(cache->store, &have, &nhave, err);
+	for (size_t k = 0; r >= 0 && k < nhave; k++) {
+		bool known = false;
 
-			for (size_t k = 0; k < n && !known; k++)
-				known = !strcmp(names[k], cn);
-			for (size_t k = 0; k < ngone && !known; k++)
-				known = !strcmp(gone[k], cn);
-			if (!known) {
-				char **nv = sm_reallocarray(gone, ngone + 1, sizeof(*nv));
-
-				if (!nv || !(nv[ngone] = sm_strdup(cn))) {
-					if (nv)
-						gone = nv;
-					r = -ENOMEM;
-					break;
-				}
-				gone = nv;
-				ngone++;
-			}
-		}
-		if (r < 0 || !page.has_next || !page.n) {
-			sm_artifact_page_release(&page);
-			break;
-		}
-		/* next page after the last row */
-		{
-			struct sm_artifact_row *last = &page.rows[page.n - 1];
-
-			sm_free(cur_t);
-			sm_free(cur_n);
-			sm_free(cur_c);
-			cur_t = TAKE_PTR(last->type);
-			cur_n = TAKE_PTR(last->name);
-			cur_c = TAKE_PTR(last->collection);
-			q.after_type = cur_t;
-			q.after_name = cur_n;
-			q.after_collection = cur_c;
-		}
-		sm_artifact_page_release(&page);
-	}
-	for (size_t k = 0; r >= 0 && k < ngone; k++) {
-		r = sm_store_prune_artifacts(cache->store, gone[k], NULL, 0, err);
+		for (size_t i = 0; i < n && !known; i++)
+			known = !strcmp(names[i], have[k]);
+		if (known)
+			continue;
+		r = sm_store_prune_artifacts(cache->store, have[k], NULL, 0, err);
 		if (r > 0)
 			stats->removed += (size_t)r;
+		if (r >= 0)
+			r = sm_store_set_sync_state(cache->store, have[k], NULL, err);
 	}
-	sm_strv_free(gone, ngone);
-	sm_free(cur_t);
-	sm_free(cur_n);
-	sm_free(cur_c);
+	sm_strv_free(have, nhave);
 	return r < 0 ? r : 0;
 }
 
