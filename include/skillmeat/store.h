@@ -252,6 +252,8 @@ struct sm_store_ops {
 				 struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
 	int (*list_collection_names)(struct sm_store *st, char ***ret, size_t *ret_n,
 				     struct strbuf *err);
+	int (*bulk_begin)(struct sm_store *st, int64_t *mark, struct strbuf *err);
+	int (*bulk_end)(struct sm_store *st, int64_t mark, struct strbuf *err);
 	int (*set_sync_state)(struct sm_store *st, const char *collection, const char *fp,
 			      struct strbuf *err);
 };
@@ -454,6 +456,15 @@ int sm_store_dump(struct sm_store *st, unsigned flags, struct strbuf *out, struc
  */
 int sm_store_list_fingerprints(struct sm_store *st, const char *collection,
 			       struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
+
+/*
+ * Bulk mode, inside the caller's transaction, for writing many new rows:
+ * begin defers their full-text indexing (mark: where the new rows start);
+ * end indexes every row added since mark with one statement and ends the
+ * mode. Readers never see the difference (both happen before the commit).
+ */
+int sm_store_bulk_begin(struct sm_store *st, int64_t *mark, struct strbuf *err);
+int sm_store_bulk_end(struct sm_store *st, int64_t mark, struct strbuf *err);
 
 /* The distinct file collection names of the cached rows (sorted; heap strings). */
 int sm_store_list_collection_names(struct sm_store *st, char ***ret, size_t *ret_n,

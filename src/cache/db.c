@@ -243,6 +243,34 @@ static const char m7_up[] =
 
 static const char m7_down[] = "DROP TABLE sync_state;";
 
+/*
+ * 8: a bulk sync may defer the full-text index: while fts_defer holds a row
+ * (only inside the syncing transaction), inserts skip the per-row FTS insert,
+ * and the sync indexes all its new rows with one INSERT ... SELECT at the end.
+ */
+static const char m8_up[] =
+	"CREATE TABLE fts_defer (id INTEGER PRIMARY KEY CHECK (id = 1));"
+	"DROP TRIGGER artifacts_fts_insert;"
+	"CREATE TRIGGER artifacts_fts_insert AFTER INSERT ON artifacts"
+	" WHEN NOT EXISTS (SELECT 1 FROM fts_defer) BEGIN"
+	" INSERT INTO artifact_fts (rowid, name, title, description, tags) VALUES " FTS_ROW("NEW") ";"
+	" END;";
+
+static const char m8_down[] =
+	"DROP TRIGGER artifacts_fts_insert;"
+	"CREATE TRIGGER artifacts_fts_insert AFTER INSERT ON artifacts BEGIN"
+	" INSERT INTO artifact_fts (rowid, name, title, description, tags) VALUES " FTS_ROW("NEW") ";"
+	" END;"
+	"DROP TABLE fts_defer;";
+
+/* SQL for the store's bulk mode (store_sqlite.c), next to the trigger it relies on. */
+const char sm_db_sql_fts_flush[] =
+	"INSERT INTO artifact_fts (rowid, name, title, description, tags)"
+	" SELECT a.id, a.name, a.title, a.description,"
+	" (SELECT group_concat(value, ' ') FROM json_each(a.tags_json) WHERE type = 'text')"
+	" FROM artifacts a WHERE a.id > :max"
+	" AND a.id NOT IN (SELECT rowid FROM artifact_fts WHERE rowid > :max)";
+
 static const struct migration migrations[] = {
 	{ 1, "base schema", m1_up, m1_down },
 	{ 2, "full-text search", m2_up, m2_down },
@@ -251,6 +279,7 @@ static const struct migration migrations[] = {
 	{ 5, "name index", m5_up, m5_down },
 	{ 6, "database revision", m6_up, m6_down },
 	{ 7, "sync state", m7_up, m7_down },
+	{ 8, "deferred full-text indexing", m8_up, m8_down },
 };
 
 static const char bootstrap_sql[] =

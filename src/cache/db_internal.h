@@ -30,4 +30,7 @@ int sm_db_fail(struct sm_db *db, int rc, struct strbuf *err, const char *fmt, ..
 /* Run a script of statements (no results). */
 int sm_db_exec(struct sm_db *db, const char *sql, struct strbuf *err);
 
+/* Index the artifacts with id > :max that the FTS table lacks (bulk mode, migration 8). */
+extern const char sm_db_sql_fts_flush[];
+
 #endif

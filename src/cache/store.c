@@ -469,3 +469,15 @@ int sm_store_list_collection_names(struct sm_store *st, char ***ret, size_t *ret
 		return sm_err(err, -EINVAL, "output required");
 	return st->ops->list_collection_names(st, ret, ret_n, err);
 }
+
+int sm_store_bulk_begin(struct sm_store *st, int64_t *mark, struct strbuf *err)
+{
+	if (!mark)
+		return sm_err(err, -EINVAL, "mark required");
+	return st->ops->bulk_begin(st, mark, err);
+}
+
+int sm_store_bulk_end(struct sm_store *st, int64_t mark, struct strbuf *err)
+{
+	return st->ops->bulk_end(st, mark, err);
+}

@@ -1272,6 +1272,41 @@ fail:
 	return r;
 }
 
+static int sq_bulk_begin(struct sm_store *st, int64_t *mark, struct strbuf *err)
+{
+	struct sqlite_store *s = sm_sq(st);
+	int64_t max = 0;
+	int r;
+
+	r = count_query(s, "SELECT COALESCE(MAX(id), 0) FROM artifacts", &max, NULL, NULL, err);
+	if (r < 0)
+		return r;
+	r = sm_sq_exec_cached(s, "INSERT OR IGNORE INTO fts_defer (id) VALUES (1)", err);
+	if (r < 0)
+		return r;
+	*mark = max;
+	return 0;
+}
+
+static int sq_bulk_end(struct sm_store *st, int64_t mark, struct strbuf *err)
+{
+	struct sqlite_store *s = sm_sq(st);
+	_cleanup_stmt_ sqlite3_stmt *q = NULL;
+	int r, rc;
+
+	r = sm_sq_exec_cached(s, "DELETE FROM fts_defer", err);
+	if (r < 0)
+		return r;
+	r = sm_sq_prepare(s, sm_db_sql_fts_flush, &q, err);
+	if (r < 0)
+		return r;
+	rc = sm_sq_bind_int(q, ":max", mark);
+	if (rc != SQLITE_OK)
+		return sm_sq_fail(s, rc, err, "cannot index artifacts");
+	r = sm_sq_run(s, q, NULL, err, "cannot index artifacts");
+	return r < 0 ? r : 0;
+}
+
 static int sq_set_sync_state(struct sm_store *st, const char *collection, const char *fp,
 			     struct strbuf *err)
 {
@@ -1378,6 +1413,8 @@ static const struct sm_store_ops sqlite_ops = {
     .get_sync_state = sq_get_sync_state,
     .list_fingerprints = sq_list_fingerprints,
     .list_collection_names = sq_list_collection_names,
+    .bulk_begin = sq_bulk_begin,
+    .bulk_end = sq_bulk_end,
     .set_sync_state = sq_set_sync_state,
     .dump = sq_dump,
 };

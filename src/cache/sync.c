@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -555,6 +556,7 @@ struct prep {
 	struct sm_sync_stats *stats;
 	pthread_mutex_t lock; /* stats, progress, the first error */
 	size_t next;	      /* next index to take (atomic) */
+	bool *ready;	      /* rows[i] prepared (atomic, release/acquire) */
 	size_t done;
 	int error;
 	struct strbuf errmsg;
@@ -634,59 +636,141 @@ static int prepare_one(struct prep *p, size_t i, struct strbuf *abs, struct strb
 	return r;
 }
 
+/* Prepare the next untaken row; false when none is left (or an error stopped us). */
+static bool prep_take(struct prep *p, struct strbuf *abs, struct strbuf *fp, struct strbuf *why)
+{
+	size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+	int r;
+
+	if (i >= p->n || __atomic_load_n(&p->error, __ATOMIC_RELAXED))
+		return false;
+	sm_strbuf_reset(why);
+	r = prepare_one(p, i, abs, fp, why);
+	pthread_mutex_lock(&p->lock);
+	if (r < 0 && !p->error) {
+		p->error = r;
+		if (sm_strbuf_addstr(&p->errmsg, why->len ? why->buf : sm_strerror(r)) < 0)
+			sm_strbuf_reset(&p->errmsg);
+	}
+	p->done++;
+	if (p->cache->progress)
+		p->cache->progress(p->cache->progress_ctx, p->name, p->done, p->n);
+	pthread_mutex_unlock(&p->lock);
+	if (p->ready)
+		__atomic_store_n(&p->ready[i], true, __ATOMIC_RELEASE);
+	return true;
+}
+
 static void *prep_worker(void *arg)
 {
 	struct prep *p = arg;
 	struct strbuf abs = STRBUF_INIT, fp = STRBUF_INIT, why = STRBUF_INIT;
 
-	for (;;) {
-		size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
-		int r;
-
-		if (i >= p->n || __atomic_load_n(&p->error, __ATOMIC_RELAXED))
-			break;
-		r = prepare_one(p, i, &abs, &fp, &why);
-		pthread_mutex_lock(&p->lock);
-		if (r < 0 && !p->error) {
-			p->error = r;
-			if (sm_strbuf_addstr(&p->errmsg, why.len ? why.buf : sm_strerror(r)) < 0)
-				sm_strbuf_reset(&p->errmsg);
-		}
-		p->done++;
-		if (p->cache->progress)
-			p->cache->progress(p->cache->progress_ctx, p->name, p->done, p->n);
-		pthread_mutex_unlock(&p->lock);
-	}
+	while (prep_take(p, &abs, &fp, &why))
+		;
 	sm_strbuf_release(&abs);
 	sm_strbuf_release(&fp);
 	sm_strbuf_release(&why);
 	return NULL;
 }
 
-/*
- * Prepare every row; with more than a few, on two threads (the manifest and
- * lock trees are only read; reading files and parsing frontmatter dominate).
- */
-static int prepare_all(struct prep *p, struct strbuf *err)
+/* Write rows [from, to) that are not skipped, in runs (the fault switch ticks per row). */
+static int write_rows(struct prep *p, size_t from, size_t to, struct sm_upsert_stats *us,
+		      struct strbuf *err)
 {
+	size_t i = from;
+
+	while (i < to) {
+		size_t j;
+		struct sm_upsert_stats part = { 0 };
+		int r;
+
+		if (p->skip[i]) {
+			i++;
+			continue;
+		}
+		for (j = i; j < to && !p->skip[j]; j++)
+			;
+		r = sm_store_upsert_artifacts(p->cache->store, p->rows + i, j - i, NULL, &part, err);
+		if (r < 0)
+			return r;
+		us->created += part.created;
+		us->updated += part.updated;
+		us->unchanged += part.unchanged;
+		for (size_t k = i; k < j; k++)
+			fault_tick();
+		i = j;
+	}
+	return 0;
+}
+
+/*
+ * Prepare every row and write it, pipelined: a worker thread reads artifacts
+ * while this thread writes the rows that are ready (in order, in chunks) and
+ * reads too when nothing is ready. The store is used by this thread only.
+ */
+static int prepare_and_write(struct prep *p, struct sm_upsert_stats *us, struct strbuf *err)
+{
+	struct strbuf abs = STRBUF_INIT, fp = STRBUF_INIT, why = STRBUF_INIT;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t w = 0;
 	pthread_t t;
 	bool threaded;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	int r;
+	int r = 0;
 
 	sm_strbuf_init(&p->errmsg, 4096);
 	if (pthread_mutex_init(&p->lock, NULL) != 0)
 		return -ENOMEM;
 	threaded = p->n >= 64 && cores > 1 && pthread_create(&t, NULL, prep_worker, p) == 0;
-	prep_worker(p);
+	while (w < p->n && r == 0) {
+		size_t k = w;
+
+		while (k < p->n && __atomic_load_n(&p->ready[k], __ATOMIC_ACQUIRE))
+			k++;
+		if (__atomic_load_n(&p->error, __ATOMIC_RELAXED))
+			break;
+		if (k - w >= 64 || (k == p->n && k > w)) {
+			r = write_rows(p, w, k, us, err);
+			w = k;
+			continue;
+		}
+		if (!prep_take(p, &abs, &fp, &why) && k == w)
+			sched_yield(); /* the worker holds the next row: wait for it */
+	}
+	if (r < 0) {
+		/* stop the reader */
+		pthread_mutex_lock(&p->lock);
+		if (!p->error)
+			p->error = r;
+		pthread_mutex_unlock(&p->lock);
+	}
 	if (threaded)
 		pthread_join(t, NULL);
 	pthread_mutex_destroy(&p->lock);
-	r = p->error;
-	if (r < 0)
+	if (r == 0 && p->error < 0) {
+		r = p->error;
 		sm_err(err, r, "%s", p->errmsg.buf);
+	}
 	sm_strbuf_release(&p->errmsg);
+	sm_strbuf_release(&abs);
+	sm_strbuf_release(&fp);
+	sm_strbuf_release(&why);
 	return r;
+}
+
+/* Rows from which a first sync indexes text in bulk; SKILLMEAT_SYNC_BULK_MIN for tests. */
+static size_t bulk_min(void)
+{
+	const char *s = getenv("SKILLMEAT_SYNC_BULK_MIN");
+	char *end;
+	unsigned long v;
+
+	if (s && *s) {
+		v = strtoul(s, &end, 10);
+		if (!*end)
+			return v;
+	}
+	return 256;
 }
 
 /* ---- one collection ---- */
@@ -702,8 +786,8 @@ static int sync_collection(struct sm_cache *cache, const char *name, struct sm_c
 	struct sm_collection *c = open;
 	struct sm_artifact_row *old = NULL, *rows = NULL;
 	const char **keep = NULL;
-	bool *skip = NULL;
-	size_t nold = 0, n = 0, nw = 0;
+	bool *skip = NULL, *ready = NULL;
+	size_t nold = 0, n = 0;
 	struct strbuf fp = STRBUF_INIT, why = STRBUF_INIT, abs = STRBUF_INIT, mfp = STRBUF_INIT;
 	struct sm_upsert_stats us = { 0 };
 	char *stored = NULL;
@@ -749,20 +833,10 @@ static int sync_collection(struct sm_cache *cache, const char *name, struct sm_c
 	rows = sm_calloc(n ? n : 1, sizeof(*rows));
 	keep = sm_calloc(n ? n : 1, sizeof(*keep));
 	skip = sm_calloc(n ? n : 1, sizeof(*skip));
-	if (!rows || !keep || !skip) {
+	ready = sm_calloc(n ? n : 1, sizeof(*ready));
+	if (!rows || !keep || !skip || !ready) {
 		r = -ENOMEM;
 		goto out;
-	}
-	{
-		struct prep pp = {
-			.cache = cache, .c = c, .old = old, .nold = nold, .rows = rows,
-			.keep = keep, .skip = skip, .flags = flags, .now_ms = now_ms, .n = n,
-			.name = name, .stats = stats,
-		};
-
-		r = prepare_all(&pp, err);
-		if (r < 0)
-			goto out;
 	}
 	if (!outer_tx) {
 		r = sm_store_begin(cache->store, err);
@@ -770,32 +844,23 @@ static int sync_collection(struct sm_cache *cache, const char *name, struct sm_c
 			goto out;
 		in_tx = true;
 	}
-	/* the rows to write, packed to the front (skipped ones are released) */
-	for (size_t i = 0; i < n; i++) {
-		if (skip[i]) {
-			continue;
-		}
-		if (nw != i) {
-			struct sm_artifact_row t = rows[nw];
+	{
+		struct prep pp = {
+			.cache = cache, .c = c, .old = old, .nold = nold, .rows = rows,
+			.keep = keep, .skip = skip, .flags = flags, .now_ms = now_ms, .n = n,
+			.name = name, .stats = stats, .ready = ready,
+		};
+		/* a first sync (or a rebuild) of many rows: index their text once, at the end */
+		bool bulk = nold == 0 && n >= bulk_min();
+		int64_t mark = 0;
 
-			rows[nw] = rows[i];
-			rows[i] = t;
-		}
-		nw++;
-	}
-	/* written in chunks so the fault switch can stop us half-way */
-	for (size_t i = 0; i < nw; i += 64) {
-		size_t k = nw - i < 64 ? nw - i : 64;
-		struct sm_upsert_stats part = { 0 };
-
-		r = sm_store_upsert_artifacts(cache->store, rows + i, k, NULL, &part, err);
+		if (bulk && (r = sm_store_bulk_begin(cache->store, &mark, err)) < 0)
+			goto out;
+		r = prepare_and_write(&pp, &us, err);
+		if (r == 0 && bulk)
+			r = sm_store_bulk_end(cache->store, mark, err);
 		if (r < 0)
 			goto out;
-		us.created += part.created;
-		us.updated += part.updated;
-		us.unchanged += part.unchanged;
-		for (size_t j = 0; j < k; j++)
-			fault_tick();
 	}
 	r = sm_store_prune_artifacts(cache->store, name, keep, n, err);
 	if (r < 0)
@@ -821,6 +886,7 @@ out:
 	sm_artifact_rows_free(old, nold);
 	sm_free(keep);
 	sm_free(skip);
+	sm_free(ready);
 	if (c != open)
 		sm_collection_free(c);
 	sm_strbuf_release(&fp);

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -1286,8 +1287,24 @@ static int decode_text(const char *text, size_t len, struct strbuf *out, size_t 
 	*bad_line = 0;
 	while (i < len) {
 		uint32_t cp;
-		size_t k = sm_ypy_utf8_decode(p + i, end, &cp);
+		size_t k;
 
+		/* ASCII runs, eight bytes at a time (most of any file) */
+		while (i + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, p + i, 8);
+			if (w & 0x8080808080808080ULL)
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = sm_ypy_utf8_decode(p + i, end, &cp);
 		if (!k) {
 			*bad_line = 1 + count_lines(text, i);
 			return 0;
@@ -1296,15 +1313,18 @@ static int decode_text(const char *text, size_t len, struct strbuf *out, size_t 
 	}
 	if (sm_strbuf_grow(out, len) < 0)
 		return -ENOMEM;
-	for (i = 0; i < len; i++) {
-		char c = text[i];
+	for (i = 0; i < len;) {
+		const char *cr = memchr(text + i, '\r', len - i);
+		size_t run = cr ? (size_t)(cr - (text + i)) : len - i;
 
-		if (c == '\r') {
-			if (i + 1 < len && text[i + 1] == '\n')
-				i++;
-			c = '\n';
+		memcpy(out->buf + out->len, text + i, run);
+		out->len += run;
+		i += run;
+		if (i < len) {
+			/* \r\n and a lone \r both become \n */
+			out->buf[out->len++] = '\n';
+			i += (i + 1 < len && text[i + 1] == '\n') ? 2 : 1;
 		}
-		out->buf[out->len++] = c;
 	}
 	out->buf[out->len] = '\0';
 	return 0;
