@@ -252,6 +252,7 @@ struct sm_store_ops {
 				 struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
 	int (*list_collection_names)(struct sm_store *st, char ***ret, size_t *ret_n,
 				     struct strbuf *err);
+	int (*any_flagged_stale)(struct sm_store *st, bool *ret, struct strbuf *err);
 	int (*bulk_begin)(struct sm_store *st, int64_t *mark, struct strbuf *err);
 	int (*bulk_end)(struct sm_store *st, int64_t mark, struct strbuf *err);
 	int (*set_sync_state)(struct sm_store *st, const char *collection, const char *fp,
@@ -456,6 +457,9 @@ int sm_store_dump(struct sm_store *st, unsigned flags, struct strbuf *out, struc
  */
 int sm_store_list_fingerprints(struct sm_store *st, const char *collection,
 			       struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
+
+/* Whether any row is flagged stale (one probe of the partial index on stale). */
+int sm_store_any_flagged_stale(struct sm_store *st, bool *ret, struct strbuf *err);
 
 /*
  * Bulk mode, inside the caller's transaction, for writing many new rows:

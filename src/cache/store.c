@@ -481,3 +481,10 @@ int sm_store_bulk_end(struct sm_store *st, int64_t mark, struct strbuf *err)
 {
 	return st->ops->bulk_end(st, mark, err);
 }
+
+int sm_store_any_flagged_stale(struct sm_store *st, bool *ret, struct strbuf *err)
+{
+	if (!ret)
+		return sm_err(err, -EINVAL, "output required");
+	return st->ops->any_flagged_stale(st, ret, err);
+}

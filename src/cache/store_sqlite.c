@@ -1272,6 +1272,18 @@ fail:
 	return r;
 }
 
+static int sq_any_flagged_stale(struct sm_store *st, bool *ret, struct strbuf *err)
+{
+	int64_t v = 0;
+	int r = count_query(sm_sq(st), "SELECT EXISTS (SELECT 1 FROM artifacts WHERE stale = 1)",
+			    &v, NULL, NULL, err);
+
+	if (r < 0)
+		return r;
+	*ret = v != 0;
+	return 0;
+}
+
 static int sq_bulk_begin(struct sm_store *st, int64_t *mark, struct strbuf *err)
 {
 	struct sqlite_store *s = sm_sq(st);
@@ -1413,6 +1425,7 @@ static const struct sm_store_ops sqlite_ops = {
     .get_sync_state = sq_get_sync_state,
     .list_fingerprints = sq_list_fingerprints,
     .list_collection_names = sq_list_collection_names,
+    .any_flagged_stale = sq_any_flagged_stale,
     .bulk_begin = sq_bulk_begin,
     .bulk_end = sq_bulk_end,
     .set_sync_state = sq_set_sync_state,

@@ -46,7 +46,25 @@ struct sm_app_thread {
 	struct sm_cache *cache;
 	int64_t data_version;
 	bool have_version;
+	struct sm_hashmap *resp; /* serialized list answers of this thread (api_resp_*) */
+	size_t nresp;
 };
+
+/*
+ * A per-thread cache of serialized 200 answers of the list endpoints, keyed by
+ * path and query, valid for one database revision (ARCHITECTURE §5: "the
+ * revision is the invalidation"). Never used while any row is flagged stale,
+ * so read-repair always runs first.
+ *
+ * api_resp_token: the validity token now; returns 1 (cacheable), 0 (not now).
+ * api_resp_get: on a hit, answers (ETag/304 via etag_prefix) and returns true.
+ * api_resp_put: after a 200, keeps req's body under token.
+ */
+#define API_RESP_TOKEN_MAX 96
+int api_resp_token(struct sm_cache *cache, char token[API_RESP_TOKEN_MAX]);
+bool api_resp_get(struct sm_http_req *req, const char *token, const char *etag_prefix);
+void api_resp_put(struct sm_http_req *req, const char *token);
+void api_resp_free(struct sm_app_thread *t);
 
 static inline struct sm_cache *api_cache(struct sm_http_req *req)
 {

@@ -80,6 +80,8 @@ static int art_list(struct sm_http_req *req, void *data)
 	struct sm_artifact_page page = {0};
 	struct strbuf key = STRBUF_INIT, first = STRBUF_INIT;
 	json_t **colls = NULL, *items = NULL, *o;
+	char tok[API_RESP_TOKEN_MAX];
+	bool cacheable;
 	int r;
 
 	if ((r = api_limit(req, ART_DEFAULT_LIMIT, ART_LIMIT_MAX, &q.limit)) < 0 ||
@@ -91,6 +93,9 @@ static int art_list(struct sm_http_req *req, void *data)
 	q.search = sm_http_query(req, "search");
 	if (q.search && !*q.search)
 		q.search = NULL;
+	cacheable = api_resp_token(cache, tok) == 1;
+	if (cacheable && api_resp_get(req, tok, "a"))
+		return SM_HTTP_DONE;
 	r = api_list_fresh(app, cache, &q, &page);
 	if (r < 0)
 		return api_fail(req, r, NULL);
@@ -121,6 +126,8 @@ static int art_list(struct sm_http_req *req, void *data)
 		      api_page_info(page.n ? first.buf : NULL, page.n ? key.buf : NULL,
 				    page.has_next, q.after_type != NULL, page.total_count));
 	r = o ? sm_http_json(req, 200, o) : -ENOMEM;
+	if (r == 0 && cacheable)
+		api_resp_put(req, tok);
 out:
 	for (size_t i = 0; colls && i < page.n; i++)
 		json_decref(colls[i]);

@@ -412,6 +412,8 @@ static int uc_artifacts(struct sm_http_req *req, void *data)
 	struct sm_user_collection_row row = {0};
 	struct strbuf key = STRBUF_INIT, first = STRBUF_INIT;
 	json_t **colls = NULL, *items = NULL, *o;
+	char tok[API_RESP_TOKEN_MAX];
+	bool cacheable;
 	int r;
 
 	if ((r = api_limit(req, UC_DEFAULT_LIMIT, UC_LIMIT_MAX, &q.limit)) < 0 ||
@@ -423,6 +425,10 @@ static int uc_artifacts(struct sm_http_req *req, void *data)
 	if (q.search && !*q.search)
 		q.search = NULL;
 	q.user_collection_id = id;
+	/* a cached answer is only ever for this revision: the collection existed then */
+	cacheable = api_resp_token(cache, tok) == 1;
+	if (cacheable && api_resp_get(req, tok, "uca"))
+		return SM_HTTP_DONE;
 	r = sm_store_get_user_collection(cache->store, id, &row, NULL);
 	sm_user_collection_row_release(&row);
 	if (r == -ENOENT)
@@ -461,6 +467,8 @@ static int uc_artifacts(struct sm_http_req *req, void *data)
 		      api_page_info(page.n ? first.buf : NULL, page.n ? key.buf : NULL,
 				    page.has_next, q.after_type != NULL, page.total_count));
 	r = o ? sm_http_json(req, 200, o) : -ENOMEM;
+	if (r == 0 && cacheable)
+		api_resp_put(req, tok);
 out:
 	for (size_t i = 0; colls && i < page.n; i++)
 		json_decref(colls[i]);

@@ -101,6 +101,7 @@ static void thread_fini(unsigned index, void *data, void *thread_data)
 	(void)data;
 	if (!t)
 		return;
+	api_resp_free(t);
 	sm_cache_close(t->cache);
 	sm_free(t);
 }
