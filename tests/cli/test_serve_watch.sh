@@ -42,7 +42,32 @@ PY
 	ok
 }
 
+# the page endpoints answer from a per-revision cache: warm it, then it must follow edits
+wait_page() {
+	python3 - "$URL" "$1" <<'PY' || fail "page answer stale: $1"
+import json, sys, time, urllib.request
+url, want = sys.argv[1:3]
+deadline = time.time() + 20
+while time.time() < deadline:
+    seen = set()
+    for _ in range(4):  # several connections: every loop thread's cache
+        with urllib.request.urlopen(f"{url}/api/v1/user-collections/default/artifacts?limit=50", timeout=5) as r:
+            j = json.load(r)
+        seen.add(next(i["description"] for i in j["items"] if i["name"] == "one"))
+    if seen == {want}:
+        sys.exit(0)
+    time.sleep(0.1)
+print("seen:", seen, file=sys.stderr)
+sys.exit(1)
+PY
+	ok
+}
+
 wait_for skill:one 'j["metadata"]["description"] == "first one"'
+wait_page "first one"
+wait_page "first one"
+printf -- '---\nname: one\ndescription: page follows\n---\n' >"$C/skills/one/SKILL.md"
+wait_page "page follows"
 printf -- '---\nname: one\ndescription: written in place\n---\n' >"$C/skills/one/SKILL.md"
 wait_for skill:one 'j["metadata"]["description"] == "written in place"'
 sed -i 's/first two/edited by sed/' "$C/skills/two/SKILL.md"
