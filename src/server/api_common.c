@@ -74,6 +74,15 @@ int api_counts(struct sm_app *app, struct sm_cache *cache, const char *const *id
 		goto out;
 	}
 	sm_count_cache_get(app->counts, ids, n, counts, missing, &nmissing, &gen);
+	if (sm_log_enabled(SM_LOG_DEBUG)) {
+		struct sm_count_cache_stats cs;
+
+		sm_count_cache_stats(app->counts, &cs);
+		sm_log_debug("count cache: %zu of %zu hit; total hits %llu, misses %llu, hit rate %.3f",
+			     n - nmissing, n, (unsigned long long)cs.hits,
+			     (unsigned long long)cs.misses,
+			     cs.hits + cs.misses ? (double)cs.hits / (double)(cs.hits + cs.misses) : 0.0);
+	}
 	if (app->metrics) {
 		for (size_t i = nmissing; i < n; i++)
 			sm_server_metrics_cache_hit(app->metrics, "count");
