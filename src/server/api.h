@@ -61,6 +61,19 @@ struct sm_app_thread {
  * api_resp_put: after a 200, keeps req's body under token.
  */
 #define API_RESP_TOKEN_MAX 96
+
+/*
+ * Answer one page of artifacts for q (list handlers): repair stale rows,
+ * ETag/304 (etag_prefix + revision), one JSON item per row from item (key =
+ * the artifact id as shown; colls = its collections[], ownership passed),
+ * page_info, then keep the answer under tok when cacheable. Returns the
+ * handler's return value.
+ */
+typedef json_t *(*api_item_fn)(const struct sm_artifact_row *row, const char *key, json_t *colls,
+			       void *ctx);
+int api_answer_page(struct sm_http_req *req, struct sm_app *app, const struct sm_artifact_query *q,
+		    const char *etag_prefix, api_item_fn item, void *ctx, const char *tok,
+		    bool cacheable);
 int api_resp_token(struct sm_cache *cache, char token[API_RESP_TOKEN_MAX]);
 bool api_resp_get(struct sm_http_req *req, const char *token, const char *etag_prefix);
 void api_resp_put(struct sm_http_req *req, const char *token);

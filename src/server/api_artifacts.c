@@ -72,14 +72,18 @@ static int split_param(struct sm_http_req *req, const char *name, const char *co
 	return api_split(req, s, (const char ***)ret, ret_n);
 }
 
+static json_t *art_item(const struct sm_artifact_row *row, const char *key, json_t *colls,
+		       void *ctx)
+{
+	(void)ctx;
+	return api_artifact_response(row, key, colls);
+}
+
 static int art_list(struct sm_http_req *req, void *data)
 {
 	struct sm_app *app = data;
 	struct sm_cache *cache = api_cache(req);
 	struct sm_artifact_query q = {0};
-	struct sm_artifact_page page = {0};
-	struct strbuf key = STRBUF_INIT, first = STRBUF_INIT;
-	json_t **colls = NULL, *items = NULL, *o;
 	char tok[API_RESP_TOKEN_MAX];
 	bool cacheable;
 	int r;
@@ -96,47 +100,7 @@ static int art_list(struct sm_http_req *req, void *data)
 	cacheable = api_resp_token(cache, tok) == 1;
 	if (cacheable && api_resp_get(req, tok, "a"))
 		return SM_HTTP_DONE;
-	r = api_list_fresh(app, cache, &q, &page);
-	if (r < 0)
-		return api_fail(req, r, NULL);
-	if (api_revision_etag(req, cache, "a")) {
-		sm_artifact_page_release(&page);
-		return SM_HTTP_DONE;
-	}
-	colls = sm_calloc(page.n + 1, sizeof(*colls));
-	items = json_array();
-	if (!colls || !items) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = api_collections_of(app, cache, page.rows, page.n, colls);
-	if (r < 0)
-		goto out;
-	for (size_t i = 0; i < page.n; i++) {
-		sm_strbuf_reset(&key);
-		if ((r = api_artifact_key(cache, &page.rows[i], &key)) < 0)
-			goto out;
-		if (i == 0 && (r = sm_strbuf_addstr(&first, key.buf)) < 0)
-			goto out;
-		json_array_append_new(items,
-				      api_artifact_response(&page.rows[i], key.buf, colls[i]));
-		colls[i] = NULL;
-	}
-	o = json_pack("{s:O, s:o}", "items", items, "page_info",
-		      api_page_info(page.n ? first.buf : NULL, page.n ? key.buf : NULL,
-				    page.has_next, q.after_type != NULL, page.total_count));
-	r = o ? sm_http_json(req, 200, o) : -ENOMEM;
-	if (r == 0 && cacheable)
-		api_resp_put(req, tok);
-out:
-	for (size_t i = 0; colls && i < page.n; i++)
-		json_decref(colls[i]);
-	sm_free(colls);
-	json_decref(items);
-	sm_artifact_page_release(&page);
-	sm_strbuf_release(&key);
-	sm_strbuf_release(&first);
-	return r < 0 ? api_fail(req, r, NULL) : SM_HTTP_DONE;
+	return api_answer_page(req, app, &q, "a", art_item, NULL, tok, cacheable);
 }
 
 static int art_get(struct sm_http_req *req, void *data)

@@ -855,3 +855,55 @@ void api_resp_free(struct sm_app_thread *t)
 	sm_hashmap_free(t->resp);
 	t->resp = NULL;
 }
+
+int api_answer_page(struct sm_http_req *req, struct sm_app *app, const struct sm_artifact_query *q,
+		    const char *etag_prefix, api_item_fn item, void *ctx, const char *tok,
+		    bool cacheable)
+{
+	struct sm_cache *cache = api_cache(req);
+	struct sm_artifact_page page = {0};
+	struct strbuf key = STRBUF_INIT, first = STRBUF_INIT;
+	json_t **colls = NULL, *items = NULL, *o;
+	int r;
+
+	r = api_list_fresh(app, cache, q, &page);
+	if (r < 0)
+		return api_fail(req, r, NULL);
+	if (api_revision_etag(req, cache, etag_prefix)) {
+		sm_artifact_page_release(&page);
+		return SM_HTTP_DONE;
+	}
+	colls = sm_calloc(page.n + 1, sizeof(*colls));
+	items = json_array();
+	if (!colls || !items) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = api_collections_of(app, cache, page.rows, page.n, colls);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < page.n; i++) {
+		sm_strbuf_reset(&key);
+		if ((r = api_artifact_key(cache, &page.rows[i], &key)) < 0)
+			goto out;
+		if (i == 0 && (r = sm_strbuf_addstr(&first, key.buf)) < 0)
+			goto out;
+		json_array_append_new(items, item(&page.rows[i], key.buf, colls[i], ctx));
+		colls[i] = NULL;
+	}
+	o = json_pack("{s:O, s:o}", "items", items, "page_info",
+		      api_page_info(page.n ? first.buf : NULL, page.n ? key.buf : NULL,
+				    page.has_next, q->after_type != NULL, page.total_count));
+	r = o ? sm_http_json(req, 200, o) : -ENOMEM;
+	if (r == 0 && cacheable)
+		api_resp_put(req, tok);
+out:
+	for (size_t i = 0; colls && i < page.n; i++)
+		json_decref(colls[i]);
+	sm_free(colls);
+	json_decref(items);
+	sm_artifact_page_release(&page);
+	sm_strbuf_release(&key);
+	sm_strbuf_release(&first);
+	return r < 0 ? api_fail(req, r, NULL) : SM_HTTP_DONE;
+}

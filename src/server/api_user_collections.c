@@ -400,6 +400,16 @@ out:
 
 /* ---- GET /user-collections/{id}/artifacts ---- */
 
+static json_t *uca_item(const struct sm_artifact_row *row, const char *key, json_t *colls,
+		       void *ctx)
+{
+	json_t *o = api_artifact_summary(row, key, colls);
+
+	if (o && *(const bool *)ctx)
+		json_object_set_new(o, "groups", json_array()); /* no groups yet */
+	return o;
+}
+
 static int uc_artifacts(struct sm_http_req *req, void *data)
 {
 	struct sm_app *app = data;
@@ -408,10 +418,7 @@ static int uc_artifacts(struct sm_http_req *req, void *data)
 	bool groups = ig && (!strcmp(ig, "true") || !strcmp(ig, "1"));
 	struct sm_cache *cache = api_cache(req);
 	struct sm_artifact_query q = {0};
-	struct sm_artifact_page page = {0};
 	struct sm_user_collection_row row = {0};
-	struct strbuf key = STRBUF_INIT, first = STRBUF_INIT;
-	json_t **colls = NULL, *items = NULL, *o;
 	char tok[API_RESP_TOKEN_MAX];
 	bool cacheable;
 	int r;
@@ -435,49 +442,7 @@ static int uc_artifacts(struct sm_http_req *req, void *data)
 		return not_found(req, id);
 	if (r < 0)
 		return api_fail(req, r, NULL);
-	r = api_list_fresh(app, cache, &q, &page);
-	if (r < 0)
-		return api_fail(req, r, NULL);
-	if (api_revision_etag(req, cache, "uca")) {
-		sm_artifact_page_release(&page);
-		return SM_HTTP_DONE;
-	}
-	colls = sm_calloc(page.n + 1, sizeof(*colls));
-	items = json_array();
-	if (!colls || !items) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = api_collections_of(app, cache, page.rows, page.n, colls);
-	if (r < 0)
-		goto out;
-	for (size_t i = 0; i < page.n; i++) {
-		sm_strbuf_reset(&key);
-		if ((r = api_artifact_key(cache, &page.rows[i], &key)) < 0)
-			goto out;
-		if (i == 0 && (r = sm_strbuf_addstr(&first, key.buf)) < 0)
-			goto out;
-		o = api_artifact_summary(&page.rows[i], key.buf, colls[i]);
-		colls[i] = NULL;
-		if (o && groups)
-			json_object_set_new(o, "groups", json_array()); /* no groups yet */
-		json_array_append_new(items, o);
-	}
-	o = json_pack("{s:O, s:o}", "items", items, "page_info",
-		      api_page_info(page.n ? first.buf : NULL, page.n ? key.buf : NULL,
-				    page.has_next, q.after_type != NULL, page.total_count));
-	r = o ? sm_http_json(req, 200, o) : -ENOMEM;
-	if (r == 0 && cacheable)
-		api_resp_put(req, tok);
-out:
-	for (size_t i = 0; colls && i < page.n; i++)
-		json_decref(colls[i]);
-	sm_free(colls);
-	json_decref(items);
-	sm_artifact_page_release(&page);
-	sm_strbuf_release(&key);
-	sm_strbuf_release(&first);
-	return r < 0 ? api_fail(req, r, NULL) : SM_HTTP_DONE;
+	return api_answer_page(req, app, &q, "uca", uca_item, &groups, tok, cacheable);
 }
 
 /* ---- membership ---- */
