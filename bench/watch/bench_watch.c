@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/watcher.h"
+#include "skillmeat/watcher.h"
 #include "skillmeat/cache.h"
 #include "skillmeat/home.h"
 #include "skillmeat/store.h"

@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "skillmeat/memory.h"
-#include "server/auth.h"
-#include "server/http.h"
+#include "http/auth.h"
+#include "http/http.h"
 
 #include "util/banned.h"
 

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "server/http.h"
+#include "http/http.h"
 
 static struct sm_server_config cfg;
 

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "skillmeat/memory.h"
-#include "server/metrics.h"
+#include "http/metrics.h"
 
 static void test_render_exact(void **state)
 {

@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "server/dispatch.h"
-#include "server/rate_limit.h"
+#include "http/dispatch.h"
+#include "http/rate_limit.h"
 
 #define NS 1000000000LL
 

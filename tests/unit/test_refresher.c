@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "server/refresher.h"
+#include "skillmeat/refresher.h"
 #include "skillmeat/cache.h"
 #include "skillmeat/collection.h"
 #include "skillmeat/fs.h"

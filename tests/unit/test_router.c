@@ -16,9 +16,9 @@
 
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
-#include "server/auth.h"
-#include "server/dispatch.h"
-#include "server/router.h"
+#include "http/auth.h"
+#include "http/dispatch.h"
+#include "http/router.h"
 
 static int h_a(struct sm_http_req *req, void *data)
 {

@@ -25,7 +25,7 @@
 
 #include <cmocka.h>
 
-#include "server/watcher.h"
+#include "skillmeat/watcher.h"
 #include "skillmeat/cache.h"
 #include "skillmeat/collection.h"
 #include "skillmeat/fs.h"

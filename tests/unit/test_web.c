@@ -19,10 +19,10 @@
 #include "skillmeat/fs.h"
 #include "skillmeat/sha256.h"
 #include "skillmeat/strbuf.h"
-#include "server/dispatch.h"
-#include "server/rate_limit.h"
-#include "server/router.h"
-#include "server/web.h"
+#include "http/dispatch.h"
+#include "http/rate_limit.h"
+#include "http/router.h"
+#include "http/web.h"
 
 static void read_web_file(const char *name, struct strbuf *out)
 {

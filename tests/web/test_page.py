@@ -38,7 +38,7 @@ EVIL = '<img src=x onerror="document.title=\'pwned\'">'
 
 TYPES = ["skill", "command", "agent"]
 
-# As src/server/web.c sends it, so the page is tested under the same policy.
+# As src/http/web.c sends it, so the page is tested under the same policy.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
        "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
 

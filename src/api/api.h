@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SKILLMEAT_API_API_H
+#define SKILLMEAT_API_API_H
+
+/*
+ * Internal to the REST handlers (app.c, api_*.c): the application state,
+ * the per-thread state and the helpers they share (parameters, cursors,
+ * counts, JSON views of rows).
+ *
+ * Helpers that answer the request themselves on bad input return
+ * API_ANSWERED (negative, so it propagates like an error); the handler then
+ * returns SM_HTTP_DONE.
+ */
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/app.h"
+#include "http/http.h"
+
+struct sm_cache;
+struct sm_count_cache;
+struct sm_artifact_row;
+struct sm_user_collection_row;
+struct sm_artifact_query;
+struct sm_artifact_page;
+
+#define API_ANSWERED (-10000)
+#define API_PREFIX "/api/v1"
+
+struct sm_app {
+	struct sm_home *home; /* borrowed */
+	struct sm_count_cache *counts;
+	struct sm_server_metrics *metrics; /* the server's, may be NULL */
+	/* every write (files + cache) holds it, with the home lock inside it */
+	pthread_mutex_t write_lock;
+	int64_t count_ttl_ms;
+	int64_t stale_ttl_ms;
+};
+
+/* req->thread_data of a loop thread. */
+struct sm_app_thread {
+	struct sm_cache *cache;
+	int64_t data_version;
+	bool have_version;
+	struct sm_hashmap *resp; /* serialized list answers of this thread (api_resp_*) */
+	size_t nresp;
+};
+
+/*
+ * A per-thread cache of serialized 200 answers of the list endpoints, keyed by
+ * path and query, valid for one database revision (ARCHITECTURE §5: "the
+ * revision is the invalidation"). Never used while any row is flagged stale,
+ * so read-repair always runs first.
+ *
+ * api_resp_token: the validity token now; returns 1 (cacheable), 0 (not now).
+ * api_resp_get: on a hit, answers (ETag/304 via etag_prefix) and returns true.
+ * api_resp_put: after a 200, keeps req's body under token.
+ */
+#define API_RESP_TOKEN_MAX 96
+
+/*
+ * Answer one page of artifacts for q (list handlers): repair stale rows,
+ * ETag/304 (etag_prefix + revision), one JSON item per row from item (key =
+ * the artifact id as shown; colls = its collections[], ownership passed),
+ * page_info, then keep the answer under tok when cacheable. Returns the
+ * handler's return value.
+ */
+typedef json_t *(*api_item_fn)(const struct sm_artifact_row *row, const char *key, json_t *colls,
+			       void *ctx);
+int api_answer_page(struct sm_http_req *req, struct sm_app *app, const struct sm_artifact_query *q,
+		    const char *etag_prefix, api_item_fn item, void *ctx, const char *tok,
+		    bool cacheable);
+int api_resp_token(struct sm_cache *cache, char token[API_RESP_TOKEN_MAX]);
+bool api_resp_get(struct sm_http_req *req, const char *token, const char *etag_prefix);
+void api_resp_put(struct sm_http_req *req, const char *token);
+void api_resp_free(struct sm_app_thread *t);
+
+static inline struct sm_cache *api_cache(struct sm_http_req *req)
+{
+	return ((struct sm_app_thread *)req->thread_data)->cache;
+}
+
+/* The writer lock, then the home lock. API_ANSWERED (500 set) on failure. */
+int api_write_begin(struct sm_app *app, struct sm_http_req *req);
+void api_write_end(struct sm_app *app);
+
+/* Count cache invalidation (+ metrics) after a commit; id NULL = all. */
+void api_invalidate(struct sm_app *app, const char *id);
+
+/*
+ * Member counts of n user collections through the count cache; misses
+ * filled by one grouped query. counts[i] for ids[i].
+ */
+int api_counts(struct sm_app *app, struct sm_cache *cache, const char *const *ids, size_t n,
+	       int64_t *counts);
+
+/* ?limit: absent → def; not an integer in 1..max → 400 (API_ANSWERED). */
+int api_limit(struct sm_http_req *req, size_t def, size_t max, size_t *ret);
+/* ?after: NULL when absent; bad base64 → 400 (API_ANSWERED). *ret from req's arena. */
+int api_cursor(struct sm_http_req *req, char **ret);
+/* Standard base64 of s (a json string), or json null for NULL. */
+json_t *api_cursor_json(const char *s);
+/*
+ * ?after of an artifact page: base64 of "type:name" or
+ * "collection/type:name" into q->after_*. Bad → 400 (API_ANSWERED).
+ */
+int api_artifact_cursor(struct sm_http_req *req, struct sm_artifact_query *q);
+/*
+ * ?artifact_type (comma list) into q->types; an unknown type → 400
+ * (API_ANSWERED). Canonical names, from req's arena.
+ */
+int api_types(struct sm_http_req *req, struct sm_artifact_query *q);
+/* page_info of a page: first/last keys (may be NULL), has_next, after given, total. */
+json_t *api_page_info(const char *first, const char *last, bool has_next, bool has_prev,
+		      int64_t total);
+/* Comma list → arena array of trimmed non-empty items. */
+int api_split(struct sm_http_req *req, const char *s, const char ***ret, size_t *ret_n);
+
+/* {"detail": [{"type", "loc": ["body", field], "msg", "input"?}]} */
+int api_422(struct sm_http_req *req, const char *field, const char *type, const char *msg);
+/* Map r with the message in err (for 4xx); 500 hides it. Returns SM_HTTP_DONE. */
+int api_fail(struct sm_http_req *req, int r, const char *msg);
+/* Set the list ETag (the DB revision); true when 304 was answered. */
+bool api_revision_etag(struct sm_http_req *req, struct sm_cache *cache, const char *extra);
+
+/* Is id the default user collection? */
+bool api_is_default(const char *id);
+
+/*
+ * Resolve an artifact id of a request ("type:name", "collection/type:name";
+ * a trailing .md/.txt/.json/.yaml/.yml ignored; collection limits it to one
+ * file collection). 400 for a malformed id or path tricks, 404 unknown, 400
+ * ambiguous: those answered (API_ANSWERED).
+ */
+int api_resolve(struct sm_http_req *req, struct sm_cache *cache, const char *id,
+		const char *collection, struct sm_artifact_row *ret);
+/* Quiet variant: 0, -ENOENT, -EINVAL, -EEXIST. */
+int api_resolve_quiet(struct sm_cache *cache, const char *id, const char *collection,
+		      struct sm_artifact_row *ret, struct strbuf *err);
+
+/* The id shown for a row: "type:name", or "collection/type:name" when ambiguous. */
+int api_artifact_key(struct sm_cache *cache, const struct sm_artifact_row *row, struct strbuf *out);
+
+/*
+ * collections[] of n artifacts ({id, name, artifact_count}), one JSON array
+ * per row (new references in out[i]), counts from the count cache.
+ */
+int api_collections_of(struct sm_app *app, struct sm_cache *cache,
+		       const struct sm_artifact_row *rows, size_t n, json_t **out);
+
+/*
+ * Read repair (ARCHITECTURE §2.3): rows flagged stale (by a watcher or a
+ * write) or never synced are re-read from the files before answering. The
+ * page of q is listed; when it holds such rows their file collections are
+ * synced (warm) and the page listed again.
+ */
+int api_list_fresh(struct sm_app *app, struct sm_cache *cache, const struct sm_artifact_query *q,
+		   struct sm_artifact_page *ret);
+/* Same for one row (replaced in place); -ENOENT when the sync removed it. */
+int api_row_fresh(struct sm_app *app, struct sm_cache *cache, struct sm_artifact_row *row);
+
+/* ArtifactSummary (user-collection artifact pages). collections stolen. */
+json_t *api_artifact_summary(const struct sm_artifact_row *row, const char *key,
+			     json_t *collections);
+/* ArtifactResponse (/artifacts). collections stolen. */
+json_t *api_artifact_response(const struct sm_artifact_row *row, const char *key,
+			      json_t *collections);
+/* UserCollectionResponse; count < 0 → null. */
+json_t *api_user_collection_json(const struct sm_user_collection_row *row, int64_t count);
+
+int api_register_user_collections(struct sm_app *app, struct sm_router *router, struct strbuf *err);
+int api_register_artifacts(struct sm_app *app, struct sm_router *router, struct strbuf *err);
+/* POST /artifacts, PUT /artifacts/{id} (api_artifacts_write.c). */
+int api_register_artifact_writes(struct sm_app *app, struct sm_router *router,
+				 struct strbuf *err);
+
+#endif

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/* The REST application: per-thread cache connections, hooks, routes. */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/app.h"
+#include "skillmeat/cache.h"
+#include "skillmeat/count_cache.h"
+#include "skillmeat/error.h"
+#include "skillmeat/home.h"
+#include "skillmeat/log.h"
+#include "skillmeat/memory.h"
+#include "skillmeat/store.h"
+#include "skillmeat/strbuf.h"
+#include "util/banned.h"
+
+int sm_app_new(struct sm_home *home, struct sm_app **ret, struct strbuf *err)
+{
+	struct sm_app *app = sm_calloc(1, sizeof(*app));
+	int64_t ttl;
+	int r;
+
+	if (!app)
+		return sm_err(err, -ENOMEM, "out of memory");
+	app->home = home;
+	ttl = sm_config_int(home, "cache.count-ttl-seconds", 300);
+	app->count_ttl_ms = ttl > 0 ? ttl * 1000 : SM_COUNT_CACHE_DEFAULT_TTL_MS;
+	ttl = sm_config_int(home, "cache.stale-ttl-seconds", 1800);
+	app->stale_ttl_ms = (ttl > 0 ? ttl : 1800) * 1000;
+	r = sm_count_cache_new(app->count_ttl_ms, NULL, NULL, &app->counts);
+	if (r < 0) {
+		sm_free(app);
+		return sm_err(err, r, "out of memory");
+	}
+	pthread_mutex_init(&app->write_lock, NULL);
+	*ret = app;
+	return 0;
+}
+
+void sm_app_free(struct sm_app *app)
+{
+	if (!app)
+		return;
+	sm_count_cache_free(app->counts);
+	pthread_mutex_destroy(&app->write_lock);
+	sm_free(app);
+}
+
+void sm_app_write_lock(struct sm_app *app)
+{
+	pthread_mutex_lock(&app->write_lock);
+}
+
+void sm_app_write_unlock(struct sm_app *app)
+{
+	pthread_mutex_unlock(&app->write_lock);
+}
+
+static int thread_init(unsigned index, void *data, void **ret)
+{
+	struct sm_app *app = data;
+	struct sm_app_thread *t = sm_calloc(1, sizeof(*t));
+	struct strbuf err = STRBUF_INIT;
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	r = sm_cache_open(app->home, &t->cache, &err);
+	if (r < 0) {
+		sm_log_error("server: loop %u cannot open the metadata cache: %s", index, err.buf);
+		sm_strbuf_release(&err);
+		sm_free(t);
+		return r;
+	}
+	if (t->cache->in_memory) {
+		/* a home we cannot write to: each connection is its own in-memory index */
+		struct sm_sync_stats st = {0};
+
+		if (sm_cache_sync(t->cache, NULL, 0, &st, &err) < 0)
+			sm_log_warn("server: loop %u: in-memory sync failed: %s", index, err.buf);
+		sm_sync_stats_release(&st);
+	}
+	/*
+	 * The baseline predates every request: a commit by another process
+	 * before this thread's first request is still noticed then.
+	 */
+	if (sm_store_data_version(t->cache->store, &t->data_version, NULL) == 0)
+		t->have_version = true;
+	sm_strbuf_release(&err);
+	*ret = t;
+	return 0;
+}
+
+static void thread_fini(unsigned index, void *data, void *thread_data)
+{
+	struct sm_app_thread *t = thread_data;
+
+	(void)index;
+	(void)data;
+	if (!t)
+		return;
+	api_resp_free(t);
+	sm_cache_close(t->cache);
+	sm_free(t);
+}
+
+/*
+ * Before every request: when another connection (another loop thread, a
+ * worker, the CLI) committed since this thread last looked, drop the counts,
+ * so the very next answer reflects it.
+ */
+static int before(struct sm_http_req *req, void *data)
+{
+	struct sm_app *app = data;
+	struct sm_app_thread *t = req->thread_data;
+	int64_t v;
+	int r;
+
+	if (!t)
+		return -EIO;
+	r = sm_store_data_version(t->cache->store, &v, NULL);
+	if (r < 0)
+		return r;
+	if (t->have_version && v != t->data_version)
+		api_invalidate(app, NULL);
+	t->data_version = v;
+	t->have_version = true;
+	return 0;
+}
+
+/* Gauges pulled at each /metrics render. */
+static void collect(struct sm_metrics *m, void *data)
+{
+	struct sm_app *app = data;
+	struct sm_count_cache_stats cs;
+
+	(void)m;
+	sm_count_cache_stats(app->counts, &cs);
+	if (app->metrics)
+		sm_metric_set(sm_metric_get(app->metrics->cache_entries, "count"), (double)cs.size);
+}
+
+int sm_app_attach(struct sm_app *app, struct sm_http_server *srv, struct strbuf *err)
+{
+	struct sm_http_hooks hooks = {
+	    .thread_init = thread_init,
+	    .thread_fini = thread_fini,
+	    .before = before,
+	    .app = app,
+	};
+	struct sm_router *router = sm_http_server_router(srv);
+	int r;
+
+	app->metrics = sm_http_server_metrics(srv);
+	if (app->metrics && sm_metrics_add_collector(app->metrics->reg, collect, app) < 0)
+		return sm_err(err, -ENOMEM, "out of memory");
+	r = api_register_user_collections(app, router, err);
+	if (r >= 0)
+		r = api_register_artifacts(app, router, err);
+	if (r >= 0)
+		r = api_register_artifact_writes(app, router, err);
+	if (r < 0)
+		return r;
+	sm_http_server_set_hooks(srv, &hooks);
+	return 0;
+}

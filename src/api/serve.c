@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+/* The server as a whole: HTTP layer + REST application + web page + upkeep (serve.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "api/app.h"
+#include "http/auth.h"
+#include "http/http.h"
+#include "http/web.h"
+#include "skillmeat/error.h"
+#include "skillmeat/fs.h"
+#include "skillmeat/home.h"
+#include "skillmeat/memory.h"
+#include "skillmeat/refresher.h"
+#include "skillmeat/serve.h"
+#include "skillmeat/strbuf.h"
+#include "skillmeat/timeutil.h"
+#include "skillmeat/watcher.h"
+#include "util/banned.h"
+
+struct sm_serve {
+	struct sm_home *home;
+	struct sm_server_config cfg;
+	struct strbuf path; /* server.json */
+	struct sm_http_server *srv;
+	struct sm_app *app;
+	struct sm_watcher *watcher;
+	struct sm_watcher_refresh wr;
+	struct sm_refresher *refresher;
+	bool started; /* the loops run */
+	bool wrote;   /* server.json names us */
+};
+
+/* The server.* keys of config.toml (spec/CLI.md). */
+static int configure(struct sm_home *home, struct sm_server_config *cfg)
+{
+	struct sm_rate_limit_config *rc = &cfg->rate;
+	const char *cors = sm_config_string(home, "server.cors-origins", NULL);
+	int64_t v;
+
+	rc->enabled = sm_config_bool(home, "server.rate-limit.enabled", rc->enabled);
+	v = sm_config_int(home, "server.rate-limit.refresh-burst", rc->refresh_burst);
+	if (v > 0)
+		rc->refresh_burst = (unsigned)v;
+	v = sm_config_int(home, "server.rate-limit.refresh-refill-seconds",
+			  (int64_t)rc->refresh_refill_sec);
+	if (v > 0)
+		rc->refresh_refill_sec = (double)v;
+	v = sm_config_int(home, "server.rate-limit.burst-threshold", rc->burst_threshold);
+	if (v > 0)
+		rc->burst_threshold = (unsigned)v;
+	v = sm_config_int(home, "server.rate-limit.window-seconds", (int64_t)rc->window_sec);
+	if (v > 0)
+		rc->window_sec = (double)v;
+	v = sm_config_int(home, "server.rate-limit.block-seconds", (int64_t)rc->block_sec);
+	if (v > 0)
+		rc->block_sec = (double)v;
+	v = sm_config_int(home, "server.max-body-bytes", (int64_t)cfg->max_body);
+	if (v > 0)
+		cfg->max_body = (size_t)v;
+	if (cors && sm_server_config_set_cors(cfg, cors) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* ---- server.json ---- */
+
+/*
+ * The pid of a live server named by server.json (other than us), else 0.
+ * url gets its URL.
+ */
+static pid_t live_server(const char *path, struct strbuf *url)
+{
+	struct strbuf text = STRBUF_INIT;
+	json_t *j = NULL, *p;
+	pid_t pid = 0;
+
+	if (sm_fs_read_file(path, 65536, &text, NULL) < 0)
+		goto out;
+	j = json_loads(text.buf, 0, NULL);
+	p = json_object_get(j, "pid");
+	if (!json_is_integer(p) || json_integer_value(p) <= 0 || json_integer_value(p) > INT32_MAX)
+		goto out;
+	pid = (pid_t)json_integer_value(p);
+	if (pid == getpid() || (kill(pid, 0) < 0 && errno == ESRCH)) {
+		pid = 0;
+		goto out;
+	}
+	if (json_is_string(json_object_get(j, "url")) &&
+	    sm_strbuf_addstr(url, json_string_value(json_object_get(j, "url"))) < 0)
+		sm_strbuf_reset(url);
+out:
+	json_decref(j);
+	sm_strbuf_release(&text);
+	return pid;
+}
+
+/* -EBUSY when a live server holds the home. */
+static int check_server_json(const char *path, struct strbuf *err)
+{
+	struct strbuf url = STRBUF_INIT;
+	pid_t pid = live_server(path, &url);
+	int r = 0;
+
+	if (pid > 0)
+		r = sm_err(err, -EBUSY, "a server (pid %ld) already serves this home at %s",
+			   (long)pid, url.len ? url.buf : "(unknown url)");
+	sm_strbuf_release(&url);
+	return r;
+}
+
+static int write_server_json(const char *path, const char *url, struct strbuf *err)
+{
+	char now[SM_ISO_MAX];
+	json_t *j;
+	char *text;
+	int r;
+
+	if ((r = sm_time_now_iso(now)) < 0)
+		return r;
+	j = json_pack("{s:I, s:s, s:s}", "pid", (json_int_t)getpid(), "url", url, "started_at",
+		      now);
+	text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	json_decref(j);
+	if (!text)
+		return -ENOMEM;
+	r = sm_fs_write_atomic(path, text, strlen(text), 0644, err);
+	free(text);
+	return r;
+}
+
+/* Remove server.json if it still names us. */
+static void remove_server_json(const char *path)
+{
+	struct strbuf text = STRBUF_INIT;
+	json_t *j = NULL;
+
+	if (sm_fs_read_file(path, 65536, &text, NULL) == 0 && (j = json_loads(text.buf, 0, NULL)) &&
+	    json_integer_value(json_object_get(j, "pid")) == (json_int_t)getpid())
+		(void)unlink(path);
+	json_decref(j);
+	sm_strbuf_release(&text);
+}
+
+/* ---- lifecycle ---- */
+
+int sm_serve_new(struct sm_home *home, const struct sm_serve_options *opts,
+		 struct sm_serve **ret, struct strbuf *err)
+{
+	struct sm_serve *s = sm_calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return sm_err(err, -ENOMEM, "out of memory");
+	s->home = home;
+	sm_strbuf_init(&s->path, 0);
+	if (sm_server_config_init(&s->cfg) < 0) {
+		sm_free(s);
+		return sm_err(err, -ENOMEM, "out of memory");
+	}
+	if (configure(home, &s->cfg) < 0 || sm_server_config_set_token(&s->cfg, opts->token) < 0 ||
+	    (opts->host && sm_server_config_set_host(&s->cfg, opts->host) < 0)) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (opts->port >= 0)
+		s->cfg.port = (unsigned)opts->port;
+	if (opts->threads)
+		s->cfg.threads = opts->threads;
+	if (opts->no_rate_limit)
+		s->cfg.rate.enabled = false;
+	if (opts->trust_proxy)
+		s->cfg.trust_proxy = true;
+	if (!sm_auth_host_is_loopback(s->cfg.host) && !s->cfg.token) {
+		r = sm_err(err, -EINVAL, "binding '%s' (not loopback) needs SKILLMEAT_API_TOKEN",
+			   s->cfg.host);
+		goto fail;
+	}
+	if ((r = sm_strbuf_addf(&s->path, "%s/server.json", home->root)) < 0) {
+		r = sm_err(err, r, "out of memory");
+		goto fail;
+	}
+	if ((r = check_server_json(s->path.buf, err)) < 0)
+		goto fail;
+	*ret = s;
+	return 0;
+fail:
+	sm_serve_free(s);
+	return r;
+}
+
+int sm_serve_start(struct sm_serve *s, struct strbuf *err)
+{
+	int r;
+
+	if ((r = sm_app_new(s->home, &s->app, err)) < 0 ||
+	    (r = sm_http_server_new(&s->cfg, &s->srv, err)) < 0 ||
+	    (r = sm_app_attach(s->app, s->srv, err)) < 0 ||
+	    (r = sm_web_register(sm_http_server_router(s->srv), err)) < 0)
+		return r;
+	if ((r = sm_http_server_start(s->srv, err)) < 0)
+		return sm_err_prefix(err, r, "cannot serve on %s:%u", s->cfg.host, s->cfg.port);
+	s->started = true;
+	/* one server per home: check again now that we listen, then claim it */
+	sm_app_write_lock(s->app);
+	r = sm_home_lock(s->home, err);
+	if (r < 0) {
+		sm_app_write_unlock(s->app);
+		return r;
+	}
+	r = check_server_json(s->path.buf, err);
+	if (r == 0) {
+		r = write_server_json(s->path.buf, sm_http_server_url(s->srv), err);
+		if (r < 0)
+			sm_err_prefix(err, r, "cannot write '%s'", s->path.buf);
+		s->wrote = r == 0;
+	}
+	sm_home_unlock(s->home);
+	sm_app_write_unlock(s->app);
+	return r;
+}
+
+const char *sm_serve_url(const struct sm_serve *s)
+{
+	return sm_http_server_url(s->srv);
+}
+
+unsigned sm_serve_threads(const struct sm_serve *s)
+{
+	return sm_http_server_threads(s->srv);
+}
+
+static void app_lock(void *ctx)
+{
+	sm_app_write_lock(ctx);
+}
+
+static void app_unlock(void *ctx)
+{
+	sm_app_write_unlock(ctx);
+}
+
+static void warn_msg(void (*warn)(void *, const char *), void *ud, const char *prefix,
+		     const char *msg)
+{
+	struct strbuf line = STRBUF_INIT;
+
+	if (!warn)
+		return;
+	if (sm_strbuf_addf(&line, "%s%s", prefix, msg) == 0)
+		warn(ud, line.buf);
+	sm_strbuf_release(&line);
+}
+
+/*
+ * Background upkeep: the inotify watcher (server.watch) marks what changed
+ * stale and re-syncs it; the refresher re-reads stale rows every
+ * server.refresh-interval-seconds, and also warm-syncs everything when the
+ * watcher is off or out of inotify watches. Both sync under the writer lock.
+ */
+void sm_serve_start_upkeep(struct sm_serve *s, void (*warn)(void *ud, const char *msg),
+			   void *ud)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct sm_refresher_opts ro = { 0 };
+	struct sm_watcher_opts wo = { 0 };
+	struct sm_watcher_stats ws = { 0 };
+	bool watching = false;
+
+	if (sm_config_bool(s->home, "server.watch", true)) {
+		s->wr.home_root = s->home->root;
+		s->wr.ctx = s->app;
+		s->wr.lock = app_lock;
+		s->wr.unlock = app_unlock;
+		wo.home_root = s->home->root;
+		wo.debounce_ms = sm_config_int(s->home, "server.watch-debounce-ms", 100);
+		wo.on_change = sm_watcher_default_refresh;
+		wo.ctx = &s->wr;
+		if (sm_watcher_start(&wo, &s->watcher, &err) < 0) {
+			warn_msg(warn, ud, "file watching is off: ", err.buf);
+		} else {
+			sm_watcher_get_stats(s->watcher, &ws);
+			watching = !ws.degraded;
+			if (ws.degraded)
+				warn_msg(warn, ud, "",
+					 "out of inotify watches: some folders are not watched");
+		}
+	}
+	ro.home_root = s->home->root;
+	ro.warm_sync = !watching;
+	ro.ctx = s->app;
+	ro.lock = app_lock;
+	ro.unlock = app_unlock;
+	sm_strbuf_reset(&err);
+	if (sm_refresher_start(&ro, &s->refresher, &err) < 0)
+		warn_msg(warn, ud, "no background refresh: ", err.buf);
+	sm_strbuf_release(&err);
+}
+
+int sm_serve_stop(struct sm_serve *s)
+{
+	int r = 0;
+
+	/* background syncs first: they may hold the writer lock */
+	sm_watcher_stop(s->watcher);
+	s->watcher = NULL;
+	sm_watcher_refresh_release(&s->wr);
+	sm_refresher_stop(s->refresher);
+	s->refresher = NULL;
+	if (s->started) {
+		sm_http_server_request_stop(s->srv);
+		r = sm_http_server_wait(s->srv);
+	}
+	return r < 0 ? -ETIMEDOUT : 0;
+}
+
+void sm_serve_free(struct sm_serve *s)
+{
+	if (!s)
+		return;
+	if (s->wrote)
+		remove_server_json(s->path.buf);
+	sm_http_server_free(s->srv);
+	sm_app_free(s->app);
+	sm_server_config_release(&s->cfg);
+	sm_strbuf_release(&s->path);
+	sm_free(s);
+}
