@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 struct strbuf;
+struct sm_artifact_row;
 struct sm_home;
 struct sm_db;
 struct sm_store;
@@ -96,6 +97,16 @@ int sm_cache_sync_open(struct sm_cache *c, struct sm_collection *coll, unsigned 
 		       struct sm_sync_stats *stats, struct strbuf *err);
 
 /*
+ * The row of manifest entry idx of c (open, and maybe just written by the
+ * caller under the home lock), read from its files now — metadata, content
+ * hash, fingerprint, row_hash (the artifact's revision) — without the
+ * fingerprint shortcut. With write, upserted in one transaction of its own.
+ * *ret (may be NULL) gets the row. -ENOENT when the files are gone.
+ */
+int sm_cache_sync_entry(struct sm_cache *c, const struct sm_collection *coll, size_t idx,
+			bool write, struct sm_artifact_row *ret, struct strbuf *err);
+
+/*
  * Bring the user collections of the cache up to date with
  * user-collections.toml (user_collections.h): rows put, pruned (never
  * "default"), each member key resolved to an artifact and the memberships
@@ -116,7 +127,6 @@ int sm_cache_sync_user_collections(struct sm_cache *c, struct sm_sync_stats *sta
  * prefer_active, a unique match in the active collection wins. *ret (release
  * with sm_artifact_row_release) is written on success.
  */
-struct sm_artifact_row;
 int sm_cache_resolve_artifact(struct sm_cache *c, const char *id, bool prefer_active,
 			      struct sm_artifact_row *ret, struct strbuf *err);
 /*

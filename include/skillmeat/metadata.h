@@ -55,4 +55,10 @@ int sm_metadata_find_file(const char *path, enum sm_artifact_type type, struct s
 
 void sm_metadata_release(struct sm_metadata *m);
 
+/*
+ * The canonical name of a Claude tool as the reader normalises it ("read",
+ * "Read", "multi_edit" -> "MultiEdit"), or NULL for an unknown tool. Static.
+ */
+const char *sm_metadata_tool_name(const char *s);
+
 #endif

@@ -26,6 +26,7 @@
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/timeutil.h"
+#include "cache/store_internal.h"
 #include "skillmeat/toml.h"
 #include "util/banned.h"
 
@@ -1064,4 +1065,75 @@ out:
 	sm_strv_free(names, n);
 	sm_strbuf_release(&why);
 	return r < 0 ? r : 0;
+}
+
+/* ---- one artifact ---- */
+
+int sm_cache_sync_entry(struct sm_cache *cache, const struct sm_collection *c, size_t idx,
+			bool write, struct sm_artifact_row *ret, struct strbuf *err)
+{
+	const struct sm_toml_value *e = sm_manifest_at(c->manifest, idx);
+	struct sm_artifact_row row = {0};
+	struct strbuf abs = STRBUF_INIT, fp = STRBUF_INIT, why = STRBUF_INIT;
+	struct sm_upsert_stats us = {0};
+	struct sm_view v;
+	const char *rel;
+	char hash[17];
+	int r;
+
+	if (!e)
+		return sm_err(err, -ENOENT, "no manifest entry %zu", idx);
+	rel = sm_entry_str(e, "path");
+	if ((r = row_from_entry(c, e, &row)) < 0)
+		goto out;
+	if (!rel) {
+		r = sm_err(err, -EINVAL, "'%s:%s' has no path", row.type, row.name);
+		goto out;
+	}
+	r = rel[0] == '/' ? sm_strbuf_addstr(&abs, rel) : sm_strbuf_addf(&abs, "%s/%s", c->dir, rel);
+	if (r < 0)
+		goto out;
+	row.synced_at = sm_time_real_ns() / 1000000;
+	r = fingerprint(abs.buf, e, row.lock_hash, &fp, &row.file_count, &row.total_size, &why);
+	if (r < 0) {
+		r = sm_err(err, r, "%s", why.len ? why.buf : sm_strerror(r));
+		goto out;
+	}
+	if (!(row.fingerprint = sm_strbuf_detach(&fp, NULL))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if ((r = sm_view_load(c, idx, &v, err)) < 0)
+		goto out;
+	r = row_from_view(&v, &row);
+	sm_view_release(&v);
+	if (r < 0)
+		goto out;
+	sm_artifact_row_hash(&row, hash);
+	if (!(row.row_hash = sm_strdup(hash))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (write) {
+		if ((r = sm_store_begin(cache->store, err)) < 0)
+			goto out;
+		r = sm_store_upsert_artifacts(cache->store, &row, 1, NULL, &us, err);
+		if (r >= 0)
+			r = sm_store_commit(cache->store, err);
+		else
+			(void)sm_store_rollback(cache->store, NULL);
+		if (r < 0)
+			goto out;
+	}
+	r = 0;
+	if (ret) {
+		*ret = row;
+		memset(&row, 0, sizeof(row));
+	}
+out:
+	sm_artifact_row_release(&row);
+	sm_strbuf_release(&abs);
+	sm_strbuf_release(&fp);
+	sm_strbuf_release(&why);
+	return r;
 }

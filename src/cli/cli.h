@@ -89,6 +89,8 @@ void cli_cache_after_write(struct cli *cli, struct sm_collection *c);
 void cli_warm_sync_open(struct cli *cli, struct sm_collection *c);
 /* The fixed `list --json` object of a cached row. */
 json_t *cli_row_json(const struct sm_artifact_row *row);
+/* What `show ID` prints (--json: the fixed object); an exit code. */
+int cli_show(struct cli *cli, const char *collection, const char *id);
 /* The `list --json` array of rows, written straight to stdout. */
 int cli_print_rows_json(const struct sm_artifact_row *rows, size_t n);
 
@@ -144,6 +146,7 @@ int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_add(struct cli *cli, int argc, char **argv);
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);
+int cmd_edit(struct cli *cli, int argc, char **argv);
 int cmd_search(struct cli *cli, int argc, char **argv);
 int cmd_remove(struct cli *cli, int argc, char **argv);
 int cmd_collection(struct cli *cli, int argc, char **argv);

@@ -370,13 +370,8 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 		CLI_GLOBAL_OPTIONS,
 		{ 0 },
 	};
-	struct strbuf err = STRBUF_INIT, abs = STRBUF_INIT;
-	struct sm_collection *c = NULL;
-	struct sm_artifact_row row = { 0 };
-	const struct sm_toml_value *e, *lock;
-	const char *coll = NULL, *id, *rel;
-	long idx;
-	int ch, g, rc = EXIT_FAIL;
+	const char *coll = NULL;
+	int ch, g;
 
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_show)) < 0)
@@ -390,7 +385,19 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage_error(cli, usage_show, argc - optind ? "give one ID" : "missing ID");
-	id = argv[optind];
+	return cli_show(cli, coll, argv[optind]);
+}
+
+int cli_show(struct cli *cli, const char *coll, const char *id)
+{
+	struct strbuf err = STRBUF_INIT, abs = STRBUF_INIT;
+	struct sm_collection *c = NULL;
+	struct sm_artifact_row row = { 0 };
+	const struct sm_toml_value *e, *lock;
+	const char *rel;
+	long idx;
+	int rc = EXIT_FAIL;
+
 	if (!cli_home(cli))
 		return EXIT_FAIL;
 	if (sm_collection_open(cli->home, coll, &c, &err) < 0) {

@@ -18,6 +18,7 @@ static const struct cli_cmd commands[] = {
 	{ "list", cmd_list, "list the artifacts of a collection" },
 	{ "show", cmd_show, "show one artifact" },
 	{ "search", cmd_search, "full-text search over names, titles, descriptions and tags" },
+	{ "edit", cmd_edit, "change an artifact's metadata in its frontmatter (and the manifest)" },
 	{ "remove", cmd_remove, "remove an artifact (files, manifest and lock entries)" },
 	{ "collection", cmd_collection, "create, list, use or delete collections" },
 	{ "config", cmd_config, "get, set or list config.toml keys" },

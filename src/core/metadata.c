@@ -93,6 +93,11 @@ static const char *normalize_tool(const char *s, size_t n)
 	return NULL;
 }
 
+const char *sm_metadata_tool_name(const char *s)
+{
+	return normalize_tool(s, strlen(s));
+}
+
 /* ---- Python string helpers ------------------------------------------------ */
 
 /* str.strip(): [*b, *e) of s without leading/trailing Unicode whitespace */
