@@ -261,8 +261,7 @@ static int write_all(struct sm_collection *c, size_t idx, const char *mdpath,
 	struct sm_toml_value *e = NULL;
 	struct sm_view v = {0};
 	bool have_view = false;
-	const char *origin = sm_entry_str(old, "origin");
-	const char *name = sm_entry_name(old);
+	const char *origin, *name;
 	int r;
 
 	r = sm_frontmatter_edit(text->buf, text->len, type, fields, &out, err);
@@ -292,6 +291,9 @@ static int write_all(struct sm_collection *c, size_t idx, const char *mdpath,
 		*changed = true;
 	}
 	/* the lock follows a local artifact; a GitHub one keeps the upstream hash */
+	old = sm_manifest_at(c->manifest, idx); /* the entry now (the old one may be freed) */
+	origin = sm_entry_str(old, "origin");
+	name = sm_entry_name(old);
 	if (*changed && !(origin && !strcmp(origin, "github"))) {
 		const struct sm_toml_value *le = sm_lock_get(c->lock, name, type);
 		const char *hash = sm_lock_hash(c->lock, name, type);
