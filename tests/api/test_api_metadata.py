@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""PUT /api/v1/artifacts/{id}/metadata against the real `skillmeat serve`:
+the file written first (frontmatter in place, body byte-identical), the
+manifest and lock, the answer with its new ETag, optimistic locking (stale
+If-Match / expected_revision and a hand edit the watcher has not seen yet
+give 409 and write nothing), concurrent edits (exactly one wins), and bad
+input (422 / 400 / 413, nothing on disk changed).
+
+usage: test_api_metadata.py   (SKILLMEAT_BIN names the program)
+"""
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import tomllib
+import urllib.parse
+
+BIN = os.environ.get("SKILLMEAT_BIN") or sys.argv[1]
+CHECKS = 0
+LIVE = []
+TMP = tempfile.mkdtemp(prefix="sm-apiw-")
+ENV = dict(os.environ, NO_COLOR="1", SKILLMEAT_SERVER_MAX_BODY_BYTES="65536", SKILLMEAT_CACHE_COUNT_TTL_SECONDS="3600",
+           SKILLMEAT_GITHUB_URL=f"file://{TMP}/gh", GIT_CONFIG_NOSYSTEM="1",
+           HOME=TMP)
+for k in ("SKILLMEAT_API_TOKEN", "SKILLMEAT_HOST", "SKILLMEAT_PORT", "GITHUB_TOKEN"):
+    ENV.pop(k, None)
+
+
+def fail(msg):
+    print(f"FAIL: {msg}", flush=True)
+    for p in LIVE:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    sys.exit(1)
+
+
+def check(cond, msg):
+    global CHECKS
+    if not cond:
+        fail(msg)
+    CHECKS += 1
+    print(f"ok {CHECKS} - {msg}", flush=True)
+
+
+def cli(home, *args, ok=True):
+    p = subprocess.run([BIN, *args], env=dict(ENV, SKILLMEAT_HOME=home), text=True,
+                       capture_output=True, timeout=120)
+    if ok and p.returncode != 0:
+        fail(f"skillmeat {' '.join(args)} -> {p.returncode}: {p.stderr}")
+    return p
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def tree_sum(root):
+    """Hash of every file under root except cache/ and server.json."""
+    h = hashlib.sha256()
+    for d, dirs, files in sorted(os.walk(root)):
+        dirs.sort()
+        rel = os.path.relpath(d, root)
+        if rel == "cache" or rel.startswith("cache/"):
+            continue
+        for f in sorted(files):
+            if rel == "." and f in ("server.json",):
+                continue
+            p = os.path.join(d, f)
+            h.update(os.path.relpath(p, root).encode() + b"\0")
+            with open(p, "rb") as fh:
+                h.update(fh.read())
+    return h.hexdigest()
+
+
+class Server:
+    def __init__(self, home, *args):
+        self.proc = subprocess.Popen([BIN, "serve", "--port", "0", *args],
+                                     env=dict(ENV, SKILLMEAT_HOME=home),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        LIVE.append(self.proc)
+        line = self.proc.stdout.readline()
+        if not line.startswith("http://"):
+            self.proc.wait(30)
+            fail(f"serve did not start ({line!r}, {self.proc.stderr.read()!r})")
+        u = urllib.parse.urlsplit(line.strip())
+        self.host, self.port = u.hostname, u.port
+
+    def request(self, method, path, body=None, headers=None):
+        c = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        h = dict(headers or {})
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            h.setdefault("Content-Type", "application/json")
+        if isinstance(body, str):
+            body = body.encode()
+        c.request(method, "/api/v1" + path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, r.headers, data
+
+    def json(self, method, path, body=None, headers=None):
+        st, h, data = self.request(method, path, body, headers)
+        try:
+            return st, h, json.loads(data) if data else None
+        except ValueError:
+            fail(f"{method} {path}: not JSON: {data!r}")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            rc = self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            fail("server did not stop in time")
+        return rc, self.proc.stdout.read(), self.proc.stderr.read()
+
+
+
+def is_422(st, j):
+    return st == 422 and isinstance(j, dict) and "detail" in j
+
+
+SKILL = ("---\nname: s1\n# a comment\ndescription: old\nmodel: sonnet\n---\n\n"
+         "# S1\n\nThe body mentions kubectl.\n")
+
+
+def read(p):
+    with open(p, "rb") as f:
+        return f.read()
+
+
+def main():
+    home = os.path.join(TMP, "home")
+    src = os.path.join(TMP, "src")
+    write(os.path.join(src, "s1", "SKILL.md"), SKILL)
+    write(os.path.join(src, "agents", "a1.md"), "---\nname: a1\ndescription: an agent\ntools: Read, Grep\n---\nPrompt.\n")
+    write(os.path.join(src, "hooks", "h1.json"), "{}\n")
+    cli(home, "add", os.path.join(src, "s1"))
+    cli(home, "add", "agent", os.path.join(src, "agents", "a1.md"))
+    coll = os.path.join(home, "collections", "default")
+    fpath = os.path.join(coll, "skills", "s1", "SKILL.md")
+    s = Server(home, "--no-rate-limit", "--threads", "2")
+    path = "/artifacts/skill:s1/metadata"
+
+    st, h, j = s.json("GET", "/artifacts/skill:s1")
+    check(st == 200 and h.get("ETag"), "GET gives an ETag")
+    etag = h["ETag"]
+
+    # a successful edit: file first, answer with the new ETag
+    st, h2, j = s.json("PUT", path, {"description": "null", "tags": ["x", "yes"], "title": "T: 1",
+                                     "version": "2.0", "author": "Ann", "license": "MIT",
+                                     "tools": ["read", "Bash"]}, {"If-Match": etag})
+    check(st == 200, f"PUT metadata -> 200 ({st} {j})")
+    check(h2.get("ETag") and h2["ETag"] != etag, "the answer carries a new ETag")
+    check(j["metadata"]["description"] == "null" and j["tags"] == ["x", "yes"]
+          and j["metadata"]["title"] == "T: 1" and j["metadata"]["version"] == "2.0",
+          "the answer shows the new metadata")
+    text = read(fpath).decode()
+    check(text.endswith("---\n\n# S1\n\nThe body mentions kubectl.\n"), "the body is byte-identical")
+    check("# a comment\nmodel: sonnet\n" in text or "# a comment\n" in text and "model: sonnet\n" in text,
+          "comments and untouched keys are kept")
+    import re
+    import yaml
+    d = yaml.safe_load(re.match(r"---\n(.*?)\n---", text, re.S).group(1))
+    check(d["description"] == "null" and d["tags"] == ["x", "yes"] and d["version"] == "2.0"
+          and d["title"] == "T: 1" and d["allowed-tools"] == ["Read", "Bash"],
+          "PyYAML reads back exactly what was set")
+    with open(os.path.join(coll, "collection.toml"), "rb") as f:
+        man = tomllib.load(f)
+    e = [a for a in man["artifacts"] if a["name"] == "s1"][0]
+    check(e["tags"] == ["x", "yes"] and e["metadata"]["description"] == "null",
+          "the manifest has the tags and the metadata copy")
+    st, h3, j = s.json("GET", "/artifacts/skill:s1")
+    check(st == 200 and h3["ETag"] == h2["ETag"], "GET after the PUT gives the same ETag")
+    check(j["metadata"]["author"] == "Ann", "GET shows the edit")
+    p = cli(home, "show", "skill:s1", "--json")
+    sj = json.loads(p.stdout)
+    check(sj["lock"]["content_hash"] == sj["content_hash"] and not sj["locally_modified"],
+          "the lock hash follows a local artifact's edit")
+
+    # a stale ETag and a stale expected_revision: 409 with the current revision, nothing written
+    before = tree_sum(home)
+    st, _, j = s.json("PUT", path, {"description": "stale"}, {"If-Match": etag})
+    check(st == 409 and j["detail"]["error"] == "conflict" and j["detail"]["message"]
+          and h2["ETag"].strip('"').startswith(j["detail"]["current_revision"]),
+          f"stale If-Match -> 409 with the current revision ({st} {j})")
+    st, _, j = s.json("PUT", path, {"description": "stale",
+                                    "expected_revision": etag.strip('"').split(".")[0]})
+    check(st == 409, "stale expected_revision -> 409")
+    check(tree_sum(home) == before, "nothing written on a conflict")
+
+    # a hand edit the watcher has not seen yet: still a 409 (checked on the re-read file)
+    cur = h2["ETag"]
+    write(fpath, read(fpath).decode().replace("model: sonnet", "model: opus"))
+    st, _, j = s.json("PUT", path, {"description": "overwrite?"}, {"If-Match": cur})
+    check(st == 409, f"hand edit then PUT with the old ETag -> 409 ({st})")
+    check("model: opus" in read(fpath).decode() and "overwrite?" not in read(fpath).decode(),
+          "the hand edit is not overwritten")
+    st, h4, j = s.json("GET", "/artifacts/skill:s1")
+    st, _, j = s.json("PUT", path, {"description": "after reload"}, {"If-Match": h4["ETag"]})
+    check(st == 200 and j["metadata"]["description"] == "after reload", "PUT with the fresh ETag -> 200")
+
+    # concurrent edits with the same ETag: exactly one wins, the others get 409
+    st, h5, _ = s.json("GET", "/artifacts/skill:s1")
+    results = []
+
+    def edit(i):
+        results.append(s.json("PUT", path, {"description": f"writer {i}"}, {"If-Match": h5["ETag"]})[0])
+    ts = [threading.Thread(target=edit, args=(i,)) for i in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    check(sorted(results) == [200] + [409] * 7, f"8 concurrent edits: one 200, seven 409 ({results})")
+    d = yaml.safe_load(re.match(r"---\n(.*?)\n---", read(fpath).decode(), re.S).group(1))
+    check(d["description"].startswith("writer "), "the winner's value is in the file")
+
+    # no precondition: the write proceeds
+    st, _, j = s.json("PUT", path, {"description": "no precondition"})
+    check(st == 200, "no If-Match -> the write proceeds")
+    # null removes a key
+    st, _, j = s.json("PUT", path, {"author": None})
+    check(st == 200 and j["metadata"]["author"] is None and "author:" not in read(fpath).decode(),
+          "null removes the key")
+    # an agent: tools written in the file's own style
+    st, _, j = s.json("PUT", "/artifacts/agent:a1/metadata", {"tools": ["Write", "Bash"]})
+    check(st == 200 and "tools: Write, Bash\n" in read(os.path.join(coll, "agents", "a1.md")).decode(),
+          "an agent's comma-separated tools keep their style")
+
+    # bad input: a clear error, nothing on disk changed
+    before = tree_sum(home)
+    fbytes = read(fpath)
+    bad = [
+        ({"description": 5}, 422),
+        ({"tags": "a"}, 422),
+        ({"tags": [1]}, 422),
+        ({"tags": [""]}, 422),
+        ({"tools": ["NoSuchTool"]}, 422),
+        ({"nope": "x"}, 422),
+        ({"description": "x" * 5000}, 422),
+        ({"description": "bell\u0007"}, 422),
+        ({}, 400),
+        ([1], 422),
+    ]
+    for body, want in bad:
+        st, _, j = s.json("PUT", path, body)
+        check(st == want and j and j.get("detail"), f"{json.dumps(body)[:40]} -> {want} ({st})")
+    st, _, data = s.request("PUT", path, b'{"description": "\xff\xfe"}',
+                            {"Content-Type": "application/json"})
+    check(st in (400, 422), f"invalid UTF-8 -> 400/422 ({st})")
+    st, _, data = s.request("PUT", path, b'{"description": ', {"Content-Type": "application/json"})
+    check(st in (400, 422), f"malformed JSON -> 400/422 ({st})")
+    st, _, j = s.json("PUT", path, {"description": "x" * 70000})
+    check(st == 413, f"a body over server.max-body-bytes -> 413 ({st})")
+    st, _, data = s.request("PUT", path, "description=x", {"Content-Type": "text/plain"})
+    check(st in (415, 422), f"not JSON -> refused ({st})")
+    st, _, j = s.json("PUT", "/artifacts/skill:nope/metadata", {"description": "x"})
+    check(st == 404, "unknown artifact -> 404")
+    check(tree_sum(home) == before and read(fpath) == fbytes, "bad input changed nothing on disk")
+
+    rc, _, err = s.stop()
+    check(rc == 0, f"server stops cleanly ({err[-300:]})")
+    shutil.rmtree(TMP, ignore_errors=True)
+    print(f"{CHECKS} checks passed")
+
+
+if __name__ == "__main__":
+    main()
