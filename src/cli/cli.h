@@ -154,5 +154,9 @@ int cmd_config(struct cli *cli, int argc, char **argv);
 int cmd_user_collection(struct cli *cli, int argc, char **argv);
 int cmd_cache(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);
+int cmd_deploy(struct cli *cli, int argc, char **argv);
+int cmd_undeploy(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_sync_check(struct cli *cli, int argc, char **argv);
 
 #endif

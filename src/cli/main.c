@@ -26,6 +26,10 @@ static const struct cli_cmd commands[] = {
 	  "user collections: create, list, show, rename, delete, add, remove (alias uc)" },
 	{ "uc", cmd_user_collection, "alias of user-collection" },
 	{ "cache", cmd_cache, "metadata cache: status, refresh, rebuild, migrate" },
+	{ "deploy", cmd_deploy, "deploy artifacts into a project" },
+	{ "undeploy", cmd_undeploy, "remove deployed artifacts from a project" },
+	{ "status", cmd_status, "the state of a project's deployments" },
+	{ "sync-check", cmd_sync_check, "drift between a project and the collection" },
 	{ "serve", cmd_serve, "serve the REST API over the metadata cache" },
 };
 
