@@ -142,12 +142,17 @@ static int finish(struct sm_home *home, const char *project, struct trackings *t
 		r = sm_tracking_save(ts->v[i], err);
 	if (r < 0)
 		return r;
-	/* does the project still hold deployments (any root)? */
-	if (sm_tracking_roots(project, &roots, &nroots, &e) == 0) {
+	/* does the project still hold deployments (any root)? the loaded ones count as they are */
+	for (size_t i = 0; i < ts->n; i++)
+		total += sm_tracking_count(ts->v[i]);
+	if (!total && sm_tracking_roots(project, &roots, &nroots, &e) == 0) {
 		for (size_t i = 0; i < nroots; i++) {
 			struct sm_tracking *t;
+			bool loaded = false;
 
-			if (sm_tracking_load(project, roots[i], &t, NULL) == 0) {
+			for (size_t k = 0; k < ts->n; k++)
+				loaded |= !strcmp(ts->v[k]->root, roots[i]);
+			if (!loaded && sm_tracking_load(project, roots[i], &t, NULL) == 0) {
 				total += sm_tracking_count(t);
 				sm_tracking_free(t);
 			}

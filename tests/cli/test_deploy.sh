@@ -1,0 +1,231 @@
+#!/bin/sh
+# deploy, undeploy, status and sync-check against the ground truth (the
+# project SkillMeat 0.9.1 deployed) and on hand-made homes and projects.
+. "$(dirname "$0")/lib.sh"
+
+unpack_fixture "$TMP/fx"
+FXHOME="$TMP/fx/skillmeat-home"
+CORPUS="$SHARED/corpus/wshobson-agents"
+
+# --- the fixture project: every deployment synced, nothing written --------
+cp -r "$TMP/fx/project" "$TMP/fxp"
+before=$(tree_sum "$TMP/fxp")
+hbefore=$(tree_sum "$FXHOME")
+"$SM" --home "$FXHOME" --json status --project "$TMP/fxp" >"$TMP/st.json" ||
+	fail "status on the fixture: $(cat "$TMP/st.json")"
+json_check "$TMP/st.json" 'len(d["deployments"]) == 488 and d["counts"]["synced"] == 488'
+json_check "$TMP/st.json" '[sum(1 for x in d["deployments"] if x["type"] == t) for t in ("skill", "agent", "command")] == [181, 202, 105]'
+"$SM" --home "$FXHOME" --json sync-check "$TMP/fxp" >"$TMP/sc.json" ||
+	fail "sync-check on the synced fixture exits non-zero: $(cat "$TMP/sc.json")"
+json_check "$TMP/sc.json" 'd == {"drift_detected": False, "drift_count": 0, "artifacts": []}'
+[ "$before" = "$(tree_sum "$TMP/fxp")" ] || fail "status or sync-check wrote into the project"
+[ "$hbefore" = "$(tree_sum "$FXHOME")" ] || fail "status wrote into the home"
+ok
+
+# --- our import of the corpus, deployed into an empty project -------------
+H="$TMP/h"
+"$SM" --home "$H" --json add --all "$CORPUS" --on-clash rename >"$TMP/a.json" || fail "add --all"
+mkdir "$TMP/p"
+names=$(python3 -c '
+import tomllib,sys
+d=tomllib.load(open(sys.argv[1],"rb"))["deployed"]
+print(" ".join(r["artifact_type"]+":"+r["artifact_name"] for r in d))' "$TMP/fx/project/.claude/.skillmeat-deployed.toml")
+# shellcheck disable=SC2086
+"$SM" --home "$H" --json deploy $names --project "$TMP/p" >"$TMP/d.json" ||
+	fail "deploy of the fixture's names: $(head -c 600 "$TMP/d.json")"
+json_check "$TMP/d.json" 'len(d["deployed"]) == 488 and d["unchanged"] == [] and d["failed"] == []'
+diff -r -x .skillmeat-deployed.toml "$TMP/fx/project/.claude" "$TMP/p/.claude" >"$TMP/diff" ||
+	fail "deployed files differ from the fixture: $(head -5 "$TMP/diff")"
+ok
+python3 - "$TMP/fx/project/.claude/.skillmeat-deployed.toml" "$TMP/p/.claude/.skillmeat-deployed.toml" <<'PY' || fail "tracking entries differ from the fixture"
+import sys, tomllib
+a = tomllib.load(open(sys.argv[1], "rb"))["deployed"]
+b = tomllib.load(open(sys.argv[2], "rb"))["deployed"]
+key = lambda r: (r["artifact_type"], r["artifact_name"])
+A = {key(r): r for r in a}
+B = {key(r): r for r in b}
+assert len(A) == len(B) == 488 and set(A) == set(B)
+for k in A:
+    x, y = dict(A[k]), dict(B[k])
+    for f in ("deployed_at", "version_lineage"):
+        x.pop(f, None), y.pop(f, None)
+    assert x == y and list(x) == list(y), (k, x, y)
+    assert y.get("version_lineage", [y["content_hash"]]) == [y["content_hash"]]
+PY
+ok
+"$SM" --home "$H" --json status --project "$TMP/p" >"$TMP/st2.json" || fail "status"
+json_check "$TMP/st2.json" 'd["counts"]["synced"] == 488'
+
+# incremental: nothing copied again (same inodes), tracking file rewritten at most once
+ino_before=$(stat -c %i "$TMP/p/.claude/skills/screen-reader-testing" "$TMP/p/.claude/agents/ui-visual-validator.md")
+"$SM" --home "$H" --json deploy --all --project "$TMP/p" >"$TMP/d2.json" || fail "re-deploy"
+json_check "$TMP/d2.json" 'd["deployed"] == [] and len(d["unchanged"]) == 488 and d["failed"] == []'
+[ "$ino_before" = "$(stat -c %i "$TMP/p/.claude/skills/screen-reader-testing" "$TMP/p/.claude/agents/ui-visual-validator.md")" ] ||
+	fail "an unchanged re-deploy copied again"
+ok
+# one read and one write of the tracking file per run (strace when available)
+if command -v strace >/dev/null 2>&1; then
+	echo "edit" >>"$H/collections/default/agents/ui-visual-validator.md"
+	echo "edit" >>"$H/collections/default/commands/accessibility-audit.md"
+	strace -f -e trace=openat,rename,renameat,renameat2,syncfs -o "$TMP/strace" \
+		"$SM" --home "$H" --json deploy --all --project "$TMP/p" >"$TMP/d3.json" || fail "deploy after edits"
+	json_check "$TMP/d3.json" 'sorted(d["deployed"]) == ["agent:ui-visual-validator", "command:accessibility-audit"]'
+	reads=$(grep -c 'openat(.*\.claude/\.skillmeat-deployed\.toml"' "$TMP/strace")
+	writes=$(grep -E -c 'rename.*\.skillmeat-deployed\.toml' "$TMP/strace")
+	syncs=$(grep -c 'syncfs(' "$TMP/strace")
+	[ "$reads" = 1 ] || fail "tracking file opened $reads times"
+	[ "$writes" = 1 ] || fail "tracking file renamed $writes times"
+	[ "$syncs" = 1 ] || fail "$syncs syncfs calls"
+	ok
+fi
+
+# --- hand edits are seen by status ----------------------------------------
+P="$TMP/p/.claude"
+C="$H/collections/default"
+echo "local edit" >>"$P/skills/screen-reader-testing/SKILL.md"       # modified
+echo "collection edit" >>"$C/skills/wcag-audit-patterns/SKILL.md"     # outdated
+echo "both" >>"$P/agents/ui-visual-validator.md"                      # conflict
+echo "both" >>"$C/agents/ui-visual-validator.md"
+rm "$P/commands/accessibility-audit.md"                               # missing
+"$SM" --home "$H" --json status --project "$TMP/p" >"$TMP/st3.json" || fail "status after edits"
+python3 - "$TMP/st3.json" <<'PY' || fail "status after hand edits: $(head -c 300 "$TMP/st3.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = {x["id"]: x["status"] for x in d["deployments"]}
+assert s["skill:screen-reader-testing"] == "modified", s["skill:screen-reader-testing"]
+assert s["skill:wcag-audit-patterns"] == "outdated", s["skill:wcag-audit-patterns"]
+assert s["agent:ui-visual-validator"] == "conflict", s["agent:ui-visual-validator"]
+assert s["command:accessibility-audit"] == "missing", s["command:accessibility-audit"]
+assert d["counts"]["synced"] == 484
+PY
+ok
+expect_exit 1 "$SM" --home "$H" --json sync-check "$TMP/p"
+cp "$TMP/.out" "$TMP/sc2.json"
+json_check "$TMP/sc2.json" 'd["drift_detected"] and d["drift_count"] == 3 and sorted((a["name"], a["drift_type"], a["recommendation"]) for a in d["artifacts"]) == [("screen-reader-testing", "modified", "push_to_collection"), ("ui-visual-validator", "conflict", "review_manually"), ("wcag-audit-patterns", "outdated", "pull_from_collection")]'
+json_check "$TMP/sc2.json" 'all(a["last_deployed"].endswith("Z") and set(a) == {"name", "type", "drift_type", "collection_sha", "project_sha", "collection_version", "project_version", "last_deployed", "recommendation"} for a in d["artifacts"])'
+
+# non-TTY rules: modified → failed and untouched; outdated unmodified → updated; missing → redeployed
+sum_mod=$(sha256sum "$P/skills/screen-reader-testing/SKILL.md")
+expect_exit 1 "$SM" --home "$H" --json deploy skill:screen-reader-testing skill:wcag-audit-patterns command:accessibility-audit --project "$TMP/p" </dev/null
+cp "$TMP/.out" "$TMP/d4.json"
+json_check "$TMP/d4.json" 'sorted(d["deployed"]) == ["command:accessibility-audit", "skill:wcag-audit-patterns"] and [f["id"] for f in d["failed"]] == ["skill:screen-reader-testing"] and "modified" in d["failed"][0]["error"]'
+[ "$sum_mod" = "$(sha256sum "$P/skills/screen-reader-testing/SKILL.md")" ] || fail "a modified copy was overwritten"
+grep -q "collection edit" "$P/skills/wcag-audit-patterns/SKILL.md" || fail "outdated copy not updated"
+"$SM" --home "$H" --json deploy skill:screen-reader-testing --overwrite --project "$TMP/p" >"$TMP/d5.json" || fail "--overwrite"
+grep -q "local edit" "$P/skills/screen-reader-testing/SKILL.md" && fail "--overwrite left the local edit"
+ok
+
+# an untracked target is not ours: failed, untouched, unless --overwrite
+mkdir -p "$TMP/q/.claude/skills/canvas"
+echo mine >"$TMP/q/.claude/skills/canvas/SKILL.md"
+make_skill "$TMP/src/canvas" canvas "description: a canvas"
+"$SM" --home "$TMP/h2" add "$TMP/src/canvas" >/dev/null || fail "add canvas"
+expect_exit 1 "$SM" --home "$TMP/h2" deploy canvas --project "$TMP/q"
+grep -q "not deployed by skillmeat" "$TMP/.err" || fail "untracked target message: $(cat "$TMP/.err")"
+[ "$(cat "$TMP/q/.claude/skills/canvas/SKILL.md")" = mine ] || fail "untracked target touched"
+[ ! -e "$TMP/q/.claude/.skillmeat-deployed.toml" ] || fail "a failed deploy wrote a record"
+expect_exit 0 "$SM" --home "$TMP/h2" deploy canvas --project "$TMP/q" --overwrite
+cmp -s "$TMP/src/canvas/SKILL.md" "$TMP/q/.claude/skills/canvas/SKILL.md" || fail "--overwrite did not replace"
+# an identical untracked copy (e.g. left by an interrupted run) is adopted without a copy
+rm "$TMP/q/.claude/.skillmeat-deployed.toml"
+expect_exit 0 "$SM" --home "$TMP/h2" --json deploy canvas --project "$TMP/q"
+json_check "$TMP/.out" 'd["unchanged"] == ["skill:canvas"]'
+
+# --- profiles ----------------------------------------------------------------
+for bad in ../x .hidden a/b "" "x y"; do
+	expect_exit 1 "$SM" --home "$TMP/h2" deploy canvas --project "$TMP/q" --profile "$bad"
+	grep -q "invalid profile id" "$TMP/.err" || fail "profile '$bad': $(cat "$TMP/.err")"
+done
+expect_exit 0 "$SM" --home "$TMP/h2" --json deploy canvas --project "$TMP/q" --profile codex
+[ -f "$TMP/q/.codex/skills/canvas/SKILL.md" ] || fail "codex profile root"
+json_check "$TMP/.out" 'd["deployed"] == ["skill:canvas"]'
+python3 -c 'import tomllib,sys; r=tomllib.load(open(sys.argv[1],"rb"))["deployed"][0]; assert (r["deployment_profile_id"], r["platform"], r["profile_root_dir"]) == ("codex","codex",".codex"), r' \
+	"$TMP/q/.codex/.skillmeat-deployed.toml" || fail "codex record"
+"$SM" --home "$TMP/h2" --json status --project "$TMP/q" >"$TMP/st4.json" || fail "status two roots"
+json_check "$TMP/st4.json" 'sorted(x["profile_id"] for x in d["deployments"]) == ["claude_code", "codex"]'
+ok
+
+# --- --symlink ----------------------------------------------------------------
+mkdir "$TMP/s"
+expect_exit 0 "$SM" --home "$TMP/h2" deploy canvas --project "$TMP/s" --symlink
+[ -L "$TMP/s/.claude/skills/canvas" ] || fail "--symlink made no link"
+grep -q 'deploy_mode = "symlink"' "$TMP/s/.claude/.skillmeat-deployed.toml" || fail "link not recorded"
+"$SM" --home "$TMP/h2" --json status --project "$TMP/s" >"$TMP/st5.json" || fail "status symlink"
+json_check "$TMP/st5.json" 'd["deployments"][0]["status"] == "synced" and d["deployments"][0]["symlink"]'
+expect_exit 0 "$SM" --home "$TMP/h2" undeploy canvas --project "$TMP/s"
+[ ! -e "$TMP/s/.claude/skills/canvas" ] || fail "link not removed"
+[ -f "$TMP/h2/collections/default/skills/canvas/SKILL.md" ] || fail "undeploy of a link removed the collection copy"
+ok
+
+# --- undeploy -----------------------------------------------------------------
+echo edit >>"$TMP/q/.claude/skills/canvas/SKILL.md"
+expect_exit 1 "$SM" --home "$TMP/h2" undeploy canvas --project "$TMP/q" --profile claude_code
+grep -q "modified" "$TMP/.err" || fail "undeploy of a modified copy: $(cat "$TMP/.err")"
+[ -d "$TMP/q/.claude/skills/canvas" ] || fail "modified copy removed without --force"
+expect_exit 0 "$SM" --home "$TMP/h2" --json undeploy canvas --project "$TMP/q" --force
+json_check "$TMP/.out" 'sorted(d["undeployed"]) == ["skill:canvas", "skill:canvas"] and d["failed"] == []'
+[ ! -e "$TMP/q/.claude/skills/canvas" ] && [ ! -e "$TMP/q/.codex/skills/canvas" ] || fail "undeploy left files"
+[ ! -e "$TMP/q/.claude/.skillmeat-deployed.toml" ] || fail "empty tracking file kept"
+expect_exit 1 "$SM" --home "$TMP/h2" undeploy canvas --project "$TMP/q"
+grep -q "not deployed" "$TMP/.err" || fail "undeploy of nothing: $(cat "$TMP/.err")"
+# projects.toml registry: the project is listed while it holds deployments
+expect_exit 0 "$SM" --home "$TMP/h2" deploy canvas --project "$TMP/q"
+python3 -c 'import tomllib,sys; p=[x["path"] for x in tomllib.load(open(sys.argv[1],"rb"))["projects"]]; assert p == [sys.argv[2]], p' \
+	"$TMP/h2/projects.toml" "$(cd "$TMP/q" && pwd -P)" || fail "projects.toml after deploy"
+expect_exit 0 "$SM" --home "$TMP/h2" undeploy canvas --project "$TMP/q"
+python3 -c 'import tomllib,sys; assert tomllib.load(open(sys.argv[1],"rb"))["projects"] == []' "$TMP/h2/projects.toml" ||
+	fail "projects.toml after undeploy"
+ok
+
+# --- hostile tracking files: refused, never followed ----------------------------
+mkdir -p "$TMP/victim" && echo keep >"$TMP/victim/file"
+for path in "/$TMP/victim" "../../victim" "skills/../../../victim"; do
+	rm -rf "$TMP/e" && mkdir -p "$TMP/e/.claude"
+	cat >"$TMP/e/.claude/.skillmeat-deployed.toml" <<EOF
+[[deployed]]
+artifact_name = "canvas"
+artifact_type = "skill"
+from_collection = "default"
+deployed_at = "2026-01-01T00:00:00"
+artifact_path = "$path"
+content_hash = "0000000000000000000000000000000000000000000000000000000000000000"
+EOF
+	expect_exit 1 "$SM" --home "$TMP/h2" undeploy canvas --project "$TMP/e" --force
+	grep -q "outside the project" "$TMP/.err" || fail "'$path' not refused: $(cat "$TMP/.err")"
+	expect_exit 1 "$SM" --home "$TMP/h2" status --project "$TMP/e"
+	expect_exit 1 "$SM" --home "$TMP/h2" deploy canvas --project "$TMP/e" --overwrite
+	[ "$(cat "$TMP/victim/file")" = keep ] || fail "a hostile path was followed"
+done
+# a symlinked container folder pointing outside
+rm -rf "$TMP/e" && mkdir -p "$TMP/e/.claude" && ln -s "$TMP/victim" "$TMP/e/.claude/skills"
+cat >"$TMP/e/.claude/.skillmeat-deployed.toml" <<EOF
+[[deployed]]
+artifact_name = "file"
+artifact_type = "skill"
+from_collection = "default"
+deployed_at = "2026-01-01T00:00:00"
+artifact_path = "skills/file"
+content_hash = "0000000000000000000000000000000000000000000000000000000000000000"
+EOF
+expect_exit 1 "$SM" --home "$TMP/h2" undeploy file --project "$TMP/e" --force
+grep -q "symlink" "$TMP/.err" || fail "symlinked folder not refused: $(cat "$TMP/.err")"
+expect_exit 1 "$SM" --home "$TMP/h2" deploy canvas --project "$TMP/e" --overwrite
+[ "$(cat "$TMP/victim/file")" = keep ] && [ ! -e "$TMP/victim/canvas" ] || fail "a symlinked folder was followed"
+"$SM" --home "$TMP/h2" --json status --project "$TMP/e" >"$TMP/st6.json" || fail "status with a symlinked folder"
+json_check "$TMP/st6.json" 'd["deployments"][0]["status"] == "error" and "symlink" in d["deployments"][0]["error"]'
+# a symlinked profile root
+rm -rf "$TMP/e" && mkdir -p "$TMP/e" && ln -s "$TMP/victim" "$TMP/e/.claude"
+expect_exit 1 "$SM" --home "$TMP/h2" deploy canvas --project "$TMP/e"
+[ ! -e "$TMP/victim/skills" ] || fail "a symlinked root was followed"
+# malformed tracking file: a clear error, nothing changed
+rm -rf "$TMP/e" && mkdir -p "$TMP/e/.claude" && echo 'deployed = [' >"$TMP/e/.claude/.skillmeat-deployed.toml"
+expect_exit 1 "$SM" --home "$TMP/h2" deploy canvas --project "$TMP/e"
+grep -q "skillmeat-deployed.toml" "$TMP/.err" || fail "malformed tracking file message: $(cat "$TMP/.err")"
+[ "$(cat "$TMP/e/.claude/.skillmeat-deployed.toml")" = 'deployed = [' ] || fail "malformed tracking file rewritten"
+[ ! -e "$TMP/e/.claude/skills" ] || fail "deploy went on after a malformed tracking file"
+# a project that is not a folder
+expect_exit 1 "$SM" --home "$TMP/h2" deploy canvas --project "$TMP/nope"
+expect_exit 2 "$SM" --home "$TMP/h2" deploy
+ok
+
+done_ok

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/* core/tracking.c and core/deploy.c: profiles, the tracking file, staged deploys. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "skillmeat/deploy.h"
+#include "skillmeat/fs.h"
+#include "skillmeat/strbuf.h"
+#include "skillmeat/toml.h"
+
+static char tmproot[1024];
+
+static int make_tmproot(void **state)
+{
+	const char *t = getenv("TMPDIR");
+
+	(void)state;
+	snprintf(tmproot, sizeof(tmproot), "%s/sm-test-deploy-XXXXXX", t && *t ? t : "/tmp");
+	return mkdtemp(tmproot) ? 0 : -1;
+}
+
+static int drop_tmproot(void **state)
+{
+	(void)state;
+	return sm_fs_remove_tree(tmproot, NULL);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A fresh project folder with .claude/.skillmeat-deployed.toml = text (NULL: none). */
+static void project(char *out, size_t n, const char *name, const char *text)
+{
+	char p[1200];
+
+	snprintf(out, n, "%s/%s", tmproot, name);
+	snprintf(p, sizeof(p), "%s/.claude", out);
+	assert_int_equal(sm_fs_mkdir_p(p, 0755, NULL), 0);
+	if (text) {
+		snprintf(p, sizeof(p), "%s/.claude/%s", out, SM_TRACKING_FILE);
+		write_file(p, text);
+	}
+}
+
+static void test_profiles(void **state)
+{
+	struct sm_profile p;
+	static const char *const bad[] = { "", "../x", ".hidden", "a/b", "a b", "x\\y",
+					   "0123456789012345678901234567890123456789012345678901234567890123456789" };
+
+	(void)state;
+	assert_int_equal(sm_profile_get(NULL, &p, NULL), 0);
+	assert_string_equal(p.id, "claude_code");
+	assert_string_equal(p.root, ".claude");
+	assert_string_equal(p.platform, "claude_code");
+	assert_int_equal(sm_profile_get("codex", &p, NULL), 0);
+	assert_string_equal(p.root, ".codex");
+	assert_string_equal(p.platform, "codex");
+	assert_int_equal(sm_profile_get("team-x", &p, NULL), 0);
+	assert_string_equal(p.root, ".team-x");
+	assert_string_equal(p.platform, "other");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct strbuf err = STRBUF_INIT;
+
+		assert_int_equal(sm_profile_get(bad[i], &p, &err), -EINVAL);
+		assert_non_null(strstr(err.buf, "invalid profile id"));
+		sm_strbuf_release(&err);
+	}
+}
+
+static void test_rel_path(void **state)
+{
+	struct strbuf s = STRBUF_INIT;
+
+	(void)state;
+	assert_int_equal(sm_deploy_rel_path(SM_TYPE_SKILL, "x", &s, NULL), 0);
+	assert_string_equal(s.buf, "skills/x");
+	sm_strbuf_reset(&s);
+	assert_int_equal(sm_deploy_rel_path(SM_TYPE_AGENT, "a", &s, NULL), 0);
+	assert_string_equal(s.buf, "agents/a.md");
+	sm_strbuf_reset(&s);
+	assert_int_equal(sm_deploy_rel_path(SM_TYPE_HOOK, "h", &s, NULL), 0);
+	assert_string_equal(s.buf, "hooks/h.md");
+	sm_strbuf_reset(&s);
+	assert_int_equal(sm_deploy_rel_path(SM_TYPE_WORKFLOW, "w", &s, NULL), -EINVAL);
+	sm_strbuf_release(&s);
+}
+
+static const char good[] = "[[deployed]]\n"
+			   "artifact_name = \"review.md\"\n"
+			   "artifact_type = \"command\"\n"
+			   "from_collection = \"default\"\n"
+			   "deployed_at = \"2026-01-12T21:16:14.586689\"\n"
+			   "artifact_path = \"commands/review.md\"\n"
+			   "collection_sha = \"aa\"\n"
+			   "extra_key = 1\n";
+
+static void test_tracking_roundtrip(void **state)
+{
+	struct sm_tracking *t = NULL;
+	struct sm_profile p;
+	struct strbuf err = STRBUF_INIT, buf = STRBUF_INIT;
+	struct sm_toml_value *doc = NULL, *rec;
+	char dir[1100];
+
+	(void)state;
+	project(dir, sizeof(dir), "rt", good);
+	assert_int_equal(sm_tracking_load(dir, ".claude", &t, &err), 0);
+	assert_int_equal(sm_tracking_count(t), 1);
+	/* names match with one trailing .md stripped; missing profile = claude_code */
+	assert_int_equal(sm_tracking_find(t, "review", SM_TYPE_COMMAND, NULL), 0);
+	assert_int_equal(sm_tracking_find(t, "review", SM_TYPE_AGENT, NULL), -1);
+	assert_int_equal(sm_tracking_find(t, "review", SM_TYPE_INVALID, "codex"), -1);
+	assert_string_equal(sm_rec_hash(sm_tracking_at(t, 0)), "aa");
+	(void)sm_profile_get(NULL, &p, NULL);
+	rec = sm_rec_new("canvas", SM_TYPE_SKILL, "default", "skills/canvas", "bb", &p, NULL,
+			 false);
+	assert_non_null(rec);
+	assert_int_equal(sm_tracking_put(t, -1, rec), 0);
+	assert_int_equal(sm_tracking_save(t, &err), 0);
+	sm_tracking_free(t);
+
+	snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/.claude/%s", SM_TRACKING_FILE);
+	assert_int_equal(sm_fs_read_file(dir, 1 << 20, &buf, NULL), 0);
+	assert_int_equal(sm_toml_parse(buf.buf, buf.len, &doc, NULL), 0);
+	rec = sm_toml_get(doc, "deployed")->u.arr.items[1];
+	{
+		static const char *const keys[] = {
+			"artifact_name",     "artifact_type",	    "from_collection",
+			"deployed_at",	     "artifact_path",	    "content_hash",
+			"local_modifications", "version_lineage",   "merge_base_snapshot",
+			"deployment_profile_id", "platform",	    "profile_root_dir",
+			"collection_sha",
+		};
+
+		assert_int_equal(rec->u.tab.len, sizeof(keys) / sizeof(keys[0]));
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			assert_string_equal(rec->u.tab.items[i].key, keys[i]);
+	}
+	/* an unknown key of someone else's record survives the rewrite */
+	assert_non_null(sm_toml_get(sm_toml_get(doc, "deployed")->u.arr.items[0], "extra_key"));
+	sm_toml_free(doc);
+	sm_strbuf_release(&buf);
+	sm_strbuf_release(&err);
+}
+
+static void test_tracking_refuses(void **state)
+{
+	static const char *const paths[] = { "/etc/passwd", "../x", "skills/../../x", "skills//x",
+					     "skills/./x", "", "skills/x/" };
+	char dir[1100], text[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct sm_tracking *t = NULL;
+		struct strbuf err = STRBUF_INIT;
+		char name[32];
+
+		snprintf(name, sizeof(name), "bad%zu", i);
+		snprintf(text, sizeof(text),
+			 "[[deployed]]\nartifact_name = \"x\"\nartifact_type = \"skill\"\n"
+			 "from_collection = \"default\"\ndeployed_at = \"2026-01-01T00:00:00\"\n"
+			 "artifact_path = \"%s\"\ncontent_hash = \"aa\"\n",
+			 paths[i]);
+		project(dir, sizeof(dir), name, text);
+		assert_int_equal(sm_tracking_load(dir, ".claude", &t, &err), -EPERM);
+		assert_non_null(strstr(err.buf, "outside the project"));
+		assert_null(t);
+		sm_strbuf_release(&err);
+	}
+	/* a record of another root, a missing key, malformed TOML */
+	{
+		struct sm_tracking *t = NULL;
+		struct strbuf err = STRBUF_INIT;
+
+		project(dir, sizeof(dir), "otherroot",
+			"[[deployed]]\nartifact_name = \"x\"\nartifact_type = \"skill\"\n"
+			"from_collection = \"default\"\ndeployed_at = \"2026-01-01T00:00:00\"\n"
+			"artifact_path = \"skills/x\"\ncontent_hash = \"aa\"\n"
+			"profile_root_dir = \"..\"\n");
+		assert_int_equal(sm_tracking_load(dir, ".claude", &t, &err), -EPERM);
+		project(dir, sizeof(dir), "nokey", "[[deployed]]\nartifact_name = \"x\"\n");
+		assert_int_equal(sm_tracking_load(dir, ".claude", &t, &err), -EBADMSG);
+		project(dir, sizeof(dir), "malformed", "deployed = [\n");
+		assert_int_equal(sm_tracking_load(dir, ".claude", &t, &err), -EBADMSG);
+		assert_non_null(strstr(err.buf, SM_TRACKING_FILE));
+		assert_int_equal(sm_tracking_load(dir, "../x", &t, &err), -EINVAL);
+		sm_strbuf_release(&err);
+	}
+}
+
+static void test_deploy_one(void **state)
+{
+	struct sm_tracking *t = NULL;
+	struct sm_deploy_result res;
+	struct sm_deploy_opts opts = { 0 };
+	struct sm_profile p;
+	struct strbuf err = STRBUF_INIT;
+	char dir[1100], src[1200], path[1300];
+	struct sm_deploy_src s = { .name = "sk", .type = SM_TYPE_SKILL, .collection = "default" };
+	struct stat st1, st2;
+
+	(void)state;
+	project(dir, sizeof(dir), "dep", NULL);
+	snprintf(src, sizeof(src), "%s/src-sk", tmproot);
+	assert_int_equal(sm_fs_mkdir_p(src, 0755, NULL), 0);
+	snprintf(path, sizeof(path), "%s/SKILL.md", src);
+	write_file(path, "---\nname: sk\n---\nbody\n");
+	snprintf(path, sizeof(path), "%s/.DS_Store", src);
+	write_file(path, "junk");
+	s.path = src;
+	(void)sm_profile_get(NULL, &p, NULL);
+	assert_int_equal(sm_tracking_load(dir, ".claude", &t, &err), 0);
+	assert_int_equal(sm_deploy_one(t, &p, &s, &opts, &res, &err), 0);
+	assert_int_equal(res.status, SM_DEPLOY_DEPLOYED);
+	assert_string_equal(res.rel_path, "skills/sk");
+	sm_deploy_result_release(&res);
+	snprintf(path, sizeof(path), "%s/.claude/skills/sk/.DS_Store", dir);
+	assert_false(sm_fs_exists(path)); /* the §1.6 ignore list */
+	snprintf(path, sizeof(path), "%s/.claude/skills/sk", dir);
+	assert_int_equal(stat(path, &st1), 0);
+	/* unchanged: not copied again */
+	assert_int_equal(sm_deploy_one(t, &p, &s, &opts, &res, &err), 0);
+	assert_int_equal(res.status, SM_DEPLOY_UNCHANGED);
+	sm_deploy_result_release(&res);
+	assert_int_equal(stat(path, &st2), 0);
+	assert_int_equal(st1.st_ino, st2.st_ino);
+	/* outdated: updated in place, no leftovers beside it */
+	snprintf(path, sizeof(path), "%s/SKILL.md", src);
+	write_file(path, "---\nname: sk\n---\nbody 2\n");
+	assert_int_equal(sm_deploy_one(t, &p, &s, &opts, &res, &err), 0);
+	assert_int_equal(res.status, SM_DEPLOY_UPDATED);
+	sm_deploy_result_release(&res);
+	assert_int_equal(sm_tracking_count(t), 1);
+	snprintf(path, sizeof(path), "%s/.claude/skills", dir);
+	{
+		struct sm_fs_list l = { 0 };
+
+		assert_int_equal(sm_fs_walk(path, &l, NULL), 0);
+		assert_int_equal(l.len, 1);
+		sm_fs_list_release(&l);
+	}
+	/* undeploy removes it and the record */
+	assert_int_equal(sm_undeploy_one(t, 0, false, &err), 0);
+	assert_int_equal(sm_tracking_count(t), 0);
+	snprintf(path, sizeof(path), "%s/.claude/skills/sk", dir);
+	assert_false(sm_fs_exists(path));
+	sm_tracking_free(t);
+	sm_strbuf_release(&err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_profiles),
+		cmocka_unit_test(test_rel_path),
+		cmocka_unit_test(test_tracking_roundtrip),
+		cmocka_unit_test(test_tracking_refuses),
+		cmocka_unit_test(test_deploy_one),
+	};
+
+	return cmocka_run_group_tests(tests, make_tmproot, drop_tmproot);
+}
