@@ -8,14 +8,15 @@
 #include "skillmeat/deploy.h"
 
 struct strbuf;
-struct sm_home;
+struct sm_ops_ctx;
 
 /*
  * Deploy, undeploy and status as operations, once for the CLI and the API:
  * each takes the home lock, reads each tracking file once, writes the
  * project's files (staged, renamed), writes each tracking file once
  * (atomically, after one syncfs), then the home's projects.toml registry,
- * then tells the caller's invalidation callback.
+ * then the ops context's invalidation callback (every scope: artifact
+ * answers carry their deployments).
  */
 
 struct sm_ops_deploy_req {
@@ -28,9 +29,6 @@ struct sm_ops_deploy_req {
 	size_t nprofiles;
 	bool all_profiles; /* every profile whose root exists in the project (else claude_code) */
 	struct sm_deploy_opts opts;
-	/* after the files and the registry are written (may be NULL) */
-	void (*invalidate)(void *ctx, const char *project);
-	void *invalidate_ctx;
 };
 
 struct sm_ops_deploy_item {
@@ -49,7 +47,7 @@ struct sm_ops_deploy_report {
 void sm_ops_deploy_report_release(struct sm_ops_deploy_report *r);
 
 /* Per-artifact failures are FAILED items (return 0); negative: nothing or part written. */
-int sm_ops_deploy(struct sm_home *home, const struct sm_ops_deploy_req *req,
+int sm_ops_deploy(const struct sm_ops_ctx *ctx, const struct sm_ops_deploy_req *req,
 		  struct sm_ops_deploy_report *ret, struct strbuf *err);
 
 struct sm_ops_undeploy_req {
@@ -58,12 +56,10 @@ struct sm_ops_undeploy_req {
 	size_t nids;
 	const char *profile; /* NULL: every profile the name is deployed to */
 	bool force;	     /* also a locally modified copy */
-	void (*invalidate)(void *ctx, const char *project);
-	void *invalidate_ctx;
 };
 
 /* items: removed ones have status DEPLOYED (= done), failures FAILED. */
-int sm_ops_undeploy(struct sm_home *home, const struct sm_ops_undeploy_req *req,
+int sm_ops_undeploy(const struct sm_ops_ctx *ctx, const struct sm_ops_undeploy_req *req,
 		    struct sm_ops_deploy_report *ret, struct strbuf *err);
 
 /* Resolve a project argument (NULL: cwd) to an absolute existing folder. */

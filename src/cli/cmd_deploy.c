@@ -5,6 +5,7 @@
 #include "cli/api_client.h"
 #include "cli/cli.h"
 #include "skillmeat/memory.h"
+#include "skillmeat/ops.h"
 #include "skillmeat/ops_deploy.h"
 #include "skillmeat/strbuf.h"
 #include "util/banned.h"
@@ -93,6 +94,7 @@ int cmd_deploy(struct cli *cli, int argc, char **argv)
 	struct sm_ops_deploy_report rep = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	const char *profiles[16];
+	struct sm_ops_ctx ctx;
 	struct sm_home *home;
 	size_t ndeployed = 0, nunchanged = 0;
 	int ch, g, rc = EXIT_FAIL;
@@ -145,7 +147,8 @@ int cmd_deploy(struct cli *cli, int argc, char **argv)
 	home = cli_home(cli);
 	if (!home)
 		return EXIT_FAIL;
-	if (sm_ops_deploy(home, &req, &rep, &err) < 0) {
+	sm_ops_ctx_init(&ctx, home, NULL);
+	if (sm_ops_deploy(&ctx, &req, &rep, &err) < 0) {
 		cli_error(cli, "%s", err.buf);
 		goto out;
 	}
@@ -203,6 +206,7 @@ int cmd_undeploy(struct cli *cli, int argc, char **argv)
 	struct sm_ops_undeploy_req req = { 0 };
 	struct sm_ops_deploy_report rep = { 0 };
 	struct strbuf err = STRBUF_INIT;
+	struct sm_ops_ctx ctx;
 	struct sm_home *home;
 	size_t done = 0;
 	int ch, g, rc = EXIT_FAIL;
@@ -233,7 +237,8 @@ int cmd_undeploy(struct cli *cli, int argc, char **argv)
 	home = cli_home(cli);
 	if (!home)
 		return EXIT_FAIL;
-	if (sm_ops_undeploy(home, &req, &rep, &err) < 0) {
+	sm_ops_ctx_init(&ctx, home, NULL);
+	if (sm_ops_undeploy(&ctx, &req, &rep, &err) < 0) {
 		cli_error(cli, "%s", err.buf);
 		goto out;
 	}

@@ -16,6 +16,7 @@
 #include "skillmeat/home.h"
 #include "skillmeat/manifest.h"
 #include "skillmeat/memory.h"
+#include "skillmeat/ops.h"
 #include "skillmeat/ops_deploy.h"
 #include "skillmeat/strbuf.h"
 #include "util/banned.h"
@@ -253,9 +254,10 @@ out:
 	return r;
 }
 
-int sm_ops_deploy(struct sm_home *home, const struct sm_ops_deploy_req *req,
+int sm_ops_deploy(const struct sm_ops_ctx *ctx, const struct sm_ops_deploy_req *req,
 		  struct sm_ops_deploy_report *ret, struct strbuf *err)
 {
+	struct sm_home *home = ctx->home;
 	struct sm_ops_deploy_report rep = { 0 };
 	struct trackings ts = { 0 };
 	struct sm_collection *c = NULL;
@@ -308,8 +310,11 @@ int sm_ops_deploy(struct sm_home *home, const struct sm_ops_deploy_req *req,
 	}
 	if (r == 0)
 		r = finish(home, rep.project, &ts, err);
-	if (r == 0 && req->invalidate)
-		req->invalidate(req->invalidate_ctx, rep.project);
+	if (locked)
+		sm_home_unlock(home);
+	locked = false;
+	if (r == 0)
+		sm_ops_invalidate(ctx, NULL);
 out:
 	if (locked)
 		sm_home_unlock(home);
@@ -344,9 +349,10 @@ static int split_id(const char *id, enum sm_artifact_type *type, const char **na
 	return *type == SM_TYPE_INVALID ? -EINVAL : 0;
 }
 
-int sm_ops_undeploy(struct sm_home *home, const struct sm_ops_undeploy_req *req,
+int sm_ops_undeploy(const struct sm_ops_ctx *ctx, const struct sm_ops_undeploy_req *req,
 		    struct sm_ops_deploy_report *ret, struct strbuf *err)
 {
+	struct sm_home *home = ctx->home;
 	struct sm_ops_deploy_report rep = { 0 };
 	struct trackings ts = { 0 };
 	struct strbuf e = STRBUF_INIT, id = STRBUF_INIT;
@@ -428,8 +434,11 @@ int sm_ops_undeploy(struct sm_home *home, const struct sm_ops_undeploy_req *req,
 	}
 	if (r == 0)
 		r = finish(home, rep.project, &ts, err);
-	if (r == 0 && req->invalidate)
-		req->invalidate(req->invalidate_ctx, rep.project);
+	if (locked)
+		sm_home_unlock(home);
+	locked = false;
+	if (r == 0)
+		sm_ops_invalidate(ctx, NULL);
 out:
 	if (locked)
 		sm_home_unlock(home);
