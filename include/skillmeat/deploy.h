@@ -228,6 +228,9 @@ void sm_dep_status_list_release(struct sm_dep_status_list *l);
 int sm_deploy_status(struct sm_home *home, const char *project, const char *profile,
 		     struct sm_dep_status_list *ret, struct strbuf *err);
 
+/* Copy an artifact's file or folder as deploy does (§1.6 ignore list); dst must not exist. */
+int sm_deploy_copy(const char *src, const char *dst, struct strbuf *err);
+
 /* The hash the deployed copy of the collection copy at path would have (§1.6 ignore list). */
 int sm_deploy_source_hash(const char *path, char hex[SM_SHA256_HEX_LEN + 1], struct strbuf *err);
 

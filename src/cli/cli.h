@@ -158,5 +158,10 @@ int cmd_deploy(struct cli *cli, int argc, char **argv);
 int cmd_undeploy(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_sync_check(struct cli *cli, int argc, char **argv);
+int cmd_sync_pull(struct cli *cli, int argc, char **argv);
+int cmd_sync_preview(struct cli *cli, int argc, char **argv);
+int cmd_snapshot(struct cli *cli, int argc, char **argv);
+int cmd_history(struct cli *cli, int argc, char **argv);
+int cmd_rollback(struct cli *cli, int argc, char **argv);
 
 #endif

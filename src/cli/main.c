@@ -30,6 +30,11 @@ static const struct cli_cmd commands[] = {
 	{ "undeploy", cmd_undeploy, "remove deployed artifacts from a project" },
 	{ "status", cmd_status, "the state of a project's deployments" },
 	{ "sync-check", cmd_sync_check, "drift between a project and the collection" },
+	{ "sync-pull", cmd_sync_pull, "bring a project's changes back into the collection" },
+	{ "sync-preview", cmd_sync_preview, "what sync-pull would bring back (a dry run)" },
+	{ "snapshot", cmd_snapshot, "save the collection as a snapshot" },
+	{ "history", cmd_history, "list the snapshots of a collection" },
+	{ "rollback", cmd_rollback, "restore the collection to a snapshot" },
 	{ "serve", cmd_serve, "serve the REST API over the metadata cache" },
 };
 

@@ -43,6 +43,11 @@ void sm_deploy_result_release(struct sm_deploy_result *r)
 	r->rel_path = r->error = NULL;
 }
 
+int sm_deploy_copy(const char *src, const char *dst, struct strbuf *err)
+{
+	return sm_copy_artifact(src, dst, err);
+}
+
 int sm_deploy_source_hash(const char *path, char hex[SM_SHA256_HEX_LEN + 1], struct strbuf *err)
 {
 	int r = sm_copy_hash(path, hex, err);

@@ -1,0 +1,571 @@
+/* SPDX-License-Identifier: MIT */
+/* Collection snapshots (spec/skillmeat-formats.md §1.7) through libarchive. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "skillmeat/error.h"
+#include "skillmeat/fs.h"
+#include "skillmeat/home.h"
+#include "skillmeat/memory.h"
+#include "skillmeat/snapshot.h"
+#include "skillmeat/strbuf.h"
+#include "skillmeat/timeutil.h"
+#include "skillmeat/toml.h"
+#include "util/banned.h"
+
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+#define SNAPSHOTS_MAX ((size_t)16 << 20)
+
+void sm_snapshot_list_release(struct sm_snapshot_list *l)
+{
+	for (size_t i = 0; l && i < l->len; i++) {
+		sm_free(l->items[i].timestamp);
+		sm_free(l->items[i].message);
+		sm_free(l->items[i].tarball_path);
+	}
+	if (l) {
+		sm_free(l->items);
+		l->items = NULL;
+		l->len = 0;
+	}
+}
+
+/* "YYYYmmdd-HHMMSS-ffffff" only: ids name files. */
+static bool id_ok(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n != 22 || id[8] != '-' || id[15] != '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (i != 8 && i != 15 && (id[i] < '0' || id[i] > '9'))
+			return false;
+	return true;
+}
+
+static int snap_dir(const struct sm_home *home, const char *coll, struct strbuf *out)
+{
+	return sm_strbuf_addf(out, "%s/snapshots/%s", home->root, coll);
+}
+
+static int load_doc(const char *path, struct sm_toml_value **ret, struct strbuf *err)
+{
+	struct strbuf buf = STRBUF_INIT;
+	struct sm_toml_value *doc = NULL, *a;
+	int r = sm_fs_read_file(path, SNAPSHOTS_MAX, &buf, err);
+
+	if (r == -ENOENT) {
+		doc = sm_toml_new_table();
+		r = doc ? 0 : -ENOMEM;
+	} else if (r == 0) {
+		r = sm_toml_parse(buf.buf, buf.len, &doc, err);
+		if (r < 0)
+			sm_err_prefix(err, r, "'%s'", path);
+	}
+	sm_strbuf_release(&buf);
+	if (r < 0)
+		return r;
+	a = sm_toml_get(doc, "snapshots");
+	if (!a) {
+		a = sm_toml_new_array();
+		r = a ? sm_toml_set(doc, "snapshots", a) : -ENOMEM;
+	} else if (a->type != SM_TOML_ARRAY) {
+		r = sm_err(err, -EBADMSG, "'%s': 'snapshots' is not an array of tables", path);
+	}
+	if (r < 0) {
+		sm_toml_free(doc);
+		return r == -ENOMEM ? sm_err(err, r, "out of memory") : r;
+	}
+	*ret = doc;
+	return 0;
+}
+
+/* Entries of skills/, commands/ and agents/ (the original's artifact_count). */
+static long count_artifacts(const char *dir)
+{
+	static const char *const sub[] = { "skills", "commands", "agents" };
+	struct strbuf p = STRBUF_INIT;
+	long n = 0;
+
+	for (size_t i = 0; i < SM_ARRAY_SIZE(sub); i++) {
+		struct dirent *de;
+		DIR *d;
+
+		sm_strbuf_reset(&p);
+		if (sm_strbuf_addf(&p, "%s/%s", dir, sub[i]) < 0 || !(d = opendir(p.buf)))
+			continue;
+		while ((de = readdir(d)))
+			n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+		closedir(d);
+	}
+	sm_strbuf_release(&p);
+	return n;
+}
+
+static int arch_err(struct strbuf *err, struct archive *a, const char *what, const char *path)
+{
+	const char *m = archive_error_string(a);
+
+	return sm_err(err, -EIO, "%s '%s': %s", what, path, m ? m : "archive error");
+}
+
+/* Write dir as a gzip tar whose members are top/... */
+static int write_tarball(const char *dir, const char *top, const char *out, struct strbuf *err)
+{
+	struct archive *disk = archive_read_disk_new(), *w = archive_write_new();
+	struct archive_entry *e = NULL;
+	struct strbuf name = STRBUF_INIT;
+	size_t dlen = strlen(dir);
+	char buf[65536];
+	int r = 0, rc;
+
+	if (!disk || !w) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	archive_write_add_filter_gzip(w);
+	archive_write_set_format_pax_restricted(w);
+	(void)archive_write_set_filter_option(w, "gzip", "compression-level", "6");
+	if (archive_write_open_filename(w, out) != ARCHIVE_OK) {
+		r = arch_err(err, w, "cannot write", out);
+		goto out;
+	}
+	archive_read_disk_set_symlink_physical(disk);
+	archive_read_disk_set_standard_lookup(disk);
+	if (archive_read_disk_open(disk, dir) != ARCHIVE_OK) {
+		r = arch_err(err, disk, "cannot read", dir);
+		goto out;
+	}
+	for (;;) {
+		const char *p;
+		int fd;
+
+		e = archive_entry_new();
+		if (!e) {
+			r = sm_err(err, -ENOMEM, "out of memory");
+			break;
+		}
+		rc = archive_read_next_header2(disk, e);
+		if (rc == ARCHIVE_EOF)
+			break;
+		if (rc != ARCHIVE_OK) {
+			r = arch_err(err, disk, "cannot read", dir);
+			break;
+		}
+		archive_read_disk_descend(disk);
+		p = archive_entry_pathname(e);
+		if (strncmp(p, dir, dlen) || (p[dlen] != '/' && p[dlen] != '\0')) {
+			archive_entry_free(e);
+			continue;
+		}
+		sm_strbuf_reset(&name);
+		if (sm_strbuf_addf(&name, "%s%s", top, p + dlen) < 0) {
+			r = sm_err(err, -ENOMEM, "out of memory");
+			break;
+		}
+		archive_entry_set_pathname(e, name.buf);
+		if (archive_write_header(w, e) != ARCHIVE_OK) {
+			r = arch_err(err, w, "cannot write", out);
+			break;
+		}
+		if (archive_entry_filetype(e) == AE_IFREG && archive_entry_sourcepath(e)) {
+			ssize_t n;
+
+			fd = open(archive_entry_sourcepath(e), O_RDONLY | O_CLOEXEC);
+			if (fd < 0) {
+				r = sm_err(err, -errno, "cannot read '%s': %s",
+					   archive_entry_sourcepath(e), sm_strerror(errno));
+				break;
+			}
+			while ((n = read(fd, buf, sizeof(buf))) > 0)
+				if (archive_write_data(w, buf, (size_t)n) < 0) {
+					r = arch_err(err, w, "cannot write", out);
+					break;
+				}
+			if (n < 0 && r == 0)
+				r = sm_err(err, -errno, "cannot read '%s': %s",
+					   archive_entry_sourcepath(e), sm_strerror(errno));
+			close(fd);
+			if (r < 0)
+				break;
+		}
+		archive_entry_free(e);
+		e = NULL;
+	}
+	if (archive_write_close(w) != ARCHIVE_OK && r == 0)
+		r = arch_err(err, w, "cannot write", out);
+out:
+	archive_entry_free(e);
+	if (disk)
+		archive_read_free(disk);
+	if (w)
+		archive_write_free(w);
+	sm_strbuf_release(&name);
+	return r;
+}
+
+static int save_doc(const char *path, const struct sm_toml_value *doc, struct strbuf *err)
+{
+	struct strbuf out = STRBUF_INIT;
+	int r = sm_toml_encode(doc, &out, err);
+
+	if (r == 0)
+		r = sm_fs_write_atomic(path, out.buf, out.len, 0644, err);
+	sm_strbuf_release(&out);
+	return r;
+}
+
+/* Drop automatic snapshots beyond keep (newest kept), files first. */
+static int prune(struct sm_toml_value *arr, long keep)
+{
+	size_t n = arr->u.arr.len, autos = 0;
+	int removed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *m = sm_toml_get_string(arr->u.arr.items[i], "message");
+
+		autos += m && !strncmp(m, SM_SNAPSHOT_AUTO_PREFIX, strlen(SM_SNAPSHOT_AUTO_PREFIX));
+	}
+	/* entries are appended in time order: the oldest automatic ones come first */
+	for (size_t i = 0; i < arr->u.arr.len && autos > (size_t)keep;) {
+		struct sm_toml_value *s = arr->u.arr.items[i];
+		const char *m = sm_toml_get_string(s, "message"), *t;
+
+		if (!m || strncmp(m, SM_SNAPSHOT_AUTO_PREFIX, strlen(SM_SNAPSHOT_AUTO_PREFIX))) {
+			i++;
+			continue;
+		}
+		t = sm_toml_get_string(s, "tarball_path");
+		if (t && sm_toml_get_string(s, "id") && id_ok(sm_toml_get_string(s, "id")))
+			(void)unlink(t);
+		(void)sm_toml_array_remove(arr, i);
+		autos--;
+		removed++;
+	}
+	return removed;
+}
+
+int sm_snapshot_create(struct sm_home *home, const char *collection, const char *message,
+		       bool automatic, long keep, char ret_id[SM_SNAPSHOT_ID_MAX],
+		       struct strbuf *err)
+{
+	struct strbuf dir = STRBUF_INIT, cdir = STRBUF_INIT, tar = STRBUF_INIT, meta = STRBUF_INIT,
+		      msg = STRBUF_INIT, tmp = STRBUF_INIT;
+	struct sm_toml_value *doc = NULL, *t = NULL;
+	char id[SM_SNAPSHOT_ID_MAX], ts[SM_ISO_MAX];
+	struct timeval tv;
+	struct tm tm;
+	int r;
+
+	gettimeofday(&tv, NULL);
+	if (!gmtime_r(&tv.tv_sec, &tm))
+		return sm_err(err, -EINVAL, "cannot read the clock");
+	if (strftime(id, sizeof(id), "%Y%m%d-%H%M%S-", &tm) != 16)
+		return sm_err(err, -EINVAL, "cannot read the clock");
+	snprintf(id + 16, sizeof(id) - 16, "%06u", (unsigned)(tv.tv_usec % 1000000));
+	r = sm_time_iso(tv.tv_sec, tv.tv_usec, 1, ts);
+	r = r ?: snap_dir(home, collection, &dir);
+	r = r ?: sm_home_collection_dir(home, collection, &cdir);
+	r = r ?: sm_strbuf_addf(&tar, "%s/%s.tar.gz", dir.buf, id);
+	r = r ?: sm_strbuf_addf(&tmp, "%s/.%s.tar.gz.tmp", dir.buf, id);
+	r = r ?: sm_strbuf_addf(&meta, "%s/snapshots.toml", dir.buf);
+	r = r ?: sm_strbuf_addf(&msg, "%s%s", automatic ? SM_SNAPSHOT_AUTO_PREFIX : "",
+				message && *message ? message : "Manual snapshot");
+	if (r < 0) {
+		r = sm_err(err, r, "out of memory");
+		goto out;
+	}
+	if (!sm_fs_is_dir(cdir.buf)) {
+		r = sm_err(err, -ENOENT, "collection '%s' does not exist", collection);
+		goto out;
+	}
+	r = sm_fs_mkdir_p(dir.buf, 0755, err);
+	r = r ?: load_doc(meta.buf, &doc, err);
+	r = r ?: write_tarball(cdir.buf, collection, tmp.buf, err);
+	if (r == 0 && rename(tmp.buf, tar.buf) < 0)
+		r = sm_err(err, -errno, "cannot write '%s': %s", tar.buf, sm_strerror(errno));
+	if (r < 0) {
+		(void)unlink(tmp.buf);
+		goto out;
+	}
+	t = sm_toml_new_table();
+	r = t ? 0 : -ENOMEM;
+	r = r ?: sm_toml_set_string(t, "id", id);
+	r = r ?: sm_toml_set_string(t, "timestamp", ts);
+	r = r ?: sm_toml_set_string(t, "message", msg.buf);
+	r = r ?: sm_toml_set(t, "artifact_count", sm_toml_new_int(count_artifacts(cdir.buf)));
+	r = r ?: sm_toml_set_string(t, "tarball_path", tar.buf);
+	if (r == 0) {
+		r = sm_toml_push(sm_toml_get(doc, "snapshots"), t);
+		t = NULL;
+	}
+	if (r < 0) {
+		r = sm_err(err, r, "out of memory");
+		goto out;
+	}
+	if (automatic && keep > 0)
+		(void)prune(sm_toml_get(doc, "snapshots"), keep);
+	r = save_doc(meta.buf, doc, err);
+	if (r == 0 && ret_id)
+		memcpy(ret_id, id, sizeof(id));
+out:
+	sm_toml_free(t);
+	sm_toml_free(doc);
+	sm_strbuf_release(&dir);
+	sm_strbuf_release(&cdir);
+	sm_strbuf_release(&tar);
+	sm_strbuf_release(&tmp);
+	sm_strbuf_release(&meta);
+	sm_strbuf_release(&msg);
+	return r;
+}
+
+static int cmp_newest(const void *a, const void *b)
+{
+	const struct sm_snapshot *x = a, *y = b;
+
+	return strcmp(y->id, x->id);
+}
+
+int sm_snapshot_list(struct sm_home *home, const char *collection, struct sm_snapshot_list *ret,
+		     struct strbuf *err)
+{
+	struct strbuf meta = STRBUF_INIT;
+	struct sm_toml_value *doc = NULL, *a;
+	struct sm_snapshot_list l = { 0 };
+	int r;
+
+	r = snap_dir(home, collection, &meta);
+	r = r ?: sm_strbuf_addstr(&meta, "/snapshots.toml");
+	if (r < 0)
+		return sm_err(err, r, "out of memory");
+	r = load_doc(meta.buf, &doc, err);
+	sm_strbuf_release(&meta);
+	if (r < 0)
+		return r;
+	a = sm_toml_get(doc, "snapshots");
+	l.items = sm_calloc(a->u.arr.len + 1, sizeof(*l.items));
+	if (!l.items) {
+		sm_toml_free(doc);
+		return sm_err(err, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < a->u.arr.len; i++) {
+		const struct sm_toml_value *s = a->u.arr.items[i];
+		const char *id = sm_toml_get_string(s, "id");
+		struct sm_snapshot *o = &l.items[l.len];
+		int64_t n = 0;
+
+		if (!id || !id_ok(id))
+			continue; /* not one we could name a file after */
+		memcpy(o->id, id, strlen(id) + 1);
+		o->timestamp = sm_strdup(sm_toml_get_string(s, "timestamp") ?: "");
+		o->message = sm_strdup(sm_toml_get_string(s, "message") ?: "");
+		o->tarball_path = sm_strdup(sm_toml_get_string(s, "tarball_path") ?: "");
+		(void)sm_toml_get_int(s, "artifact_count", &n);
+		o->artifact_count = (long)n;
+		l.len++;
+		if (!o->timestamp || !o->message || !o->tarball_path) {
+			sm_snapshot_list_release(&l);
+			sm_toml_free(doc);
+			return sm_err(err, -ENOMEM, "out of memory");
+		}
+	}
+	sm_toml_free(doc);
+	qsort(l.items, l.len, sizeof(*l.items), cmp_newest);
+	*ret = l;
+	return 0;
+}
+
+/*
+ * Extract the members of tarball (their names are rebuilt under dest here, so
+ * absolute member names are never used as they are) under "<top>/<rel>" into dest (dest takes
+ * the place of <top>/<rel>). rel NULL: the whole collection (any top).
+ */
+static int extract(const char *tarball, const char *rel, const char *dest, bool *found,
+		   struct strbuf *err)
+{
+	struct archive *a = archive_read_new(), *w = archive_write_disk_new();
+	struct archive_entry *e;
+	struct strbuf out = STRBUF_INIT;
+	int r = 0, rc;
+
+	*found = false;
+	if (!a || !w) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto done;
+	}
+	archive_read_support_filter_all(a);
+	archive_read_support_format_all(a);
+	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+						  ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+						  ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM);
+	if (archive_read_open_filename(a, tarball, 65536) != ARCHIVE_OK) {
+		r = arch_err(err, a, "cannot read", tarball);
+		goto done;
+	}
+	while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		const char *p = archive_entry_pathname(e), *slash = strchr(p, '/'), *sub;
+		size_t rl = rel ? strlen(rel) : 0;
+		int ft = archive_entry_filetype(e);
+
+		/* top-level folder stripped; rel selects a member */
+		sub = slash ? slash + 1 : "";
+		if (rel) {
+			if (strncmp(sub, rel, rl) || (sub[rl] != '/' && sub[rl] != '\0'))
+				continue;
+			sub += rl;
+			if (*sub == '/')
+				sub++;
+		}
+		if (strstr(p, "..") && (strstr(p, "/../") || !strncmp(p, "../", 3) ||
+					(strlen(p) >= 3 && !strcmp(p + strlen(p) - 3, "/..")))) {
+			r = sm_err(err, -EPERM, "'%s': member '%s' leaves the collection (refused)",
+				   tarball, p);
+			break;
+		}
+		if (ft != AE_IFREG && ft != AE_IFDIR && ft != AE_IFLNK)
+			continue;
+		if (ft == AE_IFLNK) {
+			const char *t = archive_entry_symlink(e);
+
+			if (!t || t[0] == '/' || strstr(t, ".."))
+				continue; /* a link out of the collection is not restored */
+		}
+		sm_strbuf_reset(&out);
+		if (sm_strbuf_addf(&out, "%s%s%s", dest, *sub ? "/" : "", sub) < 0) {
+			r = sm_err(err, -ENOMEM, "out of memory");
+			break;
+		}
+		archive_entry_set_pathname(e, out.buf);
+		archive_entry_set_hardlink(e, NULL);
+		if (archive_write_header(w, e) != ARCHIVE_OK) {
+			r = arch_err(err, w, "cannot extract", out.buf);
+			break;
+		}
+		*found = true;
+		if (ft == AE_IFREG) {
+			const void *buf;
+			size_t size;
+			la_int64_t off;
+
+			while ((rc = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK)
+				if (archive_write_data_block(w, buf, size, off) != ARCHIVE_OK) {
+					r = arch_err(err, w, "cannot extract", out.buf);
+					break;
+				}
+			if (r < 0)
+				break;
+			if (rc != ARCHIVE_EOF) {
+				r = arch_err(err, a, "cannot read", tarball);
+				break;
+			}
+		}
+		if (archive_write_finish_entry(w) != ARCHIVE_OK) {
+			r = arch_err(err, w, "cannot extract", out.buf);
+			break;
+		}
+	}
+	if (r == 0 && rc != ARCHIVE_EOF && rc != ARCHIVE_OK)
+		r = arch_err(err, a, "cannot read", tarball);
+done:
+	if (a)
+		archive_read_free(a);
+	if (w)
+		archive_write_free(w);
+	sm_strbuf_release(&out);
+	return r;
+}
+
+int sm_snapshot_extract(const char *tarball, const char *rel, const char *dest,
+			struct strbuf *err)
+{
+	bool found;
+	int r = extract(tarball, rel, dest, &found, err);
+
+	if (r == 0 && !found)
+		r = sm_err(err, -ENOENT, "'%s' does not hold '%s'", tarball, rel);
+	if (r < 0)
+		(void)sm_fs_remove_tree(dest, NULL);
+	return r;
+}
+
+int sm_snapshot_restore(struct sm_home *home, const char *collection, const char *id,
+			struct strbuf *err)
+{
+	struct strbuf cdir = STRBUF_INIT, tar = STRBUF_INIT, stage = STRBUF_INIT;
+	bool found;
+	int r;
+
+	if (!id_ok(id))
+		return sm_err(err, -EINVAL, "invalid snapshot id '%s'", id);
+	r = sm_home_collection_dir(home, collection, &cdir);
+	r = r ?: snap_dir(home, collection, &tar);
+	r = r ?: sm_strbuf_addf(&tar, "/%s.tar.gz", id);
+	r = r ?: sm_strbuf_addf(&stage, "%s/collections/.%s.sm-restore-%ld", home->root,
+				collection, (long)getpid());
+	if (r < 0) {
+		r = sm_err(err, r, "out of memory");
+		goto out;
+	}
+	if (!sm_fs_is_file(tar.buf)) {
+		r = sm_err(err, -ENOENT, "snapshot '%s' of collection '%s' not found", id,
+			   collection);
+		goto out;
+	}
+	(void)sm_fs_remove_tree(stage.buf, NULL);
+	r = extract(tar.buf, NULL, stage.buf, &found, err);
+	if (r == 0 && !found)
+		r = sm_err(err, -EBADMSG, "snapshot '%s' is empty", id);
+	if (r == 0) {
+		int fd = open(stage.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			(void)syncfs(fd);
+			close(fd);
+		}
+		/* one rename: readers see the old collection or the restored one */
+		if (renameat2(AT_FDCWD, stage.buf, AT_FDCWD, cdir.buf, RENAME_EXCHANGE) < 0) {
+			if (errno == ENOENT) {
+				r = rename(stage.buf, cdir.buf) < 0 ? -errno : 0;
+			} else if (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP) {
+				struct strbuf old = STRBUF_INIT;
+
+				/* no exchange on this filesystem: two renames */
+				r = sm_strbuf_addf(&old, "%s.sm-old-%ld", stage.buf, (long)getpid());
+				if (r == 0 && rename(cdir.buf, old.buf) < 0)
+					r = -errno;
+				else if (r == 0 && rename(stage.buf, cdir.buf) < 0) {
+					r = -errno;
+					(void)rename(old.buf, cdir.buf);
+				}
+				if (r == 0)
+					(void)sm_fs_remove_tree(old.buf, NULL);
+				sm_strbuf_release(&old);
+			} else {
+				r = -errno;
+			}
+			if (r < 0)
+				r = sm_err(err, r, "cannot restore '%s': %s", cdir.buf,
+					   sm_strerror(r));
+		}
+	}
+	(void)sm_fs_remove_tree(stage.buf, NULL);
+out:
+	sm_strbuf_release(&cdir);
+	sm_strbuf_release(&tar);
+	sm_strbuf_release(&stage);
+	return r;
+}
