@@ -69,6 +69,12 @@ struct sm_artifact_row {
 	int64_t revision;      /* bumped on every content change */
 	char *row_hash;	       /* 16 hex over the content (not fingerprint/sync state): ETag */
 	char *member_added_at; /* membership pages only: when it joined the collection */
+	/*
+	 * Upsert only, may be NULL (kept as stored): the text of the artifact's
+	 * text files for full-text search (not part of row_hash; content_hash
+	 * already changes with it).
+	 */
+	char *body;
 };
 
 /* Free the strings of row and zero it. NULL is accepted. */
@@ -99,8 +105,18 @@ struct sm_artifact_query {
 	bool tags_all;
 	const char *const *tools; /* case-insensitive; any of them */
 	size_t ntools;
-	const char *search; /* words, full-text over name/title/description/tags,
-			       each word a prefix, all must match; NULL = none */
+	/*
+	 * Words, full-text over name, title, description, tags and the text of
+	 * the artifact's text files; each word a prefix of a word, all must
+	 * match; a word that matches nothing also matches close spellings
+	 * (one or two letters off). NULL = none.
+	 */
+	const char *search;
+	/*
+	 * With search: best match first (bm25: name, then title and tags, then
+	 * description, then body text), no cursor, any limit.
+	 */
+	bool rank;
 	/*
 	 * Keyset cursor: rows after (type, name[, collection]) in the order
 	 * type, name, collection. Leave after_collection NULL when the key was

@@ -263,11 +263,97 @@ static const char m8_down[] =
 	" END;"
 	"DROP TABLE fts_defer;";
 
-/* SQL for the store's bulk mode (store_sqlite.c), next to the trigger it relies on. */
-const char sm_db_sql_fts_flush[] =
+/*
+ * 9: search finds body text. artifact_text holds the text of an artifact's
+ * text files (capped per artifact by the sync); the full-text table gains a
+ * body column and prefix indexes, and artifact_vocab (its vocabulary) lets a
+ * query word that matches nothing be widened to close spellings.
+ */
+#define FTS9_EXPRS(r)                                                                              \
+	r ".id, " r ".name, " r ".title, " r ".description,"                                       \
+	" (SELECT group_concat(value, ' ') FROM json_each(" r ".tags_json)"                        \
+	"  WHERE type = 'text'),"                                                                  \
+	" (SELECT body FROM artifact_text WHERE artifact_id = " r ".id)"
+#define FTS9_ROW(r) "(" FTS9_EXPRS(r) ")"
+#define FTS9_COLS "(rowid, name, title, description, tags, body)"
+
+static const char m9_up[] =
+	"CREATE TABLE artifact_text ("
+	" artifact_id INTEGER PRIMARY KEY REFERENCES artifacts (id) ON DELETE CASCADE,"
+	" body TEXT NOT NULL);"
+	"DROP TRIGGER artifacts_fts_update;"
+	"DROP TRIGGER artifacts_fts_delete;"
+	"DROP TRIGGER artifacts_fts_insert;"
+	"DROP TABLE artifact_fts;"
+	"CREATE VIRTUAL TABLE artifact_fts USING fts5("
+	" name, title, description, tags, body,"
+	" tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');"
+	"CREATE VIRTUAL TABLE artifact_vocab USING fts5vocab(artifact_fts, 'row');"
+	"INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a") " FROM artifacts a;"
+	"CREATE TRIGGER artifacts_fts_insert AFTER INSERT ON artifacts"
+	" WHEN NOT EXISTS (SELECT 1 FROM fts_defer) BEGIN"
+	" INSERT INTO artifact_fts " FTS9_COLS " VALUES " FTS9_ROW("NEW") ";"
+	" END;"
+	"CREATE TRIGGER artifacts_fts_delete AFTER DELETE ON artifacts BEGIN"
+	" DELETE FROM artifact_fts WHERE rowid = OLD.id;"
+	" END;"
+	"CREATE TRIGGER artifacts_fts_update AFTER UPDATE OF name, title, description, tags_json"
+	" ON artifacts WHEN OLD.name IS NOT NEW.name OR OLD.title IS NOT NEW.title"
+	" OR OLD.description IS NOT NEW.description OR OLD.tags_json IS NOT NEW.tags_json BEGIN"
+	" DELETE FROM artifact_fts WHERE rowid = OLD.id;"
+	" INSERT INTO artifact_fts " FTS9_COLS " VALUES " FTS9_ROW("NEW") ";"
+	" END;"
+	"CREATE TRIGGER artifact_text_insert AFTER INSERT ON artifact_text"
+	" WHEN NOT EXISTS (SELECT 1 FROM fts_defer) BEGIN"
+	" DELETE FROM artifact_fts WHERE rowid = NEW.artifact_id;"
+	" INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a")
+	" FROM artifacts a WHERE a.id = NEW.artifact_id;"
+	" END;"
+	"CREATE TRIGGER artifact_text_update AFTER UPDATE ON artifact_text"
+	" WHEN OLD.body IS NOT NEW.body BEGIN"
+	" DELETE FROM artifact_fts WHERE rowid = NEW.artifact_id;"
+	" INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a")
+	" FROM artifacts a WHERE a.id = NEW.artifact_id;"
+	" END;"
+	/* the next sync of each collection re-reads every artifact (sync.c), filling artifact_text */
+	"INSERT INTO sync_state (collection, files_fp) SELECT DISTINCT collection, 'reread-all'"
+	" FROM artifacts WHERE true"
+	" ON CONFLICT (collection) DO UPDATE SET files_fp = 'reread-all';";
+
+static const char m9_down[] =
+	"DELETE FROM sync_state WHERE files_fp = 'reread-all';"
+	"DROP TRIGGER artifact_text_update;"
+	"DROP TRIGGER artifact_text_insert;"
+	"DROP TRIGGER artifacts_fts_update;"
+	"DROP TRIGGER artifacts_fts_delete;"
+	"DROP TRIGGER artifacts_fts_insert;"
+	"DROP TABLE artifact_vocab;"
+	"DROP TABLE artifact_fts;"
+	"DROP TABLE artifact_text;"
+	"CREATE VIRTUAL TABLE artifact_fts USING fts5("
+	" name, title, description, tags,"
+	" tokenize = 'unicode61 remove_diacritics 2');"
 	"INSERT INTO artifact_fts (rowid, name, title, description, tags)"
 	" SELECT a.id, a.name, a.title, a.description,"
 	" (SELECT group_concat(value, ' ') FROM json_each(a.tags_json) WHERE type = 'text')"
+	" FROM artifacts a;"
+	"CREATE TRIGGER artifacts_fts_insert AFTER INSERT ON artifacts"
+	" WHEN NOT EXISTS (SELECT 1 FROM fts_defer) BEGIN"
+	" INSERT INTO artifact_fts (rowid, name, title, description, tags) VALUES " FTS_ROW("NEW") ";"
+	" END;"
+	"CREATE TRIGGER artifacts_fts_delete AFTER DELETE ON artifacts BEGIN"
+	" DELETE FROM artifact_fts WHERE rowid = OLD.id;"
+	" END;"
+	"CREATE TRIGGER artifacts_fts_update AFTER UPDATE OF name, title, description, tags_json"
+	" ON artifacts WHEN OLD.name IS NOT NEW.name OR OLD.title IS NOT NEW.title"
+	" OR OLD.description IS NOT NEW.description OR OLD.tags_json IS NOT NEW.tags_json BEGIN"
+	" DELETE FROM artifact_fts WHERE rowid = OLD.id;"
+	" INSERT INTO artifact_fts (rowid, name, title, description, tags) VALUES " FTS_ROW("NEW") ";"
+	" END;";
+
+/* SQL for the store's bulk mode (store_sqlite.c), next to the trigger it relies on. */
+const char sm_db_sql_fts_flush[] =
+	"INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a")
 	" FROM artifacts a WHERE a.id > :max"
 	" AND a.id NOT IN (SELECT rowid FROM artifact_fts WHERE rowid > :max)";
 
@@ -280,6 +366,7 @@ static const struct migration migrations[] = {
 	{ 6, "database revision", m6_up, m6_down },
 	{ 7, "sync state", m7_up, m7_down },
 	{ 8, "deferred full-text indexing", m8_up, m8_down },
+	{ 9, "body text search", m9_up, m9_down },
 };
 
 static const char bootstrap_sql[] =

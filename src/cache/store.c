@@ -64,6 +64,7 @@ void sm_artifact_row_release(struct sm_artifact_row *row)
 	}
 	sm_free(row->row_hash);
 	sm_free(row->member_added_at);
+	sm_free(row->body);
 	memset(row, 0, sizeof(*row));
 }
 
@@ -269,8 +270,10 @@ int sm_store_list_collection(struct sm_store *st, const char *collection,
 int sm_store_list_artifacts(struct sm_store *st, const struct sm_artifact_query *q,
 			    struct sm_artifact_page *ret, struct strbuf *err)
 {
-	if (q->limit > SM_STORE_MAX_LIMIT)
+	if (q->limit > SM_STORE_MAX_LIMIT && !q->rank)
 		return sm_err(err, -EINVAL, "limit %zu above %d", q->limit, SM_STORE_MAX_LIMIT);
+	if (q->rank && (q->after_type || !q->search))
+		return sm_err(err, -EINVAL, "a ranked search takes a query and no cursor");
 	if ((q->after_type == NULL) != (q->after_name == NULL) ||
 	    (q->after_collection && !q->after_type))
 		return sm_err(err, -EINVAL, "cursor needs both type and name");

@@ -407,6 +407,106 @@ static int files_unchanged(struct sm_cache *cache, const char *dir,
 	return r;
 }
 
+/* ---- searchable text ---- */
+
+#define TEXT_CAP ((size_t)256 << 10) /* bytes of text indexed per artifact */
+
+/* length of the longest valid UTF-8 prefix of [p, p+n) without NUL; n when all valid */
+static size_t text_prefix(const unsigned char *p, size_t n, bool *binary)
+{
+	size_t i = 0;
+
+	*binary = false;
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t k = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+				       : (c & 0xf8) == 0xf0 ? 4 : 0;
+
+		if (!c || !k) {
+			*binary = true;
+			return i;
+		}
+		if (i + k > n)
+			return i; /* cut at the cap */
+		for (size_t j = 1; j < k; j++)
+			if ((p[i + j] & 0xc0) != 0x80) {
+				*binary = true;
+				return i;
+			}
+		i += k;
+	}
+	return i;
+}
+
+/* append the text of one regular file (not a symlink) within the cap */
+static int add_text_file(const char *path, struct strbuf *out)
+{
+	struct strbuf buf = STRBUF_INIT;
+	struct stat st;
+	size_t room, n;
+	bool binary;
+	int fd, r = 0;
+	ssize_t got;
+
+	if (out->len >= TEXT_CAP || lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	room = TEXT_CAP - out->len;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	if (sm_strbuf_grow(&buf, room) < 0) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (buf.len < room && (got = read(fd, buf.buf + buf.len, room - buf.len)) > 0)
+		buf.len += (size_t)got;
+	close(fd);
+	n = text_prefix((const unsigned char *)buf.buf, buf.len, &binary);
+	if (!binary && n) {
+		r = sm_strbuf_add(out, buf.buf, n);
+		if (r == 0 && out->len < TEXT_CAP)
+			r = sm_strbuf_addch(out, '\n');
+	}
+	sm_strbuf_release(&buf);
+	return r;
+}
+
+/*
+ * The searchable text of an artifact: its text files (valid UTF-8, no NUL;
+ * top-level files first, then the rest in path order), TEXT_CAP in all.
+ */
+static int artifact_text(const char *abs, char **ret)
+{
+	struct strbuf out = STRBUF_INIT, p = STRBUF_INIT;
+	struct sm_fs_list list = {0};
+	int r = 0;
+
+	if (!sm_fs_is_dir(abs)) {
+		r = add_text_file(abs, &out);
+	} else if (sm_fs_walk(abs, &list, NULL) == 0) {
+		for (int pass = 0; pass < 2 && r == 0; pass++) {
+			for (size_t i = 0; i < list.len && r == 0 && out.len < TEXT_CAP; i++) {
+				bool top = !strchr(list.items[i].rel, '/');
+
+				if (top != (pass == 0))
+					continue;
+				sm_strbuf_reset(&p);
+				r = sm_strbuf_addf(&p, "%s/%s", abs, list.items[i].rel);
+				if (r == 0)
+					r = add_text_file(p.buf, &out);
+			}
+		}
+	}
+	sm_fs_list_release(&list);
+	sm_strbuf_release(&p);
+	if (r < 0) {
+		sm_strbuf_release(&out);
+		return r;
+	}
+	*ret = sm_strbuf_detach(&out, NULL);
+	return *ret ? 0 : -ENOMEM;
+}
+
 /* Manifest facts of entry idx into row (identity and provenance). */
 static int row_from_entry(const struct sm_collection *c, const struct sm_toml_value *e,
 			  struct sm_artifact_row *row)
@@ -634,6 +734,8 @@ static int prepare_one(struct prep *p, size_t i, struct strbuf *abs, struct strb
 		r = row_from_view(&v, row);
 		sm_view_release(&v);
 	}
+	if (r == 0)
+		r = artifact_text(abs->buf, &row->body);
 	return r;
 }
 
@@ -827,6 +929,11 @@ static int sync_collection(struct sm_cache *cache, const char *name, struct sm_c
 			goto out;
 	}
 	name = c->name;
+	/* after migration 9 every artifact is read once more, for its searchable text */
+	if (!stored)
+		(void)sm_store_get_sync_state(cache->store, name, &stored, NULL);
+	if (stored && !strcmp(stored, "reread-all"))
+		flags |= SM_SYNC_FORCE;
 	r = sm_store_list_collection(cache->store, name, &old, &nold, err);
 	if (r < 0)
 		goto out;
@@ -1107,6 +1214,8 @@ int sm_cache_sync_entry(struct sm_cache *cache, const struct sm_collection *c, s
 		goto out;
 	r = row_from_view(&v, &row);
 	sm_view_release(&v);
+	if (r == 0)
+		r = artifact_text(abs.buf, &row.body);
 	if (r < 0)
 		goto out;
 	sm_artifact_row_hash(&row, hash);

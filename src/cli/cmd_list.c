@@ -31,17 +31,23 @@ static const char help_list[] =
 	"  -c, --collection NAME   the collection\n"
 	"  --json                  an array of objects (see spec/CLI.md)\n";
 
-static const char usage_search[] = "skillmeat search QUERY [--type TYPE] [--collection NAME] [--json]";
+static const char usage_search[] =
+	"skillmeat search QUERY [--limit N] [--type TYPE] [--collection NAME] [--json]";
 static const char help_search[] =
 	"usage: skillmeat search QUERY [options]\n"
 	"\n"
-	"Full-text search over the name, title, description and tags of every\n"
+	"Full-text search over the name, title, description, tags and the text of\n"
+	"every text file (SKILL.md, references/, ...; 256 KiB per artifact) of every\n"
 	"artifact of every collection (from the metadata cache, after a warm sync).\n"
-	"Every word of QUERY must match the start of a word.\n"
+	"Every word of QUERY must match the start of a word; a word that matches\n"
+	"nothing also matches words one or two letters off (typos). Best match\n"
+	"first: a match in the name ranks above one in the title or tags, then the\n"
+	"description, then the body text.\n"
 	"\n"
+	"  -n, --limit N           at most N results (default 20, no upper bound)\n"
 	"  -t, --type TYPE         only this type; repeatable\n"
 	"  -c, --collection NAME   only this collection\n"
-	"  --json                  the list objects of the matches\n";
+	"  --json                  the list objects of the matches, best first\n";
 
 static const char usage_show[] = "skillmeat show ID [--collection NAME] [--json]";
 static const char help_show[] =
@@ -57,6 +63,7 @@ enum { OPT_TAG = 0x100 };
 #define MAX_FILTERS 32
 
 struct query_args {
+	size_t limit; /* search: at most this many, ranked */
 	const char *types[MAX_FILTERS];
 	size_t ntypes;
 	const char *tags[MAX_FILTERS];
@@ -140,6 +147,11 @@ static int query_all(struct cli *cli, const struct query_args *a, struct sm_arti
 	q.search = a->search;
 	q.limit = SM_STORE_MAX_LIMIT;
 	q.no_total = true;
+	if (a->limit) {
+		/* a ranked search: one query, best first */
+		q.rank = true;
+		q.limit = a->limit;
+	}
 	for (;;) {
 		struct sm_artifact_row *nv;
 
@@ -159,7 +171,7 @@ static int query_all(struct cli *cli, const struct query_args *a, struct sm_arti
 		n += page.n;
 		sm_free(page.rows); /* the rows' strings now belong to all */
 		page.rows = NULL;
-		if (!page.has_next || !page.n)
+		if (!page.has_next || !page.n || q.rank)
 			break;
 		q.after_type = all[n - 1].type;
 		q.after_name = all[n - 1].name;
@@ -195,12 +207,13 @@ static int parse_query_opts(struct cli *cli, int argc, char **argv, const char *
 		{ "tag", required_argument, NULL, OPT_TAG },
 		{ "search", required_argument, NULL, 's' },
 		{ "collection", required_argument, NULL, 'c' },
+		{ "limit", required_argument, NULL, 'n' },
 		CLI_GLOBAL_OPTIONS,
 		{ 0 },
 	};
 	int ch, g;
 
-	while ((ch = getopt_long(argc, argv, "t:s:c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "t:s:c:n:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage)) < 0)
 			return EXIT_USAGE;
 		if (g)
@@ -231,6 +244,21 @@ static int parse_query_opts(struct cli *cli, int argc, char **argv, const char *
 		case 'c':
 			a->collection = optarg;
 			break;
+		case 'n': {
+			char *end;
+			unsigned long long v;
+
+			if (allow_search)
+				return cli_usage_error(cli, usage, "unknown option '--limit'");
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > (1ULL << 40) ||
+			    optarg[0] == '-')
+				return cli_usage_error(cli, usage, "--limit wants a positive integer, not '%s'",
+						       optarg);
+			a->limit = (size_t)v;
+			break;
+		}
 		}
 	}
 	return 0;
@@ -293,6 +321,7 @@ int cmd_search(struct cli *cli, int argc, char **argv)
 	size_t n = 0;
 	int r;
 
+	a.limit = 20;
 	r = parse_query_opts(cli, argc, argv, usage_search, help_search, false, &a);
 	if (r)
 		return r < 0 ? EXIT_OK : r;

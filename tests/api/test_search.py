@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Search: full text over name, title, description, tags and every text file
+of the artifact, ranked, typo-tolerant, with the same matches from the CLI
+(`search`), /artifacts?search= and /user-collections/{id}/artifacts?search=.
+The corpus is imported; the expected set for `kubectl` is computed here from
+the files themselves.
+
+usage: test_search.py   (SKILLMEAT_BIN and SKILLMEAT_SHARED set)
+"""
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import tomllib
+import urllib.parse
+
+BIN = os.environ.get("SKILLMEAT_BIN") or sys.argv[1]
+CHECKS = 0
+LIVE = []
+TMP = tempfile.mkdtemp(prefix="sm-apiw-")
+ENV = dict(os.environ, NO_COLOR="1", SKILLMEAT_CACHE_COUNT_TTL_SECONDS="3600",
+           SKILLMEAT_GITHUB_URL=f"file://{TMP}/gh", GIT_CONFIG_NOSYSTEM="1",
+           HOME=TMP)
+for k in ("SKILLMEAT_API_TOKEN", "SKILLMEAT_HOST", "SKILLMEAT_PORT", "GITHUB_TOKEN"):
+    ENV.pop(k, None)
+
+
+def fail(msg):
+    print(f"FAIL: {msg}", flush=True)
+    for p in LIVE:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    sys.exit(1)
+
+
+def check(cond, msg):
+    global CHECKS
+    if not cond:
+        fail(msg)
+    CHECKS += 1
+    print(f"ok {CHECKS} - {msg}", flush=True)
+
+
+def cli(home, *args, ok=True):
+    p = subprocess.run([BIN, *args], env=dict(ENV, SKILLMEAT_HOME=home), text=True,
+                       capture_output=True, timeout=120)
+    if ok and p.returncode != 0:
+        fail(f"skillmeat {' '.join(args)} -> {p.returncode}: {p.stderr}")
+    return p
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def tree_sum(root):
+    """Hash of every file under root except cache/ and server.json."""
+    h = hashlib.sha256()
+    for d, dirs, files in sorted(os.walk(root)):
+        dirs.sort()
+        rel = os.path.relpath(d, root)
+        if rel == "cache" or rel.startswith("cache/"):
+            continue
+        for f in sorted(files):
+            if rel == "." and f in ("server.json",):
+                continue
+            p = os.path.join(d, f)
+            h.update(os.path.relpath(p, root).encode() + b"\0")
+            with open(p, "rb") as fh:
+                h.update(fh.read())
+    return h.hexdigest()
+
+
+class Server:
+    def __init__(self, home, *args):
+        self.proc = subprocess.Popen([BIN, "serve", "--port", "0", *args],
+                                     env=dict(ENV, SKILLMEAT_HOME=home),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        LIVE.append(self.proc)
+        line = self.proc.stdout.readline()
+        if not line.startswith("http://"):
+            self.proc.wait(30)
+            fail(f"serve did not start ({line!r}, {self.proc.stderr.read()!r})")
+        u = urllib.parse.urlsplit(line.strip())
+        self.host, self.port = u.hostname, u.port
+
+    def request(self, method, path, body=None, headers=None):
+        c = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        h = dict(headers or {})
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            h.setdefault("Content-Type", "application/json")
+        if isinstance(body, str):
+            body = body.encode()
+        c.request(method, "/api/v1" + path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, r.headers, data
+
+    def json(self, method, path, body=None, headers=None):
+        st, h, data = self.request(method, path, body, headers)
+        try:
+            return st, h, json.loads(data) if data else None
+        except ValueError:
+            fail(f"{method} {path}: not JSON: {data!r}")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            rc = self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            fail("server did not stop in time")
+        return rc, self.proc.stdout.read(), self.proc.stderr.read()
+
+
+
+import re
+
+WORD = re.compile(r"(?<![A-Za-z0-9])kubectl", re.I)
+
+
+def text_files(path):
+    """The artifact's files as the index reads them: valid UTF-8 without NUL."""
+    paths = [path] if os.path.isfile(path) else [
+        os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs]
+    for p in paths:
+        if os.path.islink(p):
+            continue
+        with open(p, "rb") as f:
+            b = f.read()
+        if b"\0" in b:
+            continue
+        try:
+            yield b.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+
+
+def main():
+    shared = os.environ["SKILLMEAT_SHARED"]
+    home = os.path.join(TMP, "home")
+    p = cli(home, "add", "--all", os.path.join(shared, "corpus", "wshobson-agents"),
+            "--on-clash", "rename", "--json")
+    added = json.loads(p.stdout)["added"]
+    check(added > 300, f"the corpus imported ({added})")
+    coll = os.path.join(home, "collections", "default")
+    arts = json.loads(cli(home, "list", "--json").stdout)
+    expected = set()
+    for a in arts:
+        if any(WORD.search(t) for t in text_files(os.path.join(coll, a["path"]))):
+            expected.add(a["id"])
+    check(len(expected) >= 5, f"the corpus has artifacts mentioning kubectl ({len(expected)})")
+
+    got = json.loads(cli(home, "search", "kubectl", "--limit", "1000", "--json").stdout)
+    ids = [a["id"] for a in got]
+    check(set(ids) == expected and len(ids) == len(expected),
+          f"search kubectl finds exactly the artifacts whose text has it "
+          f"(missing {sorted(expected - set(ids))[:5]}, extra {sorted(set(ids) - expected)[:5]})")
+    got = json.loads(cli(home, "search", "kubectl", "--json").stdout)
+    check(len(got) == min(20, len(expected)), "--limit defaults to 20")
+    got = json.loads(cli(home, "search", "kubectl", "--limit", "3", "--json").stdout)
+    check(len(got) == 3, "--limit 3")
+    check(cli(home, "search", "kubectl", "--limit", "0", ok=False).returncode == 2, "--limit 0 is a usage error")
+    # prefix and typo tolerance
+    got = {a["id"] for a in json.loads(cli(home, "search", "kubect", "--limit", "1000", "--json").stdout)}
+    check(expected <= got, "a prefix matches")
+    got = {a["id"] for a in json.loads(cli(home, "search", "kubctl", "--limit", "1000", "--json").stdout)}
+    check(expected <= got, "a typo (one letter missing) still finds them")
+
+    # ranking: a name match above a body-only match (the body one mentions it more)
+    src = os.path.join(TMP, "src")
+    write(os.path.join(src, "quokkaflux-helper", "SKILL.md"),
+          "---\nname: quokkaflux-helper\ndescription: Helps.\n---\nNothing else.\n")
+    write(os.path.join(src, "aaa-body", "SKILL.md"),
+          "---\nname: aaa-body\ndescription: Other.\n---\n" + "quokkaflux " * 50 + "\n")
+    write(os.path.join(src, "aaa-body", "references", "more.md"), "deep quokkaflux text\n")
+    cli(home, "add", os.path.join(src, "quokkaflux-helper"))
+    cli(home, "add", os.path.join(src, "aaa-body"))
+    got = [a["id"] for a in json.loads(cli(home, "search", "quokkaflux", "--json").stdout)]
+    check(got == ["skill:quokkaflux-helper", "skill:aaa-body"], f"the name match ranks first ({got})")
+    got = [a["id"] for a in json.loads(cli(home, "search", "deep", "--limit", "1000", "--json").stdout)]
+    check("skill:aaa-body" in got, "text of a file under references/ is searched")
+
+    # the same matches through the API, on /artifacts and on a user-collection page
+    s = Server(home, "--no-rate-limit", "--threads", "2")
+    seen, after = [], None
+    while True:
+        q = "/artifacts?search=kubectl&limit=7" + (f"&after={urllib.parse.quote(after)}" if after else "")
+        st, _, j = s.json("GET", q)
+        check(st == 200, f"GET {q}")
+        seen += [i["id"] for i in j["items"]]
+        total = j["page_info"]["total_count"]
+        if not j["page_info"]["has_next_page"]:
+            break
+        after = j["page_info"]["end_cursor"]
+    check(set(seen) == expected and total == len(expected), "/artifacts?search= gives the same set")
+    st, _, j = s.json("GET", "/user-collections/default/artifacts?search=kubectl&limit=100")
+    check(st == 200 and {i["id"] for i in j["items"]} == expected
+          and j["page_info"]["total_count"] == len(expected),
+          "/user-collections/default/artifacts?search= gives the same set")
+    st, _, j = s.json("GET", "/user-collections/default/artifacts?search=kubctl&limit=100")
+    check(st == 200 and expected <= {i["id"] for i in j["items"]}, "typos on the collection page too")
+    rc, _, err = s.stop()
+    check(rc == 0, "server stops cleanly")
+    shutil.rmtree(TMP, ignore_errors=True)
+    print(f"{CHECKS} checks passed")
+
+
+if __name__ == "__main__":
+    main()
