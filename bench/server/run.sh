@@ -21,7 +21,17 @@
 #      /api/v1/user-collections/refresh-cache back to back (curl, one at a
 #      time) for the whole run, counting the refreshes that completed (200);
 #   8. prints a summary table; every process it started is stopped by PID
-#      (trap on exit).
+#      (trap on exit);
+#   9. rows that miss the answer cache: wrk with Lua scripts cycling through
+#      2,000 distinct search terms (/artifacts?search=) and 2,000 distinct
+#      cursors (the default user collection's pages), beside nginx serving a
+#      static body of the mean search answer's size (bench/server/rotate.py);
+#  10. the user-collection search uncached: 1,000 distinct terms on
+#      /user-collections/default/artifacts?search= (10,000 members), one
+#      connection, one request at a time: p50/p95/p99 (target p95 < 20 ms);
+#  11. metadata PUT throughput: 2 writer threads PUT /artifacts/{id}/metadata
+#      (rotating artifacts) for the run's duration while wrk reads the list
+#      page; edits/s and the reads' p99 beside the p99 just before.
 #
 # How to read the output: the raw wrk reports are printed as they come, then a
 # table at the end, e.g.
@@ -250,6 +260,34 @@ rss2_kb=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$server_pid/status")
 alive=yes
 kill -0 "$server_pid" 2>/dev/null || alive=no
 
+# 9. rows that miss the answer cache: 2,000 rotating search terms and 2,000
+# rotating cursors (wrk Lua scripts, bench/server/rotate.py), beside nginx
+# serving a static body of the mean size of those search answers
+python3 "$here/rotate.py" lua "$work/home" "$work/search.lua" search 2000 >/dev/null
+python3 "$here/rotate.py" lua "$work/home" "$work/cursor.lua" cursor 2000 >/dev/null
+search_bytes=$(python3 "$here/rotate.py" avgsize "$base" "$work/www/search.json" search "$work/home" 2000)
+chmod 644 "$work/www/search.json"
+echo "== wrk -t2 -c64 -d${DUR}s --latency -s search.lua (skillmeat-search)"
+wrk -t2 -c64 -d"${DUR}s" --latency -s "$work/search.lua" "$base" | tee "$work/wrk-skillmeat-search.txt"
+echo "== wrk -t2 -c64 -d${DUR}s --latency -s cursor.lua (skillmeat-cursor)"
+wrk -t2 -c64 -d"${DUR}s" --latency -s "$work/cursor.lua" "$base" | tee "$work/wrk-skillmeat-cursor.txt"
+run_wrk nginx-search "http://127.0.0.1:$nport/search.json"
+
+# 10. the user-collection search, uncached, one request at a time (10,000 members)
+echo "== GET /user-collections/default/artifacts?search=TERM, 1,000 distinct terms, one connection"
+uc_stats=$(python3 "$here/rotate.py" ucp95 "$base" "$work/home" 1000)
+echo "$uc_stats"
+
+# 11. metadata PUT throughput (2 writers, rotating artifacts) with wrk reads of the
+# list page at the same time
+run_wrk skillmeat-before-put "$ours" >/dev/null
+python3 "$here/rotate.py" put "$base" "$DUR" 2 "$work/put.out" &
+loop_pid=$!
+run_wrk skillmeat-put "$ours"
+wait "$loop_pid" 2>/dev/null || true
+loop_pid=
+read -r put_ok put_err put_secs <"$work/put.out"
+
 # 8. summary
 set -- $(wrk_fields "$work/wrk-skillmeat.txt")
 o_rps=$1 o_p50=$2 o_p99=$3 o_err=$4
@@ -287,6 +325,41 @@ awk -v o_rps="$o_rps" -v o_p50="$o_p50" -v o_p99="$o_p99" -v o_err="$o_err" \
 			rss / 1024, v(rss / 1024 < 50), hwm / 1024, rss2 / 1024
 		printf "p99 refresh/idle       %8.2f  (target <= 2)     %s\n", rr, v(rr <= 2)
 		if (alive != "yes") print "WARNING: the server died during the run"
+	}'
+set -- $(wrk_fields "$work/wrk-skillmeat-search.txt")
+s_rps=$1 s_p50=$2 s_p99=$3 s_err=$4
+set -- $(wrk_fields "$work/wrk-skillmeat-cursor.txt")
+k_rps=$1 k_p50=$2 k_p99=$3 k_err=$4
+set -- $(wrk_fields "$work/wrk-nginx-search.txt")
+ns_rps=$1 ns_p50=$2 ns_p99=$3 ns_err=$4
+set -- $(wrk_fields "$work/wrk-skillmeat-before-put.txt")
+b_rps=$1 b_p50=$2 b_p99=$3 b_err=$4
+set -- $(wrk_fields "$work/wrk-skillmeat-put.txt")
+w_rps=$1 w_p50=$2 w_p99=$3 w_err=$4
+set -- $uc_stats
+echo
+echo "== cache-missing rows (2,000 rotating paths each; the answer cache holds 64 per thread)"
+awk -v s_rps="$s_rps" -v s_p50="$s_p50" -v s_p99="$s_p99" -v s_err="$s_err" \
+	-v k_rps="$k_rps" -v k_p50="$k_p50" -v k_p99="$k_p99" -v k_err="$k_err" \
+	-v ns_rps="$ns_rps" -v ns_p50="$ns_p50" -v ns_p99="$ns_p99" -v ns_err="$ns_err" \
+	-v b_rps="$b_rps" -v b_p99="$b_p99" -v w_rps="$w_rps" -v w_p50="$w_p50" -v w_p99="$w_p99" \
+	-v w_err="$w_err" -v sbytes="$search_bytes" -v uc50="$1" -v uc95="$2" -v uc99="$3" \
+	-v ucmax="$4" -v ucn="$5" -v pok="$put_ok" -v perr="$put_err" -v psecs="$put_secs" '
+	function v(ok) { return ok ? "ok" : "MISS" }
+	BEGIN {
+		printf "%-26s %10s %9s %9s  %s\n", "run", "req/s", "p50 ms", "p99 ms", "errors"
+		printf "%-26s %10.1f %9.3f %9.3f  %d\n", "skillmeat search (rotating)", s_rps, s_p50, s_p99, s_err
+		printf "%-26s %10.1f %9.3f %9.3f  %d\n", "skillmeat cursor (rotating)", k_rps, k_p50, k_p99, k_err
+		printf "%-26s %10.1f %9.3f %9.3f  %d   (static body of %d bytes, the mean search answer)\n", \
+			"nginx (same size)", ns_rps, ns_p50, ns_p99, ns_err, sbytes
+		printf "search req/s ours/nginx    %8.3f\n", ns_rps > 0 ? s_rps / ns_rps : 0
+		printf "cursor req/s ours/nginx    %8.3f\n", ns_rps > 0 ? k_rps / ns_rps : 0
+		printf "user-collection search, %d distinct terms, 1 conn: p50 %.3f ms, p95 %.3f ms, p99 %.3f ms, max %.3f ms  (target p95 < 20 ms) %s\n", \
+			ucn, uc50, uc95, uc99, ucmax, v(uc95 < 20)
+		printf "metadata PUT: %d edits in %.1f s = %.1f edits/s (%d errors), 2 writers\n", \
+			pok, psecs, psecs > 0 ? pok / psecs : 0, perr
+		printf "reads during the PUTs: %.1f req/s, p50 %.3f ms, p99 %.3f ms (%d errors); just before: %.1f req/s, p99 %.3f ms; p99 ratio %.2f\n", \
+			w_rps, w_p50, w_p99, w_err, b_rps, b_p99, b_p99 > 0 ? w_p99 / b_p99 : 0
 	}'
 if [ -s "$work/serve.log" ]; then
 	echo "== serve.log: $(grep -c ^ "$work/serve.log") line(s); last 5:"
