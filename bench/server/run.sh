@@ -352,14 +352,14 @@ awk -v s_rps="$s_rps" -v s_p50="$s_p50" -v s_p99="$s_p99" -v s_err="$s_err" \
 		printf "%-26s %10.1f %9.3f %9.3f  %d\n", "skillmeat cursor (rotating)", k_rps, k_p50, k_p99, k_err
 		printf "%-26s %10.1f %9.3f %9.3f  %d   (static body of %d bytes, the mean search answer)\n", \
 			"nginx (same size)", ns_rps, ns_p50, ns_p99, ns_err, sbytes
-		printf "search req/s ours/nginx    %8.3f\n", ns_rps > 0 ? s_rps / ns_rps : 0
-		printf "cursor req/s ours/nginx    %8.3f\n", ns_rps > 0 ? k_rps / ns_rps : 0
+		printf "search req/s ours/nginx    %8.3f\n", (ns_rps > 0 ? s_rps / ns_rps : 0)
+		printf "cursor req/s ours/nginx    %8.3f\n", (ns_rps > 0 ? k_rps / ns_rps : 0)
 		printf "user-collection search, %d distinct terms, 1 conn: p50 %.3f ms, p95 %.3f ms, p99 %.3f ms, max %.3f ms  (target p95 < 20 ms) %s\n", \
 			ucn, uc50, uc95, uc99, ucmax, v(uc95 < 20)
 		printf "metadata PUT: %d edits in %.1f s = %.1f edits/s (%d errors), 2 writers\n", \
-			pok, psecs, psecs > 0 ? pok / psecs : 0, perr
+			pok, psecs, (psecs > 0 ? pok / psecs : 0), perr
 		printf "reads during the PUTs: %.1f req/s, p50 %.3f ms, p99 %.3f ms (%d errors); just before: %.1f req/s, p99 %.3f ms; p99 ratio %.2f\n", \
-			w_rps, w_p50, w_p99, w_err, b_rps, b_p99, b_p99 > 0 ? w_p99 / b_p99 : 0
+			w_rps, w_p50, w_p99, w_err, b_rps, b_p99, (b_p99 > 0 ? w_p99 / b_p99 : 0)
 	}'
 if [ -s "$work/serve.log" ]; then
 	echo "== serve.log: $(grep -c ^ "$work/serve.log") line(s); last 5:"

@@ -888,9 +888,7 @@ enum member_plan { MEMBERS_NONE, MEMBERS_JOIN, MEMBERS_PROBE };
  * bm25 weights of the full-text columns: a match in the name counts most,
  * then title and tags, then the description, then the body text.
  */
-#define FTS_MATCHES                                                                                \
-	"(SELECT rowid AS fid, bm25(artifact_fts, 10.0, 6.0, 3.0, 6.0, 1.0) AS score"              \
-	" FROM artifact_fts WHERE artifact_fts MATCH :search)"
+#define FTS_MATCHES "(SELECT rowid AS fid FROM artifact_fts WHERE artifact_fts MATCH :search)"
 
 /* ranked: a match in the name first (whatever the counts in longer text), then bm25 */
 #define FTS_RANKED                                                                                 \
