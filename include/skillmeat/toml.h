@@ -20,6 +20,14 @@ struct strbuf;
  * several threads may read one tree at the same time.
  */
 
+/*
+ * Nesting limit: the decoder refuses a document in which a table or an array
+ * lies more than this many levels below the root, whatever path leads there
+ * (dotted keys, [a.b.c] headers, [[arrays of tables]], arrays, inline tables).
+ * Freeing and encoding never recurse; clone and equality stop at this depth.
+ */
+#define SM_TOML_MAX_DEPTH 512
+
 enum sm_toml_type {
 	SM_TOML_STRING,
 	SM_TOML_INTEGER,

@@ -26,14 +26,6 @@
 
 enum kind { K_LITERAL, K_TABLE, K_AOT };
 
-struct enc {
-	struct strbuf *out;
-	struct strbuf name;  /* dotted name of the table being written */
-	struct strbuf probe; /* capped scratch for the inline-table heuristic */
-};
-
-static int format_literal(struct strbuf *out, const struct sm_toml_value *v, int nest, bool probe);
-
 static int format_string(struct strbuf *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -228,34 +220,49 @@ static int add_indent(struct strbuf *out, int n)
 	return r;
 }
 
-static int format_inline_table(struct strbuf *out, const struct sm_toml_value *t, bool probe)
+/* An array or inline table being written by emit_value. */
+struct lit_frame {
+	const struct sm_toml_value *v;
+	size_t i; /* next item */
+	int nest; /* indent level of the array's closing bracket */
+};
+
+/* A table being written by gen_table: its sub-tables are still to come. */
+struct tab_frame {
+	const struct sm_toml_value *t;
+	unsigned char *kinds; /* enum kind of each key */
+	size_t i, j;	      /* next key; next item of a K_AOT array (1 = done for K_TABLE) */
+	size_t namelen;	      /* E->name's length before this table's key was added */
+	bool yielded;	      /* something was written for this table */
+};
+
+struct enc {
+	struct strbuf *out;
+	struct strbuf name;  /* dotted name of the table being written */
+	struct strbuf probe; /* capped scratch for the inline-table heuristic */
+	struct lit_frame *lits;
+	size_t nlits, alits;
+	struct tab_frame *tabs;
+	size_t ntabs, atabs;
+};
+
+static int push_lit(struct enc *E, const struct sm_toml_value *v, int nest)
 {
-	int r;
+	if (E->nlits == E->alits) {
+		size_t na = E->alits ? E->alits * 2 : 16;
+		struct lit_frame *n = sm_reallocarray(E->lits, na, sizeof(*n));
 
-	if (!t->u.tab.len)
-		return sm_strbuf_addstr(out, "{}");
-	if ((r = sm_strbuf_addstr(out, "{ ")) < 0)
-		return r;
-	for (size_t i = 0; i < t->u.tab.len; i++) {
-		const struct sm_toml_kv *kv = &t->u.tab.items[i];
-
-		if ((i && (r = sm_strbuf_addstr(out, ", ")) < 0) ||
-		    (r = format_key(out, kv->key, kv->keylen)) < 0 ||
-		    (r = sm_strbuf_addstr(out, " = ")) < 0 ||
-		    (r = format_literal(out, kv->value, 0, probe)) < 0)
-			return r;
+		if (!n)
+			return -ENOMEM;
+		E->lits = n;
+		E->alits = na;
 	}
-	return sm_strbuf_addstr(out, " }");
+	E->lits[E->nlits++] = (struct lit_frame){.v = v, .nest = nest};
+	return 0;
 }
 
-/*
- * One value as written after "key = ". In probe mode a multi-line array
- * stops the rendering with -ECANCELED (the result would contain a newline).
- */
-static int format_literal(struct strbuf *out, const struct sm_toml_value *v, int nest, bool probe)
+static int format_scalar(struct strbuf *out, const struct sm_toml_value *v)
 {
-	int r;
-
 	switch (v->type) {
 	case SM_TOML_STRING:
 		return format_string(out, v->u.str.ptr, v->u.str.len);
@@ -265,26 +272,83 @@ static int format_literal(struct strbuf *out, const struct sm_toml_value *v, int
 		return format_float(out, v->u.f);
 	case SM_TOML_BOOL:
 		return sm_strbuf_addstr(out, v->u.b ? "true" : "false");
-	case SM_TOML_ARRAY:
-		if (!v->u.arr.len)
-			return sm_strbuf_addstr(out, "[]");
-		if (probe)
-			return -ECANCELED;
-		if ((r = sm_strbuf_addstr(out, "[\n")) < 0)
-			return r;
-		for (size_t i = 0; i < v->u.arr.len; i++)
-			if ((r = add_indent(out, nest + 1)) < 0 ||
-			    (r = format_literal(out, v->u.arr.items[i], nest + 1, false)) < 0 ||
-			    (r = sm_strbuf_addstr(out, ",\n")) < 0)
-				return r;
-		if ((r = add_indent(out, nest)) < 0)
-			return r;
-		return sm_strbuf_addch(out, ']');
-	case SM_TOML_TABLE:
-		return format_inline_table(out, v, probe);
 	default:
 		return format_datetime(out, v->type, &v->u.dt);
 	}
+}
+
+/*
+ * One value as written after "key = " (arrays one item per line, indented by
+ * nest; tables inline), without recursion however deep the value is. In
+ * probe mode a multi-line array stops the rendering with -ECANCELED (the
+ * result would contain a newline).
+ */
+static int emit_value(struct enc *E, struct strbuf *out, const struct sm_toml_value *v, int nest,
+		      bool probe)
+{
+	size_t base = E->nlits;
+	int r = 0;
+
+	for (;;) {
+		struct lit_frame *f;
+
+		if (v) {
+			if (v->type == SM_TOML_ARRAY) {
+				if (!v->u.arr.len) {
+					r = sm_strbuf_addstr(out, "[]");
+				} else if (probe) {
+					r = -ECANCELED;
+				} else if ((r = sm_strbuf_addstr(out, "[\n")) >= 0) {
+					r = push_lit(E, v, nest);
+				}
+			} else if (v->type == SM_TOML_TABLE) {
+				if (!v->u.tab.len)
+					r = sm_strbuf_addstr(out, "{}");
+				else if ((r = sm_strbuf_addstr(out, "{ ")) >= 0)
+					r = push_lit(E, v, nest);
+			} else {
+				r = format_scalar(out, v);
+			}
+			if (r < 0)
+				break;
+			v = NULL;
+		}
+		if (E->nlits == base)
+			break;
+		f = &E->lits[E->nlits - 1];
+		if (f->v->type == SM_TOML_ARRAY) {
+			/* back from an item: end its line */
+			if (f->i && (r = sm_strbuf_addstr(out, ",\n")) < 0)
+				break;
+			if (f->i < f->v->u.arr.len) {
+				if ((r = add_indent(out, f->nest + 1)) < 0)
+					break;
+				v = f->v->u.arr.items[f->i++];
+				nest = f->nest + 1;
+				continue;
+			}
+			if ((r = add_indent(out, f->nest)) < 0 || (r = sm_strbuf_addch(out, ']')) < 0)
+				break;
+		} else {
+			if (f->i < f->v->u.tab.len) {
+				const struct sm_toml_kv *kv = &f->v->u.tab.items[f->i];
+
+				if ((f->i && (r = sm_strbuf_addstr(out, ", ")) < 0) ||
+				    (r = format_key(out, kv->key, kv->keylen)) < 0 ||
+				    (r = sm_strbuf_addstr(out, " = ")) < 0)
+					break;
+				f->i++;
+				v = kv->value;
+				nest = 0;
+				continue;
+			}
+			if ((r = sm_strbuf_addstr(out, " }")) < 0)
+				break;
+		}
+		E->nlits--;
+	}
+	E->nlits = base;
+	return r;
 }
 
 /* Does "    { ... }," fit on one line of MAX_LINE_LENGTH characters? <0 on ENOMEM. */
@@ -296,7 +360,7 @@ static int fits_inline(struct enc *E, const struct sm_toml_value *t)
 	sm_strbuf_reset(&E->probe);
 	r = add_indent(&E->probe, 1);
 	if (r >= 0)
-		r = format_inline_table(&E->probe, t, true);
+		r = emit_value(E, &E->probe, t, 0, true);
 	if (r >= 0)
 		r = sm_strbuf_addch(&E->probe, ',');
 	if (r == -ECANCELED || r == -E2BIG)
@@ -326,41 +390,37 @@ static int classify(struct enc *E, const struct sm_toml_value *v)
 	return K_LITERAL;
 }
 
-static int gen_table(struct enc *E, const struct sm_toml_value *t, bool inside_aot);
-
-/* Write sub-table v under key kv as [name.key] / [[name.key]]. */
-static int gen_subtable(struct enc *E, const struct sm_toml_kv *kv, const struct sm_toml_value *v,
-			bool in_aot, bool *yielded)
-{
-	size_t namelen = E->name.len;
-	int r;
-
-	if (*yielded && (r = sm_strbuf_addch(E->out, '\n')) < 0)
-		return r;
-	*yielded = true;
-	if ((namelen && (r = sm_strbuf_addch(&E->name, '.')) < 0) ||
-	    (r = format_key(&E->name, kv->key, kv->keylen)) < 0)
-		return r;
-	r = gen_table(E, v, in_aot);
-	sm_strbuf_setlen(&E->name, namelen);
-	return r;
-}
-
-static int gen_table(struct enc *E, const struct sm_toml_value *t, bool inside_aot)
+/*
+ * Start table t (named E->name): write its header when tomli_w would and its
+ * plain keys, then push a frame for its sub-tables. namelen is restored to
+ * E->name when the frame is popped.
+ */
+static int open_table(struct enc *E, const struct sm_toml_value *t, bool inside_aot,
+		      size_t namelen)
 {
 	struct strbuf *out = E->out;
 	size_t n = t->u.tab.len, nlit = 0, ntab = 0;
+	struct tab_frame *f;
 	unsigned char *kinds;
 	bool yielded = false;
 	int r = 0;
 
+	if (E->ntabs == E->atabs) {
+		size_t na = E->atabs ? E->atabs * 2 : 16;
+		struct tab_frame *nf = sm_reallocarray(E->tabs, na, sizeof(*nf));
+
+		if (!nf)
+			return -ENOMEM;
+		E->tabs = nf;
+		E->atabs = na;
+	}
 	kinds = sm_malloc(n ? n : 1);
 	if (!kinds)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		r = classify(E, t->u.tab.items[i].value);
 		if (r < 0)
-			goto out;
+			goto fail;
 		kinds[i] = (unsigned char)r;
 		if (r == K_LITERAL)
 			nlit++;
@@ -373,7 +433,7 @@ static int gen_table(struct enc *E, const struct sm_toml_value *t, bool inside_a
 		if ((r = sm_strbuf_addstr(out, inside_aot ? "[[" : "[")) < 0 ||
 		    (r = sm_strbuf_add(out, E->name.buf, E->name.len)) < 0 ||
 		    (r = sm_strbuf_addstr(out, inside_aot ? "]]\n" : "]\n")) < 0)
-			goto out;
+			goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct sm_toml_kv *kv = &t->u.tab.items[i];
@@ -383,22 +443,61 @@ static int gen_table(struct enc *E, const struct sm_toml_value *t, bool inside_a
 		yielded = true;
 		if ((r = format_key(out, kv->key, kv->keylen)) < 0 ||
 		    (r = sm_strbuf_addstr(out, " = ")) < 0 ||
-		    (r = format_literal(out, kv->value, 0, false)) < 0 ||
+		    (r = emit_value(E, out, kv->value, 0, false)) < 0 ||
 		    (r = sm_strbuf_addch(out, '\n')) < 0)
-			goto out;
+			goto fail;
 	}
-	for (size_t i = 0; i < n && r >= 0; i++) {
-		const struct sm_toml_kv *kv = &t->u.tab.items[i];
-
-		if (kinds[i] == K_TABLE) {
-			r = gen_subtable(E, kv, kv->value, false, &yielded);
-		} else if (kinds[i] == K_AOT) {
-			for (size_t j = 0; j < kv->value->u.arr.len && r >= 0; j++)
-				r = gen_subtable(E, kv, kv->value->u.arr.items[j], true, &yielded);
-		}
-	}
-out:
+	f = &E->tabs[E->ntabs++];
+	*f = (struct tab_frame){.t = t, .kinds = kinds, .namelen = namelen, .yielded = yielded};
+	return 0;
+fail:
 	sm_free(kinds);
+	return r;
+}
+
+/*
+ * The whole document, without recursion: a stack of tables whose sub-tables
+ * ([a.b]) and arrays of tables ([[a.b]]) are written after their plain keys.
+ */
+static int gen_document(struct enc *E, const struct sm_toml_value *root)
+{
+	int r = open_table(E, root, false, 0);
+
+	while (r >= 0 && E->ntabs) {
+		struct tab_frame *f = &E->tabs[E->ntabs - 1];
+		const struct sm_toml_value *child;
+		const struct sm_toml_kv *kv;
+		size_t namelen = E->name.len;
+		bool aot = false;
+
+		if (f->i >= f->t->u.tab.len) {
+			sm_strbuf_setlen(&E->name, f->namelen);
+			sm_free(f->kinds);
+			E->ntabs--;
+			continue;
+		}
+		kv = &f->t->u.tab.items[f->i];
+		if (f->kinds[f->i] == K_TABLE && !f->j) {
+			child = kv->value;
+			f->j = 1;
+		} else if (f->kinds[f->i] == K_AOT && f->j < kv->value->u.arr.len) {
+			child = kv->value->u.arr.items[f->j++];
+			aot = true;
+		} else {
+			f->i++;
+			f->j = 0;
+			continue;
+		}
+		if (f->yielded && (r = sm_strbuf_addch(E->out, '\n')) < 0)
+			break;
+		f->yielded = true;
+		if ((namelen && (r = sm_strbuf_addch(&E->name, '.')) < 0) ||
+		    (r = format_key(&E->name, kv->key, kv->keylen)) < 0)
+			break;
+		r = open_table(E, child, aot, namelen);
+	}
+	while (E->ntabs)
+		sm_free(E->tabs[--E->ntabs].kinds);
 	return r;
 }
 
@@ -411,9 +510,11 @@ int sm_toml_encode(const struct sm_toml_value *root, struct strbuf *out, struct 
 	if (!root || root->type != SM_TOML_TABLE)
 		return sm_err(err, -EINVAL, "cannot encode: the root is not a table");
 	sm_strbuf_init(&E.probe, PROBE_CAP);
-	r = gen_table(&E, root, false);
+	r = gen_document(&E, root);
 	sm_strbuf_release(&E.name);
 	sm_strbuf_release(&E.probe);
+	sm_free(E.lits);
+	sm_free(E.tabs);
 	if (r < 0) {
 		sm_strbuf_setlen(out, orig);
 		if (r == -E2BIG)

@@ -20,8 +20,13 @@
 #include "toml/toml_internal.h"
 #include "util/banned.h"
 
-/* Nesting limit for arrays and inline tables (keeps recursion bounded). */
-#define MAX_DEPTH 512
+/*
+ * One nesting limit for every path into the tree (dotted keys, [table]
+ * headers, [[arrays of tables]], arrays, inline tables): no table or array
+ * lies deeper than this below the root. It keeps the decoder's recursion and
+ * every recursive walk over a decoded tree bounded.
+ */
+#define MAX_DEPTH SM_TOML_MAX_DEPTH
 /* Longest error message (bytes) before the location prefix. */
 #define MAX_MSG 200
 
@@ -41,7 +46,7 @@ struct parser {
 	struct strbuf kbuf; /* decoded key segments (a stack) */
 	struct keyseg *segs;
 	size_t nsegs, asegs;
-	int depth;
+	int cur_depth; /* depth of cur below the root */
 };
 
 static int perr(struct parser *P, const unsigned char *at, const char *fmt, ...)
@@ -91,6 +96,11 @@ static int perr(struct parser *P, const unsigned char *at, const char *fmt, ...)
 static int oom(struct parser *P)
 {
 	return sm_err(P->err, -ENOMEM, "out of memory");
+}
+
+static int too_deep(struct parser *P, const unsigned char *at)
+{
+	return perr(P, at, "tables and arrays nested too deeply (more than %d levels)", MAX_DEPTH);
 }
 
 static inline void skip_ws(struct parser *P)
@@ -453,7 +463,7 @@ static int push_seg(struct parser *P, size_t off, const unsigned char *at)
 /* A (dotted) key at P->p; its segments are pushed onto segs/kbuf. */
 static int parse_key(struct parser *P)
 {
-	for (;;) {
+	for (size_t n = 0;; n++) {
 		const unsigned char *at = P->p;
 		size_t off = P->kbuf.len;
 		int r;
@@ -474,6 +484,9 @@ static int parse_key(struct parser *P)
 		} else {
 			return describe_char(P, at, "expected a key");
 		}
+		/* more segments than levels: too deep wherever the key lands */
+		if (n > MAX_DEPTH)
+			return too_deep(P, at);
 		if ((r = push_seg(P, off, at)) < 0)
 			return r;
 		skip_ws(P);
@@ -530,10 +543,13 @@ static int new_subtable(struct parser *P, struct sm_toml_value *parent, size_t i
 	return 0;
 }
 
-static int parse_value(struct parser *P, struct sm_toml_value **ret);
+static int parse_value(struct parser *P, int depth, struct sm_toml_value **ret);
 
-/* key = value into tab (the current section's table or an inline table). */
-static int parse_keyval(struct parser *P, struct sm_toml_value *tab)
+/*
+ * key = value into tab (the current section's table or an inline table),
+ * which lies depth levels below the root.
+ */
+static int parse_keyval(struct parser *P, struct sm_toml_value *tab, int depth)
 {
 	size_t base = P->nsegs, last;
 	struct sm_toml_value *t = tab, *v = NULL;
@@ -546,6 +562,8 @@ static int parse_keyval(struct parser *P, struct sm_toml_value *tab)
 		long j = sm_toml_tab_find(t, seg_key(P, i), P->segs[i].len);
 		struct sm_toml_value *n = NULL;
 
+		if (++depth > MAX_DEPTH)
+			return too_deep(P, P->segs[i].at);
 		if (j < 0) {
 			if ((r = new_subtable(P, t, i, SM_TOML_F_DOTTED, &n)) < 0)
 				return r;
@@ -576,7 +594,7 @@ static int parse_keyval(struct parser *P, struct sm_toml_value *tab)
 		return describe_char(P, P->p, "expected '=' after a key");
 	P->p++;
 	skip_ws(P);
-	if ((r = parse_value(P, &v)) < 0)
+	if ((r = parse_value(P, depth + 1, &v)) < 0)
 		return r;
 	if (sm_toml_tab_append(t, seg_key(P, last), P->segs[last].len, v) < 0) {
 		sm_toml_free(v);
@@ -586,14 +604,15 @@ static int parse_keyval(struct parser *P, struct sm_toml_value *tab)
 	return 0;
 }
 
-static int parse_array(struct parser *P, struct sm_toml_value **ret)
+/* An array at P->p that will lie depth levels below the root. */
+static int parse_array(struct parser *P, int depth, struct sm_toml_value **ret)
 {
 	const unsigned char *at = P->p;
 	struct sm_toml_value *arr;
 	int r;
 
-	if (++P->depth > MAX_DEPTH)
-		return perr(P, at, "arrays and inline tables nested too deeply");
+	if (depth > MAX_DEPTH)
+		return too_deep(P, at);
 	arr = sm_toml_new_array();
 	if (!arr)
 		return oom(P);
@@ -606,7 +625,7 @@ static int parse_array(struct parser *P, struct sm_toml_value **ret)
 			goto fail;
 		if (P->p < P->end && *P->p == ']')
 			break;
-		if ((r = parse_value(P, &v)) < 0)
+		if ((r = parse_value(P, depth + 1, &v)) < 0)
 			goto fail;
 		if (sm_toml_push(arr, v) < 0) {
 			r = oom(P);
@@ -624,7 +643,6 @@ static int parse_array(struct parser *P, struct sm_toml_value **ret)
 		goto fail;
 	}
 	P->p++;
-	P->depth--;
 	*ret = arr;
 	return 0;
 fail:
@@ -632,14 +650,14 @@ fail:
 	return r;
 }
 
-static int parse_inline_table(struct parser *P, struct sm_toml_value **ret)
+static int parse_inline_table(struct parser *P, int depth, struct sm_toml_value **ret)
 {
 	const unsigned char *at = P->p;
 	struct sm_toml_value *tab;
 	int r;
 
-	if (++P->depth > MAX_DEPTH)
-		return perr(P, at, "arrays and inline tables nested too deeply");
+	if (depth > MAX_DEPTH)
+		return too_deep(P, at);
 	tab = sm_toml_new_table();
 	if (!tab)
 		return oom(P);
@@ -648,7 +666,7 @@ static int parse_inline_table(struct parser *P, struct sm_toml_value **ret)
 	if (P->p < P->end && *P->p == '}')
 		goto done;
 	for (;;) {
-		if ((r = parse_keyval(P, tab)) < 0)
+		if ((r = parse_keyval(P, tab, depth)) < 0)
 			goto fail;
 		skip_ws(P);
 		if (P->p < P->end && *P->p == ',') {
@@ -667,7 +685,6 @@ static int parse_inline_table(struct parser *P, struct sm_toml_value **ret)
 	}
 done:
 	P->p++;
-	P->depth--;
 	tab->flags = SM_TOML_F_INLINE;
 	*ret = tab;
 	return 0;
@@ -947,7 +964,8 @@ static bool looks_like_datetime(const unsigned char *p, const unsigned char *end
 	       is_digit(p[3]) && p[4] == '-';
 }
 
-static int parse_value(struct parser *P, struct sm_toml_value **ret)
+/* A value at P->p that will lie depth levels below the root. */
+static int parse_value(struct parser *P, int depth, struct sm_toml_value **ret)
 {
 	const unsigned char *p = P->p;
 	struct sm_toml_value *v;
@@ -982,9 +1000,9 @@ static int parse_value(struct parser *P, struct sm_toml_value **ret)
 		return 0;
 	}
 	case '[':
-		return parse_array(P, ret);
+		return parse_array(P, depth, ret);
 	case '{':
-		return parse_inline_table(P, ret);
+		return parse_inline_table(P, depth, ret);
 	default:
 		if (looks_like_datetime(p, P->end))
 			return parse_datetime(P, ret);
@@ -999,6 +1017,7 @@ static int parse_header(struct parser *P)
 	const unsigned char *at = P->p;
 	size_t base = P->nsegs, last;
 	struct sm_toml_value *t = P->root;
+	int depth = 0; /* of t */
 	bool aot;
 	long j;
 	int r;
@@ -1027,6 +1046,8 @@ static int parse_header(struct parser *P)
 	for (size_t i = base; i < last; i++) {
 		struct sm_toml_value *n = NULL;
 
+		if (++depth > MAX_DEPTH)
+			return too_deep(P, P->segs[i].at);
 		j = sm_toml_tab_find(t, seg_key(P, i), P->segs[i].len);
 		if (j < 0) {
 			if ((r = new_subtable(P, t, i, 0, &n)) < 0)
@@ -1034,6 +1055,9 @@ static int parse_header(struct parser *P)
 		} else {
 			n = t->u.tab.items[j].value;
 			if (n->type == SM_TOML_ARRAY && (n->flags & SM_TOML_F_AOT)) {
+				/* the array, then its last table */
+				if (++depth > MAX_DEPTH)
+					return too_deep(P, P->segs[i].at);
 				n = n->u.arr.items[n->u.arr.len - 1];
 			} else if (n->type != SM_TOML_TABLE) {
 				return perr(P, P->segs[i].at, "key '%s' is already defined as %s",
@@ -1046,6 +1070,10 @@ static int parse_header(struct parser *P)
 		t = n;
 	}
 	j = sm_toml_tab_find(t, seg_key(P, last), P->segs[last].len);
+	/* the new section: a table one level down, or an array and its table two */
+	if (depth + 1 + aot > MAX_DEPTH)
+		return too_deep(P, P->segs[last].at);
+	P->cur_depth = depth + 1 + aot;
 	if (aot) {
 		struct sm_toml_value *arr, *n;
 
@@ -1119,7 +1147,7 @@ static int parse_document(struct parser *P)
 			if (c == '[')
 				r = parse_header(P);
 			else
-				r = parse_keyval(P, P->cur);
+				r = parse_keyval(P, P->cur, P->cur_depth);
 			if (r >= 0)
 				r = expect_eol(P);
 		}

@@ -225,24 +225,33 @@ struct sm_toml_value *sm_toml_new_datetime(enum sm_toml_type type,
 	return v;
 }
 
-void sm_toml_free(struct sm_toml_value *v)
+static bool has_children(const struct sm_toml_value *v)
 {
-	if (!v)
-		return;
+	return (v->type == SM_TOML_ARRAY && v->u.arr.len) ||
+	       (v->type == SM_TOML_TABLE && v->u.tab.len);
+}
+
+static size_t *children_len(struct sm_toml_value *v)
+{
+	return v->type == SM_TOML_ARRAY ? &v->u.arr.len : &v->u.tab.len;
+}
+
+static struct sm_toml_value **child_slot(struct sm_toml_value *v, size_t i)
+{
+	return v->type == SM_TOML_ARRAY ? &v->u.arr.items[i] : &v->u.tab.items[i].value;
+}
+
+/* Free v, whose children (if any) are already gone. */
+static void free_node(struct sm_toml_value *v)
+{
 	switch (v->type) {
 	case SM_TOML_STRING:
 		sm_free(v->u.str.ptr);
 		break;
 	case SM_TOML_ARRAY:
-		for (size_t i = 0; i < v->u.arr.len; i++)
-			sm_toml_free(v->u.arr.items[i]);
 		sm_free(v->u.arr.items);
 		break;
 	case SM_TOML_TABLE:
-		for (size_t i = 0; i < v->u.tab.len; i++) {
-			sm_free(v->u.tab.items[i].key);
-			sm_toml_free(v->u.tab.items[i].value);
-		}
 		sm_free(v->u.tab.items);
 		index_free(v);
 		break;
@@ -252,11 +261,49 @@ void sm_toml_free(struct sm_toml_value *v)
 	sm_free(v);
 }
 
-struct sm_toml_value *sm_toml_clone(const struct sm_toml_value *v)
+/*
+ * Iterative, allocation-free post-order free, however deep the tree. Children
+ * are taken from the end of each container; on the way down, the slot just
+ * emptied in the parent holds the grandparent (pointer reversal), so the way
+ * back up needs no stack.
+ */
+void sm_toml_free(struct sm_toml_value *v)
+{
+	struct sm_toml_value *up = NULL;
+
+	while (v) {
+		if (has_children(v)) {
+			size_t i = --*children_len(v);
+			struct sm_toml_value **slot = child_slot(v, i);
+			struct sm_toml_value *c = *slot;
+
+			if (v->type == SM_TOML_TABLE)
+				sm_free(v->u.tab.items[i].key);
+			if (c && has_children(c)) {
+				*slot = up;
+				up = v;
+				v = c;
+			} else if (c) {
+				free_node(c);
+			}
+			continue;
+		}
+		{
+			struct sm_toml_value *parent = up;
+
+			if (parent)
+				up = *child_slot(parent, *children_len(parent));
+			free_node(v);
+			v = parent;
+		}
+	}
+}
+
+static struct sm_toml_value *clone_at(const struct sm_toml_value *v, int depth)
 {
 	struct sm_toml_value *c;
 
-	if (!v)
+	if (!v || depth > SM_TOML_MAX_DEPTH + 1)
 		return NULL;
 	switch (v->type) {
 	case SM_TOML_STRING:
@@ -267,7 +314,7 @@ struct sm_toml_value *sm_toml_clone(const struct sm_toml_value *v)
 		if (!c)
 			return NULL;
 		for (size_t i = 0; i < v->u.arr.len; i++) {
-			struct sm_toml_value *item = sm_toml_clone(v->u.arr.items[i]);
+			struct sm_toml_value *item = clone_at(v->u.arr.items[i], depth + 1);
 
 			if (!item || sm_toml_push(c, item) < 0) {
 				sm_toml_free(c);
@@ -281,7 +328,7 @@ struct sm_toml_value *sm_toml_clone(const struct sm_toml_value *v)
 			return NULL;
 		for (size_t i = 0; i < v->u.tab.len; i++) {
 			const struct sm_toml_kv *kv = &v->u.tab.items[i];
-			struct sm_toml_value *item = sm_toml_clone(kv->value);
+			struct sm_toml_value *item = clone_at(kv->value, depth + 1);
 
 			if (!item)
 				goto fail_tab;
@@ -305,6 +352,11 @@ struct sm_toml_value *sm_toml_clone(const struct sm_toml_value *v)
 	return c;
 }
 
+struct sm_toml_value *sm_toml_clone(const struct sm_toml_value *v)
+{
+	return clone_at(v, 0);
+}
+
 static bool dt_equal(enum sm_toml_type t, const struct sm_toml_datetime *a,
 		     const struct sm_toml_datetime *b)
 {
@@ -319,11 +371,12 @@ static bool dt_equal(enum sm_toml_type t, const struct sm_toml_datetime *a,
 	return true;
 }
 
-bool sm_toml_equal(const struct sm_toml_value *a, const struct sm_toml_value *b, bool ordered)
+static bool equal_at(const struct sm_toml_value *a, const struct sm_toml_value *b, bool ordered,
+		     int depth)
 {
 	if (a == b)
 		return true;
-	if (!a || !b || a->type != b->type)
+	if (!a || !b || a->type != b->type || depth > SM_TOML_MAX_DEPTH + 1)
 		return false;
 	switch (a->type) {
 	case SM_TOML_STRING:
@@ -341,7 +394,7 @@ bool sm_toml_equal(const struct sm_toml_value *a, const struct sm_toml_value *b,
 		if (a->u.arr.len != b->u.arr.len)
 			return false;
 		for (size_t i = 0; i < a->u.arr.len; i++)
-			if (!sm_toml_equal(a->u.arr.items[i], b->u.arr.items[i], ordered))
+			if (!equal_at(a->u.arr.items[i], b->u.arr.items[i], ordered, depth + 1))
 				return false;
 		return true;
 	case SM_TOML_TABLE:
@@ -365,13 +418,18 @@ bool sm_toml_equal(const struct sm_toml_value *a, const struct sm_toml_value *b,
 					return false;
 				vb = b->u.tab.items[j].value;
 			}
-			if (!sm_toml_equal(ka->value, vb, ordered))
+			if (!equal_at(ka->value, vb, ordered, depth + 1))
 				return false;
 		}
 		return true;
 	default:
 		return dt_equal(a->type, &a->u.dt, &b->u.dt);
 	}
+}
+
+bool sm_toml_equal(const struct sm_toml_value *a, const struct sm_toml_value *b, bool ordered)
+{
+	return equal_at(a, b, ordered, 0);
 }
 
 struct sm_toml_value *sm_toml_getn(const struct sm_toml_value *tab, const char *key, size_t keylen)

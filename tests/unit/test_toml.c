@@ -381,6 +381,157 @@ static void test_deep_nesting(void **state)
 	sm_strbuf_release(&src);
 }
 
+
+/* n copies of unit, then tail, as a NUL-terminated heap string */
+static char *repeat(const char *head, const char *unit, size_t n, const char *tail)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	assert_int_equal(sm_strbuf_addstr(&sb, head), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(sm_strbuf_addstr(&sb, unit), 0);
+	assert_int_equal(sm_strbuf_addstr(&sb, tail), 0);
+	return sm_strbuf_detach(&sb, NULL);
+}
+
+/* src parses, and encodes to something that parses to an equal tree */
+static void depth_ok(char *src)
+{
+	struct sm_toml_value *root = parse_ok(src), *back, *c;
+	char *out = encode(root);
+
+	back = parse_ok(out);
+	assert_true(sm_toml_equal(root, back, false));
+	c = sm_toml_clone(root);
+	assert_non_null(c);
+	assert_true(sm_toml_equal(root, c, true));
+	sm_toml_free(c);
+	sm_toml_free(back);
+	sm_toml_free(root);
+	sm_free(out);
+	sm_free(src);
+}
+
+/* src is refused with a one-line message starting with where, naming the limit */
+static void depth_fails(char *src, const char *where)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct sm_toml_value *root = NULL;
+
+	assert_int_equal(sm_toml_parse(src, strlen(src), &root, &err), -EBADMSG);
+	assert_null(root);
+	if (strncmp(err.buf, where, strlen(where)) != 0 ||
+	    !strstr(err.buf, "tables and arrays nested too deeply (more than 512 levels)") ||
+	    strchr(err.buf, '\n'))
+		fail_msg("error '%s' is not '%s...: nested too deeply'", err.buf, where);
+	sm_strbuf_release(&err);
+	sm_free(src);
+}
+
+/*
+ * One limit (SM_TOML_MAX_DEPTH levels below the root) on every path into the
+ * tree: exactly at the limit parses and round-trips, one level more is a
+ * one-line error with line and column.
+ */
+static void test_depth_limit(void **state)
+{
+	const int D = SM_TOML_MAX_DEPTH;
+
+	(void)state;
+	/* dotted keys: D-1 tables, then an array at depth D */
+	depth_ok(repeat("x", ".x", (size_t)D - 1, " = [1]\n"));
+	depth_fails(repeat("x", ".x", (size_t)D, " = [1]\n"), "line 1, column");
+	depth_ok(repeat("x", ".x", (size_t)D, " = 1\n"));
+	depth_fails(repeat("x", ".x", (size_t)D + 1, " = 1\n"), "line 1, column");
+	/* 1M levels in a 2 MB file (issue 11): refused at the first level too many */
+	depth_fails(repeat("x", ".x", 1000000, " = 1\n"), "line 1, column 1027");
+	/* headers, also a long chain of them, and reopened ones */
+	depth_ok(repeat("[x", ".x", (size_t)D - 1, "]\nk = 1\n"));
+	depth_fails(repeat("[x", ".x", (size_t)D, "]\n"), "line 1, column");
+	depth_fails(repeat("[x", ".x", 1000000, "]\n"), "line 1, column");
+	{
+		char *a = repeat("[x", ".x", (size_t)D - 2, "]\n");
+		char *b = repeat("[x", ".x", (size_t)D - 2, ".y]\nz = [1]\n");
+		struct strbuf s = STRBUF_INIT;
+
+		assert_int_equal(sm_strbuf_addstr(&s, a), 0);
+		assert_int_equal(sm_strbuf_addstr(&s, b), 0);
+		depth_fails(sm_strbuf_detach(&s, NULL), "line 3, column 5");
+		sm_free(a);
+		sm_free(b);
+	}
+	/* arrays of tables count two levels: the array and its table */
+	depth_ok(repeat("[[x", ".x", (size_t)D - 2, "]]\nk = 1\n"));
+	depth_fails(repeat("[[x", ".x", (size_t)D - 1, "]]\nk = 1\n"), "line 1, column");
+	depth_ok(repeat("", "[[a]]\n[[a.a]]\n", 1, ""));
+}
+
+/* arrays, inline tables and dotted keys inside inline tables share the limit */
+static void test_depth_limit_values(void **state)
+{
+	const size_t D = SM_TOML_MAX_DEPTH;
+	struct strbuf s = STRBUF_INIT;
+	char *in;
+
+	(void)state;
+	in = repeat("x = ", "[", D, "");
+	depth_ok(repeat(in, "]", D, "\n"));
+	sm_free(in);
+	depth_fails(repeat("x = ", "[", D + 1, ""), "line 1, column");
+	in = repeat("x = ", "{a = ", D, "1");
+	depth_ok(repeat(in, "}", D, "\n"));
+	sm_free(in);
+	depth_fails(repeat("x = ", "{a = ", D + 1, "1"), "line 1, column");
+	depth_fails(repeat("x = {", "a.", D, "b = 1}\n"), "line 1, column");
+	/* a table at D - 2, an inline table in it, then a dotted key inside that */
+	assert_int_equal(sm_strbuf_addstr(&s, "[t"), 0);
+	for (size_t i = 1; i < D - 2; i++)
+		assert_int_equal(sm_strbuf_addstr(&s, ".t"), 0);
+	assert_int_equal(sm_strbuf_addstr(&s, "]\nv = {a.b = [1]}\n"), 0);
+	depth_fails(sm_strbuf_detach(&s, NULL), "line 2, column 12");
+}
+
+/* Trees deeper than any decoded one (built by hand) free and encode without recursion. */
+static void test_deep_trees_no_recursion(void **state)
+{
+	struct sm_toml_value *root = sm_toml_new_table(), *t = root, *arr, *a;
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+
+	(void)state;
+	for (int i = 0; i < 1000000; i++) {
+		struct sm_toml_value *n = sm_toml_new_table();
+
+		assert_non_null(n);
+		assert_int_equal(sm_toml_set(t, "x", n), 0);
+		t = n;
+	}
+	assert_int_equal(sm_toml_set(t, "k", sm_toml_new_int(1)), 0);
+	/* one header "[x.x.x...]" of 2M characters */
+	sm_strbuf_init(&out, (size_t)8 << 20);
+	assert_int_equal(sm_toml_encode(root, &out, &err), 0);
+	assert_true(out.len > 2000000);
+	assert_null(sm_toml_clone(root)); /* deeper than clone follows */
+	sm_toml_free(root);
+
+	/* 1M nested arrays: output cap reached, no crash */
+	arr = a = sm_toml_new_array();
+	for (int i = 0; i < 1000000; i++) {
+		struct sm_toml_value *n = sm_toml_new_array();
+
+		assert_int_equal(sm_toml_push(a, n), 0);
+		a = n;
+	}
+	root = sm_toml_new_table();
+	assert_int_equal(sm_toml_set(root, "a", arr), 0);
+	sm_strbuf_release(&out);
+	sm_strbuf_init(&out, (size_t)1 << 20);
+	assert_int_equal(sm_toml_encode(root, &out, &err), -E2BIG);
+	assert_int_equal(out.len, 0);
+	sm_toml_free(root);
+	sm_strbuf_release(&out);
+	sm_strbuf_release(&err);
+}
+
 static void test_encode_layout(void **state)
 {
 	(void)state;
@@ -567,6 +718,8 @@ int main(void)
 	    cmocka_unit_test(test_errors),	 cmocka_unit_test(test_long_key_message),
 	    cmocka_unit_test(test_deep_nesting), cmocka_unit_test(test_encode_layout),
 	    cmocka_unit_test(test_encode_api),	 cmocka_unit_test(test_alloc_failure),
+	    cmocka_unit_test(test_depth_limit),	 cmocka_unit_test(test_depth_limit_values),
+	    cmocka_unit_test(test_deep_trees_no_recursion),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
