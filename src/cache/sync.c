@@ -30,6 +30,9 @@
 #include "skillmeat/toml.h"
 #include "util/banned.h"
 
+/* The fingerprint of a row whose files could not be read at its last sync. */
+#define FP_MISSING "missing"
+
 /* ---- open / close ---- */
 
 int sm_cache_db_path(const struct sm_home *home, struct strbuf *out)
@@ -375,17 +378,20 @@ static int manifest_fingerprint(const char *dir, struct strbuf *out)
  */
 static int files_unchanged(struct sm_cache *cache, const char *dir,
 			   const struct sm_artifact_row *old, size_t nold, unsigned flags,
-			   int64_t now_ms)
+			   int64_t now_ms, const char *coll, struct sm_sync_stats *stats)
 {
-	struct strbuf abs = STRBUF_INIT, fp = STRBUF_INIT;
+	struct strbuf abs = STRBUF_INIT, fp = STRBUF_INIT, why = STRBUF_INIT;
+	size_t nmissing = 0;
 	int r = 1;
 
 	for (size_t i = 0; i < nold && r == 1; i++) {
 		const struct sm_artifact_row *o = &old[i];
+		bool missing = o->fingerprint && !strcmp(o->fingerprint, FP_MISSING);
 		int64_t nf, tot;
-		const char *colon;
+		const char *colon = NULL;
 
-		if (!o->path || !o->fingerprint || !(colon = strchr(o->fingerprint, ':')) ||
+		if (!o->path || !o->fingerprint ||
+		    (!missing && !(colon = strchr(o->fingerprint, ':'))) ||
 		    ((flags & SM_SYNC_REFRESH_STALE) &&
 		     (o->stale || o->synced_at <= now_ms - cache->stale_ttl_ms))) {
 			r = 0;
@@ -397,13 +403,35 @@ static int files_unchanged(struct sm_cache *cache, const char *dir,
 			r = 0;
 			break;
 		}
-		if (files_fingerprint(abs.buf, &fp, &nf, &tot, NULL) < 0 ||
-		    fp.len != (size_t)(colon - o->fingerprint) ||
-		    memcmp(fp.buf, o->fingerprint, fp.len))
+		if (missing) {
+			/* still gone: unchanged (reported below); back: the full path */
+			if (files_fingerprint(abs.buf, &fp, &nf, &tot, NULL) == 0)
+				r = 0;
+			nmissing++;
+		} else if (files_fingerprint(abs.buf, &fp, &nf, &tot, NULL) < 0 ||
+			   fp.len != (size_t)(colon - o->fingerprint) ||
+			   memcmp(fp.buf, o->fingerprint, fp.len)) {
 			r = 0;
+		}
+	}
+	/* the same warning a full sync gives for each artifact whose files are gone */
+	for (size_t i = 0; r == 1 && nmissing && i < nold; i++) {
+		const struct sm_artifact_row *o = &old[i];
+		int64_t nf, tot;
+
+		if (strcmp(o->fingerprint, FP_MISSING))
+			continue;
+		sm_strbuf_reset(&abs);
+		sm_strbuf_reset(&why);
+		if ((o->path[0] == '/' ? sm_strbuf_addstr(&abs, o->path)
+				       : sm_strbuf_addf(&abs, "%s/%s", dir, o->path)) < 0)
+			break;
+		if (files_fingerprint(abs.buf, &fp, &nf, &tot, &why) < 0)
+			add_message(stats, coll, o->type, o->name, why.buf);
 	}
 	sm_strbuf_release(&abs);
 	sm_strbuf_release(&fp);
+	sm_strbuf_release(&why);
 	return r;
 }
 
@@ -698,8 +726,18 @@ static int prepare_one(struct prep *p, size_t i, struct strbuf *abs, struct strb
 	if (r < 0) {
 		/* files gone or unreadable: keep the row, report, go on */
 		prep_message(p, row, why->buf);
-		row->fingerprint = sm_strdup("missing");
-		return row->fingerprint ? 0 : -ENOMEM;
+		row->fingerprint = sm_strdup(FP_MISSING);
+		if (!row->fingerprint)
+			return -ENOMEM;
+		if (o && !(p->flags & SM_SYNC_FORCE) && !o->stale && same_entry(o, row) &&
+		    p->now_ms - o->synced_at < p->cache->stale_ttl_ms / 2) {
+			/* gone at the last sync too: nothing to write */
+			p->skip[i] = true;
+			pthread_mutex_lock(&p->lock);
+			p->stats->unchanged++;
+			pthread_mutex_unlock(&p->lock);
+		}
+		return 0;
 	}
 	row->fingerprint = sm_strbuf_detach(fp, NULL);
 	row->file_count = nfiles;
@@ -910,7 +948,7 @@ static int sync_collection(struct sm_cache *cache, const char *name, struct sm_c
 			r = sm_store_list_fingerprints(cache->store, name, &old, &nold, err);
 			if (r < 0)
 				goto out;
-			if (files_unchanged(cache, abs.buf, old, nold, flags, now_ms) == 1) {
+			if (files_unchanged(cache, abs.buf, old, nold, flags, now_ms, name, stats) == 1) {
 				stats->unchanged += nold;
 				stats->collections++;
 				r = 0;

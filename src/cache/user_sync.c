@@ -231,13 +231,25 @@ static void db_rows_free(struct sm_user_collection_row *rows, size_t n)
 	sm_free(rows);
 }
 
-static const struct sm_user_collection_row *db_find(const struct sm_user_collection_row *rows,
-						    size_t n, const char *id)
+/* The row stored under key s in map (id or name), or NULL. */
+static const struct sm_user_collection_row *db_find(const struct sm_hashmap *map, const char *s)
 {
+	void *v = NULL;
+
+	return sm_hashmap_get(map, s, strlen(s), &v) ? v : NULL;
+}
+
+/* Maps from id and from name to the rows (borrowed). */
+static int db_index(struct sm_user_collection_row *rows, size_t n, struct sm_hashmap **by_id,
+		    struct sm_hashmap **by_name)
+{
+	if (sm_hashmap_new(by_id) < 0 || sm_hashmap_new(by_name) < 0)
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(rows[i].id, id))
-			return &rows[i];
-	return NULL;
+		if (sm_hashmap_put(*by_id, rows[i].id, strlen(rows[i].id), &rows[i], NULL) < 0 ||
+		    sm_hashmap_put(*by_name, rows[i].name, strlen(rows[i].name), &rows[i], NULL) < 0)
+			return -ENOMEM;
+	return 0;
 }
 
 static void file_row(const struct sm_user_collection *uc, struct sm_user_collection_row *row)
@@ -269,6 +281,7 @@ static int sync_rows(struct sm_cache *cache, const struct sm_user_collections *f
 		     struct strbuf *err)
 {
 	struct sm_user_collection_row *db = NULL;
+	struct sm_hashmap *by_id = NULL, *by_name = NULL;
 	const char **keep = NULL;
 	struct strbuf tmp = STRBUF_INIT;
 	size_t ndb = 0;
@@ -287,12 +300,17 @@ static int sync_rows(struct sm_cache *cache, const struct sm_user_collections *f
 	r = db_rows(cache->store, &db, &ndb, err);
 	if (r < 0)
 		goto out;
-	for (size_t i = 0; i < f->n && !clash; i++)
-		for (size_t k = 0; k < ndb && !clash; k++)
-			clash = !strcmp(db[k].name, f->items[i].name) &&
-				strcmp(db[k].id, f->items[i].id);
+	if (db_index(db, ndb, &by_id, &by_name) < 0) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < f->n && !clash; i++) {
+		const struct sm_user_collection_row *o = db_find(by_name, f->items[i].name);
+
+		clash = o && strcmp(o->id, f->items[i].id);
+	}
 	for (size_t i = 0; clash && i < f->n && r >= 0; i++) {
-		const struct sm_user_collection_row *o = db_find(db, ndb, f->items[i].id);
+		const struct sm_user_collection_row *o = db_find(by_id, f->items[i].id);
 		struct sm_user_collection_update u = {0};
 
 		if (!o || !strcmp(o->name, f->items[i].name))
@@ -307,7 +325,7 @@ static int sync_rows(struct sm_cache *cache, const struct sm_user_collections *f
 		r = sm_store_update_user_collection(cache->store, o->id, &u, err);
 	}
 	for (size_t i = 0; i < f->n && r >= 0; i++) {
-		const struct sm_user_collection_row *o = db_find(db, ndb, f->items[i].id);
+		const struct sm_user_collection_row *o = db_find(by_id, f->items[i].id);
 		struct sm_user_collection_row row = {0};
 
 		file_row(&f->items[i], &row);
@@ -316,6 +334,8 @@ static int sync_rows(struct sm_cache *cache, const struct sm_user_collections *f
 		r = sm_store_put_user_collection(cache->store, &row, err);
 	}
 out:
+	sm_hashmap_free(by_id);
+	sm_hashmap_free(by_name);
 	db_rows_free(db, ndb);
 	sm_free(keep);
 	sm_strbuf_release(&tmp);

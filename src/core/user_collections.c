@@ -11,6 +11,7 @@
 #include "skillmeat/artifact.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
+#include "skillmeat/hashmap.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/timeutil.h"
@@ -316,6 +317,7 @@ static int validate(struct sm_user_collections *f, const char *buf, size_t len, 
 {
 	const struct sm_toml_value *a = sm_toml_get(f->doc, "collections");
 	struct strbuf why = STRBUF_INIT;
+	struct sm_hashmap *ids = NULL, *names = NULL;
 	size_t bad = 0;
 	int r = 0;
 
@@ -326,21 +328,29 @@ static int validate(struct sm_user_collections *f, const char *buf, size_t len, 
 			   f->path);
 		goto out;
 	}
+	/* ids and names seen so far: one lookup per entry, not a scan of the earlier ones */
+	if (sm_hashmap_new(&ids) < 0 || sm_hashmap_new(&names) < 0) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; i < a->u.arr.len && r == 0; i++) {
 		const struct sm_toml_value *t = a->u.arr.items[i];
+		const char *id, *name;
 
 		bad = i;
 		r = check_entry(t, &why);
-		for (size_t k = 0; k < i && r == 0; k++) {
-			const struct sm_toml_value *o = a->u.arr.items[k];
-
-			if (!strcmp(sm_toml_get_string(o, "id"), sm_toml_get_string(t, "id")))
-				r = sm_err(&why, -EINVAL, "id '%s' is used twice",
-					   sm_toml_get_string(t, "id"));
-			else if (!strcmp(sm_toml_get_string(o, "name"),
-					 sm_toml_get_string(t, "name")))
-				r = sm_err(&why, -EINVAL, "name '%s' is used twice",
-					   sm_toml_get_string(t, "name"));
+		if (r < 0)
+			break;
+		id = sm_toml_get_string(t, "id");
+		name = sm_toml_get_string(t, "name");
+		if (sm_hashmap_get(ids, id, strlen(id), NULL))
+			r = sm_err(&why, -EINVAL, "id '%s' is used twice", id);
+		else if (sm_hashmap_get(names, name, strlen(name), NULL))
+			r = sm_err(&why, -EINVAL, "name '%s' is used twice", name);
+		else if (sm_hashmap_put(ids, id, strlen(id), (void *)t, NULL) < 0 ||
+			 sm_hashmap_put(names, name, strlen(name), (void *)t, NULL) < 0) {
+			r = sm_err(err, -ENOMEM, "out of memory");
+			goto out;
 		}
 	}
 	if (r < 0) {
@@ -354,6 +364,8 @@ static int validate(struct sm_user_collections *f, const char *buf, size_t len, 
 				   bad, why.buf);
 	}
 out:
+	sm_hashmap_free(ids);
+	sm_hashmap_free(names);
 	sm_strbuf_release(&why);
 	return r;
 }
