@@ -4,7 +4,7 @@ MESON ?= meson
 NINJA ?= ninja
 BUILD ?= build
 
-.PHONY: all deps build run test asan test-asan tsan test-tsan fuzz bench valgrind clean
+.PHONY: all deps build run test asan test-asan tsan test-tsan fuzz fuzz-short bench valgrind clean
 
 all: build
 
@@ -49,6 +49,10 @@ fuzz:
 	@sh tools/deps.sh fuzz
 	$(MAKE) build-fuzz/build.ninja
 	$(NINJA) -C build-fuzz
+
+# every fuzz target for FUZZ_SECONDS (25) each: CI's short run (tools/fuzz-short.sh)
+fuzz-short: fuzz
+	@sh tools/fuzz-short.sh build-fuzz
 
 valgrind: build
 	@sh tools/deps.sh valgrind

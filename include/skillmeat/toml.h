@@ -39,7 +39,24 @@ enum sm_toml_type {
 	SM_TOML_TIME_LOCAL,	/* 07:32:00 */
 	SM_TOML_ARRAY,
 	SM_TOML_TABLE,
+	/*
+	 * An integer beyond 64 bits, kept as its decimal digits ("-" and digits,
+	 * no leading zero, in u.str): only sm_toml_parse_flags with
+	 * SM_TOML_BIG_INTEGERS makes these (Python SkillMeat writes them).
+	 */
+	SM_TOML_BIG_INTEGER,
 };
+
+/* Flags of sm_toml_parse_flags. */
+enum {
+	/*
+	 * Keep decimal integers beyond 64 bits (up to SM_TOML_BIG_DIGITS digits,
+	 * Python's int-to-str limit) as SM_TOML_BIG_INTEGER instead of refusing
+	 * them. TOML 1.0 lets a decoder refuse them; tomllib keeps them.
+	 */
+	SM_TOML_BIG_INTEGERS = 1u << 0,
+};
+#define SM_TOML_BIG_DIGITS 4300
 
 struct sm_toml_datetime {
 	int year, month, day;	  /* date part (unused for TIME_LOCAL) */
@@ -92,6 +109,9 @@ struct sm_toml_value {
  * 9 digits are truncated.
  */
 int sm_toml_parse(const char *buf, size_t len, struct sm_toml_value **ret, struct strbuf *err);
+/* sm_toml_parse with SM_TOML_* flags (sm_toml_parse is flags 0: strict 64-bit integers). */
+int sm_toml_parse_flags(const char *buf, size_t len, unsigned flags, struct sm_toml_value **ret,
+			struct strbuf *err);
 
 /*
  * Encode a root table the way tomli_w.dumps does: in each table plain
@@ -125,6 +145,13 @@ struct sm_toml_value *sm_toml_new_float(double f);
 struct sm_toml_value *sm_toml_new_bool(bool b);
 struct sm_toml_value *sm_toml_new_datetime(enum sm_toml_type type,
 					   const struct sm_toml_datetime *dt);
+/*
+ * An integer beyond 64 bits from its decimal digits (optional '-', no leading
+ * zero, at most SM_TOML_BIG_DIGITS digits); NULL when malformed or on ENOMEM.
+ */
+struct sm_toml_value *sm_toml_new_big_integer(const char *digits, size_t len);
+/* Does v or anything below it hold an SM_TOML_BIG_INTEGER? */
+bool sm_toml_has_big_integer(const struct sm_toml_value *v);
 /* Deep copy; NULL on ENOMEM. */
 struct sm_toml_value *sm_toml_clone(const struct sm_toml_value *v);
 /*
@@ -133,6 +160,25 @@ struct sm_toml_value *sm_toml_clone(const struct sm_toml_value *v);
  * -0.0); date-times by value (Z equals +00:00, trailing fraction zeros ignored).
  */
 bool sm_toml_equal(const struct sm_toml_value *a, const struct sm_toml_value *b, bool ordered);
+
+/*
+ * Reading a value without touching its members (code outside src/toml uses
+ * only these; tests/lint/toml_members.sh checks it). All accept NULL.
+ */
+enum sm_toml_type sm_toml_type(const struct sm_toml_value *v); /* -1 cast for NULL */
+/* Items of an array, keys of a table; 0 for anything else. */
+size_t sm_toml_len(const struct sm_toml_value *v);
+/* Item i of an array; NULL when v is not an array or i is out of range. */
+struct sm_toml_value *sm_toml_at(const struct sm_toml_value *arr, size_t i);
+/* Key/value pair i of a table (in order); NULL when not a table or out of range. */
+const struct sm_toml_kv *sm_toml_kv_at(const struct sm_toml_value *tab, size_t i);
+/* The value of pair i of a table; NULL when not a table or out of range. */
+struct sm_toml_value *sm_toml_value_at(const struct sm_toml_value *tab, size_t i);
+/* A string's bytes (NUL-terminated) and length; NULL / 0 when v is not a string. */
+const char *sm_toml_str(const struct sm_toml_value *v);
+size_t sm_toml_strlen(const struct sm_toml_value *v);
+/* The digits of an SM_TOML_BIG_INTEGER; NULL for anything else. */
+const char *sm_toml_big_digits(const struct sm_toml_value *v);
 
 /* Table access. NULL when missing (or tab is not a table). */
 struct sm_toml_value *sm_toml_get(const struct sm_toml_value *tab, const char *key);
@@ -166,6 +212,20 @@ struct sm_toml_value *sm_toml_take(struct sm_toml_value *tab, const char *key);
 int sm_toml_push(struct sm_toml_value *arr, struct sm_toml_value *value);
 /* Remove and free item idx, keeping order. -ENOENT when out of range. */
 int sm_toml_array_remove(struct sm_toml_value *arr, size_t idx);
+
+/* Put value at idx (ownership taken) and return the item it replaces (now the caller's). */
+struct sm_toml_value *sm_toml_array_swap(struct sm_toml_value *arr, size_t idx,
+					 struct sm_toml_value *value);
+/* Take item idx out, keeping order (the caller owns it); NULL when out of range. */
+struct sm_toml_value *sm_toml_array_take(struct sm_toml_value *arr, size_t idx);
+/* Insert value at idx <= len, keeping order (ownership taken, also on failure). -ENOMEM, -EINVAL. */
+int sm_toml_array_insert(struct sm_toml_value *arr, size_t idx, struct sm_toml_value *value);
+/*
+ * Reorder a table's pairs: those whose value first() accepts come first, the
+ * others after, each group in its old order. -ENOMEM (table unchanged).
+ */
+int sm_toml_table_partition(struct sm_toml_value *tab,
+			    bool (*first)(const struct sm_toml_value *value));
 
 const char *sm_toml_type_name(enum sm_toml_type type);
 

@@ -568,8 +568,8 @@ static struct sm_toml_value *updated_entry(const struct wjob *j, const struct sm
 
 			if (!(e = sm_toml_new_table()))
 				goto fail;
-			for (size_t i = 0; i < old->u.tab.len; i++) {
-				const struct sm_toml_kv *kv = &old->u.tab.items[i];
+			for (size_t i = 0; i < sm_toml_len(old); i++) {
+				const struct sm_toml_kv *kv = sm_toml_kv_at(old, i);
 				struct sm_toml_value *c;
 
 				for (size_t k = 0; !placed && k < SM_ARRAY_SIZE(after_tags); k++)
@@ -611,7 +611,7 @@ static struct sm_toml_value *updated_entry(const struct wjob *j, const struct sm
 		    sm_toml_set_string(meta, meta_keys[i], j->meta_val[i]) < 0)
 			goto fail;
 	}
-	if (meta && meta->type == SM_TOML_TABLE && meta->u.tab.len == 0)
+	if (meta && meta->type == SM_TOML_TABLE && sm_toml_len(meta) == 0)
 		(void)sm_toml_remove(e, "metadata"); /* written only if non-empty */
 	return e;
 fail:

@@ -165,10 +165,10 @@ static char *json_strings(const struct sm_toml_value *arr)
 
 	if (!j)
 		return NULL;
-	for (size_t i = 0; arr && arr->type == SM_TOML_ARRAY && i < arr->u.arr.len; i++)
-		if (arr->u.arr.items[i]->type == SM_TOML_STRING)
-			json_array_append_new(j, json_stringn(arr->u.arr.items[i]->u.str.ptr,
-							      arr->u.arr.items[i]->u.str.len));
+	for (size_t i = 0; arr && arr->type == SM_TOML_ARRAY && i < sm_toml_len(arr); i++)
+		if (sm_toml_at(arr, i)->type == SM_TOML_STRING)
+			json_array_append_new(j, json_stringn(sm_toml_str(sm_toml_at(arr, i)),
+							      sm_toml_strlen(sm_toml_at(arr, i))));
 	s = json_dumps(j, JSON_COMPACT);
 	if (s) {
 		out = sm_strdup(s);
@@ -332,10 +332,10 @@ static int fingerprint(const char *abs, const struct sm_toml_value *entry, const
 	r = sm_sha256_new(&h);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; tags && tags->type == SM_TOML_ARRAY && i < tags->u.arr.len; i++)
-		if (tags->u.arr.items[i]->type == SM_TOML_STRING &&
-		    (r = sm_sha256_update(h, tags->u.arr.items[i]->u.str.ptr,
-					  tags->u.arr.items[i]->u.str.len + 1)) < 0)
+	for (size_t i = 0; tags && tags->type == SM_TOML_ARRAY && i < sm_toml_len(tags); i++)
+		if (sm_toml_at(tags, i)->type == SM_TOML_STRING &&
+		    (r = sm_sha256_update(h, sm_toml_str(sm_toml_at(tags, i)),
+					  sm_toml_strlen(sm_toml_at(tags, i)) + 1)) < 0)
 			goto out;
 	if (lockhash && (r = sm_sha256_update(h, lockhash, strlen(lockhash))) < 0)
 		goto out;

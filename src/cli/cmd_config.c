@@ -46,9 +46,9 @@ static void value_text(const struct sm_toml_value *v, const char *key, struct st
 	sm_strbuf_reset(out);
 	if (v->type == SM_TOML_STRING) {
 		if (secret_key(key))
-			masked(out, v->u.str.ptr);
+			masked(out, sm_toml_str(v));
 		else
-			if (sm_strbuf_addstr(out, v->u.str.ptr) < 0)
+			if (sm_strbuf_addstr(out, sm_toml_str(v)) < 0)
 				sm_strbuf_reset(out);
 		return;
 	}
@@ -65,8 +65,8 @@ static void flatten(const struct sm_toml_value *tab, struct strbuf *prefix, json
 {
 	struct strbuf val = STRBUF_INIT;
 
-	for (size_t i = 0; i < tab->u.tab.len; i++) {
-		const struct sm_toml_kv *kv = &tab->u.tab.items[i];
+	for (size_t i = 0; i < sm_toml_len(tab); i++) {
+		const struct sm_toml_kv *kv = sm_toml_kv_at(tab, i);
 		size_t keep = prefix->len;
 
 		if ((prefix->len && sm_strbuf_addch(prefix, '.') < 0) ||
@@ -138,7 +138,7 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 			r = cli_error(cli, "config key '%s' is not set", key);
 		} else if (cli->json) {
 			json_t *j = v->type == SM_TOML_STRING && secret_key(key)
-					    ? (masked(&buf, v->u.str.ptr), json_string(buf.buf))
+					    ? (masked(&buf, sm_toml_str(v)), json_string(buf.buf))
 					    : cli_toml_to_json(v);
 			cli_print_json(json_pack("{s:s, s:o}", "key", key, "value", j));
 		} else if (v->type == SM_TOML_TABLE) {

@@ -240,26 +240,28 @@ json_t *cli_toml_to_json(const struct sm_toml_value *v)
 		return json_null();
 	switch (v->type) {
 	case SM_TOML_STRING:
-		return json_stringn(v->u.str.ptr, v->u.str.len);
+		return json_stringn(sm_toml_str(v), sm_toml_strlen(v));
 	case SM_TOML_INTEGER:
 		return json_integer(v->u.i);
+	case SM_TOML_BIG_INTEGER: /* beyond what a JSON reader keeps exactly: the digits */
+		return json_stringn(sm_toml_str(v), sm_toml_strlen(v));
 	case SM_TOML_FLOAT:
 		return json_real(v->u.f);
 	case SM_TOML_BOOL:
 		return json_boolean(v->u.b);
 	case SM_TOML_ARRAY:
 		j = json_array();
-		for (size_t i = 0; j && i < v->u.arr.len; i++)
-			if (json_array_append_new(j, cli_toml_to_json(v->u.arr.items[i])) < 0) {
+		for (size_t i = 0; j && i < sm_toml_len(v); i++)
+			if (json_array_append_new(j, cli_toml_to_json(sm_toml_at(v, i))) < 0) {
 				json_decref(j);
 				return NULL;
 			}
 		return j;
 	case SM_TOML_TABLE:
 		j = json_object();
-		for (size_t i = 0; j && i < v->u.tab.len; i++)
-			if (json_object_setn_new(j, v->u.tab.items[i].key, v->u.tab.items[i].keylen,
-						 cli_toml_to_json(v->u.tab.items[i].value)) < 0) {
+		for (size_t i = 0; j && i < sm_toml_len(v); i++)
+			if (json_object_setn_new(j, sm_toml_kv_at(v, i)->key, sm_toml_kv_at(v, i)->keylen,
+						 cli_toml_to_json(sm_toml_value_at(v, i))) < 0) {
 				json_decref(j);
 				return NULL;
 			}

@@ -465,9 +465,9 @@ static int push_unique(struct sm_toml_value *arr, const char *s)
 {
 	struct sm_toml_value *v;
 
-	for (size_t i = 0; i < arr->u.arr.len; i++) {
-		v = arr->u.arr.items[i];
-		if (v->type == SM_TOML_STRING && !strcmp(v->u.str.ptr, s))
+	for (size_t i = 0; i < sm_toml_len(arr); i++) {
+		v = sm_toml_at(arr, i);
+		if (v->type == SM_TOML_STRING && !strcmp(sm_toml_str(v), s))
 			return 0;
 	}
 	v = sm_toml_new_string(s);
@@ -501,7 +501,7 @@ static int build_entry(const char *name, enum sm_artifact_type type, const char 
 	    (r = sm_toml_set_string(e, "origin", pv->origin)) < 0 ||
 	    (r = sm_toml_set_string(e, "added", added)) < 0)
 		goto fail;
-	if (meta->table && meta->table->u.tab.len) {
+	if (meta->table && sm_toml_len(meta->table)) {
 		r = sm_toml_set(e, "metadata", meta->table);
 		meta->table = NULL;
 		if (r < 0)
@@ -516,13 +516,13 @@ static int build_entry(const char *name, enum sm_artifact_type type, const char 
 	for (size_t i = 0; i < opts->ntags; i++)
 		if ((r = push_unique(tags, opts->tags[i])) < 0)
 			goto fail;
-	for (size_t i = 0; meta->tags && i < meta->tags->u.arr.len; i++) {
-		const struct sm_toml_value *t = meta->tags->u.arr.items[i];
+	for (size_t i = 0; meta->tags && i < sm_toml_len(meta->tags); i++) {
+		const struct sm_toml_value *t = sm_toml_at(meta->tags, i);
 
-		if (t->type == SM_TOML_STRING && (r = push_unique(tags, t->u.str.ptr)) < 0)
+		if (t->type == SM_TOML_STRING && (r = push_unique(tags, sm_toml_str(t))) < 0)
 			goto fail;
 	}
-	if (tags->u.arr.len) {
+	if (sm_toml_len(tags)) {
 		r = sm_toml_set(e, "tags", tags);
 		tags = NULL;
 		if (r < 0)
@@ -1040,9 +1040,9 @@ int sm_view_load(const struct sm_collection *c, size_t idx, struct sm_view *ret,
 		goto fail;
 	}
 	mt = sm_toml_get(e, "tags");
-	for (size_t i = 0; mt && mt->type == SM_TOML_ARRAY && i < mt->u.arr.len; i++)
-		if (mt->u.arr.items[i]->type == SM_TOML_STRING &&
-		    (r = push_unique(ret->tags, mt->u.arr.items[i]->u.str.ptr)) < 0)
+	for (size_t i = 0; mt && mt->type == SM_TOML_ARRAY && i < sm_toml_len(mt); i++)
+		if (sm_toml_at(mt, i)->type == SM_TOML_STRING &&
+		    (r = push_unique(ret->tags, sm_toml_str(sm_toml_at(mt, i)))) < 0)
 			goto fail;
 	r = sm_metadata_extract(ret->abs_path, ret->type, &ret->meta, &why);
 	if (r == -ENOMEM)
@@ -1050,9 +1050,9 @@ int sm_view_load(const struct sm_collection *c, size_t idx, struct sm_view *ret,
 	if (r < 0) {
 		ret->error = sm_strbuf_detach(&why, NULL);
 	} else {
-		for (size_t i = 0; ret->meta.tags && i < ret->meta.tags->u.arr.len; i++)
-			if (ret->meta.tags->u.arr.items[i]->type == SM_TOML_STRING &&
-			    (r = push_unique(ret->tags, ret->meta.tags->u.arr.items[i]->u.str.ptr)) < 0)
+		for (size_t i = 0; ret->meta.tags && i < sm_toml_len(ret->meta.tags); i++)
+			if (sm_toml_at(ret->meta.tags, i)->type == SM_TOML_STRING &&
+			    (r = push_unique(ret->tags, sm_toml_str(sm_toml_at(ret->meta.tags, i)))) < 0)
 				goto fail;
 		r = sm_content_hash(ret->abs_path, ret->hash, &why);
 		if (r == -ENOMEM)

@@ -68,7 +68,7 @@ static int load_config(struct sm_home *h, struct strbuf *err)
 	} else if (r < 0) {
 		goto out;
 	}
-	r = sm_toml_parse(buf.buf, buf.len, &h->config, err);
+	r = sm_toml_parse_flags(buf.buf, buf.len, SM_TOML_BIG_INTEGERS, &h->config, err);
 	if (r < 0)
 		sm_err_prefix(err, r, "cannot parse '%s'", h->config_path);
 out:
@@ -131,8 +131,8 @@ const char *sm_home_active_collection(const struct sm_home *h)
 {
 	const struct sm_toml_value *v = sm_toml_get_path(h->config, "settings.default-collection");
 
-	if (v && v->type == SM_TOML_STRING && v->u.str.len)
-		return v->u.str.ptr;
+	if (v && v->type == SM_TOML_STRING && sm_toml_strlen(v))
+		return sm_toml_str(v);
 	return "default";
 }
 
@@ -207,8 +207,8 @@ int64_t sm_config_int(const struct sm_home *h, const char *key, int64_t def)
 		return v->u.i;
 	if (v && v->type == SM_TOML_STRING) {
 		errno = 0;
-		x = strtoll(v->u.str.ptr, &end, 10);
-		if (!errno && !*end && end != v->u.str.ptr)
+		x = strtoll(sm_toml_str(v), &end, 10);
+		if (!errno && !*end && end != sm_toml_str(v))
 			return x;
 	}
 	return def;
@@ -238,7 +238,7 @@ bool sm_config_bool(const struct sm_home *h, const char *key, bool def)
 	v = sm_config_lookup(h, key);
 	if (v && v->type == SM_TOML_BOOL)
 		return v->u.b;
-	if (v && v->type == SM_TOML_STRING && parse_bool(v->u.str.ptr, &b) == 0)
+	if (v && v->type == SM_TOML_STRING && parse_bool(sm_toml_str(v), &b) == 0)
 		return b;
 	return def;
 }
@@ -252,7 +252,7 @@ const char *sm_config_string(const struct sm_home *h, const char *key, const cha
 		return env;
 	v = sm_config_lookup(h, key);
 	if (v && v->type == SM_TOML_STRING)
-		return v->u.str.ptr;
+		return sm_toml_str(v);
 	return def;
 }
 
@@ -310,7 +310,7 @@ static int config_change(struct sm_home *h, const char *key, const char *value,
 		return r;
 	r = sm_fs_read_file(h->config_path, CONFIG_MAX, &buf, err);
 	if (r == 0) {
-		r = sm_toml_parse(buf.buf, buf.len, &doc, err);
+		r = sm_toml_parse_flags(buf.buf, buf.len, SM_TOML_BIG_INTEGERS, &doc, err);
 		if (r < 0)
 			sm_err_prefix(err, r, "cannot parse '%s'", h->config_path);
 	} else if (r == -ENOENT) {

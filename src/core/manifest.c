@@ -6,6 +6,7 @@
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/hashmap.h"
+#include "skillmeat/log.h"
 #include "skillmeat/manifest.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
@@ -26,7 +27,7 @@ static int load_doc(const char *path, struct sm_toml_value **ret, struct strbuf 
 	r = sm_fs_read_file(path, MANIFEST_MAX, &buf, err);
 	if (r < 0)
 		goto out;
-	r = sm_toml_parse(buf.buf, buf.len, ret, err);
+	r = sm_toml_parse_flags(buf.buf, buf.len, SM_TOML_BIG_INTEGERS, ret, err);
 	if (r < 0)
 		sm_err_prefix(err, r, "cannot parse '%s'", path);
 out:
@@ -103,10 +104,15 @@ static int manifest_wrap(const char *path, struct sm_toml_value *doc, struct sm_
 		r = sm_err(err, -EBADMSG, "'%s': 'artifacts' is not an array", path);
 		goto fail;
 	}
-	for (size_t i = 0; i < arts->u.arr.len; i++) {
-		r = validate_entry(path, i, arts->u.arr.items[i], err);
+	for (size_t i = 0; i < sm_toml_len(arts); i++) {
+		r = validate_entry(path, i, sm_toml_at(arts, i), err);
 		if (r < 0)
 			goto fail;
+		/* the original writes Python ints of any size: kept digit for digit */
+		if (sm_toml_has_big_integer(sm_toml_at(arts, i)))
+			sm_log_warn("'%s': artifact %zu ('%s'): an integer wider than 64 bits, "
+				    "kept as written",
+				    path, i + 1, str_of(sm_toml_at(arts, i), "name"));
 	}
 	m = sm_calloc(1, sizeof(*m));
 	if (!m || !(m->path = sm_strdup(path))) {
@@ -201,12 +207,12 @@ const char *sm_manifest_name(const struct sm_manifest *m)
 
 size_t sm_manifest_count(const struct sm_manifest *m)
 {
-	return m->artifacts->u.arr.len;
+	return sm_toml_len(m->artifacts);
 }
 
 struct sm_toml_value *sm_manifest_at(const struct sm_manifest *m, size_t i)
 {
-	return i < m->artifacts->u.arr.len ? m->artifacts->u.arr.items[i] : NULL;
+	return i < sm_toml_len(m->artifacts) ? sm_toml_at(m->artifacts, i) : NULL;
 }
 
 const char *sm_entry_name(const struct sm_toml_value *e)
@@ -245,8 +251,8 @@ static void index_build(struct sm_manifest *m)
 
 	if (m->index || sm_hashmap_new(&m->index) < 0)
 		goto out;
-	for (size_t i = 0; i < m->artifacts->u.arr.len; i++) {
-		const struct sm_toml_value *e = m->artifacts->u.arr.items[i];
+	for (size_t i = 0; i < sm_toml_len(m->artifacts); i++) {
+		const struct sm_toml_value *e = sm_toml_at(m->artifacts, i);
 
 		if (index_key(&key, sm_entry_str(e, "type"), sm_entry_name(e)) < 0 ||
 		    sm_hashmap_put(m->index, key.buf, key.len, (void *)(uintptr_t)(i + 1), NULL) < 0) {
@@ -273,8 +279,8 @@ long sm_manifest_find(const struct sm_manifest *cm, enum sm_artifact_type type, 
 		return r;
 	}
 	sm_strbuf_release(&key);
-	for (size_t i = 0; i < m->artifacts->u.arr.len; i++) {
-		const struct sm_toml_value *e = m->artifacts->u.arr.items[i];
+	for (size_t i = 0; i < sm_toml_len(m->artifacts); i++) {
+		const struct sm_toml_value *e = sm_toml_at(m->artifacts, i);
 
 		if (sm_entry_type(e) == type && !strcmp(sm_entry_name(e), name))
 			return (long)i;
@@ -301,8 +307,8 @@ size_t sm_manifest_find_name(const struct sm_manifest *m, const char *name, long
 {
 	size_t want = stem_len(name), found = 0;
 
-	for (size_t i = 0; i < m->artifacts->u.arr.len; i++) {
-		const char *n = sm_entry_name(m->artifacts->u.arr.items[i]);
+	for (size_t i = 0; i < sm_toml_len(m->artifacts); i++) {
+		const char *n = sm_entry_name(sm_toml_at(m->artifacts, i));
 
 		if (stem_len(n) == want && !memcmp(n, name, want)) {
 			if (found < max)
@@ -330,7 +336,7 @@ int sm_manifest_append(struct sm_manifest *m, struct sm_toml_value *entry, struc
 
 		if (index_key(&key, sm_entry_str(entry, "type"), sm_entry_name(entry)) < 0 ||
 		    sm_hashmap_put(m->index, key.buf, key.len,
-				   (void *)(uintptr_t)m->artifacts->u.arr.len, NULL) < 0)
+				   (void *)(uintptr_t)sm_toml_len(m->artifacts), NULL) < 0)
 			index_drop(m);
 		sm_strbuf_release(&key);
 	}
@@ -339,12 +345,11 @@ int sm_manifest_append(struct sm_manifest *m, struct sm_toml_value *entry, struc
 
 int sm_manifest_replace(struct sm_manifest *m, size_t i, struct sm_toml_value *entry)
 {
-	if (i >= m->artifacts->u.arr.len) {
+	if (i >= sm_toml_len(m->artifacts)) {
 		sm_toml_free(entry);
 		return -ENOENT;
 	}
-	sm_toml_free(m->artifacts->u.arr.items[i]);
-	m->artifacts->u.arr.items[i] = entry;
+	sm_toml_free(sm_toml_array_swap(m->artifacts, i, entry));
 	index_drop(m);
 	return 0;
 }
@@ -389,8 +394,8 @@ static int lock_wrap(const char *path, struct sm_toml_value *doc, struct sm_lock
 		r = sm_err(err, -EBADMSG, "'%s': 'lock.entries' is not a table", path);
 		goto fail;
 	}
-	for (size_t i = 0; i < entries->u.tab.len; i++) {
-		const struct sm_toml_kv *kv = &entries->u.tab.items[i];
+	for (size_t i = 0; i < sm_toml_len(entries); i++) {
+		const struct sm_toml_kv *kv = sm_toml_kv_at(entries, i);
 
 		if (kv->value->type != SM_TOML_TABLE || !str_of(kv->value, "content_hash")) {
 			r = sm_err(err, -EBADMSG, "'%s': lock entry '%s' has no content_hash",

@@ -257,9 +257,9 @@ static int normalize_tools(const struct sm_toml_value *raw, struct sm_toml_value
 
 	if (!arr)
 		return -ENOMEM;
-	for (size_t i = 0; raw && i < raw->u.arr.len; i++) {
-		const struct sm_toml_value *t = raw->u.arr.items[i];
-		const char *name = normalize_tool(t->u.str.ptr, t->u.str.len);
+	for (size_t i = 0; raw && i < sm_toml_len(raw); i++) {
+		const struct sm_toml_value *t = sm_toml_at(raw, i);
+		const char *name = normalize_tool(sm_toml_str(t), sm_toml_strlen(t));
 		int r;
 
 		if (!name)
@@ -280,17 +280,19 @@ static bool toml_truthy(const struct sm_toml_value *v)
 		return false;
 	switch (v->type) {
 	case SM_TOML_STRING:
-		return v->u.str.len != 0;
+		return sm_toml_strlen(v) != 0;
 	case SM_TOML_INTEGER:
 		return v->u.i != 0;
+	case SM_TOML_BIG_INTEGER:
+		return true;
 	case SM_TOML_FLOAT:
 		return v->u.f != 0;
 	case SM_TOML_BOOL:
 		return v->u.b;
 	case SM_TOML_ARRAY:
-		return v->u.arr.len != 0;
+		return sm_toml_len(v) != 0;
 	case SM_TOML_TABLE:
-		return v->u.tab.len != 0;
+		return sm_toml_len(v) != 0;
 	default:
 		return true;
 	}
@@ -348,13 +350,15 @@ static size_t literal_width(const struct sm_toml_value *v)
 
 	switch (v->type) {
 	case SM_TOML_STRING:
-		return string_width(v->u.str.ptr, v->u.str.len);
+		return string_width(sm_toml_str(v), sm_toml_strlen(v));
 	case SM_TOML_BOOL:
 		return v->u.b ? 4 : 5;
 	case SM_TOML_ARRAY:
-		return v->u.arr.len ? TOO_WIDE : 2; /* multi-line */
+		return sm_toml_len(v) ? TOO_WIDE : 2; /* multi-line */
 	case SM_TOML_TABLE:
 		return inline_width(v);
+	case SM_TOML_BIG_INTEGER:
+		return sm_toml_strlen(v);
 	case SM_TOML_INTEGER:
 		if (sm_strbuf_addf(&sb, "%lld", (long long)v->u.i) < 0)
 			return TOO_WIDE;
@@ -381,14 +385,14 @@ static size_t inline_width(const struct sm_toml_value *t)
 {
 	size_t w = 4; /* "{ " ... " }" */
 
-	if (!t->u.tab.len)
+	if (!sm_toml_len(t))
 		return 2;
-	for (size_t i = 0; i < t->u.tab.len; i++) {
-		size_t lw = literal_width(t->u.tab.items[i].value);
+	for (size_t i = 0; i < sm_toml_len(t); i++) {
+		size_t lw = literal_width(sm_toml_value_at(t, i));
 
 		if (lw == TOO_WIDE)
 			return TOO_WIDE;
-		w += (i ? 2 : 0) + key_width(t->u.tab.items[i].key, t->u.tab.items[i].keylen) + 3 +
+		w += (i ? 2 : 0) + key_width(sm_toml_kv_at(t, i)->key, sm_toml_kv_at(t, i)->keylen) + 3 +
 		     lw;
 		if (w > INLINE_MAX)
 			return TOO_WIDE;
@@ -399,13 +403,13 @@ static size_t inline_width(const struct sm_toml_value *t)
 /* tomli_w writes this array as [[...]] tables (after the plain keys) */
 static bool is_table_array(const struct sm_toml_value *v)
 {
-	if (v->type != SM_TOML_ARRAY || !v->u.arr.len)
+	if (v->type != SM_TOML_ARRAY || !sm_toml_len(v))
 		return false;
-	for (size_t i = 0; i < v->u.arr.len; i++)
-		if (v->u.arr.items[i]->type != SM_TOML_TABLE)
+	for (size_t i = 0; i < sm_toml_len(v); i++)
+		if (sm_toml_at(v, i)->type != SM_TOML_TABLE)
 			return false;
-	for (size_t i = 0; i < v->u.arr.len; i++) {
-		size_t w = inline_width(v->u.arr.items[i]);
+	for (size_t i = 0; i < sm_toml_len(v); i++) {
+		size_t w = inline_width(sm_toml_at(v, i));
 
 		if (w == TOO_WIDE || 4 + w + 1 > INLINE_MAX)
 			return true;
@@ -418,46 +422,29 @@ static bool is_section(const struct sm_toml_value *v)
 	return v->type == SM_TOML_TABLE || is_table_array(v);
 }
 
+static bool is_plain(const struct sm_toml_value *v)
+{
+	return !is_section(v);
+}
+
 static int layout(struct sm_toml_value *tab)
 {
-	struct sm_toml_value *nt;
-	size_t n = tab->u.tab.len;
+	size_t n = sm_toml_len(tab);
 	int r = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		struct sm_toml_value *v = tab->u.tab.items[i].value;
+		struct sm_toml_value *v = sm_toml_value_at(tab, i);
 
 		if (v->type == SM_TOML_TABLE) {
 			r = layout(v);
 		} else if (is_table_array(v)) {
-			for (size_t j = 0; r == 0 && j < v->u.arr.len; j++)
-				r = layout(v->u.arr.items[j]);
+			for (size_t j = 0; r == 0 && j < sm_toml_len(v); j++)
+				r = layout(sm_toml_at(v, j));
 		}
 		if (r < 0)
 			return r;
 	}
-	nt = sm_toml_new_table();
-	if (!nt)
-		return -ENOMEM;
-	for (int pass = 0; pass < 2 && r == 0; pass++) {
-		for (size_t i = 0; i < n && r == 0; i++) {
-			struct sm_toml_kv *kv = &tab->u.tab.items[i];
-			struct sm_toml_value *v = kv->value;
-
-			if (!v || is_section(v) != (pass == 1))
-				continue;
-			kv->value = NULL;
-			r = sm_toml_setn(nt, kv->key, kv->keylen, v);
-		}
-	}
-	if (r == 0) {
-		struct sm_toml_value tmp = *tab;
-
-		*tab = *nt;
-		*nt = tmp;
-	}
-	sm_toml_free(nt);
-	return r;
+	return sm_toml_table_partition(tab, is_plain);
 }
 
 /* ---- the extraction -------------------------------------------------------- */
@@ -799,7 +786,7 @@ static int normalize(const struct sm_ypy *data, struct sm_toml_value *fm)
 			return r;
 		}
 	}
-	if (extra->u.tab.len)
+	if (sm_toml_len(extra))
 		return sm_toml_set(fm, "extra", extra);
 	sm_toml_free(extra);
 	return 0;
@@ -874,7 +861,7 @@ static int partial(const char *s, size_t n, struct sm_toml_value *fm)
 #undef IS
 		}
 	}
-	if (r == 0 && extra->u.tab.len)
+	if (r == 0 && sm_toml_len(extra))
 		return sm_toml_set(fm, "extra", extra);
 	sm_toml_free(extra);
 	return r;
@@ -901,7 +888,7 @@ static int populate(struct ex *x, struct sm_toml_value *fm)
 	const struct sm_toml_value *v;
 	int r;
 
-	if (!fm->u.tab.len) {
+	if (!sm_toml_len(fm)) {
 		sm_toml_free(fm);
 		return 0;
 	}
@@ -926,25 +913,25 @@ static int populate(struct ex *x, struct sm_toml_value *fm)
 			r = sm_toml_set(x->extra, "frontmatter_tools", copy);
 			copy = NULL;
 		}
-		for (size_t i = 0; r == 0 && i < v->u.arr.len; i++) {
-			const struct sm_toml_value *t = v->u.arr.items[i];
+		for (size_t i = 0; r == 0 && i < sm_toml_len(v); i++) {
+			const struct sm_toml_value *t = sm_toml_at(v, i);
 			const char *name;
 			size_t b, e;
 
-			if (!t->u.str.len)
+			if (!sm_toml_strlen(t))
 				continue;
-			py_strip(t->u.str.ptr, t->u.str.len, &b, &e);
-			name = normalize_tool(t->u.str.ptr + b, e - b);
+			py_strip(sm_toml_str(t), sm_toml_strlen(t), &b, &e);
+			name = normalize_tool(sm_toml_str(t) + b, e - b);
 			if (name)
 				r = sm_toml_push(valid, sm_toml_new_string(name));
 			else
-				r = push_string(unknown, t->u.str.ptr, t->u.str.len);
+				r = push_string(unknown, sm_toml_str(t), sm_toml_strlen(t));
 		}
 		if (r == 0) {
 			sm_toml_free(x->tools);
 			x->tools = valid;
 			valid = NULL;
-			if (unknown->u.arr.len) {
+			if (sm_toml_len(unknown)) {
 				r = sm_toml_set(x->extra, "unknown_tools", unknown);
 				unknown = NULL;
 			}
@@ -1225,9 +1212,9 @@ static int to_dict(struct ex *x, struct sm_toml_value **ret)
 	MOVE("version", version);
 	if (x->dependencies_truthy)
 		MOVE("dependencies", dependencies);
-	if (x->tools && x->tools->u.arr.len)
+	if (x->tools && sm_toml_len(x->tools))
 		MOVE("tools", tools);
-	if (x->extra && x->extra->u.tab.len)
+	if (x->extra && sm_toml_len(x->extra))
 		MOVE("extra", extra);
 #undef MOVE
 	if (r == 0)
@@ -1247,15 +1234,15 @@ static int final_tags(struct ex *x, struct sm_toml_value **ret)
 
 	if (!out)
 		return -ENOMEM;
-	for (size_t i = 0; x->tags && i < x->tags->u.arr.len; i++) {
-		const struct sm_toml_value *t = x->tags->u.arr.items[i];
+	for (size_t i = 0; x->tags && i < sm_toml_len(x->tags); i++) {
+		const struct sm_toml_value *t = sm_toml_at(x->tags, i);
 		bool dup = false;
 		int r;
 
-		if (t->type != SM_TOML_STRING || !t->u.str.len)
+		if (t->type != SM_TOML_STRING || !sm_toml_strlen(t))
 			continue;
-		for (size_t j = 0; j < out->u.arr.len && !dup; j++)
-			dup = sm_toml_equal(out->u.arr.items[j], t, true);
+		for (size_t j = 0; j < sm_toml_len(out) && !dup; j++)
+			dup = sm_toml_equal(sm_toml_at(out, j), t, true);
 		if (dup)
 			continue;
 		r = sm_toml_push(out, sm_toml_clone(t));

@@ -67,8 +67,8 @@ int sm_projects_note(struct sm_home *home, const char *project, bool has_deploym
 	if (r < 0)
 		goto out;
 	a = sm_toml_get(doc, "projects");
-	for (size_t i = 0; i < a->u.arr.len; i++) {
-		const char *p = sm_toml_get_string(a->u.arr.items[i], "path");
+	for (size_t i = 0; i < sm_toml_len(a); i++) {
+		const char *p = sm_toml_get_string(sm_toml_at(a, i), "path");
 
 		if (p && !strcmp(p, project))
 			found = (long)i;
@@ -115,15 +115,15 @@ int sm_projects_list(const struct sm_home *home, char ***ret, size_t *count, str
 	if (r < 0)
 		return r;
 	a = sm_toml_get(doc, "projects");
-	if (a->u.arr.len) {
-		v = sm_calloc(a->u.arr.len, sizeof(*v));
+	if (sm_toml_len(a)) {
+		v = sm_calloc(sm_toml_len(a), sizeof(*v));
 		if (!v) {
 			sm_toml_free(doc);
 			return sm_err(err, -ENOMEM, "out of memory");
 		}
 	}
-	for (size_t i = 0; i < a->u.arr.len; i++) {
-		const char *p = sm_toml_get_string(a->u.arr.items[i], "path");
+	for (size_t i = 0; i < sm_toml_len(a); i++) {
+		const char *p = sm_toml_get_string(sm_toml_at(a, i), "path");
 
 		if (!p || p[0] != '/')
 			continue;

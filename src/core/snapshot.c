@@ -231,17 +231,17 @@ static int save_doc(const char *path, const struct sm_toml_value *doc, struct st
 /* Drop automatic snapshots beyond keep (newest kept), files first. */
 static int prune(struct sm_toml_value *arr, long keep)
 {
-	size_t n = arr->u.arr.len, autos = 0;
+	size_t n = sm_toml_len(arr), autos = 0;
 	int removed = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		const char *m = sm_toml_get_string(arr->u.arr.items[i], "message");
+		const char *m = sm_toml_get_string(sm_toml_at(arr, i), "message");
 
 		autos += m && !strncmp(m, SM_SNAPSHOT_AUTO_PREFIX, strlen(SM_SNAPSHOT_AUTO_PREFIX));
 	}
 	/* entries are appended in time order: the oldest automatic ones come first */
-	for (size_t i = 0; i < arr->u.arr.len && autos > (size_t)keep;) {
-		struct sm_toml_value *s = arr->u.arr.items[i];
+	for (size_t i = 0; i < sm_toml_len(arr) && autos > (size_t)keep;) {
+		struct sm_toml_value *s = sm_toml_at(arr, i);
 		const char *m = sm_toml_get_string(s, "message"), *t;
 
 		if (!m || strncmp(m, SM_SNAPSHOT_AUTO_PREFIX, strlen(SM_SNAPSHOT_AUTO_PREFIX))) {
@@ -357,13 +357,13 @@ int sm_snapshot_list(struct sm_home *home, const char *collection, struct sm_sna
 	if (r < 0)
 		return r;
 	a = sm_toml_get(doc, "snapshots");
-	l.items = sm_calloc(a->u.arr.len + 1, sizeof(*l.items));
+	l.items = sm_calloc(sm_toml_len(a) + 1, sizeof(*l.items));
 	if (!l.items) {
 		sm_toml_free(doc);
 		return sm_err(err, -ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < a->u.arr.len; i++) {
-		const struct sm_toml_value *s = a->u.arr.items[i];
+	for (size_t i = 0; i < sm_toml_len(a); i++) {
+		const struct sm_toml_value *s = sm_toml_at(a, i);
 		const char *id = sm_toml_get_string(s, "id");
 		struct sm_snapshot *o = &l.items[l.len];
 		int64_t n = 0;

@@ -93,12 +93,12 @@ int sm_deploy_rel_path(enum sm_artifact_type type, const char *name, struct strb
 
 static size_t arr_len(const struct sm_toml_value *a)
 {
-	return a && a->type == SM_TOML_ARRAY ? a->u.arr.len : 0;
+	return a && a->type == SM_TOML_ARRAY ? sm_toml_len(a) : 0;
 }
 
 static struct sm_toml_value *arr_at(const struct sm_toml_value *a, size_t i)
 {
-	return a->u.arr.items[i];
+	return sm_toml_at(a, i);
 }
 
 const char *sm_rec_name(const struct sm_toml_value *rec)
@@ -470,8 +470,7 @@ int sm_tracking_put(struct sm_tracking *t, long idx, struct sm_toml_value *rec)
 	if (!rec)
 		return -ENOMEM;
 	if (idx >= 0 && (size_t)idx < arr_len(t->deployed)) {
-		sm_toml_free(t->deployed->u.arr.items[idx]);
-		t->deployed->u.arr.items[idx] = rec;
+		sm_toml_free(sm_toml_array_swap(t->deployed, (size_t)idx, rec));
 		r = 0;
 	} else {
 		r = sm_toml_push(t->deployed, rec);

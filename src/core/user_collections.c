@@ -168,21 +168,21 @@ static struct sm_toml_value *coll_table(const struct sm_user_collections *f, siz
 {
 	struct sm_toml_value *a = coll_array(f);
 
-	return a && idx < a->u.arr.len ? a->u.arr.items[idx] : NULL;
+	return a && idx < sm_toml_len(a) ? sm_toml_at(a, idx) : NULL;
 }
 
 /* Rebuild items[] from the tree (validated already). */
 static int refresh(struct sm_user_collections *f)
 {
 	const struct sm_toml_value *a = coll_array(f);
-	size_t n = a ? a->u.arr.len : 0;
+	size_t n = a ? sm_toml_len(a) : 0;
 	struct sm_user_collection *items;
 
 	items = sm_calloc(n ? n : 1, sizeof(*items));
 	if (!items)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		const struct sm_toml_value *t = a->u.arr.items[i], *m;
+		const struct sm_toml_value *t = sm_toml_at(a, i), *m;
 		struct sm_user_collection *uc = &items[i];
 
 		uc->id = sm_toml_get_string(t, "id");
@@ -193,17 +193,17 @@ static int refresh(struct sm_user_collections *f)
 		uc->created_at = sm_toml_get_string(t, "created_at");
 		uc->updated_at = sm_toml_get_string(t, "updated_at");
 		m = sm_toml_get(t, "members");
-		if (m && m->type == SM_TOML_ARRAY && m->u.arr.len) {
-			uc->members = sm_calloc(m->u.arr.len, sizeof(*uc->members));
+		if (m && m->type == SM_TOML_ARRAY && sm_toml_len(m)) {
+			uc->members = sm_calloc(sm_toml_len(m), sizeof(*uc->members));
 			if (!uc->members) {
 				for (size_t k = 0; k < i; k++)
 					sm_free(items[k].members);
 				sm_free(items);
 				return -ENOMEM;
 			}
-			for (size_t k = 0; k < m->u.arr.len; k++)
-				uc->members[k] = m->u.arr.items[k]->u.str.ptr;
-			uc->nmembers = m->u.arr.len;
+			for (size_t k = 0; k < sm_toml_len(m); k++)
+				uc->members[k] = sm_toml_str(sm_toml_at(m, k));
+			uc->nmembers = sm_toml_len(m);
 		}
 	}
 	items_release(f);
@@ -259,7 +259,7 @@ static int opt_string(const struct sm_toml_value *t, const char *key, size_t max
 		return 0;
 	if (v->type != SM_TOML_STRING)
 		return sm_err(why, -EINVAL, "'%s' is not a string", key);
-	return text_check(key, v->u.str.ptr, max, rule, why);
+	return text_check(key, sm_toml_str(v), max, rule, why);
 }
 
 static int check_entry(const struct sm_toml_value *t, struct strbuf *why)
@@ -273,12 +273,12 @@ static int check_entry(const struct sm_toml_value *t, struct strbuf *why)
 	v = sm_toml_get(t, "id");
 	if (!v || v->type != SM_TOML_STRING)
 		return sm_err(why, -EINVAL, "'id' is missing or not a string");
-	if (!id_ok(v->u.str.ptr))
-		return sm_err(why, -EINVAL, "id '%s' is not 32 lowercase hex digits", v->u.str.ptr);
+	if (!id_ok(sm_toml_str(v)))
+		return sm_err(why, -EINVAL, "id '%s' is not 32 lowercase hex digits", sm_toml_str(v));
 	v = sm_toml_get(t, "name");
 	if (!v || v->type != SM_TOML_STRING)
 		return sm_err(why, -EINVAL, "'name' is missing or not a string");
-	r = sm_user_collections_name_check(v->u.str.ptr, why);
+	r = sm_user_collections_name_check(sm_toml_str(v), why);
 	if (r < 0)
 		return r;
 	if ((r = opt_string(t, "description", SM_UC_DESCRIPTION_MAX, TEXT_MULTILINE, why)) < 0 ||
@@ -292,7 +292,7 @@ static int check_entry(const struct sm_toml_value *t, struct strbuf *why)
 		v = sm_toml_get(t, times[i]);
 		if (!v)
 			continue;
-		if (v->type != SM_TOML_STRING || sm_time_parse_iso(v->u.str.ptr, &sec, &usec) < 0)
+		if (v->type != SM_TOML_STRING || sm_time_parse_iso(sm_toml_str(v), &sec, &usec) < 0)
 			return sm_err(why, -EINVAL, "'%s' is not an ISO date-time string",
 				      times[i]);
 	}
@@ -301,12 +301,12 @@ static int check_entry(const struct sm_toml_value *t, struct strbuf *why)
 		return 0;
 	if (v->type != SM_TOML_ARRAY)
 		return sm_err(why, -EINVAL, "'members' is not an array");
-	for (size_t i = 0; i < v->u.arr.len; i++) {
+	for (size_t i = 0; i < sm_toml_len(v); i++) {
 		struct sm_user_collection_key k;
 
-		if (v->u.arr.items[i]->type != SM_TOML_STRING)
+		if (sm_toml_at(v, i)->type != SM_TOML_STRING)
 			return sm_err(why, -EINVAL, "members[%zu] is not a string", i);
-		r = sm_user_collections_key_parse(v->u.arr.items[i]->u.str.ptr, &k, why);
+		r = sm_user_collections_key_parse(sm_toml_str(sm_toml_at(v, i)), &k, why);
 		if (r < 0)
 			return sm_err_prefix(why, r, "members[%zu]", i);
 	}
@@ -333,8 +333,8 @@ static int validate(struct sm_user_collections *f, const char *buf, size_t len, 
 		r = sm_err(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < a->u.arr.len && r == 0; i++) {
-		const struct sm_toml_value *t = a->u.arr.items[i];
+	for (size_t i = 0; i < sm_toml_len(a) && r == 0; i++) {
+		const struct sm_toml_value *t = sm_toml_at(a, i);
 		const char *id, *name;
 
 		bad = i;
@@ -403,7 +403,9 @@ int sm_user_collections_load_path(const char *path, struct sm_user_collections *
 		f->exists = true;
 		if (memchr(buf.buf, '\0', buf.len))
 			r = sm_err(err, -EBADMSG, "cannot parse '%s': holds a NUL byte", path);
-		else if ((r = sm_toml_parse(buf.buf, buf.len, &f->doc, err)) < 0 && r != -ENOMEM)
+		else if ((r = sm_toml_parse_flags(buf.buf, buf.len, SM_TOML_BIG_INTEGERS, &f->doc,
+						  err)) < 0 &&
+			 r != -ENOMEM)
 			sm_err_prefix(err, r, "cannot parse '%s'", path);
 		if (r == 0)
 			r = validate(f, buf.buf, buf.len, err);
@@ -485,13 +487,13 @@ static bool name_taken(const struct sm_user_collections *f, const char *name, lo
 static int replace_entry(struct sm_user_collections *f, size_t idx, struct sm_toml_value *t,
 			 struct strbuf *err)
 {
-	struct sm_toml_value *a = coll_array(f), *old = a->u.arr.items[idx];
+	struct sm_toml_value *a = coll_array(f), *old = sm_toml_at(a, idx);
 	int r;
 
-	a->u.arr.items[idx] = t;
+	sm_toml_array_swap(a, idx, t);
 	r = refresh(f);
 	if (r < 0) {
-		a->u.arr.items[idx] = old;
+		sm_toml_array_swap(a, idx, old);
 		sm_toml_free(t);
 		return sm_err(err, r, "out of memory");
 	}
@@ -596,7 +598,7 @@ long sm_user_collections_create(struct sm_user_collections *f,
 	if (r == 0) {
 		r = refresh(f);
 		if (r < 0)
-			sm_toml_array_remove(a, a->u.arr.len - 1);
+			sm_toml_array_remove(a, sm_toml_len(a) - 1);
 	}
 	if (r < 0)
 		return sm_err(err, r, "out of memory");
@@ -636,22 +638,15 @@ int sm_user_collections_update(struct sm_user_collections *f, size_t idx,
 int sm_user_collections_delete(struct sm_user_collections *f, size_t idx, struct strbuf *err)
 {
 	struct sm_toml_value *a = coll_array(f), *old;
-	size_t n;
 	int r;
 
-	if (!a || idx >= a->u.arr.len)
+	if (!a || idx >= sm_toml_len(a))
 		return sm_err(err, -ENOENT, "no user collection %zu", idx);
-	n = a->u.arr.len;
-	old = a->u.arr.items[idx];
-	memmove(&a->u.arr.items[idx], &a->u.arr.items[idx + 1],
-		(n - idx - 1) * sizeof(a->u.arr.items[0]));
-	a->u.arr.len = n - 1;
+	old = sm_toml_array_take(a, idx);
 	r = refresh(f);
 	if (r < 0) {
-		memmove(&a->u.arr.items[idx + 1], &a->u.arr.items[idx],
-			(n - idx - 1) * sizeof(a->u.arr.items[0]));
-		a->u.arr.items[idx] = old;
-		a->u.arr.len = n;
+		/* room for it is still there: the insert cannot fail */
+		(void)sm_toml_array_insert(a, idx, old);
 		return sm_err(err, r, "out of memory");
 	}
 	sm_toml_free(old);

@@ -464,8 +464,13 @@ int sm_ypy_to_toml(const struct sm_ypy *v, struct sm_toml_value **ret)
 	case SM_YPY_FLOAT:
 		t = sm_toml_new_float(v->u.f);
 		break;
-	case SM_YPY_STR:
 	case SM_YPY_BIGINT:
+		/* a bare integer, as tomli_w writes Python's int */
+		t = sm_toml_new_big_integer(v->u.s.ptr, v->u.s.len);
+		if (!t) /* beyond Python's own digit limit: the digits as a string */
+			t = sm_toml_new_stringn(v->u.s.ptr, v->u.s.len);
+		break;
+	case SM_YPY_STR:
 		t = sm_toml_new_stringn(v->u.s.ptr, v->u.s.len);
 		break;
 	case SM_YPY_BYTES:

@@ -183,8 +183,8 @@ static struct sm_toml_value *new_entry(const struct sm_toml_value *old, const st
 
 	if (!e)
 		return NULL;
-	for (size_t i = 0; i < old->u.tab.len; i++) {
-		const struct sm_toml_kv *kv = &old->u.tab.items[i];
+	for (size_t i = 0; i < sm_toml_len(old); i++) {
+		const struct sm_toml_kv *kv = sm_toml_kv_at(old, i);
 		struct sm_toml_value *v;
 
 		for (size_t k = 0; !placed && k < SM_ARRAY_SIZE(after_tags); k++) {
@@ -195,7 +195,7 @@ static struct sm_toml_value *new_entry(const struct sm_toml_value *old, const st
 			placed = true;
 		}
 		if (!strcmp(kv->key, "metadata")) {
-			if (!meta->u.tab.len)
+			if (!sm_toml_len(meta))
 				continue;
 			v = sm_toml_clone(meta);
 		} else if (!strcmp(kv->key, "tags") && tags->set) {
@@ -219,7 +219,7 @@ static struct sm_toml_value *new_entry(const struct sm_toml_value *old, const st
 			if (sm_toml_push(arr, sm_toml_new_string(tags->items[i])) < 0)
 				goto fail;
 	}
-	if (meta->u.tab.len && !sm_toml_get(e, "metadata")) {
+	if (sm_toml_len(meta) && !sm_toml_get(e, "metadata")) {
 		struct sm_toml_value *v = sm_toml_clone(meta);
 
 		if (!v || sm_toml_set(e, "metadata", v) < 0)

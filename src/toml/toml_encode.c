@@ -268,6 +268,8 @@ static int format_scalar(struct strbuf *out, const struct sm_toml_value *v)
 		return format_string(out, v->u.str.ptr, v->u.str.len);
 	case SM_TOML_INTEGER:
 		return sm_strbuf_addf(out, "%" PRId64, v->u.i);
+	case SM_TOML_BIG_INTEGER: /* as Python's str(int): the digits */
+		return sm_strbuf_add(out, v->u.str.ptr, v->u.str.len);
 	case SM_TOML_FLOAT:
 		return format_float(out, v->u.f);
 	case SM_TOML_BOOL:

@@ -47,6 +47,7 @@ struct parser {
 	struct keyseg *segs;
 	size_t nsegs, asegs;
 	int cur_depth; /* depth of cur below the root */
+	unsigned flags; /* SM_TOML_* */
 };
 
 static int perr(struct parser *P, const unsigned char *at, const char *fmt, ...)
@@ -888,6 +889,28 @@ static int parse_float_token(struct parser *P, const unsigned char *s, const uns
 	return 0;
 }
 
+/* A decimal integer beyond 64 bits (digits q..e, underscores allowed), kept as digits. */
+static int big_integer(struct parser *P, const unsigned char *s, bool neg, const unsigned char *q,
+		       const unsigned char *e, struct sm_toml_value **ret)
+{
+	struct sm_toml_value *v;
+
+	sm_strbuf_reset(&P->sbuf);
+	if (neg && sm_strbuf_addch(&P->sbuf, '-') < 0)
+		return oom(P);
+	for (; q < e; q++)
+		if (*q != '_' && sm_strbuf_addch(&P->sbuf, *q) < 0)
+			return oom(P);
+	if (P->sbuf.len - neg > SM_TOML_BIG_DIGITS)
+		return perr(P, s, "integer out of range (more than %d digits)", SM_TOML_BIG_DIGITS);
+	v = sm_toml_new_big_integer(P->sbuf.buf, P->sbuf.len);
+	if (!v)
+		return oom(P);
+	P->p = e;
+	*ret = v;
+	return 0;
+}
+
 static int parse_number(struct parser *P, struct sm_toml_value **ret)
 {
 	const unsigned char *s = P->p, *e = P->p, *q;
@@ -934,14 +957,17 @@ static int parse_number(struct parser *P, struct sm_toml_value **ret)
 			return perr(P, s, "leading zeros not allowed");
 	}
 	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; q < e; q++) {
+	for (const unsigned char *t = q; t < e; t++) {
 		unsigned d;
 
-		if (*q == '_')
+		if (*t == '_')
 			continue;
-		d = (unsigned)hexval(*q);
-		if (acc > (limit - d) / (unsigned)base)
+		d = (unsigned)hexval(*t);
+		if (acc > (limit - d) / (unsigned)base) {
+			if (base == 10 && (P->flags & SM_TOML_BIG_INTEGERS))
+				return big_integer(P, s, neg, q, e, ret);
 			return perr(P, s, "integer out of range");
+		}
 		acc = acc * (unsigned)base + d;
 	}
 	if (neg)
@@ -1159,8 +1185,15 @@ static int parse_document(struct parser *P)
 
 int sm_toml_parse(const char *buf, size_t len, struct sm_toml_value **ret, struct strbuf *err)
 {
+	return sm_toml_parse_flags(buf, len, 0, ret, err);
+}
+
+int sm_toml_parse_flags(const char *buf, size_t len, unsigned flags, struct sm_toml_value **ret,
+			struct strbuf *err)
+{
 	struct parser P = {
 	    .err = err,
+	    .flags = flags,
 	    .sbuf = STRBUF_INIT,
 	    .kbuf = STRBUF_INIT,
 	};

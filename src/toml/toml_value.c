@@ -185,6 +185,41 @@ struct sm_toml_value *sm_toml_new_string(const char *s)
 	return sm_toml_new_stringn(s, strlen(s));
 }
 
+struct sm_toml_value *sm_toml_new_big_integer(const char *digits, size_t len)
+{
+	struct sm_toml_value *v;
+	size_t i = len && digits[0] == '-';
+
+	if (len - i < 1 || len - i > SM_TOML_BIG_DIGITS || (digits[i] == '0' && len - i > 1))
+		return NULL;
+	for (; i < len; i++)
+		if (digits[i] < '0' || digits[i] > '9')
+			return NULL;
+	v = sm_toml_new_stringn(digits, len);
+	if (v)
+		v->type = SM_TOML_BIG_INTEGER;
+	return v;
+}
+
+bool sm_toml_has_big_integer(const struct sm_toml_value *v)
+{
+	if (!v)
+		return false;
+	if (v->type == SM_TOML_BIG_INTEGER)
+		return true;
+	/* bounded: decoded trees are at most SM_TOML_MAX_DEPTH deep */
+	if (v->type == SM_TOML_ARRAY) {
+		for (size_t i = 0; i < v->u.arr.len; i++)
+			if (sm_toml_has_big_integer(v->u.arr.items[i]))
+				return true;
+	} else if (v->type == SM_TOML_TABLE) {
+		for (size_t i = 0; i < v->u.tab.len; i++)
+			if (sm_toml_has_big_integer(v->u.tab.items[i].value))
+				return true;
+	}
+	return false;
+}
+
 struct sm_toml_value *sm_toml_new_int(int64_t i)
 {
 	struct sm_toml_value *v = new_value(SM_TOML_INTEGER);
@@ -246,6 +281,7 @@ static void free_node(struct sm_toml_value *v)
 {
 	switch (v->type) {
 	case SM_TOML_STRING:
+	case SM_TOML_BIG_INTEGER:
 		sm_free(v->u.str.ptr);
 		break;
 	case SM_TOML_ARRAY:
@@ -308,6 +344,9 @@ static struct sm_toml_value *clone_at(const struct sm_toml_value *v, int depth)
 	switch (v->type) {
 	case SM_TOML_STRING:
 		c = sm_toml_new_stringn(v->u.str.ptr, v->u.str.len);
+		break;
+	case SM_TOML_BIG_INTEGER:
+		c = sm_toml_new_big_integer(v->u.str.ptr, v->u.str.len);
 		break;
 	case SM_TOML_ARRAY:
 		c = sm_toml_new_array();
@@ -380,6 +419,7 @@ static bool equal_at(const struct sm_toml_value *a, const struct sm_toml_value *
 		return false;
 	switch (a->type) {
 	case SM_TOML_STRING:
+	case SM_TOML_BIG_INTEGER:
 		return a->u.str.len == b->u.str.len &&
 		       memcmp(a->u.str.ptr, b->u.str.ptr, a->u.str.len) == 0;
 	case SM_TOML_INTEGER:
@@ -425,6 +465,56 @@ static bool equal_at(const struct sm_toml_value *a, const struct sm_toml_value *
 	default:
 		return dt_equal(a->type, &a->u.dt, &b->u.dt);
 	}
+}
+
+enum sm_toml_type sm_toml_type(const struct sm_toml_value *v)
+{
+	return v ? v->type : (enum sm_toml_type)-1;
+}
+
+size_t sm_toml_len(const struct sm_toml_value *v)
+{
+	if (v && v->type == SM_TOML_ARRAY)
+		return v->u.arr.len;
+	if (v && v->type == SM_TOML_TABLE)
+		return v->u.tab.len;
+	return 0;
+}
+
+struct sm_toml_value *sm_toml_at(const struct sm_toml_value *arr, size_t i)
+{
+	if (!arr || arr->type != SM_TOML_ARRAY || i >= arr->u.arr.len)
+		return NULL;
+	return arr->u.arr.items[i];
+}
+
+const struct sm_toml_kv *sm_toml_kv_at(const struct sm_toml_value *tab, size_t i)
+{
+	if (!tab || tab->type != SM_TOML_TABLE || i >= tab->u.tab.len)
+		return NULL;
+	return &tab->u.tab.items[i];
+}
+
+struct sm_toml_value *sm_toml_value_at(const struct sm_toml_value *tab, size_t i)
+{
+	const struct sm_toml_kv *kv = sm_toml_kv_at(tab, i);
+
+	return kv ? kv->value : NULL;
+}
+
+const char *sm_toml_str(const struct sm_toml_value *v)
+{
+	return v && v->type == SM_TOML_STRING ? v->u.str.ptr : NULL;
+}
+
+size_t sm_toml_strlen(const struct sm_toml_value *v)
+{
+	return v && v->type == SM_TOML_STRING ? v->u.str.len : 0;
+}
+
+const char *sm_toml_big_digits(const struct sm_toml_value *v)
+{
+	return v && v->type == SM_TOML_BIG_INTEGER ? v->u.str.ptr : NULL;
 }
 
 bool sm_toml_equal(const struct sm_toml_value *a, const struct sm_toml_value *b, bool ordered)
@@ -597,6 +687,72 @@ int sm_toml_array_remove(struct sm_toml_value *arr, size_t idx)
 	return 0;
 }
 
+struct sm_toml_value *sm_toml_array_swap(struct sm_toml_value *arr, size_t idx,
+					 struct sm_toml_value *value)
+{
+	struct sm_toml_value *old;
+
+	if (!arr || arr->type != SM_TOML_ARRAY || idx >= arr->u.arr.len)
+		return NULL;
+	old = arr->u.arr.items[idx];
+	arr->u.arr.items[idx] = value;
+	return old;
+}
+
+struct sm_toml_value *sm_toml_array_take(struct sm_toml_value *arr, size_t idx)
+{
+	struct sm_toml_value *v;
+
+	if (!arr || arr->type != SM_TOML_ARRAY || idx >= arr->u.arr.len)
+		return NULL;
+	v = arr->u.arr.items[idx];
+	memmove(&arr->u.arr.items[idx], &arr->u.arr.items[idx + 1],
+		(arr->u.arr.len - idx - 1) * sizeof(arr->u.arr.items[0]));
+	arr->u.arr.len--;
+	return v;
+}
+
+int sm_toml_array_insert(struct sm_toml_value *arr, size_t idx, struct sm_toml_value *value)
+{
+	size_t n;
+	int r;
+
+	if (!arr || arr->type != SM_TOML_ARRAY || idx > arr->u.arr.len) {
+		sm_toml_free(value);
+		return -EINVAL;
+	}
+	n = arr->u.arr.len;
+	if ((r = sm_toml_push(arr, value)) < 0)
+		return r;
+	memmove(&arr->u.arr.items[idx + 1], &arr->u.arr.items[idx],
+		(n - idx) * sizeof(arr->u.arr.items[0]));
+	arr->u.arr.items[idx] = value;
+	return 0;
+}
+
+int sm_toml_table_partition(struct sm_toml_value *tab,
+			    bool (*first)(const struct sm_toml_value *value))
+{
+	size_t n, k = 0;
+	struct sm_toml_kv *items;
+
+	if (!tab || tab->type != SM_TOML_TABLE)
+		return -EINVAL;
+	n = tab->u.tab.len;
+	items = sm_reallocarray(NULL, n ? n : 1, sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++)
+			if (first(tab->u.tab.items[i].value) == (pass == 0))
+				items[k++] = tab->u.tab.items[i];
+	memcpy(tab->u.tab.items, items, n * sizeof(*items));
+	sm_free(items);
+	if (tab->u.tab.index && !index_build(tab))
+		index_free(tab); /* lookups scan linearly */
+	return 0;
+}
+
 const char *sm_toml_type_name(enum sm_toml_type type)
 {
 	static const char *const names[] = {
@@ -605,6 +761,7 @@ const char *sm_toml_type_name(enum sm_toml_type type)
 	    [SM_TOML_DATETIME] = "datetime",	 [SM_TOML_DATETIME_LOCAL] = "datetime-local",
 	    [SM_TOML_DATE_LOCAL] = "date-local", [SM_TOML_TIME_LOCAL] = "time-local",
 	    [SM_TOML_ARRAY] = "array",		 [SM_TOML_TABLE] = "table",
+	    [SM_TOML_BIG_INTEGER] = "integer",
 	};
 
 	if ((unsigned)type >= SM_ARRAY_SIZE(names))

@@ -75,7 +75,7 @@ static json_t *to_json(const struct sm_toml_value *v)
 
 	switch (v->type) {
 	case SM_TOML_STRING:
-		return tagged("string", v->u.str.ptr, v->u.str.len);
+		return tagged("string", sm_toml_str(v), sm_toml_strlen(v));
 	case SM_TOML_INTEGER:
 		snprintf(buf, sizeof(buf), "%" PRId64, v->u.i);
 		return tagged("integer", buf, strlen(buf));
@@ -87,17 +87,19 @@ static json_t *to_json(const struct sm_toml_value *v)
 		else
 			snprintf(buf, sizeof(buf), "%.17g", v->u.f);
 		return tagged("float", buf, strlen(buf));
+	case SM_TOML_BIG_INTEGER:
+		return tagged("integer", sm_toml_str(v), sm_toml_strlen(v));
 	case SM_TOML_BOOL:
 		return tagged("bool", v->u.b ? "true" : "false", v->u.b ? 4 : 5);
 	case SM_TOML_ARRAY:
 		j = json_array();
-		for (size_t i = 0; i < v->u.arr.len; i++)
-			json_array_append_new(j, to_json(v->u.arr.items[i]));
+		for (size_t i = 0; i < sm_toml_len(v); i++)
+			json_array_append_new(j, to_json(sm_toml_at(v, i)));
 		return j;
 	case SM_TOML_TABLE:
 		j = json_object();
-		for (size_t i = 0; i < v->u.tab.len; i++) {
-			const struct sm_toml_kv *kv = &v->u.tab.items[i];
+		for (size_t i = 0; i < sm_toml_len(v); i++) {
+			const struct sm_toml_kv *kv = sm_toml_kv_at(v, i);
 
 			json_object_setn_new(j, kv->key, kv->keylen, to_json(kv->value));
 		}

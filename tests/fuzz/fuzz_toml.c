@@ -12,6 +12,7 @@
  * takes on a main thread.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,17 +30,20 @@ struct job {
 	size_t size;
 };
 
-static void *run(void *arg)
+/*
+ * Decode with flags; whatever decodes must round-trip. Returns the tree (or
+ * NULL when the input was refused).
+ */
+static struct sm_toml_value *roundtrip(const struct job *j, unsigned flags)
 {
-	const struct job *j = arg;
 	struct strbuf err = STRBUF_INIT, out1 = STRBUF_INIT, out2 = STRBUF_INIT;
 	struct sm_toml_value *a = NULL, *b = NULL;
 
-	if (sm_toml_parse((const char *)j->data, j->size, &a, &err) < 0)
+	if (sm_toml_parse_flags((const char *)j->data, j->size, flags, &a, &err) < 0)
 		goto out;
 	if (sm_toml_encode(a, &out1, &err) < 0)
 		abort();
-	if (sm_toml_parse(out1.buf, out1.len, &b, &err) < 0)
+	if (sm_toml_parse_flags(out1.buf, out1.len, flags, &b, &err) < 0)
 		abort();
 	if (!sm_toml_equal(a, b, false))
 		abort();
@@ -47,24 +51,73 @@ static void *run(void *arg)
 	    memcmp(out1.buf, out2.buf, out1.len) != 0)
 		abort();
 out:
-	sm_toml_free(a);
 	sm_toml_free(b);
 	sm_strbuf_release(&err);
 	sm_strbuf_release(&out1);
 	sm_strbuf_release(&out2);
+	return a;
+}
+
+/*
+ * Strict (the conformance decoder) and lenient (SkillMeat's files: integers
+ * beyond 64 bits kept as digits): what strict accepts, lenient accepts equal.
+ */
+static void *run(void *arg)
+{
+	const struct job *j = arg;
+	struct sm_toml_value *strict = roundtrip(j, 0), *lenient = roundtrip(j, SM_TOML_BIG_INTEGERS);
+
+	if (strict && !sm_toml_equal(strict, lenient, true))
+		abort();
+	sm_toml_free(strict);
+	sm_toml_free(lenient);
+	return NULL;
+}
+
+/* One worker with a small stack, reused for every input (a thread per input is slow). */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static const struct job *pending;
+static bool finished;
+
+static void *worker(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&mu);
+	for (;;) {
+		while (!pending)
+			pthread_cond_wait(&cv, &mu);
+		pthread_mutex_unlock(&mu);
+		run((void *)pending);
+		pthread_mutex_lock(&mu);
+		pending = NULL;
+		finished = true;
+		pthread_cond_broadcast(&cv);
+	}
 	return NULL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static bool started;
 	struct job j = {data, size};
-	pthread_attr_t attr;
-	pthread_t t;
 
-	if (pthread_attr_init(&attr) || pthread_attr_setstacksize(&attr, FUZZ_STACK) ||
-	    pthread_create(&t, &attr, run, &j))
-		abort();
-	pthread_join(t, NULL);
-	pthread_attr_destroy(&attr);
+	if (!started) {
+		pthread_attr_t attr;
+		pthread_t t;
+
+		if (pthread_attr_init(&attr) || pthread_attr_setstacksize(&attr, FUZZ_STACK) ||
+		    pthread_create(&t, &attr, worker, NULL))
+			abort();
+		pthread_attr_destroy(&attr);
+		started = true;
+	}
+	pthread_mutex_lock(&mu);
+	finished = false;
+	pending = &j;
+	pthread_cond_broadcast(&cv);
+	while (!finished)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
 	return 0;
 }

@@ -139,7 +139,7 @@ static void test_tracking_roundtrip(void **state)
 	snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/.claude/%s", SM_TRACKING_FILE);
 	assert_int_equal(sm_fs_read_file(dir, 1 << 20, &buf, NULL), 0);
 	assert_int_equal(sm_toml_parse(buf.buf, buf.len, &doc, NULL), 0);
-	rec = sm_toml_get(doc, "deployed")->u.arr.items[1];
+	rec = sm_toml_at(sm_toml_get(doc, "deployed"), 1);
 	{
 		static const char *const keys[] = {
 			"artifact_name",     "artifact_type",	    "from_collection",
@@ -149,12 +149,12 @@ static void test_tracking_roundtrip(void **state)
 			"collection_sha",
 		};
 
-		assert_int_equal(rec->u.tab.len, sizeof(keys) / sizeof(keys[0]));
+		assert_int_equal(sm_toml_len(rec), sizeof(keys) / sizeof(keys[0]));
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			assert_string_equal(rec->u.tab.items[i].key, keys[i]);
+			assert_string_equal(sm_toml_kv_at(rec, i)->key, keys[i]);
 	}
 	/* an unknown key of someone else's record survives the rewrite */
-	assert_non_null(sm_toml_get(sm_toml_get(doc, "deployed")->u.arr.items[0], "extra_key"));
+	assert_non_null(sm_toml_get(sm_toml_at(sm_toml_get(doc, "deployed"), 0), "extra_key"));
 	sm_toml_free(doc);
 	sm_strbuf_release(&buf);
 	sm_strbuf_release(&err);

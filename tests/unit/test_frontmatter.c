@@ -270,18 +270,18 @@ static void check_one(const char *rel, const char *text, size_t len, enum sm_art
 		if (f == SM_FM_TAGS || f == SM_FM_TOOLS) {
 			got = f == SM_FM_TAGS ? m.tags : sm_toml_get(m.table, "tools");
 			assert_non_null(got);
-			assert_int_equal(got->u.arr.len, v->n_items);
+			assert_int_equal(sm_toml_len(got), v->n_items);
 			for (size_t i = 0; i < v->n_items; i++)
-				assert_string_equal(got->u.arr.items[i]->u.str.ptr, v->items[i]);
+				assert_string_equal(sm_toml_str(sm_toml_at(got, i)), v->items[i]);
 			continue;
 		}
 		got = sm_toml_get(m.table, sm_fm_field_key((enum sm_fm_field)f));
-		if (!got || strcmp(got->u.str.ptr, v->str))
+		if (!got || strcmp(sm_toml_str(got), v->str))
 			fprintf(stderr, "%s: %s: got '%s' want '%s'\n", rel,
-				sm_fm_field_key((enum sm_fm_field)f), got ? got->u.str.ptr : "(none)",
+				sm_fm_field_key((enum sm_fm_field)f), got ? sm_toml_str(got) : "(none)",
 				v->str);
 		assert_non_null(got);
-		assert_string_equal(got->u.str.ptr, v->str);
+		assert_string_equal(sm_toml_str(got), v->str);
 	}
 done:
 	sm_metadata_release(&m);

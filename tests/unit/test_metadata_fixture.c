@@ -87,8 +87,8 @@ static void test_fixture(void **state)
 	assert_non_null(arts);
 	assert_int_equal(arts->type, SM_TOML_ARRAY);
 
-	for (size_t i = 0; i < arts->u.arr.len; i++) {
-		const struct sm_toml_value *a = arts->u.arr.items[i];
+	for (size_t i = 0; i < sm_toml_len(arts); i++) {
+		const struct sm_toml_value *a = sm_toml_at(arts, i);
 		const char *rel = sm_toml_get_string(a, "path");
 		const char *type = sm_toml_get_string(a, "type");
 		const struct sm_toml_value *want = sm_toml_get(a, "metadata");

@@ -532,6 +532,57 @@ static void test_deep_trees_no_recursion(void **state)
 	sm_strbuf_release(&err);
 }
 
+/* Integers beyond 64 bits: refused by default, kept as digits with SM_TOML_BIG_INTEGERS. */
+static void test_big_integers(void **state)
+{
+	const char *src = "a = 123456789012345678901234567890\nb = [-1_000_000_000_000_000_000_000]\n"
+			  "c = 9223372036854775807\nd = -9223372036854775808\n";
+	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
+	struct sm_toml_value *root = NULL, *c;
+	struct strbuf huge = STRBUF_INIT;
+
+	(void)state;
+	parse_fails(src, "line 1, column 5: integer out of range");
+	parse_fails("a = 9223372036854775808\n", "line 1, column 5: integer out of range");
+	assert_int_equal(sm_toml_parse_flags(src, strlen(src), SM_TOML_BIG_INTEGERS, &root, &err), 0);
+	assert_int_equal(sm_toml_get(root, "a")->type, SM_TOML_BIG_INTEGER);
+	assert_string_equal(sm_toml_get(root, "a")->u.str.ptr, "123456789012345678901234567890");
+	assert_string_equal(sm_toml_get(root, "b")->u.arr.items[0]->u.str.ptr,
+			    "-1000000000000000000000");
+	assert_int_equal(sm_toml_get(root, "c")->type, SM_TOML_INTEGER); /* 64 bits stay plain */
+	assert_int_equal(sm_toml_get(root, "d")->type, SM_TOML_INTEGER);
+	assert_true(sm_toml_has_big_integer(root));
+	assert_false(sm_toml_has_big_integer(sm_toml_get(root, "c")));
+	assert_string_equal(sm_toml_type_name(SM_TOML_BIG_INTEGER), "integer");
+	assert_int_equal(sm_toml_encode(root, &out, &err), 0);
+	assert_string_equal(out.buf, "a = 123456789012345678901234567890\nb = [\n"
+				     "    -1000000000000000000000,\n]\n"
+				     "c = 9223372036854775807\nd = -9223372036854775808\n");
+	c = sm_toml_clone(root);
+	assert_true(sm_toml_equal(root, c, true));
+	sm_toml_free(c);
+	sm_toml_free(root);
+	/* hex, octal and binary beyond 64 bits stay errors; so do 4301 digits */
+	assert_int_equal(sm_toml_parse_flags("a = 0xffffffffffffffffff", 23, SM_TOML_BIG_INTEGERS,
+					     &root, &err), -EBADMSG);
+	assert_int_equal(sm_strbuf_addstr(&huge, "a = "), 0);
+	for (int i = 0; i < SM_TOML_BIG_DIGITS + 1; i++)
+		assert_int_equal(sm_strbuf_addch(&huge, '7'), 0);
+	assert_int_equal(sm_toml_parse_flags(huge.buf, huge.len, SM_TOML_BIG_INTEGERS, &root, &err),
+			 -EBADMSG);
+	assert_non_null(strstr(err.buf, "more than 4300 digits"));
+	/* the constructor checks its digits */
+	assert_null(sm_toml_new_big_integer("012", 3));
+	assert_null(sm_toml_new_big_integer("-", 1));
+	assert_null(sm_toml_new_big_integer("1a", 2));
+	c = sm_toml_new_big_integer("-5", 2);
+	assert_non_null(c);
+	sm_toml_free(c);
+	sm_strbuf_release(&huge);
+	sm_strbuf_release(&out);
+	sm_strbuf_release(&err);
+}
+
 static void test_encode_layout(void **state)
 {
 	(void)state;
@@ -719,7 +770,7 @@ int main(void)
 	    cmocka_unit_test(test_deep_nesting), cmocka_unit_test(test_encode_layout),
 	    cmocka_unit_test(test_encode_api),	 cmocka_unit_test(test_alloc_failure),
 	    cmocka_unit_test(test_depth_limit),	 cmocka_unit_test(test_depth_limit_values),
-	    cmocka_unit_test(test_deep_trees_no_recursion),
+	    cmocka_unit_test(test_deep_trees_no_recursion), cmocka_unit_test(test_big_integers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

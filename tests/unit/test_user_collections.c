@@ -380,7 +380,7 @@ static void test_unknown_keys_survive(void **state)
 	assert_string_equal(g->items[1].members[0], "command:deploy");
 	assert_non_null(sm_toml_get(g->doc, "version"));
 	assert_non_null(sm_toml_get_path(g->doc, "other.kept"));
-	t = sm_toml_get(g->doc, "collections")->u.arr.items[0];
+	t = sm_toml_at(sm_toml_get(g->doc, "collections"), 0);
 	assert_string_equal(sm_toml_get_string(t, "color"), "red");
 	assert_non_null(sm_toml_get_path(t, "extra.x"));
 	sm_user_collections_free(f);
