@@ -5,16 +5,19 @@ set -eu
 
 pkgs="gcc make meson ninja-build pkg-config git python3 python3-yaml \
 libsqlite3-dev libyaml-dev libssl-dev libjansson-dev libgit2-dev \
-libcurl4-openssl-dev libh2o-evloop-dev libarchive-dev libcmocka-dev"
+libcurl4-openssl-dev libh2o-evloop-dev libarchive-dev libcmocka-dev libcmark-dev \
+chromium"
 
-# Extra groups: "asan" needs nothing more (gcc's runtime); "fuzz" needs clang;
-# "web" adds Chromium for the browser test (suite 'web', skipped without it).
+# Chromium is in the default list: the browser suite (tests/web) is part of
+# `make test`. Node.js/npm (for axe-core, below) come from Debian when the
+# machine has no npm of its own.
+# Extra groups: "asan" needs nothing more (gcc's runtime); "fuzz" needs clang.
 for extra in "$@"; do
 	case "$extra" in
 	fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
 	bench) pkgs="$pkgs hyperfine wrk nginx-light" ;;
 	valgrind) pkgs="$pkgs valgrind" ;;
-	web) pkgs="$pkgs chromium" ;; # browser test of the web page (tests/web)
+	web) ;; # kept for old scripts: Chromium is in the default list now
 	esac
 done
 
@@ -24,7 +27,25 @@ for p in $pkgs; do
 		missing="$missing $p"
 	fi
 done
-[ -z "$missing" ] && exit 0
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+
+# axe-core (the accessibility checker of the browser suite) from the npm
+# registry, at the version pinned by tests/web/package-lock.json, into the
+# git-ignored tests/web/node_modules.
+web_dir=$(cd "$(dirname "$0")/../tests/web" && pwd)
+npm_tools() {
+	want=$(sed -n 's/.*"axe-core": "\([0-9.]*\)".*/\1/p' "$web_dir/package.json")
+	have=$(sed -n 's/^  "version": "\([^"]*\)".*/\1/p' \
+		"$web_dir/node_modules/axe-core/package.json" 2>/dev/null || true)
+	[ -n "$want" ] && [ "$want" = "$have" ] && return 0
+	echo "installing: axe-core@$want (npm, tests/web/node_modules)" >&2
+	(cd "$web_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
+if [ -z "$missing" ]; then
+	npm_tools
+	exit 0
+fi
 
 echo "installing:$missing" >&2
 if [ "$(id -u)" != 0 ]; then
@@ -41,3 +62,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+npm_tools

@@ -1,13 +1,21 @@
 /*
- * SkillMeat web page: user collections and their artifacts, read-only, from
- * the REST API (/api/v1). Plain ES2017, no libraries. Every piece of API text
- * reaches the page through text nodes (el() below), never through innerHTML.
+ * SkillMeat web page: user collections and their artifacts from the REST API
+ * (/api/v1): browse, filter, sort, add, delete; content.js shows an
+ * artifact's files, edit.js edits its metadata. Plain ES2017, no libraries.
+ * Every piece of API text reaches the page through text nodes (el() below),
+ * never through innerHTML: artifact files are hostile input.
+ *
+ * The other scripts hook in through window.SkillMeat (SM below):
+ *   SM.detailActions.push(fn(artifact) -> Node|null)   buttons of the detail
+ *   SM.detailSections.push(fn(artifact) -> Node|null)  sections of the detail
+ * They are loaded with defer after this file and registered before the page
+ * starts (DOMContentLoaded).
  */
 'use strict';
 
 (function () {
 	const API = 'api/v1';
-	const PAGE = 24;
+	const PAGE_SIZES = [24, 48, 96];
 	const COLLECTION_PAGE = 100;
 	const DEBOUNCE_MS = 250;
 	const TOKEN_KEY = 'skillmeat.token';
@@ -23,6 +31,9 @@
 		description: $('collection-description'),
 		search: $('search'),
 		type: $('type'),
+		tag: $('tag'),
+		sort: $('sort'),
+		pageSize: $('page-size'),
 		filters: $('filters'),
 		status: $('artifacts-status'),
 		list: $('artifact-list'),
@@ -30,11 +41,29 @@
 		detail: $('detail'),
 		detailTitle: $('detail-title'),
 		detailStatus: $('detail-status'),
+		detailActions: $('detail-actions'),
 		detailBody: $('detail-body'),
 		detailClose: $('detail-close'),
 		tokenForm: $('token-form'),
+		tokenMessage: $('token-message'),
 		tokenInput: $('token-input'),
 		tokenButton: $('token-button'),
+		addButton: $('add-button'),
+		addDialog: $('add-dialog'),
+		addForm: $('add-form'),
+		addSource: $('add-source'),
+		addType: $('add-type'),
+		addName: $('add-name'),
+		addTags: $('add-tags'),
+		addStatus: $('add-status'),
+		addSubmit: $('add-submit'),
+		addCancel: $('add-cancel'),
+		confirmDialog: $('confirm-dialog'),
+		confirmTitle: $('confirm-title'),
+		confirmText: $('confirm-text'),
+		confirmStatus: $('confirm-status'),
+		confirmOk: $('confirm-ok'),
+		confirmCancel: $('confirm-cancel'),
 	};
 
 	const state = {
@@ -49,11 +78,13 @@
 		artifactsCtl: null,
 		detailCtl: null,
 		detailId: null,
+		detail: null, /* the artifact shown in the detail panel */
 		opener: null,
 		pendingArtifact: null, /* from the hash at load, opened after the first page */
+		notice: '', /* said once in the status line after the next list load */
 	};
 
-	/* DOM helpers: strings always become text nodes. */
+	/* ---- DOM helpers: strings always become text nodes ---- */
 	function el(tag, attrs, ...children) {
 		const node = document.createElement(tag);
 		if (attrs) {
@@ -97,11 +128,12 @@
 		append(node, children);
 	}
 
-	/* API access */
+	/* ---- API access ---- */
 	class ApiError extends Error {
-		constructor(status, detail) {
+		constructor(status, detail, body) {
 			super(status ? `API error ${status}: ${detail}` : `Network error: ${detail}`);
 			this.status = status;
+			this.body = body;
 		}
 	}
 
@@ -152,17 +184,28 @@
 		return fallback || 'no details';
 	}
 
-	async function api(path, params, signal) {
+	/*
+	 * One API call. opts: {method, body (sent as JSON), headers, signal}.
+	 * The parsed JSON object ({} for 204); ApiError (with .status, .body)
+	 * otherwise.
+	 */
+	async function api(path, params, signal, opts) {
+		const o = opts || {};
 		const url = new URL(API + path, document.baseURI);
 		for (const [k, v] of Object.entries(params || {}))
 			if (v !== '' && v !== null && v !== undefined)
 				url.searchParams.set(k, String(v));
-		const headers = { Accept: 'application/json' };
+		const headers = Object.assign({ Accept: 'application/json' }, o.headers || {});
 		if (memoryToken)
 			headers.Authorization = 'Bearer ' + memoryToken;
+		const init = { method: o.method || 'GET', headers, signal, credentials: 'same-origin' };
+		if (o.body !== undefined) {
+			headers['Content-Type'] = 'application/json';
+			init.body = JSON.stringify(o.body);
+		}
 		let res;
 		try {
-			res = await fetch(url.toString(), { headers, signal, credentials: 'same-origin' });
+			res = await fetch(url.toString(), init);
 		} catch (e) {
 			if (e && e.name === 'AbortError')
 				throw e;
@@ -179,9 +222,11 @@
 		}
 		if (!res.ok) {
 			if (res.status === 401)
-				askToken();
-			throw new ApiError(res.status, detailText(body, text, res.statusText));
+				askToken(true);
+			throw new ApiError(res.status, detailText(body, text, res.statusText), body);
 		}
+		if (res.status === 204 || (!text && o.method && o.method !== 'GET'))
+			return {};
 		if (body === null || typeof body !== 'object')
 			throw new ApiError(res.status, 'the response is not a JSON object');
 		return body;
@@ -197,8 +242,11 @@
 			retry ? el('button', { type: 'button', onclick: retry }, 'Retry') : null);
 	}
 
-	/* token */
-	function askToken() {
+	/* ---- token ---- */
+	function askToken(refused) {
+		ui.tokenMessage.textContent = memoryToken && refused
+			? 'The server refused this API token (401). Enter the token the server was started with (SKILLMEAT_API_TOKEN).'
+			: 'This server needs an API token (401). Enter the token it was started with (SKILLMEAT_API_TOKEN).';
 		ui.tokenForm.hidden = false;
 		ui.tokenButton.hidden = true;
 	}
@@ -213,17 +261,20 @@
 	});
 
 	ui.tokenButton.addEventListener('click', () => {
-		askToken();
+		askToken(false);
 		ui.tokenInput.focus();
 	});
 
-	/* location hash: #collection=<id>&search=<text>&type=<type>&artifact=<id> */
+	/* ---- location hash: #collection=&search=&type=&tag=&sort=&limit=&artifact= ---- */
 	function readHash() {
 		const p = new URLSearchParams(location.hash.replace(/^#/, ''));
 		return {
 			collection: p.get('collection'),
 			search: p.get('search'),
 			type: p.get('type'),
+			tag: p.get('tag'),
+			sort: p.get('sort'),
+			limit: p.get('limit'),
 			artifact: p.get('artifact'),
 		};
 	}
@@ -236,6 +287,12 @@
 			p.set('search', ui.search.value.trim());
 		if (ui.type.value)
 			p.set('type', ui.type.value);
+		if (ui.tag.value.trim())
+			p.set('tag', ui.tag.value.trim());
+		if (ui.sort.value !== 'name')
+			p.set('sort', ui.sort.value);
+		if (ui.pageSize.value !== String(PAGE_SIZES[0]))
+			p.set('limit', ui.pageSize.value);
 		if (state.detailId)
 			p.set('artifact', state.detailId);
 		const h = p.toString();
@@ -246,7 +303,7 @@
 		}
 	}
 
-	/* collections */
+	/* ---- collections ---- */
 	function isDefault(c) {
 		return c.collection_type === 'default' || c.name === 'Default Collection';
 	}
@@ -367,13 +424,24 @@
 		ev.preventDefault();
 	});
 
-	/* artifacts */
+	/* ---- artifacts: list, filters, sort, page size ---- */
 	function filtersActive() {
-		return ui.search.value.trim() !== '' || ui.type.value !== '';
+		return ui.search.value.trim() !== '' || ui.type.value !== '' || ui.tag.value.trim() !== '';
+	}
+
+	function when(iso) {
+		if (!iso)
+			return '';
+		const d = new Date(iso);
+		return isNaN(d.getTime()) ? String(iso) : d.toISOString().slice(0, 10);
 	}
 
 	function renderCard(a) {
 		const tags = Array.isArray(a.tags) ? a.tags : [];
+		const sort = ui.sort.value;
+		const stamp = sort === 'added' ? a.added : sort === 'updated' ? a.updated : null;
+		/* an id "collection/type:name" names its file collection: show it */
+		const slash = typeof a.id === 'string' ? a.id.indexOf('/') : -1;
 		return el('li', null,
 			el('button', {
 				type: 'button',
@@ -385,7 +453,9 @@
 			el('span', { class: 'card-head' },
 				el('span', { class: 'card-name' }, a.name || a.id),
 				el('span', { class: 'chip' }, a.type || '?')),
+			slash > 0 ? el('span', { class: 'card-where' }, 'in ' + a.id.slice(0, slash)) : null,
 			el('span', { class: 'desc' }, a.description || ''),
+			stamp ? el('span', { class: 'card-when' }, `${sort} ${when(stamp)}`) : null,
 			tags.length ? el('span', { class: 'tags' },
 				tags.map((t) => el('span', { class: 'tag' }, t))) : null));
 	}
@@ -393,6 +463,7 @@
 	function renderArtifactStatus() {
 		const n = state.items.length;
 		if (!n) {
+			state.notice = '';
 			if (filtersActive())
 				setContent(ui.status, el('div', { class: 'empty' },
 					'No artifacts match these filters. ',
@@ -404,10 +475,25 @@
 			return;
 		}
 		const noun = (k) => (k === 1 ? 'artifact' : 'artifacts');
+		const notice = state.notice ? state.notice + ' ' : '';
+		state.notice = '';
 		if (state.total !== null && state.total !== undefined)
-			setContent(ui.status, `Showing ${n} of ${state.total} ${noun(state.total)}`);
+			setContent(ui.status, notice, `Showing ${n} of ${state.total} ${noun(state.total)}`);
 		else
-			setContent(ui.status, `Showing ${n} ${noun(n)}`);
+			setContent(ui.status, notice, `Showing ${n} ${noun(n)}`);
+	}
+
+	function listParams(reset) {
+		const p = {
+			limit: ui.pageSize.value,
+			search: ui.search.value.trim(),
+			artifact_type: ui.type.value,
+			tags: ui.tag.value.trim(),
+			after: reset ? null : state.cursor,
+		};
+		if (ui.sort.value !== 'name')
+			p.sort = ui.sort.value;
+		return p;
 	}
 
 	async function loadArtifacts(reset) {
@@ -431,12 +517,8 @@
 		setContent(ui.status, el('span', { class: 'loading' }, reset ? 'Loading artifacts' : 'Loading more'));
 		let data;
 		try {
-			data = await api(`/user-collections/${encodeURIComponent(c.id)}/artifacts`, {
-				limit: PAGE,
-				search: ui.search.value.trim(),
-				artifact_type: ui.type.value,
-				after: reset ? null : state.cursor,
-			}, ctl.signal);
+			data = await api(`/user-collections/${encodeURIComponent(c.id)}/artifacts`,
+				listParams(reset), ctl.signal);
 		} catch (e) {
 			if (isAbort(e) || ctl !== state.artifactsCtl)
 				return;
@@ -472,16 +554,26 @@
 	function clearFilters() {
 		ui.search.value = '';
 		ui.type.value = '';
+		ui.tag.value = '';
 		loadArtifacts(true);
 		ui.search.focus();
 	}
 
+	function filterByTag(t) {
+		ui.tag.value = t;
+		loadArtifacts(true);
+	}
+
 	let debounce = null;
-	ui.search.addEventListener('input', () => {
+	function typed() {
 		clearTimeout(debounce);
 		debounce = setTimeout(() => loadArtifacts(true), DEBOUNCE_MS);
-	});
+	}
+	ui.search.addEventListener('input', typed);
+	ui.tag.addEventListener('input', typed);
 	ui.type.addEventListener('change', () => loadArtifacts(true));
+	ui.sort.addEventListener('change', () => loadArtifacts(true));
+	ui.pageSize.addEventListener('change', () => loadArtifacts(true));
 	ui.filters.addEventListener('submit', (ev) => {
 		ev.preventDefault();
 		clearTimeout(debounce);
@@ -489,7 +581,7 @@
 	});
 	ui.more.addEventListener('click', () => loadArtifacts(false));
 
-	/* detail panel */
+	/* ---- detail panel ---- */
 	function markCurrentCard() {
 		for (const b of ui.list.querySelectorAll('button.card')) {
 			if (b.getAttribute('data-id') === state.detailId)
@@ -529,6 +621,18 @@
 		return el('span', { class: 'tags' }, items.map((t) => el('span', { class: cls }, t)));
 	}
 
+	/* Tags as buttons that filter the list by that tag. */
+	function tagButtons(items) {
+		if (!items.length)
+			return el('span', { class: 'muted' }, 'none');
+		return el('span', { class: 'tags' }, items.map((t) => el('button', {
+			type: 'button',
+			class: 'tag',
+			title: `Show artifacts tagged ${t}`,
+			onclick: () => filterByTag(t),
+		}, t)));
+	}
+
 	/* An http(s) link for the source, or null. */
 	function sourceUrl(a) {
 		const s = typeof a.source === 'string' ? a.source : '';
@@ -549,7 +653,25 @@
 	const SHOWN = new Set(['id', 'uuid', 'name', 'type', 'source', 'origin', 'origin_source',
 		'version', 'tags', 'metadata', 'upstream', 'collections', 'added', 'updated',
 		'collection', 'path', 'content_hash', 'locally_modified', 'revision', 'owner_type',
-		'visibility', 'description', 'author', 'tools']);
+		'visibility', 'description', 'author', 'tools', 'deployments']);
+
+	/* Hooks of the other scripts (content.js, edit.js, deploy). */
+	const detailActions = [];
+	const detailSections = [];
+
+	function hookNodes(hooks, a) {
+		const out = [];
+		for (const fn of hooks) {
+			try {
+				const n = fn(a);
+				if (n)
+					out.push(n);
+			} catch (e) {
+				out.push(errorBox(e));
+			}
+		}
+		return out;
+	}
 
 	function renderDetail(a) {
 		const meta = a.metadata && typeof a.metadata === 'object' ? a.metadata : {};
@@ -561,17 +683,24 @@
 		const collections = Array.isArray(a.collections) ? a.collections : [];
 		const modified = a.locally_modified === true || up.has_local_modifications === true;
 
+		state.detail = a;
 		ui.detailTitle.textContent = a.name || a.id;
 		const other = Object.keys(a).filter((k) => !SHOWN.has(k)).sort();
+
+		setContent(ui.detailActions, hookNodes(detailActions, a),
+			el('button', { type: 'button', class: 'danger', id: 'delete-button',
+				onclick: () => confirmDelete(a) }, 'Delete'));
 
 		setContent(ui.detailBody,
 			el('p', null,
 				el('span', { class: 'chip' }, a.type || '?'), ' ',
 				modified ? el('span', { class: 'flag' }, 'locally modified')
 					: el('span', { class: 'flag ok' }, 'unmodified')),
-			description ? el('p', null, description) : el('p', { class: 'muted' }, 'No description.'),
-			section('Tags', list(tags, 'tag')),
+			description ? el('p', { class: 'detail-desc' }, description)
+				: el('p', { class: 'muted' }, 'No description.'),
+			section('Tags', tagButtons(tags)),
 			section('Tools', list(tools, 'chip')),
+			hookNodes(detailSections, a),
 			section('Metadata', rows([
 				['id', a.id, 'mono'],
 				['title', meta.title],
@@ -594,7 +723,7 @@
 				['update available', up.update_available],
 				['drift', up.drift_status],
 			])),
-			section('Content', rows([
+			section('Integrity', rows([
 				['content hash', a.content_hash, 'mono'],
 				['locally modified', modified],
 				['revision', a.revision, 'mono'],
@@ -614,12 +743,15 @@
 		const ctl = new AbortController();
 		state.detailCtl = ctl;
 		state.detailId = id;
+		state.detail = null;
 		if (opener)
 			state.opener = opener;
 		ui.detail.hidden = false;
 		ui.layout.classList.add('with-detail');
 		ui.detailTitle.textContent = id;
 		clear(ui.detailBody);
+		clear(ui.detailActions);
+		clear($('detail-edit')); /* a form of edit.js belongs to the artifact shown before */
 		setContent(ui.detailStatus, el('span', { class: 'loading' }, 'Loading'));
 		markCurrentCard();
 		writeHash();
@@ -648,6 +780,7 @@
 			state.detailCtl.abort();
 		state.detailCtl = null;
 		state.detailId = null;
+		state.detail = null;
 		ui.detail.hidden = true;
 		ui.layout.classList.remove('with-detail');
 		markCurrentCard();
@@ -656,12 +789,139 @@
 		state.opener = null;
 		if (back && document.contains(back))
 			back.focus();
+		else
+			ui.list.focus();
+	}
+
+	/* After a write: show the artifact as answered, and refresh its card and the counts. */
+	function artifactChanged(a, message) {
+		if (a && state.detailId === a.id) {
+			renderDetail(a);
+			if (message)
+				setContent(ui.detailStatus, el('span', { class: 'ok' }, message));
+		}
+		refreshList();
+	}
+
+	/* Reload the current list and the collection counts, keeping the detail open. */
+	function refreshList() {
+		loadArtifacts(true);
+		loadCollections(false);
 	}
 
 	ui.detailClose.addEventListener('click', closeDetail);
 
+	/* ---- dialogs: add, confirm delete ---- */
+	function openDialog(dialog, opener) {
+		dialog.opener = opener || document.activeElement;
+		if (typeof dialog.showModal === 'function')
+			dialog.showModal();
+		else
+			dialog.setAttribute('open', '');
+	}
+
+	function closeDialog(dialog) {
+		if (typeof dialog.close === 'function')
+			dialog.close();
+		else
+			dialog.removeAttribute('open');
+	}
+
+	for (const d of [ui.addDialog, ui.confirmDialog]) {
+		d.addEventListener('close', () => {
+			const back = d.opener;
+			d.opener = null;
+			if (back && document.contains(back))
+				back.focus();
+		});
+	}
+
+	ui.addButton.addEventListener('click', () => {
+		clear(ui.addStatus);
+		ui.addSubmit.disabled = false;
+		openDialog(ui.addDialog, ui.addButton);
+		ui.addSource.focus();
+	});
+	ui.addCancel.addEventListener('click', () => closeDialog(ui.addDialog));
+
+	function splitList(s) {
+		return String(s || '').split(',').map((t) => t.trim()).filter((t) => t);
+	}
+
+	ui.addForm.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		const source = ui.addSource.value.trim();
+		const kind = ui.addForm.querySelector('input[name="add-kind"]:checked').value;
+		if (!source) {
+			setContent(ui.addStatus, el('div', { class: 'error', role: 'alert' },
+				'Enter a path or a GitHub spec.'));
+			ui.addSource.setAttribute('aria-invalid', 'true');
+			ui.addSource.focus();
+			return;
+		}
+		ui.addSource.removeAttribute('aria-invalid');
+		const body = { source, source_type: kind, artifact_type: ui.addType.value };
+		if (ui.addName.value.trim())
+			body.name = ui.addName.value.trim();
+		const tags = splitList(ui.addTags.value);
+		if (tags.length)
+			body.tags = tags;
+		ui.addSubmit.disabled = true;
+		setContent(ui.addStatus, el('span', { class: 'loading' },
+			kind === 'github' ? 'Fetching from GitHub' : 'Adding'));
+		let res;
+		try {
+			res = await api('/artifacts', null, null, { method: 'POST', body });
+		} catch (e) {
+			ui.addSubmit.disabled = false;
+			setContent(ui.addStatus, errorBox(e));
+			return;
+		}
+		ui.addSubmit.disabled = false;
+		closeDialog(ui.addDialog);
+		ui.addForm.reset();
+		const id = res.artifact_id || `${res.artifact_type || body.artifact_type}:${res.artifact_name || ''}`;
+		state.notice = `Added ${id}.`;
+		refreshList();
+		openDetail(id, null);
+	});
+
+	function confirmDelete(a) {
+		ui.confirmTitle.textContent = `Delete ${a.id}?`;
+		ui.confirmText.textContent = `This removes the files of ${a.name || a.id} from the collection ` +
+			`'${a.collection || 'default'}', and its entries in the manifest, the lock file and every user collection. It cannot be undone.`;
+		clear(ui.confirmStatus);
+		ui.confirmOk.disabled = false;
+		ui.confirmOk.onclick = () => doDelete(a);
+		openDialog(ui.confirmDialog, document.getElementById('delete-button'));
+		ui.confirmCancel.focus();
+	}
+
+	ui.confirmCancel.addEventListener('click', () => closeDialog(ui.confirmDialog));
+
+	async function doDelete(a) {
+		ui.confirmOk.disabled = true;
+		setContent(ui.confirmStatus, el('span', { class: 'loading' }, 'Deleting'));
+		try {
+			await api(`/artifacts/${encodeURIComponent(a.id)}`, null, null, { method: 'DELETE' });
+		} catch (e) {
+			ui.confirmOk.disabled = false;
+			setContent(ui.confirmStatus, errorBox(e));
+			return;
+		}
+		ui.confirmDialog.opener = null;
+		closeDialog(ui.confirmDialog);
+		state.opener = null;
+		closeDetail();
+		state.notice = `Deleted ${a.id}.`;
+		refreshList();
+		ui.search.focus();
+	}
+
+	/* ---- keyboard ---- */
 	document.addEventListener('keydown', (ev) => {
-		if (ev.key === 'Escape' && !ui.detail.hidden) {
+		const dialogOpen = ui.addDialog.open || ui.confirmDialog.open;
+		if (ev.key === 'Escape' && !ui.detail.hidden && !dialogOpen && !ev.defaultPrevented) {
 			closeDetail();
 			ev.preventDefault();
 			return;
@@ -669,18 +929,40 @@
 		/* "/" jumps to the search box, as on many sites */
 		const t = ev.target;
 		const typing = t && (t.tagName === 'INPUT' || t.tagName === 'SELECT' || t.tagName === 'TEXTAREA');
-		if (ev.key === '/' && !typing && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+		if (ev.key === '/' && !typing && !dialogOpen && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
 			ui.search.focus();
 			ev.preventDefault();
 		}
 	});
 
-	const initial = readHash();
-	if (initial.search)
-		ui.search.value = initial.search;
-	if (initial.type && Array.from(ui.type.options).some((o) => o.value === initial.type))
-		ui.type.value = initial.type;
-	state.pendingArtifact = initial.artifact;
-	ui.tokenButton.hidden = !memoryToken;
-	loadCollections(true);
+	/* ---- the namespace of the other scripts ---- */
+	window.SkillMeat = {
+		el, append, clear, setContent, api, ApiError, isAbort, errorBox, section, rows, value, list,
+		splitList, detailActions, detailSections, state, ui,
+		openDetail, closeDetail, renderDetail, artifactChanged, refreshList,
+		openDialog, closeDialog,
+	};
+
+	function start() {
+		const initial = readHash();
+		if (initial.search)
+			ui.search.value = initial.search;
+		if (initial.type && Array.from(ui.type.options).some((o) => o.value === initial.type))
+			ui.type.value = initial.type;
+		if (initial.tag)
+			ui.tag.value = initial.tag;
+		if (initial.sort && Array.from(ui.sort.options).some((o) => o.value === initial.sort))
+			ui.sort.value = initial.sort;
+		if (initial.limit && PAGE_SIZES.includes(Number(initial.limit)))
+			ui.pageSize.value = initial.limit;
+		state.pendingArtifact = initial.artifact;
+		ui.tokenButton.hidden = !memoryToken;
+		ui.list.setAttribute('tabindex', '-1');
+		loadCollections(true);
+	}
+
+	if (document.readyState === 'loading')
+		document.addEventListener('DOMContentLoaded', start);
+	else
+		start();
 })();

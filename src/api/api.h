@@ -179,5 +179,7 @@ int api_register_artifact_metadata(struct sm_app *app, struct sm_router *router,
 				   struct strbuf *err);
 int api_register_artifact_writes(struct sm_app *app, struct sm_router *router,
 				 struct strbuf *err);
+/* GET /artifacts/{id}/files[/{path}] (api_files.c). */
+int api_register_files(struct sm_app *app, struct sm_router *router, struct strbuf *err);
 
 #endif

@@ -39,10 +39,11 @@ static void read_web_file(const char *name, struct strbuf *out)
 
 static void test_bytes_equal_files(void **state)
 {
-	static const char *const names[] = {"index.html", "app.css", "app.js"};
+	static const char *const names[] = {"index.html", "app.css",	"app.js",
+					    "content.js", "edit.js",	"favicon.svg"};
 
 	(void)state;
-	assert_int_equal(sm_web_n_assets, 3);
+	assert_int_equal(sm_web_n_assets, 6);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct strbuf file = STRBUF_INIT, path = STRBUF_INIT;
 		const struct sm_web_asset *a;
@@ -72,6 +73,7 @@ static void test_bytes_equal_files(void **state)
 	assert_int_equal(sm_web_app_js_len, sm_web_find("/app.js")->len);
 	assert_string_equal(sm_web_app_js_type, "text/javascript; charset=utf-8");
 	assert_string_equal(sm_web_app_js_etag, sm_web_find("/app.js")->etag);
+	assert_string_equal(sm_web_find("/favicon.svg")->content_type, "image/svg+xml");
 	assert_null(sm_web_find("/nope.html"));
 	assert_null(sm_web_find(NULL));
 }
