@@ -462,21 +462,20 @@
 
 	function renderArtifactStatus() {
 		const n = state.items.length;
+		const notice = state.notice ? state.notice + ' ' : '';
+		state.notice = '';
 		if (!n) {
-			state.notice = '';
 			if (filtersActive())
-				setContent(ui.status, el('div', { class: 'empty' },
+				setContent(ui.status, el('div', { class: 'empty' }, notice,
 					'No artifacts match these filters. ',
 					el('button', { type: 'button', class: 'ghost', onclick: clearFilters },
 						'Clear filters')));
 			else
-				setContent(ui.status, el('div', { class: 'empty' },
+				setContent(ui.status, el('div', { class: 'empty' }, notice,
 					'This collection has no artifacts yet.'));
 			return;
 		}
 		const noun = (k) => (k === 1 ? 'artifact' : 'artifacts');
-		const notice = state.notice ? state.notice + ' ' : '';
-		state.notice = '';
 		if (state.total !== null && state.total !== undefined)
 			setContent(ui.status, notice, `Showing ${n} of ${state.total} ${noun(state.total)}`);
 		else
@@ -484,16 +483,14 @@
 	}
 
 	function listParams(reset) {
-		const p = {
+		return {
 			limit: ui.pageSize.value,
 			search: ui.search.value.trim(),
 			artifact_type: ui.type.value,
 			tags: ui.tag.value.trim(),
 			after: reset ? null : state.cursor,
+			sort: ui.sort.value,
 		};
-		if (ui.sort.value !== 'name')
-			p.sort = ui.sort.value;
-		return p;
 	}
 
 	async function loadArtifacts(reset) {
@@ -806,7 +803,23 @@
 	/* Reload the current list and the collection counts, keeping the detail open. */
 	function refreshList() {
 		loadArtifacts(true);
-		loadCollections(false);
+		refreshCollections();
+	}
+
+	/* The collections again (their counts), keeping the selection and the list. */
+	async function refreshCollections() {
+		let data;
+		try {
+			data = await api('/user-collections', { limit: COLLECTION_PAGE });
+		} catch (e) {
+			return; /* the old counts stay; the next load tries again */
+		}
+		const items = Array.isArray(data.items) ? data.items : [];
+		const byId = new Map(items.map((c) => [c.id, c]));
+		state.collections = state.collections.map((c) => byId.get(c.id) || c);
+		if (state.selected && byId.has(state.selected.id))
+			state.selected = byId.get(state.selected.id);
+		renderCollections();
 	}
 
 	ui.detailClose.addEventListener('click', closeDetail);

@@ -58,6 +58,7 @@ struct sm_artifact_row {
 	char *resolved_sha;
 	char *resolved_version;
 	char *added;
+	char *updated;	    /* the newest mtime of its files, ISO (UTC, as added) */
 	char *content_hash; /* of the files now */
 	char *lock_hash;    /* the lock's content_hash */
 	int64_t file_count;
@@ -95,6 +96,8 @@ struct sm_upsert_stats {
 };
 
 /* Which artifacts a page lists. Zero-initialise, then set what is needed. */
+enum sm_artifact_sort { SM_SORT_KEY = 0, SM_SORT_NAME, SM_SORT_ADDED, SM_SORT_UPDATED };
+
 struct sm_artifact_query {
 	const char *collection;		/* file collection; NULL = all */
 	const char *user_collection_id; /* only members of it; NULL = all */
@@ -125,6 +128,15 @@ struct sm_artifact_query {
 	const char *after_type;
 	const char *after_name;
 	const char *after_collection;
+	/*
+	 * The order: SM_SORT_KEY (type, name, collection), SM_SORT_NAME (name,
+	 * type, collection), SM_SORT_ADDED / SM_SORT_UPDATED (newest first, then
+	 * type, name, collection; updated falls back to added). With ADDED or
+	 * UPDATED the cursor also holds after_value, the last row's added/updated
+	 * ("" for none).
+	 */
+	enum sm_artifact_sort sort;
+	const char *after_value;
 	size_t limit;  /* 1..SM_STORE_MAX_LIMIT, 0 = 20 */
 	bool no_total; /* skip total_count (left -1) */
 };

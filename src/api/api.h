@@ -110,6 +110,11 @@ json_t *api_cursor_json(const char *s);
  */
 int api_artifact_cursor(struct sm_http_req *req, struct sm_artifact_query *q);
 /*
+ * ?sort (name, added, updated) into q->sort; call before api_artifact_cursor
+ * (a newest-first order's cursor carries the sort value). Bad → 400.
+ */
+int api_sort(struct sm_http_req *req, struct sm_artifact_query *q);
+/*
  * ?artifact_type (comma list) into q->types; an unknown type → 400
  * (API_ANSWERED). Canonical names, from req's arena.
  */

@@ -89,7 +89,8 @@ static int art_list(struct sm_http_req *req, void *data)
 	int r;
 
 	if ((r = api_limit(req, ART_DEFAULT_LIMIT, ART_LIMIT_MAX, &q.limit)) < 0 ||
-	    (r = api_artifact_cursor(req, &q)) < 0 || (r = api_types(req, &q)) < 0 ||
+	    (r = api_sort(req, &q)) < 0 || (r = api_artifact_cursor(req, &q)) < 0 ||
+	    (r = api_types(req, &q)) < 0 ||
 	    (r = split_param(req, "tags", &q.tags, &q.ntags)) < 0 ||
 	    (r = split_param(req, "tools", &q.tools, &q.ntools)) < 0 ||
 	    (r = list_collection_param(app, req, &q)) < 0)

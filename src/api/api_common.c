@@ -560,7 +560,7 @@ json_t *api_artifact_response(const struct sm_artifact_row *row, const char *key
 	json_object_set_new(o, "deployments", json_array());
 	json_object_set_new(o, "collections", collections ? collections : json_array());
 	json_object_set_new(o, "added", str_or_null(row->added));
-	json_object_set_new(o, "updated", str_or_null(row->added));
+	json_object_set_new(o, "updated", str_or_null(row->updated ? row->updated : row->added));
 	json_object_set_new(o, "import_id", json_null());
 	json_object_set_new(o, "owner_id", json_null());
 	json_object_set_new(o, "owner_type", json_string("user"));
@@ -594,6 +594,32 @@ json_t *api_user_collection_json(const struct sm_user_collection_row *row, int64
 	return o;
 }
 
+int api_sort(struct sm_http_req *req, struct sm_artifact_query *q)
+{
+	static const struct {
+		const char *name;
+		enum sm_artifact_sort sort;
+	} sorts[] = {{"name", SM_SORT_NAME}, {"added", SM_SORT_ADDED}, {"updated", SM_SORT_UPDATED}};
+	const char *s = sm_http_query(req, "sort");
+
+	if (!s)
+		return 0;
+	for (size_t i = 0; i < SM_ARRAY_SIZE(sorts); i++) {
+		if (!strcmp(s, sorts[i].name)) {
+			q->sort = sorts[i].sort;
+			return 0;
+		}
+	}
+	(void)sm_http_error(req, 400, "Invalid sort '%s': expected name, added or updated", s);
+	return API_ANSWERED;
+}
+
+/* Does a cursor of q's order start with the sort value ("<value>\t<key>")? */
+static bool cursor_has_value(const struct sm_artifact_query *q)
+{
+	return q->sort == SM_SORT_ADDED || q->sort == SM_SORT_UPDATED;
+}
+
 int api_artifact_cursor(struct sm_http_req *req, struct sm_artifact_query *q)
 {
 	char *key, *colon, *slash;
@@ -601,6 +627,17 @@ int api_artifact_cursor(struct sm_http_req *req, struct sm_artifact_query *q)
 
 	if (r < 0 || !key)
 		return r;
+	if (cursor_has_value(q)) {
+		char *tab = strchr(key, '\t');
+
+		if (!tab) {
+			(void)sm_http_error(req, 400, "Invalid cursor: not a cursor of this sort");
+			return API_ANSWERED;
+		}
+		*tab = '\0';
+		q->after_value = key;
+		key = tab + 1;
+	}
 	colon = strchr(key, ':');
 	slash = colon ? memchr(key, '/', (size_t)(colon - key)) : NULL;
 	if (!colon || !colon[1] || colon == key ||
@@ -856,13 +893,25 @@ void api_resp_free(struct sm_app_thread *t)
 	t->resp = NULL;
 }
 
+/* The cursor of row in q's order: its key, after "<sort value>\t" for a newest-first order. */
+static int cursor_of(const struct sm_artifact_query *q, const struct sm_artifact_row *row,
+		     const char *key, struct strbuf *out)
+{
+	const char *v = q->sort == SM_SORT_UPDATED && row->updated ? row->updated : row->added;
+	int r = 0;
+
+	if (cursor_has_value(q))
+		r = sm_strbuf_addf(out, "%s\t", v ? v : "");
+	return r < 0 ? r : sm_strbuf_addstr(out, key);
+}
+
 int api_answer_page(struct sm_http_req *req, struct sm_app *app, const struct sm_artifact_query *q,
 		    const char *etag_prefix, api_item_fn item, void *ctx, const char *tok,
 		    bool cacheable)
 {
 	struct sm_cache *cache = api_cache(req);
 	struct sm_artifact_page page = {0};
-	struct strbuf key = STRBUF_INIT, first = STRBUF_INIT;
+	struct strbuf key = STRBUF_INIT, first = STRBUF_INIT, last = STRBUF_INIT;
 	json_t **colls = NULL, *items = NULL, *o;
 	int r;
 
@@ -886,13 +935,15 @@ int api_answer_page(struct sm_http_req *req, struct sm_app *app, const struct sm
 		sm_strbuf_reset(&key);
 		if ((r = api_artifact_key(cache, &page.rows[i], &key)) < 0)
 			goto out;
-		if (i == 0 && (r = sm_strbuf_addstr(&first, key.buf)) < 0)
+		if ((i == 0 || i + 1 == page.n) &&
+		    (r = cursor_of(q, &page.rows[i], key.buf, i == 0 ? &first : &last)) < 0)
 			goto out;
 		json_array_append_new(items, item(&page.rows[i], key.buf, colls[i], ctx));
 		colls[i] = NULL;
 	}
 	o = json_pack("{s:O, s:o}", "items", items, "page_info",
-		      api_page_info(page.n ? first.buf : NULL, page.n ? key.buf : NULL,
+		      api_page_info(page.n ? first.buf : NULL,
+				    page.n ? (page.n == 1 ? first.buf : last.buf) : NULL,
 				    page.has_next, q->after_type != NULL, page.total_count));
 	r = o ? sm_http_json(req, 200, o) : -ENOMEM;
 	if (r == 0 && cacheable)
@@ -905,5 +956,6 @@ out:
 	sm_artifact_page_release(&page);
 	sm_strbuf_release(&key);
 	sm_strbuf_release(&first);
+	sm_strbuf_release(&last);
 	return r < 0 ? api_fail(req, r, NULL) : SM_HTTP_DONE;
 }

@@ -424,7 +424,8 @@ static int uc_artifacts(struct sm_http_req *req, void *data)
 	int r;
 
 	if ((r = api_limit(req, UC_DEFAULT_LIMIT, UC_LIMIT_MAX, &q.limit)) < 0 ||
-	    (r = api_artifact_cursor(req, &q)) < 0 || (r = api_types(req, &q)) < 0)
+	    (r = api_sort(req, &q)) < 0 || (r = api_artifact_cursor(req, &q)) < 0 ||
+	    (r = api_types(req, &q)) < 0)
 		return api_fail(req, r, NULL);
 	if (tags && (r = api_split(req, tags, (const char ***)&q.tags, &q.ntags)) < 0)
 		return api_fail(req, r, NULL);

@@ -351,6 +351,14 @@ static const char m9_down[] =
 	" INSERT INTO artifact_fts (rowid, name, title, description, tags) VALUES " FTS_ROW("NEW") ";"
 	" END;";
 
+/*
+ * 10: the newest mtime of an artifact's files (sort by "updated"). A sync
+ * reads a row without it again (sync.c), which fills it.
+ */
+static const char m10_up[] = "ALTER TABLE artifacts ADD COLUMN updated TEXT;";
+
+static const char m10_down[] = "ALTER TABLE artifacts DROP COLUMN updated;";
+
 /* SQL for the store's bulk mode (store_sqlite.c), next to the trigger it relies on. */
 const char sm_db_sql_fts_flush[] =
 	"INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a")
@@ -367,6 +375,7 @@ static const struct migration migrations[] = {
 	{ 7, "sync state", m7_up, m7_down },
 	{ 8, "deferred full-text indexing", m8_up, m8_down },
 	{ 9, "body text search", m9_up, m9_down },
+	{ 10, "updated time", m10_up, m10_down },
 };
 
 static const char bootstrap_sql[] =

@@ -44,6 +44,7 @@ const struct sm_artifact_field sm_artifact_fields[] = {
     F_STR(resolved_sha),
     F_STR(resolved_version),
     F_STR(added),
+    F_STR(updated),
     F_STR(content_hash),
     F_STR(lock_hash),
     F_INT(file_count),

@@ -31,8 +31,8 @@ struct sm_artifact_field {
  * The content columns of an artifact row, in the order of the SQLite
  * backend's ART_COLS. Everything but fingerprint goes into row_hash.
  */
-#define SM_ARTIFACT_NFIELDS 25
-#define SM_ARTIFACT_FP_FIELD 24
+#define SM_ARTIFACT_NFIELDS 26
+#define SM_ARTIFACT_FP_FIELD 25
 extern const struct sm_artifact_field sm_artifact_fields[SM_ARTIFACT_NFIELDS];
 
 static inline char **str_field(struct sm_artifact_row *row, size_t i)

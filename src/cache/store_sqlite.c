@@ -33,9 +33,9 @@
 	"a.uuid, a.collection, a.type, a.name, a.path, a.title, a.description, a.author,"          \
 	" a.license, a.tags_json, a.tools_json, a.version, a.source, a.origin,"                    \
 	" a.origin_source, a.upstream, a.version_spec, a.resolved_sha, a.resolved_version,"        \
-	" a.added, a.content_hash, a.lock_hash, a.file_count, a.total_size, a.fingerprint,"        \
+	" a.added, a.updated, a.content_hash, a.lock_hash, a.file_count, a.total_size, a.fingerprint,"        \
 	" a.stale, a.synced_at, a.revision, a.row_hash"
-#define ART_NCOLS 29
+#define ART_NCOLS 30
 
 /* ---------------------------------------------------------------------------
  * SQLite backend: statement cache and helpers
@@ -514,11 +514,11 @@ static const char sql_touch[] =
 static const char sql_insert[] =
 	"INSERT INTO artifacts (uuid, collection, type, name, path, title, description, author,"
 	" license, tags_json, tools_json, version, source, origin, origin_source, upstream,"
-	" version_spec, resolved_sha, resolved_version, added, content_hash, lock_hash,"
+	" version_spec, resolved_sha, resolved_version, added, updated, content_hash, lock_hash,"
 	" file_count, total_size, fingerprint, stale, synced_at, row_hash, revision)"
 	" VALUES (:uuid, :collection, :type, :name, :path, :title, :description, :author,"
 	" :license, :tags_json, :tools_json, :version, :source, :origin, :origin_source,"
-	" :upstream, :version_spec, :resolved_sha, :resolved_version, :added, :content_hash,"
+	" :upstream, :version_spec, :resolved_sha, :resolved_version, :added, :updated, :content_hash,"
 	" :lock_hash, :file_count, :total_size, :fingerprint, :stale, :synced_at, :row_hash, 1)";
 static const char sql_update[] =
 	"UPDATE artifacts SET uuid = :uuid, collection = :collection, type = :type, name = :name,"
@@ -527,6 +527,7 @@ static const char sql_update[] =
 	" version = :version, source = :source, origin = :origin,"
 	" origin_source = :origin_source, upstream = :upstream, version_spec = :version_spec,"
 	" resolved_sha = :resolved_sha, resolved_version = :resolved_version, added = :added,"
+	" updated = :updated,"
 	" content_hash = :content_hash, lock_hash = :lock_hash, file_count = :file_count,"
 	" total_size = :total_size, fingerprint = :fingerprint, stale = :stale,"
 	" synced_at = :synced_at, row_hash = :row_hash,"
@@ -884,6 +885,28 @@ enum member_plan { MEMBERS_NONE, MEMBERS_JOIN, MEMBERS_PROBE };
 	"(SELECT m.added_at FROM collection_artifacts m"                                           \
 	" WHERE m.collection_id = :uc AND m.artifact_uuid = a.uuid)"
 
+/* The value a newest-first order sorts on. */
+static const char *sort_value(const struct sm_artifact_query *q)
+{
+	return q->sort == SM_SORT_UPDATED ? "coalesce(a.updated, a.added, '')" : "coalesce(a.added, '')";
+}
+
+static const char *order_by(const struct sm_artifact_query *q)
+{
+	if (q->rank)
+		return " ORDER BY f.name_hit DESC, f.score, a.type, a.name, a.collection";
+	switch (q->sort) {
+	case SM_SORT_NAME:
+		return " ORDER BY a.name, a.type, a.collection";
+	case SM_SORT_ADDED:
+		return " ORDER BY coalesce(a.added, '') DESC, a.type, a.name, a.collection";
+	case SM_SORT_UPDATED:
+		return " ORDER BY coalesce(a.updated, a.added, '') DESC, a.type, a.name, a.collection";
+	default:
+		return " ORDER BY a.type, a.name, a.collection";
+	}
+}
+
 /*
  * bm25 weights of the full-text columns: a match in the name counts most,
  * then title and tags, then the description, then the body text.
@@ -937,10 +960,19 @@ static int artifact_where(const struct sm_artifact_query *q, enum member_plan pl
 		    sb, " AND a.id IN (SELECT artifact_id FROM artifact_tools"
 			" WHERE label IN (SELECT lower(value) FROM json_each(:tools)))");
 	if (r == 0 && with_cursor && q->after_type) {
-		r = sm_strbuf_addstr(sb,
-				     q->after_collection
-					 ? " AND (a.type, a.name, a.collection) > (:at, :an, :ac)"
-					 : " AND (a.type, a.name) > (:at, :an)");
+		const char *key;
+
+		if (q->sort == SM_SORT_NAME)
+			key = q->after_collection ? "(a.name, a.type, a.collection) > (:an, :at, :ac)"
+						  : "(a.name, a.type) > (:an, :at)";
+		else
+			key = q->after_collection ? "(a.type, a.name, a.collection) > (:at, :an, :ac)"
+						  : "(a.type, a.name) > (:at, :an)";
+		if (q->sort == SM_SORT_ADDED || q->sort == SM_SORT_UPDATED)
+			r = sm_strbuf_addf(sb, " AND (%s < :av OR (%s = :av AND %s))", sort_value(q),
+					   sort_value(q), key);
+		else
+			r = sm_strbuf_addf(sb, " AND %s", key);
 	}
 	return r;
 }
@@ -981,6 +1013,8 @@ static int bind_query(sqlite3_stmt *st, const struct sm_artifact_query *q,
 		rc = sm_sq_bind_text(st, ":an", q->after_name);
 	if (rc == SQLITE_OK)
 		rc = sm_sq_bind_text(st, ":ac", q->after_collection);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(st, ":av", q->after_value ? q->after_value : "");
 	if (rc == SQLITE_OK)
 		rc = sm_sq_bind_int(st, ":limit", (int64_t)limit + 1);
 	return rc;
@@ -1047,10 +1081,9 @@ static int build_page_sql(const struct sm_artifact_query *q, enum member_plan pl
 	if (r == 0)
 		r = artifact_where(q, plan, true, sql);
 	if (r == 0)
-		r = sm_strbuf_addstr(sql, q->rank ? " ORDER BY f.name_hit DESC, f.score, a.type, a.name,"
-						    " a.collection"
-						    " LIMIT :limit"
-						  : " ORDER BY a.type, a.name, a.collection LIMIT :limit");
+		r = sm_strbuf_addstr(sql, order_by(q));
+	if (r == 0)
+		r = sm_strbuf_addstr(sql, " LIMIT :limit");
 	return r;
 }
 
@@ -1532,13 +1565,13 @@ static int sq_dump(struct sm_store *st, unsigned flags, struct strbuf *out, stru
 	    vol ? "SELECT uuid, collection, type, name, path, title, description, author,"
 		  " license, tags_json, tools_json, version, source, origin,"
 		  " origin_source, upstream, version_spec, resolved_sha,"
-		  " resolved_version, added, content_hash, lock_hash, file_count,"
+		  " resolved_version, added, updated, content_hash, lock_hash, file_count,"
 		  " total_size, fingerprint, row_hash, stale, synced_at, revision"
 		  " FROM artifacts ORDER BY uuid"
 		: "SELECT uuid, collection, type, name, path, title, description, author,"
 		  " license, tags_json, tools_json, version, source, origin,"
 		  " origin_source, upstream, version_spec, resolved_sha,"
-		  " resolved_version, added, content_hash, lock_hash, file_count,"
+		  " resolved_version, added, updated, content_hash, lock_hash, file_count,"
 		  " total_size, fingerprint, row_hash FROM artifacts ORDER BY uuid",
 	    out, err);
 	if (r == 0)

@@ -199,6 +199,7 @@ static uint64_t mix64(uint64_t x)
 struct fp_acc {
 	uint64_t sum, xr; /* order-independent combination of the files' terms */
 	int64_t nfiles, total;
+	int64_t newest_ns; /* the newest mtime */
 };
 
 static void fp_add(struct fp_acc *a, const char *rel, size_t rlen, const struct stat *st)
@@ -213,6 +214,8 @@ static void fp_add(struct fp_acc *a, const char *rel, size_t rlen, const struct 
 	a->xr ^= mix64(h + 0x9e3779b97f4a7c15ULL);
 	a->nfiles++;
 	a->total += st->st_size;
+	if ((int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec > a->newest_ns)
+		a->newest_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
 }
 
 /*
@@ -286,7 +289,7 @@ static int fp_walk(int fd0, char *rel, size_t rlen, size_t cap, int depth, struc
 }
 
 static int files_fingerprint(const char *abs, struct strbuf *out, int64_t *nfiles, int64_t *total,
-			     struct strbuf *err)
+			     int64_t *newest_ns, struct strbuf *err)
 {
 	struct fp_acc a = { 0 };
 	struct stat st;
@@ -313,20 +316,23 @@ static int files_fingerprint(const char *abs, struct strbuf *out, int64_t *nfile
 	}
 	*nfiles = a.nfiles;
 	*total = a.total;
+	if (newest_ns)
+		*newest_ns = a.newest_ns;
 	sm_strbuf_reset(out);
 	return sm_strbuf_addf(out, "%016llx%016llx", (unsigned long long)mix64(a.sum ^ (uint64_t)a.nfiles),
 			      (unsigned long long)a.xr);
 }
 
 static int fingerprint(const char *abs, const struct sm_toml_value *entry, const char *lockhash,
-		       struct strbuf *out, int64_t *nfiles, int64_t *total, struct strbuf *err)
+		       struct strbuf *out, int64_t *nfiles, int64_t *total, int64_t *newest_ns,
+		       struct strbuf *err)
 {
 	const struct sm_toml_value *tags = sm_toml_get(entry, "tags");
 	struct sm_sha256 *h = NULL;
 	char hex[SM_SHA256_HEX_LEN + 1];
 	int r;
 
-	r = files_fingerprint(abs, out, nfiles, total, err);
+	r = files_fingerprint(abs, out, nfiles, total, newest_ns, err);
 	if (r < 0)
 		return r;
 	r = sm_sha256_new(&h);
@@ -405,10 +411,10 @@ static int files_unchanged(struct sm_cache *cache, const char *dir,
 		}
 		if (missing) {
 			/* still gone: unchanged (reported below); back: the full path */
-			if (files_fingerprint(abs.buf, &fp, &nf, &tot, NULL) == 0)
+			if (files_fingerprint(abs.buf, &fp, &nf, &tot, NULL, NULL) == 0)
 				r = 0;
 			nmissing++;
-		} else if (files_fingerprint(abs.buf, &fp, &nf, &tot, NULL) < 0 ||
+		} else if (files_fingerprint(abs.buf, &fp, &nf, &tot, NULL, NULL) < 0 ||
 			   fp.len != (size_t)(colon - o->fingerprint) ||
 			   memcmp(fp.buf, o->fingerprint, fp.len)) {
 			r = 0;
@@ -426,7 +432,7 @@ static int files_unchanged(struct sm_cache *cache, const char *dir,
 		if ((o->path[0] == '/' ? sm_strbuf_addstr(&abs, o->path)
 				       : sm_strbuf_addf(&abs, "%s/%s", dir, o->path)) < 0)
 			break;
-		if (files_fingerprint(abs.buf, &fp, &nf, &tot, &why) < 0)
+		if (files_fingerprint(abs.buf, &fp, &nf, &tot, NULL, &why) < 0)
 			add_message(stats, coll, o->type, o->name, why.buf);
 	}
 	sm_strbuf_release(&abs);
@@ -706,7 +712,8 @@ static int prepare_one(struct prep *p, size_t i, struct strbuf *abs, struct strb
 	const struct sm_artifact_row *o;
 	struct sm_artifact_row *row = &p->rows[i];
 	const char *rel = sm_entry_str(e, "path");
-	int64_t nfiles = 0, total = 0;
+	int64_t nfiles = 0, total = 0, newest = 0;
+	char iso[SM_ISO_MAX];
 	bool reread;
 	int r;
 
@@ -720,7 +727,7 @@ static int prepare_one(struct prep *p, size_t i, struct strbuf *abs, struct strb
 	if (r < 0)
 		return r;
 	row->synced_at = p->now_ms;
-	r = fingerprint(abs->buf, e, row->lock_hash, fp, &nfiles, &total, why);
+	r = fingerprint(abs->buf, e, row->lock_hash, fp, &nfiles, &total, &newest, why);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
@@ -743,6 +750,11 @@ static int prepare_one(struct prep *p, size_t i, struct strbuf *abs, struct strb
 	row->file_count = nfiles;
 	row->total_size = total;
 	if (!row->fingerprint)
+		return -ENOMEM;
+	if (newest > 0 &&
+	    sm_time_iso((time_t)(newest / 1000000000LL), (long)(newest % 1000000000LL / 1000), 1,
+			iso) == 0 &&
+	    !(row->updated = sm_strdup(iso)))
 		return -ENOMEM;
 	reread = !o || (p->flags & SM_SYNC_FORCE) || !o->fingerprint ||
 		 strcmp(o->fingerprint, row->fingerprint) ||

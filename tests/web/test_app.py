@@ -177,6 +177,7 @@ class Ui:
         self.axe_results = {}
 
     def open(self, frag=""):
+        self.p.goto("about:blank")  # a new document, also when only the #fragment differs
         self.p.goto(self.base + frag)
         self.p.wait("document.querySelectorAll('button.card').length > 0 || "
                     "document.getElementById('artifacts-status').textContent.length > 0 && "
@@ -226,25 +227,25 @@ class Ui:
 
     def shot(self, name, full=False):
         path = os.path.join(SHOTS, name + ".png")
+        self.p.eval("window.scrollTo(0, 0); document.getElementById('detail').scrollTop = 0; true")
         self.p.screenshot(path, full)
         return path
 
 
 def flows(env, b, axe_src):
     proc, base = env.serve()
-    try:
-        page = b.new_page(1280, 900)
-        ui = Ui(page, base, axe_src)
-        p = page
+    page = b.new_page(1280, 900)
+    ui = Ui(page, base, axe_src)
+    p = page
+    total = 31
 
+    def step_list():
         # favicon, served and linked
         st, hdrs, body = http_get(base, "/favicon.svg")
         check(st == 200 and hdrs.get("content-type") == "image/svg+xml"
               and body.startswith(b"<svg"), "GET /favicon.svg -> an SVG")
-
         # ---- the list: page size, showing X of Y, full names
         ui.open()
-        total = 31
         check(len(ui.cards()) == 24 and ui.status() == "Showing 24 of %d artifacts" % total,
               "first page: 24 cards, 'Showing 24 of %d artifacts' (%s)" % (total, ui.status()))
         check(p.eval("document.querySelector('link[rel=icon]').getAttribute('href')")
@@ -307,6 +308,8 @@ def flows(env, b, axe_src):
         p.fill("#tag", "")
         ui.wait_status("Showing 24 of %d" % total)
 
+
+    def step_content():
         # ---- content view
         ui.open("#collection=default&search=canvas")
         ui.open_detail("skill:canvas")
@@ -327,6 +330,8 @@ def flows(env, b, axe_src):
         ui.axe("the detail with content")
         ui.shot("detail-desktop")
 
+
+    def step_keyboard():
         # ---- keyboard: "/" to search, Tab to a card, Enter opens, Escape closes
         ui.open()
         p.eval("document.activeElement && document.activeElement.blur()")
@@ -348,6 +353,8 @@ def flows(env, b, axe_src):
         check(p.eval("document.activeElement.getAttribute('data-id')") == "skill:pdf",
               "focus returns to the card")
 
+
+    def step_hostile():
         # ---- hostile artifact: nothing runs, nothing injected
         ui.open("#collection=default&search=evil")
         ui.open_detail("skill:evil")
@@ -376,6 +383,8 @@ def flows(env, b, axe_src):
         check(p.eval("document.title").endswith("SkillMeat"), "title untouched")
         ui.shot("detail-hostile")
 
+
+    def step_edit():
         # ---- edit: the phase-5 flow, the description lands in the file
         ui.open("#collection=default&search=canvas")
         ui.open_detail("skill:canvas")
@@ -450,6 +459,8 @@ def flows(env, b, axe_src):
         p.click("#edit-cancel")
         check("license: Apache-2.0" in read(env.skill_md("canvas")), "reload wrote nothing")
 
+
+    def step_add():
         # ---- add
         ui.open()
         p.click("#add-button")
@@ -481,6 +492,8 @@ def flows(env, b, axe_src):
                      ".map((e) => e.textContent)")[0] == "%d artifacts" % (total + 1),
               "the collection count follows")
 
+
+    def step_delete():
         # ---- delete, with confirmation
         ui.open("#collection=default&search=pdf")
         ui.open_detail("skill:pdf")
@@ -501,6 +514,8 @@ def flows(env, b, axe_src):
         ui.wait_status("Deleted skill:pdf.")
         check(not os.path.exists(os.path.dirname(env.skill_md("pdf"))), "the files are gone")
 
+
+    def step_narrow():
         # ---- 390 px wide
         page.viewport(390, 844)
         ui.open()
@@ -522,6 +537,15 @@ def flows(env, b, axe_src):
         check(p.eval("document.documentElement.scrollWidth") <= 390, "390 px edit form fits")
         ui.shot("edit-390")
         page.viewport(1280, 900)
+
+    try:
+        for step in (step_list, step_content, step_keyboard, step_hostile, step_edit, step_add,
+                     step_delete, step_narrow):
+            try:
+                step()
+            except (cdp.CdpError, AssertionError) as e:
+                check(False, "%s: %s" % (step.__name__, e))
+                page.viewport(1280, 900)
         errs = page.errors()
         check(not errs, "no script error on the page: %s" % errs[:3])
     finally:

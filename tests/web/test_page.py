@@ -12,7 +12,8 @@ API text is never parsed as markup. It also takes screenshots (light, dark,
 400 px wide) and checks they are PNG files; set SKILLMEAT_WEB_SHOTS=<dir> to
 keep them.
 
-Exit 77 (meson's skip) when Chromium is not installed: `sh tools/deps.sh web`.
+Exit 77 (meson's skip) when Chromium is not installed (`sh tools/deps.sh`),
+exit 1 then when CI=true.
 Python standard library only.
 """
 
@@ -501,7 +502,10 @@ def real_serve(b, tmp, shots):
 def main():
     exe = find_chromium()
     if not exe:
-        print("chromium is not installed (sh tools/deps.sh web); skipping")
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            print("chromium is not installed (sh tools/deps.sh), and CI=true: failing")
+            return 1
+        print("chromium is not installed (sh tools/deps.sh); skipping")
         return SKIP
     for name in ("index.html", "app.css", "app.js"):
         if not os.path.exists(os.path.join(WEB, name)):
