@@ -83,8 +83,8 @@
 		const status = el('div', { id: 'edit-status', class: 'status', role: 'status', 'aria-live': 'polite' });
 		const conflict = el('div', { id: 'edit-conflict' });
 		const form = el('form', { id: 'edit-form', class: 'edit-form', novalidate: true,
-			'aria-labelledby': 'edit-title' },
-		el('h3', { id: 'edit-title' }, 'Edit metadata'),
+			'aria-labelledby': 'edit-heading' },
+		el('h3', { id: 'edit-heading' }, 'Edit metadata'),
 		FIELDS.map((f) => el('div', { class: 'field' },
 			el('label', { for: 'edit-' + f.key }, f.label + (f.list ? ' (comma separated)' : '')),
 			f.area
@@ -115,6 +115,7 @@
 			return;
 		}
 		const form = buildForm(a);
+		clear(SM.ui.detailStatus); /* an old "Saved." */
 		setContent(document.getElementById('detail-edit'), form);
 		fill(a);
 		const btn = document.getElementById('edit-button');
@@ -150,6 +151,7 @@
 		const rev = revision || edit.base.revision;
 		const save = document.getElementById('edit-save');
 		save.disabled = true;
+		clear(SM.ui.detailStatus);
 		setContent(status, el('span', { class: 'loading' }, 'Saving'));
 		let res;
 		const id = edit.base.id;
@@ -193,7 +195,9 @@
 		const theirs = valuesOf(cur);
 		const diff = FIELDS.filter((f) => !same(f, theirs[f.key], edit.base.values[f.key]));
 		const d = err.body && err.body.detail && typeof err.body.detail === 'object' ? err.body.detail : {};
-		const rev = cur.revision || d.current_revision;
+		/* the server's word (it re-read the files) before the GET's row */
+		const rev = d.current_revision || cur.revision;
+		const onlyMine = changed.filter((f) => !diff.includes(f));
 		setContent(box, el('div', { class: 'conflict', role: 'alert', id: 'conflict' },
 			el('p', null, el('strong', null, 'Not saved: this artifact changed since you opened the form'),
 				' (409 conflict).'),
@@ -207,6 +211,14 @@
 							el('q', null, shown(f, mine[f.key]))) : null),
 				]))
 				: el('p', null, 'Its files changed, but none of these fields.'),
+			onlyMine.length
+				? el('div', { class: 'conflict-mine' }, el('p', null, 'Your edits:'),
+					el('dl', { class: 'conflict-diff' }, onlyMine.map((f) => [
+						el('dt', null, f.label),
+						el('dd', null, el('span', { class: 'yours' }, 'yours ',
+							el('q', null, shown(f, mine[f.key])))),
+					])))
+				: null,
 			el('div', { class: 'dialog-buttons' },
 				el('button', { type: 'button', class: 'ghost', id: 'conflict-reload', onclick: () => {
 					clear(box);

@@ -323,6 +323,19 @@ static int files_fingerprint(const char *abs, struct strbuf *out, int64_t *nfile
 			      (unsigned long long)a.xr);
 }
 
+/* row->updated: the newest mtime of its files (ns since the epoch; 0 = none), ISO as added. */
+static int set_updated(struct sm_artifact_row *row, int64_t newest_ns)
+{
+	char iso[SM_ISO_MAX];
+
+	if (newest_ns <= 0)
+		return 0;
+	if (sm_time_iso((time_t)(newest_ns / 1000000000LL), (long)(newest_ns % 1000000000LL / 1000),
+			1, iso) < 0)
+		return 0;
+	return (row->updated = sm_strdup(iso)) ? 0 : -ENOMEM;
+}
+
 static int fingerprint(const char *abs, const struct sm_toml_value *entry, const char *lockhash,
 		       struct strbuf *out, int64_t *nfiles, int64_t *total, int64_t *newest_ns,
 		       struct strbuf *err)
@@ -713,7 +726,6 @@ static int prepare_one(struct prep *p, size_t i, struct strbuf *abs, struct strb
 	struct sm_artifact_row *row = &p->rows[i];
 	const char *rel = sm_entry_str(e, "path");
 	int64_t nfiles = 0, total = 0, newest = 0;
-	char iso[SM_ISO_MAX];
 	bool reread;
 	int r;
 
@@ -751,11 +763,8 @@ static int prepare_one(struct prep *p, size_t i, struct strbuf *abs, struct strb
 	row->total_size = total;
 	if (!row->fingerprint)
 		return -ENOMEM;
-	if (newest > 0 &&
-	    sm_time_iso((time_t)(newest / 1000000000LL), (long)(newest % 1000000000LL / 1000), 1,
-			iso) == 0 &&
-	    !(row->updated = sm_strdup(iso)))
-		return -ENOMEM;
+	if ((r = set_updated(row, newest)) < 0)
+		return r;
 	reread = !o || (p->flags & SM_SYNC_FORCE) || !o->fingerprint ||
 		 strcmp(o->fingerprint, row->fingerprint) ||
 		 ((p->flags & SM_SYNC_REFRESH_STALE) &&
@@ -1236,6 +1245,7 @@ int sm_cache_sync_entry(struct sm_cache *cache, const struct sm_collection *c, s
 	struct sm_view v;
 	const char *rel;
 	char hash[17];
+	int64_t newest = 0;
 	int r;
 
 	if (!e)
@@ -1251,7 +1261,10 @@ int sm_cache_sync_entry(struct sm_cache *cache, const struct sm_collection *c, s
 	if (r < 0)
 		goto out;
 	row.synced_at = sm_time_real_ns() / 1000000;
-	r = fingerprint(abs.buf, e, row.lock_hash, &fp, &row.file_count, &row.total_size, &why);
+	r = fingerprint(abs.buf, e, row.lock_hash, &fp, &row.file_count, &row.total_size, &newest,
+			&why);
+	if (r >= 0)
+		r = set_updated(&row, newest);
 	if (r < 0) {
 		r = sm_err(err, r, "%s", why.len ? why.buf : sm_strerror(r));
 		goto out;

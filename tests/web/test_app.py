@@ -391,7 +391,11 @@ def flows(env, b, axe_src):
         p.click("#edit-button")
         p.wait("!!document.getElementById('edit-form')", "edit form")
         check(p.active() == "edit-description", "the form opens on the description")
-        check(p.eval("document.getElementById('edit-author').value") == "Ann"
+        check(p.eval("document.querySelectorAll('[id]').length") ==
+              p.eval("new Set(Array.from(document.querySelectorAll('[id]')).map((e) => e.id)).size"),
+              "every id on the page is unique")
+        check(p.eval("document.getElementById('edit-title').value") == "Canvas"
+              and p.eval("document.getElementById('edit-author').value") == "Ann"
               and p.eval("document.getElementById('edit-tags').value") == "art, ui"
               and p.eval("document.getElementById('edit-tools').value") == "Read, Write",
               "the form holds the current values")
@@ -437,11 +441,11 @@ def flows(env, b, axe_src):
         ui.axe("the conflict report")
         ui.shot("edit-conflict")
         p.click("#conflict-overwrite")
-        p.wait("document.getElementById('detail-status').textContent.includes('Saved')",
-               "overwrite saved")
+        p.wait("document.getElementById('detail-status').textContent.includes('Saved') && "
+               "!document.getElementById('edit-form')", "overwrite saved")
         md = read(env.skill_md("canvas"))
         check("description: My stale edit\n" in md and "author: Bob (by hand)" in md,
-              "overwrite writes my field and keeps the hand edit of another")
+              "overwrite writes my field and keeps the hand edit of another (%r)" % md[:200])
 
         # ---- a stale edit: 409, then reload
         p.click("#edit-button")
