@@ -560,7 +560,8 @@ json_t *api_artifact_response(const struct sm_artifact_row *row, const char *key
 	json_object_set_new(o, "deployments", json_array());
 	json_object_set_new(o, "collections", collections ? collections : json_array());
 	json_object_set_new(o, "added", str_or_null(row->added));
-	json_object_set_new(o, "updated", str_or_null(row->updated ? row->updated : row->added));
+	json_object_set_new(o, "updated",
+			    str_or_null(row->updated && *row->updated ? row->updated : row->added));
 	json_object_set_new(o, "import_id", json_null());
 	json_object_set_new(o, "owner_id", json_null());
 	json_object_set_new(o, "owner_type", json_string("user"));
@@ -897,7 +898,8 @@ void api_resp_free(struct sm_app_thread *t)
 static int cursor_of(const struct sm_artifact_query *q, const struct sm_artifact_row *row,
 		     const char *key, struct strbuf *out)
 {
-	const char *v = q->sort == SM_SORT_UPDATED && row->updated ? row->updated : row->added;
+	const char *v = q->sort == SM_SORT_UPDATED && row->updated && *row->updated ? row->updated
+										      : row->added;
 	int r = 0;
 
 	if (cursor_has_value(q))

@@ -888,7 +888,8 @@ enum member_plan { MEMBERS_NONE, MEMBERS_JOIN, MEMBERS_PROBE };
 /* The value a newest-first order sorts on. */
 static const char *sort_value(const struct sm_artifact_query *q)
 {
-	return q->sort == SM_SORT_UPDATED ? "coalesce(a.updated, a.added, '')" : "coalesce(a.added, '')";
+	return q->sort == SM_SORT_UPDATED ? "coalesce(nullif(a.updated, ''), a.added, '')"
+					  : "coalesce(a.added, '')";
 }
 
 static const char *order_by(const struct sm_artifact_query *q)
@@ -901,7 +902,8 @@ static const char *order_by(const struct sm_artifact_query *q)
 	case SM_SORT_ADDED:
 		return " ORDER BY coalesce(a.added, '') DESC, a.type, a.name, a.collection";
 	case SM_SORT_UPDATED:
-		return " ORDER BY coalesce(a.updated, a.added, '') DESC, a.type, a.name, a.collection";
+		return " ORDER BY coalesce(nullif(a.updated, ''), a.added, '') DESC, a.type, a.name,"
+		       " a.collection";
 	default:
 		return " ORDER BY a.type, a.name, a.collection";
 	}
@@ -1398,7 +1400,9 @@ static int sq_list_fingerprints(struct sm_store *st, const char *collection,
 	int r, rc;
 
 	r = sm_sq_prepare(s,
-			  "SELECT type, name, path, fingerprint, stale, synced_at FROM artifacts"
+			  /* a row without updated (before migration 9) has to be read again */
+			  "SELECT type, name, path, CASE WHEN updated IS NULL THEN NULL"
+			  " ELSE fingerprint END, stale, synced_at FROM artifacts"
 			  " WHERE collection = :c ORDER BY type, name",
 			  &q, err);
 	if (r < 0)

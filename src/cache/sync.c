@@ -323,16 +323,19 @@ static int files_fingerprint(const char *abs, struct strbuf *out, int64_t *nfile
 			      (unsigned long long)a.xr);
 }
 
-/* row->updated: the newest mtime of its files (ns since the epoch; 0 = none), ISO as added. */
+/*
+ * row->updated: the newest mtime of its files (ns since the epoch), ISO as
+ * added; "" when it has no file. NULL only in a row read before migration 9,
+ * which a sync reads again.
+ */
 static int set_updated(struct sm_artifact_row *row, int64_t newest_ns)
 {
-	char iso[SM_ISO_MAX];
+	char iso[SM_ISO_MAX] = "";
 
-	if (newest_ns <= 0)
-		return 0;
-	if (sm_time_iso((time_t)(newest_ns / 1000000000LL), (long)(newest_ns % 1000000000LL / 1000),
+	if (newest_ns > 0 &&
+	    sm_time_iso((time_t)(newest_ns / 1000000000LL), (long)(newest_ns % 1000000000LL / 1000),
 			1, iso) < 0)
-		return 0;
+		iso[0] = '\0';
 	return (row->updated = sm_strdup(iso)) ? 0 : -ENOMEM;
 }
 
@@ -765,7 +768,7 @@ static int prepare_one(struct prep *p, size_t i, struct strbuf *abs, struct strb
 		return -ENOMEM;
 	if ((r = set_updated(row, newest)) < 0)
 		return r;
-	reread = !o || (p->flags & SM_SYNC_FORCE) || !o->fingerprint ||
+	reread = !o || (p->flags & SM_SYNC_FORCE) || !o->fingerprint || !o->updated ||
 		 strcmp(o->fingerprint, row->fingerprint) ||
 		 ((p->flags & SM_SYNC_REFRESH_STALE) &&
 		  (o->stale || o->synced_at <= p->now_ms - p->cache->stale_ttl_ms));
