@@ -74,6 +74,11 @@ struct sm_home *cli_home(struct cli *cli);
  */
 struct sm_cache *cli_cache(struct cli *cli);
 /*
+ * The collection an artifact id names ("coll/type:name" → "coll", copied
+ * into buf), unless -c gave one (coll) or the id names none (then coll).
+ */
+const char *cli_id_collection(const char *coll, const char *id, char *buf, size_t size);
+/*
  * Warm sync before a read (CLI.md: a stat of each artifact against its
  * fingerprint): one collection, or all when name is NULL. Prints errors;
  * artifacts whose files are gone are warnings. Returns 0 or -errno.
