@@ -739,7 +739,9 @@ int sm_toml_table_partition(struct sm_toml_value *tab,
 	if (!tab || tab->type != SM_TOML_TABLE)
 		return -EINVAL;
 	n = tab->u.tab.len;
-	items = sm_reallocarray(NULL, n ? n : 1, sizeof(*items));
+	if (n < 2)
+		return 0; /* nothing to reorder (and no items array when empty) */
+	items = sm_reallocarray(NULL, n, sizeof(*items));
 	if (!items)
 		return -ENOMEM;
 	for (int pass = 0; pass < 2; pass++)
