@@ -49,10 +49,10 @@ static int allowed_hosts(struct sm_home *home, struct sm_server_config *cfg)
 	int r = 0;
 
 	if (!s && v && v->type == SM_TOML_ARRAY) {
-		for (size_t i = 0; r == 0 && i < v->u.arr.len; i++)
-			if (v->u.arr.items[i]->type == SM_TOML_STRING)
+		for (size_t i = 0; r == 0 && i < sm_toml_len(v); i++)
+			if (sm_toml_type(sm_toml_at(v, i)) == SM_TOML_STRING)
 				r = sm_server_config_add_allowed_host(cfg,
-								      v->u.arr.items[i]->u.str.ptr);
+								      sm_toml_str(sm_toml_at(v, i)));
 		return r;
 	}
 	while (s && *s && r == 0) {
