@@ -74,7 +74,7 @@ static int open_collection(struct cli *cli, struct sm_home *home, const char *na
 	r = sm_collection_open(home, name, ret, &err);
 out:
 	if (r < 0)
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 	sm_strv_free(names, n);
 	sm_strbuf_release(&err);
 	return r;
@@ -89,7 +89,7 @@ static int add_one(struct cli *cli, struct sm_home *home, struct add_args *a, co
 
 	r = sm_home_lock(home, &err);
 	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	if (open_collection(cli, home, a->collection, &c) < 0)
@@ -99,12 +99,12 @@ static int add_one(struct cli *cli, struct sm_home *home, struct add_args *a, co
 	else
 		r = sm_collection_add_local(c, spec, &a->opts, &res, &err);
 	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	r = sm_collection_commit(c, &err);
 	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	cli_cache_after_write(cli, c);
@@ -171,7 +171,7 @@ static int add_all(struct cli *cli, struct sm_home *home, struct add_args *a)
 	}
 	r = sm_scan_folder(a->all, &found, &nfound, &err);
 	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	seen = sm_calloc(nfound ? nfound : 1, sizeof(*seen));
@@ -181,7 +181,7 @@ static int add_all(struct cli *cli, struct sm_home *home, struct add_args *a)
 	}
 	r = sm_home_lock(home, &err);
 	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	if (open_collection(cli, home, a->collection, &c) < 0)
@@ -257,7 +257,7 @@ static int add_all(struct cli *cli, struct sm_home *home, struct add_args *a)
 	cli_progress_end(&prog);
 	r = sm_collection_commit(c, &err);
 	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	cli_cache_after_write(cli, c);

@@ -44,7 +44,7 @@ static int drop_memberships(struct cli *cli, struct sm_collection *c, enum sm_ar
 	*dropped = 0;
 	r = sm_user_collections_load(cli->home->root, uc, &err);
 	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	if (!(*uc)->n)
@@ -131,7 +131,7 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 	}
 	idx = sm_collection_resolve(c, id, &err);
 	if (idx < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, idx, &err);
 		goto out;
 	}
 	type = sm_entry_type(sm_manifest_at(c->manifest, (size_t)idx));

@@ -228,7 +228,7 @@ static int uc_create(struct cli *cli, struct sm_home *home, struct sm_user_colle
 	}
 	idx = sm_user_collections_create(f, &fl, now, &err);
 	if (idx < 0 || sm_user_collections_save(f, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, idx, &err);
 		goto out;
 	}
 	resync(cli, home);
@@ -409,7 +409,7 @@ static int uc_add(struct cli *cli, struct sm_home *home, struct sm_user_collecti
 		}
 		r = sm_user_collections_add_member(f, (size_t)idx, keys[i], &err);
 		if (r < 0) {
-			rc = cli_error(cli, "%s", err.buf);
+			rc = cli_fail(cli, r, &err);
 			goto out;
 		}
 		added += (size_t)r;
@@ -510,13 +510,13 @@ static int uc_remove(struct cli *cli, struct sm_home *home, struct sm_user_colle
 	for (size_t i = 0; i < ndrop; i++) {
 		r = sm_user_collections_remove_member(f, (size_t)idx, drop[i], &err);
 		if (r < 0) {
-			rc = cli_error(cli, "%s", err.buf);
+			rc = cli_fail(cli, r, &err);
 			goto out;
 		}
 		removed += (size_t)r;
 	}
 	if (removed && sm_user_collections_save(f, &err) < 0) {
-		rc = cli_error(cli, "%s", err.buf);
+		rc = cli_fail(cli, r, &err);
 		goto out;
 	}
 	if (removed)
@@ -560,7 +560,7 @@ static int run_write(struct cli *cli, const struct uc_args *a)
 	if (strcmp(a->sub, "create")) {
 		idx = sm_user_collections_find(f, a->pos[0], &err);
 		if (idx < 0) {
-			cli_error(cli, "%s", err.buf);
+			cli_fail(cli, idx, &err);
 			goto out;
 		}
 	}
@@ -626,7 +626,7 @@ static int all_rows(struct cli *cli, struct sm_user_collection_row **ret, size_t
 	}
 	sm_free(after);
 	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 		for (size_t i = 0; i < n; i++)
 			sm_user_collection_row_release(&rows[i]);
 		sm_free(rows);
@@ -737,7 +737,7 @@ static int member_keys(struct cli *cli, const char *id, json_t *out)
 	sm_free(an);
 	sm_free(ac);
 	if (r < 0)
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 	sm_strbuf_release(&err);
 	sm_strbuf_release(&key);
 	return r < 0 ? r : 0;
@@ -760,7 +760,7 @@ static int uc_show(struct cli *cli, const struct sm_user_collections *f, const c
 		long idx = sm_user_collections_find(f, arg, &err);
 
 		if (idx < 0) {
-			cli_error(cli, "%s", err.buf);
+			cli_fail(cli, idx, &err);
 			goto out;
 		}
 		uc = &f->items[idx];
