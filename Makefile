@@ -4,15 +4,17 @@ MESON ?= meson
 NINJA ?= ninja
 BUILD ?= build
 
-.PHONY: all deps build run test asan test-asan tsan test-tsan fuzz bench valgrind clean
+.PHONY: all deps build run test asan test-asan tsan test-tsan fuzz bench valgrind clean crash-test
 
 all: build
 
 deps:
 	@sh tools/deps.sh
 
+# The test builds compile the test-only hooks (src/util/test_hooks.h); a
+# release build (meson setup without -Dtest_hooks=true) has none.
 $(BUILD)/build.ninja:
-	$(MESON) setup $(BUILD) --buildtype=debugoptimized
+	$(MESON) setup $(BUILD) --buildtype=debugoptimized -Dtest_hooks=true
 
 build: deps $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -24,7 +26,8 @@ test: build
 	@sh tools/test-summary.sh $(BUILD)
 
 build-asan/build.ninja:
-	$(MESON) setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+	$(MESON) setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dtest_hooks=true
 
 asan: deps build-asan/build.ninja
 	$(NINJA) -C build-asan
@@ -33,7 +36,8 @@ test-asan: asan
 	@sh tools/test-summary.sh build-asan
 
 build-tsan/build.ninja:
-	$(MESON) setup build-tsan --buildtype=debug -Db_sanitize=thread -Db_lundef=false
+	$(MESON) setup build-tsan --buildtype=debug -Db_sanitize=thread -Db_lundef=false \
+		-Dtest_hooks=true
 
 tsan: deps build-tsan/build.ninja
 	$(NINJA) -C build-tsan
@@ -57,6 +61,14 @@ valgrind: build
 bench: build
 	@sh tools/deps.sh bench
 	@sh bench/run.sh
+
+# The long crash loop (issue 11 point 3): every write stopped at each test
+# point and by CRASH_RUNS random SIGKILLs per operation (the suite runs 24).
+CRASH_RUNS ?= 200
+crash-test: build
+	@$(MESON) configure $(BUILD) -Dtest_hooks=true >/dev/null
+	$(NINJA) -C $(BUILD)
+	SKILLMEAT_BIN=$(CURDIR)/$(BUILD)/skillmeat python3 tests/crash/test_crash.py --random $(CRASH_RUNS)
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

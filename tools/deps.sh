@@ -3,9 +3,17 @@
 # Run as root on Debian bookworm (apt-get); prints what it installs.
 set -eu
 
+# Every package the build and `make test` use, also those a Debian image
+# usually has (a green CI on a fuller image must not hide a missing one):
+# the tests call python3 (tomllib, sqlite3: python3.11 stdlib), git, tar and
+# gzip (fixtures), coreutils (mktemp, sha256sum, id, timeout), findutils (find,
+# xargs), diffutils (cmp, diff), sed, mawk (awk).
+# python3-yaml: the frontmatter writer's tests check our output with PyYAML.
+# Not needed: PostgreSQL/libpq, Node.js/npm (no test uses them).
 pkgs="gcc make meson ninja-build pkg-config git python3 python3-yaml \
 libsqlite3-dev libyaml-dev libssl-dev libjansson-dev libgit2-dev \
-libcurl4-openssl-dev libh2o-evloop-dev libarchive-dev libcmocka-dev"
+libcurl4-openssl-dev libh2o-evloop-dev libarchive-dev libcmocka-dev \
+coreutils findutils diffutils sed mawk tar gzip"
 
 # Extra groups: "asan" needs nothing more (gcc's runtime); "fuzz" needs clang;
 # "web" adds Chromium for the browser test (suite 'web', skipped without it).

@@ -192,11 +192,9 @@ static void del_work(void *arg)
 		r = dropped = sm_cache_drop_members(cache, f, j->uuid, j->key, &j->err);
 	if (r >= 0)
 		r = sm_collection_remove(c, (size_t)idx, false, &j->err);
+	/* the memberships go in the same crash-safe commit */
 	if (r >= 0)
-		r = sm_collection_commit(c, &j->err);
-	if (r >= 0 && dropped > 0 && sm_user_collections_save(f, &j->err) < 0)
-		sm_log_error("server: '%s' removed, but user-collections.toml kept it: %s", j->id,
-			     j->err.buf);
+		r = sm_collection_commit_with(c, dropped > 0 ? f : NULL, &j->err);
 	if (r >= 0 && sm_cache_sync_open(cache, c, 0, &st, &j->err) < 0)
 		sm_log_warn("server: the cache was not updated after removing '%s': %s", j->id,
 			    j->err.buf);

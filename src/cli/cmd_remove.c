@@ -147,16 +147,15 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 		rc = EXIT_OK;
 		goto out;
 	}
-	/* its memberships go with it (user-collections.toml is written after the manifest) */
+	/* its memberships go with it (user-collections.toml is committed with the manifest) */
 	if (drop_memberships(cli, c, type, name, &uc, &dropped) < 0)
 		goto out;
+	/* the memberships go in the same crash-safe commit */
 	if (sm_collection_remove(c, (size_t)idx, keep, &err) < 0 ||
-	    sm_collection_commit(c, &err) < 0) {
+	    sm_collection_commit_with(c, dropped > 0 ? uc : NULL, &err) < 0) {
 		cli_error(cli, "%s", err.buf);
 		goto out;
 	}
-	if (dropped > 0 && sm_user_collections_save(uc, &err) < 0)
-		cli_warning(cli, "removed, but user-collections.toml still names it: %s", err.buf);
 	cli_cache_after_write(cli, c);
 	if (cli->json)
 		cli_print_json(json_pack("{s:{s:s, s:s, s:s, s:b}}", "removed", "name", name, "type",

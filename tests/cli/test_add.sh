@@ -60,9 +60,15 @@ PY
 ok
 
 # filters and the table
-"$SM" list --json --type skill >"$TMP/l.json" && json_check "$TMP/l.json" 'len(d) == 1'
-"$SM" list --json --tag ops >"$TMP/l.json" && json_check "$TMP/l.json" '[x["name"] for x in d] == ["ship"]'
-"$SM" list --json --search REVIEW >"$TMP/l.json" && json_check "$TMP/l.json" '[x["name"] for x in d] == ["reviewer"]'
+must "$SM" list --json --type skill >"$TMP/l.json"
+json_check "$TMP/l.json" 'len(d) == 1'
+# an empty page (no rows at all): memcpy(…, NULL, 0) under UBSan before
+must "$SM" list --json --tag no-such-tag >"$TMP/l.json"
+json_check "$TMP/l.json" 'd == []'
+must "$SM" list --json --tag ops >"$TMP/l.json"
+json_check "$TMP/l.json" '[x["name"] for x in d] == ["ship"]'
+must "$SM" list --json --search REVIEW >"$TMP/l.json"
+json_check "$TMP/l.json" '[x["name"] for x in d] == ["reviewer"]'
 COLUMNS=60 "$SM" list >"$TMP/out" || fail "list"
 grep -q "Artifacts (3)" "$TMP/out" || fail "table header: $(cat "$TMP/out")"
 awk 'length > 60 * 3 { exit 1 }' "$TMP/out" || fail "table not cut to the width"
@@ -121,7 +127,8 @@ ok
 
 # hand edit → locally_modified
 echo "edit" >>"$C/agents/reviewer.md"
-"$SM" show agent:reviewer --json >"$TMP/s.json" && json_check "$TMP/s.json" 'd["locally_modified"] is True'
+must "$SM" show agent:reviewer --json >"$TMP/s.json"
+json_check "$TMP/s.json" 'd["locally_modified"] is True'
 
 # ambiguous name across types
 printf -- '---\ndescription: x\n---\n' >"$SRC/commands/reviewer.md"
@@ -141,7 +148,7 @@ echo secret >"$TMP/secret.txt"
 ln -s "$TMP/secret.txt" "$TMP/evil/leaky/link.txt"
 expect_exit 1 "$SM" add "$TMP/evil/leaky"
 grep -q "outside" "$TMP/.err" || fail "symlink escape message: $(cat "$TMP/.err")"
-mkdir -p "$TMP/empty-skill" && : >"$TMP/empty-skill/SKILL.md"
+{ mkdir -p "$TMP/empty-skill" && : >"$TMP/empty-skill/SKILL.md"; } || fail "empty skill"
 expect_exit 1 "$SM" add skill "$TMP/empty-skill"
 expect_exit 1 "$SM" add "$TMP/src"
 expect_exit 2 "$SM" add frob "$SRC/agents/reviewer.md"

@@ -26,9 +26,9 @@ json_check "$TMP/st.json" 'd["ttl_seconds"] == 60'
 # hand edits are visible at once, without a refresh: in place, sed -i, write+rename
 printf -- '---\nname: s1\ndescription: edited in place\n---\n' >"$C/skills/s1/SKILL.md"
 sed -i 's/skill number 2$/edited by sed/' "$C/skills/s2/SKILL.md"
-printf -- '---\nname: s3\ndescription: renamed over\n---\n' >"$C/skills/s3/.SKILL.md.tmp" &&
-	mv "$C/skills/s3/.SKILL.md.tmp" "$C/skills/s3/SKILL.md"
-mkdir -p "$C/skills/s4/deep/er" && echo nested >"$C/skills/s4/deep/er/file.txt"
+{ printf -- '---\nname: s3\ndescription: renamed over\n---\n' >"$C/skills/s3/.SKILL.md.tmp" &&
+	mv "$C/skills/s3/.SKILL.md.tmp" "$C/skills/s3/SKILL.md"; } || fail "rename over SKILL.md"
+{ mkdir -p "$C/skills/s4/deep/er" && echo nested >"$C/skills/s4/deep/er/file.txt"; } || fail "nested file"
 "$SM" list --json >"$TMP/l.json" || fail "list"
 json_check "$TMP/l.json" '{x["name"]: x["description"] for x in d}["s1"] == "edited in place"'
 json_check "$TMP/l.json" '{x["name"]: x["description"] for x in d}["s2"] == "edited by sed"'
@@ -37,8 +37,10 @@ json_check "$TMP/l.json" '{x["name"]: x["locally_modified"] for x in d}["s4"] is
 json_check "$TMP/l.json" '{x["name"]: x["locally_modified"] for x in d}["s5"] is False'
 "$SM" search "edited" --json >"$TMP/s.json" || fail "search"
 json_check "$TMP/s.json" 'sorted(x["name"] for x in d) == ["s1", "s2"]'
-"$SM" list --json --tag t3 >"$TMP/l.json" && json_check "$TMP/l.json" 'len(d) == 30'
-"$SM" list --json --type agent --type command >"$TMP/l.json" && json_check "$TMP/l.json" '[x["id"] for x in d] == ["agent:a1", "command:c1"]'
+must "$SM" list --json --tag t3 >"$TMP/l.json"
+json_check "$TMP/l.json" 'len(d) == 30'
+must "$SM" list --json --type agent --type command >"$TMP/l.json"
+json_check "$TMP/l.json" '[x["id"] for x in d] == ["agent:a1", "command:c1"]'
 
 # an artifact whose files vanished: listed with a warning, no hash
 rm -rf "$C/skills/s6"
@@ -58,7 +60,8 @@ i = t.index('    "t4",\n', start)
 t = t[:i] + '    "t4",\n    "hand",\n' + t[i + len('    "t4",\n'):]
 open(p, "w").write(t)
 PY
-"$SM" list --json --tag hand >"$TMP/l.json" && json_check "$TMP/l.json" '[x["name"] for x in d] == ["s9"]'
+must "$SM" list --json --tag hand >"$TMP/l.json"
+json_check "$TMP/l.json" '[x["name"] for x in d] == ["s9"]'
 
 # invariant: the cache equals a fresh rebuild (canonical dump)
 "$SM" cache refresh >/dev/null || fail "refresh"
@@ -76,7 +79,8 @@ json_check "$TMP/rb.json" 'd["collections_refreshed"] == 1 and d["errors"] == []
 SKILLMEAT_SYNC_BULK_MIN=1 "$SM" cache rebuild >/dev/null || fail "bulk rebuild"
 "$SM" cache dump >"$TMP/dump3b" && cmp -s "$TMP/dump1" "$TMP/dump3b" ||
 	fail "the bulk rebuild differs: $(diff "$TMP/dump1" "$TMP/dump3b" | head -3)"
-"$SM" search "skill number" --limit 1000 --json >"$TMP/s.json" && json_check "$TMP/s.json" 'len(d) >= 100'
+must "$SM" search "skill number" --limit 1000 --json >"$TMP/s.json"
+json_check "$TMP/s.json" 'len(d) >= 100'
 ok
 
 # a sync killed half-way (SIGKILL inside its transaction) leaves a DB that
@@ -108,9 +112,12 @@ ok
 # migrations down and up on a DB holding data
 "$SM" --json cache migrate --to 0 >"$TMP/m.json" || fail "migrate down"
 json_check "$TMP/m.json" 'd["to"] == 0 and d["from"] == d["latest"]'
-"$SM" --json cache migrate --to 1 >"$TMP/m.json" && json_check "$TMP/m.json" 'd["to"] == 1'
-"$SM" --json cache migrate >"$TMP/m.json" && json_check "$TMP/m.json" 'd["to"] == d["latest"]'
-"$SM" list --json >"$TMP/l.json" && json_check "$TMP/l.json" 'len(d) == 150'
+must "$SM" --json cache migrate --to 1 >"$TMP/m.json"
+json_check "$TMP/m.json" 'd["to"] == 1'
+must "$SM" --json cache migrate >"$TMP/m.json"
+json_check "$TMP/m.json" 'd["to"] == d["latest"]'
+must "$SM" list --json >"$TMP/l.json"
+json_check "$TMP/l.json" 'len(d) == 150'
 expect_exit 1 "$SM" cache migrate --to 999
 expect_exit 2 "$SM" cache migrate --to x
 expect_exit 2 "$SM" cache frob

@@ -5,16 +5,17 @@
 command -v git >/dev/null || fail "git is not installed"
 W="$TMP/work"
 mkdir -p "$W" && cd "$W" || fail "cd"
-git init -q -b main . && git config user.email t@example.com && git config user.name t
+{ git init -q -b main . && git config user.email t@example.com && git config user.name t; } ||
+	fail "git init"
 make_skill skills/demo demo "description: first version" "version: 1.0.0"
 printf -- '---\ndescription: Review\n---\nreview\n' >commands/review.md 2>/dev/null ||
 	{ mkdir -p commands && printf -- '---\ndescription: Review\n---\nreview\n' >commands/review.md; }
-git add -A && git commit -qm one && git tag v1.0
+{ git add -A && git commit -qm one && git tag v1.0; } || fail "git commit one"
 first=$(git rev-parse HEAD)
 make_skill skills/demo demo "description: second version" "version: 2.0.0"
-git commit -qam two && git tag -a 2.0.0 -m release
-git checkout -q -b dev && make_skill skills/demo demo "description: dev version" &&
-	git commit -qam dev && git checkout -q main
+{ git commit -qam two && git tag -a 2.0.0 -m release; } || fail "git commit two"
+{ git checkout -q -b dev && make_skill skills/demo demo "description: dev version" &&
+	git commit -qam dev && git checkout -q main; } || fail "git commit dev"
 mkdir -p "$TMP/gh/acme"
 git clone -q --bare "$W" "$TMP/gh/acme/tools" || fail "bare clone"
 cd "$TMP" || fail "cd"
@@ -37,14 +38,18 @@ ok
 "$SM" show demo-v1 --json >"$TMP/s.json"
 json_check "$TMP/s.json" "d['resolved_sha'] == '$first' and d['resolved_version'] == 'v1.0' and d['description'] == 'first version'"
 "$SM" add "acme/tools/skills/demo@$(echo "$first" | cut -c1-7)" --name demo-short >/dev/null || fail "add 7-hex"
-"$SM" show demo-short --json >"$TMP/s.json" && json_check "$TMP/s.json" "d['resolved_sha'] == '$first' and d['resolved_version'] is None"
+must "$SM" show demo-short --json >"$TMP/s.json"
+json_check "$TMP/s.json" "d['resolved_sha'] == '$first' and d['resolved_version'] is None"
 "$SM" add "acme/tools/skills/demo@$first" --name demo-long >/dev/null || fail "add 40-hex"
 "$SM" add acme/tools/skills/demo@dev --name demo-dev >/dev/null || fail "add branch"
-"$SM" show demo-dev --json >"$TMP/s.json" && json_check "$TMP/s.json" "d['description'] == 'dev version' and d['version_spec'] == 'dev'"
+must "$SM" show demo-dev --json >"$TMP/s.json"
+json_check "$TMP/s.json" "d['description'] == 'dev version' and d['version_spec'] == 'dev'"
 "$SM" add acme/tools/skills/demo@2.0.0 --name demo-2 >/dev/null || fail "add annotated tag"
-"$SM" show demo-2 --json >"$TMP/s.json" && json_check "$TMP/s.json" "d['resolved_version'] == '2.0.0' and d['resolved_sha'] == '$head'"
+must "$SM" show demo-2 --json >"$TMP/s.json"
+json_check "$TMP/s.json" "d['resolved_version'] == '2.0.0' and d['resolved_sha'] == '$head'"
 "$SM" add https://github.com/acme/tools/blob/main/commands/review.md >/dev/null || fail "add URL"
-"$SM" show command:review --json >"$TMP/s.json" && json_check "$TMP/s.json" "d['path'] == 'commands/review.md'"
+must "$SM" show command:review --json >"$TMP/s.json"
+json_check "$TMP/s.json" "d['path'] == 'commands/review.md'"
 
 before=$(tree_sum "$SKILLMEAT_HOME")
 expect_exit 1 "$SM" add acme/tools/skills/demo@no-such-ref --name nope
