@@ -10,7 +10,7 @@ for n in one two three four five; do
 done
 "$SM" --quiet add --all "$TMP/src" || fail "add --all"
 # two loop threads whatever the machine: wait_page reaches each with many connections
-"$SM" serve --port 0 --threads 2 >"$TMP/url" 2>"$TMP/serve.err" &
+"$SM" serve --port 0 --threads 2 --no-rate-limit >"$TMP/url" 2>"$TMP/serve.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$TMP"' EXIT
 i=0
