@@ -147,7 +147,7 @@ int cmd_deploy(struct cli *cli, int argc, char **argv)
 	home = cli_home(cli);
 	if (!home)
 		return EXIT_FAIL;
-	sm_ops_ctx_init(&ctx, home, NULL);
+	sm_ops_ctx_init(&ctx, home, cli_cache(cli));
 	if (sm_ops_deploy(&ctx, &req, &rep, &err) < 0) {
 		cli_error(cli, "%s", err.buf);
 		goto out;
@@ -237,7 +237,7 @@ int cmd_undeploy(struct cli *cli, int argc, char **argv)
 	home = cli_home(cli);
 	if (!home)
 		return EXIT_FAIL;
-	sm_ops_ctx_init(&ctx, home, NULL);
+	sm_ops_ctx_init(&ctx, home, cli_cache(cli));
 	if (sm_ops_undeploy(&ctx, &req, &rep, &err) < 0) {
 		cli_error(cli, "%s", err.buf);
 		goto out;

@@ -39,10 +39,10 @@ static void read_web_file(const char *name, struct strbuf *out)
 
 static void test_bytes_equal_files(void **state)
 {
-	static const char *const names[] = {"index.html", "app.css", "app.js"};
+	static const char *const names[] = {"index.html", "app.css", "app.js", "deploy.js"};
 
 	(void)state;
-	assert_int_equal(sm_web_n_assets, 3);
+	assert_int_equal(sm_web_n_assets, 4);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct strbuf file = STRBUF_INIT, path = STRBUF_INIT;
 		const struct sm_web_asset *a;
