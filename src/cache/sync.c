@@ -40,6 +40,32 @@ int sm_cache_db_path(const struct sm_home *home, struct strbuf *out)
 	return sm_strbuf_addf(out, "%s/cache/metadata.db", home->root);
 }
 
+/* The rows of the cache's connection (store, then db) closed. */
+static void close_db(struct sm_cache *c)
+{
+	sm_store_free(c->store);
+	c->store = NULL;
+	sm_db_close(c->db);
+	c->db = NULL;
+}
+
+static int heal_hook(void *ctx, struct strbuf *err)
+{
+	return sm_cache_heal(ctx, err);
+}
+
+/* Give c a private in-memory index (filled by the next sync). */
+static int open_memory(struct sm_cache *c, struct strbuf *err)
+{
+	int r = sm_db_open(":memory:", 0, &c->db, err);
+
+	if (r == 0)
+		r = sm_store_sqlite_new(c->db, &c->store, err);
+	if (r == 0)
+		c->in_memory = true;
+	return r;
+}
+
 int sm_cache_open(struct sm_home *home, struct sm_cache **ret, struct strbuf *err)
 {
 	struct strbuf path = STRBUF_INIT, dir = STRBUF_INIT;
@@ -55,30 +81,31 @@ int sm_cache_open(struct sm_home *home, struct sm_cache **ret, struct strbuf *er
 	    (r = sm_cache_db_path(home, &path)) < 0)
 		goto fail;
 	r = sm_fs_mkdir_p(dir.buf, 0755, NULL);
+	/*
+	 * Corrupt, not a database, or from a newer binary: the DB is only an
+	 * index, it is emptied in place (warned once) and the next sync fills it.
+	 */
 	if (r == 0)
-		r = sm_db_open(path.buf, 0, &c->db, err);
-	if (r == -EBADMSG || r == -ENOTSUP) {
-		/* corrupt, or from a newer binary: the DB is only an index, start over */
-		static const char *const sfx[] = { "", "-wal", "-shm" };
-
-		sm_log_warn("cache: '%s' is unusable (%s), rebuilding it", path.buf, err->buf);
-		for (size_t i = 0; i < SM_ARRAY_SIZE(sfx); i++) {
-			struct strbuf p = STRBUF_INIT;
-
-			if (sm_strbuf_addf(&p, "%s%s", path.buf, sfx[i]) == 0)
-				(void)unlink(p.buf);
-			sm_strbuf_release(&p);
-		}
-		r = sm_db_open(path.buf, 0, &c->db, err);
+		r = sm_db_open(path.buf, SM_DB_RESET_UNUSABLE, &c->db, err);
+	if (r > 0)
+		r = 0;
+	if (r == 0) {
+		r = sm_store_sqlite_new(c->db, &c->store, err);
+		if (r == 0)
+			sm_store_set_heal(c->store, heal_hook, c);
 	}
-	if (r == -EACCES || r == -EROFS || r == -EPERM) {
-		/* a home we cannot write to is served from memory (ARCHITECTURE §2.7) */
-		r = sm_db_open(":memory:", 0, &c->db, err);
-		c->in_memory = true;
+	if (r == -EACCES || r == -EROFS || r == -EPERM || r == -ENOSPC) {
+		/*
+		 * A home we cannot write to, or a full disk: served from memory
+		 * (ARCHITECTURE §2.7); the caller warns.
+		 */
+		close_db(c);
+		if (r == -ENOSPC)
+			c->no_space = true;
+		if (err)
+			sm_strbuf_reset(err);
+		r = open_memory(c, err);
 	}
-	if (r < 0)
-		goto fail;
-	r = sm_store_sqlite_new(c->db, &c->store, err);
 	if (r < 0)
 		goto fail;
 	sm_strbuf_release(&path);
@@ -96,8 +123,7 @@ void sm_cache_close(struct sm_cache *c)
 {
 	if (!c)
 		return;
-	sm_store_free(c->store);
-	sm_db_close(c->db);
+	close_db(c);
 	sm_free(c);
 }
 
@@ -1124,8 +1150,8 @@ static void log_stats(const struct sm_sync_stats *stats)
 		      (char *)NULL);
 }
 
-int sm_cache_sync_open(struct sm_cache *cache, struct sm_collection *coll, unsigned flags,
-		       struct sm_sync_stats *stats, struct strbuf *err)
+static int sync_open(struct sm_cache *cache, struct sm_collection *coll, unsigned flags,
+		     struct sm_sync_stats *stats, struct strbuf *err)
 {
 	int64_t t0 = sm_time_mono_ns(), now_ms = sm_time_real_ns() / 1000000;
 	int r;
@@ -1143,8 +1169,8 @@ int sm_cache_sync_open(struct sm_cache *cache, struct sm_collection *coll, unsig
 	return r;
 }
 
-int sm_cache_sync(struct sm_cache *cache, const char *collection, unsigned flags,
-		  struct sm_sync_stats *stats, struct strbuf *err)
+static int sync_all(struct sm_cache *cache, const char *collection, unsigned flags,
+		    struct sm_sync_stats *stats, struct strbuf *err)
 {
 	struct strbuf why = STRBUF_INIT;
 	int64_t t0 = sm_time_mono_ns(), now_ms = sm_time_real_ns() / 1000000;
@@ -1178,7 +1204,8 @@ int sm_cache_sync(struct sm_cache *cache, const char *collection, unsigned flags
 			goto out;
 		for (size_t i = 0; i < n; i++) {
 			r = sync_collection(cache, names[i], NULL, flags, now_ms, in_tx, stats, &why);
-			if (r == -ENOMEM || (r < 0 && in_tx)) {
+			/* the cache's own trouble (corrupt, full) is no manifest's fault */
+			if (r == -ENOMEM || (r < 0 && (in_tx || sm_db_trouble(cache->db)))) {
 				sm_err(err, r, "%s", why.buf);
 				goto out;
 			}
@@ -1283,4 +1310,95 @@ out:
 	sm_strbuf_release(&fp);
 	sm_strbuf_release(&why);
 	return r;
+}
+
+/*
+ * After a sync failed: repair what the cache's connection met. A corrupt
+ * index is rebuilt from the files; a full disk moves a cache that may
+ * (memory_fallback) to an in-memory index. Returns 1 when the sync should run
+ * again, 0 when nothing could be done, or a negative errno.
+ */
+static int recover(struct sm_cache *c, int r, struct strbuf *err)
+{
+	unsigned t = sm_db_trouble(c->db);
+	int h;
+
+	if (c->in_memory)
+		return 0;
+	if (t & SM_DB_CORRUPT) {
+		h = sm_cache_heal(c, err);
+		return h < 0 ? h : 1;
+	}
+	if (((t & SM_DB_FULL) || r == -ENOSPC) && c->memory_fallback) {
+		struct strbuf path = STRBUF_INIT;
+
+		if (sm_cache_db_path(c->home, &path) == 0)
+			sm_log_warn("cache: no space left for '%s' (%s): answering from an "
+				    "in-memory index",
+				    path.buf, err && err->len ? err->buf : sm_strerror(r));
+		sm_strbuf_release(&path);
+		close_db(c);
+		c->no_space = true;
+		if (err)
+			sm_strbuf_reset(err);
+		h = open_memory(c, err);
+		return h < 0 ? h : 1;
+	}
+	return 0;
+}
+
+int sm_cache_sync(struct sm_cache *cache, const char *collection, unsigned flags,
+		  struct sm_sync_stats *stats, struct strbuf *err)
+{
+	int r = sync_all(cache, collection, flags, stats, err);
+
+	if (r < 0 && recover(cache, r, err) > 0) {
+		sm_sync_stats_release(stats);
+		r = sync_all(cache, collection, flags, stats, err);
+	}
+	return r;
+}
+
+int sm_cache_sync_open(struct sm_cache *cache, struct sm_collection *coll, unsigned flags,
+		       struct sm_sync_stats *stats, struct strbuf *err)
+{
+	int r = sync_open(cache, coll, flags, stats, err);
+
+	if (r < 0 && recover(cache, r, err) > 0) {
+		sm_sync_stats_release(stats);
+		r = sync_all(cache, NULL, flags & ~(unsigned)SM_SYNC_REBUILD, stats, err);
+	}
+	return r;
+}
+
+int sm_cache_heal(struct sm_cache *c, struct strbuf *err)
+{
+	struct sm_cache tmp = { .home = c->home, .stale_ttl_ms = c->stale_ttl_ms };
+	struct sm_sync_stats st = { 0 };
+	struct strbuf why = STRBUF_INIT, path = STRBUF_INIT;
+	int r;
+
+	if (c->in_memory)
+		return sm_err(err, -EBADMSG, "the in-memory cache is damaged");
+	if (sm_strbuf_addstr(&why, *sm_db_trouble_message(c->db) ? sm_db_trouble_message(c->db)
+				   : err && err->len			 ? err->buf
+									 : "corrupt") < 0)
+		sm_strbuf_reset(&why);
+	if (err)
+		sm_strbuf_reset(err);
+	/* the index rebuilt from the files in memory, then copied over the damaged one */
+	r = open_memory(&tmp, err);
+	tmp.in_memory = false;
+	if (r == 0)
+		r = sync_all(&tmp, NULL, 0, &st, err);
+	if (r == 0)
+		r = sm_db_replace(c->db, tmp.db, err);
+	if (r == 0 && sm_cache_db_path(c->home, &path) == 0)
+		sm_log_warn("cache: '%s' is corrupt (%s): rebuilt from the files", path.buf,
+			    why.buf);
+	close_db(&tmp);
+	sm_sync_stats_release(&st);
+	sm_strbuf_release(&why);
+	sm_strbuf_release(&path);
+	return r < 0 ? r : 0;
 }

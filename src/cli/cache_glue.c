@@ -11,6 +11,18 @@
 #include "skillmeat/strbuf.h"
 #include "util/banned.h"
 
+void cli_cache_opened(struct cli *cli, struct sm_home *home)
+{
+	/* a one-shot command answers from memory when the disk fills up */
+	cli->cache->memory_fallback = true;
+	if (cli->cache->no_space)
+		cli_warning(cli, "no space left for the metadata cache of '%s': using an in-memory "
+				 "index",
+			    home->root);
+	else if (cli->cache->in_memory)
+		cli_warning(cli, "'%s' is not writable: using an in-memory cache", home->root);
+}
+
 struct sm_cache *cli_cache(struct cli *cli)
 {
 	struct strbuf err = STRBUF_INIT;
@@ -19,8 +31,8 @@ struct sm_cache *cli_cache(struct cli *cli)
 	if (home && !cli->cache) {
 		if (sm_cache_open(home, &cli->cache, &err) < 0)
 			cli_error(cli, "cannot open the metadata cache: %s", err.buf);
-		else if (cli->cache->in_memory)
-			cli_warning(cli, "'%s' is not writable: using an in-memory cache", home->root);
+		else
+			cli_cache_opened(cli, home);
 	}
 	sm_strbuf_release(&err);
 	return cli->cache;

@@ -73,6 +73,9 @@ struct sm_home *cli_home(struct cli *cli);
  * and an in-memory cache is used). Prints the error; NULL on failure.
  */
 struct sm_cache *cli_cache(struct cli *cli);
+/* After opening cli->cache: allow the in-memory fallback, warn when it is in memory. */
+struct sm_home;
+void cli_cache_opened(struct cli *cli, struct sm_home *home);
 /*
  * Warm sync before a read (CLI.md: a stat of each artifact against its
  * fingerprint): one collection, or all when name is NULL. Prints errors;

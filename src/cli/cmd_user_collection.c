@@ -127,9 +127,8 @@ static struct sm_cache *write_cache(struct cli *cli, struct sm_home *home)
 		if (sm_cache_open(home, &cli->cache, &err) < 0) {
 			cli_warning(cli, "cannot open the metadata cache: %s", err.buf);
 			cli->cache = NULL;
-		} else if (cli->cache->in_memory) {
-			cli_warning(cli, "'%s' is not writable: using an in-memory cache",
-				    home->root);
+		} else {
+			cli_cache_opened(cli, home);
 		}
 	}
 	sm_strbuf_release(&err);
