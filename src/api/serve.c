@@ -21,6 +21,7 @@
 #include "skillmeat/serve.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/timeutil.h"
+#include "skillmeat/toml.h"
 #include "skillmeat/watcher.h"
 #include "util/banned.h"
 
@@ -36,6 +37,38 @@ struct sm_serve {
 	bool started; /* the loops run */
 	bool wrote;   /* server.json names us */
 };
+
+/*
+ * server.allowed-hosts: a TOML array of names, or one string of names
+ * separated by commas (the environment's SKILLMEAT_SERVER_ALLOWED_HOSTS).
+ */
+static int allowed_hosts(struct sm_home *home, struct sm_server_config *cfg)
+{
+	const struct sm_toml_value *v = sm_config_lookup(home, "server.allowed-hosts");
+	const char *s = sm_config_string(home, "server.allowed-hosts", NULL);
+	int r = 0;
+
+	if (!s && v && v->type == SM_TOML_ARRAY) {
+		for (size_t i = 0; r == 0 && i < v->u.arr.len; i++)
+			if (v->u.arr.items[i]->type == SM_TOML_STRING)
+				r = sm_server_config_add_allowed_host(cfg,
+								      v->u.arr.items[i]->u.str.ptr);
+		return r;
+	}
+	while (s && *s && r == 0) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		char one[256];
+
+		if (len < sizeof(one)) {
+			memcpy(one, s, len);
+			one[len] = '\0';
+			r = sm_server_config_add_allowed_host(cfg, one);
+		}
+		s = comma ? comma + 1 : NULL;
+	}
+	return r;
+}
 
 /* The server.* keys of config.toml (spec/CLI.md). */
 static int configure(struct sm_home *home, struct sm_server_config *cfg)
@@ -66,7 +99,7 @@ static int configure(struct sm_home *home, struct sm_server_config *cfg)
 		cfg->max_body = (size_t)v;
 	if (cors && sm_server_config_set_cors(cfg, cors) < 0)
 		return -ENOMEM;
-	return 0;
+	return allowed_hosts(home, cfg);
 }
 
 /* ---- server.json ---- */

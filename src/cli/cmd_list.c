@@ -417,6 +417,21 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	return cli_show(cli, coll, argv[optind]);
 }
 
+const char *cli_id_collection(const char *coll, const char *id, char *buf, size_t size)
+{
+	const char *slash = strchr(id, '/'), *colon = strchr(id, ':');
+	size_t n;
+
+	if (coll || !slash || !colon || slash > colon)
+		return coll;
+	n = (size_t)(slash - id);
+	if (n == 0 || n >= size)
+		return coll;
+	memcpy(buf, id, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 int cli_show(struct cli *cli, const char *coll, const char *id)
 {
 	struct strbuf err = STRBUF_INIT, abs = STRBUF_INIT;
@@ -424,11 +439,14 @@ int cli_show(struct cli *cli, const char *coll, const char *id)
 	struct sm_artifact_row row = { 0 };
 	const struct sm_toml_value *e, *lock;
 	const char *rel;
+	char cbuf[256];
 	long idx;
 	int rc = EXIT_FAIL;
 
 	if (!cli_home(cli))
 		return EXIT_FAIL;
+	/* collection/type:name names its collection, active or not */
+	coll = cli_id_collection(coll, id, cbuf, sizeof(cbuf));
 	if (sm_collection_open(cli->home, coll, &c, &err) < 0) {
 		cli_error(cli, "%s", err.buf);
 		goto out;

@@ -87,6 +87,7 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 	struct sm_collection *c = NULL;
 	struct sm_home *home;
 	const char *coll = NULL, *id;
+	char cbuf[256];
 	char *name = NULL;
 	struct sm_user_collections *uc = NULL;
 	int dropped = 0;
@@ -125,6 +126,8 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 		cli_error(cli, "%s", err.buf);
 		goto out;
 	}
+	/* collection/type:name names its collection, active or not */
+	coll = cli_id_collection(coll, id, cbuf, sizeof(cbuf));
 	if (sm_collection_open(home, coll, &c, &err) < 0) {
 		cli_error(cli, "%s", err.buf);
 		goto out;

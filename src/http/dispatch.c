@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http/auth.h"
 #include "http/dispatch.h"
@@ -31,6 +33,132 @@ static int call_handler(const struct sm_route *route, struct sm_http_req *req)
 	return r == SM_HTTP_DEFERRED ? SM_HTTP_DEFERRED : SM_HTTP_DONE;
 }
 
+/* ---- Host, Origin and content type (spec/API.md "Writes: content type, Origin and Host") ---- */
+
+static bool same_name(const char *a, size_t alen, const char *b)
+{
+	return strlen(b) == alen && strncasecmp(a, b, alen) == 0;
+}
+
+/*
+ * On a loopback bind, the Host a browser sends for a page of another site
+ * whose name was made to resolve to 127.0.0.1 (DNS rebinding) names that
+ * site: accept only the bound address, localhost, 127.0.0.1, [::1] and
+ * server.allowed-hosts, with the bound port when a port is given.
+ */
+bool sm_dispatch_host_allowed(const struct sm_dispatch *d, const char *host)
+{
+	const struct sm_server_config *cfg = d->cfg;
+	const char *name = host, *port = NULL;
+	size_t nlen;
+
+	if (!cfg->host || !sm_auth_host_is_loopback(cfg->host))
+		return true; /* bound for the network: names are the proxy's business */
+	if (!host)
+		return true; /* HTTP/1.0 without Host: not a browser */
+	for (size_t i = 0; i < cfg->n_allowed_hosts; i++)
+		if (strcasecmp(host, cfg->allowed_hosts[i]) == 0)
+			return true;
+	if (host[0] == '[') {
+		const char *close = strchr(host, ']');
+
+		if (!close)
+			return false;
+		nlen = (size_t)(close - host) + 1;
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1])
+			return false;
+	} else {
+		const char *colon = strrchr(host, ':');
+
+		nlen = colon ? (size_t)(colon - host) : strlen(host);
+		port = colon ? colon + 1 : NULL;
+	}
+	if (port) {
+		char want[16];
+
+		if (!d->port)
+			return false;
+		snprintf(want, sizeof(want), "%u", *d->port);
+		if (strcmp(port, want) != 0)
+			return false;
+	}
+	if (same_name(name, nlen, "localhost") || same_name(name, nlen, "127.0.0.1") ||
+	    same_name(name, nlen, "[::1]") || same_name(name, nlen, cfg->host))
+		return true;
+	/* a bound IPv6 literal given without brackets */
+	if (nlen > 2 && name[0] == '[' && strlen(cfg->host) == nlen - 2 &&
+	    strncasecmp(name + 1, cfg->host, nlen - 2) == 0)
+		return true;
+	for (size_t i = 0; i < cfg->n_allowed_hosts; i++)
+		if (same_name(name, nlen, cfg->allowed_hosts[i]))
+			return true;
+	return false;
+}
+
+static bool is_write(const char *method)
+{
+	return !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH") ||
+	       !strcmp(method, "DELETE");
+}
+
+/* application/json, with parameters (charset) or not, any case */
+static bool is_json(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	if (!ct)
+		return false;
+	while (*ct == ' ')
+		ct++;
+	if (strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+/* The page's own origin: http(s):// and the Host it reached us by. */
+static bool same_origin(struct sm_http_req *req, const char *origin)
+{
+	const char *host = sm_http_header(req, "host");
+
+	if (!host)
+		return false;
+	if (!strncmp(origin, "http://", 7))
+		origin += 7;
+	else if (!strncmp(origin, "https://", 8))
+		origin += 8;
+	else
+		return false;
+	return strcasecmp(origin, host) == 0;
+}
+
+/*
+ * A write from a page of another site, or a body a form or a text/plain
+ * fetch could send without a CORS preflight: answered here, nothing runs.
+ */
+static bool refuse_write(struct sm_dispatch *d, struct sm_http_req *req)
+{
+	const char *origin = sm_http_header(req, "origin");
+
+	if (!is_write(req->method))
+		return false;
+	if (origin && !same_origin(req, origin) &&
+	    !sm_cors_allowed((const char *const *)d->cfg->cors_origins, origin)) {
+		(void)sm_http_error(req, 403, "Origin not allowed for writes");
+		return true;
+	}
+	if (req->body_len > 0 && !is_json(sm_http_header(req, "content-type"))) {
+		(void)sm_http_error(req, 415, "Unsupported Media Type: a request body must be "
+					      "application/json");
+		return true;
+	}
+	return false;
+}
+
 int sm_dispatch(struct sm_dispatch *d, struct sm_http_req *req)
 {
 	const char *const *origins = (const char *const *)d->cfg->cors_origins;
@@ -39,6 +167,11 @@ int sm_dispatch(struct sm_dispatch *d, struct sm_http_req *req)
 	int r;
 
 	(void)sm_cors_headers(req, origins);
+
+	if (!sm_dispatch_host_allowed(d, sm_http_header(req, "host"))) {
+		(void)sm_http_error(req, 421, "Misdirected Request: host not allowed");
+		return SM_HTTP_DONE;
+	}
 
 	if (sm_cors_is_preflight(req)) {
 		r = sm_router_match(d->router, "\x01", req->path, req->path_len, req, &route, allow,
@@ -99,6 +232,8 @@ int sm_dispatch(struct sm_dispatch *d, struct sm_http_req *req)
 		(void)sm_http_error(req, 413, "request body too large");
 		return SM_HTTP_DONE;
 	}
+	if (refuse_write(d, req))
+		return SM_HTTP_DONE;
 	if (d->before) {
 		r = d->before(req, d->app);
 		if (r < 0) {

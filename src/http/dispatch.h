@@ -36,9 +36,21 @@ struct sm_dispatch {
 	 */
 	int (*before)(struct sm_http_req *req, void *app);
 	void *app;
+	const unsigned *port; /* the bound port (for the Host check); may be NULL */
 };
 
-/* SM_HTTP_DONE (the response is set) or SM_HTTP_DEFERRED. */
+/*
+ * Whether a request with this Host header may be served (DNS rebinding, on a
+ * loopback bind only; server.allowed-hosts adds names).
+ */
+bool sm_dispatch_host_allowed(const struct sm_dispatch *d, const char *host);
+
+/*
+ * SM_HTTP_DONE (the response is set) or SM_HTTP_DEFERRED. Before routing,
+ * a Host not allowed gets 421; after it, a write (POST, PUT, PATCH, DELETE)
+ * whose Origin is neither the page's own nor in the CORS list gets 403, and
+ * a body that is not application/json gets 415 (no handler runs).
+ */
 int sm_dispatch(struct sm_dispatch *d, struct sm_http_req *req);
 /* Make sure a response is set (500 otherwise) and record it; seconds = duration. */
 void sm_dispatch_finish(struct sm_dispatch *d, struct sm_http_req *req, double seconds);

@@ -849,6 +849,7 @@ int sm_http_server_new(const struct sm_server_config *cfg, struct sm_http_server
 	srv->dispatch.router = srv->router;
 	srv->dispatch.rate_limit = srv->rate_limit;
 	srv->dispatch.metrics = &srv->metrics;
+	srv->dispatch.port = &srv->port;
 
 	h2o_config_init(&srv->gconf);
 	srv->gconf.server_name = h2o_iovec_init(H2O_STRLIT("skillmeat"));

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -349,10 +350,73 @@ int sm_http_json(struct sm_http_req *req, int status, json_t *json)
 	return r;
 }
 
+/* Length of a valid UTF-8 sequence at p (1-4), 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+	size_t n;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if ((size_t)(end - p) < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+json_t *sm_http_json_string(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : ""), *end;
+	json_t *j;
+	char *out, *o;
+
+	end = p + strlen((const char *)p);
+	j = json_string((const char *)p);
+	if (j)
+		return j;
+	/* invalid UTF-8: each bad byte written as the text \xNN */
+	out = sm_malloc((size_t)(end - p) * 4 + 1);
+	if (!out)
+		return NULL;
+	for (o = out; p < end;) {
+		size_t n = utf8_seq(p, end);
+
+		if (n) {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		} else {
+			o += snprintf(o, 5, "\\x%02x", *p++);
+		}
+	}
+	*o = '\0';
+	j = json_string(out);
+	sm_free(out);
+	return j;
+}
+
 int sm_http_error_detail(struct sm_http_req *req, int status, json_t *detail)
 {
 	json_t *o = json_object();
 
+	/* never {"detail": null}: a detail that could not be built becomes the status text */
+	if (!detail)
+		detail = json_string(status >= 500 ? "Internal server error" : "Request failed");
 	if (!o || json_object_set_new(o, "detail", detail ? detail : json_null()) < 0) {
 		json_decref(o);
 		return sm_http_json(req, status, NULL);
@@ -368,7 +432,7 @@ int sm_http_error(struct sm_http_req *req, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return sm_http_error_detail(req, status, json_string(msg));
+	return sm_http_error_detail(req, status, sm_http_json_string(msg));
 }
 
 int sm_http_errno_status(int code)

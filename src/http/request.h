@@ -147,7 +147,13 @@ int sm_http_json(struct sm_http_req *req, int status, json_t *json);
 /* {"detail": "<msg>"} */
 int sm_http_error(struct sm_http_req *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* {"detail": <detail>} (reference stolen), the object form. */
+/*
+ * A JSON string of s; invalid UTF-8 bytes (a file name, a truncated
+ * message) are kept as the text \xNN instead of failing. NULL only for
+ * out of memory.
+ */
+json_t *sm_http_json_string(const char *s);
+/* {"detail": <detail>} (reference stolen), the object form; NULL gives a status text. */
 int sm_http_error_detail(struct sm_http_req *req, int status, json_t *detail);
 /* Map a negative errno to a status and {"detail": msg}; msg NULL = generic text. */
 int sm_http_error_errno(struct sm_http_req *req, int code, const char *msg);

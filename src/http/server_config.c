@@ -88,6 +88,30 @@ void sm_server_config_release(struct sm_server_config *cfg)
 		cfg->token = NULL;
 	}
 	free_origins(cfg);
+	for (size_t i = 0; i < cfg->n_allowed_hosts; i++)
+		sm_free(cfg->allowed_hosts[i]);
+	sm_free(cfg->allowed_hosts);
+	cfg->allowed_hosts = NULL;
+	cfg->n_allowed_hosts = 0;
+}
+
+int sm_server_config_add_allowed_host(struct sm_server_config *cfg, const char *host)
+{
+	size_t len = strlen(host);
+	int r;
+
+	while (len && (*host == ' ' || *host == '\t'))
+		host++, len--;
+	while (len && (host[len - 1] == ' ' || host[len - 1] == '\t'))
+		len--;
+	if (!len)
+		return 0;
+	r = push_origin(&cfg->allowed_hosts, &cfg->n_allowed_hosts, host, len);
+	if (r == 0)
+		for (char *p = cfg->allowed_hosts[cfg->n_allowed_hosts - 1]; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+	return r;
 }
 
 int sm_server_config_set_host(struct sm_server_config *cfg, const char *host)

@@ -39,6 +39,13 @@ struct sm_server_config {
 	char *token;	     /* SKILLMEAT_API_TOKEN; NULL = no auth */
 	char **cors_origins; /* NULL-terminated allow-list, exact origins */
 	size_t n_cors_origins;
+	/*
+	 * server.allowed-hosts: NULL-terminated names (or name:port) accepted in
+	 * Host on a loopback bind besides the bound address, localhost,
+	 * 127.0.0.1 and [::1] (a proxy's name); NULL = none.
+	 */
+	char **allowed_hosts;
+	size_t n_allowed_hosts;
 	struct sm_rate_limit_config rate;
 };
 
@@ -52,5 +59,7 @@ int sm_server_config_set_host(struct sm_server_config *cfg, const char *host);
 int sm_server_config_set_token(struct sm_server_config *cfg, const char *token);
 /* Replace the allow-list with a comma-separated list ("" = allow no origin). */
 int sm_server_config_set_cors(struct sm_server_config *cfg, const char *comma_list);
+/* Add one name to allowed_hosts (lower-cased). -ENOMEM. */
+int sm_server_config_add_allowed_host(struct sm_server_config *cfg, const char *host);
 
 #endif

@@ -90,6 +90,8 @@ class Server:
             h.setdefault("Content-Type", "application/json")
         if isinstance(body, str):
             body = body.encode()
+        if body is not None:  # a body must say JSON (spec/API.md), even a malformed one
+            h.setdefault("Content-Type", "application/json")
         c.request(method, path if path.startswith(("/health", "/metrics")) else "/api/v1" + path,
                   body=body, headers=h)
         r = c.getresponse()

@@ -100,6 +100,8 @@ class Server:
             h.setdefault("Content-Type", "application/json")
         if isinstance(body, str):
             body = body.encode()
+        if body is not None:  # a body must say JSON (spec/API.md), even a malformed one
+            h.setdefault("Content-Type", "application/json")
         c.request(method, "/api/v1" + path, body=body, headers=h)
         r = c.getresponse()
         data = r.read()

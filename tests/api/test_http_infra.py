@@ -139,7 +139,8 @@ def test_basics():
         sk.sendall(b"POST /api/v1/json HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n")
         head = sk.recv(4096)
     check(head.startswith(b"HTTP/1.1 413 "), "huge body -> 413 before it is read")
-    st, h, j = s.json("POST", "/api/v1/json", body="{bad json")
+    st, h, j = s.json("POST", "/api/v1/json", body="{bad json",
+                      headers={"Content-Type": "application/json"})
     check(st == 422 and j["detail"][0]["type"] == "value_error.jsondecode"
           and j["detail"][0]["loc"][0] == "body" and j["detail"][0]["msg"],
           "invalid JSON -> 422 FastAPI shape")
