@@ -138,9 +138,19 @@ PY
 	"$SM" serve --port 0 >"$TMP/url" 2>"$TMP/serve.err" &
 	pid=$!
 	i=0
-	while [ ! -s "$TMP/url" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
+	# a generous deadline: the machine may be busy (no timing is asserted)
+	while [ ! -s "$TMP/url" ] && [ $i -lt 1800 ] && kill -0 $pid 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 	URL=$(head -n 1 "$TMP/url")
-	[ -n "$URL" ] || { kill $pid; fail "serve did not start, page $p: $(cat "$TMP/serve.err")"; }
+	if [ -z "$URL" ]; then
+		state=exited
+		kill -0 $pid 2>/dev/null && state="still running after $i waits"
+		kill $pid 2>/dev/null
+		wait $pid
+		fail "serve did not start ($state, status $?), page $p: $(cat "$TMP/serve.err")"
+	fi
 	python3 - "$URL" "$TMP/ref.list" "$TMP/ref.search" <<'PY' || { kill $pid; fail "server reads, page $p: $(cat "$TMP/serve.err")"; }
 import json, sys, urllib.request
 url, ref_list, ref_search = sys.argv[1:4]
