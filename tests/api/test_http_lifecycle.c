@@ -58,7 +58,7 @@ static int get(unsigned port, const char *path, char *body, size_t size)
 		close(fd);
 		return -1;
 	}
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
 	if (write(fd, req, strlen(req)) < 0) {
 		close(fd);
 		return -1;
