@@ -3,7 +3,7 @@
 # Run as root on Debian bookworm (apt-get); prints what it installs.
 set -eu
 
-pkgs="gcc make meson ninja-build pkg-config git python3 python3-yaml \
+pkgs="gcc make meson ninja-build pkg-config git python3 python3-yaml strace \
 libsqlite3-dev libyaml-dev libssl-dev libjansson-dev libgit2-dev \
 libcurl4-openssl-dev libh2o-evloop-dev libarchive-dev libcmocka-dev libcmark-dev \
 chromium"
