@@ -60,9 +60,9 @@ PY
 ok
 
 # filters and the table
-"$SM" list --json --type skill >"$TMP/l.json" && json_check "$TMP/l.json" 'len(d) == 1'
-"$SM" list --json --tag ops >"$TMP/l.json" && json_check "$TMP/l.json" '[x["name"] for x in d] == ["ship"]'
-"$SM" list --json --search REVIEW >"$TMP/l.json" && json_check "$TMP/l.json" '[x["name"] for x in d] == ["reviewer"]'
+"$SM" list --json --type skill >"$TMP/l.json" || fail "command failed: skillmeat list --json --type skill"; json_check "$TMP/l.json" 'len(d) == 1'
+"$SM" list --json --tag ops >"$TMP/l.json" || fail "command failed: skillmeat list --json --tag ops"; json_check "$TMP/l.json" '[x["name"] for x in d] == ["ship"]'
+"$SM" list --json --search REVIEW >"$TMP/l.json" || fail "command failed: skillmeat list --json --search REVIEW"; json_check "$TMP/l.json" '[x["name"] for x in d] == ["reviewer"]'
 COLUMNS=60 "$SM" list >"$TMP/out" || fail "list"
 grep -q "Artifacts (3)" "$TMP/out" || fail "table header: $(cat "$TMP/out")"
 awk 'length > 60 * 3 { exit 1 }' "$TMP/out" || fail "table not cut to the width"
@@ -121,7 +121,7 @@ ok
 
 # hand edit → locally_modified
 echo "edit" >>"$C/agents/reviewer.md"
-"$SM" show agent:reviewer --json >"$TMP/s.json" && json_check "$TMP/s.json" 'd["locally_modified"] is True'
+"$SM" show agent:reviewer --json >"$TMP/s.json" || fail "command failed: skillmeat show agent:reviewer --json"; json_check "$TMP/s.json" 'd["locally_modified"] is True'
 
 # ambiguous name across types
 printf -- '---\ndescription: x\n---\n' >"$SRC/commands/reviewer.md"

@@ -37,8 +37,8 @@ json_check "$TMP/l.json" '{x["name"]: x["locally_modified"] for x in d}["s4"] is
 json_check "$TMP/l.json" '{x["name"]: x["locally_modified"] for x in d}["s5"] is False'
 "$SM" search "edited" --json >"$TMP/s.json" || fail "search"
 json_check "$TMP/s.json" 'sorted(x["name"] for x in d) == ["s1", "s2"]'
-"$SM" list --json --tag t3 >"$TMP/l.json" && json_check "$TMP/l.json" 'len(d) == 30'
-"$SM" list --json --type agent --type command >"$TMP/l.json" && json_check "$TMP/l.json" '[x["id"] for x in d] == ["agent:a1", "command:c1"]'
+"$SM" list --json --tag t3 >"$TMP/l.json" || fail "command failed: skillmeat list --json --tag t3"; json_check "$TMP/l.json" 'len(d) == 30'
+"$SM" list --json --type agent --type command >"$TMP/l.json" || fail "command failed: skillmeat list --json --type agent --type command"; json_check "$TMP/l.json" '[x["id"] for x in d] == ["agent:a1", "command:c1"]'
 
 # an artifact whose files vanished: listed with a warning, no hash
 rm -rf "$C/skills/s6"
@@ -58,7 +58,7 @@ i = t.index('    "t4",\n', start)
 t = t[:i] + '    "t4",\n    "hand",\n' + t[i + len('    "t4",\n'):]
 open(p, "w").write(t)
 PY
-"$SM" list --json --tag hand >"$TMP/l.json" && json_check "$TMP/l.json" '[x["name"] for x in d] == ["s9"]'
+"$SM" list --json --tag hand >"$TMP/l.json" || fail "command failed: skillmeat list --json --tag hand"; json_check "$TMP/l.json" '[x["name"] for x in d] == ["s9"]'
 
 # invariant: the cache equals a fresh rebuild (canonical dump)
 "$SM" cache refresh >/dev/null || fail "refresh"
@@ -76,7 +76,7 @@ json_check "$TMP/rb.json" 'd["collections_refreshed"] == 1 and d["errors"] == []
 SKILLMEAT_SYNC_BULK_MIN=1 "$SM" cache rebuild >/dev/null || fail "bulk rebuild"
 "$SM" cache dump >"$TMP/dump3b" && cmp -s "$TMP/dump1" "$TMP/dump3b" ||
 	fail "the bulk rebuild differs: $(diff "$TMP/dump1" "$TMP/dump3b" | head -3)"
-"$SM" search "skill number" --limit 1000 --json >"$TMP/s.json" && json_check "$TMP/s.json" 'len(d) >= 100'
+"$SM" search "skill number" --limit 1000 --json >"$TMP/s.json" || fail "command failed: "$SM" search "skill number" --limit 1000 --json "; json_check "$TMP/s.json" 'len(d) >= 100'
 ok
 
 # a sync killed half-way (SIGKILL inside its transaction) leaves a DB that
@@ -108,9 +108,9 @@ ok
 # migrations down and up on a DB holding data
 "$SM" --json cache migrate --to 0 >"$TMP/m.json" || fail "migrate down"
 json_check "$TMP/m.json" 'd["to"] == 0 and d["from"] == d["latest"]'
-"$SM" --json cache migrate --to 1 >"$TMP/m.json" && json_check "$TMP/m.json" 'd["to"] == 1'
-"$SM" --json cache migrate >"$TMP/m.json" && json_check "$TMP/m.json" 'd["to"] == d["latest"]'
-"$SM" list --json >"$TMP/l.json" && json_check "$TMP/l.json" 'len(d) == 150'
+"$SM" --json cache migrate --to 1 >"$TMP/m.json" || fail "command failed: skillmeat --json cache migrate --to 1"; json_check "$TMP/m.json" 'd["to"] == 1'
+"$SM" --json cache migrate >"$TMP/m.json" || fail "command failed: skillmeat --json cache migrate"; json_check "$TMP/m.json" 'd["to"] == d["latest"]'
+"$SM" list --json >"$TMP/l.json" || fail "command failed: skillmeat list --json"; json_check "$TMP/l.json" 'len(d) == 150'
 expect_exit 1 "$SM" cache migrate --to 999
 expect_exit 2 "$SM" cache migrate --to x
 expect_exit 2 "$SM" cache frob

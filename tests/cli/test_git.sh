@@ -37,14 +37,14 @@ ok
 "$SM" show demo-v1 --json >"$TMP/s.json"
 json_check "$TMP/s.json" "d['resolved_sha'] == '$first' and d['resolved_version'] == 'v1.0' and d['description'] == 'first version'"
 "$SM" add "acme/tools/skills/demo@$(echo "$first" | cut -c1-7)" --name demo-short >/dev/null || fail "add 7-hex"
-"$SM" show demo-short --json >"$TMP/s.json" && json_check "$TMP/s.json" "d['resolved_sha'] == '$first' and d['resolved_version'] is None"
+"$SM" show demo-short --json >"$TMP/s.json" || fail "command failed: skillmeat show demo-short --json"; json_check "$TMP/s.json" "d['resolved_sha'] == '$first' and d['resolved_version'] is None"
 "$SM" add "acme/tools/skills/demo@$first" --name demo-long >/dev/null || fail "add 40-hex"
 "$SM" add acme/tools/skills/demo@dev --name demo-dev >/dev/null || fail "add branch"
-"$SM" show demo-dev --json >"$TMP/s.json" && json_check "$TMP/s.json" "d['description'] == 'dev version' and d['version_spec'] == 'dev'"
+"$SM" show demo-dev --json >"$TMP/s.json" || fail "command failed: skillmeat show demo-dev --json"; json_check "$TMP/s.json" "d['description'] == 'dev version' and d['version_spec'] == 'dev'"
 "$SM" add acme/tools/skills/demo@2.0.0 --name demo-2 >/dev/null || fail "add annotated tag"
-"$SM" show demo-2 --json >"$TMP/s.json" && json_check "$TMP/s.json" "d['resolved_version'] == '2.0.0' and d['resolved_sha'] == '$head'"
+"$SM" show demo-2 --json >"$TMP/s.json" || fail "command failed: skillmeat show demo-2 --json"; json_check "$TMP/s.json" "d['resolved_version'] == '2.0.0' and d['resolved_sha'] == '$head'"
 "$SM" add https://github.com/acme/tools/blob/main/commands/review.md >/dev/null || fail "add URL"
-"$SM" show command:review --json >"$TMP/s.json" && json_check "$TMP/s.json" "d['path'] == 'commands/review.md'"
+"$SM" show command:review --json >"$TMP/s.json" || fail "command failed: skillmeat show command:review --json"; json_check "$TMP/s.json" "d['path'] == 'commands/review.md'"
 
 before=$(tree_sum "$SKILLMEAT_HOME")
 expect_exit 1 "$SM" add acme/tools/skills/demo@no-such-ref --name nope
