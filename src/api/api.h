@@ -84,6 +84,21 @@ static inline struct sm_cache *api_cache(struct sm_http_req *req)
 	return ((struct sm_app_thread *)req->thread_data)->cache;
 }
 
+/*
+ * Run a write operation (src/ops) on a worker: work(ctx, job, err) there
+ * with an operation context of the server (api_ops_ctx_init), then
+ * done(req, job, r, err) back on the loop thread (not called when the
+ * client went away), then free_job(job). Returns SM_HTTP_DEFERRED, or
+ * answers itself (job freed) and returns SM_HTTP_DONE.
+ */
+struct sm_ops_ctx;
+typedef int (*api_op_fn)(struct sm_ops_ctx *ctx, void *job, struct strbuf *err);
+typedef void (*api_op_done_fn)(struct sm_http_req *req, void *job, int r, struct strbuf *err);
+int api_run_op(struct sm_http_req *req, struct sm_app *app, api_op_fn work, api_op_done_fn done,
+	       void *job, void (*free_job)(void *job));
+/* An operation context of the server: writer lock, log warnings, count invalidation. */
+void api_ops_ctx_init(struct sm_app *app, struct sm_ops_ctx *ctx);
+
 /* The writer lock, then the home lock. API_ANSWERED (500 set) on failure. */
 int api_write_begin(struct sm_app *app, struct sm_http_req *req);
 void api_write_end(struct sm_app *app);
@@ -143,9 +158,6 @@ bool api_is_default(const char *id);
  */
 int api_resolve(struct sm_http_req *req, struct sm_cache *cache, const char *id,
 		const char *collection, struct sm_artifact_row *ret);
-/* Quiet variant: 0, -ENOENT, -EINVAL, -EEXIST. */
-int api_resolve_quiet(struct sm_cache *cache, const char *id, const char *collection,
-		      struct sm_artifact_row *ret, struct strbuf *err);
 
 /* The id shown for a row: "type:name", or "collection/type:name" when ambiguous. */
 int api_artifact_key(struct sm_cache *cache, const struct sm_artifact_row *row, struct strbuf *out);

@@ -11,6 +11,7 @@
 #include "skillmeat/home.h"
 #include "skillmeat/log.h"
 #include "skillmeat/memory.h"
+#include "skillmeat/ops.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/user_collections.h"
@@ -141,92 +142,50 @@ out:
 	return r < 0 ? api_fail(req, r, NULL) : SM_HTTP_DONE;
 }
 
+/* DELETE /artifacts/{id}: sm_ops_remove on a worker. */
 struct del_job {
-	struct sm_app *app;
 	char *id; /* as requested, for the 404 message */
+	struct sm_ops_remove req;
 	char *collection;
 	char *type_name; /* "type:name" inside its collection */
-	char *uuid;
-	char *key; /* as user-collections.toml may name it */
-	int r;
-	struct strbuf err;
+	struct sm_ops_remove_result res;
 };
 
-static void del_job_free(struct del_job *j)
+static void del_job_free(void *arg)
 {
+	struct del_job *j = arg;
+
 	sm_free(j->id);
 	sm_free(j->collection);
 	sm_free(j->type_name);
-	sm_free(j->uuid);
-	sm_free(j->key);
-	sm_strbuf_release(&j->err);
+	sm_ops_remove_result_release(&j->res);
 	sm_free(j);
 }
 
-static void del_work(void *arg)
+static int del_work(struct sm_ops_ctx *ctx, void *arg, struct strbuf *err)
 {
 	struct del_job *j = arg;
-	struct sm_app *app = j->app;
-	struct sm_cache *cache = NULL;
-	struct sm_collection *c = NULL;
-	struct sm_user_collections *f = NULL;
-	struct sm_sync_stats st = {0};
-	long idx = -1;
-	int r, dropped = 0;
 
-	pthread_mutex_lock(&app->write_lock);
-	r = sm_home_lock(app->home, &j->err);
-	if (r < 0)
-		goto unlock;
-	r = sm_cache_open(app->home, &cache, &j->err);
-	if (r == 0)
-		r = sm_collection_open(app->home, j->collection, &c, &j->err);
-	if (r == 0) {
-		idx = sm_collection_resolve(c, j->type_name, &j->err);
-		r = idx < 0 ? (int)idx : 0;
-	}
-	if (r == 0 && (r = sm_user_collections_load(app->home->root, &f, &j->err)) == -EBADMSG) {
-		sm_log_error("server: %s", j->err.buf);
-		r = -EIO;
-	}
-	if (r == 0)
-		r = dropped = sm_cache_drop_members(cache, f, j->uuid, j->key, &j->err);
-	if (r >= 0)
-		r = sm_collection_remove(c, (size_t)idx, false, &j->err);
-	if (r >= 0)
-		r = sm_collection_commit(c, &j->err);
-	if (r >= 0 && dropped > 0 && sm_user_collections_save(f, &j->err) < 0)
-		sm_log_error("server: '%s' removed, but user-collections.toml kept it: %s", j->id,
-			     j->err.buf);
-	if (r >= 0 && sm_cache_sync_open(cache, c, 0, &st, &j->err) < 0)
-		sm_log_warn("server: the cache was not updated after removing '%s': %s", j->id,
-			    j->err.buf);
-	sm_home_unlock(app->home);
-unlock:
-	pthread_mutex_unlock(&app->write_lock);
-	j->r = r < 0 ? r : 0;
-	sm_sync_stats_release(&st);
-	sm_user_collections_free(f);
-	sm_collection_free(c);
-	sm_cache_close(cache);
+	j->req.collection = j->collection;
+	j->req.id = j->type_name;
+	return sm_ops_remove(ctx, &j->req, &j->res, err);
 }
 
-static void del_done(struct sm_http_req *req, void *arg)
+static void del_done(struct sm_http_req *req, void *arg, int r, struct strbuf *err)
 {
 	struct del_job *j = arg;
 
-	/* whatever happened, another connection may have committed */
-	api_invalidate(j->app, NULL);
-	if (!req)
-		goto out;
-	if (j->r == 0)
+	if (r == 0) {
 		sm_http_no_content(req);
-	else if (j->r == -ENOENT)
+	} else if (r == -ENOENT) {
 		(void)sm_http_error(req, 404, "Artifact '%s' not found", j->id);
-	else
-		api_fail(req, j->r, j->err.buf);
-out:
-	del_job_free(j);
+	} else {
+		if (r == -EBADMSG) {
+			sm_log_error("server: %s", err->buf);
+			r = -EIO;
+		}
+		api_fail(req, r, err->buf);
+	}
 }
 
 static int art_delete(struct sm_http_req *req, void *data)
@@ -235,46 +194,37 @@ static int art_delete(struct sm_http_req *req, void *data)
 	struct sm_cache *cache = api_cache(req);
 	const char *id = sm_http_param(req, "id"), *coll;
 	struct sm_artifact_row row = {0};
-	struct strbuf key = STRBUF_INIT, tn = STRBUF_INIT;
+	struct strbuf tn = STRBUF_INIT;
 	struct del_job *j = NULL;
 	int r;
 
 	if ((r = collection_param(app, req, &coll)) < 0 ||
 	    (r = api_resolve(req, cache, id, coll, &row)) < 0)
 		return api_fail(req, r, NULL);
-	if ((r = api_artifact_key(cache, &row, &key)) < 0 ||
-	    (r = sm_strbuf_addf(&tn, "%s:%s", row.type, row.name)) < 0)
+	if ((r = sm_strbuf_addf(&tn, "%s:%s", row.type, row.name)) < 0)
 		goto out;
 	j = sm_calloc(1, sizeof(*j));
 	if (!j) {
 		r = -ENOMEM;
 		goto out;
 	}
-	j->app = app;
-	j->err = (struct strbuf)STRBUF_INIT;
 	j->id = sm_strdup(id);
 	j->collection = sm_strdup(row.collection);
 	j->type_name = sm_strbuf_detach(&tn, NULL);
-	j->uuid = sm_strdup(row.uuid);
-	j->key = sm_strbuf_detach(&key, NULL);
-	if (!j->id || !j->collection || !j->type_name || !j->uuid || !j->key) {
+	if (!j->id || !j->collection || !j->type_name) {
 		r = -ENOMEM;
 		goto out;
 	}
-	r = sm_http_defer(req, del_work, del_done, j);
-	if (r == 0) {
-		j = NULL;
-		r = SM_HTTP_DEFERRED;
-	}
+	r = api_run_op(req, app, del_work, del_done, j, del_job_free);
+	j = NULL;
 out:
 	if (j)
 		del_job_free(j);
 	sm_artifact_row_release(&row);
-	sm_strbuf_release(&key);
 	sm_strbuf_release(&tn);
-	if (r == SM_HTTP_DEFERRED)
-		return r;
-	return r < 0 ? api_fail(req, r, NULL) : SM_HTTP_DONE;
+	if (r < 0)
+		return api_fail(req, r, NULL);
+	return r;
 }
 
 int api_register_artifacts(struct sm_app *app, struct sm_router *router, struct strbuf *err)

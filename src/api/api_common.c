@@ -14,6 +14,7 @@
 #include "skillmeat/home.h"
 #include "skillmeat/log.h"
 #include "skillmeat/memory.h"
+#include "skillmeat/ops.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/user_collections.h"
@@ -303,59 +304,11 @@ bool api_is_default(const char *id)
 
 /* ---- artifact ids ---- */
 
-int api_resolve_quiet(struct sm_cache *cache, const char *id, const char *collection,
-		      struct sm_artifact_row *ret, struct strbuf *err)
-{
-	const char *colon = strchr(id, ':'), *slash;
-	struct strbuf full = STRBUF_INIT, part = STRBUF_INIT;
-	int r;
-
-	if (!colon || colon == id || !colon[1])
-		return sm_err(err, -EINVAL, "Invalid artifact ID format. Expected 'type:name'");
-	slash = memchr(id, '/', (size_t)(colon - id));
-	if (slash) {
-		if ((r = sm_strbuf_add(&part, id, (size_t)(slash - id))) < 0)
-			goto out;
-		if (sm_collection_name_check(part.buf, NULL) < 0) {
-			r = sm_err(err, -EINVAL, "invalid collection in artifact id '%s'", id);
-			goto out;
-		}
-		if (collection && strcmp(collection, part.buf)) {
-			r = sm_err(err, -ENOENT, "Artifact '%s' not found", id);
-			goto out;
-		}
-	}
-	if (sm_artifact_name_check(colon + 1, NULL) < 0) {
-		r = sm_err(err, -EINVAL, "invalid artifact name in '%s'", id);
-		goto out;
-	}
-	if (collection && !slash) {
-		if (sm_collection_name_check(collection, NULL) < 0) {
-			r = sm_err(err, -EINVAL, "invalid collection '%s'", collection);
-			goto out;
-		}
-		if ((r = sm_strbuf_addf(&full, "%s/%s", collection, id)) < 0)
-			goto out;
-		id = full.buf;
-	}
-	r = sm_cache_resolve_artifact(cache, id, false, ret, err);
-	if (r == -ENOENT)
-		r = sm_err(err, -ENOENT, "Artifact '%s' not found", id);
-	else if (r == -EEXIST)
-		r = sm_err_prefix(err, -EEXIST, "artifact id '%s' is ambiguous", id);
-out:
-	if (r == -ENOMEM || r == -E2BIG)
-		r = sm_err(err, -ENOMEM, "out of memory");
-	sm_strbuf_release(&full);
-	sm_strbuf_release(&part);
-	return r;
-}
-
 int api_resolve(struct sm_http_req *req, struct sm_cache *cache, const char *id,
 		const char *collection, struct sm_artifact_row *ret)
 {
 	struct strbuf err = STRBUF_INIT;
-	int r = api_resolve_quiet(cache, id, collection, ret, &err);
+	int r = sm_ops_resolve_id(cache, id, collection, ret, &err);
 
 	if (r == -EEXIST) {
 		(void)sm_http_error(req, 400, "%s (use collection/type:name or ?collection=)",

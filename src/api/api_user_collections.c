@@ -16,6 +16,7 @@
 #include "skillmeat/home.h"
 #include "skillmeat/log.h"
 #include "skillmeat/memory.h"
+#include "skillmeat/ops.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/timeutil.h"
@@ -42,47 +43,11 @@ static int default_conflict(struct sm_http_req *req, const char *what)
 	return SM_HTTP_DONE;
 }
 
-/* Index of the file entry with exactly this id, or -1. */
-static long find_id(const struct sm_user_collections *f, const char *id)
+static void strv_free(char **v, size_t n)
 {
-	for (size_t i = 0; i < f->n; i++)
-		if (!strcmp(f->items[i].id, id))
-			return (long)i;
-	return -1;
-}
-
-/* Load the file under the write lock; a malformed file is a 500 with its message logged. */
-static int load(struct sm_app *app, struct sm_http_req *req, struct sm_user_collections **ret)
-{
-	struct strbuf err = STRBUF_INIT;
-	int r = sm_user_collections_load(app->home->root, ret, &err);
-
-	if (r < 0) {
-		sm_log_error("server: %s", err.buf);
-		if (r == -EBADMSG)
-			(void)sm_http_error(req, 500,
-					    "user-collections.toml is malformed (see the server log)");
-		else
-			api_fail(req, r, err.buf);
-		r = API_ANSWERED;
-	}
-	sm_strbuf_release(&err);
-	return r;
-}
-
-/* Save, then index the file in this thread's cache. */
-static int save_and_sync(struct sm_cache *cache, struct sm_user_collections *f, struct strbuf *err)
-{
-	struct sm_sync_stats st = {0};
-	int r = sm_user_collections_save(f, err);
-
-	if (r < 0)
-		return r;
-	r = sm_cache_sync_user_collections(cache, &st, err);
-	sm_sync_stats_release(&st);
-	if (r < 0)
-		sm_log_warn("server: the cache was not updated after a write: %s", err->buf);
-	return 0; /* the file stands; the next sync repairs the cache */
+	for (size_t i = 0; v && i < n; i++)
+		sm_free(v[i]);
+	sm_free(v);
 }
 
 /* A collection as returned: the stored row and its count. */
@@ -232,55 +197,99 @@ static int write_error(struct sm_http_req *req, int r, const struct strbuf *err,
 	return api_fail(req, r, err->buf);
 }
 
+/* ---- writes: src/ops on a worker (api_run_op) ---- */
+
+/* One user-collection write: its input, and the operation's result. */
+struct uc_job {
+	struct sm_app *app;
+	char *id;      /* the collection id of the path, or NULL (create) */
+	char *aid;     /* DELETE .../artifacts/{artifact_id} */
+	struct uc_body b;
+	json_t *ids;   /* POST .../artifacts: artifact_ids */
+	struct sm_ops_uc_result res;
+};
+
+static void uc_job_free(void *arg)
+{
+	struct uc_job *j = arg;
+
+	sm_free(j->id);
+	sm_free(j->aid);
+	json_decref(j->b.json);
+	json_decref(j->ids);
+	sm_ops_uc_result_release(&j->res);
+	sm_free(j);
+}
+
+static struct uc_job *uc_job_new(struct sm_app *app, const char *id)
+{
+	struct uc_job *j = sm_calloc(1, sizeof(*j));
+
+	if (!j)
+		return NULL;
+	j->app = app;
+	if (id && !(j->id = sm_strdup(id))) {
+		sm_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/*
+ * Answer a failed operation: a malformed file is a 500 with its message
+ * logged; -ENOENT is the collection of the path.
+ */
+static void uc_op_fail(struct sm_http_req *req, struct uc_job *j, int r, const struct strbuf *err)
+{
+	if (r == -EBADMSG) {
+		sm_log_error("server: %s", err->buf);
+		(void)sm_http_error(req, 500,
+				    "user-collections.toml is malformed (see the server log)");
+	} else if (r == -ENOENT && j->id) {
+		not_found(req, j->id);
+	} else {
+		write_error(req, r, err, j->b.f.name);
+	}
+}
+
 /* ---- POST /user-collections ---- */
+
+static int create_work(struct sm_ops_ctx *ctx, void *arg, struct strbuf *err)
+{
+	struct uc_job *j = arg;
+
+	return sm_ops_uc_create(ctx, &j->b.f, &j->res, err);
+}
+
+static void create_done(struct sm_http_req *req, void *arg, int r, struct strbuf *err)
+{
+	struct uc_job *j = arg;
+
+	if (r < 0)
+		uc_op_fail(req, j, r, err);
+	else
+		respond_row(j->app, req, 201, j->res.id, false);
+}
 
 static int uc_create(struct sm_http_req *req, void *data)
 {
 	struct sm_app *app = data;
-	struct strbuf err = STRBUF_INIT;
-	struct sm_user_collections *f = NULL;
-	struct uc_body b;
-	char now[SM_ISO_MAX], *id = NULL;
-	long idx;
+	struct uc_job *j = uc_job_new(app, NULL);
 	int r;
 
-	r = parse_body(req, &b, true);
-	if (r < 0)
-		goto out;
-	if (!strcmp(b.f.name, SM_UC_DEFAULT_NAME)) {
-		(void)sm_http_error(req, 409, "Collection with name '%s' already exists", b.f.name);
+	if (!j)
+		return api_fail(req, -ENOMEM, NULL);
+	r = parse_body(req, &j->b, true);
+	if (r == 0 && !strcmp(j->b.f.name, SM_UC_DEFAULT_NAME)) {
+		(void)sm_http_error(req, 409, "Collection with name '%s' already exists",
+				    j->b.f.name);
 		r = API_ANSWERED;
-		goto out;
 	}
-	if ((r = sm_time_now_iso(now)) < 0)
-		goto out;
-	if ((r = api_write_begin(app, req)) < 0)
-		goto out;
-	r = load(app, req, &f);
-	if (r == 0) {
-		idx = sm_user_collections_create(f, &b.f, now, &err);
-		if (idx < 0) {
-			r = write_error(req, (int)idx, &err, b.f.name);
-			r = API_ANSWERED;
-		} else if (!(id = sm_strdup(f->items[idx].id))) {
-			r = -ENOMEM;
-		} else {
-			r = save_and_sync(api_cache(req), f, &err);
-		}
+	if (r < 0) {
+		uc_job_free(j);
+		return r == API_ANSWERED ? SM_HTTP_DONE : api_fail(req, r, NULL);
 	}
-	api_write_end(app);
-	if (r == 0) {
-		api_invalidate(app, id);
-		r = respond_row(app, req, 201, id, false);
-	}
-out:
-	sm_user_collections_free(f);
-	json_decref(b.json);
-	sm_free(id);
-	if (r < 0)
-		api_fail(req, r, err.buf);
-	sm_strbuf_release(&err);
-	return SM_HTTP_DONE;
+	return api_run_op(req, app, create_work, create_done, j, uc_job_free);
 }
 
 /* ---- GET /user-collections/{id} ---- */
@@ -303,99 +312,84 @@ static int uc_get(struct sm_http_req *req, void *data)
 
 /* ---- PUT /user-collections/{id} ---- */
 
+static int update_work(struct sm_ops_ctx *ctx, void *arg, struct strbuf *err)
+{
+	struct uc_job *j = arg;
+	struct sm_ops_uc_ref ref = { .ref = j->id, .by_id = true };
+
+	return sm_ops_uc_update(ctx, &ref, &j->b.f, &j->res, err);
+}
+
+static void update_done(struct sm_http_req *req, void *arg, int r, struct strbuf *err)
+{
+	struct uc_job *j = arg;
+
+	if (r < 0)
+		uc_op_fail(req, j, r, err);
+	else
+		respond_row(j->app, req, 200, j->id, false);
+}
+
 static int uc_update(struct sm_http_req *req, void *data)
 {
 	struct sm_app *app = data;
 	const char *id = sm_http_param(req, "id");
-	struct strbuf err = STRBUF_INIT;
-	struct sm_user_collections *f = NULL;
-	struct uc_body b;
-	char now[SM_ISO_MAX];
-	long idx;
+	struct uc_job *j = uc_job_new(app, id);
 	int r;
 
-	r = parse_body(req, &b, false);
+	if (!j)
+		return api_fail(req, -ENOMEM, NULL);
+	r = parse_body(req, &j->b, false);
 	if (r < 0)
 		goto out;
-	if (!b.any) {
+	if (!j->b.any) {
 		(void)sm_http_error(req, 400, "At least one update parameter must be provided");
 		r = API_ANSWERED;
-		goto out;
-	}
-	if (api_is_default(id)) {
-		r = default_conflict(req, "modified");
+	} else if (api_is_default(id)) {
+		default_conflict(req, "modified");
 		r = API_ANSWERED;
-		goto out;
-	}
-	if (b.f.name && !strcmp(b.f.name, SM_UC_DEFAULT_NAME)) {
-		(void)sm_http_error(req, 409, "Collection with name '%s' already exists", b.f.name);
+	} else if (j->b.f.name && !strcmp(j->b.f.name, SM_UC_DEFAULT_NAME)) {
+		(void)sm_http_error(req, 409, "Collection with name '%s' already exists",
+				    j->b.f.name);
 		r = API_ANSWERED;
-		goto out;
 	}
-	if ((r = sm_time_now_iso(now)) < 0)
-		goto out;
-	if ((r = api_write_begin(app, req)) < 0)
-		goto out;
-	r = load(app, req, &f);
-	if (r == 0 && (idx = find_id(f, id)) < 0) {
-		not_found(req, id);
-		r = API_ANSWERED;
-	} else if (r == 0) {
-		r = sm_user_collections_update(f, (size_t)idx, &b.f, now, &err);
-		if (r < 0) {
-			write_error(req, r, &err, b.f.name);
-			r = API_ANSWERED;
-		} else {
-			r = save_and_sync(api_cache(req), f, &err);
-		}
-	}
-	api_write_end(app);
-	if (r == 0)
-		r = respond_row(app, req, 200, id, false);
 out:
-	sm_user_collections_free(f);
-	json_decref(b.json);
-	if (r < 0)
-		api_fail(req, r, err.buf);
-	sm_strbuf_release(&err);
-	return SM_HTTP_DONE;
+	if (r < 0) {
+		uc_job_free(j);
+		return r == API_ANSWERED ? SM_HTTP_DONE : api_fail(req, r, NULL);
+	}
+	return api_run_op(req, app, update_work, update_done, j, uc_job_free);
 }
 
 /* ---- DELETE /user-collections/{id} ---- */
+
+static int delete_work(struct sm_ops_ctx *ctx, void *arg, struct strbuf *err)
+{
+	struct uc_job *j = arg;
+	struct sm_ops_uc_ref ref = { .ref = j->id, .by_id = true };
+
+	return sm_ops_uc_delete(ctx, &ref, NULL, NULL, &j->res, err);
+}
+
+static void no_content_done(struct sm_http_req *req, void *arg, int r, struct strbuf *err)
+{
+	if (r < 0)
+		uc_op_fail(req, arg, r, err);
+	else
+		sm_http_no_content(req);
+}
 
 static int uc_delete(struct sm_http_req *req, void *data)
 {
 	struct sm_app *app = data;
 	const char *id = sm_http_param(req, "id");
-	struct strbuf err = STRBUF_INIT;
-	struct sm_user_collections *f = NULL;
-	long idx;
-	int r;
+	struct uc_job *j;
 
 	if (api_is_default(id))
 		return default_conflict(req, "deleted");
-	if ((r = api_write_begin(app, req)) < 0)
-		goto out;
-	r = load(app, req, &f);
-	if (r == 0 && (idx = find_id(f, id)) < 0) {
-		not_found(req, id);
-		r = API_ANSWERED;
-	} else if (r == 0) {
-		r = sm_user_collections_delete(f, (size_t)idx, &err);
-		if (r == 0)
-			r = save_and_sync(api_cache(req), f, &err);
-	}
-	api_write_end(app);
-	if (r == 0) {
-		api_invalidate(app, id);
-		sm_http_no_content(req);
-	}
-out:
-	sm_user_collections_free(f);
-	if (r < 0)
-		api_fail(req, r, err.buf);
-	sm_strbuf_release(&err);
-	return SM_HTTP_DONE;
+	if (!(j = uc_job_new(app, id)))
+		return api_fail(req, -ENOMEM, NULL);
+	return api_run_op(req, app, delete_work, no_content_done, j, uc_job_free);
 }
 
 /* ---- GET /user-collections/{id}/artifacts ---- */
@@ -448,35 +442,6 @@ static int uc_artifacts(struct sm_http_req *req, void *data)
 
 /* ---- membership ---- */
 
-/* uuid of an id, or NULL (dangling, malformed). */
-static char *uuid_of(struct sm_cache *cache, const char *id)
-{
-	struct sm_artifact_row row;
-	char *u;
-
-	if (sm_cache_resolve_artifact(cache, id, true, &row, NULL) < 0)
-		return NULL;
-	u = row.uuid;
-	row.uuid = NULL;
-	sm_artifact_row_release(&row);
-	return u;
-}
-
-static bool has_uuid(char *const *v, size_t n, const char *u)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] && !strcmp(v[i], u))
-			return true;
-	return false;
-}
-
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		sm_free(v[i]);
-	sm_free(v);
-}
-
 /* Collection must exist (404) and not be the default one (409). */
 static int member_target(struct sm_http_req *req, const char *id)
 {
@@ -498,87 +463,69 @@ static int member_target(struct sm_http_req *req, const char *id)
 	return r;
 }
 
-struct add_plan {
-	char **keys;
-	char **uuids;
-	size_t n;
-	json_t *not_found;
-};
-
-static void add_plan_release(struct add_plan *p, size_t cap)
+/* A malformed or ambiguous artifact id is a 400 with the reason. */
+static void member_fail(struct sm_http_req *req, struct uc_job *j, int r, struct strbuf *err)
 {
-	(void)cap;
-	strv_free(p->keys, p->n);
-	strv_free(p->uuids, p->n);
-	json_decref(p->not_found);
+	if (r == -EINVAL || r == -EEXIST)
+		(void)sm_http_error(req, 400, "%s", err->buf);
+	else
+		uc_op_fail(req, j, r, err);
 }
 
-/* Resolve every id before anything is written: unknown → not_found, malformed → 400. */
-static int plan_add(struct sm_http_req *req, json_t *ids, struct add_plan *p)
+static int add_work(struct sm_ops_ctx *ctx, void *arg, struct strbuf *err)
 {
-	struct sm_cache *cache = api_cache(req);
-	struct strbuf err = STRBUF_INIT, key = STRBUF_INIT;
-	size_t n = json_array_size(ids), i;
-	json_t *v;
-	int r = 0;
+	struct uc_job *j = arg;
+	struct sm_ops_uc_ref ref = { .ref = j->id, .by_id = true };
+	size_t n = json_array_size(j->ids);
+	const char **ids = sm_calloc(n + 1, sizeof(*ids));
+	int r;
 
-	p->keys = sm_calloc(n + 1, sizeof(*p->keys));
-	p->uuids = sm_calloc(n + 1, sizeof(*p->uuids));
-	p->not_found = json_array();
-	if (!p->keys || !p->uuids || !p->not_found)
+	if (!ids)
 		return -ENOMEM;
-	json_array_foreach(ids, i, v)
-	{
-		struct sm_artifact_row row;
-		const char *s = json_string_value(v);
-
-		sm_strbuf_reset(&err);
-		r = api_resolve_quiet(cache, s, NULL, &row, &err);
-		if (r == -ENOENT) {
-			json_array_append_new(p->not_found, json_string(s));
-			r = 0;
-			continue;
-		}
-		if (r == -EINVAL || r == -EEXIST) {
-			(void)sm_http_error(req, 400, "%s", err.buf);
-			r = API_ANSWERED;
-			break;
-		}
-		if (r < 0)
-			break;
-		sm_strbuf_reset(&key);
-		r = api_artifact_key(cache, &row, &key);
-		if (r == 0 && !(p->keys[p->n] = sm_strdup(key.buf)))
-			r = -ENOMEM;
-		if (r == 0) {
-			p->uuids[p->n++] = row.uuid;
-			row.uuid = NULL;
-		} else {
-			sm_free(p->keys[p->n]);
-			p->keys[p->n] = NULL;
-		}
-		sm_artifact_row_release(&row);
-		if (r < 0)
-			break;
-	}
-	sm_strbuf_release(&err);
-	sm_strbuf_release(&key);
+	for (size_t i = 0; i < n; i++)
+		ids[i] = json_string_value(json_array_get(j->ids, i));
+	r = sm_ops_uc_add_members(ctx, &ref, ids, n, SM_OPS_UNKNOWN_LISTED, &j->res, err);
+	sm_free(ids);
 	return r;
+}
+
+static void add_done(struct sm_http_req *req, void *arg, int r, struct strbuf *err)
+{
+	struct uc_job *j = arg;
+	const char *id = j->id;
+	int64_t total = 0;
+	json_t *nf, *o;
+
+	if (r < 0) {
+		member_fail(req, j, r, err);
+		return;
+	}
+	r = sm_store_count_members(api_cache(req)->store, &id, 1, &total, NULL);
+	if (r < 0) {
+		api_fail(req, r, NULL);
+		return;
+	}
+	nf = json_array();
+	for (size_t i = 0; nf && i < j->res.n_not_found; i++)
+		json_array_append_new(nf, json_string(j->res.not_found[i]));
+	o = nf ? json_pack("{s:s, s:I, s:I, s:I, s:o}", "collection_id", id, "added_count",
+			   (json_int_t)j->res.changed, "already_present_count",
+			   (json_int_t)j->res.present, "total_artifacts", (json_int_t)total,
+			   "not_found", nf)
+	       : NULL;
+	if (!o)
+		api_fail(req, -ENOMEM, NULL);
+	else
+		sm_http_json(req, j->res.changed ? 201 : 200, o);
 }
 
 static int uc_add_artifacts(struct sm_http_req *req, void *data)
 {
 	struct sm_app *app = data;
 	const char *id = sm_http_param(req, "id");
-	struct sm_cache *cache = api_cache(req);
-	struct strbuf err = STRBUF_INIT;
-	struct sm_user_collections *f = NULL;
-	struct add_plan plan = {0};
-	char **have = NULL;
-	size_t nhave = 0, added = 0, present = 0, i;
-	int64_t total = 0;
-	json_t *body = NULL, *ids, *v, *o;
-	long idx;
+	struct uc_job *j = NULL;
+	json_t *body = NULL, *ids, *v;
+	size_t i;
 	int r;
 
 	if (sm_http_json_body(req, &body) < 0)
@@ -604,127 +551,54 @@ static int uc_add_artifacts(struct sm_http_req *req, void *data)
 			goto out;
 		}
 	}
-	if ((r = member_target(req, id)) < 0 || (r = plan_add(req, ids, &plan)) < 0)
+	if ((r = member_target(req, id)) < 0)
 		goto out;
-	if ((r = api_write_begin(app, req)) < 0)
+	if (!(j = uc_job_new(app, id))) {
+		r = -ENOMEM;
 		goto out;
-	r = load(app, req, &f);
-	if (r == 0 && (idx = find_id(f, id)) < 0) {
-		not_found(req, id);
-		r = API_ANSWERED;
-	} else if (r == 0) {
-		const struct sm_user_collection *uc = &f->items[idx];
-
-		nhave = uc->nmembers;
-		have = sm_calloc(nhave + 1, sizeof(*have));
-		if (!have)
-			r = -ENOMEM;
-		for (size_t k = 0; r == 0 && k < nhave; k++)
-			have[k] = uuid_of(cache, uc->members[k]);
-		for (size_t k = 0; r == 0 && k < plan.n; k++) {
-			if (has_uuid(have, nhave, plan.uuids[k]) ||
-			    has_uuid(plan.uuids, k, plan.uuids[k])) {
-				present++;
-				continue;
-			}
-			r = sm_user_collections_add_member(f, (size_t)idx, plan.keys[k], &err);
-			if (r >= 0) {
-				added += (size_t)r;
-				present += r == 0;
-				r = 0;
-			}
-		}
-		if (r == 0 && added)
-			r = save_and_sync(cache, f, &err);
 	}
-	api_write_end(app);
-	if (r < 0)
-		goto out;
-	api_invalidate(app, id);
-	r = sm_store_count_members(cache->store, &id, 1, &total, NULL);
-	if (r < 0)
-		goto out;
-	o = json_pack("{s:s, s:I, s:I, s:I, s:O}", "collection_id", id, "added_count",
-		      (json_int_t)added, "already_present_count", (json_int_t)present,
-		      "total_artifacts", (json_int_t)total, "not_found", plan.not_found);
-	r = o ? sm_http_json(req, added ? 201 : 200, o) : -ENOMEM;
-out:
-	if (r < 0)
-		api_fail(req, r, err.buf);
-	strv_free(have, nhave);
-	add_plan_release(&plan, 0);
-	sm_user_collections_free(f);
+	j->ids = json_incref(ids);
 	json_decref(body);
-	sm_strbuf_release(&err);
+	return api_run_op(req, app, add_work, add_done, j, uc_job_free);
+out:
+	json_decref(body);
+	if (r < 0 && r != API_ANSWERED)
+		api_fail(req, r, NULL);
 	return SM_HTTP_DONE;
+}
+
+static int remove_work(struct sm_ops_ctx *ctx, void *arg, struct strbuf *err)
+{
+	struct uc_job *j = arg;
+	struct sm_ops_uc_ref ref = { .ref = j->id, .by_id = true };
+	const char *ids[] = { j->aid };
+
+	return sm_ops_uc_remove_members(ctx, &ref, ids, 1, false, &j->res, err);
+}
+
+static void remove_done(struct sm_http_req *req, void *arg, int r, struct strbuf *err)
+{
+	if (r < 0)
+		member_fail(req, arg, r, err);
+	else
+		sm_http_no_content(req);
 }
 
 static int uc_remove_artifact(struct sm_http_req *req, void *data)
 {
 	struct sm_app *app = data;
 	const char *id = sm_http_param(req, "id"), *aid = sm_http_param(req, "artifact_id");
-	struct sm_cache *cache = api_cache(req);
-	struct strbuf err = STRBUF_INIT;
-	struct sm_user_collections *f = NULL;
-	struct sm_artifact_row row = {0};
-	bool have_row = false;
-	size_t removed = 0;
-	long idx;
+	struct uc_job *j;
 	int r;
 
 	if ((r = member_target(req, id)) < 0)
-		goto out;
-	r = api_resolve_quiet(cache, aid, NULL, &row, &err);
-	if (r == -EINVAL || r == -EEXIST) {
-		(void)sm_http_error(req, 400, "%s", err.buf);
-		r = API_ANSWERED;
-		goto out;
+		return r == API_ANSWERED ? SM_HTTP_DONE : api_fail(req, r, NULL);
+	if (!(j = uc_job_new(app, id)) || !(j->aid = sm_strdup(aid))) {
+		if (j)
+			uc_job_free(j);
+		return api_fail(req, -ENOMEM, NULL);
 	}
-	if (r < 0 && r != -ENOENT)
-		goto out;
-	have_row = r == 0;
-	if ((r = api_write_begin(app, req)) < 0)
-		goto out;
-	r = load(app, req, &f);
-	if (r == 0 && (idx = find_id(f, id)) < 0) {
-		not_found(req, id);
-		r = API_ANSWERED;
-	} else if (r == 0) {
-		/* every member naming it: the same string, or resolving to the same artifact */
-		for (size_t k = f->items[idx].nmembers; r == 0 && k-- > 0;) {
-			const char *m = f->items[idx].members[k];
-			char *u = NULL;
-			bool same = !strcmp(m, aid);
-
-			if (!same && have_row) {
-				u = uuid_of(cache, m);
-				same = u && !strcmp(u, row.uuid);
-			}
-			sm_free(u);
-			if (!same)
-				continue;
-			r = sm_user_collections_remove_member(f, (size_t)idx, m, &err);
-			if (r > 0) {
-				removed += (size_t)r;
-				r = 0;
-			}
-		}
-		if (r == 0 && removed)
-			r = save_and_sync(cache, f, &err);
-	}
-	api_write_end(app);
-	if (r == 0) {
-		if (removed)
-			api_invalidate(app, id);
-		sm_http_no_content(req);
-	}
-out:
-	if (r < 0)
-		api_fail(req, r, err.buf);
-	sm_artifact_row_release(&row);
-	sm_user_collections_free(f);
-	sm_strbuf_release(&err);
-	return SM_HTTP_DONE;
+	return api_run_op(req, app, remove_work, remove_done, j, uc_job_free);
 }
 
 /* ---- refresh-cache, migrate-to-default (worker thread) ---- */

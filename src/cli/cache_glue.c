@@ -7,6 +7,7 @@
 #include "skillmeat/cache.h"
 #include "skillmeat/collection.h"
 #include "skillmeat/home.h"
+#include "skillmeat/ops.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
 #include "util/banned.h"
@@ -69,6 +70,51 @@ static void sync_open(struct cli *cli, struct sm_collection *c, bool announce)
 		cli_api_refresh(cli, "default");
 	sm_sync_stats_release(&st);
 	sm_strbuf_release(&err);
+}
+
+static void ops_warning(void *ud, const char *msg)
+{
+	cli_warning(ud, "%s", msg);
+}
+
+void cli_ops_init(struct cli *cli, struct sm_ops_ctx *ctx, struct sm_cache *cache)
+{
+	sm_ops_ctx_init(ctx, cli->home, cache);
+	ctx->warn = ops_warning;
+	ctx->warn_ud = cli;
+}
+
+void cli_ops_release(struct cli *cli, struct sm_ops_ctx *ctx)
+{
+	struct sm_truth *t = &ctx->truth;
+
+	/* an index the operation opened becomes the CLI's */
+	if (t->own_cache && t->cache && !cli->cache) {
+		cli->cache = t->cache;
+		t->own_cache = false;
+		if (cli->cache->in_memory)
+			cli_warning(cli, "'%s' is not writable: using an in-memory cache",
+				    cli->home->root);
+	}
+	sm_ops_ctx_release(ctx);
+}
+
+int cli_config_set(struct cli *cli, const char *key, const char *value, struct strbuf *err)
+{
+	struct sm_ops_ctx ctx;
+	int r;
+
+	cli_ops_init(cli, &ctx, cli->cache);
+	r = sm_ops_config_set(&ctx, key, value, err);
+	cli_ops_release(cli, &ctx);
+	return r;
+}
+
+void cli_announce(struct cli *cli, bool changed)
+{
+	/* formats §7: collection "default" */
+	if (changed)
+		cli_api_refresh(cli, "default");
 }
 
 void cli_cache_after_write(struct cli *cli, struct sm_collection *c)

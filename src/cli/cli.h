@@ -90,6 +90,21 @@ int cli_warm_sync(struct cli *cli, const char *name);
  * undo the write: it is a warning (the next read repairs the cache).
  */
 void cli_cache_after_write(struct cli *cli, struct sm_collection *c);
+/*
+ * An operation context (skillmeat/ops.h) over the CLI's home and the given
+ * index connection (NULL: opened on first use); warnings are printed.
+ */
+struct sm_ops_ctx;
+void cli_ops_init(struct cli *cli, struct sm_ops_ctx *ctx, struct sm_cache *cache);
+/* Set (value non-NULL) or unset a config key: sm_ops_config_set. Needs cli_home. */
+int cli_config_set(struct cli *cli, const char *key, const char *value, struct strbuf *err);
+/* Release ctx; an index it opened is kept as the CLI's (with its warning). */
+void cli_ops_release(struct cli *cli, struct sm_ops_ctx *ctx);
+/*
+ * Tell a running server that the home changed (POST refresh-cache), when
+ * changed. Called after the operation returned, so never under the home lock.
+ */
+void cli_announce(struct cli *cli, bool changed);
 /* The warm sync of one open collection before a read (no server is told). */
 void cli_warm_sync_open(struct cli *cli, struct sm_collection *c);
 /* The fixed `list --json` object of a cached row. */

@@ -124,7 +124,7 @@ int cmd_collection(struct cli *cli, int argc, char **argv)
 	} else if (!strcmp(sub, "use")) {
 		if (!sm_collection_exists(home, name))
 			rc = cli_error(cli, "collection '%s' does not exist", name);
-		else if (sm_config_set(home, "settings.default-collection", name, &err) < 0)
+		else if (cli_config_set(cli, "settings.default-collection", name, &err) < 0)
 			rc = cli_error(cli, "%s", err.buf);
 		else if (cli->json)
 			cli_print_json(json_pack("{s:s}", "active", name));

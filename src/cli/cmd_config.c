@@ -154,7 +154,7 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 	} else if (!strcmp(sub, "set")) {
 		const char *key = argv[optind], *val = argv[optind + 1];
 
-		if (sm_config_set(home, key, val, &err) < 0) {
+		if (cli_config_set(cli, key, val, &err) < 0) {
 			r = cli_error(cli, "%s", err.buf);
 		} else if (cli->json) {
 			cli_print_json(json_pack("{s:s, s:s}", "key", key, "value",
@@ -165,7 +165,7 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 	} else {
 		const char *key = argv[optind];
 
-		if (sm_config_unset(home, key, &err) < 0)
+		if (cli_config_set(cli, key, NULL, &err) < 0)
 			r = cli_error(cli, "%s", err.buf);
 		else if (cli->json)
 			cli_print_json(json_pack("{s:s, s:b}", "key", key, "removed", 1));

@@ -2,14 +2,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "skillmeat/cache.h"
-#include "skillmeat/collection.h"
-#include "skillmeat/home.h"
-#include "skillmeat/manifest.h"
-#include "skillmeat/memory.h"
-#include "skillmeat/store.h"
+#include "skillmeat/artifact.h"
+#include "skillmeat/ops.h"
 #include "skillmeat/strbuf.h"
-#include "skillmeat/user_collections.h"
 #include "util/banned.h"
 
 static const char usage_remove[] =
@@ -28,50 +23,11 @@ static const char help_remove[] =
 
 enum { OPT_KEEP = 0x100 };
 
-/*
- * Load user-collections.toml and drop the members naming the artifact (in
- * memory). Without a cache the memberships are left (a warning): they dangle
- * harmlessly until removed by hand.
- */
-static int drop_memberships(struct cli *cli, struct sm_collection *c, enum sm_artifact_type type,
-			    const char *name, struct sm_user_collections **uc, int *dropped)
+static bool confirm(void *ud, const char *type, const char *name, const char *collection)
 {
-	struct strbuf err = STRBUF_INIT, key = STRBUF_INIT;
-	struct sm_artifact_row row = { 0 };
-	struct sm_cache *cache;
-	int r;
+	struct cli *cli = ud;
 
-	*dropped = 0;
-	r = sm_user_collections_load(cli->home->root, uc, &err);
-	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
-		goto out;
-	}
-	if (!(*uc)->n)
-		goto out;
-	cache = cli_cache(cli);
-	if (!cache) {
-		cli_warning(cli, "no metadata cache: user collections still name '%s'", name);
-		goto out;
-	}
-	cli_warm_sync_open(cli, c); /* the row of this artifact, up to date */
-	r = sm_store_get_artifact_by_key(cache->store, c->name, sm_artifact_type_name(type), name,
-					 &row, &err);
-	if (r == 0)
-		r = sm_cache_artifact_key(cache, &row, &key, &err);
-	if (r == 0)
-		r = sm_cache_drop_members(cache, *uc, row.uuid, key.buf, &err);
-	if (r < 0) {
-		cli_error(cli, "cannot update the user collections: %s", err.buf);
-		goto out;
-	}
-	*dropped = r;
-	r = 0;
-out:
-	sm_artifact_row_release(&row);
-	sm_strbuf_release(&err);
-	sm_strbuf_release(&key);
-	return r;
+	return cli_confirm(cli, "Remove %s '%s' from collection '%s'?", type, name, collection);
 }
 
 int cmd_remove(struct cli *cli, int argc, char **argv)
@@ -84,17 +40,14 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 		{ 0 },
 	};
 	struct strbuf err = STRBUF_INIT;
-	struct sm_collection *c = NULL;
+	struct sm_ops_remove req = { 0 };
+	struct sm_ops_remove_result res = { 0 };
+	struct sm_ops_ctx ctx;
 	struct sm_home *home;
-	const char *coll = NULL, *id;
+	const char *coll = NULL;
 	char cbuf[256];
-	char *name = NULL;
-	struct sm_user_collections *uc = NULL;
-	int dropped = 0;
-	enum sm_artifact_type type;
 	bool force = false, keep = false;
-	long idx;
-	int ch, g, rc = EXIT_FAIL;
+	int ch, g, r;
 
 	while ((ch = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_remove)) < 0)
@@ -118,61 +71,35 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage_error(cli, usage_remove,
 				       argc - optind ? "give one ID" : "missing ID");
-	id = argv[optind];
 	home = cli_home(cli);
 	if (!home)
 		return EXIT_FAIL;
-	if (sm_home_lock(home, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
-		goto out;
-	}
 	/* collection/type:name names its collection, active or not */
-	coll = cli_id_collection(coll, id, cbuf, sizeof(cbuf));
-	if (sm_collection_open(home, coll, &c, &err) < 0) {
+	req.collection = cli_id_collection(coll, argv[optind], cbuf, sizeof(cbuf));
+	req.id = argv[optind];
+	req.keep_files = keep;
+	if (!force && cli->tty_in && !cli->json) {
+		req.confirm = confirm;
+		req.confirm_ud = cli;
+	}
+	cli_ops_init(cli, &ctx, cli->cache);
+	r = sm_ops_remove(&ctx, &req, &res, &err);
+	cli_ops_release(cli, &ctx);
+	if (r < 0) {
 		cli_error(cli, "%s", err.buf);
-		goto out;
-	}
-	idx = sm_collection_resolve(c, id, &err);
-	if (idx < 0) {
-		cli_error(cli, "%s", err.buf);
-		goto out;
-	}
-	type = sm_entry_type(sm_manifest_at(c->manifest, (size_t)idx));
-	name = sm_strdup(sm_entry_name(sm_manifest_at(c->manifest, (size_t)idx)));
-	if (!name) {
-		cli_error(cli, "out of memory");
-		goto out;
-	}
-	if (!force && cli->tty_in && !cli->json &&
-	    !cli_confirm(cli, "Remove %s '%s' from collection '%s'?", sm_artifact_type_name(type),
-			 name, c->name)) {
+	} else if (res.cancelled) {
 		cli_info(cli, "Cancelled");
-		rc = EXIT_OK;
-		goto out;
+	} else {
+		/* after the home lock is released */
+		cli_announce(cli, res.index_changed);
+		if (cli->json)
+			cli_print_json(json_pack("{s:{s:s, s:s, s:s, s:b}}", "removed", "name",
+						 res.name, "type", sm_artifact_type_name(res.type),
+						 "collection", res.collection, "files_kept", keep));
+		else
+			cli_info(cli, "Removed %s: %s", sm_artifact_type_name(res.type), res.name);
 	}
-	/* its memberships go with it (user-collections.toml is written after the manifest) */
-	if (drop_memberships(cli, c, type, name, &uc, &dropped) < 0)
-		goto out;
-	if (sm_collection_remove(c, (size_t)idx, keep, &err) < 0 ||
-	    sm_collection_commit(c, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
-		goto out;
-	}
-	if (dropped > 0 && sm_user_collections_save(uc, &err) < 0)
-		cli_warning(cli, "removed, but user-collections.toml still names it: %s", err.buf);
-	cli_cache_after_write(cli, c);
-	if (cli->json)
-		cli_print_json(json_pack("{s:{s:s, s:s, s:s, s:b}}", "removed", "name", name, "type",
-					 sm_artifact_type_name(type), "collection", c->name,
-					 "files_kept", keep));
-	else
-		cli_info(cli, "Removed %s: %s", sm_artifact_type_name(type), name);
-	rc = EXIT_OK;
-out:
-	sm_home_unlock(home);
-	sm_free(name);
-	sm_user_collections_free(uc);
-	sm_collection_free(c);
+	sm_ops_remove_result_release(&res);
 	sm_strbuf_release(&err);
-	return rc;
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }

@@ -9,6 +9,7 @@
 #include "skillmeat/error.h"
 #include "skillmeat/home.h"
 #include "skillmeat/memory.h"
+#include "skillmeat/ops.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/timeutil.h"
@@ -106,49 +107,6 @@ static int fail_default(struct cli *cli, const char *verb)
 	    cli, "the default collection cannot be %s: it holds every artifact of the home", verb);
 }
 
-/* Load the file; prints the error. */
-static struct sm_user_collections *load_file(struct cli *cli, struct sm_home *home)
-{
-	struct strbuf err = STRBUF_INIT;
-	struct sm_user_collections *f = NULL;
-
-	if (sm_user_collections_load(home->root, &f, &err) < 0)
-		cli_error(cli, "%s", err.buf);
-	sm_strbuf_release(&err);
-	return f;
-}
-
-/* The cache for a write: opened quietly, a failure is a warning (the file stands). */
-static struct sm_cache *write_cache(struct cli *cli, struct sm_home *home)
-{
-	struct strbuf err = STRBUF_INIT;
-
-	if (!cli->cache) {
-		if (sm_cache_open(home, &cli->cache, &err) < 0) {
-			cli_warning(cli, "cannot open the metadata cache: %s", err.buf);
-			cli->cache = NULL;
-		} else if (cli->cache->in_memory) {
-			cli_warning(cli, "'%s' is not writable: using an in-memory cache",
-				    home->root);
-		}
-	}
-	sm_strbuf_release(&err);
-	return cli->cache;
-}
-
-/* After a save: index the file again. A failure is a warning. */
-static void resync(struct cli *cli, struct sm_home *home)
-{
-	struct strbuf err = STRBUF_INIT;
-	struct sm_sync_stats st = {0};
-	struct sm_cache *cache = write_cache(cli, home);
-
-	if (cache && sm_cache_sync_user_collections(cache, &st, &err) < 0)
-		cli_warning(cli, "the metadata cache was not updated: %s", err.buf);
-	sm_sync_stats_release(&st);
-	sm_strbuf_release(&err);
-}
-
 static int64_t count_of(struct cli *cli, const char *id)
 {
 	int64_t n = -1;
@@ -180,25 +138,25 @@ static json_t *row_json(const struct sm_user_collection_row *r, int64_t count)
 	return o;
 }
 
-/* A file entry as a row (borrowed strings). */
-static void entry_row(const struct sm_user_collection *uc, struct sm_user_collection_row *row)
+/* An operation's entry as a row (borrowed strings). */
+static void result_row(const struct sm_ops_uc_result *uc, struct sm_user_collection_row *row)
 {
 	memset(row, 0, sizeof(*row));
-	row->id = (char *)uc->id;
-	row->name = (char *)uc->name;
-	row->description = (char *)uc->description;
-	row->collection_type = (char *)uc->collection_type;
-	row->context_category = (char *)uc->context_category;
-	row->created_at = (char *)uc->created_at;
-	row->updated_at = (char *)(uc->updated_at ? uc->updated_at : uc->created_at);
+	row->id = uc->id;
+	row->name = uc->name;
+	row->description = uc->description;
+	row->collection_type = uc->collection_type;
+	row->context_category = uc->context_category;
+	row->created_at = uc->created_at;
+	row->updated_at = uc->updated_at;
 }
 
-static int print_entry(struct cli *cli, const struct sm_user_collection *uc, const char *verb)
+static int print_entry(struct cli *cli, const struct sm_ops_uc_result *uc, const char *verb)
 {
 	struct sm_user_collection_row row;
 
 	if (cli->json) {
-		entry_row(uc, &row);
+		result_row(uc, &row);
 		cli_print_json(row_json(&row, count_of(cli, uc->id)));
 	} else {
 		cli_info(cli, "%s user collection '%s' (id %s)", verb, uc->name, uc->id);
@@ -206,378 +164,91 @@ static int print_entry(struct cli *cli, const struct sm_user_collection *uc, con
 	return EXIT_OK;
 }
 
-/* ---- writes ---- */
+/* ---- writes (src/ops does each; this prints) ---- */
 
-static int uc_create(struct cli *cli, struct sm_home *home, struct sm_user_collections *f,
-		     const struct uc_args *a)
+static bool confirm_delete(void *ud, const char *name)
 {
-	struct strbuf err = STRBUF_INIT;
-	struct sm_user_collection_fields fl = {
-	    .name = a->pos[0],
-	    .description = a->description,
-	    .collection_type = a->type,
-	    .context_category = a->category,
-	};
-	char now[SM_ISO_MAX];
-	long idx;
-	int rc = EXIT_FAIL;
-
-	if (sm_time_now_iso(now) < 0) {
-		rc = cli_error(cli, "cannot read the clock");
-		goto out;
-	}
-	idx = sm_user_collections_create(f, &fl, now, &err);
-	if (idx < 0 || sm_user_collections_save(f, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
-		goto out;
-	}
-	resync(cli, home);
-	rc = print_entry(cli, &f->items[idx], "Created");
-out:
-	sm_strbuf_release(&err);
-	return rc;
+	return cli_confirm(ud, "Delete user collection '%s'? (its artifacts stay)", name);
 }
 
-static int uc_rename(struct cli *cli, struct sm_home *home, struct sm_user_collections *f, long idx,
-		     const char *new_name)
+static int print_write(struct cli *cli, const struct uc_args *a, const struct sm_ops_uc_result *res)
 {
-	struct strbuf err = STRBUF_INIT;
-	struct sm_user_collection_fields fl = {.name = new_name};
-	char now[SM_ISO_MAX], *old = sm_strdup(f->items[idx].name);
-	int rc = EXIT_FAIL;
+	const char *sub = a->sub;
 
-	if (!old) {
-		rc = cli_error(cli, "out of memory");
-		goto out;
-	}
-	if (sm_time_now_iso(now) < 0) {
-		rc = cli_error(cli, "cannot read the clock");
-		goto out;
-	}
-	if (sm_user_collections_update(f, (size_t)idx, &fl, now, &err) < 0 ||
-	    sm_user_collections_save(f, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
-		goto out;
-	}
-	resync(cli, home);
-	if (cli->json) {
-		rc = print_entry(cli, &f->items[idx], "Renamed");
+	if (!strcmp(sub, "create"))
+		return print_entry(cli, res, "Created");
+	if (!strcmp(sub, "rename")) {
+		if (cli->json)
+			return print_entry(cli, res, "Renamed");
+		cli_info(cli, "Renamed user collection '%s' to '%s'", res->old_name, res->name);
+	} else if (!strcmp(sub, "delete")) {
+		if (res->cancelled)
+			cli_info(cli, "Cancelled");
+		else if (cli->json)
+			cli_print_json(json_pack("{s:s, s:s}", "deleted", res->id, "name", res->name));
+		else
+			cli_info(cli, "Deleted user collection '%s'", res->name);
+	} else if (!strcmp(sub, "add")) {
+		if (cli->json)
+			cli_print_json(json_pack("{s:s, s:I, s:I, s:o}", "collection_id", res->id,
+						 "added_count", (json_int_t)res->changed,
+						 "already_present_count", (json_int_t)res->present,
+						 "total_artifacts", count_json(count_of(cli, res->id))));
+		else
+			cli_info(cli, "Added %zu artifact(s) to '%s' (%zu already present)",
+				 res->changed, res->name, res->present);
 	} else {
-		cli_info(cli, "Renamed user collection '%s' to '%s'", old, new_name);
-		rc = EXIT_OK;
+		if (cli->json)
+			cli_print_json(json_pack("{s:s, s:I, s:o}", "collection_id", res->id,
+						 "removed_count", (json_int_t)res->changed,
+						 "total_artifacts", count_json(count_of(cli, res->id))));
+		else
+			cli_info(cli, "Removed %zu artifact(s) from '%s'", res->changed, res->name);
 	}
-out:
-	sm_free(old);
-	sm_strbuf_release(&err);
-	return rc;
-}
-
-static int uc_delete(struct cli *cli, struct sm_home *home, struct sm_user_collections *f, long idx,
-		     bool force)
-{
-	struct strbuf err = STRBUF_INIT;
-	char *id = sm_strdup(f->items[idx].id), *name = sm_strdup(f->items[idx].name);
-	int rc = EXIT_FAIL;
-
-	if (!id || !name) {
-		rc = cli_error(cli, "out of memory");
-		goto out;
-	}
-	if (!force && cli->tty_in && !cli->json &&
-	    !cli_confirm(cli, "Delete user collection '%s'? (its artifacts stay)", name)) {
-		cli_info(cli, "Cancelled");
-		rc = EXIT_OK;
-		goto out;
-	}
-	if (sm_user_collections_delete(f, (size_t)idx, &err) < 0 ||
-	    sm_user_collections_save(f, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
-		goto out;
-	}
-	resync(cli, home);
-	if (cli->json)
-		cli_print_json(json_pack("{s:s, s:s}", "deleted", id, "name", name));
-	else
-		cli_info(cli, "Deleted user collection '%s'", name);
-	rc = EXIT_OK;
-out:
-	sm_free(id);
-	sm_free(name);
-	sm_strbuf_release(&err);
-	return rc;
-}
-
-/* The cache brought up to date before ids are resolved; prints errors. */
-static struct sm_cache *read_cache(struct cli *cli)
-{
-	if (!cli_cache(cli) || cli_warm_sync(cli, NULL) < 0)
-		return NULL;
-	return cli->cache;
-}
-
-/* uuid of every member of uc that resolves (NULL for the others). */
-static char **member_uuids(struct sm_cache *cache, const struct sm_user_collection *uc)
-{
-	char **v = sm_calloc(uc->nmembers + 1, sizeof(*v));
-
-	for (size_t k = 0; v && k < uc->nmembers; k++) {
-		struct sm_artifact_row m;
-
-		if (sm_cache_resolve_artifact(cache, uc->members[k], true, &m, NULL) == 0) {
-			v[k] = m.uuid;
-			m.uuid = NULL;
-			sm_artifact_row_release(&m);
-		}
-	}
-	return v;
-}
-
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		sm_free(v[i]);
-	sm_free(v);
-}
-
-static bool in_list(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] && !strcmp(v[i], s))
-			return true;
-	return false;
-}
-
-static int uc_add(struct cli *cli, struct sm_home *home, struct sm_user_collections *f, long idx,
-		  char **ids, int nids)
-{
-	struct strbuf err = STRBUF_INIT, key = STRBUF_INIT, bad = STRBUF_INIT;
-	struct sm_cache *cache = read_cache(cli);
-	char **keys = NULL, **uuids = NULL, **have = NULL, *id = NULL;
-	size_t nkeys = 0, nhave = 0, added = 0, present = 0;
-	int rc = EXIT_FAIL, r;
-
-	if (!cache)
-		goto out;
-	keys = sm_calloc((size_t)nids, sizeof(*keys));
-	uuids = sm_calloc((size_t)nids, sizeof(*uuids));
-	id = sm_strdup(f->items[idx].id);
-	if (!keys || !uuids || !id) {
-		rc = cli_error(cli, "out of memory");
-		goto out;
-	}
-	/* resolve every id first: one unknown id and nothing is written */
-	for (int i = 0; i < nids; i++) {
-		struct sm_artifact_row row;
-
-		sm_strbuf_reset(&err);
-		r = sm_cache_resolve_artifact(cache, ids[i], false, &row, &err);
-		if (r == 0) {
-			sm_strbuf_reset(&key);
-			r = sm_cache_artifact_key(cache, &row, &key, &err);
-			if (r == 0 && !(keys[nkeys] = sm_strbuf_detach(&key, NULL)))
-				r = -ENOMEM;
-			if (r == 0) {
-				uuids[nkeys++] = row.uuid;
-				row.uuid = NULL;
-			}
-			sm_artifact_row_release(&row);
-		}
-		if (r == -ENOMEM) {
-			rc = cli_error(cli, "out of memory");
-			goto out;
-		}
-		if (r < 0 && sm_strbuf_addf(&bad, "%s%s", bad.len ? "; " : "", err.buf) < 0) {
-			rc = cli_error(cli, "out of memory");
-			goto out;
-		}
-	}
-	if (bad.len) {
-		rc = cli_error(cli, "nothing added to '%s': %s", f->items[idx].name, bad.buf);
-		goto out;
-	}
-	/* a member already there under another spelling counts as present */
-	nhave = f->items[idx].nmembers;
-	have = member_uuids(cache, &f->items[idx]);
-	if (!have) {
-		rc = cli_error(cli, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < nkeys; i++) {
-		if (in_list(have, nhave, uuids[i]) || in_list(uuids, i, uuids[i])) {
-			present++;
-			continue;
-		}
-		r = sm_user_collections_add_member(f, (size_t)idx, keys[i], &err);
-		if (r < 0) {
-			rc = cli_error(cli, "%s", err.buf);
-			goto out;
-		}
-		added += (size_t)r;
-		present += r == 0;
-	}
-	if (added && sm_user_collections_save(f, &err) < 0) {
-		rc = cli_error(cli, "%s", err.buf);
-		goto out;
-	}
-	if (added)
-		resync(cli, home);
-	if (cli->json)
-		cli_print_json(json_pack("{s:s, s:I, s:I, s:o}", "collection_id", id, "added_count",
-					 (json_int_t)added, "already_present_count",
-					 (json_int_t)present, "total_artifacts",
-					 count_json(count_of(cli, id))));
-	else
-		cli_info(cli, "Added %zu artifact(s) to '%s' (%zu already present)", added,
-			 f->items[idx].name, present);
-	rc = EXIT_OK;
-out:
-	strv_free(keys, nkeys);
-	strv_free(uuids, nkeys);
-	strv_free(have, nhave);
-	sm_free(id);
-	sm_strbuf_release(&err);
-	sm_strbuf_release(&key);
-	sm_strbuf_release(&bad);
-	return rc;
-}
-
-/*
- * The member of entry uc that id names: the same string, else (with the
- * cache) a member resolving to the same artifact. -1 when none.
- */
-static long member_of(struct sm_cache *cache, const struct sm_user_collection *uc, const char *id)
-{
-	struct sm_artifact_row want;
-	long found = -1;
-
-	for (size_t k = 0; k < uc->nmembers; k++)
-		if (!strcmp(uc->members[k], id))
-			return (long)k;
-	if (!cache || sm_cache_resolve_artifact(cache, id, true, &want, NULL) < 0)
-		return -1;
-	for (size_t k = 0; k < uc->nmembers && found < 0; k++) {
-		struct sm_artifact_row m;
-
-		if (sm_cache_resolve_artifact(cache, uc->members[k], true, &m, NULL) < 0)
-			continue;
-		if (!strcmp(m.uuid, want.uuid))
-			found = (long)k;
-		sm_artifact_row_release(&m);
-	}
-	sm_artifact_row_release(&want);
-	return found;
-}
-
-static int uc_remove(struct cli *cli, struct sm_home *home, struct sm_user_collections *f, long idx,
-		     char **ids, int nids)
-{
-	struct strbuf err = STRBUF_INIT, bad = STRBUF_INIT;
-	struct sm_cache *cache = NULL;
-	char **drop = NULL, *id = NULL;
-	size_t ndrop = 0, removed = 0;
-	int rc = EXIT_FAIL, r;
-
-	/* ids that are not members by their string need the cache to compare */
-	for (int i = 0; i < nids && !cache; i++)
-		if (member_of(NULL, &f->items[idx], ids[i]) < 0)
-			cache = read_cache(cli);
-	drop = sm_calloc((size_t)nids, sizeof(*drop));
-	id = sm_strdup(f->items[idx].id);
-	if (!drop || !id) {
-		rc = cli_error(cli, "out of memory");
-		goto out;
-	}
-	for (int i = 0; i < nids; i++) {
-		long k = member_of(cache, &f->items[idx], ids[i]);
-
-		if (k < 0) {
-			if (sm_strbuf_addf(&bad, "%s'%s'", bad.len ? ", " : "", ids[i]) < 0) {
-				rc = cli_error(cli, "out of memory");
-				goto out;
-			}
-			continue;
-		}
-		if (!(drop[ndrop++] = sm_strdup(f->items[idx].members[k]))) {
-			rc = cli_error(cli, "out of memory");
-			goto out;
-		}
-	}
-	if (bad.len) {
-		rc = cli_error(cli, "nothing removed from '%s': not a member: %s",
-			       f->items[idx].name, bad.buf);
-		goto out;
-	}
-	for (size_t i = 0; i < ndrop; i++) {
-		r = sm_user_collections_remove_member(f, (size_t)idx, drop[i], &err);
-		if (r < 0) {
-			rc = cli_error(cli, "%s", err.buf);
-			goto out;
-		}
-		removed += (size_t)r;
-	}
-	if (removed && sm_user_collections_save(f, &err) < 0) {
-		rc = cli_error(cli, "%s", err.buf);
-		goto out;
-	}
-	if (removed)
-		resync(cli, home);
-	if (cli->json)
-		cli_print_json(json_pack("{s:s, s:I, s:o}", "collection_id", id, "removed_count",
-					 (json_int_t)removed, "total_artifacts",
-					 count_json(count_of(cli, id))));
-	else
-		cli_info(cli, "Removed %zu artifact(s) from '%s'", removed, f->items[idx].name);
-	rc = EXIT_OK;
-out:
-	for (size_t i = 0; i < ndrop; i++)
-		sm_free(drop[i]);
-	sm_free(drop);
-	sm_free(id);
-	sm_strbuf_release(&err);
-	sm_strbuf_release(&bad);
-	return rc;
+	return EXIT_OK;
 }
 
 static int run_write(struct cli *cli, const struct uc_args *a)
 {
 	struct strbuf err = STRBUF_INIT;
-	struct sm_home *home = cli_home(cli);
-	struct sm_user_collections *f = NULL;
-	bool locked = false;
-	long idx = -1;
-	int rc = EXIT_FAIL;
+	struct sm_ops_uc_result res = { 0 };
+	struct sm_ops_uc_ref ref = { .ref = a->pos[0] };
+	struct sm_ops_ctx ctx;
+	const char *const *ids = (const char *const *)a->pos + 1;
+	size_t nids = a->npos > 1 ? (size_t)a->npos - 1 : 0;
+	int r, rc = EXIT_FAIL;
 
-	if (!home)
-		goto out;
-	if (sm_home_lock(home, &err) < 0) {
+	if (!cli_home(cli))
+		return EXIT_FAIL;
+	cli_ops_init(cli, &ctx, cli->cache);
+	if (!strcmp(a->sub, "create")) {
+		struct sm_user_collection_fields fl = {
+		    .name = a->pos[0],
+		    .description = a->description,
+		    .collection_type = a->type,
+		    .context_category = a->category,
+		};
+
+		r = sm_ops_uc_create(&ctx, &fl, &res, &err);
+	} else if (!strcmp(a->sub, "rename")) {
+		struct sm_user_collection_fields fl = { .name = a->pos[1] };
+
+		r = sm_ops_uc_update(&ctx, &ref, &fl, &res, &err);
+	} else if (!strcmp(a->sub, "delete")) {
+		bool ask = !a->force && cli->tty_in && !cli->json;
+
+		r = sm_ops_uc_delete(&ctx, &ref, ask ? confirm_delete : NULL, cli, &res, &err);
+	} else if (!strcmp(a->sub, "add")) {
+		r = sm_ops_uc_add_members(&ctx, &ref, ids, nids, SM_OPS_UNKNOWN_FAILS, &res, &err);
+	} else {
+		r = sm_ops_uc_remove_members(&ctx, &ref, ids, nids, true, &res, &err);
+	}
+	cli_ops_release(cli, &ctx);
+	if (r < 0)
 		cli_error(cli, "%s", err.buf);
-		goto out;
-	}
-	locked = true;
-	f = load_file(cli, home);
-	if (!f)
-		goto out;
-	if (strcmp(a->sub, "create")) {
-		idx = sm_user_collections_find(f, a->pos[0], &err);
-		if (idx < 0) {
-			cli_error(cli, "%s", err.buf);
-			goto out;
-		}
-	}
-	if (!strcmp(a->sub, "create"))
-		rc = uc_create(cli, home, f, a);
-	else if (!strcmp(a->sub, "rename"))
-		rc = uc_rename(cli, home, f, idx, a->pos[1]);
-	else if (!strcmp(a->sub, "delete"))
-		rc = uc_delete(cli, home, f, idx, a->force);
-	else if (!strcmp(a->sub, "add"))
-		rc = uc_add(cli, home, f, idx, a->pos + 1, a->npos - 1);
 	else
-		rc = uc_remove(cli, home, f, idx, a->pos + 1, a->npos - 1);
-out:
-	sm_user_collections_free(f);
-	if (locked)
-		sm_home_unlock(home);
+		rc = print_write(cli, a, &res);
+	sm_ops_uc_result_release(&res);
 	sm_strbuf_release(&err);
 	return rc;
 }
@@ -811,6 +482,26 @@ out:
 	sm_user_collection_row_release(&row);
 	sm_strbuf_release(&err);
 	return rc;
+}
+
+/* Load the file; prints the error. */
+static struct sm_user_collections *load_file(struct cli *cli, struct sm_home *home)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct sm_user_collections *f = NULL;
+
+	if (sm_user_collections_load(home->root, &f, &err) < 0)
+		cli_error(cli, "%s", err.buf);
+	sm_strbuf_release(&err);
+	return f;
+}
+
+/* The cache brought up to date before ids are resolved; prints errors. */
+static struct sm_cache *read_cache(struct cli *cli)
+{
+	if (!cli_cache(cli) || cli_warm_sync(cli, NULL) < 0)
+		return NULL;
+	return cli->cache;
 }
 
 static int run_read(struct cli *cli, const struct uc_args *a)

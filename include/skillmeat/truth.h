@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SKILLMEAT_TRUTH_H
+#define SKILLMEAT_TRUTH_H
+
+#include <stdbool.h>
+
+struct sm_cache;
+struct sm_collection;
+struct sm_home;
+struct sm_sync_stats;
+struct sm_user_collections;
+struct strbuf;
+
+/*
+ * The source of truth as the operations (src/ops) see it: the durable
+ * documents (a file collection's manifest and lock, the user collections)
+ * loaded as core objects, changed in memory by the operation, then
+ * persisted, and the index kept equal to them. Today: files under
+ * SKILLMEAT_HOME plus the SQLite index (sm_truth_files_init); a team server
+ * puts a PostgreSQL backend behind the same table. No operation names a
+ * file path or an SQL statement: it calls these.
+ *
+ * Order inside an operation: lock, open/load, change in memory, commit/save,
+ * index_*, unlock, then the invalidation callback (skillmeat/ops.h).
+ */
+struct sm_truth;
+
+struct sm_truth_ops {
+	/* Writer exclusion: in-process lock (if any), then the home's flock. */
+	int (*lock)(struct sm_truth *t, struct strbuf *err);
+	void (*unlock)(struct sm_truth *t);
+	/* A file collection (name NULL: the active one), loaded. */
+	int (*open_collection)(struct sm_truth *t, const char *name, struct sm_collection **ret,
+			       struct strbuf *err);
+	/* Persist a changed collection (manifest, then lock), atomically. */
+	int (*commit_collection)(struct sm_truth *t, struct sm_collection *c, struct strbuf *err);
+	int (*load_user_collections)(struct sm_truth *t, struct sm_user_collections **ret,
+				     struct strbuf *err);
+	int (*save_user_collections)(struct sm_truth *t, struct sm_user_collections *f,
+				     struct strbuf *err);
+	/* The index for lookups, opened on first use; NULL (err set) when unavailable. */
+	struct sm_cache *(*index)(struct sm_truth *t, struct strbuf *err);
+	/* Bring the index up to date: one collection, the user collections, or a sync
+	 * of name (NULL: all) with sm_sync_flags. One transaction each. */
+	int (*index_collection)(struct sm_truth *t, struct sm_collection *c,
+				struct sm_sync_stats *st, struct strbuf *err);
+	int (*index_user_collections)(struct sm_truth *t, struct sm_sync_stats *st,
+				      struct strbuf *err);
+	int (*index_sync)(struct sm_truth *t, const char *name, unsigned flags,
+			  struct sm_sync_stats *st, struct strbuf *err);
+};
+
+struct sm_truth {
+	const struct sm_truth_ops *ops;
+	struct sm_home *home;	/* borrowed */
+	struct sm_cache *cache; /* the index connection: borrowed, or opened on demand */
+	bool own_cache;
+	bool cache_failed; /* an open failed: not retried */
+	/* Optional in-process writer lock taken before the home lock (a server's). */
+	void (*write_lock)(void *ud);
+	void (*write_unlock)(void *ud);
+	void *lock_ud;
+};
+
+/*
+ * Files under home + the SQLite index. cache may be NULL: the index is
+ * opened on first use (and closed by sm_truth_release).
+ */
+void sm_truth_files_init(struct sm_truth *t, struct sm_home *home, struct sm_cache *cache);
+void sm_truth_release(struct sm_truth *t);
+
+#endif
