@@ -91,4 +91,27 @@ int sm_lock_set(struct sm_lock *l, const char *name, enum sm_artifact_type type,
 /* -ENOENT when absent. */
 int sm_lock_remove(struct sm_lock *l, const char *name, enum sm_artifact_type type);
 
+/*
+ * A change to one manifest entry (PUT /artifacts/{id}): the user tags
+ * (replaced when have_tags; an empty list removes the key) and the
+ * [artifacts.metadata] fields the original's ArtifactUpdateRequest sets.
+ */
+#define SM_ENTRY_NMETA 4
+extern const char *const sm_entry_meta_keys[SM_ENTRY_NMETA]; /* title description author license */
+enum sm_entry_meta_op { SM_ENTRY_KEEP, SM_ENTRY_SET, SM_ENTRY_REMOVE };
+struct sm_entry_update {
+	bool have_tags;
+	const char *const *tags;
+	size_t ntags;
+	enum sm_entry_meta_op meta_op[SM_ENTRY_NMETA];
+	const char *meta_val[SM_ENTRY_NMETA]; /* SM_ENTRY_SET */
+};
+/*
+ * The entry old with the update applied, as a new table in the key order
+ * SkillMeat writes (a new "tags" goes before origin_source, target_platforms,
+ * import_id, uuid; empty tags and metadata are not written). NULL on ENOMEM.
+ */
+struct sm_toml_value *sm_entry_updated(const struct sm_toml_value *old,
+				       const struct sm_entry_update *u);
+
 #endif

@@ -6,6 +6,8 @@
 #include <stddef.h>
 
 #include "skillmeat/artifact.h"
+#include "skillmeat/collection.h"
+#include "skillmeat/manifest.h"
 #include "skillmeat/truth.h"
 #include "skillmeat/user_collections.h"
 
@@ -174,6 +176,131 @@ int sm_ops_uc_add_members(struct sm_ops_ctx *ctx, const struct sm_ops_uc_ref *re
 int sm_ops_uc_remove_members(struct sm_ops_ctx *ctx, const struct sm_ops_uc_ref *ref,
 			     const char *const *ids, size_t n, bool strict,
 			     struct sm_ops_uc_result *ret, struct strbuf *err);
+
+/* ---- add ---- */
+
+enum sm_ops_source {
+	SM_OPS_SOURCE_AUTO,   /* GitHub when spec looks like one and is no local path */
+	SM_OPS_SOURCE_LOCAL,
+	SM_OPS_SOURCE_GITHUB,
+};
+
+struct sm_ops_add {
+	const char *collection; /* NULL: the active one (a home with none gets 'default') */
+	const char *spec;	/* a local path or a GitHub spec */
+	enum sm_ops_source source;
+	struct sm_add_opts opts;
+};
+
+struct sm_ops_add_result {
+	struct sm_add_result add; /* status, type, name, path, hash, warning */
+	char *collection;
+	bool created_default; /* the 'default' collection was created for it */
+	bool index_changed;
+};
+void sm_ops_add_result_release(struct sm_ops_add_result *r);
+
+/*
+ * Add one artifact (sm_collection_add_local/_github), commit, index.
+ * -EEXIST (same type and name, other content, without force), -EINVAL,
+ * -ENOENT, -EACCES, -EIO (a fetch), ...
+ */
+int sm_ops_add(struct sm_ops_ctx *ctx, const struct sm_ops_add *req,
+	       struct sm_ops_add_result *ret, struct strbuf *err);
+
+/* add --all: every artifact found under a folder, one commit. */
+struct sm_ops_add_all {
+	const char *collection;
+	const char *folder;
+	struct sm_add_opts opts; /* type and name are set per artifact */
+	bool rename;		 /* a clash gets "-<holder>" appended, else it is skipped */
+	/* Optional: called before each artifact (warning NULL) and with each
+	 * artifact's warning (malformed frontmatter). i of n, rel its path. */
+	void (*event)(void *ud, size_t i, size_t n, const char *rel, const char *warning);
+	void *event_ud;
+};
+
+struct sm_ops_add_item {
+	char *name;
+	const char *type;
+	char *path;  /* relative to the folder */
+	char *kept;  /* skipped: the path kept under that name */
+	char *error; /* failed: why */
+};
+
+struct sm_ops_add_all_result {
+	size_t added, replaced, unchanged;
+	struct sm_ops_add_item *skipped, *failed;
+	size_t nskipped, nfailed;
+	char *collection;
+	bool created_default;
+	bool index_changed;
+};
+void sm_ops_add_all_result_release(struct sm_ops_add_all_result *r);
+
+/*
+ * Scan the folder (sm_scan_folder), then under one lock add each artifact;
+ * a name seen before in the run, or in the collection already with other
+ * content, is skipped; a failing artifact is listed and the others go on.
+ */
+int sm_ops_add_all(struct sm_ops_ctx *ctx, const struct sm_ops_add_all *req,
+		   struct sm_ops_add_all_result *ret, struct strbuf *err);
+
+/* ---- update a manifest entry (tags, metadata fields) ---- */
+
+struct sm_ops_update {
+	const char *collection; /* the artifact's collection */
+	const char *id;		/* "type:name" in it */
+	struct sm_entry_update change;
+	/*
+	 * Optional precondition on the artifact's revision as the files are now
+	 * (its index row_hash): false is a conflict, nothing written.
+	 */
+	bool (*precondition)(void *ud, const char *revision);
+	void *precondition_ud;
+};
+
+struct sm_ops_update_result {
+	bool changed;  /* the manifest was rewritten */
+	bool conflict; /* the precondition failed */
+	char *current_revision; /* with conflict */
+};
+void sm_ops_update_result_release(struct sm_ops_update_result *r);
+
+/*
+ * Apply the change to the entry (sm_entry_updated) and write the manifest
+ * when it differs; the index follows either way. -ENOENT, -EINVAL, ...
+ */
+int sm_ops_update(struct sm_ops_ctx *ctx, const struct sm_ops_update *req,
+		  struct sm_ops_update_result *ret, struct strbuf *err);
+
+/* ---- the index: refresh and rebuild ---- */
+
+/*
+ * Sync the index with the files: the named file collections (n == 0: all)
+ * with sm_sync_flags (SM_SYNC_REFRESH_STALE for a refresh, SM_SYNC_REBUILD
+ * for a rebuild of all). Writes only the index, so it takes the in-process
+ * writer lock (a server's) but not the home lock. Stats added up in st.
+ */
+int sm_ops_refresh(struct sm_ops_ctx *ctx, const char *const *names, size_t n, unsigned flags,
+		   struct sm_sync_stats *st, struct strbuf *err);
+
+/* ---- file collections ---- */
+
+/* Create collections/<name> (sm_collection_init) under the home lock. */
+int sm_ops_collection_init(struct sm_ops_ctx *ctx, const char *name, bool *created,
+			   struct strbuf *err);
+/* Delete a collection folder under the home lock (the next sync drops its rows). */
+int sm_ops_collection_delete(struct sm_ops_ctx *ctx, const char *name, struct strbuf *err);
+
+/* ---- server.json: one server per home ---- */
+
+/* -EBUSY (message names its pid and URL) when a live server other than us holds the home. */
+int sm_ops_server_check(struct sm_home *home, struct strbuf *err);
+/* Under the lock: check again, then write server.json naming this process and url. */
+int sm_ops_server_claim(struct sm_ops_ctx *ctx, const char *url, struct strbuf *err);
+/* Remove server.json if it names this process. */
+void sm_ops_server_release(struct sm_home *home);
 
 /* ---- config ---- */
 

@@ -34,6 +34,8 @@ struct sm_truth_ops {
 			       struct strbuf *err);
 	/* Persist a changed collection (manifest, then lock), atomically. */
 	int (*commit_collection)(struct sm_truth *t, struct sm_collection *c, struct strbuf *err);
+	/* Persist only the manifest of a collection whose entries were edited. */
+	int (*commit_manifest)(struct sm_truth *t, struct sm_collection *c, struct strbuf *err);
 	int (*load_user_collections)(struct sm_truth *t, struct sm_user_collections **ret,
 				     struct strbuf *err);
 	int (*save_user_collections)(struct sm_truth *t, struct sm_user_collections *f,

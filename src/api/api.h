@@ -99,9 +99,6 @@ int api_run_op(struct sm_http_req *req, struct sm_app *app, api_op_fn work, api_
 /* An operation context of the server: writer lock, log warnings, count invalidation. */
 void api_ops_ctx_init(struct sm_app *app, struct sm_ops_ctx *ctx);
 
-/* The writer lock, then the home lock. API_ANSWERED (500 set) on failure. */
-int api_write_begin(struct sm_app *app, struct sm_http_req *req);
-void api_write_end(struct sm_app *app);
 
 /* Count cache invalidation (+ metrics) after a commit; id NULL = all. */
 void api_invalidate(struct sm_app *app, const char *id);

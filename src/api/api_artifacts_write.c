@@ -20,6 +20,7 @@
 #include "skillmeat/log.h"
 #include "skillmeat/manifest.h"
 #include "skillmeat/memory.h"
+#include "skillmeat/ops.h"
 #include "skillmeat/source.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
@@ -30,11 +31,8 @@
 #define TAG_LEN_MAX 200
 #define FIELD_LEN_MAX 4096
 
-/* The manifest metadata fields PUT may set (orig ArtifactUpdateRequest.metadata). */
-static const char *const meta_keys[] = {"title", "description", "author", "license"};
-#define NMETA SM_ARRAY_SIZE(meta_keys)
-
-enum meta_op { META_KEEP, META_SET, META_REMOVE };
+/* The manifest metadata fields PUT may set (orig ArtifactUpdateRequest.metadata): sm_entry_meta_keys. */
+#define NMETA SM_ENTRY_NMETA
 
 struct wjob {
 	struct sm_app *app;
@@ -55,7 +53,7 @@ struct wjob {
 	char *type_name; /* "type:name" inside its collection */
 	char *row_type;
 	char *row_name;
-	enum meta_op meta_op[NMETA];
+	enum sm_entry_meta_op meta_op[NMETA];
 	char *meta_val[NMETA];
 	char *if_match;	    /* the If-Match header, or NULL */
 	char *expected_rev; /* body expected_revision, or NULL */
@@ -230,85 +228,42 @@ out:
 
 /* ---- POST /artifacts ---- */
 
-/* Open the collection (NULL: the active one; a home with none gets 'default', as the CLI). */
-static int open_collection(struct sm_home *home, const char *name, struct sm_collection **ret,
-			   struct strbuf *err)
-{
-	char **names = NULL;
-	size_t n = 0;
-	bool created;
-	int r = 0;
-
-	if (!name && sm_collection_names(home, &names, &n, err) == 0 && n == 0) {
-		r = sm_collection_init(home, "default", &created, err);
-		if (r == 0 && strcmp(sm_home_active_collection(home), "default"))
-			r = sm_config_set(home, "settings.default-collection", "default", err);
-	}
-	sm_strv_free(names, n);
-	if (r < 0)
-		return r;
-	return sm_collection_open(home, name, ret, err);
-}
-
-/* Sync the open collection into a connection of the worker's own; counts invalidated. */
-static void sync_after(struct sm_app *app, struct sm_collection *c, const char *what)
-{
-	struct sm_cache *cache = NULL;
-	struct sm_sync_stats st = {0};
-	struct strbuf err = STRBUF_INIT;
-
-	if (sm_cache_open(app->home, &cache, &err) < 0 ||
-	    sm_cache_sync_open(cache, c, 0, &st, &err) < 0)
-		sm_log_warn("server: the cache was not updated after %s: %s", what, err.buf);
-	api_invalidate(app, NULL);
-	sm_sync_stats_release(&st);
-	sm_strbuf_release(&err);
-	sm_cache_close(cache);
-}
-
 static void add_work(void *arg)
 {
 	struct wjob *j = arg;
-	struct sm_app *app = j->app;
-	struct sm_collection *c = NULL;
-	struct sm_add_result res = {0};
-	struct sm_add_opts opts = {
-	    .type = j->type,
-	    .name = j->name,
-	    .tags = (const char *const *)j->tags,
-	    .ntags = j->ntags,
-	    .force = j->force,
+	struct sm_ops_ctx ctx;
+	struct sm_ops_add req = {
+	    .collection = j->collection,
+	    .spec = j->source,
+	    .source = j->github ? SM_OPS_SOURCE_GITHUB : SM_OPS_SOURCE_LOCAL,
+	    .opts = {
+		.type = j->type,
+		.name = j->name,
+		.tags = (const char *const *)j->tags,
+		.ntags = j->ntags,
+		.force = j->force,
+	    },
 	};
+	struct sm_ops_add_result res = {0};
+	const struct sm_add_result *ar = &res.add;
 	int r;
 
-	pthread_mutex_lock(&app->write_lock);
-	r = sm_home_lock(app->home, &j->err);
-	if (r < 0)
-		goto unlock;
-	r = open_collection(app->home, j->collection, &c, &j->err);
-	if (r == 0)
-		r = j->github ? sm_collection_add_github(c, j->source, &opts, &res, &j->err)
-			      : sm_collection_add_local(c, j->source, &opts, &res, &j->err);
-	if (r >= 0)
-		r = sm_collection_commit(c, &j->err);
+	api_ops_ctx_init(j->app, &ctx);
+	r = sm_ops_add(&ctx, &req, &res, &j->err);
+	sm_ops_ctx_release(&ctx);
 	if (r >= 0) {
-		if (res.warning)
-			sm_log_warn("server: add '%s': %s", j->source, res.warning);
-		j->status = res.status == SM_ADD_UNCHANGED ? 200 : 201;
-		j->out_collection = sm_strdup(c->name);
-		j->out_type = sm_strdup(sm_artifact_type_name(res.type));
-		j->out_name = sm_strdup(res.name);
-		j->out_path = sm_strdup(res.path);
+		if (ar->warning)
+			sm_log_warn("server: add '%s': %s", j->source, ar->warning);
+		j->status = ar->status == SM_ADD_UNCHANGED ? 200 : 201;
+		j->out_collection = sm_strdup(res.collection);
+		j->out_type = sm_strdup(sm_artifact_type_name(ar->type));
+		j->out_name = sm_strdup(ar->name);
+		j->out_path = sm_strdup(ar->path);
 		if (!j->out_collection || !j->out_type || !j->out_name || !j->out_path)
 			r = -ENOMEM;
-		sync_after(app, c, "an add");
 	}
-	sm_home_unlock(app->home);
-unlock:
-	pthread_mutex_unlock(&app->write_lock);
 	j->r = r < 0 ? r : 0;
-	sm_add_result_release(&res);
-	sm_collection_free(c);
+	sm_ops_add_result_release(&res);
 }
 
 static void add_done(struct sm_http_req *req, void *arg)
@@ -538,154 +493,49 @@ static bool rev_matches(const char *want, const char *rev)
 	return false;
 }
 
-/* The manifest entry with the update applied (a new table), or NULL on ENOMEM. */
-static struct sm_toml_value *updated_entry(const struct wjob *j, const struct sm_toml_value *old)
+/* If-Match and expected_revision, both when given, name the revision. */
+static bool upd_precondition(void *ud, const char *revision)
 {
-	static const char *const after_tags[] = {"origin_source", "target_platforms", "import_id",
-						 "uuid"};
-	struct sm_toml_value *e = NULL, *tags = NULL, *meta;
+	const struct wjob *j = ud;
 
-	if (j->have_tags) {
-		if (!(tags = sm_toml_new_array()))
-			return NULL;
-		for (size_t i = 0; i < j->ntags; i++)
-			if (sm_toml_push(tags, sm_toml_new_string(j->tags[i])) < 0)
-				goto fail;
-		if (sm_toml_get(old, "tags") || !j->ntags) {
-			if (!(e = sm_toml_clone(old)))
-				goto fail;
-			if (j->ntags) {
-				if (sm_toml_set(e, "tags", tags) < 0)
-					goto fail;
-			} else {
-				(void)sm_toml_remove(e, "tags"); /* written only if non-empty */
-				sm_toml_free(tags);
-			}
-			tags = NULL;
-		} else {
-			/* a new key, in the original's order: before origin_source ... uuid */
-			bool placed = false;
-
-			if (!(e = sm_toml_new_table()))
-				goto fail;
-			for (size_t i = 0; i < sm_toml_len(old); i++) {
-				const struct sm_toml_kv *kv = sm_toml_kv_at(old, i);
-				struct sm_toml_value *c;
-
-				for (size_t k = 0; !placed && k < SM_ARRAY_SIZE(after_tags); k++)
-					if (!strcmp(kv->key, after_tags[k])) {
-						if (sm_toml_set(e, "tags", tags) < 0)
-							goto fail;
-						tags = NULL;
-						placed = true;
-					}
-				if (!(c = sm_toml_clone(kv->value)) ||
-				    sm_toml_setn(e, kv->key, kv->keylen, c) < 0) {
-					sm_toml_free(c);
-					goto fail;
-				}
-			}
-			if (!placed && sm_toml_set(e, "tags", tags) < 0)
-				goto fail;
-			tags = NULL;
-		}
-	} else if (!(e = sm_toml_clone(old))) {
-		return NULL;
-	}
-	meta = sm_toml_get(e, "metadata");
-	for (size_t i = 0; i < NMETA; i++) {
-		if (j->meta_op[i] == META_KEEP)
-			continue;
-		if (j->meta_op[i] == META_REMOVE) {
-			if (meta && meta->type == SM_TOML_TABLE)
-				(void)sm_toml_remove(meta, meta_keys[i]);
-			continue;
-		}
-		if (!meta) {
-			if (!(meta = sm_toml_new_table()) || sm_toml_set(e, "metadata", meta) < 0) {
-				sm_toml_free(meta);
-				goto fail;
-			}
-		}
-		if (meta->type != SM_TOML_TABLE ||
-		    sm_toml_set_string(meta, meta_keys[i], j->meta_val[i]) < 0)
-			goto fail;
-	}
-	if (meta && meta->type == SM_TOML_TABLE && sm_toml_len(meta) == 0)
-		(void)sm_toml_remove(e, "metadata"); /* written only if non-empty */
-	return e;
-fail:
-	sm_toml_free(tags);
-	sm_toml_free(e);
-	return NULL;
+	return (!j->if_match || rev_matches(j->if_match, revision)) &&
+	       (!j->expected_rev || rev_matches(j->expected_rev, revision));
 }
 
 static void upd_work(void *arg)
 {
 	struct wjob *j = arg;
-	struct sm_app *app = j->app;
-	struct sm_collection *c = NULL;
-	struct sm_cache *cache = NULL;
-	struct sm_sync_stats st = {0};
-	struct sm_artifact_row row = {0};
-	struct sm_toml_value *e = NULL;
-	long idx = -1;
+	struct sm_ops_ctx ctx;
+	struct sm_ops_update req = {
+	    .collection = j->collection,
+	    .id = j->type_name,
+	    .change = {
+		.have_tags = j->have_tags,
+		.tags = (const char *const *)j->tags,
+		.ntags = j->ntags,
+	    },
+	};
+	struct sm_ops_update_result res = {0};
 	int r;
 
-	pthread_mutex_lock(&app->write_lock);
-	r = sm_home_lock(app->home, &j->err);
-	if (r < 0)
-		goto unlock;
-	r = sm_cache_open(app->home, &cache, &j->err);
-	if (r == 0)
-		r = sm_collection_open(app->home, j->collection, &c, &j->err);
-	if (r == 0) {
-		idx = sm_collection_resolve(c, j->type_name, &j->err);
-		r = idx < 0 ? (int)idx : 0;
+	for (size_t i = 0; i < NMETA; i++) {
+		req.change.meta_op[i] = j->meta_op[i];
+		req.change.meta_val[i] = j->meta_val[i];
 	}
-	/* the precondition holds against the row as the files are now */
-	if (r == 0 && (j->if_match || j->expected_rev)) {
-		r = sm_cache_sync_open(cache, c, 0, &st, &j->err);
-		if (r >= 0)
-			r = sm_store_get_artifact_by_key(cache->store, c->name, j->row_type,
-							 j->row_name, &row, &j->err);
-		if (r >= 0 && row.row_hash &&
-		    ((j->if_match && !rev_matches(j->if_match, row.row_hash)) ||
-		     (j->expected_rev && !rev_matches(j->expected_rev, row.row_hash)))) {
-			j->conflict = true;
-			if (!(j->current_revision = sm_strdup(row.row_hash)))
-				r = -ENOMEM;
-			goto done;
-		}
+	if (j->if_match || j->expected_rev) {
+		req.precondition = upd_precondition;
+		req.precondition_ud = j;
 	}
-	if (r >= 0) {
-		r = 0;
-		e = updated_entry(j, sm_manifest_at(c->manifest, (size_t)idx));
-		if (!e)
-			r = -ENOMEM;
+	api_ops_ctx_init(j->app, &ctx);
+	r = sm_ops_update(&ctx, &req, &res, &j->err);
+	sm_ops_ctx_release(&ctx);
+	if (r == 0 && res.conflict) {
+		j->conflict = true;
+		j->current_revision = res.current_revision;
+		res.current_revision = NULL;
 	}
-	if (r == 0 && !sm_toml_equal(e, sm_manifest_at(c->manifest, (size_t)idx), true)) {
-		r = sm_manifest_replace(c->manifest, (size_t)idx, e);
-		e = NULL;
-		if (r == 0)
-			r = sm_manifest_save(c->manifest, 0, &j->err);
-		if (r == 0)
-			sync_after(app, c, "an update");
-	} else if (r == 0 && !j->if_match && !j->expected_rev) {
-		/* nothing changed: still answer from a row that matches the files */
-		if (sm_cache_sync_open(cache, c, 0, &st, &j->err) < 0)
-			sm_log_warn("server: cache sync failed: %s", j->err.buf);
-	}
-done:
-	sm_home_unlock(app->home);
-unlock:
-	pthread_mutex_unlock(&app->write_lock);
 	j->r = r < 0 ? r : 0;
-	sm_toml_free(e);
-	sm_artifact_row_release(&row);
-	sm_sync_stats_release(&st);
-	sm_collection_free(c);
-	sm_cache_close(cache);
+	sm_ops_update_result_release(&res);
 }
 
 static void upd_done(struct sm_http_req *req, void *arg)
@@ -735,18 +585,18 @@ static int parse_update(struct sm_http_req *req, struct wjob *j, json_t *body)
 			return api_422(req, "metadata", "dict_type",
 				       "Input should be a valid dictionary");
 		for (size_t i = 0; i < NMETA; i++) {
-			if (!(v = json_object_get(meta, meta_keys[i])))
+			if (!(v = json_object_get(meta, sm_entry_meta_keys[i])))
 				continue;
 			any = true;
 			if (json_is_null(v)) {
-				j->meta_op[i] = META_REMOVE;
+				j->meta_op[i] = SM_ENTRY_REMOVE;
 				continue;
 			}
-			if ((r = opt_str(req, meta, meta_keys[i], &s)) < 0)
+			if ((r = opt_str(req, meta, sm_entry_meta_keys[i], &s)) < 0)
 				return r;
 			if (!(j->meta_val[i] = sm_strdup(s)))
 				return -ENOMEM;
-			j->meta_op[i] = META_SET;
+			j->meta_op[i] = SM_ENTRY_SET;
 		}
 		if ((v = json_object_get(meta, "tags")) && !json_is_null(v)) {
 			if ((r = add_tags(req, j, v, "tags")) < 0)

@@ -22,30 +22,6 @@
 
 /* ---- writes ---- */
 
-int api_write_begin(struct sm_app *app, struct sm_http_req *req)
-{
-	struct strbuf err = STRBUF_INIT;
-	int r;
-
-	pthread_mutex_lock(&app->write_lock);
-	r = sm_home_lock(app->home, &err);
-	if (r < 0) {
-		pthread_mutex_unlock(&app->write_lock);
-		sm_log_error("server: cannot lock the home: %s", err.buf);
-		sm_strbuf_release(&err);
-		api_fail(req, r, NULL);
-		return API_ANSWERED;
-	}
-	sm_strbuf_release(&err);
-	return 0;
-}
-
-void api_write_end(struct sm_app *app)
-{
-	sm_home_unlock(app->home);
-	pthread_mutex_unlock(&app->write_lock);
-}
-
 void api_invalidate(struct sm_app *app, const char *id)
 {
 	if (id)

@@ -628,27 +628,6 @@ static void job_free(struct job *j)
 	sm_free(j);
 }
 
-static void add_stats(struct sm_sync_stats *to, struct sm_sync_stats *s)
-{
-	char **nv;
-
-	to->collections += s->collections;
-	to->created += s->created;
-	to->updated += s->updated;
-	to->unchanged += s->unchanged;
-	to->removed += s->removed;
-	to->errors += s->errors;
-	nv = sm_reallocarray(to->messages, to->nmessages + s->nmessages + 1, sizeof(*nv));
-	if (nv) {
-		to->messages = nv;
-		for (size_t i = 0; i < s->nmessages; i++) {
-			to->messages[to->nmessages++] = s->messages[i];
-			s->messages[i] = NULL;
-		}
-	}
-	sm_sync_stats_release(s);
-}
-
 /* The file collections holding members of a user collection (sorted, distinct). */
 static int member_collections(struct sm_cache *c, const char *id, char ***ret, size_t *ret_n)
 {
@@ -717,6 +696,7 @@ static void job_work(void *arg)
 {
 	struct job *j = arg;
 	struct sm_app *app = j->app;
+	struct sm_ops_ctx ctx;
 	struct sm_cache *c = NULL;
 	struct sm_user_collection_query uq = {.limit = 1};
 	struct sm_user_collection_page up = {0};
@@ -724,8 +704,9 @@ static void job_work(void *arg)
 	const char *def = SM_UC_DEFAULT_ID;
 	int64_t t0 = sm_time_mono_ns();
 
-	pthread_mutex_lock(&app->write_lock);
-	j->r = sm_cache_open(app->home, &c, &j->err);
+	api_ops_ctx_init(app, &ctx);
+	c = ctx.truth.ops->index(&ctx.truth, &j->err);
+	j->r = c ? 0 : -EIO;
 	if (j->r < 0)
 		goto out;
 	if (j->kind == JOB_MIGRATE)
@@ -737,16 +718,14 @@ static void job_work(void *arg)
 		size_t n = 0;
 
 		j->r = member_collections(c, j->id, &colls, &n);
-		for (size_t i = 0; j->r >= 0 && i < n; i++) {
-			struct sm_sync_stats s = {0};
-
-			j->r = sm_cache_sync(c, colls[i], SM_SYNC_REFRESH_STALE, &s, &j->err);
-			add_stats(&j->stats, &s);
-		}
+		if (j->r >= 0 && n)
+			j->r = sm_ops_refresh(&ctx, (const char *const *)colls, n,
+					      SM_SYNC_REFRESH_STALE, &j->stats, &j->err);
 		strv_free(colls, n);
 	} else {
-		j->r = sm_cache_sync(c, NULL, j->kind == JOB_MIGRATE ? 0 : SM_SYNC_REFRESH_STALE,
-				     &j->stats, &j->err);
+		j->r = sm_ops_refresh(&ctx, NULL, 0,
+				      j->kind == JOB_MIGRATE ? 0 : SM_SYNC_REFRESH_STALE,
+				      &j->stats, &j->err);
 	}
 	if (j->r < 0)
 		goto out;
@@ -764,8 +743,7 @@ static void job_work(void *arg)
 		sm_user_collection_page_release(&up);
 	}
 out:
-	sm_cache_close(c);
-	pthread_mutex_unlock(&app->write_lock);
+	sm_ops_ctx_release(&ctx);
 	if (app->metrics)
 		sm_server_metrics_refresh(app->metrics, j->r < 0 ? "error" : "success",
 					  (double)(sm_time_mono_ns() - t0) / 1e9);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "api/app.h"
 #include "http/auth.h"
 #include "http/http.h"
@@ -17,6 +18,7 @@
 #include "skillmeat/fs.h"
 #include "skillmeat/home.h"
 #include "skillmeat/memory.h"
+#include "skillmeat/ops.h"
 #include "skillmeat/refresher.h"
 #include "skillmeat/serve.h"
 #include "skillmeat/strbuf.h"
@@ -28,7 +30,6 @@
 struct sm_serve {
 	struct sm_home *home;
 	struct sm_server_config cfg;
-	struct strbuf path; /* server.json */
 	struct sm_http_server *srv;
 	struct sm_app *app;
 	struct sm_watcher *watcher;
@@ -102,85 +103,6 @@ static int configure(struct sm_home *home, struct sm_server_config *cfg)
 	return allowed_hosts(home, cfg);
 }
 
-/* ---- server.json ---- */
-
-/*
- * The pid of a live server named by server.json (other than us), else 0.
- * url gets its URL.
- */
-static pid_t live_server(const char *path, struct strbuf *url)
-{
-	struct strbuf text = STRBUF_INIT;
-	json_t *j = NULL, *p;
-	pid_t pid = 0;
-
-	if (sm_fs_read_file(path, 65536, &text, NULL) < 0)
-		goto out;
-	j = json_loads(text.buf, 0, NULL);
-	p = json_object_get(j, "pid");
-	if (!json_is_integer(p) || json_integer_value(p) <= 0 || json_integer_value(p) > INT32_MAX)
-		goto out;
-	pid = (pid_t)json_integer_value(p);
-	if (pid == getpid() || (kill(pid, 0) < 0 && errno == ESRCH)) {
-		pid = 0;
-		goto out;
-	}
-	if (json_is_string(json_object_get(j, "url")) &&
-	    sm_strbuf_addstr(url, json_string_value(json_object_get(j, "url"))) < 0)
-		sm_strbuf_reset(url);
-out:
-	json_decref(j);
-	sm_strbuf_release(&text);
-	return pid;
-}
-
-/* -EBUSY when a live server holds the home. */
-static int check_server_json(const char *path, struct strbuf *err)
-{
-	struct strbuf url = STRBUF_INIT;
-	pid_t pid = live_server(path, &url);
-	int r = 0;
-
-	if (pid > 0)
-		r = sm_err(err, -EBUSY, "a server (pid %ld) already serves this home at %s",
-			   (long)pid, url.len ? url.buf : "(unknown url)");
-	sm_strbuf_release(&url);
-	return r;
-}
-
-static int write_server_json(const char *path, const char *url, struct strbuf *err)
-{
-	char now[SM_ISO_MAX];
-	json_t *j;
-	char *text;
-	int r;
-
-	if ((r = sm_time_now_iso(now)) < 0)
-		return r;
-	j = json_pack("{s:I, s:s, s:s}", "pid", (json_int_t)getpid(), "url", url, "started_at",
-		      now);
-	text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
-	json_decref(j);
-	if (!text)
-		return -ENOMEM;
-	r = sm_fs_write_atomic(path, text, strlen(text), 0644, err);
-	free(text);
-	return r;
-}
-
-/* Remove server.json if it still names us. */
-static void remove_server_json(const char *path)
-{
-	struct strbuf text = STRBUF_INIT;
-	json_t *j = NULL;
-
-	if (sm_fs_read_file(path, 65536, &text, NULL) == 0 && (j = json_loads(text.buf, 0, NULL)) &&
-	    json_integer_value(json_object_get(j, "pid")) == (json_int_t)getpid())
-		(void)unlink(path);
-	json_decref(j);
-	sm_strbuf_release(&text);
-}
-
 /* ---- lifecycle ---- */
 
 int sm_serve_new(struct sm_home *home, const struct sm_serve_options *opts,
@@ -192,7 +114,6 @@ int sm_serve_new(struct sm_home *home, const struct sm_serve_options *opts,
 	if (!s)
 		return sm_err(err, -ENOMEM, "out of memory");
 	s->home = home;
-	sm_strbuf_init(&s->path, 0);
 	if (sm_server_config_init(&s->cfg) < 0) {
 		sm_free(s);
 		return sm_err(err, -ENOMEM, "out of memory");
@@ -215,11 +136,7 @@ int sm_serve_new(struct sm_home *home, const struct sm_serve_options *opts,
 			   s->cfg.host);
 		goto fail;
 	}
-	if ((r = sm_strbuf_addf(&s->path, "%s/server.json", home->root)) < 0) {
-		r = sm_err(err, r, "out of memory");
-		goto fail;
-	}
-	if ((r = check_server_json(s->path.buf, err)) < 0)
+	if ((r = sm_ops_server_check(home, err)) < 0)
 		goto fail;
 	*ret = s;
 	return 0;
@@ -230,6 +147,7 @@ fail:
 
 int sm_serve_start(struct sm_serve *s, struct strbuf *err)
 {
+	struct sm_ops_ctx ctx;
 	int r;
 
 	if ((r = sm_app_new(s->home, &s->app, err)) < 0 ||
@@ -241,21 +159,10 @@ int sm_serve_start(struct sm_serve *s, struct strbuf *err)
 		return sm_err_prefix(err, r, "cannot serve on %s:%u", s->cfg.host, s->cfg.port);
 	s->started = true;
 	/* one server per home: check again now that we listen, then claim it */
-	sm_app_write_lock(s->app);
-	r = sm_home_lock(s->home, err);
-	if (r < 0) {
-		sm_app_write_unlock(s->app);
-		return r;
-	}
-	r = check_server_json(s->path.buf, err);
-	if (r == 0) {
-		r = write_server_json(s->path.buf, sm_http_server_url(s->srv), err);
-		if (r < 0)
-			sm_err_prefix(err, r, "cannot write '%s'", s->path.buf);
-		s->wrote = r == 0;
-	}
-	sm_home_unlock(s->home);
-	sm_app_write_unlock(s->app);
+	api_ops_ctx_init(s->app, &ctx);
+	r = sm_ops_server_claim(&ctx, sm_http_server_url(s->srv), err);
+	sm_ops_ctx_release(&ctx);
+	s->wrote = r == 0;
 	return r;
 }
 
@@ -358,10 +265,9 @@ void sm_serve_free(struct sm_serve *s)
 	if (!s)
 		return;
 	if (s->wrote)
-		remove_server_json(s->path.buf);
+		sm_ops_server_release(s->home);
 	sm_http_server_free(s->srv);
 	sm_app_free(s->app);
 	sm_server_config_release(&s->cfg);
-	sm_strbuf_release(&s->path);
 	sm_free(s);
 }

@@ -110,6 +110,28 @@ int cli_config_set(struct cli *cli, const char *key, const char *value, struct s
 	return r;
 }
 
+int cli_collection_init(struct cli *cli, const char *name, bool *created, struct strbuf *err)
+{
+	struct sm_ops_ctx ctx;
+	int r;
+
+	cli_ops_init(cli, &ctx, cli->cache);
+	r = sm_ops_collection_init(&ctx, name, created, err);
+	cli_ops_release(cli, &ctx);
+	return r;
+}
+
+int cli_collection_delete(struct cli *cli, const char *name, struct strbuf *err)
+{
+	struct sm_ops_ctx ctx;
+	int r;
+
+	cli_ops_init(cli, &ctx, cli->cache);
+	r = sm_ops_collection_delete(&ctx, name, err);
+	cli_ops_release(cli, &ctx);
+	return r;
+}
+
 void cli_announce(struct cli *cli, bool changed)
 {
 	/* formats §7: collection "default" */

@@ -98,6 +98,9 @@ struct sm_ops_ctx;
 void cli_ops_init(struct cli *cli, struct sm_ops_ctx *ctx, struct sm_cache *cache);
 /* Set (value non-NULL) or unset a config key: sm_ops_config_set. Needs cli_home. */
 int cli_config_set(struct cli *cli, const char *key, const char *value, struct strbuf *err);
+/* sm_ops_collection_init / _delete over the CLI's home. */
+int cli_collection_init(struct cli *cli, const char *name, bool *created, struct strbuf *err);
+int cli_collection_delete(struct cli *cli, const char *name, struct strbuf *err);
 /* Release ctx; an index it opened is kept as the CLI's (with its warning). */
 void cli_ops_release(struct cli *cli, struct sm_ops_ctx *ctx);
 /*

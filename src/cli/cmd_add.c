@@ -6,12 +6,8 @@
 
 #include "cli/cli.h"
 #include "skillmeat/collection.h"
-#include "skillmeat/fs.h"
-#include "skillmeat/hashmap.h"
 #include "skillmeat/home.h"
-#include "skillmeat/manifest.h"
-#include "skillmeat/memory.h"
-#include "skillmeat/source.h"
+#include "skillmeat/ops.h"
 #include "skillmeat/strbuf.h"
 #include "util/banned.h"
 
@@ -49,260 +45,140 @@ struct add_args {
 	size_t ntags;
 };
 
-/* Open (creating 'default' on a home with no collection) under the home lock. */
-static int open_collection(struct cli *cli, struct sm_home *home, const char *name,
-			   struct sm_collection **ret)
+static void created_default(struct cli *cli, bool created)
 {
-	struct strbuf err = STRBUF_INIT;
-	char **names = NULL;
-	size_t n = 0;
-	bool created;
-	int r;
-
-	if (!name && sm_collection_names(home, &names, &n, &err) == 0 && n == 0) {
-		r = sm_collection_init(home, "default", &created, &err);
-		if (r < 0)
-			goto out;
-		if (created && !cli->json)
-			cli_info(cli, "Created collection 'default'");
-		if (strcmp(sm_home_active_collection(home), "default")) {
-			r = sm_config_set(home, "settings.default-collection", "default", &err);
-			if (r < 0)
-				goto out;
-		}
-	}
-	r = sm_collection_open(home, name, ret, &err);
-out:
-	if (r < 0)
-		cli_error(cli, "%s", err.buf);
-	sm_strv_free(names, n);
-	sm_strbuf_release(&err);
-	return r;
+	if (created && !cli->json)
+		cli_info(cli, "Created collection 'default'");
 }
 
-static int add_one(struct cli *cli, struct sm_home *home, struct add_args *a, const char *spec)
+static int add_one(struct cli *cli, struct add_args *a, const char *spec)
 {
 	struct strbuf err = STRBUF_INIT;
-	struct sm_collection *c = NULL;
-	struct sm_add_result res = { 0 };
-	int r, rc = EXIT_FAIL;
+	struct sm_ops_add req = { .collection = a->collection, .spec = spec, .opts = a->opts };
+	struct sm_ops_add_result res = { 0 };
+	const struct sm_add_result *ar = &res.add;
+	struct sm_ops_ctx ctx;
+	int r;
 
-	r = sm_home_lock(home, &err);
+	cli_ops_init(cli, &ctx, cli->cache);
+	r = sm_ops_add(&ctx, &req, &res, &err);
+	cli_ops_release(cli, &ctx);
+	created_default(cli, res.created_default);
 	if (r < 0) {
 		cli_error(cli, "%s", err.buf);
 		goto out;
 	}
-	if (open_collection(cli, home, a->collection, &c) < 0)
-		goto out;
-	if (sm_source_is_github(spec) && !sm_fs_exists(spec))
-		r = sm_collection_add_github(c, spec, &a->opts, &res, &err);
-	else
-		r = sm_collection_add_local(c, spec, &a->opts, &res, &err);
-	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
-		goto out;
-	}
-	r = sm_collection_commit(c, &err);
-	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
-		goto out;
-	}
-	cli_cache_after_write(cli, c);
-	if (res.warning)
-		cli_warning(cli, "%s", res.warning);
+	/* after the home lock is released */
+	cli_announce(cli, res.index_changed);
+	if (ar->warning)
+		cli_warning(cli, "%s", ar->warning);
 	if (cli->json) {
 		cli_print_json(json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}}", "status",
 					 "success", "command", "add", "result",
-					 res.status == SM_ADD_UNCHANGED ? "unchanged"
-					 : res.status == SM_ADD_REPLACED ? "replaced"
+					 ar->status == SM_ADD_UNCHANGED ? "unchanged"
+					 : ar->status == SM_ADD_REPLACED ? "replaced"
 									 : "added",
-					 "artifact", "name", res.name, "type",
-					 sm_artifact_type_name(res.type), "collection", c->name,
-					 "path", res.path, "content_hash", res.hash));
-	} else if (res.status == SM_ADD_UNCHANGED) {
-		cli_info(cli, "Unchanged %s: %s", sm_artifact_type_name(res.type), res.name);
+					 "artifact", "name", ar->name, "type",
+					 sm_artifact_type_name(ar->type), "collection",
+					 res.collection, "path", ar->path, "content_hash", ar->hash));
+	} else if (ar->status == SM_ADD_UNCHANGED) {
+		cli_info(cli, "Unchanged %s: %s", sm_artifact_type_name(ar->type), ar->name);
 	} else {
 		cli_info(cli, "%s%s %s: %s%s", cli_c(cli, C_GREEN),
-			 res.status == SM_ADD_REPLACED ? "Replaced" : "Added",
-			 sm_artifact_type_name(res.type), res.name, cli_c(cli, C_RESET));
+			 ar->status == SM_ADD_REPLACED ? "Replaced" : "Added",
+			 sm_artifact_type_name(ar->type), ar->name, cli_c(cli, C_RESET));
 	}
-	rc = EXIT_OK;
 out:
-	sm_home_unlock(home);
-	sm_add_result_release(&res);
-	sm_collection_free(c);
+	sm_ops_add_result_release(&res);
 	sm_strbuf_release(&err);
-	return rc;
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
-struct seen {
-	char *name;
-	char *rel;
+struct all_events {
+	struct cli *cli;
+	struct cli_progress prog;
+	bool started;
 };
 
-/*
- * A clash is a name seen before in this run, whatever its type: that is the
- * rule SkillMeat's own import of the corpus followed (fixtures/: the agent
- * implement.md became implement-ship-mate after the command implement.md),
- * and it keeps names unique for lookups by name.
- */
-static const char *seen_find(struct sm_hashmap *map, const char *name)
+static void all_event(void *ud, size_t i, size_t n, const char *rel, const char *warning)
 {
-	void *v;
+	struct all_events *ev = ud;
 
-	return sm_hashmap_get(map, name, strlen(name), &v) ? v : NULL;
+	if (!ev->started) {
+		cli_progress_start(ev->cli, &ev->prog, "Adding", n);
+		ev->started = true;
+	}
+	if (!warning) {
+		cli_progress_update(&ev->prog, i, rel);
+	} else if (!ev->cli->json) {
+		cli_progress_end(&ev->prog);
+		cli_warning(ev->cli, "%s", warning);
+	}
 }
 
-static int add_all(struct cli *cli, struct sm_home *home, struct add_args *a)
+static json_t *items_json(const struct sm_ops_add_item *v, size_t n, bool failed)
 {
-	struct strbuf err = STRBUF_INIT, name = STRBUF_INIT;
-	struct sm_collection *c = NULL;
-	struct sm_found *found = NULL;
-	struct seen *seen = NULL;
-	struct sm_hashmap *seen_map = NULL;
-	struct cli_progress prog;
-	size_t nfound = 0, nseen = 0, added = 0, unchanged = 0, replaced = 0;
-	json_t *skipped = json_array(), *failed = json_array();
-	int rc = EXIT_FAIL, r;
+	json_t *a = json_array();
 
-	if (!skipped || !failed) {
-		cli_error(cli, "out of memory");
-		goto out;
-	}
-	r = sm_scan_folder(a->all, &found, &nfound, &err);
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, failed ? json_pack("{s:s, s:s}", "path", v[i].path,
+							    "error", v[i].error)
+						: json_pack("{s:s, s:s, s:s, s:s}", "name",
+							    v[i].name, "type", v[i].type, "path",
+							    v[i].path, "kept", v[i].kept));
+	return a;
+}
+
+static int add_all(struct cli *cli, struct add_args *a)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct all_events ev = { .cli = cli };
+	struct sm_ops_add_all req = {
+		.collection = a->collection,
+		.folder = a->all,
+		.opts = a->opts,
+		.rename = a->rename,
+		.event = all_event,
+		.event_ud = &ev,
+	};
+	struct sm_ops_add_all_result res = { 0 };
+	struct sm_ops_ctx ctx;
+	int r;
+
+	cli_ops_init(cli, &ctx, cli->cache);
+	r = sm_ops_add_all(&ctx, &req, &res, &err);
+	cli_ops_release(cli, &ctx);
+	if (ev.started)
+		cli_progress_end(&ev.prog);
+	created_default(cli, res.created_default);
 	if (r < 0) {
 		cli_error(cli, "%s", err.buf);
 		goto out;
 	}
-	seen = sm_calloc(nfound ? nfound : 1, sizeof(*seen));
-	if (!seen || sm_hashmap_new(&seen_map) < 0) {
-		cli_error(cli, "out of memory");
-		goto out;
-	}
-	r = sm_home_lock(home, &err);
-	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
-		goto out;
-	}
-	if (open_collection(cli, home, a->collection, &c) < 0)
-		goto out;
-	cli_progress_start(cli, &prog, "Adding", nfound);
-	for (size_t i = 0; i < nfound; i++) {
-		const struct sm_found *f = &found[i];
-		const char *kept;
-		struct sm_add_opts o = a->opts;
-		struct sm_add_result res = { 0 };
-
-		cli_progress_update(&prog, i, f->rel);
-		sm_strbuf_reset(&name);
-		if (sm_strbuf_addstr(&name, f->name) < 0)
-			goto oom;
-		kept = seen_find(seen_map, name.buf);
-		if (kept && a->rename && f->holder) {
-			if (sm_strbuf_addf(&name, "-%s", f->holder) < 0)
-				goto oom;
-			kept = seen_find(seen_map, name.buf);
-		}
-		if (kept) {
-			json_array_append_new(skipped,
-					      json_pack("{s:s, s:s, s:s, s:s}", "name", name.buf,
-							"type", sm_artifact_type_name(f->type),
-							"path", f->rel, "kept", kept));
-			continue;
-		}
-		seen[nseen].name = sm_strdup(name.buf);
-		seen[nseen].rel = sm_strdup(f->rel);
-		if (!seen[nseen].name || !seen[nseen].rel)
-			goto oom;
-		if (sm_hashmap_put(seen_map, seen[nseen].name, strlen(seen[nseen].name),
-				   seen[nseen].rel, NULL) < 0) {
-			nseen++;
-			goto oom;
-		}
-		nseen++;
-		o.type = f->type;
-		o.name = name.buf;
-		r = sm_collection_add_local(c, f->path, &o, &res, &err);
-		if (r == -EEXIST) {
-			/* in the collection already, with other content: not ours to overwrite */
-			long idx = sm_manifest_find(c->manifest, f->type, name.buf);
-			const char *p = idx >= 0 ? sm_entry_str(sm_manifest_at(c->manifest,
-									       (size_t)idx),
-								"path")
-						 : "";
-
-			json_array_append_new(skipped,
-					      json_pack("{s:s, s:s, s:s, s:s}", "name", name.buf,
-							"type", sm_artifact_type_name(f->type),
-							"path", f->rel, "kept", p));
-		} else if (r == -ENOMEM) {
-			goto oom;
-		} else if (r < 0) {
-			json_array_append_new(failed, json_pack("{s:s, s:s}", "path", f->rel,
-								"error", err.buf));
-		} else {
-			if (res.status == SM_ADD_UNCHANGED)
-				unchanged++;
-			else if (res.status == SM_ADD_REPLACED)
-				replaced++;
-			else
-				added++;
-			if (res.warning && !cli->json) {
-				cli_progress_end(&prog);
-				cli_warning(cli, "%s", res.warning);
-			}
-		}
-		sm_add_result_release(&res);
-	}
-	cli_progress_end(&prog);
-	r = sm_collection_commit(c, &err);
-	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
-		goto out;
-	}
-	cli_cache_after_write(cli, c);
+	/* after the home lock is released */
+	cli_announce(cli, res.index_changed);
 	if (cli->json) {
-		cli_print_json(json_pack("{s:I, s:I, s:I, s:O, s:O}", "added", (json_int_t)added,
-					 "replaced", (json_int_t)replaced, "unchanged",
-					 (json_int_t)unchanged, "skipped", skipped, "failed",
-					 failed));
+		cli_print_json(json_pack("{s:I, s:I, s:I, s:o, s:o}", "added", (json_int_t)res.added,
+					 "replaced", (json_int_t)res.replaced, "unchanged",
+					 (json_int_t)res.unchanged, "skipped",
+					 items_json(res.skipped, res.nskipped, false), "failed",
+					 items_json(res.failed, res.nfailed, true)));
 	} else {
-		size_t ns = json_array_size(skipped), nf = json_array_size(failed), k;
-		json_t *it;
-
-		json_array_foreach(skipped, k, it)
+		for (size_t k = 0; k < res.nskipped; k++)
 			cli_warning(cli, "skipped %s '%s' (%s): same type and name as '%s'",
-				    json_string_value(json_object_get(it, "type")),
-				    json_string_value(json_object_get(it, "name")),
-				    json_string_value(json_object_get(it, "path")),
-				    json_string_value(json_object_get(it, "kept")));
-		json_array_foreach(failed, k, it)
-			cli_error(cli, "%s: %s", json_string_value(json_object_get(it, "path")),
-				  json_string_value(json_object_get(it, "error")));
+				    res.skipped[k].type, res.skipped[k].name, res.skipped[k].path,
+				    res.skipped[k].kept);
+		for (size_t k = 0; k < res.nfailed; k++)
+			cli_error(cli, "%s: %s", res.failed[k].path, res.failed[k].error);
 		cli_info(cli, "%sAdded %zu, replaced %zu, unchanged %zu, skipped %zu, failed %zu%s",
-			 cli_c(cli, C_BOLD), added, replaced, unchanged, ns, nf,
-			 cli_c(cli, C_RESET));
+			 cli_c(cli, C_BOLD), res.added, res.replaced, res.unchanged, res.nskipped,
+			 res.nfailed, cli_c(cli, C_RESET));
 	}
-	rc = json_array_size(failed) ? EXIT_FAIL : EXIT_OK;
-	goto out;
-oom:
-	cli_progress_end(&prog);
-	cli_error(cli, "out of memory");
+	r = res.nfailed ? -EIO : 0;
 out:
-	sm_home_unlock(home);
-	for (size_t i = 0; i < nseen; i++) {
-		sm_free(seen[i].name);
-		sm_free(seen[i].rel);
-	}
-	sm_free(seen);
-	sm_hashmap_free(seen_map);
-	sm_found_free(found, nfound);
-	sm_collection_free(c);
-	json_decref(skipped);
-	json_decref(failed);
+	sm_ops_add_all_result_release(&res);
 	sm_strbuf_release(&err);
-	sm_strbuf_release(&name);
-	return rc;
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 int cmd_add(struct cli *cli, int argc, char **argv)
@@ -319,7 +195,6 @@ int cmd_add(struct cli *cli, int argc, char **argv)
 	};
 	struct add_args a = { .opts = { .type = SM_TYPE_INVALID } };
 	struct strbuf err = STRBUF_INIT;
-	struct sm_home *home;
 	const char *spec = NULL;
 	int c, g, rc;
 
@@ -395,10 +270,9 @@ int cmd_add(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	rc = EXIT_FAIL;
-	home = cli_home(cli);
-	if (!home)
+	if (!cli_home(cli))
 		goto out;
-	rc = a.all ? add_all(cli, home, &a) : add_one(cli, home, &a, spec);
+	rc = a.all ? add_all(cli, &a) : add_one(cli, &a, spec);
 out:
 	sm_strv_free(a.tags, a.ntags);
 	sm_strbuf_release(&err);

@@ -11,6 +11,7 @@
 #include "skillmeat/fs.h"
 #include "skillmeat/home.h"
 #include "skillmeat/store.h"
+#include "skillmeat/ops.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/timeutil.h"
 #include "util/banned.h"
@@ -125,7 +126,14 @@ static int cache_sync_cmd(struct cli *cli, const char *coll, bool rebuild)
 		return cli_error(cli, "collection '%s' does not exist", coll);
 	cache->progress = on_progress;
 	cache->progress_ctx = &pc;
-	r = sm_cache_sync(cache, coll, rebuild ? SM_SYNC_REBUILD : SM_SYNC_REFRESH_STALE, &st, &err);
+	{
+		struct sm_ops_ctx ctx;
+
+		cli_ops_init(cli, &ctx, cache);
+		r = sm_ops_refresh(&ctx, &coll, coll ? 1 : 0,
+				   rebuild ? SM_SYNC_REBUILD : SM_SYNC_REFRESH_STALE, &st, &err);
+		cli_ops_release(cli, &ctx);
+	}
 	cli_progress_end(&pc.bar);
 	cache->progress = NULL;
 	if (r < 0) {

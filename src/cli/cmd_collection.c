@@ -134,7 +134,7 @@ int cmd_collection(struct cli *cli, int argc, char **argv)
 		if (!force && cli->tty_in && !cli->json &&
 		    !cli_confirm(cli, "Delete collection '%s' and all its files?", name)) {
 			cli_info(cli, "Cancelled");
-		} else if (sm_collection_delete(home, name, &err) < 0) {
+		} else if (cli_collection_delete(cli, name, &err) < 0) {
 			rc = cli_error(cli, "%s", err.buf);
 		} else if (cli->json) {
 			cli_print_json(json_pack("{s:s}", "deleted", name));

@@ -29,7 +29,7 @@ int cli_init_collection(struct cli *cli, const char *name)
 
 	if (!home)
 		return EXIT_FAIL;
-	r = sm_collection_init(home, name, &created, &err);
+	r = cli_collection_init(cli, name, &created, &err);
 	if (r < 0) {
 		r = cli_error(cli, "%s", err.buf);
 		goto out;

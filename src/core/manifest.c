@@ -501,3 +501,94 @@ int sm_lock_remove(struct sm_lock *l, const char *name, enum sm_artifact_type ty
 	sm_strbuf_release(&key);
 	return r;
 }
+
+/* ---- entry updates (PUT /artifacts/{id}, the metadata edit) ---- */
+
+const char *const sm_entry_meta_keys[SM_ENTRY_NMETA] = {"title", "description", "author",
+							  "license"};
+
+/*
+ * The tags, written in the original's key order: a new "tags" key goes
+ * before origin_source ... uuid, as SkillMeat writes an entry.
+ */
+struct sm_toml_value *sm_entry_updated(const struct sm_toml_value *old,
+				       const struct sm_entry_update *u)
+{
+	static const char *const after_tags[] = {"origin_source", "target_platforms", "import_id",
+						 "uuid"};
+	struct sm_toml_value *e = NULL, *tags = NULL, *meta;
+
+	if (u->have_tags) {
+		if (!(tags = sm_toml_new_array()))
+			return NULL;
+		for (size_t i = 0; i < u->ntags; i++)
+			if (sm_toml_push(tags, sm_toml_new_string(u->tags[i])) < 0)
+				goto fail;
+		if (sm_toml_get(old, "tags") || !u->ntags) {
+			if (!(e = sm_toml_clone(old)))
+				goto fail;
+			if (u->ntags) {
+				if (sm_toml_set(e, "tags", tags) < 0)
+					goto fail;
+			} else {
+				(void)sm_toml_remove(e, "tags"); /* written only if non-empty */
+				sm_toml_free(tags);
+			}
+			tags = NULL;
+		} else {
+			/* a new key, in the original's order: before origin_source ... uuid */
+			bool placed = false;
+
+			if (!(e = sm_toml_new_table()))
+				goto fail;
+			for (size_t i = 0; i < sm_toml_len(old); i++) {
+				const struct sm_toml_kv *kv = sm_toml_kv_at(old, i);
+				struct sm_toml_value *c;
+
+				for (size_t k = 0; !placed && k < SM_ARRAY_SIZE(after_tags); k++)
+					if (!strcmp(kv->key, after_tags[k])) {
+						if (sm_toml_set(e, "tags", tags) < 0)
+							goto fail;
+						tags = NULL;
+						placed = true;
+					}
+				if (!(c = sm_toml_clone(kv->value)) ||
+				    sm_toml_setn(e, kv->key, kv->keylen, c) < 0) {
+					sm_toml_free(c);
+					goto fail;
+				}
+			}
+			if (!placed && sm_toml_set(e, "tags", tags) < 0)
+				goto fail;
+			tags = NULL;
+		}
+	} else if (!(e = sm_toml_clone(old))) {
+		return NULL;
+	}
+	meta = sm_toml_get(e, "metadata");
+	for (size_t i = 0; i < SM_ENTRY_NMETA; i++) {
+		if (u->meta_op[i] == SM_ENTRY_KEEP)
+			continue;
+		if (u->meta_op[i] == SM_ENTRY_REMOVE) {
+			if (meta && meta->type == SM_TOML_TABLE)
+				(void)sm_toml_remove(meta, sm_entry_meta_keys[i]);
+			continue;
+		}
+		if (!meta) {
+			if (!(meta = sm_toml_new_table()) || sm_toml_set(e, "metadata", meta) < 0) {
+				sm_toml_free(meta);
+				goto fail;
+			}
+		}
+		if (meta->type != SM_TOML_TABLE ||
+		    sm_toml_set_string(meta, sm_entry_meta_keys[i], u->meta_val[i]) < 0)
+			goto fail;
+	}
+	if (meta && meta->type == SM_TOML_TABLE && sm_toml_len(meta) == 0)
+		(void)sm_toml_remove(e, "metadata"); /* written only if non-empty */
+	return e;
+fail:
+	sm_toml_free(tags);
+	sm_toml_free(e);
+	return NULL;
+}

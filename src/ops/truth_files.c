@@ -7,6 +7,7 @@
 #include "skillmeat/collection.h"
 #include "skillmeat/error.h"
 #include "skillmeat/home.h"
+#include "skillmeat/manifest.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/truth.h"
 #include "skillmeat/user_collections.h"
@@ -42,6 +43,12 @@ static int files_commit_collection(struct sm_truth *t, struct sm_collection *c,
 {
 	(void)t;
 	return sm_collection_commit(c, err);
+}
+
+static int files_commit_manifest(struct sm_truth *t, struct sm_collection *c, struct strbuf *err)
+{
+	(void)t;
+	return sm_manifest_save(c->manifest, 0, err);
 }
 
 static int files_load_uc(struct sm_truth *t, struct sm_user_collections **ret, struct strbuf *err)
@@ -100,6 +107,7 @@ static const struct sm_truth_ops files_ops = {
 	.unlock = files_unlock,
 	.open_collection = files_open_collection,
 	.commit_collection = files_commit_collection,
+	.commit_manifest = files_commit_manifest,
 	.load_user_collections = files_load_uc,
 	.save_user_collections = files_save_uc,
 	.index = files_index,
