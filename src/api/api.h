@@ -29,6 +29,8 @@ struct sm_artifact_query;
 struct sm_artifact_page;
 
 #define API_ANSWERED (-10000)
+/* A read repair took the request to a worker: the handler returns SM_HTTP_DEFERRED. */
+#define API_DEFERRED (-10001)
 #define API_PREFIX "/api/v1"
 
 struct sm_app {
@@ -48,6 +50,10 @@ struct sm_app_thread {
 	bool have_version;
 	struct sm_hashmap *resp; /* serialized list answers of this thread (api_resp_*) */
 	size_t nresp;
+	/* the handler answering now, run again after a read repair (api_set_rerun) */
+	int (*rerun)(struct sm_http_req *req, void *data);
+	void *rerun_data;
+	struct sm_http_req *repaired; /* the request being answered after its repair */
 };
 
 /*
@@ -170,12 +176,20 @@ int api_collections_of(struct sm_app *app, struct sm_cache *cache,
  * Read repair (ARCHITECTURE §2.3): rows flagged stale (by a watcher or a
  * write) or never synced are re-read from the files before answering. The
  * page of q is listed; when it holds such rows their file collections are
- * synced (warm) and the page listed again.
+ * synced (warm) on a worker and the handler runs again (API_DEFERRED: it
+ * returns SM_HTTP_DEFERRED), so a loop thread never waits on a sync.
  */
-int api_list_fresh(struct sm_app *app, struct sm_cache *cache, const struct sm_artifact_query *q,
-		   struct sm_artifact_page *ret);
-/* Same for one row (replaced in place); -ENOENT when the sync removed it. */
-int api_row_fresh(struct sm_app *app, struct sm_cache *cache, struct sm_artifact_row *row);
+int api_list_fresh(struct sm_http_req *req, struct sm_app *app, struct sm_cache *cache,
+		   const struct sm_artifact_query *q, struct sm_artifact_page *ret);
+/* Same for one row: 0 (row as it is), API_DEFERRED, or an error. */
+int api_row_fresh(struct sm_http_req *req, struct sm_app *app, struct sm_cache *cache,
+		  struct sm_artifact_row *row);
+/*
+ * The handler a read repair runs again (set at the start of each handler
+ * that reads through api_list_fresh/api_row_fresh).
+ */
+void api_set_rerun(struct sm_http_req *req, int (*fn)(struct sm_http_req *req, void *data),
+		   void *data);
 
 /* ArtifactSummary (user-collection artifact pages). collections stolen. */
 json_t *api_artifact_summary(const struct sm_artifact_row *row, const char *key,

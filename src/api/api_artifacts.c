@@ -89,6 +89,7 @@ static int art_list(struct sm_http_req *req, void *data)
 	bool cacheable;
 	int r;
 
+	api_set_rerun(req, art_list, data);
 	if ((r = api_limit(req, ART_DEFAULT_LIMIT, ART_LIMIT_MAX, &q.limit)) < 0 ||
 	    (r = api_sort(req, &q)) < 0 || (r = api_artifact_cursor(req, &q)) < 0 ||
 	    (r = api_types(req, &q)) < 0 ||
@@ -115,10 +116,15 @@ static int art_get(struct sm_http_req *req, void *data)
 	json_t *colls = NULL, *o;
 	int r;
 
+	api_set_rerun(req, art_get, data);
 	if ((r = collection_param(app, req, &coll)) < 0 ||
 	    (r = api_resolve(req, cache, id, coll, &row)) < 0)
 		return api_fail(req, r, NULL);
-	r = api_row_fresh(app, cache, &row);
+	r = api_row_fresh(req, app, cache, &row);
+	if (r == API_DEFERRED) {
+		sm_artifact_row_release(&row);
+		return SM_HTTP_DEFERRED;
+	}
 	if (r == -ENOENT) {
 		(void)sm_http_error(req, 404, "Artifact '%s' not found", id);
 		r = 0;

@@ -627,66 +627,128 @@ static bool needs_repair(const struct sm_artifact_row *row)
 	return row->stale || row->synced_at == 0;
 }
 
-/* Warm-sync the file collections of the rows that need it. Returns 1 when one ran. */
-static int repair(struct sm_app *app, struct sm_cache *cache, const struct sm_artifact_row *rows,
+/* A read repair handed off to a worker; the request is answered again after it. */
+struct repair_job {
+	struct sm_app *app;
+	char **names; /* file collections to warm-sync */
+	size_t n;
+	sm_http_handler_fn fn;
+	void *data;
+	bool changed;
+};
+
+static void repair_job_free(struct repair_job *j)
+{
+	for (size_t i = 0; i < j->n; i++)
+		sm_free(j->names[i]);
+	sm_free(j->names);
+	sm_free(j);
+}
+
+/* On a worker: every sync of this process runs under the writer lock, one at a time. */
+static void repair_work(void *arg)
+{
+	struct repair_job *j = arg;
+	struct sm_ops_ctx ctx;
+	struct sm_sync_stats st = {0};
+	struct strbuf err = STRBUF_INIT;
+
+	api_ops_ctx_init(j->app, &ctx);
+	ctx.invalidate = NULL; /* only when rows changed, below */
+	if (sm_ops_refresh(&ctx, (const char *const *)j->names, j->n, 0, &st, &err) < 0)
+		sm_log_warn("server: read repair failed: %s", err.buf);
+	j->changed = st.created || st.updated || st.removed;
+	sm_ops_ctx_release(&ctx);
+	sm_sync_stats_release(&st);
+	sm_strbuf_release(&err);
+}
+
+/* Back on the loop thread: answer the request again, this time from the repaired rows. */
+static void repair_done(struct sm_http_req *req, void *arg)
+{
+	struct repair_job *j = arg;
+
+	if (j->changed)
+		api_invalidate(j->app, NULL);
+	if (req) {
+		struct sm_app_thread *t = req->thread_data;
+		int r;
+
+		t->repaired = req;
+		r = j->fn(req, j->data);
+		t->repaired = NULL;
+		if (r != SM_HTTP_DEFERRED && !req->res.status)
+			api_fail(req, -EIO, NULL);
+	}
+	repair_job_free(j);
+}
+
+void api_set_rerun(struct sm_http_req *req, sm_http_handler_fn fn, void *data)
+{
+	struct sm_app_thread *t = req->thread_data;
+
+	t->rerun = fn;
+	t->rerun_data = data;
+}
+
+/*
+ * Rows flagged stale or never synced: their file collections are warm-synced
+ * on a worker (a loop thread never waits on a sync or the writer lock), then
+ * the request is answered again. Returns API_DEFERRED when handed off, 0
+ * when nothing needs it (or the request is the repaired one).
+ */
+static int repair(struct sm_http_req *req, struct sm_app *app, const struct sm_artifact_row *rows,
 		  size_t n)
 {
-	const char **done = NULL;
-	size_t ndone = 0;
-	bool changed = false;
-	int r = 0;
+	struct sm_app_thread *t = req->thread_data;
+	struct repair_job *j = NULL;
+	int r;
 
-	for (size_t i = 0; i < n && r >= 0; i++) {
-		struct sm_sync_stats st = {0};
-		struct strbuf err = STRBUF_INIT;
+	if (t->repaired == req || !t->rerun)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
 		bool seen = false;
 
 		if (!needs_repair(&rows[i]))
 			continue;
-		for (size_t k = 0; k < ndone && !seen; k++)
-			seen = !strcmp(done[k], rows[i].collection);
-		if (seen)
-			continue;
-		if (!done && !(done = sm_calloc(n, sizeof(*done)))) {
-			r = -ENOMEM;
-			break;
+		if (!j && (!(j = sm_calloc(1, sizeof(*j))) ||
+			   !(j->names = sm_calloc(n, sizeof(*j->names))))) {
+			sm_free(j);
+			return -ENOMEM;
 		}
-		done[ndone++] = rows[i].collection;
-		/* every sync of this process runs under the writer lock, one at a time */
-		pthread_mutex_lock(&app->write_lock);
-		r = sm_cache_sync(cache, rows[i].collection, 0, &st, &err);
-		pthread_mutex_unlock(&app->write_lock);
-		if (r < 0)
-			sm_log_warn("server: read repair of '%s' failed: %s", rows[i].collection,
-				    err.buf);
-		changed |= st.created || st.updated || st.removed;
-		sm_sync_stats_release(&st);
-		sm_strbuf_release(&err);
-		r = r == -ENOMEM ? r : 0;
+		for (size_t k = 0; k < j->n && !seen; k++)
+			seen = !strcmp(j->names[k], rows[i].collection);
+		if (!seen && !(j->names[j->n++] = sm_strdup(rows[i].collection))) {
+			repair_job_free(j);
+			return -ENOMEM;
+		}
 	}
-	sm_free(done);
-	if (changed)
-		api_invalidate(app, NULL);
-	if (app->metrics && ndone)
+	if (!j)
+		return 0;
+	j->app = app;
+	j->fn = t->rerun;
+	j->data = t->rerun_data;
+	if (app->metrics)
 		sm_server_metrics_cache_miss(app->metrics, "metadata");
-	return r < 0 ? r : ndone > 0;
+	r = sm_http_defer(req, repair_work, repair_done, j);
+	if (r < 0) {
+		repair_job_free(j);
+		return r;
+	}
+	return API_DEFERRED;
 }
 
-int api_list_fresh(struct sm_app *app, struct sm_cache *cache, const struct sm_artifact_query *q,
-		   struct sm_artifact_page *ret)
+int api_list_fresh(struct sm_http_req *req, struct sm_app *app, struct sm_cache *cache,
+		   const struct sm_artifact_query *q, struct sm_artifact_page *ret)
 {
 	struct sm_artifact_page page = {0};
 	int r = sm_store_list_artifacts(cache->store, q, &page, NULL);
 
 	if (r < 0)
 		return r;
-	r = repair(app, cache, page.rows, page.n);
-	if (r > 0) {
-		sm_artifact_page_release(&page);
-		r = sm_store_list_artifacts(cache->store, q, &page, NULL);
-	} else if (r == 0 && app->metrics) {
+	r = repair(req, app, page.rows, page.n);
+	if (r == 0 && app->metrics)
 		sm_server_metrics_cache_hit(app->metrics, "metadata");
-	}
 	if (r < 0) {
 		sm_artifact_page_release(&page);
 		return r;
@@ -695,20 +757,11 @@ int api_list_fresh(struct sm_app *app, struct sm_cache *cache, const struct sm_a
 	return 0;
 }
 
-int api_row_fresh(struct sm_app *app, struct sm_cache *cache, struct sm_artifact_row *row)
+int api_row_fresh(struct sm_http_req *req, struct sm_app *app, struct sm_cache *cache,
+		  struct sm_artifact_row *row)
 {
-	struct sm_artifact_row fresh = {0};
-	int r = repair(app, cache, row, 1);
-
-	if (r <= 0)
-		return r;
-	r = sm_store_get_artifact_by_key(cache->store, row->collection, row->type, row->name,
-					 &fresh, NULL);
-	if (r < 0)
-		return r;
-	sm_artifact_row_release(row);
-	*row = fresh;
-	return 0;
+	(void)cache;
+	return repair(req, app, row, 1);
 }
 
 /* ---- serialized answers of the list endpoints ---- */
@@ -846,7 +899,9 @@ int api_answer_page(struct sm_http_req *req, struct sm_app *app, const struct sm
 	json_t **colls = NULL, *items = NULL, *o;
 	int r;
 
-	r = api_list_fresh(app, cache, q, &page);
+	r = api_list_fresh(req, app, cache, q, &page);
+	if (r == API_DEFERRED)
+		return SM_HTTP_DEFERRED;
 	if (r < 0)
 		return api_fail(req, r, NULL);
 	if (api_revision_etag(req, cache, etag_prefix)) {

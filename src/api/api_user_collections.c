@@ -417,6 +417,7 @@ static int uc_artifacts(struct sm_http_req *req, void *data)
 	bool cacheable;
 	int r;
 
+	api_set_rerun(req, uc_artifacts, data);
 	if ((r = api_limit(req, UC_DEFAULT_LIMIT, UC_LIMIT_MAX, &q.limit)) < 0 ||
 	    (r = api_sort(req, &q)) < 0 || (r = api_artifact_cursor(req, &q)) < 0 ||
 	    (r = api_types(req, &q)) < 0)

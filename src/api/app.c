@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "api/app.h"
+#include "skillmeat/loop_guard.h"
 #include "skillmeat/cache.h"
 #include "skillmeat/count_cache.h"
 #include "skillmeat/error.h"
@@ -50,7 +51,7 @@ void sm_app_free(struct sm_app *app)
 
 void sm_app_write_lock(struct sm_app *app)
 {
-	pthread_mutex_lock(&app->write_lock);
+	sm_loop_guard_mutex_lock(&app->write_lock);
 }
 
 void sm_app_write_unlock(struct sm_app *app)

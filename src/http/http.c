@@ -39,6 +39,7 @@
 #include "http/dispatch.h"
 #include "http/health.h"
 #include "http/http.h"
+#include "skillmeat/loop_guard.h"
 
 #include "util/banned.h"
 
@@ -639,6 +640,7 @@ static void *loop_main(void *arg)
 	struct sm_http_server *srv = t->srv;
 	int64_t deadline;
 
+	sm_loop_guard_set(true);
 	t->init_error = thread_setup(t);
 	pthread_mutex_lock(&srv->lock);
 	srv->n_ready++;

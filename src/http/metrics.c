@@ -14,6 +14,7 @@
 #include "skillmeat/hashmap.h"
 #include "skillmeat/memory.h"
 #include "http/metrics.h"
+#include "skillmeat/loop_guard.h"
 
 #include "util/banned.h"
 
@@ -500,6 +501,15 @@ static void collect_rss(struct sm_metrics *m, void *data)
 		sm_metric_set(sm_metric_get(sm->rss), (double)rss);
 }
 
+/* Mirrors the process-wide count of skillmeat/loop_guard.h. */
+static void collect_loop_waits(struct sm_metrics *m, void *data)
+{
+	struct sm_server_metrics *sm = data;
+
+	(void)m;
+	sm_metric_set(sm_metric_get(sm->loop_lock_waits), (double)sm_loop_guard_waits());
+}
+
 static const double request_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 static const double refresh_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
@@ -545,6 +555,10 @@ int sm_server_metrics_init(struct sm_server_metrics *sm)
 	    "Requests refused by the rate limiter.", NULL, NULL, 0);
 	FAM(rss, SM_METRIC_GAUGE, "process_resident_memory_bytes", "Resident memory size in bytes.",
 	    NULL, NULL, 0);
+	FAM(loop_lock_waits, SM_METRIC_COUNTER, "skillmeat_loop_lock_waits_total",
+	    "Times an event-loop thread had to wait on the home lock or the writer lock "
+	    "(stays 0: such work runs on workers).",
+	    NULL, NULL, 0);
 #undef FAM
 	for (size_t i = 0; r >= 0 && i < SM_ARRAY_SIZE(caches); i++) {
 		if (!sm_metric_get(sm->cache_hits, caches[i]) ||
@@ -556,10 +570,13 @@ int sm_server_metrics_init(struct sm_server_metrics *sm)
 	if (r >= 0 && (!sm_metric_get(sm->cache_stale) || !sm_metric_get(sm->refresh_duration) ||
 		       !sm_metric_get(sm->refresh_total, "success") ||
 		       !sm_metric_get(sm->refresh_total, "error") ||
-		       !sm_metric_get(sm->rate_limited) || !sm_metric_get(sm->rss)))
+		       !sm_metric_get(sm->rate_limited) || !sm_metric_get(sm->rss) ||
+		       !sm_metric_get(sm->loop_lock_waits)))
 		r = -ENOMEM;
 	if (r >= 0)
 		r = sm_metrics_add_collector(m, collect_rss, sm);
+	if (r >= 0)
+		r = sm_metrics_add_collector(m, collect_loop_waits, sm);
 	if (r < 0) {
 		sm_server_metrics_release(sm);
 		return r;

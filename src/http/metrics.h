@@ -89,6 +89,7 @@ struct sm_server_metrics {
 	struct sm_metric_family *api_duration;	      /* histogram {endpoint}, seconds */
 	struct sm_metric_family *rate_limited;	      /* counter */
 	struct sm_metric_family *rss;		      /* gauge */
+	struct sm_metric_family *loop_lock_waits;     /* counter, mirrored (loop_guard.h) */
 };
 
 int sm_server_metrics_init(struct sm_server_metrics *sm);

@@ -15,6 +15,7 @@
 
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
+#include "skillmeat/loop_guard.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
 #include "util/banned.h"
@@ -262,6 +263,9 @@ int sm_fs_lock(const char *path, int *ret_fd, struct strbuf *err)
 
 	if (fd < 0)
 		return sm_err(err, -errno, "cannot open lock '%s': %s", path, sm_strerror(errno));
+	/* an event-loop thread must never wait here: count it when it would */
+	if (sm_loop_guard_is_loop() && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+		sm_loop_guard_count_wait();
 	while (flock(fd, LOCK_EX) < 0) {
 		int r = -errno;
 
