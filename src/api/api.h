@@ -145,7 +145,8 @@ int api_split(struct sm_http_req *req, const char *s, const char ***ret, size_t 
 
 /* {"detail": [{"type", "loc": ["body", field], "msg", "input"?}]} */
 int api_422(struct sm_http_req *req, const char *field, const char *type, const char *msg);
-/* Map r with the message in err (for 4xx); 500 hides it. Returns SM_HTTP_DONE. */
+/* Map r with the message in err (for 4xx); 500 hides it. Returns SM_HTTP_DONE
+ * (SM_HTTP_DEFERRED for API_DEFERRED: a read repair took the request). */
 int api_fail(struct sm_http_req *req, int r, const char *msg);
 /* Set the list ETag (the DB revision); true when 304 was answered. */
 bool api_revision_etag(struct sm_http_req *req, struct sm_cache *cache, const char *extra);

@@ -90,6 +90,8 @@ int api_fail(struct sm_http_req *req, int r, const char *msg)
 {
 	if (r == API_ANSWERED)
 		return SM_HTTP_DONE;
+	if (r == API_DEFERRED)
+		return SM_HTTP_DEFERRED;
 	if (sm_http_errno_status(r) == 500)
 		sm_log_error("server: %s %s: %s", req->method, req->path,
 			     msg && *msg ? msg : sm_strerror(r));

@@ -77,7 +77,10 @@ static bool is_markdown(const char *path)
 	return !strcmp(mime_of(path), "text/markdown");
 }
 
-/* Resolve {id} (and ?collection) to a fresh row; API_ANSWERED on 4xx. */
+/*
+ * Resolve {id} (and ?collection) to a fresh row; API_ANSWERED on 4xx,
+ * API_DEFERRED when a read repair took the request to a worker.
+ */
 static int resolve(struct sm_app *app, struct sm_http_req *req, struct sm_artifact_row *row)
 {
 	struct sm_cache *cache = api_cache(req);
@@ -87,7 +90,7 @@ static int resolve(struct sm_app *app, struct sm_http_req *req, struct sm_artifa
 	r = api_resolve(req, cache, id, sm_http_query(req, "collection"), row);
 	if (r < 0)
 		return r;
-	r = api_row_fresh(app, cache, row);
+	r = api_row_fresh(req, app, cache, row);
 	if (r == -ENOENT) {
 		(void)sm_http_error(req, 404, "Artifact '%s' not found", id);
 		return API_ANSWERED;
@@ -153,6 +156,7 @@ static int files_tree(struct sm_http_req *req, void *data)
 	size_t n = 0;
 	int r;
 
+	api_set_rerun(req, files_tree, data);
 	if ((r = resolve(app, req, &row)) < 0)
 		goto out;
 	if ((r = artifact_root(app, &row, &root)) < 0 ||
@@ -396,6 +400,7 @@ static int file_get(struct sm_http_req *req, void *data)
 	json_t *o = NULL;
 	int r;
 
+	api_set_rerun(req, file_get, data);
 	if (format && strcmp(format, "html") && strcmp(format, "text")) {
 		r = sm_http_error(req, 400, "Invalid format '%s' (html or text)", format);
 		goto out;
