@@ -37,4 +37,11 @@ bool sm_hashmap_next(const struct sm_hashmap *map, size_t *pos, const void **key
 /* The hash used (for callers that keep their own tables). */
 uint64_t sm_hash_bytes(const void *data, size_t len);
 
+/*
+ * FNV-1a over data, continuing from h (start with SM_FNV1A_INIT): for hashes
+ * built from several fields, or stable across runs (statement caches, keys).
+ */
+#define SM_FNV1A_INIT UINT64_C(0xcbf29ce484222325)
+uint64_t sm_hash_fnv1a(uint64_t h, const void *data, size_t len);
+
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cache/store_internal.h"
+#include "skillmeat/hashmap.h"
 #include "skillmeat/error.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/store.h"
@@ -122,17 +123,6 @@ void sm_memberships_free(struct sm_membership *m, size_t n)
 	sm_free(m);
 }
 
-uint64_t sm_fnv1a(uint64_t h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
-}
-
 void sm_artifact_row_hash(const struct sm_artifact_row *row, char out[17])
 {
 	uint64_t h = SM_FNV1A_INIT;
@@ -142,18 +132,18 @@ void sm_artifact_row_hash(const struct sm_artifact_row *row, char out[17])
 
 		if (i == SM_ARTIFACT_FP_FIELD)
 			continue;
-		h = sm_fnv1a(h, &tag, 1);
+		h = sm_hash_fnv1a(h, &tag, 1);
 		if (sm_artifact_fields[i].kind == SM_FIELD_INT) {
 			int64_t v = int_field(row, i);
 
-			h = sm_fnv1a(h, &v, sizeof(v));
+			h = sm_hash_fnv1a(h, &v, sizeof(v));
 		} else {
 			const char *s = cstr_field(row, i);
 			uint64_t len = s ? strlen(s) : UINT64_MAX;
 
-			h = sm_fnv1a(h, &len, sizeof(len));
+			h = sm_hash_fnv1a(h, &len, sizeof(len));
 			if (s)
-				h = sm_fnv1a(h, s, len);
+				h = sm_hash_fnv1a(h, s, len);
 		}
 	}
 	snprintf(out, 17, "%016" PRIx64, h);

@@ -50,10 +50,6 @@ static inline int64_t int_field(const struct sm_artifact_row *row, size_t i)
 	return *(const int64_t *)((const char *)row + sm_artifact_fields[i].off);
 }
 
-/* FNV-1a, 64 bit: ETags and cache keys, not a security boundary. */
-#define SM_FNV1A_INIT UINT64_C(0xcbf29ce484222325)
-uint64_t sm_fnv1a(uint64_t h, const void *data, size_t len);
-
 /*
  * The row's ETag: 16 hex digits over the content fields (all but
  * fingerprint and the sync state), each hashed as (index, length or NULL

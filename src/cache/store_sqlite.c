@@ -20,6 +20,7 @@
 #include "cache/db_internal.h"
 #include "cache/store_internal.h"
 #include "cache/store_sqlite.h"
+#include "skillmeat/hashmap.h"
 #include "skillmeat/db.h"
 #include "skillmeat/error.h"
 #include "skillmeat/memory.h"
@@ -53,7 +54,7 @@ int sm_sq_fail(struct sqlite_store *s, int rc, struct strbuf *err, const char *w
  */
 int sm_sq_prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **ret, struct strbuf *err)
 {
-	uint64_t hash = sm_fnv1a(SM_FNV1A_INIT, sql, strlen(sql));
+	uint64_t hash = sm_hash_fnv1a(SM_FNV1A_INIT, sql, strlen(sql));
 	struct stmt_slot *slot;
 	sqlite3_stmt *stmt = NULL;
 	char *copy;

@@ -5,447 +5,33 @@
  * (extract_frontmatter + populate_metadata_from_frontmatter), a second pass
  * over the raw YAML of a stricter regex (extract_yaml_frontmatter), the body
  * description fallback, then ArtifactMetadata.to_dict with the key order a
- * manifest read back from tomli_w's output has (plain values before tables).
+ * manifest read back from tomli_w's output has (plain values before tables,
+ * src/toml/toml_width.c). The field rules live in metadata_fields.c, finding
+ * and reading the file in metadata_file.c.
  *
  * Deliberate differences from the original: a None that would reach the
  * manifest (which makes the original's write fail, S1) is dropped; malformed
  * YAML also yields a warning naming file and line; alias bombs and oversized
  * frontmatter count as malformed.
- *
- * Longer than a usual module because each of the original's passes is
- * emulated exactly (their order of keys and their quirks are what the
- * manifest compatibility depends on).
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "core/metadata_internal.h"
 #include "core/yaml_py.h"
 #include "skillmeat/error.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/metadata.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/toml.h"
+#include "skillmeat/toml_tomli.h"
 #include "util/banned.h"
 
-#define MAX_FILE ((size_t)4 << 20)	  /* read for frontmatter */
 #define MAX_FRONTMATTER ((size_t)1 << 20) /* YAML parsed */
 #define DESCRIPTION_MAX 200		  /* code points */
-#define INLINE_MAX 100			  /* tomli_w's MAX_LINE_LENGTH */
-
-/* ---- tool names ---------------------------------------------------------- */
-
-static const char *const valid_tools[] = {
-    "Read",	    "Write", "Edit",	   "MultiEdit",	      "Glob",	       "Grep",
-    "NotebookEdit", "Bash",  "KillShell",  "AskUserQuestion", "TodoWrite",     "WebFetch",
-    "WebSearch",    "Task",  "TaskOutput", "Skill",	      "EnterPlanMode", "ExitPlanMode",
-};
-
-static char ascii_lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c | 0x20) : c;
-}
-
-/*
- * lower is the lowercased candidate; does it spell tool in lowercase with
- * sep ('\0' = none, '_' or '-') between the CamelCase words?
- */
-static bool tool_form(const char *lower, size_t n, const char *tool, char sep)
-{
-	size_t j = 0;
-
-	for (size_t i = 0; tool[i]; i++) {
-		if (i && sep && tool[i] >= 'A' && tool[i] <= 'Z') {
-			if (j >= n || lower[j] != sep)
-				return false;
-			j++;
-		}
-		if (j >= n || lower[j] != ascii_lower(tool[i]))
-			return false;
-		j++;
-	}
-	return j == n;
-}
-
-/* _normalize_tool_name on an already stripped name: canonical name or NULL. */
-static const char *normalize_tool(const char *s, size_t n)
-{
-	char lower[64];
-
-	if (!n || n >= sizeof(lower))
-		return NULL;
-	for (size_t i = 0; i < SM_ARRAY_SIZE(valid_tools); i++)
-		if (strlen(valid_tools[i]) == n && memcmp(valid_tools[i], s, n) == 0)
-			return valid_tools[i];
-	for (size_t i = 0; i < n; i++)
-		lower[i] = ascii_lower(s[i]);
-	for (size_t i = 0; i < SM_ARRAY_SIZE(valid_tools); i++)
-		if (tool_form(lower, n, valid_tools[i], '\0') ||
-		    tool_form(lower, n, valid_tools[i], '_') ||
-		    tool_form(lower, n, valid_tools[i], '-'))
-			return valid_tools[i];
-	return NULL;
-}
-
-const char *sm_metadata_tool_name(const char *s)
-{
-	return normalize_tool(s, strlen(s));
-}
-
-/* ---- Python string helpers ------------------------------------------------ */
-
-/* str.strip(): [*b, *e) of s without leading/trailing Unicode whitespace */
-static void py_strip(const char *s, size_t n, size_t *b, size_t *e)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + n;
-	size_t i = 0, last = 0;
-	bool seen = false;
-
-	*b = *e = 0;
-	while (i < n) {
-		uint32_t cp;
-		size_t k = sm_ypy_utf8_decode(p + i, end, &cp);
-
-		if (!k) {
-			k = 1;
-			cp = 0xfffd;
-		}
-		if (!sm_ypy_isspace(cp)) {
-			if (!seen)
-				*b = i;
-			seen = true;
-			last = i + k;
-		}
-		i += k;
-	}
-	if (seen)
-		*e = last;
-}
-
-static size_t py_lstrip(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + n;
-	size_t i = 0;
-
-	while (i < n) {
-		uint32_t cp;
-		size_t k = sm_ypy_utf8_decode(p + i, end, &cp);
-
-		if (!k || !sm_ypy_isspace(cp))
-			break;
-		i += k;
-	}
-	return i;
-}
-
-static size_t count_lines(const char *s, size_t n)
-{
-	size_t lines = 0;
-
-	for (const char *p = s; (p = memchr(p, '\n', (size_t)(s + n - p))); p++)
-		lines++;
-	return lines;
-}
-
-/* ---- TOML helpers --------------------------------------------------------- */
-
-static int push_string(struct sm_toml_value *arr, const char *s, size_t n)
-{
-	return sm_toml_push(arr, sm_toml_new_stringn(s, n));
-}
-
-static int set_str(struct sm_toml_value *tab, const char *key, const struct sm_ypy *v)
-{
-	struct strbuf sb = STRBUF_INIT;
-	int r = sm_ypy_str(v, &sb);
-
-	if (r == 0)
-		r = sm_toml_set(tab, key, sm_toml_new_stringn(sb.buf, sb.len));
-	sm_strbuf_release(&sb);
-	return r;
-}
-
-/* s.split(",") stripped, empty items dropped, appended to arr */
-static int split_commas(struct sm_toml_value *arr, const char *s, size_t n)
-{
-	size_t start = 0;
-
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && s[i] != ',')
-			continue;
-		{
-			size_t b, e;
-			int r;
-
-			py_strip(s + start, i - start, &b, &e);
-			if (e > b) {
-				r = push_string(arr, s + start + b, e - b);
-				if (r < 0)
-					return r;
-			}
-		}
-		start = i + 1;
-	}
-	return 0;
-}
-
-/* [str(t) for t in list if t] or a comma-split string; NULL type otherwise */
-static int string_list(const struct sm_ypy *v, struct sm_toml_value **ret)
-{
-	struct sm_toml_value *arr;
-	int r = 0;
-
-	*ret = NULL;
-	if (!v || (v->type != SM_YPY_SEQ && v->type != SM_YPY_STR))
-		return 0;
-	arr = sm_toml_new_array();
-	if (!arr)
-		return -ENOMEM;
-	if (v->type == SM_YPY_STR) {
-		r = split_commas(arr, v->u.s.ptr, v->u.s.len);
-	} else {
-		for (size_t i = 0; r == 0 && i < v->u.seq.len; i++) {
-			struct strbuf sb = STRBUF_INIT;
-
-			if (!sm_ypy_truthy(v->u.seq.items[i]))
-				continue;
-			r = sm_ypy_str(v->u.seq.items[i], &sb);
-			if (r == 0)
-				r = push_string(arr, sb.buf, sb.len);
-			sm_strbuf_release(&sb);
-		}
-	}
-	if (r < 0) {
-		sm_toml_free(arr);
-		return r;
-	}
-	*ret = arr;
-	return 0;
-}
-
-/* [str(t).strip() for t in list if t is not None] */
-static int stripped_items(const struct sm_ypy *v, struct sm_toml_value *arr, bool drop_empty)
-{
-	for (size_t i = 0; i < v->u.seq.len; i++) {
-		struct strbuf sb = STRBUF_INIT;
-		size_t b, e;
-		int r;
-
-		if (v->u.seq.items[i]->type == SM_YPY_NULL)
-			continue;
-		r = sm_ypy_str(v->u.seq.items[i], &sb);
-		py_strip(sb.buf, sb.len, &b, &e);
-		if (r == 0 && (e > b || !drop_empty))
-			r = push_string(arr, sb.buf + b, e - b);
-		sm_strbuf_release(&sb);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/* _normalize_tools: valid canonical names only */
-static int normalize_tools(const struct sm_toml_value *raw, struct sm_toml_value **ret)
-{
-	struct sm_toml_value *arr = sm_toml_new_array();
-
-	if (!arr)
-		return -ENOMEM;
-	for (size_t i = 0; raw && i < sm_toml_len(raw); i++) {
-		const struct sm_toml_value *t = sm_toml_at(raw, i);
-		const char *name = normalize_tool(sm_toml_str(t), sm_toml_strlen(t));
-		int r;
-
-		if (!name)
-			continue;
-		r = sm_toml_push(arr, sm_toml_new_string(name));
-		if (r < 0) {
-			sm_toml_free(arr);
-			return r;
-		}
-	}
-	*ret = arr;
-	return 0;
-}
-
-static bool toml_truthy(const struct sm_toml_value *v)
-{
-	if (!v)
-		return false;
-	switch (v->type) {
-	case SM_TOML_STRING:
-		return sm_toml_strlen(v) != 0;
-	case SM_TOML_INTEGER:
-		return v->u.i != 0;
-	case SM_TOML_BIG_INTEGER:
-		return true;
-	case SM_TOML_FLOAT:
-		return v->u.f != 0;
-	case SM_TOML_BOOL:
-		return v->u.b;
-	case SM_TOML_ARRAY:
-		return sm_toml_len(v) != 0;
-	case SM_TOML_TABLE:
-		return sm_toml_len(v) != 0;
-	default:
-		return true;
-	}
-}
-
-/* ---- tomli_w layout (the order a manifest reads back in) ------------------- */
-
-static size_t cp_len(const char *s, size_t n)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			k++;
-	return k;
-}
-
-/* length in code points of tomli_w's basic string for s */
-static size_t string_width(const char *s, size_t n)
-{
-	size_t w = 2 + cp_len(s, n);
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\' || c == '\b' || c == '\n' || c == '\f' || c == '\r')
-			w += 1;
-		else if ((c < 0x20 && c != '\t') || c == 0x7f)
-			w += 5;
-	}
-	return w;
-}
-
-static size_t key_width(const char *k, size_t n)
-{
-	bool bare = n > 0;
-
-	for (size_t i = 0; i < n && bare; i++) {
-		char c = k[i];
-
-		bare = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		       c == '_' || c == '-';
-	}
-	return bare ? n : string_width(k, n);
-}
-
-#define TOO_WIDE ((size_t)-1)
-
-static size_t inline_width(const struct sm_toml_value *v);
-
-static size_t literal_width(const struct sm_toml_value *v)
-{
-	struct strbuf sb = STRBUF_INIT;
-	size_t w;
-
-	switch (v->type) {
-	case SM_TOML_STRING:
-		return string_width(sm_toml_str(v), sm_toml_strlen(v));
-	case SM_TOML_BOOL:
-		return v->u.b ? 4 : 5;
-	case SM_TOML_ARRAY:
-		return sm_toml_len(v) ? TOO_WIDE : 2; /* multi-line */
-	case SM_TOML_TABLE:
-		return inline_width(v);
-	case SM_TOML_BIG_INTEGER:
-		return sm_toml_strlen(v);
-	case SM_TOML_INTEGER:
-		if (sm_strbuf_addf(&sb, "%lld", (long long)v->u.i) < 0)
-			return TOO_WIDE;
-		break;
-	case SM_TOML_FLOAT:
-		if (sm_ypy_float_repr(v->u.f, &sb) < 0)
-			return TOO_WIDE;
-		break;
-	case SM_TOML_DATE_LOCAL:
-		return 10;
-	case SM_TOML_DATETIME_LOCAL:
-	case SM_TOML_DATETIME:
-		/* Python str(datetime): "YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM]" */
-		return 19 + (v->u.dt.nanosecond ? 7 : 0) + (v->type == SM_TOML_DATETIME ? 6 : 0);
-	default:
-		return 8;
-	}
-	w = sb.len;
-	sm_strbuf_release(&sb);
-	return w;
-}
-
-static size_t inline_width(const struct sm_toml_value *t)
-{
-	size_t w = 4; /* "{ " ... " }" */
-
-	if (!sm_toml_len(t))
-		return 2;
-	for (size_t i = 0; i < sm_toml_len(t); i++) {
-		size_t lw = literal_width(sm_toml_value_at(t, i));
-
-		if (lw == TOO_WIDE)
-			return TOO_WIDE;
-		w += (i ? 2 : 0) + key_width(sm_toml_kv_at(t, i)->key, sm_toml_kv_at(t, i)->keylen) + 3 +
-		     lw;
-		if (w > INLINE_MAX)
-			return TOO_WIDE;
-	}
-	return w;
-}
-
-/* tomli_w writes this array as [[...]] tables (after the plain keys) */
-static bool is_table_array(const struct sm_toml_value *v)
-{
-	if (v->type != SM_TOML_ARRAY || !sm_toml_len(v))
-		return false;
-	for (size_t i = 0; i < sm_toml_len(v); i++)
-		if (sm_toml_at(v, i)->type != SM_TOML_TABLE)
-			return false;
-	for (size_t i = 0; i < sm_toml_len(v); i++) {
-		size_t w = inline_width(sm_toml_at(v, i));
-
-		if (w == TOO_WIDE || 4 + w + 1 > INLINE_MAX)
-			return true;
-	}
-	return false;
-}
-
-static bool is_section(const struct sm_toml_value *v)
-{
-	return v->type == SM_TOML_TABLE || is_table_array(v);
-}
-
-static bool is_plain(const struct sm_toml_value *v)
-{
-	return !is_section(v);
-}
-
-static int layout(struct sm_toml_value *tab)
-{
-	size_t n = sm_toml_len(tab);
-	int r = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct sm_toml_value *v = sm_toml_value_at(tab, i);
-
-		if (v->type == SM_TOML_TABLE) {
-			r = layout(v);
-		} else if (is_table_array(v)) {
-			for (size_t j = 0; r == 0 && j < sm_toml_len(v); j++)
-				r = layout(sm_toml_at(v, j));
-		}
-		if (r < 0)
-			return r;
-	}
-	return sm_toml_table_partition(tab, is_plain);
-}
 
 /* ---- the extraction -------------------------------------------------------- */
 
@@ -643,7 +229,7 @@ static bool known_field(const char *key, size_t n)
 			continue;
 		if (k == sizeof(buf))
 			return false;
-		buf[k++] = ascii_lower(key[i]);
+		buf[k++] = sm_md_ascii_lower(key[i]);
 	}
 	for (size_t i = 0; i < SM_ARRAY_SIZE(known); i++)
 		if (strlen(known[i]) == k && !memcmp(known[i], buf, k))
@@ -663,9 +249,9 @@ static int normalize(const struct sm_ypy *data, struct sm_toml_value *fm)
 	struct sm_toml_value *arr, *extra;
 	int r = 0;
 
-	if ((v = fm_get(data, "name")) && (r = set_str(fm, "name", v)) < 0)
+	if ((v = fm_get(data, "name")) && (r = sm_md_set_str(fm, "name", v)) < 0)
 		return r;
-	if ((v = fm_get(data, "description")) && (r = set_str(fm, "description", v)) < 0)
+	if ((v = fm_get(data, "description")) && (r = sm_md_set_str(fm, "description", v)) < 0)
 		return r;
 
 	v = or_chain(data, tools_keys);
@@ -675,16 +261,16 @@ static int normalize(const struct sm_ypy *data, struct sm_toml_value *fm)
 			return -ENOMEM;
 		if (v->type == SM_YPY_STR) {
 			if (memchr(v->u.s.ptr, ',', v->u.s.len)) {
-				r = split_commas(arr, v->u.s.ptr, v->u.s.len);
+				r = sm_md_split_commas(arr, v->u.s.ptr, v->u.s.len);
 			} else {
 				size_t b, e;
 
-				py_strip(v->u.s.ptr, v->u.s.len, &b, &e);
+				sm_md_py_strip(v->u.s.ptr, v->u.s.len, &b, &e);
 				if (e > b)
-					r = push_string(arr, v->u.s.ptr + b, e - b);
+					r = sm_md_push_string(arr, v->u.s.ptr + b, e - b);
 			}
 		} else if (v->type == SM_YPY_SEQ) {
-			r = stripped_items(v, arr, false);
+			r = sm_md_stripped_items(v, arr, false);
 		}
 		if (r < 0) {
 			sm_toml_free(arr);
@@ -702,31 +288,31 @@ static int normalize(const struct sm_ypy *data, struct sm_toml_value *fm)
 			return -ENOMEM;
 		if (v->type == SM_YPY_STR) {
 			if (memchr(v->u.s.ptr, ',', v->u.s.len)) {
-				r = split_commas(raw, v->u.s.ptr, v->u.s.len);
+				r = sm_md_split_commas(raw, v->u.s.ptr, v->u.s.len);
 			} else {
 				size_t b, e;
 
-				py_strip(v->u.s.ptr, v->u.s.len, &b, &e);
-				r = push_string(raw, v->u.s.ptr + b, e - b);
+				sm_md_py_strip(v->u.s.ptr, v->u.s.len, &b, &e);
+				r = sm_md_push_string(raw, v->u.s.ptr + b, e - b);
 			}
 		} else if (v->type == SM_YPY_SEQ) {
-			r = stripped_items(v, raw, true);
+			r = sm_md_stripped_items(v, raw, true);
 		}
 		if (r == 0)
-			r = normalize_tools(raw, &norm);
+			r = sm_md_normalize_tools(raw, &norm);
 		sm_toml_free(raw);
 		if (r < 0 || (r = sm_toml_set(fm, "disallowedTools", norm)) < 0)
 			return r;
 	}
 
-	if ((v = fm_get(data, "model")) && (r = set_str(fm, "model", v)) < 0)
+	if ((v = fm_get(data, "model")) && (r = sm_md_set_str(fm, "model", v)) < 0)
 		return r;
 	v = or_chain(data, perm_keys);
-	if (!is_none(v) && (r = set_str(fm, "permissionMode", v)) < 0)
+	if (!is_none(v) && (r = sm_md_set_str(fm, "permissionMode", v)) < 0)
 		return r;
 
 	if ((v = fm_get(data, "skills"))) {
-		if ((r = string_list(v, &arr)) < 0)
+		if ((r = sm_md_string_list(v, &arr)) < 0)
 			return r;
 		if (arr && (r = sm_toml_set(fm, "skills", arr)) < 0)
 			return r;
@@ -753,16 +339,16 @@ static int normalize(const struct sm_ypy *data, struct sm_toml_value *fm)
 		return r;
 
 	for (size_t i = 0; i < SM_ARRAY_SIZE(str_fields); i++)
-		if ((v = fm_get(data, str_fields[i])) && (r = set_str(fm, str_fields[i], v)) < 0)
+		if ((v = fm_get(data, str_fields[i])) && (r = sm_md_set_str(fm, str_fields[i], v)) < 0)
 			return r;
 	if ((v = fm_get(data, "tags"))) {
-		if ((r = string_list(v, &arr)) < 0)
+		if ((r = sm_md_string_list(v, &arr)) < 0)
 			return r;
 		if (arr && (r = sm_toml_set(fm, "tags", arr)) < 0)
 			return r;
 	}
 	if ((v = fm_get(data, "dependencies"))) {
-		if ((r = string_list(v, &arr)) < 0)
+		if ((r = sm_md_string_list(v, &arr)) < 0)
 			return r;
 		if (arr && (r = sm_toml_set(fm, "dependencies", arr)) < 0)
 			return r;
@@ -808,7 +394,7 @@ static int partial(const char *s, size_t n, struct sm_toml_value *fm)
 
 		if (i < n && s[i] != '\n')
 			continue;
-		py_strip(s + start, i - start, &b, &e);
+		sm_md_py_strip(s + start, i - start, &b, &e);
 		line = s + start + b;
 		len = e - b;
 		start = i + 1;
@@ -817,8 +403,8 @@ static int partial(const char *s, size_t n, struct sm_toml_value *fm)
 		colon = memchr(line, ':', len);
 		if (!colon)
 			continue;
-		py_strip(line, (size_t)(colon - line), &kb, &ke);
-		py_strip(colon + 1, len - (size_t)(colon - line) - 1, &vb, &ve);
+		sm_md_py_strip(line, (size_t)(colon - line), &kb, &ke);
+		sm_md_py_strip(colon + 1, len - (size_t)(colon - line) - 1, &vb, &ve);
 		if (ke == kb)
 			continue;
 		{
@@ -831,7 +417,7 @@ static int partial(const char *s, size_t n, struct sm_toml_value *fm)
 				vlen -= 2;
 			}
 			for (size_t k = 0; k < klen && k < sizeof(lower); k++)
-				lower[k] = ascii_lower(key[k]);
+				lower[k] = sm_md_ascii_lower(key[k]);
 #define IS(word) (klen == strlen(word) && !memcmp(lower, word, klen))
 			if (klen < sizeof(lower) &&
 			    (IS("name") || IS("description") || IS("model"))) {
@@ -847,11 +433,11 @@ static int partial(const char *s, size_t n, struct sm_toml_value *fm)
 				if (!raw)
 					r = -ENOMEM;
 				else if (memchr(val, ',', vlen))
-					r = split_commas(raw, val, vlen);
+					r = sm_md_split_commas(raw, val, vlen);
 				else
-					r = push_string(raw, val, vlen);
+					r = sm_md_push_string(raw, val, vlen);
 				if (r == 0)
-					r = normalize_tools(raw, &norm);
+					r = sm_md_normalize_tools(raw, &norm);
 				sm_toml_free(raw);
 				if (r == 0)
 					r = sm_toml_set(fm, "tools", norm);
@@ -898,13 +484,13 @@ static int populate(struct ex *x, struct sm_toml_value *fm)
 		return r;
 	}
 	v = sm_toml_get(fm, "description");
-	if (toml_truthy(v)) {
+	if (sm_md_toml_truthy(v)) {
 		if ((r = clone_into(&x->description, v)) < 0)
 			return r;
 		x->description_truthy = true;
 	}
 	v = sm_toml_get(fm, "tools");
-	if (toml_truthy(v)) {
+	if (sm_md_toml_truthy(v)) {
 		struct sm_toml_value *valid = sm_toml_new_array(), *unknown = sm_toml_new_array();
 		struct sm_toml_value *copy = sm_toml_clone(v);
 
@@ -920,12 +506,12 @@ static int populate(struct ex *x, struct sm_toml_value *fm)
 
 			if (!sm_toml_strlen(t))
 				continue;
-			py_strip(sm_toml_str(t), sm_toml_strlen(t), &b, &e);
-			name = normalize_tool(sm_toml_str(t) + b, e - b);
+			sm_md_py_strip(sm_toml_str(t), sm_toml_strlen(t), &b, &e);
+			name = sm_md_normalize_tool(sm_toml_str(t) + b, e - b);
 			if (name)
 				r = sm_toml_push(valid, sm_toml_new_string(name));
 			else
-				r = push_string(unknown, sm_toml_str(t), sm_toml_strlen(t));
+				r = sm_md_push_string(unknown, sm_toml_str(t), sm_toml_strlen(t));
 		}
 		if (r == 0) {
 			sm_toml_free(x->tools);
@@ -944,14 +530,14 @@ static int populate(struct ex *x, struct sm_toml_value *fm)
 	}
 	for (size_t i = 0; i < SM_ARRAY_SIZE(fields); i++) {
 		v = sm_toml_get(fm, fields[i]);
-		if (toml_truthy(v) && (r = clone_into(slots[i], v)) < 0)
+		if (sm_md_toml_truthy(v) && (r = clone_into(slots[i], v)) < 0)
 			return r;
 	}
 	v = sm_toml_get(fm, "tags");
-	if (toml_truthy(v) && (r = clone_into(&x->tags, v)) < 0)
+	if (sm_md_toml_truthy(v) && (r = clone_into(&x->tags, v)) < 0)
 		return r;
 	v = sm_toml_get(fm, "dependencies");
-	if (toml_truthy(v)) {
+	if (sm_md_toml_truthy(v)) {
 		if ((r = clone_into(&x->dependencies, v)) < 0)
 			return r;
 		x->dependencies_truthy = true;
@@ -1004,17 +590,17 @@ static int first_pass(struct ex *x)
 	size_t off = 0, bstart, blen;
 	int r;
 
-	if (py_lstrip(x->content, x->len) == x->len)
+	if (sm_md_py_lstrip(x->content, x->len) == x->len)
 		return 0;
 	if (!match1(x->content, x->len, &bstart, &blen)) {
-		off = py_lstrip(x->content, x->len);
+		off = sm_md_py_lstrip(x->content, x->len);
 		if (!match1(x->content + off, x->len - off, &bstart, &blen))
 			return 0;
 	}
 	x->have_m1 = true;
 	x->m1.start = off + bstart;
 	x->m1.len = blen;
-	x->m1.line = 1 + count_lines(x->content, x->m1.start);
+	x->m1.line = 1 + sm_md_count_lines(x->content, x->m1.start);
 
 	x->doc_rc = load(x->content + x->m1.start, blen, &x->doc, &e);
 	if (x->doc_rc == -ENOMEM)
@@ -1097,10 +683,10 @@ static int second_pass(struct ex *x)
 	    (r = raw_field(&x->license, sm_ypy_map_get(root, "license"))) < 0 ||
 	    (r = raw_field(&x->version, sm_ypy_map_get(root, "version"))) < 0)
 		goto out;
-	if (!toml_truthy(x->tags)) {
+	if (!sm_md_toml_truthy(x->tags)) {
 		struct sm_toml_value *tags;
 
-		if ((r = string_list(sm_ypy_map_get(root, "tags"), &tags)) < 0)
+		if ((r = sm_md_string_list(sm_ypy_map_get(root, "tags"), &tags)) < 0)
 			goto out;
 		if (tags) {
 			sm_toml_free(x->tags);
@@ -1158,7 +744,7 @@ static int body_description(struct ex *x)
 			const char *next = memchr(nl + 1, '\n', x->len - ls);
 
 			le = next ? (size_t)(next - x->content) : x->len;
-			py_strip(x->content + ls, le - ls, &b, &e);
+			sm_md_py_strip(x->content + ls, le - ls, &b, &e);
 			if (e - b == 3 && !memcmp(x->content + ls + b, "---", 3)) {
 				body = next ? next + 1 : x->content + x->len;
 				n = (size_t)(x->content + x->len - body);
@@ -1173,7 +759,7 @@ static int body_description(struct ex *x)
 
 		if (i < n && body[i] != '\n')
 			continue;
-		py_strip(body + start, i - start, &b, &e);
+		sm_md_py_strip(body + start, i - start, &b, &e);
 		if (e > b && body[start + b] != '#') {
 			const char *s = body + start + b;
 			size_t len = e - b, k = 0, j = 0;
@@ -1190,7 +776,7 @@ static int body_description(struct ex *x)
 	return 0;
 }
 
-/* ArtifactMetadata.to_dict, then tomli_w's layout */
+/* ArtifactMetadata.to_dict, then tomli_w's sm_toml_tomli_layout */
 static int to_dict(struct ex *x, struct sm_toml_value **ret)
 {
 	struct sm_toml_value *t = sm_toml_new_table();
@@ -1218,7 +804,7 @@ static int to_dict(struct ex *x, struct sm_toml_value **ret)
 		MOVE("extra", extra);
 #undef MOVE
 	if (r == 0)
-		r = layout(t);
+		r = sm_toml_tomli_layout(t);
 	if (r < 0) {
 		sm_toml_free(t);
 		return r;
@@ -1298,7 +884,7 @@ static int decode_text(const char *text, size_t len, struct strbuf *out, size_t 
 		}
 		k = sm_ypy_utf8_decode(p + i, end, &cp);
 		if (!k) {
-			*bad_line = 1 + count_lines(text, i);
+			*bad_line = 1 + sm_md_count_lines(text, i);
 			return 0;
 		}
 		i += k;
@@ -1322,17 +908,6 @@ static int decode_text(const char *text, size_t len, struct strbuf *out, size_t 
 	return 0;
 }
 
-static int empty_metadata(struct sm_metadata *m)
-{
-	m->table = sm_toml_new_table();
-	m->tags = sm_toml_new_array();
-	if (!m->table || !m->tags) {
-		sm_metadata_release(m);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 int sm_metadata_extract_text(const char *text, size_t len, const char *display_path,
 			     struct sm_metadata *ret, struct strbuf *err)
 {
@@ -1350,7 +925,7 @@ int sm_metadata_extract_text(const char *text, size_t len, const char *display_p
 		/* the original cannot read the file and records no metadata */
 		r = warn(&x, bad_line, "not valid UTF-8; metadata not read");
 		if (r == 0)
-			r = empty_metadata(&m);
+			r = sm_md_empty(&m);
 		if (r < 0)
 			goto fail;
 		m.warning = TAKE_PTR(x.warning);
@@ -1382,254 +957,6 @@ fail:
 	return sm_err(err, r, "cannot extract metadata from '%s': %s",
 		      display_path ? display_path : "<text>", sm_strerror(r));
 }
-
-/* ---- files ----------------------------------------------------------------- */
-
-static bool exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0;
-}
-
-static bool is_file(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static bool is_dir(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* PurePath.suffix == ".md" */
-static bool md_suffix(const char *path)
-{
-	const char *base = strrchr(path, '/');
-	const char *dot;
-
-	base = base ? base + 1 : path;
-	dot = strrchr(base, '.');
-	return dot && dot != base && strcmp(dot, ".md") == 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* the first "*.md" entry of dir (sorted by name, so the choice is stable) */
-static int first_md(const char *dir, struct strbuf *out, struct strbuf *err)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, alloc = 0;
-	int r = 0;
-
-	if (!d)
-		return errno == ENOENT || errno == ENOTDIR
-			   ? 0
-			   : sm_err(err, -errno, "cannot list '%s': %s", dir, sm_strerror(errno));
-	while ((de = readdir(d))) {
-		if (!md_suffix(de->d_name) && strcmp(de->d_name, ".md") != 0)
-			continue;
-		if (n == alloc) {
-			size_t na = alloc ? alloc * 2 : 8;
-			char **p = sm_reallocarray(names, na, sizeof(*p));
-
-			if (!p) {
-				r = -ENOMEM;
-				break;
-			}
-			names = p;
-			alloc = na;
-		}
-		names[n] = sm_strdup(de->d_name);
-		if (!names[n]) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-	if (r == 0 && n) {
-		qsort(names, n, sizeof(*names), cmp_str);
-		if (sm_strbuf_addf(out, "%s/%s", dir, names[0]) < 0)
-			r = -ENOMEM;
-		else
-			r = 1;
-	}
-	for (size_t i = 0; i < n; i++)
-		sm_free(names[i]);
-	sm_free(names);
-	if (r == -ENOMEM)
-		return sm_err(err, r, "cannot list '%s': out of memory", dir);
-	return r;
-}
-
-static int try_child(const char *dir, const char *name, struct strbuf *out, int *found)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	*found = 0;
-	if (sm_strbuf_addf(&sb, "%s/%s", dir, name) < 0) {
-		sm_strbuf_release(&sb);
-		return -ENOMEM;
-	}
-	if (exists(sb.buf)) {
-		*found = 1;
-		if (sm_strbuf_add(out, sb.buf, sb.len) < 0) {
-			sm_strbuf_release(&sb);
-			return -ENOMEM;
-		}
-	}
-	sm_strbuf_release(&sb);
-	return 0;
-}
-
-int sm_metadata_find_file(const char *path, enum sm_artifact_type type, struct strbuf *out,
-			  struct strbuf *err)
-{
-	static const char *const agent_names[] = {"AGENT.md", "agent.md", NULL};
-	static const char *const command_names[] = {"command.md", NULL};
-	const char *const *names;
-	int found, r;
-
-	switch (type) {
-	case SM_TYPE_SKILL:
-		if (!is_dir(path))
-			return 0;
-		r = try_child(path, "SKILL.md", out, &found);
-		if (r < 0)
-			return sm_err(err, r, "out of memory");
-		return found;
-	case SM_TYPE_COMMAND:
-		names = command_names;
-		break;
-	case SM_TYPE_AGENT:
-		names = agent_names;
-		break;
-	default:
-		return 0;
-	}
-	if (is_file(path)) {
-		if (!md_suffix(path))
-			return 0;
-		return sm_strbuf_addstr(out, path) < 0 ? sm_err(err, -ENOMEM, "out of memory") : 1;
-	}
-	if (!is_dir(path))
-		return 0;
-	for (; *names; names++) {
-		r = try_child(path, *names, out, &found);
-		if (r < 0)
-			return sm_err(err, r, "out of memory");
-		if (found)
-			return 1;
-	}
-	return first_md(path, out, err);
-}
-
-/* up to max bytes of the file; a cut UTF-8 sequence at the end is dropped */
-static int read_capped(const char *path, size_t max, struct strbuf *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (out->len < max) {
-		size_t want = max - out->len < 65536 ? max - out->len : 65536;
-		ssize_t n;
-
-		if (sm_strbuf_grow(out, want) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		n = read(fd, out->buf + out->len, want);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (!n)
-			break;
-		out->len += (size_t)n;
-		out->buf[out->len] = '\0';
-	}
-	close(fd);
-	if (r == 0 && out->len == max) {
-		size_t k = out->len, back = 0;
-
-		while (k && back < 4 && ((unsigned char)out->buf[k - 1] & 0xc0) == 0x80)
-			k--, back++;
-		if (k && (unsigned char)out->buf[k - 1] >= 0xc0)
-			sm_strbuf_setlen(out, k - 1);
-	}
-	return r;
-}
-
-int sm_metadata_extract(const char *path, enum sm_artifact_type type, struct sm_metadata *ret,
-			struct strbuf *err)
-{
-	struct strbuf file = STRBUF_INIT, data = STRBUF_INIT, msg = STRBUF_INIT;
-	struct sm_metadata m = {0};
-	struct stat st;
-	int r;
-
-	if (stat(path, &st) < 0)
-		return sm_err(err, -errno, "cannot read artifact '%s': %s", path,
-			      sm_strerror(errno));
-	r = sm_metadata_find_file(path, type, &file, err);
-	if (r < 0)
-		goto out;
-	if (r == 0) {
-		r = empty_metadata(&m);
-		if (r < 0)
-			r = sm_err(err, r, "out of memory");
-		goto out;
-	}
-	r = read_capped(file.buf, MAX_FILE, &data);
-	if (r == -ENOMEM) {
-		r = sm_err(err, r, "cannot read '%s': out of memory", file.buf);
-		goto out;
-	}
-	if (r < 0) {
-		/* like the original: an unreadable metadata file gives no metadata */
-		int code = r;
-
-		r = empty_metadata(&m);
-		if (r == 0 && sm_strbuf_addf(&msg, "%s: cannot read: %s; no metadata", file.buf,
-					     sm_strerror(code)) == 0) {
-			m.warning = sm_strbuf_detach(&msg, NULL);
-			if (!m.warning)
-				r = -ENOMEM;
-		} else if (r == 0) {
-			r = -ENOMEM;
-		}
-		if (r < 0) {
-			sm_metadata_release(&m);
-			r = sm_err(err, r, "out of memory");
-		}
-		goto out;
-	}
-	r = sm_metadata_extract_text(data.buf, data.len, file.buf, &m, err);
-out:
-	sm_strbuf_release(&file);
-	sm_strbuf_release(&data);
-	sm_strbuf_release(&msg);
-	if (r >= 0) {
-		*ret = m;
-		return 0;
-	}
-	return r;
-}
-
 void sm_metadata_release(struct sm_metadata *m)
 {
 	if (!m)

@@ -105,8 +105,6 @@ bool sm_ypy_str_eq(const struct sm_ypy *v, const char *s);
 /* Append Python's str(v) / repr(v). */
 int sm_ypy_str(const struct sm_ypy *v, struct strbuf *out);
 int sm_ypy_repr(const struct sm_ypy *v, struct strbuf *out);
-/* Python's repr() of a float. */
-int sm_ypy_float_repr(double x, struct strbuf *out);
 
 /*
  * Convert to a TOML value: str → string, int → integer (outside int64 →

@@ -11,14 +11,10 @@
 
 #include "core/yaml_py.h"
 #include "skillmeat/memory.h"
+#include "skillmeat/pyrepr.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/toml.h"
 #include "util/banned.h"
-
-static bool is_digit(char ch)
-{
-	return ch >= '0' && ch <= '9';
-}
 
 /* ---- UTF-8 and whitespace ------------------------------------------- */
 
@@ -114,65 +110,6 @@ bool sm_ypy_truthy(const struct sm_ypy *v)
 }
 
 /* ---- str() and repr() ------------------------------------------------- */
-
-int sm_ypy_float_repr(double x, struct strbuf *out)
-{
-	char buf[64], digits[32];
-	int p, exp, nd = 0, decpt;
-	char *e;
-	bool neg;
-
-	if (isnan(x))
-		return sm_strbuf_addstr(out, "nan");
-	if (isinf(x))
-		return sm_strbuf_addstr(out, x < 0 ? "-inf" : "inf");
-	if (x == 0)
-		return sm_strbuf_addstr(out, signbit(x) ? "-0.0" : "0.0");
-	for (p = 0; p < 17; p++) {
-		snprintf(buf, sizeof(buf), "%.*e", p, x);
-		if (strtod(buf, NULL) == x)
-			break;
-	}
-	neg = buf[0] == '-';
-	for (char *s = buf + neg; *s && *s != 'e'; s++)
-		if (is_digit(*s))
-			digits[nd++] = *s;
-	while (nd > 1 && digits[nd - 1] == '0')
-		nd--;
-	digits[nd] = '\0';
-	e = strchr(buf, 'e');
-	exp = e ? (int)strtol(e + 1, NULL, 10) : 0;
-	decpt = exp + 1;
-	if (neg && sm_strbuf_addch(out, '-') < 0)
-		return -ENOMEM;
-	if (decpt > -4 && decpt <= 16) {
-		int rc = 0;
-
-		if (decpt <= 0) {
-			rc |= sm_strbuf_addstr(out, "0.");
-			for (int k = 0; k < -decpt; k++)
-				rc |= sm_strbuf_addch(out, '0');
-			rc |= sm_strbuf_addstr(out, digits);
-		} else if (decpt >= nd) {
-			rc |= sm_strbuf_addstr(out, digits);
-			for (int k = 0; k < decpt - nd; k++)
-				rc |= sm_strbuf_addch(out, '0');
-			rc |= sm_strbuf_addstr(out, ".0");
-		} else {
-			rc |= sm_strbuf_add(out, digits, (size_t)decpt);
-			rc |= sm_strbuf_addch(out, '.');
-			rc |= sm_strbuf_addstr(out, digits + decpt);
-		}
-		return rc ? -ENOMEM : 0;
-	}
-	if (sm_strbuf_addch(out, digits[0]) < 0)
-		return -ENOMEM;
-	if (nd > 1 && sm_strbuf_addf(out, ".%s", digits + 1) < 0)
-		return -ENOMEM;
-	return sm_strbuf_addf(out, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp) < 0
-		   ? -ENOMEM
-		   : 0;
-}
 
 /* Python's str.isprintable() approximated for the characters that matter. */
 static bool py_printable(uint32_t c)
@@ -398,7 +335,7 @@ int sm_ypy_str(const struct sm_ypy *v, struct strbuf *out)
 	case SM_YPY_INT:
 		return sm_strbuf_addf(out, "%lld", (long long)v->u.i) < 0 ? -ENOMEM : 0;
 	case SM_YPY_FLOAT:
-		return sm_ypy_float_repr(v->u.f, out);
+		return sm_py_float_repr(v->u.f, out);
 	case SM_YPY_BIGINT:
 	case SM_YPY_STR:
 		return sm_strbuf_add(out, v->u.s.ptr, v->u.s.len) < 0 ? -ENOMEM : 0;
