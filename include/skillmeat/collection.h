@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "skillmeat/array.h" /* sm_strv_free */
 #include "skillmeat/artifact.h"
 #include "skillmeat/metadata.h"
 #include "skillmeat/sha256.h"
@@ -32,7 +33,6 @@ bool sm_collection_exists(const struct sm_home *home, const char *name);
 /* Sorted names of the collections (folders holding a collection.toml). */
 int sm_collection_names(const struct sm_home *home, char ***ret, size_t *count,
 			struct strbuf *err);
-void sm_strv_free(char **v, size_t n);
 /* Delete a collection folder. -EBUSY when it is the active one, -ENOENT if missing. */
 int sm_collection_delete(struct sm_home *home, const char *name, struct strbuf *err);
 

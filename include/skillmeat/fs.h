@@ -93,6 +93,34 @@ struct sm_fs_list {
 int sm_fs_walk(const char *root, struct sm_fs_list *ret, struct strbuf *err);
 void sm_fs_list_release(struct sm_fs_list *list);
 
+/*
+ * The one folder reader: visit calls back once per entry of a folder ("." and
+ * ".." skipped). type is the entry's DT_* as readdir gives it, resolved with
+ * lstat when the filesystem gives DT_UNKNOWN (an entry gone meanwhile is
+ * skipped); dfd is the folder, for the *at() calls. visit returns 0 to go
+ * on, anything else to stop: that value is returned. Recursive walks recurse
+ * from their visitor.
+ */
+struct sm_fs_dirent {
+	int dfd;
+	const char *name;
+	unsigned char type;
+};
+typedef int (*sm_fs_visit_fn)(const struct sm_fs_dirent *e, void *ctx);
+
+enum {
+	SM_FS_VISIT_SORTED = 1 << 0, /* in strcmp order of the names (read all first) */
+};
+
+/*
+ * Visit the folder dir (a path). A failure to open or read it is returned as
+ * a negative errno without a message (the caller names what it was reading);
+ * -ENOMEM when sorting runs out of memory.
+ */
+int sm_fs_visit_dir(const char *dir, unsigned flags, sm_fs_visit_fn visit, void *ctx);
+/* The same over an open folder descriptor, which it takes (closes). */
+int sm_fs_visit_dirfd(int dfd, unsigned flags, sm_fs_visit_fn visit, void *ctx);
+
 /* sm_fs_walk's order on two relative paths: <0, 0, >0 like strcmp. */
 int sm_fs_path_cmp(const char *a, const char *b);
 

@@ -22,6 +22,13 @@ int sm_time_now_iso(char out[SM_ISO_MAX]);
  * microseconds. -EINVAL on anything else (including impossible dates).
  */
 int sm_time_parse_iso(const char *s, time_t *ret_sec, long *ret_usec);
+/* Calendar arithmetic (proleptic Gregorian), the one copy of it. */
+int sm_time_is_leap(int year);
+/* Days in month (1-12) of year. */
+int sm_time_days_in_month(int year, int month);
+/* Days since 1970-01-01 of year-month-day (negative before). */
+int64_t sm_time_days_from_civil(int year, int month, int day);
+
 /* Monotonic clock in nanoseconds. */
 int64_t sm_time_mono_ns(void);
 /* Wall clock in nanoseconds since the epoch. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Collection count cache: a chained hash table under one mutex. Entries are
+ * Collection count cache: the util hash map under one mutex. Entries are
  * live (count + stamp) or tombstones. An entry that was ever invalidated
  * keeps the generation of its last invalidation (until invalidate_all), so a
  * late set of a count read before that invalidation is refused.
@@ -13,25 +13,23 @@
 #include <time.h>
 
 #include "skillmeat/count_cache.h"
+#include "skillmeat/hashmap.h"
 #include "skillmeat/memory.h"
+#include "skillmeat/timeutil.h"
 
 #include "util/banned.h"
 
 struct entry {
-	struct entry *next;
-	uint64_t hash;
+	struct entry *next; /* only while waiting to be freed outside the lock */
 	int64_t count;
 	int64_t stamp_ms;
 	uint64_t inval_gen; /* generation of its last invalidation, 0 = none */
 	bool live;
-	char key[];
 };
 
 struct sm_count_cache {
 	pthread_mutex_t lock;
-	struct entry **buckets;
-	size_t nbuckets; /* power of two */
-	size_t nentries; /* live and tombstones */
+	struct sm_hashmap *map; /* id → struct entry (live or tombstone) */
 	size_t nlive;
 	uint64_t gen;	  /* bumped by every invalidation */
 	uint64_t all_gen; /* generation of the last invalidate_all */
@@ -43,22 +41,8 @@ struct sm_count_cache {
 
 static int64_t mono_ms(void *ctx)
 {
-	struct timespec ts;
-
 	(void)ctx;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
+	return sm_time_mono_ns() / 1000000;
 }
 
 int sm_count_cache_new(int64_t ttl_ms, int64_t (*clock_ms)(void *ctx), void *clock_ctx,
@@ -68,14 +52,12 @@ int sm_count_cache_new(int64_t ttl_ms, int64_t (*clock_ms)(void *ctx), void *clo
 
 	if (!c)
 		return -ENOMEM;
-	c->nbuckets = 16;
-	c->buckets = sm_calloc(c->nbuckets, sizeof(*c->buckets));
-	if (!c->buckets) {
+	if (sm_hashmap_new(&c->map) < 0) {
 		sm_free(c);
 		return -ENOMEM;
 	}
 	if (pthread_mutex_init(&c->lock, NULL)) {
-		sm_free(c->buckets);
+		sm_hashmap_free(c->map);
 		sm_free(c);
 		return -ENOMEM;
 	}
@@ -96,24 +78,22 @@ static void free_chain(struct entry *e)
 	}
 }
 
-/* Unlink every entry into one chain (returned, to free outside the lock). */
+/* Empty the map into one chain (returned, to free outside the lock). */
 static struct entry *take_all(struct sm_count_cache *c)
 {
 	struct entry *all = NULL;
+	size_t pos = 0;
+	const void *key;
+	size_t keylen;
+	void *v;
 
-	for (size_t i = 0; i < c->nbuckets; i++) {
-		struct entry *e = c->buckets[i];
+	while (sm_hashmap_next(c->map, &pos, &key, &keylen, &v)) {
+		struct entry *e = v;
 
-		while (e) {
-			struct entry *next = e->next;
-
-			e->next = all;
-			all = e;
-			e = next;
-		}
-		c->buckets[i] = NULL;
+		e->next = all;
+		all = e;
 	}
-	c->nentries = 0;
+	sm_hashmap_clear(c->map);
 	c->nlive = 0;
 	return all;
 }
@@ -123,68 +103,16 @@ void sm_count_cache_free(struct sm_count_cache *c)
 	if (!c)
 		return;
 	free_chain(take_all(c));
-	sm_free(c->buckets);
+	sm_hashmap_free(c->map);
 	pthread_mutex_destroy(&c->lock);
 	sm_free(c);
 }
 
-static struct entry **find(struct sm_count_cache *c, const char *key, uint64_t hash)
+static struct entry *find(struct sm_count_cache *c, const char *key)
 {
-	struct entry **p = &c->buckets[hash & (c->nbuckets - 1)];
+	void *v;
 
-	for (; *p; p = &(*p)->next) {
-		if ((*p)->hash == hash && !strcmp((*p)->key, key))
-			return p;
-	}
-	return p;
-}
-
-static struct entry *new_entry(const char *key)
-{
-	size_t len = strlen(key);
-	struct entry *e = sm_malloc(sizeof(*e) + len + 1);
-
-	if (!e)
-		return NULL;
-	memset(e, 0, sizeof(*e));
-	memcpy(e->key, key, len + 1);
-	e->hash = hash_str(key);
-	return e;
-}
-
-/* Double the table when it is full; a failed grow only costs speed. */
-static void maybe_grow(struct sm_count_cache *c)
-{
-	size_t n = c->nbuckets * 2;
-	struct entry **b;
-
-	if (c->nentries < c->nbuckets)
-		return;
-	b = sm_calloc(n, sizeof(*b));
-	if (!b)
-		return;
-	for (size_t i = 0; i < c->nbuckets; i++) {
-		struct entry *e = c->buckets[i];
-
-		while (e) {
-			struct entry *next = e->next;
-			struct entry **slot = &b[e->hash & (n - 1)];
-
-			e->next = *slot;
-			*slot = e;
-			e = next;
-		}
-	}
-	sm_free(c->buckets);
-	c->buckets = b;
-	c->nbuckets = n;
-}
-
-static void insert(struct sm_count_cache *c, struct entry **slot, struct entry *e)
-{
-	e->next = *slot;
-	*slot = e;
-	c->nentries++;
+	return sm_hashmap_get(c->map, key, strlen(key), &v) ? v : NULL;
 }
 
 size_t sm_count_cache_get(struct sm_count_cache *c, const char *const *ids, size_t n,
@@ -196,8 +124,7 @@ size_t sm_count_cache_get(struct sm_count_cache *c, const char *const *ids, size
 
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; i < n; i++) {
-		struct entry **p = find(c, ids[i], hash_str(ids[i]));
-		struct entry *e = *p;
+		struct entry *e = find(c, ids[i]);
 
 		counts[i] = -1;
 		if (e && e->live && now - e->stamp_ms < c->ttl_ms) {
@@ -213,10 +140,9 @@ size_t sm_count_cache_get(struct sm_count_cache *c, const char *const *ids, size
 				e->live = false;
 			} else {
 				/* lazy expiry: unlink now, free after unlocking */
-				*p = e->next;
+				sm_hashmap_remove(c->map, ids[i], strlen(ids[i]), NULL);
 				e->next = expired;
 				expired = e;
-				c->nentries--;
 			}
 		}
 		if (missing)
@@ -239,7 +165,7 @@ int sm_count_cache_set(struct sm_count_cache *c, const char *const *ids, const i
 {
 	int64_t now = c->clock_ms(c->clock_ctx);
 	struct entry **fresh;
-	int stored = 0;
+	int stored = 0, r = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if (counts[i] < 0)
@@ -247,12 +173,12 @@ int sm_count_cache_set(struct sm_count_cache *c, const char *const *ids, const i
 	}
 	if (n == 0)
 		return 0;
-	/* allocate outside the lock; the unused ones are freed after it */
+	/* allocate the entries outside the lock; the unused ones are freed after it */
 	fresh = sm_calloc(n, sizeof(*fresh));
 	if (!fresh)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		fresh[i] = new_entry(ids[i]);
+		fresh[i] = sm_calloc(1, sizeof(*fresh[i]));
 		if (!fresh[i]) {
 			for (size_t j = 0; j < i; j++)
 				sm_free(fresh[j]);
@@ -262,16 +188,20 @@ int sm_count_cache_set(struct sm_count_cache *c, const char *const *ids, const i
 	}
 	pthread_mutex_lock(&c->lock);
 	if (gen == SM_COUNT_CACHE_ANY_GEN || gen >= c->all_gen) {
-		for (size_t i = 0; i < n; i++) {
-			struct entry **p = find(c, ids[i], fresh[i]->hash);
-			struct entry *e = *p;
+		/*
+		 * First every missing id gets an entry (not live: a miss until
+		 * stored), so a failed insert leaves nothing stored.
+		 */
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			if (!find(c, ids[i]) &&
+			    (r = sm_hashmap_put(c->map, ids[i], strlen(ids[i]), fresh[i], NULL)) == 0)
+				fresh[i] = NULL;
+		}
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			struct entry *e = find(c, ids[i]);
 
-			if (e && gen != SM_COUNT_CACHE_ANY_GEN && e->inval_gen > gen)
+			if (gen != SM_COUNT_CACHE_ANY_GEN && e->inval_gen > gen)
 				continue; /* invalidated after the caller's read */
-			if (!e) {
-				e = TAKE_PTR(fresh[i]);
-				insert(c, p, e);
-			}
 			if (!e->live)
 				c->nlive++;
 			e->live = true;
@@ -280,37 +210,42 @@ int sm_count_cache_set(struct sm_count_cache *c, const char *const *ids, const i
 			stored++;
 		}
 		c->st.sets += (uint64_t)stored;
-		maybe_grow(c);
 	}
 	pthread_mutex_unlock(&c->lock);
 	for (size_t i = 0; i < n; i++)
 		sm_free(fresh[i]);
 	sm_free(fresh);
-	return stored;
+	return r < 0 ? -ENOMEM : stored;
 }
 
 int sm_count_cache_invalidate(struct sm_count_cache *c, const char *id)
 {
-	struct entry *fresh = new_entry(id);
-	struct entry **p, *e;
+	struct entry *fresh = sm_calloc(1, sizeof(*fresh));
+	struct entry *e, *all = NULL;
 
 	if (!fresh)
 		return -ENOMEM;
 	pthread_mutex_lock(&c->lock);
 	c->gen++;
 	c->st.invalidations++;
-	p = find(c, id, fresh->hash);
-	e = *p;
+	e = find(c, id);
 	if (!e) {
-		e = TAKE_PTR(fresh);
-		insert(c, p, e);
-		maybe_grow(c);
+		if (sm_hashmap_put(c->map, id, strlen(id), fresh, NULL) == 0) {
+			e = TAKE_PTR(fresh);
+		} else {
+			/* no room for the mark: drop everything, refuse older sets */
+			c->all_gen = c->gen;
+			all = take_all(c);
+		}
 	} else if (e->live) {
 		c->nlive--;
 	}
-	e->live = false;
-	e->inval_gen = c->gen;
+	if (e) {
+		e->live = false;
+		e->inval_gen = c->gen;
+	}
 	pthread_mutex_unlock(&c->lock);
+	free_chain(all);
 	sm_free(fresh);
 	return 0;
 }

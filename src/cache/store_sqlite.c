@@ -20,6 +20,7 @@
 #include "cache/db_internal.h"
 #include "cache/store_internal.h"
 #include "cache/store_sqlite.h"
+#include "skillmeat/array.h"
 #include "skillmeat/hashmap.h"
 #include "skillmeat/db.h"
 #include "skillmeat/error.h"
@@ -66,15 +67,8 @@ int sm_sq_prepare(struct sqlite_store *s, const char *sql, sqlite3_stmt **ret, s
 			return 0;
 		}
 	}
-	if (s->nslots == s->alloc) {
-		size_t alloc = s->alloc ? s->alloc * 2 : 32;
-		struct stmt_slot *slots = sm_reallocarray(s->slots, alloc, sizeof(*slots));
-
-		if (!slots)
-			return sm_err(err, -ENOMEM, "out of memory");
-		s->slots = slots;
-		s->alloc = alloc;
-	}
+	if (SM_GROW(s->slots, s->alloc, s->nslots + 1) < 0)
+		return sm_err(err, -ENOMEM, "out of memory");
 	copy = sm_strdup(sql);
 	if (!copy)
 		return sm_err(err, -ENOMEM, "out of memory");
@@ -232,15 +226,8 @@ static int read_rows(struct sqlite_store *s, sqlite3_stmt *st, int base, bool wi
 				*more = true;
 			return 0;
 		}
-		if (*n == *alloc) {
-			size_t a = *alloc ? *alloc * 2 : 16;
-			struct sm_artifact_row *p = sm_reallocarray(*rows, a, sizeof(*p));
-
-			if (!p)
-				return sm_err(err, -ENOMEM, "out of memory");
-			*rows = p;
-			*alloc = a;
-		}
+		if (SM_GROW(*rows, *alloc, *n + 1) < 0)
+			return sm_err(err, -ENOMEM, "out of memory");
 		if (read_row(st, base, with_member, &(*rows)[*n]) < 0)
 			return sm_err(err, -ENOMEM, "out of memory");
 		(*n)++;
@@ -1414,16 +1401,9 @@ static int sq_list_fingerprints(struct sm_store *st, const char *collection,
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		struct sm_artifact_row *row;
 
-		if (n == alloc) {
-			size_t a = alloc ? alloc * 2 : 64;
-			struct sm_artifact_row *p = sm_reallocarray(rows, a, sizeof(*p));
-
-			if (!p) {
-				r = sm_err(err, -ENOMEM, "out of memory");
-				goto fail;
-			}
-			rows = p;
-			alloc = a;
+		if (SM_GROW(rows, alloc, n + 1) < 0) {
+			r = sm_err(err, -ENOMEM, "out of memory");
+			goto fail;
 		}
 		row = &rows[n];
 		memset(row, 0, sizeof(*row));

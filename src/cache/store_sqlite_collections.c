@@ -12,6 +12,7 @@
 #include "cache/db_internal.h"
 #include "cache/store_internal.h"
 #include "cache/store_sqlite.h"
+#include "skillmeat/array.h"
 #include "skillmeat/db.h"
 #include "skillmeat/error.h"
 #include "skillmeat/memory.h"
@@ -425,16 +426,9 @@ int sm_sq_memberships_of(struct sm_store *st, const char *const *uuids, size_t n
 	    " ORDER BY m.artifact_uuid, c.name, c.id",
 	    uuids, n, &json, &q, err);
 	while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (count == alloc) {
-			size_t a = alloc ? alloc * 2 : 16;
-			struct sm_membership *p = sm_reallocarray(m, a, sizeof(*p));
-
-			if (!p) {
-				r = sm_err(err, -ENOMEM, "out of memory");
-				break;
-			}
-			m = p;
-			alloc = a;
+		if (SM_GROW(m, alloc, count + 1) < 0) {
+			r = sm_err(err, -ENOMEM, "out of memory");
+			break;
 		}
 		memset(&m[count], 0, sizeof(m[count]));
 		count++;

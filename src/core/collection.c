@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/copy.h"
+#include "skillmeat/array.h"
 #include "skillmeat/collection.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
@@ -23,15 +24,6 @@
 #include "util/banned.h"
 
 static const char empty_lock[] = "[lock]\nversion = \"1.0.0\"\n\n[lock.entries]\n";
-
-void sm_strv_free(char **v, size_t n)
-{
-	if (!v)
-		return;
-	for (size_t i = 0; i < n; i++)
-		sm_free(v[i]);
-	sm_free(v);
-}
 
 static int coll_file(const struct sm_home *h, const char *name, const char *file,
 		     struct strbuf *out)
@@ -102,59 +94,40 @@ out:
 	return r;
 }
 
-static int cmp_str(const void *a, const void *b)
+struct names_ctx {
+	const struct sm_home *home;
+	struct sm_strvec names;
+};
+
+static int add_name(const struct sm_fs_dirent *e, void *ctx)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	struct names_ctx *c = ctx;
+
+	if (e->name[0] == '.' || !sm_collection_exists(c->home, e->name))
+		return 0;
+	return sm_strvec_push(&c->names, e->name);
 }
 
 int sm_collection_names(const struct sm_home *h, char ***ret, size_t *count, struct strbuf *err)
 {
 	struct strbuf dir = STRBUF_INIT;
-	char **v = NULL;
-	size_t n = 0, alloc = 0;
-	struct dirent *de;
-	DIR *d;
-	int r = 0;
+	struct names_ctx c = {.home = h, .names = SM_STRVEC_INIT};
+	int r;
 
 	r = sm_fs_join(&dir, h->root, "collections");
 	if (r < 0)
 		return r;
-	d = opendir(dir.buf);
-	if (!d) {
-		r = errno == ENOENT ? 0 : sm_err(err, -errno, "cannot read '%s': %s", dir.buf,
-						  sm_strerror(errno));
-		goto out;
-	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || !sm_collection_exists(h, de->d_name))
-			continue;
-		if (n == alloc) {
-			char **nv = sm_reallocarray(v, alloc ? alloc * 2 : 8, sizeof(*v));
-
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			v = nv;
-			alloc = alloc ? alloc * 2 : 8;
-		}
-		if (!(v[n] = sm_strdup(de->d_name))) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-out:
+	r = sm_fs_visit_dir(dir.buf, SM_FS_VISIT_SORTED, add_name, &c);
+	if (r == -ENOENT)
+		r = 0;
+	else if (r < 0)
+		r = sm_err(err, r, "cannot read '%s': %s", dir.buf, sm_strerror(r));
 	sm_strbuf_release(&dir);
 	if (r < 0) {
-		sm_strv_free(v, n);
+		sm_strvec_release(&c.names);
 		return r;
 	}
-	if (n)
-		qsort(v, n, sizeof(*v), cmp_str);
-	*ret = v;
-	*count = n;
+	*ret = sm_strvec_detach(&c.names, count);
 	return 0;
 }
 
@@ -781,15 +754,8 @@ static int found_push(struct found_vec *fv, const char *path, const char *rel,
 	struct sm_found *f;
 	int r;
 
-	if (fv->n == fv->alloc) {
-		size_t na = fv->alloc ? fv->alloc * 2 : 64;
-		struct sm_found *nv = sm_reallocarray(fv->v, na, sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		fv->v = nv;
-		fv->alloc = na;
-	}
+	if (SM_GROW(fv->v, fv->alloc, fv->n + 1) < 0)
+		return -ENOMEM;
 	r = path_stem(path, &name);
 	if (r < 0)
 		return r;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/copy.h"
+#include "skillmeat/array.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/sha256.h"
@@ -191,15 +192,8 @@ struct relvec {
 
 static int rel_push(struct relvec *rv, const char *rel)
 {
-	if (rv->n == rv->alloc) {
-		size_t na = rv->alloc ? rv->alloc * 2 : 32;
-		char **nv = sm_reallocarray(rv->v, na, sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		rv->v = nv;
-		rv->alloc = na;
-	}
+	if (SM_GROW(rv->v, rv->alloc, rv->n + 1) < 0)
+		return -ENOMEM;
 	rv->v[rv->n] = sm_strdup(rel);
 	if (!rv->v[rv->n])
 		return -ENOMEM;

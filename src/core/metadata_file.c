@@ -5,7 +5,6 @@
  * conventional name in its folder, else its first *.md by name. The text is
  * read with a cap and handed to the extraction (metadata.c).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "core/metadata_internal.h"
 #include "skillmeat/error.h"
+#include "skillmeat/fs.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/metadata.h"
 #include "skillmeat/strbuf.h"
@@ -66,58 +66,30 @@ static bool md_suffix(const char *path)
 	return dot && dot != base && strcmp(dot, ".md") == 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+static int take_md(const struct sm_fs_dirent *e, void *ctx)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	struct strbuf *name = ctx;
+
+	if (!md_suffix(e->name) && strcmp(e->name, ".md") != 0)
+		return 0;
+	return sm_strbuf_addstr(name, e->name) < 0 ? -ENOMEM : 1;
 }
 
 /* the first "*.md" entry of dir (sorted by name, so the choice is stable) */
 static int first_md(const char *dir, struct strbuf *out, struct strbuf *err)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, alloc = 0;
-	int r = 0;
+	struct strbuf name = STRBUF_INIT;
+	int r = sm_fs_visit_dir(dir, SM_FS_VISIT_SORTED, take_md, &name);
 
-	if (!d)
-		return errno == ENOENT || errno == ENOTDIR
-			   ? 0
-			   : sm_err(err, -errno, "cannot list '%s': %s", dir, sm_strerror(errno));
-	while ((de = readdir(d))) {
-		if (!md_suffix(de->d_name) && strcmp(de->d_name, ".md") != 0)
-			continue;
-		if (n == alloc) {
-			size_t na = alloc ? alloc * 2 : 8;
-			char **p = sm_reallocarray(names, na, sizeof(*p));
-
-			if (!p) {
-				r = -ENOMEM;
-				break;
-			}
-			names = p;
-			alloc = na;
-		}
-		names[n] = sm_strdup(de->d_name);
-		if (!names[n]) {
-			r = -ENOMEM;
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-	if (r == 0 && n) {
-		qsort(names, n, sizeof(*names), cmp_str);
-		if (sm_strbuf_addf(out, "%s/%s", dir, names[0]) < 0)
-			r = -ENOMEM;
-		else
-			r = 1;
-	}
-	for (size_t i = 0; i < n; i++)
-		sm_free(names[i]);
-	sm_free(names);
+	if (r == 1 && sm_strbuf_addf(out, "%s/%s", dir, name.buf) < 0)
+		r = -ENOMEM;
+	sm_strbuf_release(&name);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return 0;
 	if (r == -ENOMEM)
 		return sm_err(err, r, "cannot list '%s': out of memory", dir);
+	if (r < 0)
+		return sm_err(err, r, "cannot list '%s': %s", dir, sm_strerror(r));
 	return r;
 }
 

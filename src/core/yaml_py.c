@@ -22,6 +22,7 @@
 
 #include "core/yaml_py.h"
 #include "core/yaml_py_internal.h"
+#include "skillmeat/array.h"
 #include "skillmeat/hashmap.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
@@ -177,15 +178,8 @@ static int add_child(struct ctx *c, struct rnode *node)
 		return 0;
 	}
 	f = &c->frames[c->depth - 1];
-	if (f->n == f->alloc) {
-		size_t na = f->alloc ? f->alloc * 2 : 8;
-		struct rnode **p = sm_reallocarray(f->items, na, sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		f->items = p;
-		f->alloc = na;
-	}
+	if (SM_GROW(f->items, f->alloc, f->n + 1) < 0)
+		return -ENOMEM;
 	f->items[f->n++] = node;
 	return 0;
 }

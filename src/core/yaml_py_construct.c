@@ -14,9 +14,12 @@
 
 #include "core/yaml_py.h"
 #include "core/yaml_py_internal.h"
+#include "skillmeat/array.h"
+#include "skillmeat/base64.h"
 #include "skillmeat/hashmap.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
+#include "skillmeat/timeutil.h"
 #include "util/banned.h"
 
 /* ---- values --------------------------------------------------------- */
@@ -69,14 +72,7 @@ static bool num_of(const struct sm_ypy *v, bool *is_int, int64_t *i, double *f)
 
 static int64_t dt_instant(const struct sm_ypy_dt *d, int64_t *usec)
 {
-	/* days from civil (proleptic Gregorian) */
-	int64_t y = d->year - (d->month <= 2);
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t mp = (d->month + 9) % 12;
-	int64_t doy = (153 * mp + 2) / 5 + d->day - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	int64_t days = era * 146097 + doe;
+	int64_t days = sm_time_days_from_civil(d->year, d->month, d->day);
 
 	*usec = d->usec;
 	return days * 86400 + d->hour * 3600 + d->minute * 60 + d->second -
@@ -175,15 +171,8 @@ static int big_muladd(struct bignum *b, uint32_t mul, uint32_t add)
 		carry = x / 1000000000u;
 	}
 	while (carry) {
-		if (b->n == b->alloc) {
-			size_t na = b->alloc ? b->alloc * 2 : 4;
-			uint32_t *p = sm_reallocarray(b->limb, na, sizeof(*p));
-
-			if (!p)
-				return -ENOMEM;
-			b->limb = p;
-			b->alloc = na;
-		}
+		if (SM_GROW(b->limb, b->alloc, b->n + 1) < 0)
+			return -ENOMEM;
 		b->limb[b->n++] = (uint32_t)(carry % 1000000000u);
 		carry /= 1000000000u;
 	}
@@ -420,15 +409,6 @@ static int construct_float(struct ctx *c, const struct rnode *r, struct sm_ypy *
 	return 0;
 }
 
-static int days_in_month(int y, int m)
-{
-	static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return d[m - 1];
-}
-
 static int construct_timestamp(struct ctx *c, const struct rnode *r, struct sm_ypy **ret)
 {
 	struct ts t;
@@ -438,7 +418,7 @@ static int construct_timestamp(struct ctx *c, const struct rnode *r, struct sm_y
 	if (!sm_ypy_parse_ts(r->val, r->len, &t))
 		return sm_ypy_fail(c, SM_YAML_PY_VALUE, r->line, "invalid timestamp '%.60s'", r->val);
 	if (t.year < 1 || t.month < 1 || t.month > 12 || t.day < 1 ||
-	    t.day > days_in_month(t.year, t.month))
+	    t.day > sm_time_days_in_month(t.year, t.month))
 		return sm_ypy_fail(c, SM_YAML_PY_VALUE, r->line, "invalid date '%.60s'", r->val);
 	if (t.has_time && (t.hour > 23 || t.minute > 59 || t.second > 59))
 		return sm_ypy_fail(c, SM_YAML_PY_VALUE, r->line, "invalid time '%.60s'", r->val);
@@ -463,39 +443,28 @@ static int construct_timestamp(struct ctx *c, const struct rnode *r, struct sm_y
 	return 0;
 }
 
-static int b64_val(unsigned char ch)
+static bool b64_alpha(unsigned char ch)
 {
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	       ch == '+' || ch == '/';
 }
 
-/* base64.decodebytes: non-alphabet bytes skipped, padding checked */
+/*
+ * base64.decodebytes: non-alphabet bytes skipped, padding checked; the
+ * alphabet characters kept are decoded by the one base64 codec (util).
+ */
 static int construct_binary(struct ctx *c, const struct rnode *r, struct sm_ypy **ret)
 {
-	unsigned char *out;
-	size_t k = 0, q = 0, pads = 0;
-	uint32_t acc = 0;
+	struct strbuf clean = STRBUF_INIT, out = STRBUF_INIT;
+	size_t q = 0, pads = 0;
 	struct sm_ypy *v;
+	int rc = 0;
 
 	for (size_t i = 0; i < r->len; i++)
 		if ((unsigned char)r->val[i] >= 0x80)
 			return sm_ypy_fail(c, SM_YAML_PY_SYNTAX, r->line,
 				    "failed to convert base64 data into ascii");
-	out = sm_malloc(r->len / 4 * 3 + 3);
-	if (!out)
-		return -ENOMEM;
-	for (size_t i = 0; i < r->len; i++) {
-		int d = b64_val((unsigned char)r->val[i]);
-
+	for (size_t i = 0; rc == 0 && i < r->len; i++) {
 		if (r->val[i] == '=') {
 			if (q >= 2)
 				pads++;
@@ -503,32 +472,27 @@ static int construct_binary(struct ctx *c, const struct rnode *r, struct sm_ypy 
 				break;
 			continue;
 		}
-		if (d < 0)
+		if (!b64_alpha((unsigned char)r->val[i]))
 			continue;
 		pads = 0;
-		acc = (acc << 6) | (uint32_t)d;
-		if (++q == 4) {
-			out[k++] = (unsigned char)(acc >> 16);
-			out[k++] = (unsigned char)(acc >> 8);
-			out[k++] = (unsigned char)acc;
-			q = 0;
-			acc = 0;
-		}
+		rc = sm_strbuf_addch(&clean, r->val[i]);
+		q = (q + 1) % 4;
 	}
-	if (q == 1 || (q && q + pads < 4)) {
-		sm_free(out);
+	if (rc == 0 && (q == 1 || (q && q + pads < 4))) {
+		sm_strbuf_release(&clean);
 		return sm_ypy_fail(c, SM_YAML_PY_SYNTAX, r->line, "failed to decode base64 data");
 	}
-	if (q == 2)
-		out[k++] = (unsigned char)(acc >> 4);
-	if (q == 3) {
-		out[k++] = (unsigned char)(acc >> 10);
-		out[k++] = (unsigned char)(acc >> 2);
-	}
-	v = new_strval(c, SM_YPY_BYTES, (const char *)out, k);
-	sm_free(out);
+	while (rc == 0 && clean.len % 4)
+		rc = sm_strbuf_addch(&clean, '=');
+	if (rc == 0)
+		rc = sm_base64_decode(clean.buf, clean.len, &out);
+	v = rc == 0 ? new_strval(c, SM_YPY_BYTES, out.buf, out.len) : NULL;
+	sm_strbuf_release(&clean);
+	sm_strbuf_release(&out);
 	if (!v)
-		return -ENOMEM;
+		return rc == -EINVAL ? sm_ypy_fail(c, SM_YAML_PY_SYNTAX, r->line,
+						   "failed to decode base64 data")
+				     : -ENOMEM;
 	*ret = v;
 	return 0;
 }
@@ -603,15 +567,8 @@ struct vec {
 
 static int vec_push(struct vec *v, struct rnode *a, struct rnode *b)
 {
-	if (v->n + 2 > v->alloc) {
-		size_t na = v->alloc ? v->alloc * 2 : 16;
-		struct rnode **p = sm_reallocarray(v->p, na, sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		v->p = p;
-		v->alloc = na;
-	}
+	if (SM_GROW(v->p, v->alloc, v->n + 2) < 0)
+		return -ENOMEM;
 	v->p[v->n++] = a;
 	v->p[v->n++] = b;
 	return 0;
@@ -775,15 +732,8 @@ static int construct_obj(struct ctx *c, struct rnode *r, struct sm_ypy **ret)
 	v = new_val(c, type);
 	if (!v)
 		return -ENOMEM;
-	if (c->nqueue == c->queue_alloc) {
-		size_t na = c->queue_alloc ? c->queue_alloc * 2 : 64;
-		struct rnode **q = sm_reallocarray(c->queue, na, sizeof(*q));
-
-		if (!q)
-			return -ENOMEM;
-		c->queue = q;
-		c->queue_alloc = na;
-	}
+	if (SM_GROW(c->queue, c->queue_alloc, c->nqueue + 1) < 0)
+		return -ENOMEM;
 	c->queue[c->nqueue++] = r;
 	r->obj = v;
 	*ret = v;

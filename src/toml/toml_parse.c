@@ -16,6 +16,7 @@
 #include "skillmeat/error.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
+#include "skillmeat/timeutil.h"
 #include "skillmeat/toml.h"
 #include "toml/toml_internal.h"
 #include "util/banned.h"
@@ -708,18 +709,6 @@ static int ndigits(const unsigned char *p, const unsigned char *end, int n)
 	return v;
 }
 
-static bool is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	return m == 2 && is_leap(y) ? 29 : d[m - 1];
-}
-
 /* HH:MM:SS[.frac] at P->p into dt. */
 static int parse_time(struct parser *P, struct sm_toml_datetime *dt)
 {
@@ -782,7 +771,7 @@ static int parse_datetime(struct parser *P, struct sm_toml_value **ret)
 	    (dt.month = ndigits(p + 5, end, 2)) < 0 || (dt.day = ndigits(p + 8, end, 2)) < 0)
 		return perr(P, start, "invalid date (expected YYYY-MM-DD)");
 	if (dt.month < 1 || dt.month > 12 || dt.day < 1 ||
-	    dt.day > days_in_month(dt.year, dt.month))
+	    dt.day > sm_time_days_in_month(dt.year, dt.month))
 		return perr(P, start, "date out of range");
 	p += 10;
 	if (p < end && (*p == 'T' || *p == 't' || (*p == ' ' && p + 1 < end && is_digit(p[1])))) {

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "skillmeat/hashmap.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/toml.h"
 #include "toml/toml_internal.h"
@@ -13,65 +14,32 @@
 /* Tables with at least this many keys get a hash index. */
 #define INDEX_MIN 16
 
-/* Open-addressing hash index: slots hold item index + 1, 0 = empty. */
-struct tindex {
-	size_t mask;
-	uint32_t *slots;
-};
-
-static uint64_t key_hash(const char *key, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 0x100000001b3ull;
-	}
-	return h ^ (h >> 29);
-}
-
+/* The key index is the util hash map: key → item index + 1. */
 static void index_free(struct sm_toml_value *tab)
 {
-	struct tindex *ix = tab->u.tab.index;
-
-	if (!ix)
-		return;
-	sm_free(ix->slots);
-	sm_free(ix);
+	sm_hashmap_free(tab->u.tab.index);
 	tab->u.tab.index = NULL;
 }
 
-static void index_put(struct tindex *ix, const struct sm_toml_kv *kv, size_t idx)
+static bool index_put(struct sm_hashmap *ix, const struct sm_toml_kv *kv, size_t idx)
 {
-	size_t i = key_hash(kv->key, kv->keylen) & ix->mask;
-
-	while (ix->slots[i])
-		i = (i + 1) & ix->mask;
-	ix->slots[i] = (uint32_t)(idx + 1);
+	return sm_hashmap_put(ix, kv->key, kv->keylen, (void *)(uintptr_t)(idx + 1), NULL) == 0;
 }
 
-/* (Re)build the index with room for twice the items; false on ENOMEM. */
+/* (Re)build the index; without one (ENOMEM) lookups scan linearly. */
 static bool index_build(struct sm_toml_value *tab)
 {
-	size_t n = tab->u.tab.len, cap = 64;
-	struct tindex *ix;
+	struct sm_hashmap *ix;
 
 	index_free(tab);
-	if (n >= UINT32_MAX / 4)
+	if (sm_hashmap_new(&ix) < 0)
 		return false;
-	while (cap < n * 2 + 2)
-		cap <<= 1;
-	ix = sm_malloc(sizeof(*ix));
-	if (!ix)
-		return false;
-	ix->slots = sm_calloc(cap, sizeof(*ix->slots));
-	if (!ix->slots) {
-		sm_free(ix);
-		return false;
+	for (size_t i = 0; i < tab->u.tab.len; i++) {
+		if (!index_put(ix, &tab->u.tab.items[i], i)) {
+			sm_hashmap_free(ix);
+			return false;
+		}
 	}
-	ix->mask = cap - 1;
-	for (size_t i = 0; i < n; i++)
-		index_put(ix, &tab->u.tab.items[i], i);
 	tab->u.tab.index = ix;
 	return true;
 }
@@ -90,21 +58,13 @@ static long linear_find(const struct sm_toml_value *tab, const char *key, size_t
 /* Lookups never modify the table, so concurrent readers of a tree are safe. */
 long sm_toml_tab_find(const struct sm_toml_value *tab, const char *key, size_t keylen)
 {
-	const struct tindex *ix = tab->u.tab.index;
-	size_t i;
+	void *v;
 
-	if (!ix)
+	if (!tab->u.tab.index)
 		return linear_find(tab, key, keylen);
-	i = key_hash(key, keylen) & ix->mask;
-	while (ix->slots[i]) {
-		size_t idx = ix->slots[i] - 1;
-		const struct sm_toml_kv *kv = &tab->u.tab.items[idx];
-
-		if (kv->keylen == keylen && memcmp(kv->key, key, keylen) == 0)
-			return (long)idx;
-		i = (i + 1) & ix->mask;
-	}
-	return -1;
+	if (!sm_hashmap_get(tab->u.tab.index, key, keylen, &v))
+		return -1;
+	return (long)((uintptr_t)v - 1);
 }
 
 int sm_toml_tab_append(struct sm_toml_value *tab, const char *key, size_t keylen,
@@ -132,12 +92,8 @@ int sm_toml_tab_append(struct sm_toml_value *tab, const char *key, size_t keylen
 	tab->u.tab.len++;
 	/* Without an index (ENOMEM while building it) lookups scan linearly. */
 	if (tab->u.tab.index) {
-		struct tindex *ix = tab->u.tab.index;
-
-		if (tab->u.tab.len * 2 > ix->mask)
-			index_build(tab);
-		else
-			index_put(ix, kv, tab->u.tab.len - 1);
+		if (!index_put(tab->u.tab.index, kv, tab->u.tab.len - 1))
+			index_free(tab);
 	} else if (tab->u.tab.len >= INDEX_MIN) {
 		index_build(tab);
 	}
@@ -628,12 +584,17 @@ struct sm_toml_value *sm_toml_take(struct sm_toml_value *tab, const char *key)
 	if (i < 0)
 		return NULL;
 	v = tab->u.tab.items[i].value;
+	if (tab->u.tab.index)
+		sm_hashmap_remove(tab->u.tab.index, tab->u.tab.items[i].key,
+				  tab->u.tab.items[i].keylen, NULL);
 	sm_free(tab->u.tab.items[i].key);
 	memmove(&tab->u.tab.items[i], &tab->u.tab.items[i + 1],
 		(tab->u.tab.len - (size_t)i - 1) * sizeof(tab->u.tab.items[0]));
 	tab->u.tab.len--;
-	if (tab->u.tab.index)
-		index_build(tab);
+	/* the later items moved down one: their keys exist, so no allocation */
+	for (size_t j = (size_t)i; tab->u.tab.index && j < tab->u.tab.len; j++)
+		if (!index_put(tab->u.tab.index, &tab->u.tab.items[j], j))
+			index_free(tab);
 	return v;
 }
 

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "skillmeat/array.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/loop_guard.h"
@@ -616,15 +617,8 @@ static int list_add(struct sm_fs_list *list, char *rel, const struct stat *st)
 {
 	struct sm_fs_entry *e;
 
-	if (list->len == list->alloc) {
-		size_t n = list->alloc ? list->alloc * 2 : 64;
-		struct sm_fs_entry *items = sm_reallocarray(list->items, n, sizeof(*items));
-
-		if (!items)
-			return -ENOMEM;
-		list->items = items;
-		list->alloc = n;
-	}
+	if (SM_GROW(list->items, list->alloc, list->len + 1) < 0)
+		return -ENOMEM;
 	e = &list->items[list->len++];
 	e->rel = rel;
 	e->size = (uint64_t)st->st_size;
@@ -766,16 +760,9 @@ static int walk_dir(struct walk *w)
 		if (type == DT_DIR) {
 			char *sub;
 
-			if (nsub == asub) {
-				size_t n = asub ? asub * 2 : 8;
-				char **p = sm_reallocarray(subdirs, n, sizeof(*p));
-
-				if (!p) {
-					r = walk_err(w, -ENOMEM, "read folder", NULL);
-					break;
-				}
-				subdirs = p;
-				asub = n;
+			if (SM_GROW(subdirs, asub, nsub + 1) < 0) {
+				r = walk_err(w, -ENOMEM, "read folder", NULL);
+				break;
 			}
 			sub = sm_strdup(de->d_name);
 			if (!sub) {

@@ -66,20 +66,20 @@ static int expect(const char **s, char c)
 	return 0;
 }
 
-static int is_leap(int y)
+int sm_time_is_leap(int y)
 {
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static int days_in_month(int y, int m)
+int sm_time_days_in_month(int y, int m)
 {
 	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
-	return m == 2 && is_leap(y) ? 29 : days[m - 1];
+	return m == 2 && sm_time_is_leap(y) ? 29 : days[m - 1];
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t days_from_civil(int y, int m, int d)
+int64_t sm_time_days_from_civil(int y, int m, int d)
 {
 	int64_t era, yoe, doy, doe;
 
@@ -134,11 +134,11 @@ int sm_time_parse_iso(const char *s, time_t *ret_sec, long *ret_usec)
 	}
 	if (*s)
 		return -EINVAL;
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > sm_time_days_in_month(y, mo) || h > 23 || mi > 59 ||
 	    sec > 59)
 		return -EINVAL;
 
-	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	t = sm_time_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	t -= (int64_t)sign * (oh * 3600 + om * 60);
 	if ((int64_t)(time_t)t != t)
 		return -EOVERFLOW;

@@ -752,6 +752,65 @@ static void test_walk_alloc_fail(void **state)
 	sm_fs_list_release(&list);
 }
 
+struct seen {
+	char names[16][32];
+	unsigned char types[16];
+	int n, stop_at;
+};
+
+static int record(const struct sm_fs_dirent *e, void *ctx)
+{
+	struct seen *s = ctx;
+
+	assert_true(s->n < 16);
+	assert_true(e->dfd >= 0);
+	snprintf(s->names[s->n], sizeof(s->names[0]), "%s", e->name);
+	s->types[s->n] = e->type;
+	s->n++;
+	return s->n == s->stop_at ? 42 : 0;
+}
+
+static void test_visit_dir(void **state)
+{
+	char dir[4096], link[4200], target[4200];
+	struct seen s = {0};
+
+	(void)state;
+	fresh(dir, sizeof(dir), "visit");
+	put(dir, "b.md", "b");
+	put(dir, ".hidden", "h");
+	put(dir, "a/inner.md", "i");
+	snprintf(link, sizeof(link), "%s/c", dir);
+	snprintf(target, sizeof(target), "%s/b.md", dir);
+	assert_int_equal(symlink(target, link), 0);
+	/* sorted, "." and ".." skipped, hidden entries included, types resolved */
+	assert_int_equal(sm_fs_visit_dir(dir, SM_FS_VISIT_SORTED, record, &s), 0);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.names[0], ".hidden");
+	assert_string_equal(s.names[1], "a");
+	assert_int_equal(s.types[1], DT_DIR);
+	assert_string_equal(s.names[2], "b.md");
+	assert_int_equal(s.types[2], DT_REG);
+	assert_string_equal(s.names[3], "c");
+	assert_int_equal(s.types[3], DT_LNK);
+	/* unsorted sees the same four; a non-zero visitor result stops and is returned */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(sm_fs_visit_dir(dir, 0, record, &s), 0);
+	assert_int_equal(s.n, 4);
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 2;
+	assert_int_equal(sm_fs_visit_dir(dir, SM_FS_VISIT_SORTED, record, &s), 42);
+	assert_int_equal(s.n, 2);
+	/* errors as negative errno */
+	assert_int_equal(sm_fs_visit_dir(target, 0, record, &s), -ENOTDIR);
+	snprintf(target, sizeof(target), "%s/missing", dir);
+	assert_int_equal(sm_fs_visit_dir(target, 0, record, &s), -ENOENT);
+	/* sorting out of memory */
+	sm_alloc_fail_after(0);
+	assert_int_equal(sm_fs_visit_dir(dir, SM_FS_VISIT_SORTED, record, &s), -ENOMEM);
+	sm_alloc_fail_after(-1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -769,6 +828,7 @@ int main(void)
 		cmocka_unit_test(test_safe_join_alloc_fail),
 		cmocka_unit_test(test_join),
 		cmocka_unit_test(test_predicates),
+		cmocka_unit_test(test_visit_dir),
 		cmocka_unit_test(test_path_cmp),
 		cmocka_unit_test(test_walk_order_and_kinds),
 		cmocka_unit_test(test_walk_edges),

@@ -322,6 +322,18 @@ static void test_hash_bytes(void **state)
 	}
 }
 
+static void test_fnv1a(void **state)
+{
+	(void)state;
+	/* the published FNV-1a 64 test vectors */
+	assert_true(sm_hash_fnv1a(SM_FNV1A_INIT, "", 0) == UINT64_C(0xcbf29ce484222325));
+	assert_true(sm_hash_fnv1a(SM_FNV1A_INIT, "a", 1) == UINT64_C(0xaf63dc4c8601ec8c));
+	assert_true(sm_hash_fnv1a(SM_FNV1A_INIT, "foobar", 6) == UINT64_C(0x85944171f73967e8));
+	/* chaining equals hashing the concatenation */
+	assert_true(sm_hash_fnv1a(sm_hash_fnv1a(SM_FNV1A_INIT, "foo", 3), "bar", 3) ==
+		    sm_hash_fnv1a(SM_FNV1A_INIT, "foobar", 6));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_empty_map_iteration),
 		cmocka_unit_test(test_alloc_fail),
 		cmocka_unit_test(test_hash_bytes),
+		cmocka_unit_test(test_fnv1a),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "core/yaml_py.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/metadata.h"
@@ -643,6 +644,43 @@ static void test_alloc_failure(void **state)
 	assert_true(done);
 }
 
+/* !!binary goes through the one base64 codec with base64.decodebytes' leniency */
+static void test_yaml_binary(void **state)
+{
+	static const struct {
+		const char *doc, *bytes;
+	} ok[] = {
+	    {"x: !!binary aGVsbG8=\n", "hello"},
+	    {"x: !!binary |\n  aGVs\n  bG8=\n", "hello"},
+	    {"x: !!binary aGVs*bG8=\n", "hello"}, /* non-alphabet bytes skipped */
+	    {"x: !!binary aGk=trailing\n", "hi"},  /* stops after the padding */
+	    {"x: !!binary ''\n", ""},
+	};
+	static const char *const bad[] = {"x: !!binary aGVsbG8\n", "x: !!binary a\n"};
+
+	(void)state;
+	for (size_t i = 0; i < SM_ARRAY_SIZE(ok); i++) {
+		struct sm_yaml_py_doc *doc = NULL;
+		struct sm_yaml_py_error e;
+		const struct sm_ypy *x;
+
+		assert_int_equal(sm_yaml_py_load(ok[i].doc, strlen(ok[i].doc), &doc, &e), 0);
+		x = sm_ypy_map_get(sm_yaml_py_root(doc), "x");
+		assert_non_null(x);
+		assert_int_equal(x->type, SM_YPY_BYTES);
+		assert_int_equal(x->u.s.len, strlen(ok[i].bytes));
+		assert_memory_equal(x->u.s.ptr, ok[i].bytes, x->u.s.len);
+		sm_yaml_py_doc_free(doc);
+	}
+	for (size_t i = 0; i < SM_ARRAY_SIZE(bad); i++) {
+		struct sm_yaml_py_doc *doc = NULL;
+		struct sm_yaml_py_error e;
+
+		assert_int_equal(sm_yaml_py_load(bad[i], strlen(bad[i]), &doc, &e), -EBADMSG);
+		assert_string_equal(e.msg, "failed to decode base64 data");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -660,6 +698,7 @@ int main(void)
 	    cmocka_unit_test(test_invalid_utf8),
 	    cmocka_unit_test(test_files),
 	    cmocka_unit_test(test_alloc_failure),
+	    cmocka_unit_test(test_yaml_binary),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmproot, drop_tmproot);

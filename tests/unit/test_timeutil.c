@@ -208,6 +208,32 @@ static void test_clocks(void **state)
 	assert_true(r / 1000000000LL <= time(NULL));
 }
 
+static void test_calendar(void **state)
+{
+	(void)state;
+	assert_true(sm_time_is_leap(2000));
+	assert_true(sm_time_is_leap(2024));
+	assert_false(sm_time_is_leap(1900));
+	assert_false(sm_time_is_leap(2023));
+	assert_int_equal(sm_time_days_in_month(2024, 2), 29);
+	assert_int_equal(sm_time_days_in_month(2100, 2), 28);
+	assert_int_equal(sm_time_days_in_month(2023, 4), 30);
+	assert_int_equal(sm_time_days_in_month(2023, 12), 31);
+	assert_int_equal(sm_time_days_from_civil(1970, 1, 1), 0);
+	assert_int_equal(sm_time_days_from_civil(2000, 3, 1), 11017);
+	assert_int_equal(sm_time_days_from_civil(1969, 12, 31), -1);
+	assert_int_equal(sm_time_days_from_civil(1, 1, 1), -719162);
+	/* agrees with the ISO formatter */
+	{
+		char out[SM_ISO_MAX];
+
+		assert_int_equal(sm_time_iso((time_t)sm_time_days_from_civil(2025, 1, 15) * 86400,
+					     0, 1, out),
+				 0);
+		assert_string_equal(out, "2025-01-15T00:00:00");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_parse_roundtrip),
 		cmocka_unit_test(test_parse_rejects),
 		cmocka_unit_test(test_clocks),
+		cmocka_unit_test(test_calendar),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
