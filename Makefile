@@ -12,7 +12,7 @@ deps:
 	@sh tools/deps.sh
 
 $(BUILD)/build.ninja:
-	$(MESON) setup $(BUILD) --buildtype=debugoptimized
+	$(MESON) setup $(BUILD) --buildtype=debugoptimized -Dtest_hooks=true
 
 build: deps $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -21,24 +21,27 @@ run: build
 	@sh tools/demo.sh $(ARGS)
 
 test: build
+	@sh tools/test-hooks.sh $(BUILD)
 	@sh tools/test-summary.sh $(BUILD)
 
 build-asan/build.ninja:
-	$(MESON) setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+	$(MESON) setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false -Dtest_hooks=true
 
 asan: deps build-asan/build.ninja
 	$(NINJA) -C build-asan
 
 test-asan: asan
+	@sh tools/test-hooks.sh build-asan
 	@sh tools/test-summary.sh build-asan
 
 build-tsan/build.ninja:
-	$(MESON) setup build-tsan --buildtype=debug -Db_sanitize=thread -Db_lundef=false
+	$(MESON) setup build-tsan --buildtype=debug -Db_sanitize=thread -Db_lundef=false -Dtest_hooks=true
 
 tsan: deps build-tsan/build.ninja
 	$(NINJA) -C build-tsan
 
 test-tsan: tsan
+	@sh tools/test-hooks.sh build-tsan
 	@sh tools/test-summary.sh build-tsan --suite threads
 
 build-fuzz/build.ninja:

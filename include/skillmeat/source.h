@@ -46,8 +46,9 @@ struct sm_git_fetch {
 };
 
 /*
- * Clone $SKILLMEAT_GITHUB_URL/<owner>/<repo> (default https://github.com; tests
- * point it at file:// bare repos) into a temporary folder (under $TMPDIR or
+ * Clone <base_url>/<owner>/<repo> (base_url: config `github.api-url`, NULL or
+ * "" = https://github.com; tests point it at file:// bare repos) into a
+ * temporary folder (under $TMPDIR or
  * /tmp), resolve the version (latest → HEAD of the default branch; 7-40 hex →
  * that commit; else tag refs/tags/<v> (annotated tags peeled), then branch
  * <v>; else -ENOENT "version '<v>' not found in owner/repo"), check it out,
@@ -66,9 +67,28 @@ struct sm_git_fetch {
  * -EINVAL. *ret is written only on success. Balances git_libgit2_init and
  * git_libgit2_shutdown itself.
  */
-int sm_git_fetch(const struct sm_github_spec *spec, const char *token, struct sm_git_fetch *ret,
-		 struct strbuf *err);
+int sm_git_fetch(const struct sm_github_spec *spec, const char *base_url, const char *token,
+		 struct sm_git_fetch *ret, struct strbuf *err);
 /* Removes the temporary folder and frees the fields. */
 void sm_git_fetch_release(struct sm_git_fetch *f);
+
+/*
+ * The fetch lives in the skillmeat-git.so module (libgit2), loaded on the
+ * first sm_git_fetch (-ENOENT with a message when it cannot be loaded);
+ * programs that link it in (sm_git) register it at start-up.
+ */
+struct sm_git_ops {
+	int (*fetch)(const struct sm_github_spec *spec, const char *base_url, const char *token,
+		     struct sm_git_fetch *ret, struct strbuf *err);
+	void (*release)(struct sm_git_fetch *f);
+};
+void sm_git_register(const struct sm_git_ops *ops);
+/* The module's table: the symbol skillmeat-git.so exports. */
+extern const struct sm_git_ops sm_git_module;
+
+/* Name checks shared by parsing and the fetch's re-validation. */
+bool sm_github_valid_name(const char *s);
+bool sm_github_valid_rel_path(const char *p);
+bool sm_github_valid_version(const char *v);
 
 #endif

@@ -25,6 +25,7 @@
 #include "skillmeat/sha256.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
+#include "skillmeat/test_hooks.h"
 #include "skillmeat/timeutil.h"
 #include "cache/store_internal.h"
 #include "skillmeat/toml.h"
@@ -674,15 +675,13 @@ static bool same_entry(const struct sm_artifact_row *o, const struct sm_artifact
 
 static long fault_budget = -2; /* -2: not read yet, -1: off */
 
-/* Tests only; atomic, since a server may sync on several threads. */
+/* Tests only (a test hook); atomic, since a server may sync on several threads. */
 static void fault_tick(void)
 {
 	long b = __atomic_load_n(&fault_budget, __ATOMIC_RELAXED);
 
 	if (b == -2) {
-		const char *s = getenv("SKILLMEAT_FAULT_SYNC_KILL_AFTER");
-
-		b = s && *s ? strtol(s, NULL, 10) : -1;
+		b = sm_test_hook("SKILLMEAT_FAULT_SYNC_KILL_AFTER", -1);
 		__atomic_store_n(&fault_budget, b, __ATOMIC_RELAXED);
 	}
 	if (b < 0)
@@ -926,16 +925,7 @@ static int prepare_and_write(struct prep *p, struct sm_upsert_stats *us, struct 
 /* Rows from which a first sync indexes text in bulk; SKILLMEAT_SYNC_BULK_MIN for tests. */
 static size_t bulk_min(void)
 {
-	const char *s = getenv("SKILLMEAT_SYNC_BULK_MIN");
-	char *end;
-	unsigned long v;
-
-	if (s && *s) {
-		v = strtoul(s, &end, 10);
-		if (!*end)
-			return v;
-	}
-	return 256;
+	return (size_t)sm_test_hook("SKILLMEAT_SYNC_BULK_MIN", 256);
 }
 
 /* ---- one collection ---- */

@@ -14,6 +14,7 @@
 #include "skillmeat/memory.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
+#include "skillmeat/test_hooks.h"
 #include "skillmeat/user_collections.h"
 #include "util/banned.h"
 
@@ -685,13 +686,11 @@ static int apply_members(struct sm_cache *cache, const struct sm_user_collection
 
 /*
  * From how many members in all the index pays off (a query per member below).
- * SKILLMEAT_UC_INDEX_MIN overrides it, so tests can run both paths.
+ * SKILLMEAT_UC_INDEX_MIN (a test hook) overrides it, so tests run both paths.
  */
 static size_t index_min(void)
 {
-	const char *s = getenv("SKILLMEAT_UC_INDEX_MIN");
-
-	return s && *s ? (size_t)strtoul(s, NULL, 10) : 64;
+	return (size_t)sm_test_hook("SKILLMEAT_UC_INDEX_MIN", 64);
 }
 
 static int sync_all_members(struct sm_cache *cache, const struct sm_user_collections *f,

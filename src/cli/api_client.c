@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -10,9 +9,11 @@
 
 #include "cli/api_client.h"
 #include "cli/cli.h"
+#include "cli/http_post.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/home.h"
 #include "skillmeat/log.h"
+#include "skillmeat/module.h"
 #include "skillmeat/strbuf.h"
 #include "util/banned.h"
 
@@ -72,70 +73,43 @@ int cli_api_base_url(struct cli *cli, struct strbuf *out)
 	return 0;
 }
 
-static size_t collect(char *data, size_t size, size_t nmemb, void *ctx)
-{
-	struct strbuf *body = ctx;
-	size_t n = size * nmemb;
-
-	/* past the cap the rest is dropped, the transfer still completes */
-	if (sm_strbuf_add(body, data, n) < 0)
-		sm_log_debug("api: response body over %zu bytes, cut", body->cap);
-	return n;
-}
-
-/* POST url with no body; the status (>= 0), or -EIO when no answer came. */
+/* POST url with no body; the status (>= 0), or a negative errno when no answer came. */
 static long post(const char *url, long timeout_ms, struct strbuf *body)
 {
-	static bool global_done;
-	struct curl_slist *headers = NULL;
-	struct strbuf auth = STRBUF_INIT;
+	static const struct sm_post_ops *ops;
 	const char *token = getenv("SKILLMEAT_API_TOKEN");
-	char errbuf[CURL_ERROR_SIZE] = "";
-	long status = -EIO;
-	CURLcode rc;
-	CURL *h;
+	const void *sym;
 
-	if (!global_done) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return -EIO;
-		global_done = true;
+	if (!ops) {
+		struct strbuf err = STRBUF_INIT;
+
+		if (sm_module_load("skillmeat-post.so", "sm_post_module", &sym, &err) < 0) {
+			sm_log_debug("api: %s", err.buf);
+			sm_strbuf_release(&err);
+			return -ENOENT;
+		}
+		ops = sym;
 	}
-	h = curl_easy_init();
-	if (!h)
-		return -ENOMEM;
-	if (token && *token) {
-		if (sm_strbuf_addf(&auth, "Authorization: Bearer %s", token) < 0)
-			goto out;
-		headers = curl_slist_append(headers, auth.buf);
-		if (!headers)
-			goto out;
+	return ops->post(url, timeout_ms, token, body);
+}
+
+/* RFC 3986 unreserved characters kept, everything else %XX (as curl_escape). */
+static int add_escaped(struct strbuf *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		int r;
+
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~')
+			r = sm_strbuf_addch(out, (char)*p);
+		else
+			r = sm_strbuf_addf(out, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+		if (r < 0)
+			return r;
 	}
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_POST, 1L);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* a local server is never reached through a proxy */
-	curl_easy_setopt(h, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "skillmeat/" SM_VERSION);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
-	if (headers)
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	rc = curl_easy_perform(h);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	else
-		sm_log_debug("api: POST %s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-out:
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(h);
-	sm_strbuf_release(&auth);
-	return status;
+	return 0;
 }
 
 /* The refreshed line for a batch answer: with the numbers when some were updated. */
@@ -156,15 +130,15 @@ static void batch_line(const struct strbuf *body)
 static void refresh(struct cli *cli, const char *collection_id, long timeout_ms)
 {
 	struct strbuf url = STRBUF_INIT, body = STRBUF_INIT;
-	char *esc = NULL;
 	long status;
 
 	sm_strbuf_init(&body, RESPONSE_MAX);
 	if (cli_api_base_url(cli, &url) < 0)
 		goto out;
 	if (collection_id) {
-		esc = curl_escape(collection_id, 0);
-		if (!esc || sm_strbuf_addf(&url, "/api/v1/user-collections/%s/refresh-cache", esc) < 0)
+		if (sm_strbuf_addstr(&url, "/api/v1/user-collections/") < 0 ||
+		    add_escaped(&url, collection_id) < 0 ||
+		    sm_strbuf_addstr(&url, "/refresh-cache") < 0)
 			goto out;
 	} else if (sm_strbuf_addstr(&url, "/api/v1/user-collections/refresh-cache") < 0) {
 		goto out;
@@ -185,7 +159,6 @@ static void refresh(struct cli *cli, const char *collection_id, long timeout_ms)
 		batch_line(&body);
 	fputs(cli->color_err ? C_RESET "\n" : "\n", stderr);
 out:
-	curl_free(esc);
 	sm_strbuf_release(&url);
 	sm_strbuf_release(&body);
 }

@@ -706,7 +706,7 @@ int sm_collection_add_github(struct sm_collection *c, const char *spec,
 		token = getenv("SKILLMEAT_GITHUB_TOKEN");
 	if (!token)
 		token = getenv("GITHUB_TOKEN");
-	r = sm_git_fetch(&gs, token, &f, err);
+	r = sm_git_fetch(&gs, sm_config_string(c->home, "github.api-url", NULL), token, &f, err);
 	if (r < 0)
 		goto out;
 	{

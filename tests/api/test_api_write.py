@@ -24,7 +24,7 @@ CHECKS = 0
 LIVE = []
 TMP = tempfile.mkdtemp(prefix="sm-apiw-")
 ENV = dict(os.environ, NO_COLOR="1", SKILLMEAT_CACHE_COUNT_TTL_SECONDS="3600",
-           SKILLMEAT_GITHUB_URL=f"file://{TMP}/gh", GIT_CONFIG_NOSYSTEM="1",
+           GIT_CONFIG_NOSYSTEM="1",
            HOME=TMP)
 for k in ("SKILLMEAT_API_TOKEN", "SKILLMEAT_HOST", "SKILLMEAT_PORT", "GITHUB_TOKEN"):
     ENV.pop(k, None)
@@ -415,6 +415,7 @@ def main():
     src = make_sources()
     sha = make_github()
     home = os.path.join(TMP, "home")
+    cli(home, "config", "set", "github.api-url", f"file://{TMP}/gh")
     cli(home, "add", "skill", f"{src}/canvas")
     s = Server(home, "--no-rate-limit", "--threads", "2")
     test_post_local(s, home, src)

@@ -18,7 +18,7 @@ git checkout -q -b dev && make_skill skills/demo demo "description: dev version"
 mkdir -p "$TMP/gh/acme"
 git clone -q --bare "$W" "$TMP/gh/acme/tools" || fail "bare clone"
 cd "$TMP" || fail "cd"
-export SKILLMEAT_GITHUB_URL="file://$TMP/gh"
+"$SM" config set github.api-url "file://$TMP/gh" >/dev/null || fail "config set github.api-url"
 
 "$SM" --json add acme/tools/skills/demo >"$TMP/a.json" || fail "add latest: $(cat "$TMP/a.json")"
 "$SM" show skill:demo --json >"$TMP/s.json" || fail "show"

@@ -18,7 +18,7 @@
 
 /*
  * Fixture: $root/gh/acme/tools is a bare repo served as
- * SKILLMEAT_GITHUB_URL=file://$root/gh. main has two commits (the second
+ * base URL file://$root/gh (gh_base). main has two commits (the second
  * adds a symlink and changes SKILL.md), dev branches off the first and adds
  * dev-only.md; v1.0 is a lightweight tag on the first commit, 1.2.0 an
  * annotated tag on the second. $root/gh/acme/empty has no commits.
@@ -85,6 +85,8 @@ static int rev_parse(const char *rev, char out[41])
 	return ok ? 0 : -1;
 }
 
+static char gh_base[400]; /* the base URL fetches clone from */
+
 static int group_setup(void **state)
 {
 	char url[400];
@@ -100,7 +102,7 @@ static int group_setup(void **state)
 		return -1;
 	snprintf(url, sizeof(url), "file://%s/gh", root);
 	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", root);
-	setenv("SKILLMEAT_GITHUB_URL", url, 1);
+	snprintf(gh_base, sizeof(gh_base), "%s", url);
 	setenv("TMPDIR", tmpdir, 1);
 	return 0;
 }
@@ -294,7 +296,7 @@ static int fetch_spec(const char *spec, const char *token, struct sm_git_fetch *
 	int r = sm_github_spec_parse(spec, &s, err);
 
 	assert_int_equal(r, 0);
-	r = sm_git_fetch(&s, token, f, err);
+	r = sm_git_fetch(&s, gh_base, token, f, err);
 	sm_github_spec_release(&s);
 	return r;
 }
@@ -537,7 +539,7 @@ static void test_fetch_base_url_and_token(void **state)
 	(void)state;
 	/* a trailing slash on the base URL is fine; a token is not used for file:// */
 	snprintf(url, sizeof(url), "file://%s/gh/", root);
-	setenv("SKILLMEAT_GITHUB_URL", url, 1);
+	snprintf(gh_base, sizeof(gh_base), "%s", url);
 	assert_int_equal(fetch_spec("acme/tools/commands/review.md@v1.0", "ghp_secret", &f, &err),
 			 0);
 	assert_string_equal(f.sha, sha_one);
@@ -545,7 +547,7 @@ static void test_fetch_base_url_and_token(void **state)
 	expect_upstream(&f, sha_one, "commands/review.md");
 	release_and_check(&f);
 	url[strlen(url) - 1] = '\0';
-	setenv("SKILLMEAT_GITHUB_URL", url, 1);
+	snprintf(gh_base, sizeof(gh_base), "%s", url);
 	sm_strbuf_release(&err);
 }
 
@@ -559,13 +561,13 @@ static void test_fetch_bad_spec(void **state)
 				   .version = (char *)"latest"};
 
 	(void)state;
-	assert_int_equal(sm_git_fetch(&s, NULL, &f, &err), -EINVAL);
+	assert_int_equal(sm_git_fetch(&s, gh_base, NULL, &f, &err), -EINVAL);
 	s.path = (char *)"/etc";
-	assert_int_equal(sm_git_fetch(&s, NULL, &f, &err), -EINVAL);
+	assert_int_equal(sm_git_fetch(&s, gh_base, NULL, &f, &err), -EINVAL);
 	s.path = (char *)"";
 	s.repo = (char *)"..";
-	assert_int_equal(sm_git_fetch(&s, NULL, &f, &err), -EINVAL);
-	assert_int_equal(sm_git_fetch(NULL, NULL, &f, &err), -EINVAL);
+	assert_int_equal(sm_git_fetch(&s, gh_base, NULL, &f, &err), -EINVAL);
+	assert_int_equal(sm_git_fetch(NULL, gh_base, NULL, &f, &err), -EINVAL);
 	assert_true(dir_is_empty(tmpdir));
 	sm_strbuf_release(&err);
 }
@@ -620,7 +622,7 @@ static void test_alloc_failures(void **state)
 
 		assert_int_equal(sm_github_spec_parse("acme/tools/skills/demo@v1.0", &s, &err), 0);
 		sm_alloc_fail_after(n);
-		r = sm_git_fetch(&s, NULL, &f, &err);
+		r = sm_git_fetch(&s, gh_base, NULL, &f, &err);
 		sm_alloc_fail_after(-1);
 		sm_github_spec_release(&s);
 		if (r == 0) {

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SKILLMEAT_CORE_SNAPSHOT_TAR_H
+#define SKILLMEAT_CORE_SNAPSHOT_TAR_H
+
+#include <stdbool.h>
+
+struct strbuf;
+
+/*
+ * The tarball half of snapshots (snapshot_tar.c, libarchive), behind a table
+ * so only snapshot and restore load libarchive (skillmeat-tar.so).
+ * write: dir as a gzip tar whose members are top/..., into out.
+ * extract: the members under "<top>/<rel>" of tarball into dest (dest takes
+ * the place of <top>/<rel>; rel NULL: the whole collection); *found tells
+ * whether any member matched. Both: 0 or a negative errno with err set.
+ */
+struct sm_tar_ops {
+	int (*write)(const char *dir, const char *top, const char *out, struct strbuf *err);
+	int (*extract)(const char *tarball, const char *rel, const char *dest, bool *found,
+		       struct strbuf *err);
+};
+
+void sm_tar_register(const struct sm_tar_ops *ops);
+extern const struct sm_tar_ops sm_tar_module;
+
+#endif

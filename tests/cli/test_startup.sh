@@ -1,0 +1,43 @@
+#!/bin/sh
+# The start-up floor (issue 8): verbs that never touch the network or serve do
+# not load libgit2, libcurl or libh2o; those live in shared modules the
+# program loads on first use (skillmeat/module.h). Checked with the dynamic
+# loader's own trace (LD_DEBUG=libs), which lists every object it loads.
+. "$(dirname "$0")/lib.sh"
+
+heavy='libgit2|libcurl|libh2o|libssh2|libuv'
+
+# loaded CMD...: the objects the loader brought in for CMD (one per line).
+loaded() {
+	LD_DEBUG=libs "$@" 2>"$TMP/.ld" >/dev/null
+	rc=$?
+	grep -oE 'calling init: [^ ]+' "$TMP/.ld" | sed 's/calling init: //' | sort -u
+	return $rc
+}
+
+src="$TMP/src"
+make_skill "$src/skills/demo" demo "description: a demo"
+"$SM" add skill "$src/skills/demo" >/dev/null || fail "add a local skill"
+
+for cmd in "--version" "list" "show demo" "config list" "--help"; do
+	# shellcheck disable=SC2086
+	loaded "$SM" $cmd >"$TMP/libs" || fail "'skillmeat $cmd' failed: $(tail -3 "$TMP/.ld")"
+	# the trace works: the program's own libraries are in it
+	grep -q 'libc\.so' "$TMP/libs" || fail "no loader trace for '$cmd': $(head -3 "$TMP/.ld")"
+	grep -q 'libsqlite3' "$TMP/libs" || fail "'$cmd' did not load SQLite?"
+	if grep -E "$heavy" "$TMP/libs"; then
+		fail "'skillmeat $cmd' loads a network/serve library (above)"
+	fi
+	ok
+done
+
+# A GitHub add loads libgit2 (from skillmeat-git.so) on first use, and fails
+# cleanly here: nothing to clone at this address.
+"$SM" config set github.api-url "file://$TMP/nowhere" >/dev/null || fail "config set"
+loaded "$SM" add acme/tools/skills/demo >"$TMP/libs" && fail "a clone from nowhere succeeded"
+grep -q 'skillmeat-git\.so' "$TMP/libs" || fail "the git module was not loaded: $(cat "$TMP/libs")"
+grep -q 'libgit2' "$TMP/libs" || fail "libgit2 not loaded by a GitHub add"
+grep -q "cannot clone 'acme/tools'" "$TMP/.ld" || fail "no clone error: $(grep error "$TMP/.ld")"
+ok
+
+done_ok
