@@ -44,7 +44,7 @@ int cli_warm_sync(struct cli *cli, const char *name)
 		return -EIO;
 	r = sm_cache_sync(cache, name, 0, &st, &err);
 	if (r < 0)
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 	else
 		report(cli, &st);
 	sm_sync_stats_release(&st);

@@ -119,6 +119,17 @@ int cli_print_rows_json(const struct sm_artifact_row *rows, size_t n);
 
 /* "error: <msg>" on stderr; returns EXIT_FAIL. */
 int cli_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * "error: <err>" for a failed library call that returned code: the library's
+ * message, or sm_strerror(code) when it left none (an error line is never
+ * empty). Returns EXIT_FAIL.
+ */
+int cli_fail(struct cli *cli, int code, const struct strbuf *err);
+/*
+ * At exit: flush stdout; when writing it failed (a full disk, a closed pipe
+ * reader, /dev/full) print an error and turn r into EXIT_FAIL.
+ */
+int cli_finish_output(struct cli *cli, int r);
 /* "error: <msg>" plus the usage line; returns EXIT_USAGE. */
 int cli_usage_error(struct cli *cli, const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

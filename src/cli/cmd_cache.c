@@ -137,7 +137,7 @@ static int cache_sync_cmd(struct cli *cli, const char *coll, bool rebuild)
 	cli_progress_end(&pc.bar);
 	cache->progress = NULL;
 	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	if (cli->json) {
@@ -196,15 +196,15 @@ static int cache_migrate(struct cli *cli, long to, bool list)
 	if (sm_strbuf_addf(&dir, "%s/cache", cli->home->root) < 0 ||
 	    sm_cache_db_path(cli->home, &path) < 0)
 		goto out;
-	if (sm_fs_mkdir_p(dir.buf, 0755, &err) < 0 ||
-	    sm_db_open(path.buf, SM_DB_NO_MIGRATE, &db, &err) < 0 ||
+	if ((from = sm_fs_mkdir_p(dir.buf, 0755, &err)) < 0 ||
+	    (from = sm_db_open(path.buf, SM_DB_NO_MIGRATE, &db, &err)) < 0 ||
 	    (from = sm_db_version(db, &err)) < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, from, &err);
 		goto out;
 	}
 	reached = sm_db_migrate_to(db, (int)to, &err);
 	if (reached < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, reached, &err);
 		goto out;
 	}
 	if (cli->json)

@@ -31,7 +31,7 @@ int cli_init_collection(struct cli *cli, const char *name)
 		return EXIT_FAIL;
 	r = cli_collection_init(cli, name, &created, &err);
 	if (r < 0) {
-		r = cli_error(cli, "%s", err.buf);
+		r = cli_fail(cli, r, &err);
 		goto out;
 	}
 	if (sm_home_collection_dir(home, name, &dir) < 0) {

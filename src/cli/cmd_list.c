@@ -157,7 +157,7 @@ static int query_all(struct cli *cli, const struct query_args *a, struct sm_arti
 
 		r = sm_store_list_artifacts(cli->cache->store, &q, &page, &err);
 		if (r < 0) {
-			cli_error(cli, "%s", err.buf);
+			cli_fail(cli, r, &err);
 			break;
 		}
 		nv = sm_reallocarray(all, n + page.n + 1, sizeof(*all));
@@ -453,7 +453,7 @@ int cli_show(struct cli *cli, const char *coll, const char *id)
 	}
 	idx = sm_collection_resolve(c, id, &err);
 	if (idx < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, idx, &err);
 		goto out;
 	}
 	e = sm_manifest_at(c->manifest, (size_t)idx);

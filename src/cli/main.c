@@ -80,10 +80,10 @@ int main(int argc, char **argv)
 
 		if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
 			printf("skillmeat %s\n", SM_VERSION);
-			return EXIT_OK;
+			return cli_finish_output(&cli, EXIT_OK);
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
-			return EXIT_OK;
+			return cli_finish_output(&cli, EXIT_OK);
 		} else if (!strcmp(a, "--json")) {
 			cli.json = true;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
@@ -120,7 +120,5 @@ int main(int argc, char **argv)
 	}
 	sm_cache_close(cli.cache);
 	sm_home_free(cli.home);
-	if (fflush(stdout) != 0 && r == EXIT_OK)
-		r = EXIT_FAIL;
-	return r;
+	return cli_finish_output(&cli, r);
 }

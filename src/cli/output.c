@@ -24,7 +24,9 @@ static void vline(FILE *f, bool color, const char *prefix, const char *code, con
 	 * One line: the message is flattened so scripts can read it, and control
 	 * characters (from hostile names echoed back) cannot drive the terminal.
 	 */
-	if (sm_strbuf_vaddf(&sb, fmt, ap) == 0) {
+	if (sm_strbuf_vaddf(&sb, fmt, ap) == 0 && sb.len == 0 && sm_strbuf_addstr(&sb, "failed") < 0)
+		sm_strbuf_reset(&sb); /* a line is never empty; cli_fail names the cause */
+	if (sb.len) {
 		for (size_t i = 0; i < sb.len; i++) {
 			unsigned char ch = (unsigned char)sb.buf[i];
 
@@ -49,6 +51,27 @@ int cli_error(struct cli *cli, const char *fmt, ...)
 	vline(stderr, cli->color_err, "error: ", "\033[31m", fmt, ap);
 	va_end(ap);
 	return EXIT_FAIL;
+}
+
+int cli_fail(struct cli *cli, int code, const struct strbuf *err)
+{
+	if (err && err->len)
+		return cli_error(cli, "%s", err->buf);
+	return cli_error(cli, "%s", sm_strerror(code < 0 ? code : -EIO));
+}
+
+int cli_finish_output(struct cli *cli, int r)
+{
+	int bad = ferror(stdout);
+	int e = 0;
+
+	if (fflush(stdout) != 0 || bad) {
+		e = errno ? errno : EIO;
+		clearerr(stdout);
+		cli_error(cli, "cannot write the output: %s", sm_strerror(-e));
+		return EXIT_FAIL;
+	}
+	return r;
 }
 
 int cli_usage_error(struct cli *cli, const char *usage, const char *fmt, ...)

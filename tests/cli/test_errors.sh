@@ -1,0 +1,62 @@
+#!/bin/sh
+# Errors users can act on (issue 8 point 6): every failure prints one
+# "error: <what>" line that is never empty, and a failure to write the output
+# (a full disk, /dev/full) is an error with exit status 1, not a silent 0.
+. "$(dirname "$0")/lib.sh"
+
+src="$TMP/src"
+make_skill "$src/skills/demo" demo "description: a demo"
+"$SM" add skill "$src/skills/demo" >/dev/null || fail "add a local skill"
+
+# fails CMD...: CMD must exit non-zero with error lines, none of them empty
+fails() {
+	"$@" </dev/null >"$TMP/.out" 2>"$TMP/.err" && fail "'$*' succeeded"
+	grep -q '^error: ' "$TMP/.err" || fail "'$*': no error line: $(cat "$TMP/.err")"
+	if grep -nE '^error:[[:space:]]*$' "$TMP/.err"; then
+		fail "'$*' printed an empty error line"
+	fi
+	if grep -nE '^error: .*: *$' "$TMP/.err"; then
+		fail "'$*' printed an error with an empty cause"
+	fi
+	ok
+}
+
+fails "$SM" show nope
+fails "$SM" remove nope
+fails "$SM" list --collection nope
+fails "$SM" config get nope
+fails "$SM" uc show nope
+fails "$SM" add "$TMP/nothing"
+fails "$SM" cache migrate --to 999
+fails "$SM" collection use nope
+fails "$SM" collection delete default
+fails "$SM" add skill "$src/skills/demo" --name '../escape'
+fails "$SM" --home "$src/skills/demo/SKILL.md" list
+# a broken manifest and a broken config
+cp "$SKILLMEAT_HOME/collections/default/collection.toml" "$TMP/manifest.bak"
+printf 'artifacts = [' >"$SKILLMEAT_HOME/collections/default/collection.toml"
+fails "$SM" list
+fails "$SM" add skill "$src/skills/demo" --name other
+cp "$TMP/manifest.bak" "$SKILLMEAT_HOME/collections/default/collection.toml"
+cp "$SKILLMEAT_HOME/config.toml" "$TMP/config.bak"
+printf 'garbage = [' >"$SKILLMEAT_HOME/config.toml"
+fails "$SM" list
+cp "$TMP/config.bak" "$SKILLMEAT_HOME/config.toml"
+"$SM" list >/dev/null || fail "the home does not work again"
+
+# output failures change the exit status and say so
+for cmd in "list" "list --json" "show demo" "--version" "--help" "config list"; do
+	# shellcheck disable=SC2086
+	"$SM" $cmd >/dev/full 2>"$TMP/.err"
+	st=$?
+	[ $st -eq 1 ] || fail "'skillmeat $cmd >/dev/full' exited $st, wanted 1"
+	grep -q '^error: cannot write the output: ' "$TMP/.err" ||
+		fail "'skillmeat $cmd >/dev/full' did not say so: $(cat "$TMP/.err")"
+	ok
+done
+# and a good run still exits 0
+"$SM" list >"$TMP/list.out" || fail "list"
+grep -q demo "$TMP/list.out" || fail "list lost the artifact"
+ok
+
+done_ok
