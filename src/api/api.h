@@ -132,6 +132,8 @@ int api_artifact_cursor(struct sm_http_req *req, struct sm_artifact_query *q);
  * (a newest-first order's cursor carries the sort value). Bad → 400.
  */
 int api_sort(struct sm_http_req *req, struct sm_artifact_query *q);
+/* Does a cursor of q's order start with the sort value ("<value>\t<key>")? */
+bool api_sort_has_value(const struct sm_artifact_query *q);
 /*
  * ?artifact_type (comma list) into q->types; an unknown type → 400
  * (API_ANSWERED). Canonical names, from req's arena.

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/* Serialized answers of the list endpoints, per loop thread, valid for one DB revision. */
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "skillmeat/artifact.h"
+#include "skillmeat/base64.h"
+#include "skillmeat/cache.h"
+#include "skillmeat/count_cache.h"
+#include "skillmeat/error.h"
+#include "skillmeat/hashmap.h"
+#include "skillmeat/home.h"
+#include "skillmeat/log.h"
+#include "skillmeat/memory.h"
+#include "skillmeat/store.h"
+#include "skillmeat/strbuf.h"
+#include "skillmeat/user_collections.h"
+#include "util/banned.h"
+
+/* ---- serialized answers of the list endpoints ---- */
+
+#define RESP_MAX_ENTRIES 64
+
+struct resp_entry {
+	char token[API_RESP_TOKEN_MAX];
+	size_t len;
+	char body[]; /* len bytes */
+};
+
+int api_resp_token(struct sm_cache *cache, char token[API_RESP_TOKEN_MAX])
+{
+	char rev[SM_STORE_REVISION_MAX];
+	bool stale = true;
+
+	if (sm_store_any_flagged_stale(cache->store, &stale, NULL) < 0 || stale)
+		return 0;
+	if (sm_store_revision(cache->store, rev, NULL) < 0)
+		return 0;
+	snprintf(token, API_RESP_TOKEN_MAX, "%s", rev);
+	return 1;
+}
+
+static int resp_key(const struct sm_http_req *req, struct strbuf *key)
+{
+	if (sm_strbuf_add(key, req->path, req->path_len) < 0 || sm_strbuf_addch(key, '?') < 0)
+		return -ENOMEM;
+	return sm_strbuf_add(key, req->query, req->query_len);
+}
+
+bool api_resp_get(struct sm_http_req *req, const char *token, const char *etag_prefix)
+{
+	struct sm_app_thread *t = req->thread_data;
+	struct strbuf key = STRBUF_INIT;
+	struct resp_entry *e = NULL;
+	void *v;
+	bool hit = false;
+
+	if (!t || !t->resp || resp_key(req, &key) < 0)
+		goto out;
+	if (!sm_hashmap_get(t->resp, key.buf, key.len, &v))
+		goto out;
+	e = v;
+	if (strcmp(e->token, token))
+		goto out;
+	hit = true;
+	/* the token is the revision: the same ETag api_revision_etag gives, no query */
+	sm_strbuf_reset(&key);
+	if (sm_strbuf_addf(&key, "%s.%s", etag_prefix, token) == 0 && sm_http_etag(req, key.buf))
+		goto out; /* 304 */
+	if (sm_http_text(req, 200, "application/json", e->body, e->len) < 0)
+		hit = false;
+out:
+	sm_strbuf_release(&key);
+	return hit;
+}
+
+static void resp_clear(struct sm_app_thread *t)
+{
+	size_t pos = 0;
+	const void *k;
+	size_t kl;
+	void *v;
+
+	while (t->resp && sm_hashmap_next(t->resp, &pos, &k, &kl, &v))
+		sm_free(v);
+	if (t->resp)
+		sm_hashmap_clear(t->resp);
+	t->nresp = 0;
+}
+
+void api_resp_put(struct sm_http_req *req, const char *token)
+{
+	struct sm_app_thread *t = req->thread_data;
+	struct strbuf key = STRBUF_INIT;
+	struct resp_entry *e;
+	void *old = NULL;
+	size_t len = req->res.body.len;
+
+	if (!t || req->res.status != 200 || !len)
+		return;
+	if (!t->resp && sm_hashmap_new(&t->resp) < 0)
+		return;
+	if (t->nresp >= RESP_MAX_ENTRIES)
+		resp_clear(t); /* bounded memory: start over */
+	e = sm_malloc(sizeof(*e) + len);
+	if (!e || resp_key(req, &key) < 0) {
+		sm_free(e);
+		goto out;
+	}
+	snprintf(e->token, sizeof(e->token), "%s", token);
+	e->len = len;
+	memcpy(e->body, req->res.body.buf, len);
+	if (sm_hashmap_put(t->resp, key.buf, key.len, e, &old) < 0) {
+		sm_free(e);
+		goto out;
+	}
+	if (old)
+		sm_free(old);
+	else
+		t->nresp++;
+out:
+	sm_strbuf_release(&key);
+}
+
+void api_resp_free(struct sm_app_thread *t)
+{
+	resp_clear(t);
+	sm_hashmap_free(t->resp);
+	t->resp = NULL;
+}
+
+/* The cursor of row in q's order: its key, after "<sort value>\t" for a newest-first order. */
+static int cursor_of(const struct sm_artifact_query *q, const struct sm_artifact_row *row,
+		     const char *key, struct strbuf *out)
+{
+	const char *v = q->sort == SM_SORT_UPDATED && row->updated && *row->updated ? row->updated
+										      : row->added;
+	int r = 0;
+
+	if (api_sort_has_value(q))
+		r = sm_strbuf_addf(out, "%s\t", v ? v : "");
+	return r < 0 ? r : sm_strbuf_addstr(out, key);
+}
+
+int api_answer_page(struct sm_http_req *req, struct sm_app *app, const struct sm_artifact_query *q,
+		    const char *etag_prefix, api_item_fn item, void *ctx, const char *tok,
+		    bool cacheable)
+{
+	struct sm_cache *cache = api_cache(req);
+	struct sm_artifact_page page = {0};
+	struct strbuf key = STRBUF_INIT, first = STRBUF_INIT, last = STRBUF_INIT;
+	json_t **colls = NULL, *items = NULL, *o;
+	int r;
+
+	r = api_list_fresh(req, app, cache, q, &page);
+	if (r == API_DEFERRED)
+		return SM_HTTP_DEFERRED;
+	if (r < 0)
+		return api_fail(req, r, NULL);
+	if (api_revision_etag(req, cache, etag_prefix)) {
+		sm_artifact_page_release(&page);
+		return SM_HTTP_DONE;
+	}
+	colls = sm_calloc(page.n + 1, sizeof(*colls));
+	items = json_array();
+	if (!colls || !items) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = api_collections_of(app, cache, page.rows, page.n, colls);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < page.n; i++) {
+		sm_strbuf_reset(&key);
+		if ((r = api_artifact_key(cache, &page.rows[i], &key)) < 0)
+			goto out;
+		if ((i == 0 || i + 1 == page.n) &&
+		    (r = cursor_of(q, &page.rows[i], key.buf, i == 0 ? &first : &last)) < 0)
+			goto out;
+		json_array_append_new(items, item(&page.rows[i], key.buf, colls[i], ctx));
+		colls[i] = NULL;
+	}
+	o = json_pack("{s:O, s:o}", "items", items, "page_info",
+		      api_page_info(page.n ? first.buf : NULL,
+				    page.n ? (page.n == 1 ? first.buf : last.buf) : NULL,
+				    page.has_next, q->after_type != NULL, page.total_count));
+	r = o ? sm_http_json(req, 200, o) : -ENOMEM;
+	if (r == 0 && cacheable)
+		api_resp_put(req, tok);
+out:
+	for (size_t i = 0; colls && i < page.n; i++)
+		json_decref(colls[i]);
+	sm_free(colls);
+	json_decref(items);
+	sm_artifact_page_release(&page);
+	sm_strbuf_release(&key);
+	sm_strbuf_release(&first);
+	sm_strbuf_release(&last);
+	return r < 0 ? api_fail(req, r, NULL) : SM_HTTP_DONE;
+}
