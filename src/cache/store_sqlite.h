@@ -79,6 +79,11 @@ int sm_sq_col_str(sqlite3_stmt *st, int col, char **ret);
 /* A JSON array of the n strings (to bind to json_each()). */
 int sm_sq_json_array(const char *const *v, size_t n, struct strbuf *out);
 
+/* store_sqlite_search.c: the FTS5 MATCH expression for a search string, into out. */
+int sm_sq_fts_query(struct sqlite_store *s, const char *search, struct strbuf *out);
+/* NULL, empty or only blanks. */
+bool sm_sq_blank(const char *s);
+
 /* A write with up to three named text parameters; returns the rows changed. */
 int sm_sq_write3(struct sqlite_store *s, const char *sql, const char *n1, const char *v1,
 		 const char *n2, const char *v2, const char *n3, const char *v3, struct strbuf *err,
