@@ -15,6 +15,7 @@
 #include "skillmeat/artifact.h"
 #include "skillmeat/cache.h"
 #include "skillmeat/collection.h"
+#include "skillmeat/edit.h"
 #include "skillmeat/error.h"
 #include "skillmeat/home.h"
 #include "skillmeat/log.h"
@@ -459,47 +460,13 @@ out:
 
 /* ---- PUT /artifacts/{id} ---- */
 
-/* Does one precondition (an ETag list, a revision) name rev? */
-static bool rev_matches(const char *want, const char *rev)
-{
-	const char *p = want;
-	size_t rl = strlen(rev);
-
-	while (*p) {
-		const char *e = strchr(p, ',');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-
-		while (len && (*p == ' ' || *p == '\t')) {
-			p++;
-			len--;
-		}
-		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
-		if (len >= 2 && p[0] == 'W' && p[1] == '/') {
-			p += 2;
-			len -= 2;
-		}
-		if (len >= 2 && p[0] == '"' && p[len - 1] == '"') {
-			p++;
-			len -= 2;
-		}
-		if ((len == 1 && p[0] == '*') ||
-		    (len >= rl && !memcmp(p, rev, rl) && (len == rl || p[rl] == '.')))
-			return true;
-		if (!e)
-			break;
-		p = e + 1;
-	}
-	return false;
-}
-
 /* If-Match and expected_revision, both when given, name the revision. */
 static bool upd_precondition(void *ud, const char *revision)
 {
 	const struct wjob *j = ud;
 
-	return (!j->if_match || rev_matches(j->if_match, revision)) &&
-	       (!j->expected_rev || rev_matches(j->expected_rev, revision));
+	return (!j->if_match || sm_edit_revision_matches(j->if_match, revision)) &&
+	       (!j->expected_rev || sm_edit_revision_matches(j->expected_rev, revision));
 }
 
 static void upd_work(void *arg)

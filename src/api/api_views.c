@@ -15,28 +15,13 @@
 #include "skillmeat/home.h"
 #include "skillmeat/log.h"
 #include "skillmeat/memory.h"
+#include "skillmeat/row_json.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/user_collections.h"
 #include "util/banned.h"
 
 /* ---- views ---- */
-
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-static json_t *array_of(const char *text)
-{
-	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-
-	if (!json_is_array(j)) {
-		json_decref(j);
-		j = json_array();
-	}
-	return j;
-}
 
 int api_collections_of(struct sm_app *app, struct sm_cache *cache,
 		       const struct sm_artifact_row *rows, size_t n, json_t **out)
@@ -141,14 +126,14 @@ json_t *api_artifact_summary(const struct sm_artifact_row *row, const char *key,
 	json_object_set_new(o, "id", json_string(key));
 	json_object_set_new(o, "name", json_string(row->name));
 	json_object_set_new(o, "type", json_string(row->type));
-	json_object_set_new(o, "version", str_or_null(row->version));
+	json_object_set_new(o, "version", sm_json_str_or_null(row->version));
 	json_object_set_new(o, "source", json_string(source_of(row, key)));
-	json_object_set_new(o, "description", str_or_null(row->description));
-	json_object_set_new(o, "author", str_or_null(row->author));
-	json_object_set_new(o, "tags", array_of(row->tags_json));
-	json_object_set_new(o, "tools", array_of(row->tools_json));
-	json_object_set_new(o, "origin", str_or_null(row->origin));
-	json_object_set_new(o, "origin_source", str_or_null(row->origin_source));
+	json_object_set_new(o, "description", sm_json_str_or_null(row->description));
+	json_object_set_new(o, "author", sm_json_str_or_null(row->author));
+	json_object_set_new(o, "tags", sm_json_array_text(row->tags_json));
+	json_object_set_new(o, "tools", sm_json_array_text(row->tools_json));
+	json_object_set_new(o, "origin", sm_json_str_or_null(row->origin));
+	json_object_set_new(o, "origin_source", sm_json_str_or_null(row->origin_source));
 	json_object_set_new(o, "collections", collections ? collections : json_array());
 	json_object_set_new(o, "deployments", json_array());
 	return o;
@@ -170,21 +155,21 @@ json_t *api_artifact_response(const struct sm_artifact_row *row, const char *key
 	json_object_set_new(o, "name", json_string(row->name));
 	json_object_set_new(o, "type", json_string(row->type));
 	json_object_set_new(o, "source", json_string(source_of(row, key)));
-	json_object_set_new(o, "origin", str_or_null(row->origin));
-	json_object_set_new(o, "origin_source", str_or_null(row->origin_source));
-	json_object_set_new(o, "version", str_or_null(row->version));
+	json_object_set_new(o, "origin", sm_json_str_or_null(row->origin));
+	json_object_set_new(o, "origin_source", sm_json_str_or_null(row->origin_source));
+	json_object_set_new(o, "version", sm_json_str_or_null(row->version));
 	json_object_set_new(o, "aliases", json_array());
-	json_object_set_new(o, "tags", array_of(row->tags_json));
+	json_object_set_new(o, "tags", sm_json_array_text(row->tags_json));
 	json_object_set_new(o, "target_platforms", json_array());
 	meta = json_object();
 	if (meta) {
-		json_object_set_new(meta, "title", str_or_null(row->title));
-		json_object_set_new(meta, "description", str_or_null(row->description));
-		json_object_set_new(meta, "author", str_or_null(row->author));
-		json_object_set_new(meta, "license", str_or_null(row->license));
-		json_object_set_new(meta, "version", str_or_null(row->version));
+		json_object_set_new(meta, "title", sm_json_str_or_null(row->title));
+		json_object_set_new(meta, "description", sm_json_str_or_null(row->description));
+		json_object_set_new(meta, "author", sm_json_str_or_null(row->author));
+		json_object_set_new(meta, "license", sm_json_str_or_null(row->license));
+		json_object_set_new(meta, "version", sm_json_str_or_null(row->version));
 		json_object_set_new(meta, "dependencies", json_array());
-		json_object_set_new(meta, "tools", array_of(row->tools_json));
+		json_object_set_new(meta, "tools", sm_json_array_text(row->tools_json));
 		json_object_set_new(meta, "linked_artifacts", json_array());
 		json_object_set_new(meta, "unlinked_references", json_array());
 	}
@@ -192,7 +177,7 @@ json_t *api_artifact_response(const struct sm_artifact_row *row, const char *key
 	up = json_object();
 	if (up) {
 		json_object_set_new(up, "tracking_enabled", json_boolean(row->upstream != NULL));
-		json_object_set_new(up, "current_sha", str_or_null(row->resolved_sha));
+		json_object_set_new(up, "current_sha", sm_json_str_or_null(row->resolved_sha));
 		json_object_set_new(up, "upstream_sha", json_null());
 		json_object_set_new(up, "update_available", json_false());
 		json_object_set_new(up, "has_local_modifications", json_boolean(modified));
@@ -202,9 +187,9 @@ json_t *api_artifact_response(const struct sm_artifact_row *row, const char *key
 	json_object_set_new(o, "deployment_stats", json_null());
 	json_object_set_new(o, "deployments", json_array());
 	json_object_set_new(o, "collections", collections ? collections : json_array());
-	json_object_set_new(o, "added", str_or_null(row->added));
+	json_object_set_new(o, "added", sm_json_str_or_null(row->added));
 	json_object_set_new(o, "updated",
-			    str_or_null(row->updated && *row->updated ? row->updated : row->added));
+			    sm_json_str_or_null(row->updated && *row->updated ? row->updated : row->added));
 	json_object_set_new(o, "import_id", json_null());
 	json_object_set_new(o, "owner_id", json_null());
 	json_object_set_new(o, "owner_type", json_string("user"));
@@ -212,30 +197,16 @@ json_t *api_artifact_response(const struct sm_artifact_row *row, const char *key
 	json_object_set_new(o, "workflow_id", json_null());
 	/* ours: where it lives and the state of its files */
 	json_object_set_new(o, "collection", json_string(row->collection));
-	json_object_set_new(o, "path", str_or_null(row->path));
-	json_object_set_new(o, "content_hash", str_or_null(row->content_hash));
+	json_object_set_new(o, "path", sm_json_str_or_null(row->path));
+	json_object_set_new(o, "content_hash", sm_json_str_or_null(row->content_hash));
 	json_object_set_new(o, "locally_modified", json_boolean(modified));
-	json_object_set_new(o, "revision", str_or_null(row->row_hash));
+	json_object_set_new(o, "revision", sm_json_str_or_null(row->row_hash));
 	return o;
 }
 
 json_t *api_user_collection_json(const struct sm_user_collection_row *row, int64_t count)
 {
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "id", json_string(row->id));
-	json_object_set_new(o, "name", json_string(row->name));
-	json_object_set_new(o, "description", str_or_null(row->description));
-	json_object_set_new(o, "created_by", json_null());
-	json_object_set_new(o, "collection_type", str_or_null(row->collection_type));
-	json_object_set_new(o, "context_category", str_or_null(row->context_category));
-	json_object_set_new(o, "created_at", str_or_null(row->created_at));
-	json_object_set_new(o, "updated_at", str_or_null(row->updated_at));
-	json_object_set_new(o, "group_count", json_integer(0));
-	json_object_set_new(o, "artifact_count", count >= 0 ? json_integer(count) : json_null());
-	return o;
+	return sm_user_collection_row_json(row, count, true);
 }
 
 int api_sort(struct sm_http_req *req, struct sm_artifact_query *q)

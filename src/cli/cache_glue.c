@@ -8,6 +8,7 @@
 #include "skillmeat/collection.h"
 #include "skillmeat/home.h"
 #include "skillmeat/ops.h"
+#include "skillmeat/row_json.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
 #include "util/banned.h"
@@ -149,17 +150,6 @@ void cli_warm_sync_open(struct cli *cli, struct sm_collection *c)
 	sync_open(cli, c, false);
 }
 
-static json_t *json_array_of(const char *text)
-{
-	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-
-	if (!json_is_array(j)) {
-		json_decref(j);
-		j = json_array();
-	}
-	return j;
-}
-
 json_t *cli_row_json(const struct sm_artifact_row *r)
 {
 	struct strbuf id = STRBUF_INIT;
@@ -180,8 +170,8 @@ json_t *cli_row_json(const struct sm_artifact_row *r)
 		json_object_set_new(o, "author", cli_json_str(r->author));
 		json_object_set_new(o, "license", cli_json_str(r->license));
 		json_object_set_new(o, "version", cli_json_str(r->version));
-		json_object_set_new(o, "tags", json_array_of(r->tags_json));
-		json_object_set_new(o, "tools", json_array_of(r->tools_json));
+		json_object_set_new(o, "tags", sm_json_array_text(r->tags_json));
+		json_object_set_new(o, "tools", sm_json_array_text(r->tools_json));
 		json_object_set_new(o, "content_hash", cli_json_str(r->content_hash));
 		json_object_set_new(o, "locally_modified",
 				    json_boolean(r->content_hash && r->lock_hash &&

@@ -65,7 +65,7 @@ static int add_one(struct cli *cli, struct add_args *a, const char *spec)
 	cli_ops_release(cli, &ctx);
 	created_default(cli, res.created_default);
 	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	/* after the home lock is released */
@@ -152,7 +152,7 @@ static int add_all(struct cli *cli, struct add_args *a)
 		cli_progress_end(&ev.prog);
 	created_default(cli, res.created_default);
 	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	/* after the home lock is released */

@@ -86,7 +86,7 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 	r = sm_ops_remove(&ctx, &req, &res, &err);
 	cli_ops_release(cli, &ctx);
 	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 	} else if (res.cancelled) {
 		cli_info(cli, "Cancelled");
 	} else {

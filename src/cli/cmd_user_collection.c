@@ -10,6 +10,7 @@
 #include "skillmeat/home.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/ops.h"
+#include "skillmeat/row_json.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/timeutil.h"
@@ -121,23 +122,6 @@ static json_t *count_json(int64_t n)
 	return n >= 0 ? json_integer(n) : json_null();
 }
 
-static json_t *row_json(const struct sm_user_collection_row *r, int64_t count)
-{
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "id", json_string(r->id));
-	json_object_set_new(o, "name", json_string(r->name));
-	json_object_set_new(o, "description", cli_json_str(r->description));
-	json_object_set_new(o, "collection_type", cli_json_str(r->collection_type));
-	json_object_set_new(o, "context_category", cli_json_str(r->context_category));
-	json_object_set_new(o, "created_at", cli_json_str(r->created_at));
-	json_object_set_new(o, "updated_at", cli_json_str(r->updated_at));
-	json_object_set_new(o, "artifact_count", count_json(count));
-	return o;
-}
-
 /* An operation's entry as a row (borrowed strings). */
 static void result_row(const struct sm_ops_uc_result *uc, struct sm_user_collection_row *row)
 {
@@ -157,7 +141,7 @@ static int print_entry(struct cli *cli, const struct sm_ops_uc_result *uc, const
 
 	if (cli->json) {
 		result_row(uc, &row);
-		cli_print_json(row_json(&row, count_of(cli, uc->id)));
+		cli_print_json(sm_user_collection_row_json(&row, count_of(cli, uc->id), false));
 	} else {
 		cli_info(cli, "%s user collection '%s' (id %s)", verb, uc->name, uc->id);
 	}
@@ -245,7 +229,7 @@ static int run_write(struct cli *cli, const struct uc_args *a)
 	}
 	cli_ops_release(cli, &ctx);
 	if (r < 0)
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 	else
 		rc = print_write(cli, a, &res);
 	sm_ops_uc_result_release(&res);
@@ -297,7 +281,7 @@ static int all_rows(struct cli *cli, struct sm_user_collection_row **ret, size_t
 	}
 	sm_free(after);
 	if (r < 0) {
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 		for (size_t i = 0; i < n; i++)
 			sm_user_collection_row_release(&rows[i]);
 		sm_free(rows);
@@ -337,7 +321,7 @@ static int uc_list(struct cli *cli)
 	if (cli->json) {
 		arr = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, row_json(&rows[i], counts[i]));
+			json_array_append_new(arr, sm_user_collection_row_json(&rows[i], counts[i], false));
 		cli_print_json(arr);
 	} else {
 		printf("%s%-32s %-32s %-12s %s%s\n", cli_c(cli, C_BOLD), "NAME", "ID", "TYPE",
@@ -408,7 +392,7 @@ static int member_keys(struct cli *cli, const char *id, json_t *out)
 	sm_free(an);
 	sm_free(ac);
 	if (r < 0)
-		cli_error(cli, "%s", err.buf);
+		cli_fail(cli, r, &err);
 	sm_strbuf_release(&err);
 	sm_strbuf_release(&key);
 	return r < 0 ? r : 0;
@@ -453,7 +437,7 @@ static int uc_show(struct cli *cli, const struct sm_user_collections *f, const c
 			json_array_append_new(missing, json_string(uc->members[i]));
 	}
 	if (cli->json) {
-		o = row_json(&row, (int64_t)json_array_size(members));
+		o = sm_user_collection_row_json(&row, (int64_t)json_array_size(members), false);
 		json_object_set(o, "members", members);
 		json_object_set(o, "missing", missing);
 		cli_print_json(o);
