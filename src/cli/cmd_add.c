@@ -197,6 +197,7 @@ int cmd_add(struct cli *cli, int argc, char **argv)
 	struct strbuf err = STRBUF_INIT;
 	const char *spec = NULL;
 	int c, g, rc;
+	int r;
 
 	while ((c = getopt_long(argc, argv, "n:c:t:fh", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, c, usage_add)) < 0)
@@ -261,12 +262,12 @@ int cmd_add(struct cli *cli, int argc, char **argv)
 		}
 		spec = argv[optind];
 	}
-	if (a.opts.name && sm_artifact_name_check(a.opts.name, &err) < 0) {
-		rc = cli_error(cli, "%s", err.buf);
+	if (a.opts.name && (r = sm_artifact_name_check(a.opts.name, &err)) < 0) {
+		rc = cli_fail(cli, r, &err);
 		goto out;
 	}
-	if (a.collection && sm_collection_name_check(a.collection, &err) < 0) {
-		rc = cli_error(cli, "%s", err.buf);
+	if (a.collection && (r = sm_collection_name_check(a.collection, &err)) < 0) {
+		rc = cli_fail(cli, r, &err);
 		goto out;
 	}
 	rc = EXIT_FAIL;

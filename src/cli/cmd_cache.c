@@ -46,13 +46,15 @@ static int cache_status(struct cli *cli)
 	double pct;
 	struct stat sb;
 	int rc = EXIT_FAIL;
+	int r;
 
 	if (cli_warm_sync(cli, NULL) < 0)
 		return EXIT_FAIL;
 	cache = cli->cache;
 	now_ms = sm_time_real_ns() / 1000000;
-	if (sm_store_cache_status(cache->store, NULL, now_ms, cache->stale_ttl_ms, &st, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	r = sm_store_cache_status(cache->store, NULL, now_ms, cache->stale_ttl_ms, &st, &err);
+	if (r < 0) {
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	if (cache->in_memory) {
@@ -225,12 +227,13 @@ static int cache_dump(struct cli *cli)
 {
 	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
 	int rc = EXIT_FAIL;
+	int r;
 
 	sm_strbuf_init(&out, (size_t)1 << 30);
 	if (cli_warm_sync(cli, NULL) < 0)
 		goto done;
-	if (sm_store_dump(cli->cache->store, 0, &out, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_store_dump(cli->cache->store, 0, &out, &err)) < 0) {
+		cli_fail(cli, r, &err);
 		goto done;
 	}
 	fwrite(out.buf, 1, out.len, stdout);

@@ -32,9 +32,10 @@ static int coll_list(struct cli *cli, struct sm_home *home)
 	size_t n = 0;
 	json_t *arr = NULL;
 	int rc = EXIT_FAIL;
+	int r;
 
-	if (sm_collection_names(home, &names, &n, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_collection_names(home, &names, &n, &err)) < 0) {
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	if (cli->json)
@@ -82,6 +83,7 @@ int cmd_collection(struct cli *cli, int argc, char **argv)
 	const char *sub, *name = NULL;
 	bool force = false;
 	int ch, g, rc = EXIT_OK;
+	int r;
 
 	while ((ch = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_collection)) < 0)
@@ -103,8 +105,8 @@ int cmd_collection(struct cli *cli, int argc, char **argv)
 		if (optind + 1 != argc)
 			return cli_usage_error(cli, usage_collection, "'%s' takes one NAME", sub);
 		name = argv[optind];
-		if (sm_collection_name_check(name, &err) < 0) {
-			rc = cli_error(cli, "%s", err.buf);
+		if ((r = sm_collection_name_check(name, &err)) < 0) {
+			rc = cli_fail(cli, r, &err);
 			goto out;
 		}
 	} else {
@@ -124,8 +126,8 @@ int cmd_collection(struct cli *cli, int argc, char **argv)
 	} else if (!strcmp(sub, "use")) {
 		if (!sm_collection_exists(home, name))
 			rc = cli_error(cli, "collection '%s' does not exist", name);
-		else if (cli_config_set(cli, "settings.default-collection", name, &err) < 0)
-			rc = cli_error(cli, "%s", err.buf);
+		else if ((r = cli_config_set(cli, "settings.default-collection", name, &err)) < 0)
+			rc = cli_fail(cli, r, &err);
 		else if (cli->json)
 			cli_print_json(json_pack("{s:s}", "active", name));
 		else
@@ -134,8 +136,8 @@ int cmd_collection(struct cli *cli, int argc, char **argv)
 		if (!force && cli->tty_in && !cli->json &&
 		    !cli_confirm(cli, "Delete collection '%s' and all its files?", name)) {
 			cli_info(cli, "Cancelled");
-		} else if (cli_collection_delete(cli, name, &err) < 0) {
-			rc = cli_error(cli, "%s", err.buf);
+		} else if ((r = cli_collection_delete(cli, name, &err)) < 0) {
+			rc = cli_fail(cli, r, &err);
 		} else if (cli->json) {
 			cli_print_json(json_pack("{s:s}", "deleted", name));
 		} else {

@@ -154,8 +154,8 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 	} else if (!strcmp(sub, "set")) {
 		const char *key = argv[optind], *val = argv[optind + 1];
 
-		if (cli_config_set(cli, key, val, &err) < 0) {
-			r = cli_error(cli, "%s", err.buf);
+		if ((r = cli_config_set(cli, key, val, &err)) < 0) {
+			r = cli_fail(cli, r, &err);
 		} else if (cli->json) {
 			cli_print_json(json_pack("{s:s, s:s}", "key", key, "value",
 						 secret_key(key) ? (masked(&buf, val), buf.buf) : val));
@@ -165,8 +165,8 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 	} else {
 		const char *key = argv[optind];
 
-		if (cli_config_set(cli, key, NULL, &err) < 0)
-			r = cli_error(cli, "%s", err.buf);
+		if ((r = cli_config_set(cli, key, NULL, &err)) < 0)
+			r = cli_fail(cli, r, &err);
 		else if (cli->json)
 			cli_print_json(json_pack("{s:s, s:b}", "key", key, "removed", 1));
 		else

@@ -98,6 +98,7 @@ int cmd_deploy(struct cli *cli, int argc, char **argv)
 	struct sm_home *home;
 	size_t ndeployed = 0, nunchanged = 0;
 	int ch, g, rc = EXIT_FAIL;
+	int r;
 
 	while ((ch = getopt_long(argc, argv, "p:c:oh", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_deploy)) < 0)
@@ -148,8 +149,8 @@ int cmd_deploy(struct cli *cli, int argc, char **argv)
 	if (!home)
 		return EXIT_FAIL;
 	sm_ops_ctx_init(&ctx, home, NULL);
-	if (sm_ops_deploy(&ctx, &req, &rep, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_ops_deploy(&ctx, &req, &rep, &err)) < 0) {
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	for (size_t i = 0; i < rep.n; i++) {
@@ -210,6 +211,7 @@ int cmd_undeploy(struct cli *cli, int argc, char **argv)
 	struct sm_home *home;
 	size_t done = 0;
 	int ch, g, rc = EXIT_FAIL;
+	int r;
 
 	while ((ch = getopt_long(argc, argv, "p:fh", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_undeploy)) < 0)
@@ -238,8 +240,8 @@ int cmd_undeploy(struct cli *cli, int argc, char **argv)
 	if (!home)
 		return EXIT_FAIL;
 	sm_ops_ctx_init(&ctx, home, NULL);
-	if (sm_ops_undeploy(&ctx, &req, &rep, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_ops_undeploy(&ctx, &req, &rep, &err)) < 0) {
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	if (cli->json) {

@@ -98,6 +98,7 @@ int cmd_edit(struct cli *cli, int argc, char **argv)
 	struct strbuf err = STRBUF_INIT, id = STRBUF_INIT;
 	struct sm_ops_ctx ctx;
 	int ch, g, rc = EXIT_FAIL;
+	int r;
 
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_edit)) < 0)
@@ -158,8 +159,8 @@ int cmd_edit(struct cli *cli, int argc, char **argv)
 	if (!cli_cache(cli))
 		goto out;
 	sm_ops_ctx_init(&ctx, cli->home, cli->cache);
-	if (sm_edit_artifact(&ctx, &req, &res, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_edit_artifact(&ctx, &req, &res, &err)) < 0) {
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	if (res.changed)

@@ -269,8 +269,8 @@ static int check_collection(struct cli *cli, const char *name)
 	struct strbuf err = STRBUF_INIT;
 	int r = 0;
 
-	if (sm_collection_name_check(name, &err) < 0)
-		r = cli_error(cli, "%s", err.buf);
+	if ((r = sm_collection_name_check(name, &err)) < 0)
+		r = cli_fail(cli, r, &err);
 	else if (!sm_collection_exists(cli->home, name))
 		r = cli_error(cli, "collection '%s' does not exist", name);
 	sm_strbuf_release(&err);
@@ -442,13 +442,14 @@ int cli_show(struct cli *cli, const char *coll, const char *id)
 	char cbuf[256];
 	long idx;
 	int rc = EXIT_FAIL;
+	int r;
 
 	if (!cli_home(cli))
 		return EXIT_FAIL;
 	/* collection/type:name names its collection, active or not */
 	coll = cli_id_collection(coll, id, cbuf, sizeof(cbuf));
-	if (sm_collection_open(cli->home, coll, &c, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_collection_open(cli->home, coll, &c, &err)) < 0) {
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	idx = sm_collection_resolve(c, id, &err);
@@ -460,9 +461,9 @@ int cli_show(struct cli *cli, const char *coll, const char *id)
 	if (!cli_cache(cli))
 		goto out;
 	cli_warm_sync_open(cli, c);
-	if (sm_store_get_artifact_by_key(cli->cache->store, c->name, sm_entry_str(e, "type"),
-					 sm_entry_name(e), &row, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_store_get_artifact_by_key(cli->cache->store, c->name, sm_entry_str(e, "type"),
+					 sm_entry_name(e), &row, &err)) < 0) {
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	lock = sm_lock_get(c->lock, row.name, sm_entry_type(e));

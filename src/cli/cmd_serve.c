@@ -172,8 +172,8 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	so.no_rate_limit = o.no_rate;
 	so.trust_proxy = o.trust;
 	so.token = getenv("SKILLMEAT_API_TOKEN");
-	if (sm_serve_new(home, &so, &s, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_serve_new(home, &so, &s, &err)) < 0) {
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	if (startup_sync(cli) < 0)
@@ -182,8 +182,8 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (sm_serve_start(s, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_serve_start(s, &err)) < 0) {
+		cli_fail(cli, r, &err);
 		goto stop;
 	}
 	printf("%s\n", sm_serve_url(s));

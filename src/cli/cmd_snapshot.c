@@ -66,6 +66,7 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 	struct sm_ops_ctx ctx;
 	struct sm_home *home;
 	int ch, g, rc = EXIT_FAIL;
+	int r;
 
 	while ((ch = getopt_long(argc, argv, "m:c:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_snapshot)) < 0)
@@ -92,8 +93,8 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 		return EXIT_FAIL;
 	coll = coll_or_active(home, coll);
 	sm_ops_ctx_init(&ctx, home, NULL);
-	if (sm_ops_snapshot(&ctx, coll, msg, id, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_ops_snapshot(&ctx, coll, msg, id, &err)) < 0) {
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	if (cli->json) {
@@ -121,6 +122,7 @@ int cmd_history(struct cli *cli, int argc, char **argv)
 	const char *coll = NULL;
 	struct sm_home *home;
 	int ch, g, rc = EXIT_FAIL;
+	int r;
 
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_history)) < 0)
@@ -138,9 +140,9 @@ int cmd_history(struct cli *cli, int argc, char **argv)
 	if (!home)
 		return EXIT_FAIL;
 	coll = coll_or_active(home, coll);
-	if (sm_collection_name_check(coll, &err) < 0 ||
-	    sm_snapshot_list(home, coll, &l, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_collection_name_check(coll, &err)) < 0 ||
+	    (r = sm_snapshot_list(home, coll, &l, &err)) < 0) {
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	if (cli->json) {
@@ -185,6 +187,7 @@ int cmd_rollback(struct cli *cli, int argc, char **argv)
 	struct sm_home *home;
 	bool yes = false;
 	int ch, g, rc = EXIT_FAIL;
+	int r;
 
 	while ((ch = getopt_long(argc, argv, "c:yh", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_rollback)) < 0)
@@ -214,8 +217,8 @@ int cmd_rollback(struct cli *cli, int argc, char **argv)
 		return EXIT_OK;
 	}
 	sm_ops_ctx_init(&ctx, home, cli_cache(cli));
-	if (sm_ops_rollback(&ctx, coll, argv[optind], safety, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_ops_rollback(&ctx, coll, argv[optind], safety, &err)) < 0) {
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	if (cli->json) {

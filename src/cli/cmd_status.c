@@ -91,6 +91,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	struct sm_home *home;
 	size_t counts[SM_DEP_ERROR + 1] = { 0 };
 	int ch, g, rc = EXIT_FAIL;
+	int r;
 
 	while ((ch = getopt_long(argc, argv, "p:c:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_status)) < 0)
@@ -115,9 +116,9 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	home = cli_home(cli);
 	if (!home)
 		return EXIT_FAIL;
-	if (sm_ops_project_path(project, &path, &err) < 0 ||
-	    sm_deploy_status(home, path, profile, &l, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_ops_project_path(project, &path, &err)) < 0 ||
+	    (r = sm_deploy_status(home, path, profile, &l, &err)) < 0) {
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	for (size_t i = 0; i < l.len; i++)
@@ -199,6 +200,7 @@ int cmd_sync_check(struct cli *cli, int argc, char **argv)
 	json_t *arts = NULL;
 	size_t drift = 0;
 	int ch, g, rc = EXIT_FAIL;
+	int r;
 
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_check)) < 0)
@@ -224,9 +226,9 @@ int cmd_sync_check(struct cli *cli, int argc, char **argv)
 	home = cli_home(cli);
 	if (!home)
 		return EXIT_FAIL;
-	if (sm_ops_project_path(optind < argc ? argv[optind] : NULL, &path, &err) < 0 ||
-	    sm_deploy_status(home, path, NULL, &l, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_ops_project_path(optind < argc ? argv[optind] : NULL, &path, &err)) < 0 ||
+	    (r = sm_deploy_status(home, path, NULL, &l, &err)) < 0) {
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	arts = json_array();

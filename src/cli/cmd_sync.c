@@ -57,6 +57,7 @@ static int run(struct cli *cli, int argc, char **argv, bool preview)
 	char **arts = NULL;
 	size_t narts = 0;
 	int ch, g, rc = EXIT_FAIL;
+	int r;
 
 	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_pull)) < 0)
@@ -113,8 +114,8 @@ static int run(struct cli *cli, int argc, char **argv, bool preview)
 	if (!home)
 		goto out;
 	sm_ops_ctx_init(&ctx, home, req.dry_run ? NULL : cli_cache(cli));
-	if (sm_ops_sync_pull(&ctx, &req, &rep, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_ops_sync_pull(&ctx, &req, &rep, &err)) < 0) {
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	if (cli->json) {

@@ -406,6 +406,7 @@ static int uc_show(struct cli *cli, const struct sm_user_collections *f, const c
 	const char *id = SM_UC_DEFAULT_ID;
 	json_t *o = NULL, *members = json_array(), *missing = json_array();
 	int rc = EXIT_FAIL;
+	int r;
 
 	if (!members || !missing) {
 		cli_error(cli, "out of memory");
@@ -415,14 +416,14 @@ static int uc_show(struct cli *cli, const struct sm_user_collections *f, const c
 		long idx = sm_user_collections_find(f, arg, &err);
 
 		if (idx < 0) {
-			cli_error(cli, "%s", err.buf);
+			cli_fail(cli, (int)idx, &err);
 			goto out;
 		}
 		uc = &f->items[idx];
 		id = uc->id;
 	}
-	if (sm_store_get_user_collection(cli->cache->store, id, &row, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_store_get_user_collection(cli->cache->store, id, &row, &err)) < 0) {
+		cli_fail(cli, r, &err);
 		goto out;
 	}
 	if (member_keys(cli, id, members) < 0)
@@ -473,9 +474,10 @@ static struct sm_user_collections *load_file(struct cli *cli, struct sm_home *ho
 {
 	struct strbuf err = STRBUF_INIT;
 	struct sm_user_collections *f = NULL;
+	int r;
 
-	if (sm_user_collections_load(home->root, &f, &err) < 0)
-		cli_error(cli, "%s", err.buf);
+	if ((r = sm_user_collections_load(home->root, &f, &err)) < 0)
+		cli_fail(cli, r, &err);
 	sm_strbuf_release(&err);
 	return f;
 }

@@ -147,9 +147,10 @@ int cli_common_opt(struct cli *cli, int c, const char *usage)
 struct sm_home *cli_home(struct cli *cli)
 {
 	struct strbuf err = STRBUF_INIT;
+	int r;
 
-	if (!cli->home && sm_home_open(cli->home_dir, &cli->home, &err) < 0)
-		cli_error(cli, "%s", err.buf);
+	if (!cli->home && (r = sm_home_open(cli->home_dir, &cli->home, &err)) < 0)
+		cli_fail(cli, r, &err);
 	sm_strbuf_release(&err);
 	return cli->home;
 }
