@@ -22,6 +22,7 @@
 #include "skillmeat/memory.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
+#include "skillmeat/utf8.h"
 #include "util/banned.h"
 
 #define FILE_MAX (1024 * 1024) /* bytes of one file's text */
@@ -201,40 +202,7 @@ out:
 /* Text is UTF-8 without NUL bytes (what a browser can show as text). */
 static bool is_text(const unsigned char *s, size_t n)
 {
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t k;
-		uint32_t cp;
-
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			k = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			k = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			k = 3, cp = c & 0x07;
-		else
-			return false;
-		if (n - i <= k)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + j] & 0x3f);
-		}
-		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		i += k + 1;
-	}
-	return true;
+	return !memchr(s, 0, n) && sm_utf8_valid((const char *)s, n);
 }
 
 /* The length of a leading frontmatter block ("---" line ... "---"/"..." line), or 0. */

@@ -17,38 +17,10 @@
 #include "skillmeat/timeutil.h"
 #include "skillmeat/toml.h"
 #include "skillmeat/user_collections.h"
+#include "skillmeat/utf8.h"
 #include "util/banned.h"
 
 /* ---- text rules ---- */
-
-/* Length of a valid UTF-8 sequence at p (1-4), 0 when invalid. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	size_t n;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if ((size_t)(end - p) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
 
 enum text_rule {
 	TEXT_LINE,	/* no control characters at all */
@@ -64,7 +36,7 @@ static int text_check(const char *what, const char *s, size_t max, enum text_rul
 	if ((size_t)(end - p) > max)
 		return sm_err(err, -EINVAL, "%s is longer than %zu bytes", what, max);
 	while (p < end) {
-		size_t n = utf8_len(p, end);
+		size_t n = sm_utf8_len(p, end);
 
 		if (!n)
 			return sm_err(err, -EINVAL, "%s is not valid UTF-8", what);

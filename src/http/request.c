@@ -9,6 +9,7 @@
 #include "skillmeat/memory.h"
 #include "http/request.h"
 
+#include "skillmeat/utf8.h"
 #include "util/banned.h"
 
 #define ARENA_BLOCK 4096
@@ -350,35 +351,6 @@ int sm_http_json(struct sm_http_req *req, int status, json_t *json)
 	return r;
 }
 
-/* Length of a valid UTF-8 sequence at p (1-4), 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-	size_t n;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if ((size_t)(end - p) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
 json_t *sm_http_json_string(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : ""), *end;
@@ -394,7 +366,7 @@ json_t *sm_http_json_string(const char *s)
 	if (!out)
 		return NULL;
 	for (o = out; p < end;) {
-		size_t n = utf8_seq(p, end);
+		size_t n = sm_utf8_len(p, end);
 
 		if (n) {
 			memcpy(o, p, n);

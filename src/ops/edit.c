@@ -23,6 +23,7 @@
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/toml.h"
+#include "skillmeat/utf8.h"
 #include "util/banned.h"
 
 #define FILE_MAX ((size_t)4 << 20)
@@ -55,39 +56,7 @@ static bool has_ctl(const char *s, bool allow_newlines)
 
 static bool utf8_ok(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		size_t n;
-		uint32_t cp;
-
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if ((*p & 0xe0) == 0xc0) {
-			n = 1;
-			cp = *p & 0x1f;
-		} else if ((*p & 0xf0) == 0xe0) {
-			n = 2;
-			cp = *p & 0x0f;
-		} else if ((*p & 0xf8) == 0xf0) {
-			n = 3;
-			cp = *p & 0x07;
-		} else {
-			return false;
-		}
-		for (size_t i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		p += n + 1;
-	}
-	return true;
+	return sm_utf8_valid(s, strlen(s));
 }
 
 int sm_edit_check(const struct sm_fm_edit *fields, struct strbuf *err)

@@ -13,6 +13,7 @@
 
 #include "skillmeat/log.h"
 #include "skillmeat/timeutil.h"
+#include "skillmeat/utf8.h"
 #include "util/banned.h"
 
 /*
@@ -123,34 +124,6 @@ static void put_tail(struct line *l, const char *s)
 	l->len += n;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	/* the second byte's range rules out overlongs, surrogates and > U+10FFFF */
-	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
-	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
-		return 0;
-	for (i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
 /* s escaped for a JSON string (without the quotes); invalid UTF-8 becomes U+FFFD. */
 static void put_json_escaped(struct line *l, const char *str)
 {
@@ -195,7 +168,7 @@ static void put_json_escaped(struct line *l, const char *str)
 				snprintf(esc, sizeof(esc), "\\u%04x", *s);
 				put(l, esc, 6);
 				k = 1;
-			} else if ((k = utf8_seq(s, n)) != 0) {
+			} else if ((k = sm_utf8_len(s, s + n)) != 0) {
 				put(l, (const char *)s, k);
 			} else {
 				put(l, "\\ufffd", 6);
