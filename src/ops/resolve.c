@@ -53,8 +53,11 @@ int sm_ops_resolve_id(struct sm_cache *cache, const char *id, const char *collec
 	else if (r == -EEXIST)
 		r = sm_err_prefix(err, -EEXIST, "artifact id '%s' is ambiguous", id);
 out:
-	if (r == -ENOMEM || r == -E2BIG)
-		r = sm_err(err, -ENOMEM, "out of memory");
+	/* a buffer's own failure (no message yet): named, not turned into another code */
+	if (r == -ENOMEM && (!err || !err->len))
+		r = sm_err(err, r, "out of memory");
+	else if (r == -E2BIG && (!err || !err->len))
+		r = sm_err(err, r, "artifact id '%s' is too long", id);
 	sm_strbuf_release(&full);
 	sm_strbuf_release(&part);
 	return r;
