@@ -657,7 +657,9 @@ static int set_pragmas(struct sm_db *db, struct strbuf *err)
 	r = sm_db_exec(db,
 		       "PRAGMA foreign_keys = ON;"
 		       "PRAGMA synchronous = NORMAL;"
-		       "PRAGMA temp_store = MEMORY;",
+		       "PRAGMA temp_store = MEMORY;"
+		       /* a search visits thousands of rows: its pages must stay cached */
+		       "PRAGMA cache_size = -8192;",
 		       err);
 	if (r < 0 || db->readonly)
 		return r;

@@ -733,13 +733,40 @@ static const char *order_by(const struct sm_artifact_query *q)
  * id, then (for a user collection) their membership by key — never every
  * member checked against the FTS (which cost seconds at 8,000 members).
  */
+/* The keyset bound of a cursor page: the rows after (after_type, after_name, ...). */
+static int cursor_cond(const struct sm_artifact_query *q, struct strbuf *sb)
+{
+	const char *key;
+
+	if (q->sort == SM_SORT_NAME)
+		key = q->after_collection ? "(a.name, a.type, a.collection) > (:an, :at, :ac)"
+					  : "(a.name, a.type) > (:an, :at)";
+	else
+		key = q->after_collection ? "(a.type, a.name, a.collection) > (:at, :an, :ac)"
+					  : "(a.type, a.name) > (:at, :an)";
+	if (q->sort == SM_SORT_ADDED || q->sort == SM_SORT_UPDATED)
+		return sm_strbuf_addf(sb, "(%s < :av OR (%s = :av AND %s))", sort_value(q),
+				      sort_value(q), key);
+	return sm_strbuf_addstr(sb, key);
+}
+
+/*
+ * The FROM/WHERE part of a listing; with_cursor adds the keyset bound. keys_only:
+ * the caller reads only the sort keys, id and uuid, which the search index
+ * covers (idx_artifacts_search: a search visits thousands of rows, and whole
+ * rows would not stay in the page cache).
+ */
 static int artifact_where(const struct sm_artifact_query *q, enum member_plan plan,
-			  bool with_cursor, struct strbuf *sb)
+			  bool with_cursor, bool keys_only, struct strbuf *sb)
 {
 	bool search = !sm_sq_blank(q->search);
 	int r = sm_strbuf_addstr(sb, !search ? " FROM artifacts a"
-				     : q->rank ? " FROM " FTS_RANKED " f CROSS JOIN artifacts a ON a.id = f.fid"
-					       : " FROM " FTS_MATCHES " f CROSS JOIN artifacts a ON a.id = f.fid");
+				     : q->rank ? " FROM " FTS_RANKED " f CROSS JOIN artifacts a"
+					       : " FROM " FTS_MATCHES " f CROSS JOIN artifacts a");
+
+	(void)keys_only;
+	if (r == 0 && search)
+		r = sm_strbuf_addstr(sb, " ON a.id = f.fid");
 
 	if (r == 0 && plan == MEMBERS_JOIN)
 		r = sm_strbuf_addstr(sb, search ? " CROSS JOIN collection_artifacts m"
@@ -769,19 +796,9 @@ static int artifact_where(const struct sm_artifact_query *q, enum member_plan pl
 		    sb, " AND a.id IN (SELECT artifact_id FROM artifact_tools"
 			" WHERE label IN (SELECT lower(value) FROM json_each(:tools)))");
 	if (r == 0 && with_cursor && q->after_type) {
-		const char *key;
-
-		if (q->sort == SM_SORT_NAME)
-			key = q->after_collection ? "(a.name, a.type, a.collection) > (:an, :at, :ac)"
-						  : "(a.name, a.type) > (:an, :at)";
-		else
-			key = q->after_collection ? "(a.type, a.name, a.collection) > (:at, :an, :ac)"
-						  : "(a.type, a.name) > (:at, :an)";
-		if (q->sort == SM_SORT_ADDED || q->sort == SM_SORT_UPDATED)
-			r = sm_strbuf_addf(sb, " AND (%s < :av OR (%s = :av AND %s))", sort_value(q),
-					   sort_value(q), key);
-		else
-			r = sm_strbuf_addf(sb, " AND %s", key);
+		r = sm_strbuf_addstr(sb, " AND ");
+		if (r == 0)
+			r = cursor_cond(q, sb);
 	}
 	return r;
 }
@@ -848,17 +865,22 @@ static int count_query(struct sqlite_store *s, const char *sql, int64_t *ret,
 	return 0;
 }
 
-/* Members of the user collection and the highest artifact id, to pick a plan. */
-static int member_stats(struct sqlite_store *s, const char *uc, int64_t *members, int64_t *maxid,
-			struct strbuf *err)
+/*
+ * Members of the user collection, the highest artifact id (to pick a plan)
+ * and, when all is set, whether every artifact is a member.
+ */
+static int member_stats(struct sqlite_store *s, const char *uc, bool all, int64_t *members,
+			int64_t *maxid, bool *every, struct strbuf *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	r = sm_sq_prepare(
 	    s,
-	    "SELECT (SELECT count(*) FROM collection_artifacts WHERE collection_id = :uc),"
-	    " (SELECT coalesce(max(id), 0) FROM artifacts)",
+	    all ? "SELECT (SELECT count(*) FROM collection_artifacts WHERE collection_id = :uc),"
+		  " (SELECT coalesce(max(id), 0) FROM artifacts), (SELECT count(*) FROM artifacts)"
+		: "SELECT (SELECT count(*) FROM collection_artifacts WHERE collection_id = :uc),"
+		  " (SELECT coalesce(max(id), 0) FROM artifacts), -1",
 	    &st, err);
 	if (r < 0)
 		return r;
@@ -869,6 +891,8 @@ static int member_stats(struct sqlite_store *s, const char *uc, int64_t *members
 		return sm_sq_fail(s, rc, err, "cannot count members");
 	*members = sqlite3_column_int64(st, 0);
 	*maxid = sqlite3_column_int64(st, 1);
+	/* a membership always has its artifact (foreign key): equal counts, same set */
+	*every = *members == sqlite3_column_int64(st, 2);
 	return 0;
 }
 
@@ -888,11 +912,97 @@ static int build_page_sql(const struct sm_artifact_query *q, enum member_plan pl
 	if (r == 0 && plan == MEMBERS_PROBE)
 		r = sm_strbuf_addstr(sql, ", " MEMBER_PROBE);
 	if (r == 0)
-		r = artifact_where(q, plan, true, sql);
+		r = artifact_where(q, plan, true, false, sql);
 	if (r == 0)
 		r = sm_strbuf_addstr(sql, order_by(q));
 	if (r == 0)
 		r = sm_strbuf_addstr(sql, " LIMIT :limit");
+	return r;
+}
+
+/*
+ * A search page and its total in one pass over the matches: their ids in
+ * page order from the covering index (with whether each lies after the
+ * cursor), counted to the end, then the whole rows of the page's ids only.
+ * The matches are never joined twice (page, then count) nor read whole.
+ * filter_members: check membership per match (not needed when the user
+ * collection holds every artifact).
+ */
+static int search_page(struct sqlite_store *s, const struct sm_artifact_query *q,
+		       const struct list_params *p, bool filter_members, size_t limit,
+		       struct sm_artifact_page *page, struct strbuf *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct strbuf sql = STRBUF_INIT, ids = STRBUF_INIT;
+	bool member = q->user_collection_id != NULL;
+	size_t nids = 0, alloc = 0;
+	int64_t total = 0;
+	int r, rc;
+
+	r = sm_strbuf_addstr(&sql, "SELECT a.id, ");
+	if (r == 0)
+		r = q->after_type ? cursor_cond(q, &sql) : sm_strbuf_addstr(&sql, "1");
+	if (r == 0)
+		r = artifact_where(q, filter_members ? MEMBERS_JOIN : MEMBERS_NONE, false, true,
+				   &sql);
+	if (r == 0)
+		r = sm_strbuf_addstr(&sql, order_by(q));
+	if (r == 0)
+		r = sm_strbuf_addch(&ids, '[');
+	if (r < 0) {
+		r = sm_err(err, r, "cannot build artifact query");
+		goto out;
+	}
+	r = sm_sq_prepare(s, sql.buf, &st, err);
+	if (r < 0)
+		goto out;
+	rc = bind_query(st, q, p, limit);
+	while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		total++;
+		if (nids > limit || !sqlite3_column_int(st, 1))
+			continue;
+		r = sm_strbuf_addf(&ids, "%s%lld", nids ? "," : "",
+				   (long long)sqlite3_column_int64(st, 0));
+		if (r < 0) {
+			r = sm_err(err, r, "cannot read artifacts");
+			goto out;
+		}
+		nids++;
+	}
+	if (rc != SQLITE_DONE) {
+		r = sm_sq_fail(s, rc, err, "cannot search artifacts");
+		goto out;
+	}
+	sm_sq_stmt_donep(&st);
+	if ((r = sm_strbuf_addch(&ids, ']')) < 0) {
+		r = sm_err(err, r, "cannot read artifacts");
+		goto out;
+	}
+	r = sm_sq_prepare(s,
+			  member ? "SELECT " ART_COLS ", m.added_at FROM json_each(:ids) j"
+				   " CROSS JOIN artifacts a ON a.id = j.value"
+				   " LEFT JOIN collection_artifacts m"
+				   " ON m.collection_id = :uc AND m.artifact_uuid = a.uuid"
+				   " ORDER BY j.key"
+				 : "SELECT " ART_COLS " FROM json_each(:ids) j"
+				   " CROSS JOIN artifacts a ON a.id = j.value ORDER BY j.key",
+			  &st, err);
+	if (r < 0)
+		goto out;
+	rc = sm_sq_bind_text(st, ":ids", ids.buf);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(st, ":uc", q->user_collection_id);
+	if (rc != SQLITE_OK) {
+		r = sm_sq_fail(s, rc, err, "cannot bind artifact query");
+		goto out;
+	}
+	r = read_rows(s, st, 0, member, limit, &page->rows, &page->n, &alloc, &page->has_next,
+		      err);
+	if (r == 0)
+		page->total_count = total;
+out:
+	sm_strbuf_release(&sql);
+	sm_strbuf_release(&ids);
 	return r;
 }
 
@@ -907,6 +1017,8 @@ static int sq_list_artifacts(struct sm_store *st, const struct sm_artifact_query
 	size_t alloc = 0, limit = q->limit ? q->limit : DEFAULT_LIMIT;
 	enum member_plan plan = MEMBERS_NONE;
 	int64_t members = 0, maxid = 0;
+	/* an unranked search with its total: one pass (search_page) */
+	bool one_pass = !blank(q->search) && !q->rank && !q->no_total, every = false;
 	int own = 0, r = 0, rc;
 
 	if (q->ntypes)
@@ -927,7 +1039,8 @@ static int sq_list_artifacts(struct sm_store *st, const struct sm_artifact_query
 	if (r < 0)
 		goto out_free;
 	if (q->user_collection_id) {
-		r = member_stats(s, q->user_collection_id, &members, &maxid, err);
+		r = member_stats(s, q->user_collection_id, one_pass, &members, &maxid, &every,
+				 err);
 		if (r < 0)
 			goto out;
 		/* probing costs about limit * maxid / members lookups, joining members */
@@ -935,6 +1048,10 @@ static int sq_list_artifacts(struct sm_store *st, const struct sm_artifact_query
 		    members * members > (int64_t)(limit + 1) * maxid ? MEMBERS_PROBE : MEMBERS_JOIN;
 		if (!sm_sq_blank(q->search))
 			plan = MEMBERS_JOIN; /* driven by the matches */
+	}
+	if (one_pass) {
+		r = search_page(s, q, &p, plan != MEMBERS_NONE && !every, limit, &page, err);
+		goto out;
 	}
 	r = build_page_sql(q, plan, &sql);
 	if (r < 0) {
@@ -963,7 +1080,7 @@ static int sq_list_artifacts(struct sm_store *st, const struct sm_artifact_query
 	r = sm_strbuf_addstr(&sql, "SELECT count(*)");
 	if (r == 0)
 		r = artifact_where(q, plan == MEMBERS_NONE ? MEMBERS_NONE : MEMBERS_JOIN, false,
-				   &sql);
+				   false, &sql);
 	if (r < 0) {
 		r = sm_err(err, r, "cannot build artifact query");
 		goto out;

@@ -147,6 +147,68 @@ def text_files(path):
             continue
 
 
+def walk_pages(s, path, limit):
+    """Every item of a search through its cursors, and each page's total_count."""
+    items, totals, after = [], [], None
+    for _ in range(200):
+        q = f"{path}{'&' if '?' in path else '?'}limit={limit}" + (
+            f"&after={urllib.parse.quote(after)}" if after else "")
+        st, _, j = s.json("GET", q)
+        if st != 200:
+            fail(f"GET {q} -> {st} {j}")
+        items += j["items"]
+        totals.append(j["page_info"]["total_count"])
+        if not j["page_info"]["has_next_page"]:
+            return items, totals
+        after = j["page_info"]["end_cursor"]
+    fail(f"{path}: no last page after 200 pages")
+
+
+def user_collection_pages(s, expected):
+    """A search inside a user collection: the matches among its members only,
+    in the page order, through cursors (sorts too), each item as the plain
+    listing of the collection shows it (membership fields included), and
+    the same total on every page; a collection holding every artifact and
+    one holding a few give the same answers as their plain listings."""
+    items, totals = walk_pages(s, "/user-collections/default/artifacts", 100)
+    plain = {i["id"]: i for i in items}
+    check(len(plain) == totals[0] and expected <= set(plain),
+          f"the default collection lists every artifact ({len(plain)})")
+    for sort in ("", "&sort=name", "&sort=added"):
+        items, totals = walk_pages(s, f"/user-collections/default/artifacts?search=kubectl{sort}", 3)
+        ids = [i["id"] for i in items]
+        check(set(ids) == expected and len(ids) == len(expected)
+              and totals == [len(expected)] * len(totals),
+              f"default collection search{sort} through pages of 3: every match once, "
+              f"total {len(expected)} on each page ({totals})")
+        check(all(i == plain[i["id"]] for i in items),
+              f"each item{sort} is the one the plain listing shows")
+    # a user collection of some kubectl matches and some others
+    some = sorted(expected)[: max(2, len(expected) // 2)]
+    others = [i for i in sorted(plain) if i not in expected][:5]
+    st, _, uc = s.json("POST", "/user-collections", {"name": "Search subset"})
+    check(st == 201, f"POST /user-collections -> {st}")
+    cid = uc["id"]
+    st, _, j = s.json("POST", f"/user-collections/{cid}/artifacts", {"artifact_ids": some + others})
+    check(st == 201 and j["added_count"] == len(some) + len(others), f"members added {j}")
+    sub, _ = walk_pages(s, f"/user-collections/{cid}/artifacts", 100)
+    subplain = {i["id"]: i for i in sub}
+    check(set(subplain) == set(some + others), "the subset's plain listing")
+    items, totals = walk_pages(s, f"/user-collections/{cid}/artifacts?search=kubectl", 2)
+    ids = [i["id"] for i in items]
+    check(ids == sorted(ids, key=lambda x: (x.split(":")[0], x.split(":", 1)[1]))
+          and set(ids) == set(some) and totals == [len(some)] * len(totals),
+          f"subset search: only its members that match, in order, total {len(some)} ({ids}, {totals})")
+    check(all(i == subplain[i["id"]] for i in items), "subset search items as listed (membership fields)")
+    st, _, j = s.json("GET", f"/user-collections/{cid}/artifacts?search=kubectl&artifact_type=agent")
+    agents = {i for i in some if i.startswith("agent:")}
+    check(st == 200 and {i["id"] for i in j["items"]} == agents
+          and j["page_info"]["total_count"] == len(agents), "subset search with a type filter")
+    st, _, j = s.json("GET", f"/user-collections/{cid}/artifacts?search=zzqqxxnothing")
+    check(st == 200 and j["items"] == [] and j["page_info"]["total_count"] == 0
+          and not j["page_info"]["has_next_page"], "no match: empty page, total 0")
+
+
 def main():
     shared = os.environ["SKILLMEAT_SHARED"]
     home = os.path.join(TMP, "home")
@@ -211,6 +273,7 @@ def main():
           "/user-collections/default/artifacts?search= gives the same set")
     st, _, j = s.json("GET", "/user-collections/default/artifacts?search=kubctl&limit=100")
     check(st == 200 and expected <= {i["id"] for i in j["items"]}, "typos on the collection page too")
+    user_collection_pages(s, expected)
     rc, _, err = s.stop()
     check(rc == 0, "server stops cleanly")
     shutil.rmtree(TMP, ignore_errors=True)
