@@ -81,6 +81,8 @@ int sm_sq_json_array(const char *const *v, size_t n, struct strbuf *out);
 
 /* store_sqlite_search.c: the FTS5 MATCH expression for a search string, into out. */
 int sm_sq_fts_query(struct sqlite_store *s, const char *search, struct strbuf *out);
+/* The store's dump operation (store_sqlite_dump.c). */
+int sm_sq_dump(struct sm_store *st, unsigned flags, struct strbuf *out, struct strbuf *err);
 /* NULL, empty or only blanks. */
 bool sm_sq_blank(const char *s);
 
