@@ -3,13 +3,16 @@
 # fuzz` built them): FUZZ_SECONDS each (default 25), seeded from
 # tests/fuzz/seeds and ../shared. Any crash, leak or sanitizer report fails;
 # the input is kept in BUILD/fuzz-crashes/. Prints one line per target.
+# FUZZ_TARGETS picks targets (default: all); a long run of one target is
+# FUZZ_SECONDS=600 FUZZ_TARGETS=json sh tools/fuzz-short.sh build-fuzz.
 set -eu
 BUILD=${1:-build-fuzz}
 SECONDS_EACH=${FUZZ_SECONDS:-25}
 SHARED=${SKILLMEAT_SHARED:-../shared}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sm-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$BUILD/fuzz-crashes" "$work/toml" "$work/frontmatter" "$work/http"
+TARGETS=${FUZZ_TARGETS:-toml frontmatter http json router}
+mkdir -p "$BUILD/fuzz-crashes" "$work/toml" "$work/frontmatter"
 
 # seeds: the toml-test cases, the fixture's and corpus's Markdown heads
 if [ -d "$SHARED/conformance/toml-test/valid" ]; then
@@ -25,8 +28,8 @@ if [ -d "$SHARED/corpus" ]; then
 fi
 
 status=0
-for t in toml frontmatter http; do
-	mkdir -p "$work/corpus-$t"
+for t in $TARGETS; do
+	mkdir -p "$work/corpus-$t" "$work/$t"
 	dict=
 	[ "$t" = toml ] && dict=-dict=tests/fuzz/toml.dict
 	if nice "$BUILD/tests/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" -max_len=16384 \
