@@ -17,7 +17,6 @@
 #include "skillmeat/strbuf.h"
 #include "util/banned.h"
 
-#define DEFAULT_BASE_URL "http://localhost:8080"
 #define SERVER_JSON_MAX 65536
 #define RESPONSE_MAX 65536
 #define SINGLE_TIMEOUT_MS 3000L
@@ -63,8 +62,13 @@ int cli_api_base_url(struct cli *cli, struct strbuf *out)
 	if (!home)
 		return -EIO;
 	if (server_json_url(home, out) != 0) {
+		/* only a server named by this home or by the user, never a guess */
+		const char *base = sm_config_string(home, "api.base_url", NULL);
+
 		sm_strbuf_setlen(out, start);
-		r = sm_strbuf_addstr(out, sm_config_string(home, "api.base_url", DEFAULT_BASE_URL));
+		if (!base || !*base)
+			return -ENOENT;
+		r = sm_strbuf_addstr(out, base);
 		if (r < 0)
 			return r;
 	}
@@ -134,7 +138,7 @@ static void refresh(struct cli *cli, const char *collection_id, long timeout_ms)
 
 	sm_strbuf_init(&body, RESPONSE_MAX);
 	if (cli_api_base_url(cli, &url) < 0)
-		goto out;
+		goto out; /* no server of this home to tell */
 	if (collection_id) {
 		if (sm_strbuf_addstr(&url, "/api/v1/user-collections/") < 0 ||
 		    add_escaped(&url, collection_id) < 0 ||

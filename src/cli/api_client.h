@@ -15,7 +15,8 @@ struct strbuf;
  * refreshed" on stderr unless --quiet or --json.
  *
  * The base URL is the `url` of SKILLMEAT_HOME/server.json when that file names
- * a live pid, else config `api.base_url` (default http://localhost:8080).
+ * a live pid, else config `api.base_url` when it is set (no default: a server
+ * of another home, or anything else on :8080, is never told).
  * When SKILLMEAT_API_TOKEN is set it is sent as `Authorization: Bearer`.
  */
 
@@ -24,7 +25,7 @@ void cli_api_refresh(struct cli *cli, const char *collection_id);
 /* POST {base}/api/v1/user-collections/refresh-cache (10 s timeout). */
 void cli_api_refresh_batch(struct cli *cli);
 
-/* The base URL the hooks use (no trailing slash), appended to out. */
+/* The base URL the hooks use (no trailing slash), appended to out; -ENOENT when none. */
 int cli_api_base_url(struct cli *cli, struct strbuf *out);
 
 #endif

@@ -134,6 +134,8 @@ int cli_finish_output(struct cli *cli, int r);
 int cli_usage_error(struct cli *cli, const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void cli_warning(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* --quiet: only errors, from the CLI and from the library's log alike. */
+void cli_set_quiet(struct cli *cli);
 /* Informational line on stdout unless --quiet or --json. */
 void cli_info(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print help text (for --help) and return EXIT_OK. */

@@ -53,7 +53,9 @@ static void value_text(const struct sm_toml_value *v, const char *key, struct st
 		return;
 	}
 	j = cli_toml_to_json(v);
-	s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER) : NULL;
+	s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER |
+				      JSON_REAL_PRECISION(15))
+	      : NULL;
 	if (s)
 		if (sm_strbuf_addstr(out, s) < 0)
 			sm_strbuf_reset(out);

@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--json")) {
 			cli.json = true;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-			cli.quiet = true;
+			cli_set_quiet(&cli);
 		} else if (!strcmp(a, "--no-color")) {
 			cli.color = cli.color_err = false;
 		} else if (!strcmp(a, "--home")) {

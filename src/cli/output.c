@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "skillmeat/error.h"
 #include "skillmeat/home.h"
+#include "skillmeat/log.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/toml.h"
@@ -90,9 +91,18 @@ void cli_warning(struct cli *cli, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (cli->quiet)
+		return;
 	va_start(ap, fmt);
 	vline(stderr, cli->color_err, "warning: ", C_YELLOW, fmt, ap);
 	va_end(ap);
+}
+
+void cli_set_quiet(struct cli *cli)
+{
+	cli->quiet = true;
+	/* the library's warnings (a malformed file met by a sync) go too */
+	sm_log_set_level(SM_LOG_ERROR);
 }
 
 void cli_info(struct cli *cli, const char *fmt, ...)
@@ -128,7 +138,7 @@ int cli_common_opt(struct cli *cli, int c, const char *usage)
 		cli->json = true;
 		return 1;
 	case OPT_QUIET:
-		cli->quiet = true;
+		cli_set_quiet(cli);
 		return 1;
 	case OPT_NO_COLOR:
 		cli->color = cli->color_err = false;

@@ -25,7 +25,8 @@ struct fp {
 
 struct client {
 	int64_t last_seen;
-	int64_t blocked_until;
+	int64_t blocked_until;	     /* a burst of reads: every request refused */
+	int64_t writes_blocked_until; /* a burst of writes: writes refused, reads still served */
 	double tokens;
 	int64_t tokens_at;
 	bool bucket_used;
@@ -119,7 +120,8 @@ void sm_rate_limit_free(struct sm_rate_limit *rl)
 
 static bool client_idle(const struct sm_rate_limit *rl, const struct client *c, int64_t now)
 {
-	return now - c->last_seen >= rl->idle_ns && c->blocked_until <= now;
+	return now - c->last_seen >= rl->idle_ns && c->blocked_until <= now &&
+	       c->writes_blocked_until <= now;
 }
 
 static void sweep_locked(struct sm_rate_limit *rl, int64_t now)
@@ -228,6 +230,11 @@ static unsigned ceil_sec(int64_t ns)
 	return s < 1 ? 1 : (unsigned)s;
 }
 
+static bool is_read(const char *method)
+{
+	return !strcmp(method, "GET") || !strcmp(method, "HEAD") || !strcmp(method, "OPTIONS");
+}
+
 static void check_burst(struct sm_rate_limit *rl, struct client *c, int64_t now, const char *method,
 			const char *path, const char *query, struct sm_rate_result *res)
 {
@@ -251,7 +258,10 @@ static void check_burst(struct sm_rate_limit *rl, struct client *c, int64_t now,
 	f->last = now;
 	res->current = (unsigned)f->n;
 	if (f->n >= rl->cfg.burst_threshold) {
-		c->blocked_until = now + rl->block_ns;
+		if (is_read(method))
+			c->blocked_until = now + rl->block_ns;
+		else
+			c->writes_blocked_until = now + rl->block_ns;
 		res->allowed = false;
 		res->retry_after = ceil_sec(rl->block_ns);
 	}
@@ -294,9 +304,16 @@ void sm_rate_limit_check(struct sm_rate_limit *rl, const char *ip, enum sm_rate_
 	if (!c)
 		goto out;
 	c->last_seen = now;
+	if (!method)
+		method = "GET";
 	if (c->blocked_until > now) {
 		res->allowed = false;
 		res->retry_after = ceil_sec(c->blocked_until - now);
+		goto out;
+	}
+	if ((kind == SM_RATE_BUCKET || !is_read(method)) && c->writes_blocked_until > now) {
+		res->allowed = false;
+		res->retry_after = ceil_sec(c->writes_blocked_until - now);
 		goto out;
 	}
 	if (kind == SM_RATE_BUCKET)

@@ -14,7 +14,9 @@
  * - The burst rule (the original's): a request is identified by method, path
  *   and query; when a client makes burst_threshold identical requests within
  *   window_sec, that request is refused and the client is blocked for
- *   block_sec, during which every (non-exempt) request of it is refused.
+ *   block_sec. A burst of reads (GET, HEAD, OPTIONS) blocks every
+ *   (non-exempt) request of the client; a burst of writes blocks only its
+ *   writes, so a page saving in a loop can still be read.
  * - The token bucket (refresh-cache endpoints): refresh_burst tokens,
  *   refilled one per refresh_refill_sec; a request without a token is refused
  *   until the next one arrives. A block from the burst rule applies too.

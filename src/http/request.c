@@ -337,8 +337,9 @@ int sm_http_json(struct sm_http_req *req, int status, json_t *json)
 	if (!json) {
 		r = sm_strbuf_addstr(&req->res.body, "null");
 	} else {
+		/* 15 digits: 0.06, not 0.059999999999999998 (the CLI's --json too) */
 		if (json_dump_callback(json, dump_cb, &req->res.body,
-				       JSON_COMPACT | JSON_ENCODE_ANY) < 0)
+				       JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)) < 0)
 			r = -ENOMEM;
 		json_decref(json);
 	}

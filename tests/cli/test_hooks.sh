@@ -1,7 +1,8 @@
 #!/bin/sh
 # The CLI's hooks into a running server (CLI.md "serve", formats §7): after a
 # mutation the CLI POSTs refresh-cache to the url of server.json (live pid),
-# else to config api.base_url; errors and 429 are silent; "API cache
+# else to config api.base_url when set (never a default such as :8080);
+# errors and 429 are silent; "API cache
 # refreshed" on stderr, not with --quiet/--json.
 . "$(dirname "$0")/lib.sh"
 
@@ -138,5 +139,19 @@ write_server_json "$PYPID" "http://127.0.0.1:1"
 make_skill "$TMP/src/gone" gone "description: gone"
 expect_exit 0 "$SM" add "$TMP/src/gone"
 [ ! -s "$TMP/.err" ] || fail "a refused connection was not silent: $(cat "$TMP/.err")"
+
+# 9. no server.json and no api.base_url: nothing is posted anywhere (not to
+# whatever listens on localhost:8080); the debug log shows every attempt
+rm -f "$SKILLMEAT_HOME/server.json"
+"$SM" config unset api.base_url >/dev/null || fail "config unset api.base_url"
+"$SM" config get api.base_url >/dev/null 2>&1 && fail "api.base_url is still set"
+before=$(posts)
+make_skill "$TMP/src/none" none "description: none"
+expect_exit 0 env SKILLMEAT_LOG_LEVEL=debug "$SM" add "$TMP/src/none"
+grep -E "POST|refreshed" "$TMP/.err" && fail "announced without a server of this home"
+expect_exit 0 env SKILLMEAT_LOG_LEVEL=debug "$SM" remove skill:none
+grep -E "POST|refreshed" "$TMP/.err" && fail "announced a remove without a server of this home"
+[ "$(posts)" = "$before" ] || fail "posted without server.json or api.base_url"
+ok
 
 done_ok

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Rate limiter with a fake clock: the burst rule (the 20th identical request
- * within the window is refused and blocks the client), the token bucket,
+ * within the window is refused and blocks the client; a burst of writes
+ * blocks only its writes), the token bucket,
  * Retry-After values, the off switch, the exemptions in dispatch, eviction.
  * With "threads" as argument: a stress test for the TSan build.
  */
@@ -86,6 +87,60 @@ static void test_burst_rule(void **state)
 	advance(6.5);
 	burst(rl, "1.1.1.1", "a=1", &res);
 	assert_true(res.allowed);
+	sm_rate_limit_free(rl);
+}
+
+/* A burst of writes blocks the client's writes, never its reads (issue 11). */
+static void test_write_burst_keeps_reads(void **state)
+{
+	struct sm_rate_limit_config rc;
+	struct sm_rate_limit *rl;
+	struct sm_rate_result res;
+	const char *put = "/api/v1/artifacts/skill:a/metadata";
+
+	(void)state;
+	sm_rate_limit_config_init(&rc);
+	rl = make(&rc);
+	for (int i = 1; i < 20; i++) {
+		sm_rate_limit_check(rl, "1.1.1.1", SM_RATE_BURST, "PUT", put, "", &res);
+		assert_true(res.allowed);
+		advance(0.1);
+	}
+	sm_rate_limit_check(rl, "1.1.1.1", SM_RATE_BURST, "PUT", put, "", &res);
+	assert_false(res.allowed);
+	assert_int_equal(res.retry_after, 10);
+	/* the same client's reads are served all through the block */
+	for (int i = 0; i < 10; i++) {
+		burst(rl, "1.1.1.1", "a=1", &res);
+		assert_true(res.allowed);
+		sm_rate_limit_check(rl, "1.1.1.1", SM_RATE_BURST, "HEAD", "/api/v1/artifacts", "",
+				    &res);
+		assert_true(res.allowed);
+		advance(0.5);
+	}
+	/* its other writes and its refresh-cache POSTs wait, with the time left */
+	sm_rate_limit_check(rl, "1.1.1.1", SM_RATE_BURST, "POST", "/api/v1/user-collections", "",
+			    &res);
+	assert_false(res.allowed);
+	assert_int_equal(res.retry_after, 5);
+	sm_rate_limit_check(rl, "1.1.1.1", SM_RATE_BUCKET, "POST", "/x", "", &res);
+	assert_false(res.allowed);
+	sm_rate_limit_check(rl, "1.1.1.1", SM_RATE_BURST, "DELETE", "/api/v1/artifacts/x", "",
+			    &res);
+	assert_false(res.allowed);
+	/* the block ends */
+	advance(5.0);
+	sm_rate_limit_check(rl, "1.1.1.1", SM_RATE_BURST, "PUT", put, "", &res);
+	assert_true(res.allowed);
+	/* a burst of reads still blocks everything, writes included */
+	for (int i = 1; i < 20; i++) {
+		burst(rl, "3.3.3.3", "", &res);
+		assert_true(res.allowed);
+	}
+	burst(rl, "3.3.3.3", "", &res);
+	assert_false(res.allowed);
+	sm_rate_limit_check(rl, "3.3.3.3", SM_RATE_BURST, "PUT", put, "", &res);
+	assert_false(res.allowed);
 	sm_rate_limit_free(rl);
 }
 
@@ -366,6 +421,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_burst_rule),	 cmocka_unit_test(test_window_slides),
+	    cmocka_unit_test(test_write_burst_keeps_reads),
 	    cmocka_unit_test(test_token_bucket), cmocka_unit_test(test_disabled_and_bad_config),
 	    cmocka_unit_test(test_eviction),	 cmocka_unit_test(test_dispatch_429),
 	};
