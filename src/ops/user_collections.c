@@ -105,8 +105,11 @@ static void end(struct uc_write *w, const char *scope, bool committed)
 	w->f = NULL;
 }
 
-/* A copy of s (NULL stays NULL) into *dst; false when out of memory. */
-static bool copy(char **dst, const char *s)
+/*
+ * A copy of s (NULL stays NULL) into *dst; 0 when out of memory. An int, so
+ * that set_entry's '&' runs every copy without clang's bool warning.
+ */
+static int copy(char **dst, const char *s)
 {
 	sm_free(*dst);
 	*dst = s ? sm_strdup(s) : NULL;

@@ -227,9 +227,7 @@ static void cleanup(void)
 
 static void setup(void)
 {
-	struct strbuf err = STRBUF_INIT, answer = STRBUF_INIT;
-	json_t *j = NULL;
-	char target[256];
+	struct strbuf err = STRBUF_INIT;
 
 	sm_log_set_level(SM_LOG_ERROR + 1);
 	snprintf(fz.dir, sizeof(fz.dir), "%s/sm-fuzz-app.XXXXXX",
@@ -254,20 +252,14 @@ static void setup(void)
 		die("cache", &err);
 	sync_all();
 
-	/* a user collection with two members, through the API itself */
-	const char *uc = "{\"name\": \"fuzz\", \"description\": \"made by the fuzz setup\"}";
-	if (run("POST", API_PREFIX "/user-collections", uc, strlen(uc), &answer) != 201 ||
-	    !(j = json_loadb(answer.buf, answer.len, 0, NULL)) ||
-	    !json_is_string(json_object_get(j, "id")))
-		die("user collection", &answer);
-	snprintf(fz.uc_id, sizeof(fz.uc_id), "%s", json_string_value(json_object_get(j, "id")));
-	json_decref(j);
-	snprintf(target, sizeof(target), API_PREFIX "/user-collections/%s/artifacts", fz.uc_id);
-	const char *members = "{\"artifact_ids\": [\"skill:s0\", \"agent:helper\"]}";
-	sm_strbuf_reset(&answer);
-	if (run("POST", target, members, strlen(members), &answer) >= 300)
-		die("members", &answer);
-	sm_strbuf_release(&answer);
+	/* a user collection with two members (the API's writes need a server's workers) */
+	snprintf(fz.uc_id, sizeof(fz.uc_id), "%s", "0123456789abcdef0123456789abcdef");
+	write_text(fz.uc_path, "[[collections]]\nid = \"0123456789abcdef0123456789abcdef\"\n"
+			       "name = \"fuzz\"\ndescription = \"made by the fuzz setup\"\n"
+			       "created_at = \"2026-01-01T00:00:00\"\n"
+			       "updated_at = \"2026-01-01T00:00:00\"\n"
+			       "members = [\"skill:s0\", \"agent:helper\"]\n");
+	sync_all();
 	sm_strbuf_init(&fz.uc_text, 1 << 20);
 	if (sm_fs_read_file(fz.uc_path, 1 << 20, &fz.uc_text, &err) < 0)
 		die("user-collections.toml", &err);

@@ -9,10 +9,10 @@
  * libFuzzer targets: a temporary home (two collections, a user collection),
  * the real app (sm_app_new), every API route on a real router, one loop
  * thread's SQLite connection, and the handlers called as the dispatcher
- * calls them. Writes that a server hands to a worker (sm_http_defer) are
- * refused here (no server), so their validation runs and nothing is
- * written; the user-collection writes a handler does itself are undone
- * after each input (user-collections.toml restored, the index synced).
+ * calls them. Writes (and read repairs) that a server hands to a worker
+ * (sm_http_defer) are refused here (no server), so their validation runs and
+ * nothing is written; a write a handler would do itself is undone after
+ * each input (user-collections.toml restored, the index synced).
  *
  * fuzz_app_request checks what every answer must be: the router returns
  * only its documented codes; a handler always sets a status; an error
