@@ -7,6 +7,8 @@ pkgs="gcc make meson ninja-build pkg-config git python3 python3-yaml strace \
 libsqlite3-dev libyaml-dev libssl-dev libjansson-dev libgit2-dev \
 libcurl4-openssl-dev libh2o-evloop-dev libarchive-dev libcmocka-dev libcmark-dev \
 chromium"
+# tests/cli/test_localhost.sh hides /etc/hosts in a mount namespace (unshare, mount)
+pkgs="$pkgs util-linux mount"
 
 # Chromium is in the default list: the browser suite (tests/web) is part of
 # `make test`. Node.js/npm (for axe-core, below) come from Debian when the

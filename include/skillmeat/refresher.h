@@ -26,6 +26,15 @@ struct strbuf;
  *	... /metrics: sm_refresher_get_stats(r, &st);
  *	sm_refresher_stop(r);
  */
+/* What one pass did (sm_refresher_opts.after_pass). */
+struct sm_refresher_pass {
+	uint64_t refreshed; /* rows whose cached content changed */
+	uint64_t removed;
+	uint64_t errors; /* artifacts that could not be read, failed syncs */
+	bool over_budget;
+	double seconds;
+};
+
 struct sm_refresher_opts {
 	const char *home_root; /* SKILLMEAT_HOME, absolute; copied */
 	/*
@@ -44,6 +53,8 @@ struct sm_refresher_opts {
 	bool warm_sync;
 	/* Called on the refresher thread after a pass that changed rows. */
 	void (*after_refresh)(void *ctx);
+	/* Optional: called on the refresher thread after every pass (metrics). */
+	void (*after_pass)(void *ctx, const struct sm_refresher_pass *pass);
 	void *ctx;
 	/*
 	 * Optional: held around each sync (a server passes its writer lock, so

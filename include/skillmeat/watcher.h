@@ -103,6 +103,7 @@ struct sm_watcher_refresh {
 	struct sm_cache *cache;
 	uint64_t refreshes; /* syncs run; read with __atomic_load_n */
 	uint64_t errors;    /* failed opens and syncs; read with __atomic_load_n */
+	uint64_t artifact_errors; /* artifacts a sync could not read; __atomic_load_n */
 };
 
 void sm_watcher_default_refresh(void *ctx, const char *collection, const char *const *paths,

@@ -745,8 +745,10 @@ static void job_work(void *arg)
 	}
 out:
 	sm_ops_ctx_release(&ctx);
+	/* an artifact that could not be read makes the refresh an error too */
 	if (app->metrics)
-		sm_server_metrics_refresh(app->metrics, j->r < 0 ? "error" : "success",
+		sm_server_metrics_refresh(app->metrics,
+					  j->r < 0 || j->stats.errors ? "error" : "success",
 					  (double)(sm_time_mono_ns() - t0) / 1e9);
 }
 

@@ -15,7 +15,11 @@
 #include "skillmeat/memory.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
+#include "skillmeat/timeutil.h"
 #include "util/banned.h"
+
+/* This loop thread's data during a request (set by before(), read by collect()). */
+static __thread struct sm_app_thread *render_thread;
 
 int sm_app_new(struct sm_home *home, struct sm_app **ret, struct strbuf *err)
 {
@@ -102,6 +106,8 @@ static void thread_fini(unsigned index, void *data, void *thread_data)
 	(void)data;
 	if (!t)
 		return;
+	if (render_thread == t)
+		render_thread = NULL;
 	api_resp_free(t);
 	sm_cache_close(t->cache);
 	sm_free(t);
@@ -121,6 +127,7 @@ static int before(struct sm_http_req *req, void *data)
 
 	if (!t)
 		return -EIO;
+	render_thread = t;
 	r = sm_store_data_version(t->cache->store, &v, NULL);
 	if (r < 0)
 		return r;
@@ -131,16 +138,29 @@ static int before(struct sm_http_req *req, void *data)
 	return 0;
 }
 
-/* Gauges pulled at each /metrics render. */
+/*
+ * Gauges pulled at each /metrics render. The render runs in the /metrics
+ * request on a loop thread; before() left that thread's data here, so the
+ * stale and cached artifact counts are read live from its connection.
+ */
 static void collect(struct sm_metrics *m, void *data)
 {
 	struct sm_app *app = data;
 	struct sm_count_cache_stats cs;
+	struct sm_cache_status st;
 
 	(void)m;
 	sm_count_cache_stats(app->counts, &cs);
-	if (app->metrics)
-		sm_metric_set(sm_metric_get(app->metrics->cache_entries, "count"), (double)cs.size);
+	if (!app->metrics)
+		return;
+	sm_metric_set(sm_metric_get(app->metrics->cache_entries, "count"), (double)cs.size);
+	if (render_thread &&
+	    sm_store_cache_status(render_thread->cache->store, NULL, sm_time_real_ns() / 1000000,
+				  app->stale_ttl_ms, &st, NULL) == 0) {
+		sm_metric_set(sm_metric_get(app->metrics->cache_stale), (double)st.stale);
+		sm_metric_set(sm_metric_get(app->metrics->cache_entries, "metadata"),
+			      (double)st.total);
+	}
 }
 
 int sm_app_attach(struct sm_app *app, struct sm_http_server *srv, struct strbuf *err)

@@ -199,6 +199,38 @@ static void warn_msg(void (*warn)(void *, const char *), void *ud, const char *p
 }
 
 /*
+ * The watcher's refresh, counted in skillmeat_cache_refresh_*: an error when
+ * the sync failed or an artifact could not be read.
+ */
+static void watch_refresh(void *ctx, const char *collection, const char *const *paths, size_t n,
+			  bool manifest_changed)
+{
+	struct sm_serve *s = ctx;
+	uint64_t errors = __atomic_load_n(&s->wr.errors, __ATOMIC_RELAXED) +
+			  __atomic_load_n(&s->wr.artifact_errors, __ATOMIC_RELAXED);
+	int64_t t0 = sm_time_mono_ns();
+	bool failed;
+
+	sm_watcher_default_refresh(&s->wr, collection, paths, n, manifest_changed);
+	failed = __atomic_load_n(&s->wr.errors, __ATOMIC_RELAXED) +
+			 __atomic_load_n(&s->wr.artifact_errors, __ATOMIC_RELAXED) !=
+		 errors;
+	if (s->app->metrics)
+		sm_server_metrics_refresh(s->app->metrics, failed ? "error" : "success",
+					  (double)(sm_time_mono_ns() - t0) / 1e9);
+}
+
+/* Every pass of the refresher, counted the same way. */
+static void refresher_pass(void *ctx, const struct sm_refresher_pass *pass)
+{
+	struct sm_app *app = ctx;
+
+	if (app->metrics)
+		sm_server_metrics_refresh(app->metrics, pass->errors ? "error" : "success",
+					  pass->seconds);
+}
+
+/*
  * Background upkeep: the inotify watcher (server.watch) marks what changed
  * stale and re-syncs it; the refresher re-reads stale rows every
  * server.refresh-interval-seconds, and also warm-syncs everything when the
@@ -220,8 +252,8 @@ void sm_serve_start_upkeep(struct sm_serve *s, void (*warn)(void *ud, const char
 		s->wr.unlock = app_unlock;
 		wo.home_root = s->home->root;
 		wo.debounce_ms = sm_config_int(s->home, "server.watch-debounce-ms", 100);
-		wo.on_change = sm_watcher_default_refresh;
-		wo.ctx = &s->wr;
+		wo.on_change = watch_refresh;
+		wo.ctx = s;
 		if (sm_watcher_start(&wo, &s->watcher, &err) < 0) {
 			warn_msg(warn, ud, "file watching is off: ", err.buf);
 		} else {
@@ -235,6 +267,7 @@ void sm_serve_start_upkeep(struct sm_serve *s, void (*warn)(void *ud, const char
 	ro.home_root = s->home->root;
 	ro.warm_sync = !watching;
 	ro.ctx = s->app;
+	ro.after_pass = refresher_pass;
 	ro.lock = app_lock;
 	ro.unlock = app_unlock;
 	sm_strbuf_reset(&err);

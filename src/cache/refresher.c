@@ -29,6 +29,7 @@ struct sm_refresher {
 	struct sm_cache *cache;
 	int64_t interval_ms, budget_ms;
 	void (*after_refresh)(void *ctx);
+	void (*after_pass)(void *ctx, const struct sm_refresher_pass *pass);
 	void (*sync_lock)(void *ctx);
 	void (*sync_unlock)(void *ctx);
 	void *ctx;
@@ -223,6 +224,17 @@ static void *run(void *arg)
 				    p.over_budget ? " (over budget, the rest next time)" : "");
 		if ((p.refreshed || p.removed) && r->after_refresh)
 			r->after_refresh(r->ctx);
+		if (r->after_pass) {
+			struct sm_refresher_pass done = {
+			    .refreshed = p.refreshed,
+			    .removed = p.removed,
+			    .errors = p.errors,
+			    .over_budget = p.over_budget,
+			    .seconds = (double)(t1 - t0) / 1e9,
+			};
+
+			r->after_pass(r->ctx, &done);
+		}
 	}
 	return NULL;
 }
@@ -271,6 +283,7 @@ int sm_refresher_start(const struct sm_refresher_opts *opts, struct sm_refresher
 		r->budget_ms = DEFAULT_BUDGET_MS;
 	r->warm_sync = opts->warm_sync;
 	r->after_refresh = opts->after_refresh;
+	r->after_pass = opts->after_pass;
 	r->sync_lock = opts->lock;
 	r->sync_unlock = opts->unlock;
 	r->ctx = opts->ctx;

@@ -700,6 +700,7 @@ void sm_watcher_default_refresh(void *ctx, const char *collection, const char *c
 	if (r < 0)
 		goto fail;
 	__atomic_fetch_add(&wr->refreshes, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&wr->artifact_errors, (uint64_t)st.errors, __ATOMIC_RELAXED);
 	sm_log_debug("watcher: '%s' changed (%zu paths%s): %zu created, %zu updated, %zu removed",
 		     collection, n, manifest_changed ? ", manifest" : "", st.created, st.updated,
 		     st.removed);

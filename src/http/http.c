@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -752,6 +753,7 @@ static int open_listeners(struct sm_http_server *srv, struct strbuf *err)
 	struct addrinfo *res = NULL;
 	const struct addrinfo *ai;
 	char host[256];
+	const char *node;
 	size_t hl = strlen(cfg->host);
 	int r;
 
@@ -766,7 +768,16 @@ static int open_listeners(struct sm_http_server *srv, struct strbuf *err)
 	}
 	if (cfg->port > 65535)
 		return sm_err(err, -EINVAL, "bad port %u", cfg->port);
-	r = getaddrinfo(host[0] ? host : NULL, NULL, &hints, &res);
+	/*
+	 * "localhost" is the loopback address without asking the resolver
+	 * (RFC 6761 §6.3): a minimal Debian root has no /etc/hosts.
+	 */
+	node = host[0] ? host : NULL;
+	if (!strcasecmp(host, "localhost") || !strcasecmp(host, "localhost.")) {
+		node = "127.0.0.1";
+		hints.ai_flags |= AI_NUMERICHOST;
+	}
+	r = getaddrinfo(node, NULL, &hints, &res);
 	if (r != 0)
 		return sm_err(err, -EINVAL, "cannot resolve host '%s': %s", cfg->host,
 			      gai_strerror(r));

@@ -59,7 +59,7 @@ for i in 1 2 3 4 5; do printf -- '---\ndescription: a%s\n---\n' "$i" >"$TMP/many
 "$SM" add --all "$TMP/many" >"$TMP/out" 2>"$TMP/err" || fail "add --all"
 if grep -q "Adding \[" "$TMP/err"; then fail "progress bar without a terminal"; fi
 if command -v script >/dev/null 2>&1; then
-	"$SM" remove agent:a1 </dev/null >/dev/null
+	"$SM" remove agent:a1 </dev/null >/dev/null || fail "remove agent:a1"
 	script -qec "'$SM' add --all '$TMP/many'" /dev/null >"$TMP/tty" 2>&1 || fail "add --all on a tty"
 	grep -q "Adding \[" "$TMP/tty" || fail "no progress bar on a terminal: $(cat "$TMP/tty")"
 	ok

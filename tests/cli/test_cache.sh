@@ -20,7 +20,8 @@ printf -- '---\ndescription: a command\n---\nx\n' >"$TMP/src/commands/c1.md"
 json_check "$TMP/st.json" 'list(d) == ["total_artifacts","stale_count","fresh_count","oldest_sync_age_seconds","percentage_stale","ttl_seconds","db_path","db_size_bytes"]'
 json_check "$TMP/st.json" 'd["total_artifacts"] == 152 and d["stale_count"] == 0 and d["fresh_count"] == 152 and d["ttl_seconds"] == 1800'
 json_check "$TMP/st.json" 'd["db_path"].endswith("/cache/metadata.db") and d["db_size_bytes"] > 0 and d["percentage_stale"] == 0'
-SKILLMEAT_CACHE_STALE_TTL_SECONDS=60 "$SM" --json cache status >"$TMP/st.json"
+SKILLMEAT_CACHE_STALE_TTL_SECONDS=60 "$SM" --json cache status >"$TMP/st.json" ||
+	fail "cache status with a TTL from the environment"
 json_check "$TMP/st.json" 'd["ttl_seconds"] == 60'
 
 # hand edits are visible at once, without a refresh: in place, sed -i, write+rename
@@ -67,7 +68,7 @@ PY
 rm -f "$DB" "$DB-wal" "$DB-shm"
 "$SM" cache dump >"$TMP/dump2" || fail "dump after deleting the DB"
 cmp -s "$TMP/dump1" "$TMP/dump2" || fail "the cache differs from a fresh build: $(diff "$TMP/dump1" "$TMP/dump2" | head -5)"
-"$SM" list --json >"$TMP/list2"
+"$SM" list --json >"$TMP/list2" || fail "list after deleting the DB"
 cmp -s "$TMP/list1" "$TMP/list2" || fail "deleting metadata.db changed the visible state"
 "$SM" cache rebuild --json >"$TMP/rb.json" || fail "rebuild"
 json_check "$TMP/rb.json" 'd["collections_refreshed"] == 1 and d["errors"] == []'
@@ -100,7 +101,8 @@ fi
 
 # an edit touches exactly its own rows: only lines of that artifact's uuid change
 "$SM" cache dump >"$TMP/before" || fail "dump"
-uuid=$("$SM" show skill:s11 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["uuid"])')
+uuid=$("$SM" show skill:s11 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["uuid"])') ||
+	fail "show skill:s11"
 printf -- '---\nname: s11\ndescription: only this one\n---\n' >"$C/skills/s11/SKILL.md"
 "$SM" cache dump >"$TMP/after" || fail "dump"
 diff "$TMP/before" "$TMP/after" | grep '^[<>]' >"$TMP/delta" || true
@@ -127,7 +129,7 @@ rm -f "$DB-wal" "$DB-shm"
 json_check "$TMP/l.json" 'len(d) == 150'
 
 # a second collection with a malformed manifest: the others still sync
-"$SM" collection create other >/dev/null
+"$SM" collection create other >/dev/null || fail "collection create other"
 printf 'garbage = [\n' >>"$SKILLMEAT_HOME/collections/other/collection.toml"
 "$SM" --json cache refresh >"$TMP/r.json" 2>"$TMP/err" || fail "refresh with a bad collection"
 json_check "$TMP/r.json" 'd["collections_refreshed"] == 1 and len(d["errors"]) == 1 and "line" in d["errors"][0]'

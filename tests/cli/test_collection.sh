@@ -60,7 +60,7 @@ ok
 "$SM" config set api.base_url http://127.0.0.1:9999 >/dev/null || fail "config set"
 [ "$("$SM" config get api.base_url)" = "http://127.0.0.1:9999" ] || fail "config get after set"
 "$SM" config set settings.github-token ghp_1234567890abcdef >/dev/null || fail "set token"
-"$SM" config get settings.github-token >"$TMP/out"
+"$SM" config get settings.github-token >"$TMP/out" || fail "config get settings.github-token"
 [ "$(cat "$TMP/out")" = "ghp_****cdef" ] || fail "token not masked: $(cat "$TMP/out")"
 "$SM" --json config list >"$TMP/c.json" || fail "config list"
 json_check "$TMP/c.json" 'd["settings.default-collection"] == "default" and d["analytics.retention-days"] == 90'

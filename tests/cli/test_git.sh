@@ -34,7 +34,7 @@ PY
 ok
 
 "$SM" add acme/tools/skills/demo@v1.0 --name demo-v1 >/dev/null || fail "add tag"
-"$SM" show demo-v1 --json >"$TMP/s.json"
+"$SM" show demo-v1 --json >"$TMP/s.json" || fail "show demo-v1"
 json_check "$TMP/s.json" "d['resolved_sha'] == '$first' and d['resolved_version'] == 'v1.0' and d['description'] == 'first version'"
 "$SM" add "acme/tools/skills/demo@$(echo "$first" | cut -c1-7)" --name demo-short >/dev/null || fail "add 7-hex"
 "$SM" show demo-short --json >"$TMP/s.json" || fail "command failed: skillmeat show demo-short --json"; json_check "$TMP/s.json" "d['resolved_sha'] == '$first' and d['resolved_version'] is None"

@@ -9,7 +9,8 @@ for n in one two three four five; do
 	make_skill "$TMP/src/skills/$n" "$n" "description: first $n"
 done
 "$SM" --quiet add --all "$TMP/src" || fail "add --all"
-"$SM" serve --port 0 >"$TMP/url" 2>"$TMP/serve.err" &
+# two loop threads whatever the machine: wait_page reaches each with many connections
+"$SM" serve --port 0 --threads 2 --no-rate-limit >"$TMP/url" 2>"$TMP/serve.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$TMP"' EXIT
 i=0
@@ -50,7 +51,7 @@ url, want = sys.argv[1:3]
 deadline = time.time() + 20
 while time.time() < deadline:
     seen = set()
-    for _ in range(4):  # several connections: every loop thread's cache
+    for _ in range(16):  # 16 connections over 2 threads: every loop thread's cache
         with urllib.request.urlopen(f"{url}/api/v1/user-collections/default/artifacts?limit=50", timeout=5) as r:
             j = json.load(r)
         seen.add(next(i["description"] for i in j["items"] if i["name"] == "one"))
@@ -75,7 +76,8 @@ wait_for skill:two 'j["metadata"]["description"] == "edited by sed"'
 printf -- '---\nname: three\ndescription: renamed over\n---\n' >"$C/skills/three/.SKILL.md.swp" &&
 	mv "$C/skills/three/.SKILL.md.swp" "$C/skills/three/SKILL.md"
 wait_for skill:three 'j["metadata"]["description"] == "renamed over"'
-mkdir -p "$C/skills/four/deep/er" && echo nested >"$C/skills/four/deep/er/notes.txt"
+{ mkdir -p "$C/skills/four/deep/er" && echo nested >"$C/skills/four/deep/er/notes.txt"; } ||
+	fail "nested file"
 wait_for skill:four 'j["locally_modified"] is True'
 rm -rf "$C/skills/five"
 wait_for skill:five 'j["content_hash"] is None'

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -266,6 +267,33 @@ static void test_write_atomic_alloc_fail(void **state)
 
 /* ---- lock ---- */
 
+/*
+ * Wait (deadline 30 s) until process pid is blocked waiting for a lock: the
+ * kernel lists such a waiter in /proc/locks as "N: -> FLOCK ... PID ...".
+ * An explicit wait, not a sleep that passes whether or not it got there.
+ */
+static bool wait_blocked_on_lock(pid_t pid)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), " %d ", (int)pid);
+	for (int i = 0; i < 30000; i++) {
+		FILE *f = fopen("/proc/locks", "r");
+		char line[256];
+		bool found = false;
+
+		if (!f)
+			return false;
+		while (!found && fgets(line, sizeof(line), f))
+			found = strstr(line, "->") && strstr(line, want);
+		fclose(f);
+		if (found)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
 static int try_lock_nb(const char *path)
 {
 	int fd = open(path, O_RDWR | O_CLOEXEC);
@@ -314,8 +342,8 @@ static void test_lock(void **state)
 		sm_fs_unlock(cfd);
 		_exit(0);
 	}
-	usleep(50 * 1000);
-	assert_int_equal(waitpid(pid, &status, WNOHANG), 0); /* still waiting */
+	assert_true(wait_blocked_on_lock(pid)); /* it waits in flock, for us */
+	assert_int_equal(waitpid(pid, &status, WNOHANG), 0);
 	sm_fs_unlock(fd);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));

@@ -115,6 +115,26 @@ static bool wait_seen(struct recorder *r, size_t from, const char *coll, const c
 	return true;
 }
 
+static void write_file(const char *path, const char *text);
+
+/*
+ * Let every event so far be delivered, explicitly: write a marker file in
+ * skills/<skill> of coll and wait until a batch names it. inotify keeps the
+ * order of events, so whatever came before the marker is in that batch or
+ * an earlier one; the next change starts a batch of its own.
+ */
+static void settle(struct recorder *r, const char *home, const char *coll, const char *skill)
+{
+	static int n;
+	char p[512], rel[128];
+	size_t from = nrecords(r);
+
+	snprintf(p, sizeof(p), "%s/collections/%s/skills/%s/settle-%d.txt", home, coll, skill, ++n);
+	write_file(p, "marker\n");
+	snprintf(rel, sizeof(rel), "skills/%s", skill);
+	assert_true(wait_seen(r, from, coll, rel));
+}
+
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -274,7 +294,7 @@ static void test_nested_and_new_folders(void **state)
 	write_file(p, "nested\n");
 	assert_true(wait_seen(&f->rec, 0, "default", "skills/s4"));
 	/* the new folders are watched now: a later edit deep inside is seen */
-	usleep(50000); /* let the burst above end, so the next edit is a new batch */
+	settle(&f->rec, f->home, "default", "s1"); /* the burst above is over */
 	from = nrecords(&f->rec);
 	write_file(p, "nested again\n");
 	assert_true(wait_seen(&f->rec, from, "default", "skills/s4"));
@@ -340,7 +360,7 @@ static void test_new_collection(void **state)
 	snprintf(p, sizeof(p), "%s/collections/other/collection.toml", f->home);
 	write_file(p, "[collection]\nname = \"other\"\n");
 	assert_true(wait_seen(&f->rec, 0, "other", NULL));
-	usleep(50000);
+	settle(&f->rec, f->home, "other", "x");
 	from = nrecords(&f->rec);
 	snprintf(p, sizeof(p), "%s/collections/other/skills/x/SKILL.md", f->home);
 	write_file(p, "---\nname: x\n---\n");
@@ -512,7 +532,25 @@ static void test_default_refresh(void **state)
 		uint64_t before = __atomic_load_n(&wr.refreshes, __ATOMIC_RELAXED);
 		bool done = false;
 
-		usleep(100000); /* after the debounce of the sed above */
+		/*
+		 * Every event of the sed above delivered and its refresh counted:
+		 * a marker edit after it is seen, and every callback started so
+		 * far has finished (refreshes + errors == callbacks).
+		 */
+		cpath(op, sizeof(op), f, "skills/s3/SKILL.md");
+		write_file(op, "---\nname: s3\ndescription: settled\n---\n");
+		assert_true(wait_description(cache, "s3", "settled"));
+		for (;;) {
+			struct sm_watcher_stats ws;
+			uint64_t fin = __atomic_load_n(&wr.refreshes, __ATOMIC_RELAXED) +
+				       __atomic_load_n(&wr.errors, __ATOMIC_RELAXED);
+
+			sm_watcher_get_stats(f->w, &ws);
+			if (fin == ws.callbacks)
+				break;
+			assert_true(sm_time_mono_ns() / 1000000 < end);
+			usleep(5000);
+		}
 		before = __atomic_load_n(&wr.refreshes, __ATOMIC_RELAXED);
 		snprintf(op, sizeof(op), "%s/collections/gone", f->home);
 		assert_int_equal(sm_fs_mkdir_p(op, 0755, NULL), 0);

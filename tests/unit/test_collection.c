@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A file collection (src/core/collection.c) on a real temporary home: init
+ * as the original (an existing one untouched), names, open, add from a local
+ * folder and file (added, unchanged by hash, refused or replaced when it
+ * changed), the id forms resolve names, remove takes files, manifest and
+ * lock entries together, commit writes both, the active one is not deleted.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "skillmeat/collection.h"
+#include "skillmeat/fs.h"
+#include "skillmeat/home.h"
+#include "skillmeat/manifest.h"
+#include "skillmeat/strbuf.h"
+
+struct fixture {
+	char dir[64];
+	char home_dir[128];
+	struct sm_home *home;
+};
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	assert_true(fputs(text, fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void make_skill(const char *dir, const char *name, const char *desc)
+{
+	char p[512], text[256];
+
+	assert_int_equal(sm_fs_mkdir_p(dir, 0755, NULL), 0);
+	snprintf(p, sizeof(p), "%s/SKILL.md", dir);
+	snprintf(text, sizeof(text), "---\nname: %s\ndescription: %s\n---\n# %s\n", name, desc,
+		 name);
+	write_file(p, text);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/sm-coll.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->home_dir, sizeof(f->home_dir), "%s/home", f->dir);
+	if (sm_home_open(f->home_dir, &f->home, NULL) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	sm_home_free(f->home);
+	sm_fs_remove_tree(f->dir, NULL);
+	free(f);
+	return 0;
+}
+
+static void test_init_and_names(void **state)
+{
+	struct fixture *f = *state;
+	struct strbuf err = STRBUF_INIT;
+	struct sm_collection *c = NULL;
+	char **names = NULL, p[512];
+	size_t n = 0;
+	bool created;
+
+	assert_false(sm_collection_exists(f->home, "default"));
+	assert_int_equal(sm_collection_open(f->home, "default", &c, &err), -ENOENT);
+	assert_non_null(strstr(err.buf, "'default'"));
+	sm_strbuf_reset(&err);
+	assert_int_equal(sm_home_lock(f->home, NULL), 0);
+	assert_int_equal(sm_collection_init(f->home, "work", &created, NULL), 0);
+	assert_true(created);
+	assert_int_equal(sm_collection_init(f->home, "default", &created, NULL), 0);
+	assert_true(created);
+	/* an existing collection is left untouched */
+	snprintf(p, sizeof(p), "%s/collections/work/collection.toml", f->home_dir);
+	write_file(p, "[collection]\nname = \"work\"\nmine = \"kept\"\n");
+	assert_int_equal(sm_collection_init(f->home, "work", &created, NULL), 0);
+	assert_false(created);
+	{
+		struct strbuf text = STRBUF_INIT;
+
+		assert_int_equal(sm_fs_read_file(p, 1 << 20, &text, NULL), 0);
+		assert_non_null(strstr(text.buf, "mine = \"kept\""));
+		sm_strbuf_release(&text);
+	}
+	/* hostile names never make a folder */
+	assert_int_equal(sm_collection_init(f->home, "../escape", &created, &err), -EINVAL);
+	assert_true(err.len > 0);
+	sm_strbuf_reset(&err);
+	snprintf(p, sizeof(p), "%s/escape", f->dir);
+	assert_false(sm_fs_is_dir(p));
+	assert_int_equal(sm_collection_names(f->home, &names, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "default");
+	assert_string_equal(names[1], "work");
+	sm_strv_free(names, n);
+	assert_true(sm_collection_exists(f->home, "work"));
+	assert_string_equal(sm_home_active_collection(f->home), "default");
+	/* the active collection is not deleted; another is */
+	assert_int_equal(sm_collection_delete(f->home, "default", &err), -EBUSY);
+	sm_strbuf_reset(&err);
+	assert_int_equal(sm_collection_delete(f->home, "work", NULL), 0);
+	assert_false(sm_collection_exists(f->home, "work"));
+	assert_int_equal(sm_collection_delete(f->home, "work", &err), -ENOENT);
+	sm_home_unlock(f->home);
+	sm_strbuf_release(&err);
+}
+
+static void add(struct sm_collection *c, const char *src, const struct sm_add_opts *o, int want,
+		enum sm_add_status status)
+{
+	struct sm_add_result res = {0};
+	struct strbuf err = STRBUF_INIT;
+	int r = sm_collection_add_local(c, src, o, &res, &err);
+
+	if (r != want)
+		fail_msg("add '%s': %d, wanted %d (%s)", src, r, want, err.buf);
+	if (r == 0)
+		assert_int_equal(res.status, status);
+	else
+		assert_true(err.len > 0);
+	sm_add_result_release(&res);
+	sm_strbuf_release(&err);
+}
+
+static void test_add_resolve_remove(void **state)
+{
+	struct fixture *f = *state;
+	struct sm_add_opts o = {.type = SM_TYPE_INVALID};
+	struct sm_add_opts forced = {.type = SM_TYPE_INVALID, .force = true};
+	struct sm_collection *c = NULL, *again = NULL;
+	struct strbuf err = STRBUF_INIT;
+	char src[256], p[512];
+	bool created;
+	long i;
+
+	assert_int_equal(sm_home_lock(f->home, NULL), 0);
+	assert_int_equal(sm_collection_init(f->home, "default", &created, NULL), 0);
+	assert_int_equal(sm_collection_open(f->home, NULL, &c, NULL), 0);
+	assert_string_equal(c->name, "default");
+
+	snprintf(src, sizeof(src), "%s/src/pdf", f->dir);
+	make_skill(src, "pdf", "read pdfs");
+	add(c, src, &o, 0, SM_ADD_ADDED);
+	add(c, src, &o, 0, SM_ADD_UNCHANGED); /* the same content: nothing written */
+	make_skill(src, "pdf", "read pdfs, changed");
+	add(c, src, &o, -EEXIST, 0);
+	add(c, src, &forced, 0, SM_ADD_REPLACED);
+	snprintf(p, sizeof(p), "%s/src/agents/pdf.md", f->dir);
+	assert_int_equal(sm_fs_mkdir_p(p, 0755, NULL), 0);
+	assert_int_equal(rmdir(p), 0);
+	write_file(p, "---\ndescription: an agent of the same name\n---\n");
+	add(c, p, &o, 0, SM_ADD_ADDED);
+	assert_true(c->dirty);
+	assert_int_equal(sm_manifest_count(c->manifest), 2);
+
+	/* the id forms */
+	assert_int_equal(sm_collection_resolve(c, "skill:pdf", NULL), 0);
+	assert_int_equal(sm_collection_resolve(c, "default/agent:pdf", NULL), 1);
+	assert_int_equal(sm_collection_resolve(c, "skill:nothing", &err), -ENOENT);
+	sm_strbuf_reset(&err);
+	assert_int_equal(sm_collection_resolve(c, "pdf", &err), -EEXIST); /* ambiguous */
+	assert_non_null(strstr(err.buf, "skill:pdf"));
+	sm_strbuf_reset(&err);
+	assert_int_equal(sm_collection_resolve(c, "gadget:pdf", &err), -EINVAL);
+	assert_true(err.len > 0);
+	sm_strbuf_reset(&err);
+
+	assert_int_equal(sm_collection_commit(c, NULL), 0);
+	assert_false(c->dirty);
+	assert_int_equal(sm_collection_open(f->home, "default", &again, NULL), 0);
+	assert_int_equal(sm_manifest_count(again->manifest), 2);
+	assert_non_null(sm_lock_hash(again->lock, "pdf", SM_TYPE_SKILL));
+	assert_non_null(sm_lock_hash(again->lock, "pdf", SM_TYPE_AGENT));
+	sm_collection_free(again);
+
+	/* remove: files, manifest and lock entries */
+	i = sm_collection_resolve(c, "skill:pdf", NULL);
+	assert_int_equal(sm_collection_remove(c, (size_t)i, false, NULL), 0);
+	assert_int_equal(sm_collection_commit(c, NULL), 0);
+	snprintf(p, sizeof(p), "%s/collections/default/skills/pdf", f->home_dir);
+	assert_false(sm_fs_is_dir(p));
+	assert_int_equal(sm_collection_open(f->home, "default", &again, NULL), 0);
+	assert_int_equal(sm_manifest_count(again->manifest), 1);
+	assert_null(sm_lock_hash(again->lock, "pdf", SM_TYPE_SKILL));
+	assert_int_equal(sm_collection_resolve(again, "pdf", NULL), 0); /* unique now */
+	/* keep_files: the entry goes, the file stays */
+	assert_int_equal(sm_collection_remove(again, 0, true, NULL), 0);
+	assert_int_equal(sm_collection_commit(again, NULL), 0);
+	snprintf(p, sizeof(p), "%s/collections/default/agents/pdf.md", f->home_dir);
+	assert_true(sm_fs_is_file(p));
+	sm_collection_free(again);
+	sm_collection_free(c);
+	sm_collection_free(NULL);
+	sm_home_unlock(f->home);
+	sm_strbuf_release(&err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_init_and_names, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_add_resolve_remove, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
