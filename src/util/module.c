@@ -51,6 +51,8 @@ static void *try_open(const char *dir, const char *file, struct strbuf *why)
 	return h;
 }
 
+static const char module_dir[] = SM_MODULE_DIR;
+
 int sm_module_load(const char *file, const char *symbol, const void **ret, struct strbuf *err)
 {
 	struct strbuf dir = STRBUF_INIT, why = STRBUF_INIT;
@@ -59,8 +61,9 @@ int sm_module_load(const char *file, const char *symbol, const void **ret, struc
 
 	if (exe_dir(&dir))
 		h = try_open(dir.buf, file, &why);
-	if (!h && SM_MODULE_DIR[0])
-		h = try_open(SM_MODULE_DIR, file, &why);
+	/* not SM_MODULE_DIR[0] itself: clang -Werror refuses '&&' with a constant */
+	if (!h && module_dir[0])
+		h = try_open(module_dir, file, &why);
 	if (!h) {
 		r = sm_err(err, -ENOENT, "cannot load module '%s': %s", file,
 			   why.len ? why.buf : "not found");
