@@ -107,6 +107,30 @@ int sm_cache_sync_entry(struct sm_cache *c, const struct sm_collection *coll, si
 			bool write, struct sm_artifact_row *ret, struct strbuf *err);
 
 /*
+ * The stat fingerprint of dir's collection.toml and collection.lock, for
+ * sm_cache_note_manifest_write(); *ret is the caller's to free.
+ */
+int sm_cache_manifest_fp(const char *dir, char **ret);
+
+/*
+ * The caller, holding the home lock, rewrote the manifest and lock of
+ * collection (folder dir) after reading them at fingerprint before, and
+ * resynced every entry it changed (sm_cache_sync_entry). When the index was
+ * in step with the files at before, it is in step with them now: the sync
+ * state moves to their new fingerprint, so the next sync of the collection
+ * (the watcher's, right after) takes the warm path instead of reading the
+ * whole manifest again. Otherwise nothing changes. before may be NULL.
+ */
+int sm_cache_note_manifest_write(struct sm_cache *c, const char *collection, const char *dir,
+				 const char *before, struct strbuf *err);
+
+/*
+ * Does row's stored fingerprint still describe its files (dir: the folder
+ * of its collection)? False for a row without one or files that cannot be read.
+ */
+bool sm_cache_row_current(const char *dir, const struct sm_artifact_row *row);
+
+/*
  * Bring the user collections of the cache up to date with
  * user-collections.toml (user_collections.h): rows put, pruned (never
  * "default"), each member key resolved to an artifact and the memberships

@@ -24,6 +24,7 @@
 #include "skillmeat/strbuf.h"
 #include "skillmeat/timeutil.h"
 #include "skillmeat/toml.h"
+#include "skillmeat/log.h"
 #include "skillmeat/watcher.h"
 #include "util/banned.h"
 
@@ -108,9 +109,16 @@ static int configure(struct sm_home *home, struct sm_server_config *cfg)
 int sm_serve_new(struct sm_home *home, const struct sm_serve_options *opts,
 		 struct sm_serve **ret, struct strbuf *err)
 {
-	struct sm_serve *s = sm_calloc(1, sizeof(*s));
+	struct sm_serve *s;
 	int r;
 
+	/*
+	 * skillmeat-serve.so binds its own copy of the logger (-Bsymbolic):
+	 * read SKILLMEAT_LOG_LEVEL/FORMAT for it too, or the server's own lines
+	 * (watcher, refresher, requests) stay at the default level.
+	 */
+	sm_log_init();
+	s = sm_calloc(1, sizeof(*s));
 	if (!s)
 		return sm_err(err, -ENOMEM, "out of memory");
 	s->home = home;

@@ -394,6 +394,59 @@ static int manifest_fingerprint(const char *dir, struct strbuf *out)
 	return r;
 }
 
+int sm_cache_manifest_fp(const char *dir, char **ret)
+{
+	struct strbuf fp = STRBUF_INIT;
+	int r = manifest_fingerprint(dir, &fp);
+
+	if (r == 0 && !(*ret = sm_strbuf_detach(&fp, NULL)))
+		r = -ENOMEM;
+	sm_strbuf_release(&fp);
+	return r;
+}
+
+int sm_cache_note_manifest_write(struct sm_cache *cache, const char *collection, const char *dir,
+				 const char *before, struct strbuf *err)
+{
+	struct strbuf now = STRBUF_INIT;
+	char *stored = NULL;
+	int r;
+
+	if (!before)
+		return 0;
+	r = sm_store_get_sync_state(cache->store, collection, &stored, err);
+	if (r < 0 || !stored || strcmp(stored, before))
+		goto out; /* the index was behind already: the next sync reads it all */
+	r = manifest_fingerprint(dir, &now);
+	if (r == 0 && strcmp(now.buf, before))
+		r = sm_store_set_sync_state(cache->store, collection, now.buf, err);
+out:
+	sm_free(stored);
+	sm_strbuf_release(&now);
+	return r < 0 ? r : 0;
+}
+
+bool sm_cache_row_current(const char *dir, const struct sm_artifact_row *row)
+{
+	struct strbuf abs = STRBUF_INIT, fp = STRBUF_INIT;
+	const char *colon = row->fingerprint ? strchr(row->fingerprint, ':') : NULL;
+	int64_t nf, tot;
+	bool same = false;
+
+	if (!row->path || !colon)
+		goto out;
+	if (row->path[0] == '/' ? sm_strbuf_addstr(&abs, row->path) < 0
+				: sm_strbuf_addf(&abs, "%s/%s", dir, row->path) < 0)
+		goto out;
+	same = files_fingerprint(abs.buf, &fp, &nf, &tot, NULL, NULL) == 0 &&
+	       fp.len == (size_t)(colon - row->fingerprint) &&
+	       !memcmp(fp.buf, row->fingerprint, fp.len);
+out:
+	sm_strbuf_release(&abs);
+	sm_strbuf_release(&fp);
+	return same;
+}
+
 /*
  * Warm fast path: the manifest and lock are as they were at the last full
  * sync, so only the files can have changed. Returns 1 when every row's files

@@ -644,15 +644,20 @@ void sm_watcher_get_stats(struct sm_watcher *w, struct sm_watcher_stats *ret)
 	ret->degraded = atomic_load(&w->degraded);
 }
 
-/* Flag the rows whose path is one of paths stale, so the sync re-reads them. */
-static void mark_paths(struct sm_cache *cache, const char *coll, const char *const *paths,
-		       size_t n)
+/*
+ * Flag the rows whose path is one of paths stale, so the sync re-reads them;
+ * not a row whose fingerprint still describes its files (our own write,
+ * already indexed): flagged, it would make the sync read the whole manifest.
+ */
+static size_t mark_paths(struct sm_cache *cache, const char *coll, const char *const *paths,
+			 size_t n)
 {
-	struct sm_artifact_row *rows = NULL;
-	size_t nrows = 0;
-	struct strbuf err = STRBUF_INIT;
+	struct sm_artifact_row *rows = NULL, row;
+	size_t nrows = 0, current = 0;
+	struct strbuf err = STRBUF_INIT, dir = STRBUF_INIT;
 
-	if (sm_store_list_collection(cache->store, coll, &rows, &nrows, &err) < 0) {
+	if (sm_home_collection_dir(cache->home, coll, &dir) < 0 ||
+	    sm_store_list_fingerprints(cache->store, coll, &rows, &nrows, &err) < 0) {
 		sm_log_debug("watcher: cannot list '%s': %s", coll, err.buf);
 		goto out;
 	}
@@ -662,14 +667,42 @@ static void mark_paths(struct sm_cache *cache, const char *coll, const char *con
 		for (size_t j = 0; j < n; j++) {
 			if (strcmp(rows[i].path, paths[j]))
 				continue;
-			if (sm_store_mark_stale(cache->store, rows[i].uuid, &err) < 0)
+			if (sm_cache_row_current(dir.buf, &rows[i])) {
+				current++;
+				break;
+			}
+			if (sm_store_get_artifact_by_key(cache->store, coll, rows[i].type,
+							 rows[i].name, &row, &err) < 0) {
+				sm_log_debug("watcher: cannot find '%s': %s", rows[i].path, err.buf);
+				break;
+			}
+			if (sm_store_mark_stale(cache->store, row.uuid, &err) < 0)
 				sm_log_debug("watcher: cannot flag '%s': %s", rows[i].path, err.buf);
+			sm_artifact_row_release(&row);
 			break;
 		}
 	}
 out:
 	sm_artifact_rows_free(rows, nrows);
 	sm_strbuf_release(&err);
+	sm_strbuf_release(&dir);
+	return n - current; /* paths not known to be indexed as they are */
+}
+
+/* Is the index in step with coll's manifest and lock as they are now? */
+static bool manifest_in_step(struct sm_cache *cache, const char *coll)
+{
+	struct strbuf dir = STRBUF_INIT;
+	char *now = NULL, *stored = NULL;
+	bool same = sm_home_collection_dir(cache->home, coll, &dir) == 0 &&
+		    sm_cache_manifest_fp(dir.buf, &now) == 0 &&
+		    sm_store_get_sync_state(cache->store, coll, &stored, NULL) == 0 && stored &&
+		    !strcmp(stored, now);
+
+	sm_free(now);
+	sm_free(stored);
+	sm_strbuf_release(&dir);
+	return same;
 }
 
 void sm_watcher_default_refresh(void *ctx, const char *collection, const char *const *paths,
@@ -679,6 +712,8 @@ void sm_watcher_default_refresh(void *ctx, const char *collection, const char *c
 	struct sm_sync_stats st = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	const char *which = collection;
+	size_t unknown = n;
+	bool indexed;
 	int r;
 
 	if (!wr->cache) {
@@ -692,18 +727,30 @@ void sm_watcher_default_refresh(void *ctx, const char *collection, const char *c
 	if (!sm_collection_exists(wr->home, collection))
 		which = NULL; /* gone (or not a collection yet): prune its rows */
 	else if (n)
-		mark_paths(wr->cache, collection, paths, n);
+		unknown = mark_paths(wr->cache, collection, paths, n);
+	/*
+	 * Our own write, already indexed (ops/edit.c): every changed file is
+	 * as its row says and the manifest as the sync state says. Nothing
+	 * to read: a sync would stat every file of the collection.
+	 */
+	indexed = which && !unknown && manifest_in_step(wr->cache, collection);
 	/* the prune of a vanished collection needs no re-read of the others */
-	r = sm_cache_sync(wr->cache, which, which ? SM_SYNC_REFRESH_STALE : 0, &st, &err);
+	r = indexed ? 0
+		    : sm_cache_sync(wr->cache, which, which ? SM_SYNC_REFRESH_STALE : 0, &st, &err);
 	if (wr->unlock)
 		wr->unlock(wr->ctx);
 	if (r < 0)
 		goto fail;
 	__atomic_fetch_add(&wr->refreshes, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&wr->artifact_errors, (uint64_t)st.errors, __ATOMIC_RELAXED);
-	sm_log_debug("watcher: '%s' changed (%zu paths%s): %zu created, %zu updated, %zu removed",
-		     collection, n, manifest_changed ? ", manifest" : "", st.created, st.updated,
-		     st.removed);
+	if (indexed)
+		sm_log_debug("watcher: '%s' changed (%zu paths%s): already indexed", collection, n,
+			     manifest_changed ? ", manifest" : "");
+	else
+		sm_log_debug("watcher: '%s' changed (%zu paths%s): %zu created, %zu updated, "
+			     "%zu removed",
+			     collection, n, manifest_changed ? ", manifest" : "", st.created,
+			     st.updated, st.removed);
 	if (wr->after_refresh)
 		wr->after_refresh(wr->ctx, collection);
 	goto out;

@@ -303,6 +303,7 @@ int sm_edit_artifact(const struct sm_ops_ctx *ctx, const struct sm_edit_request 
 	enum sm_artifact_type type;
 	const char *rel;
 	bool locked = false, wrote_row = false;
+	char *before = NULL;
 	long idx;
 	int r;
 
@@ -321,6 +322,9 @@ int sm_edit_artifact(const struct sm_ops_ctx *ctx, const struct sm_edit_request 
 		goto out;
 	locked = true;
 	if ((r = sm_collection_open(ctx->home, req->collection, &c, err)) < 0)
+		goto out;
+	/* the manifest as read: the index may follow our write without a full sync */
+	if ((r = sm_cache_manifest_fp(c->dir, &before)) < 0)
 		goto out;
 	idx = sm_collection_resolve(c, req->id, err);
 	if (idx < 0) {
@@ -398,6 +402,10 @@ int sm_edit_artifact(const struct sm_ops_ctx *ctx, const struct sm_edit_request 
 		sm_artifact_row_release(&row);
 		if (r < 0)
 			goto out;
+		if (res.changed)
+			r = sm_cache_note_manifest_write(cache, c->name, c->dir, before, err);
+		if (r < 0)
+			goto out;
 	}
 out:
 	if (locked)
@@ -409,6 +417,7 @@ out:
 	sm_strbuf_release(&mdpath);
 	sm_strbuf_release(&text);
 	sm_strbuf_release(&abs);
+	sm_free(before);
 	if (r < 0) {
 		sm_edit_result_release(&res);
 		return r;

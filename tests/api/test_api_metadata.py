@@ -13,11 +13,14 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import tomllib
 import urllib.parse
 
@@ -137,6 +140,83 @@ SKILL = ("---\nname: s1\n# a comment\ndescription: old\nmodel: sonnet\n---\n\n"
 def read(p):
     with open(p, "rb") as f:
         return f.read()
+
+
+def manifest_fp(coll):
+    """The stat fingerprint the sync keeps of collection.toml and collection.lock."""
+    out = ""
+    for f in ("collection.toml", "collection.lock"):
+        st = os.stat(os.path.join(coll, f))
+        out += f"{st.st_ino}.{st.st_size}.{st.st_mtime_ns // 10**9}.{st.st_mtime_ns % 10**9:09d};"
+    return out
+
+
+def sync_state(home):
+    db = sqlite3.connect(f"file:{home}/cache/metadata.db?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT files_fp FROM sync_state WHERE collection = 'default'").fetchone()
+    finally:
+        db.close()
+    return row[0] if row else None
+
+
+def watcher_lines(log, start):
+    with open(log) as f:
+        f.seek(start)
+        return [ln for ln in f.read().splitlines() if "watcher: 'default' changed" in ln]
+
+
+def wait_watcher(log, start, what):
+    """The watcher's first refresh line after offset start (a generous deadline, not a timing check)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        lines = watcher_lines(log, start)
+        if lines:
+            return lines[0]
+        time.sleep(0.05)
+    fail(f"no watcher refresh after {what} within 60 s")
+
+
+def own_writes(home, coll, fpath):
+    """An edit keeps the index in step with the manifest it wrote (sync state
+    included), so the watcher does not read the whole collection again for
+    it; a hand edit still is read."""
+    cli(home, "cache", "refresh")
+    check(sync_state(home) == manifest_fp(coll), "after a refresh the sync state is the manifest's")
+    cli(home, "edit", "skill:s1", "--description", "from the CLI")
+    check(sync_state(home) == manifest_fp(coll),
+          "after a CLI edit the sync state follows the manifest it wrote")
+    log = os.path.join(TMP, "serve-debug.log")
+    with open(log, "w") as lf:
+        proc = subprocess.Popen([BIN, "serve", "--port", "0", "--no-rate-limit"],
+                                env=dict(ENV, SKILLMEAT_HOME=home, SKILLMEAT_LOG_LEVEL="debug"),
+                                stdout=subprocess.PIPE, stderr=lf, text=True)
+    LIVE.append(proc)
+    line = proc.stdout.readline()
+    if not line.startswith("http://"):
+        fail(f"serve did not start ({line!r})")
+    u = urllib.parse.urlsplit(line.strip())
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
+    start = os.path.getsize(log)
+    c.request("PUT", "/api/v1/artifacts/skill:s1/metadata", json.dumps({"description": "own"}),
+              {"Content-Type": "application/json"})
+    r = c.getresponse()
+    r.read()
+    check(r.status == 200, f"PUT with the watcher on -> {r.status}")
+    got = wait_watcher(log, start, "the PUT")
+    check(got.endswith("already indexed"), f"the watcher does not sync again for our own write ({got})")
+    start = os.path.getsize(log)
+    text = read(fpath).decode()
+    check(re.search(r'^description: "?own"?$', text, re.M), f"the PUT wrote the file ({text!r})")
+    write(fpath, re.sub(r'^description: .*$', "description: by hand", text, flags=re.M))
+    got = wait_watcher(log, start, "a hand edit")
+    check(not got.endswith("already indexed"), f"a hand edit is read again ({got})")
+    c.request("GET", "/api/v1/artifacts/skill:s1")
+    r = c.getresponse()
+    j = json.loads(r.read())
+    check(j["metadata"]["description"] == "by hand", f"the hand edit shows ({j['metadata']})")
+    proc.terminate()
+    check(proc.wait(30) == 0, "the debug server stops cleanly")
 
 
 def main():
@@ -270,6 +350,7 @@ def main():
 
     rc, _, err = s.stop()
     check(rc == 0, f"server stops cleanly ({err[-300:]})")
+    own_writes(home, coll, fpath)
     shutil.rmtree(TMP, ignore_errors=True)
     print(f"{CHECKS} checks passed")
 
