@@ -5,15 +5,21 @@ set -u
 dir=$1
 shift
 log=$(mktemp)
-meson test -C "$dir" --print-errorlogs "$@" 2>&1 | tee "$log"
-status=$?
+st=$(mktemp)
+# meson's own exit status, not tee's (POSIX sh has no pipefail)
+{
+	meson test -C "$dir" --print-errorlogs "$@"
+	echo $? >"$st"
+} 2>&1 | tee "$log"
+status=$(cat "$st")
+[ -n "$status" ] || status=1
 count() {
 	awk -v k="$1" '$1 == k":" || ($1" "$2) == k":" { n = $NF } END { print n + 0 }' "$log"
 }
 ok=$(count Ok)
 fail=$(( $(count Fail) + $(count Timeout) + $(awk '/^Unexpected Pass:/ { n = $NF } END { print n + 0 }' "$log") ))
 skip=$(count Skipped)
-rm -f "$log"
+rm -f "$log" "$st"
 if [ "$ok" = 0 ] && [ "$fail" = 0 ]; then
 	echo "no test ran" >&2
 	fail=1
