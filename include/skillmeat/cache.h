@@ -53,6 +53,12 @@ enum sm_sync_flags {
 	 * new one. Implies SM_SYNC_FORCE; collection must be NULL.
 	 */
 	SM_SYNC_REBUILD = 1 << 2,
+	/*
+	 * With collection NULL: also re-read the deployments index from the
+	 * tracking files of the projects in projects.toml (implied by
+	 * SM_SYNC_REBUILD and SM_SYNC_REFRESH_STALE).
+	 */
+	SM_SYNC_DEPLOYMENTS = 1 << 3,
 };
 
 struct sm_sync_stats {
@@ -87,6 +93,18 @@ void sm_sync_stats_release(struct sm_sync_stats *s);
  */
 int sm_cache_sync(struct sm_cache *c, const char *collection, unsigned flags,
 		  struct sm_sync_stats *stats, struct strbuf *err);
+
+/*
+ * The deployments index (the `deployments` table): one project's rows
+ * replaced by what its tracking files record now, or every project of the
+ * home's projects.toml (rows of projects no longer listed dropped). One
+ * transaction each (a savepoint inside the caller's).
+ */
+int sm_cache_index_project(struct sm_cache *c, const char *project, struct strbuf *err);
+/* The rows of one tracking file as loaded (no file read): an operation that just wrote it. */
+struct sm_tracking;
+int sm_cache_index_tracking(struct sm_cache *c, const struct sm_tracking *t, struct strbuf *err);
+int sm_cache_index_projects(struct sm_cache *c, struct strbuf *err);
 
 /*
  * Sync one collection that the caller has open (and may have just written,

@@ -160,6 +160,7 @@ struct sm_deploy_opts {
 	/* Asked before replacing an untracked or modified target (may be NULL: refuse). */
 	bool (*confirm)(void *ctx, const char *question);
 	void *confirm_ctx;
+	struct sm_hashcache *hashes; /* may be NULL */
 };
 
 /*
@@ -183,6 +184,8 @@ int sm_undeploy_one(struct sm_tracking *t, size_t idx, bool force, struct strbuf
 
 /* Remove leftovers of an interrupted run (".<name>.sm-stage-*" entries) under t's root. */
 void sm_deploy_cleanup(const struct sm_tracking *t);
+/* The same for one folder (".<x>.sm-stage-<pid>", ".sm-old-", ".sm-base-", ".sm-restore-" of dead pids). */
+void sm_deploy_cleanup_dir(const char *dir);
 
 /* ---- status (§5, for every type) ---- */
 
@@ -233,6 +236,27 @@ int sm_deploy_copy(const char *src, const char *dst, struct strbuf *err);
 
 /* The hash the deployed copy of the collection copy at path would have (§1.6 ignore list). */
 int sm_deploy_source_hash(const char *path, char hex[SM_SHA256_HEX_LEN + 1], struct strbuf *err);
+
+/* ---- a cache of content hashes by stat fingerprint (<home>/cache/deploy-hashes.tsv) ---- */
+
+struct sm_hashcache;
+/* A missing or malformed cache file is an empty cache. */
+int sm_hashcache_open(const struct sm_home *home, struct sm_hashcache **ret, struct strbuf *err);
+/* Write it (atomically) when something was added. */
+int sm_hashcache_save(struct sm_hashcache *hc, struct strbuf *err);
+void sm_hashcache_free(struct sm_hashcache *hc);
+/*
+ * The content hash of path (as_deployed: the hash its deployed copy would
+ * have, sm_deploy_source_hash; else sm_content_hash), from the cache when
+ * every file's path, size, mtime and inode are as when it was computed.
+ * hc NULL: computed every time.
+ */
+int sm_hashcache_hash(struct sm_hashcache *hc, const char *path, bool as_deployed,
+		      char hex[SM_SHA256_HEX_LEN + 1], struct strbuf *err);
+
+/* Record hex as the hash of path as it is now (after writing it ourselves). */
+int sm_hashcache_note(struct sm_hashcache *hc, const char *path, bool as_deployed,
+		      const char hex[SM_SHA256_HEX_LEN + 1]);
 
 /* ---- the home's registry of projects deployed to (projects.toml) ---- */
 

@@ -214,6 +214,22 @@ struct sm_cache_status {
  * fills every pointer. Semantics are those documented on the wrappers.
  */
 struct sm_store;
+/* One deployment as a project's tracking file records it (the deployments index). */
+struct sm_deployment_row {
+	char *project;
+	char *root; /* the profile root holding the tracking file (".claude") */
+	char *profile_id;
+	char *collection;
+	char *type;
+	char *name;
+	char *artifact_path;
+	char *deployed_at;
+	char *content_hash;
+	char *platform;
+	bool local_modifications;
+};
+void sm_deployment_rows_free(struct sm_deployment_row *rows, size_t n);
+
 struct sm_store_ops {
 	const char *name;
 	void (*free)(struct sm_store *st);
@@ -285,7 +301,24 @@ struct sm_store_ops {
 	int (*bulk_end)(struct sm_store *st, int64_t mark, struct strbuf *err);
 	int (*set_sync_state)(struct sm_store *st, const char *collection, const char *fp,
 			      struct strbuf *err);
+	int (*replace_deployments)(struct sm_store *st, const char *project, const char *root,
+				   const struct sm_deployment_row *rows, size_t n,
+				   struct strbuf *err);
+	int (*deployments_of)(struct sm_store *st, const char *collection, const char *type,
+			      const char *name, struct sm_deployment_row **ret, size_t *ret_n,
+			      struct strbuf *err);
 };
+
+/*
+ * The deployments index: replace every row of project's root (root NULL:
+ * of every root; project NULL: of all projects) by rows; the deployments
+ * of one artifact, ordered by project and profile.
+ */
+int sm_store_replace_deployments(struct sm_store *st, const char *project, const char *root,
+				 const struct sm_deployment_row *rows, size_t n, struct strbuf *err);
+int sm_store_deployments_of(struct sm_store *st, const char *collection, const char *type,
+			    const char *name, struct sm_deployment_row **ret, size_t *ret_n,
+			    struct strbuf *err);
 
 /* Every backend's handle starts with this. */
 struct sm_store {

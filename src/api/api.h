@@ -200,12 +200,18 @@ json_t *api_artifact_summary(const struct sm_artifact_row *row, const char *key,
 /* ArtifactResponse (/artifacts). collections stolen. */
 json_t *api_artifact_response(const struct sm_artifact_row *row, const char *key,
 			      json_t *collections);
+/*
+ * Fill deployments[] and deployment_stats of an artifact answer o from the
+ * deployments index (api_deploy.c). 0 or -ENOMEM.
+ */
+int api_add_deployments(struct sm_cache *cache, const struct sm_artifact_row *row, json_t *o);
 /* UserCollectionResponse; count < 0 → null. */
 json_t *api_user_collection_json(const struct sm_user_collection_row *row, int64_t count);
 
 int api_register_user_collections(struct sm_app *app, struct sm_router *router, struct strbuf *err);
 int api_register_artifacts(struct sm_app *app, struct sm_router *router, struct strbuf *err);
 /* POST /artifacts, PUT /artifacts/{id} (api_artifacts_write.c). */
+int api_register_deployments(struct sm_app *app, struct sm_router *router, struct strbuf *err);
 int api_register_artifact_metadata(struct sm_app *app, struct sm_router *router,
 				   struct strbuf *err);
 int api_register_artifact_writes(struct sm_app *app, struct sm_router *router,

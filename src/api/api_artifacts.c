@@ -76,8 +76,13 @@ static int split_param(struct sm_http_req *req, const char *name, const char *co
 static json_t *art_item(const struct sm_artifact_row *row, const char *key, json_t *colls,
 		       void *ctx)
 {
-	(void)ctx;
-	return api_artifact_response(row, key, colls);
+	json_t *o = api_artifact_response(row, key, colls);
+
+	if (o && api_add_deployments(ctx, row, o) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static int art_list(struct sm_http_req *req, void *data)
@@ -103,7 +108,7 @@ static int art_list(struct sm_http_req *req, void *data)
 	cacheable = api_resp_token(cache, tok) == 1;
 	if (cacheable && api_resp_get(req, tok, "a"))
 		return SM_HTTP_DONE;
-	return api_answer_page(req, app, &q, "a", art_item, NULL, tok, cacheable);
+	return api_answer_page(req, app, &q, "a", art_item, cache, tok, cacheable);
 }
 
 static int art_get(struct sm_http_req *req, void *data)
@@ -141,6 +146,10 @@ static int art_get(struct sm_http_req *req, void *data)
 	    (r = api_artifact_key(cache, &row, &key)) < 0)
 		goto out;
 	o = api_artifact_response(&row, key.buf, colls);
+	if (o && api_add_deployments(cache, &row, o) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
 	r = o ? sm_http_json(req, 200, o) : -ENOMEM;
 out:
 	sm_artifact_row_release(&row);

@@ -186,6 +186,8 @@ int sm_app_attach(struct sm_app *app, struct sm_http_server *srv, struct strbuf 
 		r = api_register_artifact_metadata(app, router, err);
 	if (r >= 0)
 		r = api_register_files(app, router, err);
+	if (r >= 0)
+		r = api_register_deployments(app, router, err);
 	if (r < 0)
 		return r;
 	sm_http_server_set_hooks(srv, &hooks);

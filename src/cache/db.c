@@ -359,6 +359,33 @@ static const char m10_up[] = "ALTER TABLE artifacts ADD COLUMN updated TEXT;";
 
 static const char m10_down[] = "ALTER TABLE artifacts DROP COLUMN updated;";
 
+/*
+ * 11: the deployments of the projects listed in the home's projects.toml, as
+ * their tracking files record them (an index: rebuilt from the files).
+ */
+static const char m11_up[] =
+	"CREATE TABLE deployments ("
+	" project TEXT NOT NULL,"
+	" root TEXT NOT NULL,"
+	" profile_id TEXT NOT NULL,"
+	" collection TEXT NOT NULL,"
+	" type TEXT NOT NULL,"
+	" name TEXT NOT NULL,"
+	" artifact_path TEXT NOT NULL,"
+	" deployed_at TEXT,"
+	" content_hash TEXT,"
+	" platform TEXT,"
+	" local_modifications INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (project, root, profile_id, type, name));"
+	"CREATE INDEX idx_deployments_artifact ON deployments (collection, type, name);"
+	REV_TRIGGER("rev_deployments_insert", "AFTER INSERT ON deployments")
+	REV_TRIGGER("rev_deployments_delete", "AFTER DELETE ON deployments");
+
+static const char m11_down[] =
+	"DROP TRIGGER rev_deployments_delete;"
+	"DROP TRIGGER rev_deployments_insert;"
+	"DROP TABLE deployments;";
+
 /* SQL for the store's bulk mode (store_sqlite.c), next to the trigger it relies on. */
 const char sm_db_sql_fts_flush[] =
 	"INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a")
@@ -376,6 +403,7 @@ static const struct migration migrations[] = {
 	{ 8, "deferred full-text indexing", m8_up, m8_down },
 	{ 9, "body text search", m9_up, m9_down },
 	{ 10, "updated time", m10_up, m10_down },
+	{ 11, "deployments index", m11_up, m11_down },
 };
 
 static const char bootstrap_sql[] =

@@ -482,3 +482,35 @@ int sm_store_any_flagged_stale(struct sm_store *st, bool *ret, struct strbuf *er
 		return sm_err(err, -EINVAL, "output required");
 	return st->ops->any_flagged_stale(st, ret, err);
 }
+
+void sm_deployment_rows_free(struct sm_deployment_row *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++) {
+		sm_free(rows[i].project);
+		sm_free(rows[i].root);
+		sm_free(rows[i].profile_id);
+		sm_free(rows[i].collection);
+		sm_free(rows[i].type);
+		sm_free(rows[i].name);
+		sm_free(rows[i].artifact_path);
+		sm_free(rows[i].deployed_at);
+		sm_free(rows[i].content_hash);
+		sm_free(rows[i].platform);
+	}
+	sm_free(rows);
+}
+
+int sm_store_replace_deployments(struct sm_store *st, const char *project, const char *root,
+				 const struct sm_deployment_row *rows, size_t n, struct strbuf *err)
+{
+	return st->ops->replace_deployments(st, project, root, rows, n, err);
+}
+
+int sm_store_deployments_of(struct sm_store *st, const char *collection, const char *type,
+			    const char *name, struct sm_deployment_row **ret, size_t *ret_n,
+			    struct strbuf *err)
+{
+	if (!collection || !type || !name)
+		return sm_err(err, -EINVAL, "collection, type and name required");
+	return st->ops->deployments_of(st, collection, type, name, ret, ret_n, err);
+}

@@ -1456,6 +1456,8 @@ static const struct sm_store_ops sqlite_ops = {
     .bulk_begin = sq_bulk_begin,
     .bulk_end = sq_bulk_end,
     .set_sync_state = sq_set_sync_state,
+    .replace_deployments = sm_sq_replace_deployments,
+    .deployments_of = sm_sq_deployments_of,
     .dump = sm_sq_dump,
 };
 

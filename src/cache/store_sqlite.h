@@ -113,6 +113,11 @@ int sm_sq_add_members(struct sm_store *st, const char *collection_id, const char
 		      size_t n, const char *added_at, struct strbuf *err);
 int sm_sq_add_all_members(struct sm_store *st, const char *collection_id, const char *added_at,
 			  struct strbuf *err);
+int sm_sq_replace_deployments(struct sm_store *st, const char *project, const char *root,
+			      const struct sm_deployment_row *rows, size_t n, struct strbuf *err);
+int sm_sq_deployments_of(struct sm_store *st, const char *collection, const char *type,
+			 const char *name, struct sm_deployment_row **ret, size_t *ret_n,
+			 struct strbuf *err);
 int sm_sq_remove_member(struct sm_store *st, const char *collection_id, const char *uuid,
 			struct strbuf *err);
 int sm_sq_prune_members(struct sm_store *st, const char *collection_id,

@@ -1264,6 +1264,11 @@ int sm_cache_sync(struct sm_cache *cache, const char *collection, unsigned flags
 	r = ensure_default(cache, stats, err);
 	if (r < 0)
 		goto out;
+	if (!collection && (flags & (SM_SYNC_DEPLOYMENTS | SM_SYNC_REBUILD | SM_SYNC_REFRESH_STALE))) {
+		r = sm_cache_index_projects(cache, err);
+		if (r < 0)
+			goto out;
+	}
 	if (in_tx) {
 		r = sm_store_commit(cache->store, err);
 		in_tx = false;

@@ -148,7 +148,7 @@ int cmd_deploy(struct cli *cli, int argc, char **argv)
 	home = cli_home(cli);
 	if (!home)
 		return EXIT_FAIL;
-	sm_ops_ctx_init(&ctx, home, NULL);
+	sm_ops_ctx_init(&ctx, home, cli_cache(cli));
 	if ((r = sm_ops_deploy(&ctx, &req, &rep, &err)) < 0) {
 		cli_fail(cli, r, &err);
 		goto out;
@@ -239,7 +239,7 @@ int cmd_undeploy(struct cli *cli, int argc, char **argv)
 	home = cli_home(cli);
 	if (!home)
 		return EXIT_FAIL;
-	sm_ops_ctx_init(&ctx, home, NULL);
+	sm_ops_ctx_init(&ctx, home, cli_cache(cli));
 	if ((r = sm_ops_undeploy(&ctx, &req, &rep, &err)) < 0) {
 		cli_fail(cli, r, &err);
 		goto out;

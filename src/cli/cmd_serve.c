@@ -68,7 +68,7 @@ static int startup_sync(struct cli *cli)
 
 	if (!cache)
 		return -EIO;
-	r = sm_cache_sync(cache, NULL, 0, &st, &err);
+	r = sm_cache_sync(cache, NULL, SM_SYNC_DEPLOYMENTS, &st, &err);
 	if (r < 0)
 		cli_error(cli, "startup sync failed: %s", err.buf);
 	for (size_t i = 0; r >= 0 && i < st.nmessages; i++)

@@ -35,6 +35,7 @@ static const struct cli_cmd commands[] = {
 	{ "snapshot", cmd_snapshot, "save the collection as a snapshot" },
 	{ "history", cmd_history, "list the snapshots of a collection" },
 	{ "rollback", cmd_rollback, "restore the collection to a snapshot" },
+	{ "update", cmd_update, "fetch GitHub-sourced artifacts again from their upstream" },
 	{ "serve", cmd_serve, "serve the REST API over the metadata cache" },
 };
 

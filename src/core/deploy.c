@@ -254,8 +254,7 @@ int sm_deploy_one(struct sm_tracking *t, const struct sm_profile *p,
 	}
 	exists = lstat(target.buf, &st) == 0;
 	was_link = exists && S_ISLNK(st.st_mode);
-	r = opts->symlink ? sm_content_hash(src->path, chash, &e)
-			  : sm_deploy_source_hash(src->path, chash, &e);
+	r = sm_hashcache_hash(opts->hashes, src->path, !opts->symlink, chash, &e);
 	if (r < 0) {
 		r = fail_result(ret, "cannot read the collection copy: %s%s", e.buf, "");
 		goto out;
@@ -271,7 +270,8 @@ int sm_deploy_one(struct sm_tracking *t, const struct sm_profile *p,
 		}
 	}
 	if (exists && (!was_link || links_to(target.buf, src->path))) {
-		r = target_hash(target.buf, phash, &e);
+		r = was_link ? target_hash(target.buf, phash, &e)
+			     : sm_hashcache_hash(opts->hashes, target.buf, false, phash, &e);
 		if (r < 0) {
 			r = fail_result(ret, "cannot read the deployed copy: %s%s", e.buf, "");
 			goto out;
@@ -288,15 +288,20 @@ int sm_deploy_one(struct sm_tracking *t, const struct sm_profile *p,
 			r = 0;
 			goto out;
 		}
-		if (strcmp(phash, b) && !sm_rec_is_symlink(rec) &&
+		if (same_mode && !opts->symlink && !was_link && !strcmp(phash, chash)) {
+			/* already the collection's copy (e.g. an interrupted run): record it */
+			ret->status = SM_DEPLOY_UNCHANGED;
+			adopt = true;
+		} else if (strcmp(phash, b) && !sm_rec_is_symlink(rec) &&
 		    !ask(opts, src->name, p, "was modified in the project")) {
 			r = fail_result(ret,
 					"'%s' was modified in the project: not overwritten "
 					"(use --overwrite)%s",
 					target.buf, "");
 			goto out;
+		} else {
+			ret->status = SM_DEPLOY_UPDATED;
 		}
-		ret->status = SM_DEPLOY_UPDATED;
 	} else if (exists) {
 		if (!opts->symlink && !was_link && !strcmp(phash, chash)) {
 			adopt = true; /* the same content: record it, copy nothing */
@@ -338,6 +343,8 @@ int sm_deploy_one(struct sm_tracking *t, const struct sm_profile *p,
 		}
 		if (r == 0)
 			r = swap_in(stage.buf, target.buf, dir.buf, base, exists, &e);
+		if (r == 0 && !opts->symlink)
+			(void)sm_hashcache_note(opts->hashes, target.buf, false, phash);
 		if (r < 0) {
 			(void)sm_fs_remove_tree(stage.buf, NULL);
 			r = fail_result(ret, "%s%s", e.buf, "");
@@ -421,53 +428,58 @@ out:
 /* ".<name>.sm-stage-<pid>" or ".sm-old-": a leftover when <pid> is gone. */
 static bool leftover(const char *n)
 {
-	const char *s = strstr(n, STAGE_TAG), *pid;
+	static const char *const tags[] = { STAGE_TAG, OLD_TAG, ".sm-base-", ".sm-restore-" };
+	const char *pid = NULL, *s;
 	char *end;
 	long v;
 
 	if (n[0] != '.')
 		return false;
-	if (s)
-		pid = s + strlen(STAGE_TAG);
-	else if ((s = strstr(n, OLD_TAG)))
-		pid = s + strlen(OLD_TAG);
-	else
+	for (size_t i = 0; i < SM_ARRAY_SIZE(tags) && !pid; i++)
+		if ((s = strstr(n, tags[i])))
+			pid = s + strlen(tags[i]);
+	if (!pid)
 		return false;
 	v = strtol(pid, &end, 10);
-	if (*end || v <= 0)
+	if ((*end && strcmp(end, ".old")) || v <= 0 || end == pid)
 		return false;
 	return v == (long)getpid() || (kill((pid_t)v, 0) < 0 && errno == ESRCH);
+}
+
+void sm_deploy_cleanup_dir(const char *dir)
+{
+	struct strbuf q = STRBUF_INIT;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (!leftover(de->d_name))
+			continue;
+		sm_strbuf_reset(&q);
+		if (sm_strbuf_addf(&q, "%s/%s", dir, de->d_name) == 0)
+			(void)sm_fs_remove_tree(q.buf, NULL);
+	}
+	closedir(d);
+	sm_strbuf_release(&q);
 }
 
 void sm_deploy_cleanup(const struct sm_tracking *t)
 {
 	static const char *const containers[] = { "skills", "commands", "agents", "hooks", "mcp" };
-	struct strbuf p = STRBUF_INIT, q = STRBUF_INIT;
+	struct strbuf p = STRBUF_INIT;
 
 	for (size_t i = 0; i < SM_ARRAY_SIZE(containers); i++) {
-		struct dirent *de;
 		struct stat st;
-		DIR *d;
 
 		sm_strbuf_reset(&p);
 		if (sm_strbuf_addf(&p, "%s/%s/%s", t->project, t->root, containers[i]) < 0)
 			break;
-		if (lstat(p.buf, &st) < 0 || !S_ISDIR(st.st_mode))
-			continue;
-		d = opendir(p.buf);
-		if (!d)
-			continue;
-		while ((de = readdir(d))) {
-			if (!leftover(de->d_name))
-				continue;
-			sm_strbuf_reset(&q);
-			if (sm_strbuf_addf(&q, "%s/%s", p.buf, de->d_name) == 0)
-				(void)sm_fs_remove_tree(q.buf, NULL);
-		}
-		closedir(d);
+		if (lstat(p.buf, &st) == 0 && S_ISDIR(st.st_mode))
+			sm_deploy_cleanup_dir(p.buf);
 	}
 	sm_strbuf_release(&p);
-	sm_strbuf_release(&q);
 }
 
 /* ---- status ---- */
@@ -534,8 +546,9 @@ static int dup_into(char **dst, const char *s)
 	return *dst ? 0 : -ENOMEM;
 }
 
-static int status_of(struct sm_home *home, struct coll_cache *cc, const struct sm_tracking *t,
-		     const struct sm_toml_value *rec, struct sm_dep_status *s)
+static int status_of(struct sm_home *home, struct coll_cache *cc, struct sm_hashcache *hc,
+		     const struct sm_tracking *t, const struct sm_toml_value *rec,
+		     struct sm_dep_status *s)
 {
 	struct strbuf target = STRBUF_INIT, e = STRBUF_INIT, src = STRBUF_INIT;
 	const char *b = sm_rec_hash(rec);
@@ -569,7 +582,7 @@ static int status_of(struct sm_home *home, struct coll_cache *cc, const struct s
 				r = sm_strbuf_addf(&src, "%s/%s", c->dir, path ? path : "");
 			if (r < 0)
 				goto out;
-			if (sm_deploy_source_hash(src.buf, s->collection_hash, NULL) < 0)
+			if (sm_hashcache_hash(hc, src.buf, true, s->collection_hash, NULL) < 0)
 				s->collection_hash[0] = '\0';
 		}
 	}
@@ -583,7 +596,8 @@ static int status_of(struct sm_home *home, struct coll_cache *cc, const struct s
 		s->state = SM_DEP_MISSING;
 		goto out;
 	}
-	if (target_hash(target.buf, s->project_hash, &e) < 0) {
+	if ((s->symlink ? target_hash(target.buf, s->project_hash, &e)
+			: sm_hashcache_hash(hc, target.buf, false, s->project_hash, &e)) < 0) {
 		s->state = SM_DEP_ERROR;
 		r = dup_into(&s->error, e.buf);
 		goto out;
@@ -612,6 +626,7 @@ int sm_deploy_status(struct sm_home *home, const char *project, const char *prof
 {
 	struct coll_cache cc = { 0 };
 	struct sm_dep_status_list l = { 0 };
+	struct sm_hashcache *hc = NULL;
 	struct sm_profile p;
 	char **roots = NULL;
 	size_t nroots = 0, alloc = 0;
@@ -625,6 +640,8 @@ int sm_deploy_status(struct sm_home *home, const char *project, const char *prof
 	r = sm_tracking_roots(project, &roots, &nroots, err);
 	if (r < 0)
 		return r;
+	if (sm_hashcache_open(home, &hc, NULL) < 0)
+		hc = NULL;
 	for (size_t k = 0; k < nroots && r == 0; k++) {
 		struct sm_tracking *t = NULL;
 
@@ -648,7 +665,7 @@ int sm_deploy_status(struct sm_home *home, const char *project, const char *prof
 				l.items = nv;
 				alloc = na;
 			}
-			r = status_of(home, &cc, t, rec, &l.items[l.len]);
+			r = status_of(home, &cc, hc, t, rec, &l.items[l.len]);
 			l.len++;
 			if (r < 0)
 				r = sm_err(err, r, "out of memory");
@@ -659,6 +676,8 @@ int sm_deploy_status(struct sm_home *home, const char *project, const char *prof
 		sm_collection_free(cc.v[i]);
 	sm_free(cc.v);
 	sm_strv_free(roots, nroots);
+	(void)sm_hashcache_save(hc, NULL); /* a cache: a read-only home just recomputes */
+	sm_hashcache_free(hc);
 	if (r < 0) {
 		sm_dep_status_list_release(&l);
 		return r;

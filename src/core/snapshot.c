@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/snapshot_tar.h"
+#include "skillmeat/deploy.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/home.h"
@@ -361,6 +362,14 @@ int sm_snapshot_restore(struct sm_home *home, const char *collection, const char
 		r = sm_err(err, -ENOENT, "snapshot '%s' of collection '%s' not found", id,
 			   collection);
 		goto out;
+	}
+	{
+		/* leftovers of a killed restore */
+		struct strbuf cd = STRBUF_INIT;
+
+		if (sm_strbuf_addf(&cd, "%s/collections", home->root) == 0)
+			sm_deploy_cleanup_dir(cd.buf);
+		sm_strbuf_release(&cd);
 	}
 	(void)sm_fs_remove_tree(stage.buf, NULL);
 	r = extract(tar.buf, NULL, stage.buf, &found, err);

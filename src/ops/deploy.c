@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "skillmeat/cache.h"
 #include "skillmeat/collection.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
@@ -164,6 +165,22 @@ static int finish(struct sm_home *home, const char *project, struct trackings *t
 	return sm_projects_note(home, project, total > 0, err);
 }
 
+/*
+ * The deployments index follows the files, from the trackings in memory (no
+ * second read); a failure only delays it to the next refresh.
+ */
+static void index_trackings(const struct sm_ops_ctx *ctx, const struct trackings *ts)
+{
+	struct strbuf e = STRBUF_INIT;
+
+	for (size_t i = 0; ctx->cache && i < ts->n; i++)
+		if (sm_cache_index_tracking(ctx->cache, ts->v[i], &e) < 0) {
+			sm_ops_warn(ctx, "the deployments index is behind the files: %s", e.buf);
+			break;
+		}
+	sm_strbuf_release(&e);
+}
+
 static int profiles_of(const struct sm_ops_deploy_req *req, const char *project,
 		       struct sm_profile **ret, size_t *n, struct strbuf *err)
 {
@@ -263,10 +280,13 @@ int sm_ops_deploy(const struct sm_ops_ctx *ctx, const struct sm_ops_deploy_req *
 	struct sm_collection *c = NULL;
 	struct sm_profile *profs = NULL;
 	struct strbuf e = STRBUF_INIT;
+	struct sm_ops_deploy_req rq = *req;
+
 	size_t nprofs = 0;
 	bool locked = false;
 	int r;
 
+	rq.opts.hashes = NULL;
 	if (!req->all && !req->nids)
 		return sm_err(err, -EINVAL, "nothing to deploy: give names or --all");
 	r = sm_ops_project_path(req->project, &rep.project, err);
@@ -287,6 +307,9 @@ int sm_ops_deploy(const struct sm_ops_ctx *ctx, const struct sm_ops_deploy_req *
 		r = sm_err(err, -ENOMEM, "out of memory");
 		goto out;
 	}
+	if (sm_hashcache_open(home, &rq.opts.hashes, NULL) < 0)
+		rq.opts.hashes = NULL;
+	req = &rq;
 	if (req->all) {
 		for (size_t i = 0; i < sm_manifest_count(c->manifest) && r == 0; i++) {
 			enum sm_artifact_type t = sm_entry_type(sm_manifest_at(c->manifest, i));
@@ -310,6 +333,9 @@ int sm_ops_deploy(const struct sm_ops_ctx *ctx, const struct sm_ops_deploy_req *
 	}
 	if (r == 0)
 		r = finish(home, rep.project, &ts, err);
+	if (r == 0)
+		index_trackings(ctx, &ts);
+	(void)sm_hashcache_save(rq.opts.hashes, NULL);
 	if (locked)
 		sm_home_unlock(home);
 	locked = false;
@@ -320,6 +346,7 @@ out:
 		sm_home_unlock(home);
 	trackings_free(&ts);
 	sm_collection_free(c);
+	sm_hashcache_free(rq.opts.hashes);
 	sm_free(profs);
 	sm_strbuf_release(&e);
 	if (r < 0) {
@@ -434,6 +461,8 @@ int sm_ops_undeploy(const struct sm_ops_ctx *ctx, const struct sm_ops_undeploy_r
 	}
 	if (r == 0)
 		r = finish(home, rep.project, &ts, err);
+	if (r == 0)
+		index_trackings(ctx, &ts);
 	if (locked)
 		sm_home_unlock(home);
 	locked = false;

@@ -76,6 +76,17 @@ static void cache_after(const struct sm_ops_ctx *ctx, struct sm_collection *c)
 }
 
 /* Put staged at target in one rename (an existing target swapped out and removed). */
+/* Leftovers of killed runs beside path. */
+static void sm_deploy_cleanup_dir_of(const char *path)
+{
+	struct strbuf d = STRBUF_INIT;
+	const char *slash = strrchr(path, '/');
+
+	if (slash && sm_strbuf_add(&d, path, (size_t)(slash - path)) == 0)
+		sm_deploy_cleanup_dir(d.buf);
+	sm_strbuf_release(&d);
+}
+
 static int swap_into(const char *staged, const char *target, struct strbuf *err)
 {
 	struct strbuf old = STRBUF_INIT;
@@ -161,6 +172,18 @@ static int rebase_record(struct sm_toml_value *rec, const char *hash)
 	return r;
 }
 
+/* "<dir>/.<base><tag><pid>" beside path: hidden, and removed by a later run if left. */
+static int stage_name(struct strbuf *out, const char *path, const char *tag)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return -EINVAL;
+	sm_deploy_cleanup_dir_of(path);
+	return sm_strbuf_addf(out, "%.*s/.%s%s%ld", (int)(slash - path), path, slash + 1, tag,
+			      (long)getpid());
+}
+
 struct pull_ctx {
 	const struct sm_ops_ctx *ctx;
 	const struct sm_ops_sync_req *req;
@@ -205,7 +228,7 @@ static int pull_one(struct pull_ctx *pc, struct sm_tracking *t, struct sm_toml_v
 	r = sm_strbuf_addf(&id, "%s:%s", sm_artifact_type_name(type), name);
 	r = r ?: (path && path[0] == '/' ? sm_strbuf_addstr(&dst, path)
 					: sm_strbuf_addf(&dst, "%s/%s", c->dir, path ? path : ""));
-	r = r ?: sm_strbuf_addf(&stage, "%s.sm-stage-%ld", dst.buf, (long)getpid());
+	r = r ?: stage_name(&stage, dst.buf, ".sm-stage-");
 	if (r < 0) {
 		r = sm_err(err, r, "out of memory");
 		goto out;
@@ -247,7 +270,7 @@ static int pull_one(struct pull_ctx *pc, struct sm_tracking *t, struct sm_toml_v
 		const char *want = sm_toml_get_string(rec, "merge_base_snapshot");
 		bool have_base = false;
 
-		r = sm_strbuf_addf(&base, "%s.sm-base-%ld", dst.buf, (long)getpid());
+		r = stage_name(&base, dst.buf, ".sm-base-");
 		r = r ?: sm_strbuf_addstr(&rel, path ? path : "");
 		if (r < 0) {
 			r = sm_err(err, r, "out of memory");

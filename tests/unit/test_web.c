@@ -40,10 +40,11 @@ static void read_web_file(const char *name, struct strbuf *out)
 static void test_bytes_equal_files(void **state)
 {
 	static const char *const names[] = {"index.html", "app.css",	"app.js",
-					    "content.js", "edit.js",	"favicon.svg"};
+					    "content.js", "edit.js",	"deploy.js",
+					    "favicon.svg"};
 
 	(void)state;
-	assert_int_equal(sm_web_n_assets, 6);
+	assert_int_equal(sm_web_n_assets, 7);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct strbuf file = STRBUF_INIT, path = STRBUF_INIT;
 		const struct sm_web_asset *a;

@@ -429,7 +429,8 @@ def real_serve(b, tmp, shots):
                  ["add", "skill", os.path.join(src, "pdf")],
                  ["add", "agent", os.path.join(src, "reviewer.md")],
                  ["user-collection", "create", "Favourites"],
-                 ["user-collection", "add", "Favourites", "skill:canvas"]):
+                 ["user-collection", "add", "Favourites", "skill:canvas"],
+                 ["deploy", "canvas", "--project", tmp]):
         p = subprocess.run([exe] + args, env=env, capture_output=True, text=True, timeout=120)
         if p.returncode != 0:
             check(False, "skillmeat %s: %s" % (" ".join(args), p.stderr.strip()))
@@ -477,6 +478,10 @@ def real_serve(b, tmp, shots):
             check("locally modified</span>" in dom, "real locally_modified badge")
             check(">Write</span>" in dom and ">art</span>" in dom, "real tools and tags")
             check("API error" not in dom, "no API error")
+            # web/deploy.js: where canvas is deployed (the edit above made it outdated)
+            check('id="deploy-panel"' in dom and html.escape(os.path.realpath(tmp)) in dom
+                  and 'data-status="outdated"' in dom and 'data-action="deploy"' in dom,
+                  "deployments section with the project, its status and the form")
             if fav:
                 dom = b.dom(base + "#collection=" + urllib.parse.quote(fav[0]))
                 check(texts(dom, "card-name") == ["canvas"], "real user collection members")
