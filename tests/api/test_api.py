@@ -249,7 +249,7 @@ def test_artifacts(s):
           and m["license"] == "MIT" and m["version"] == "1.2.0" and m["tools"] == ["Read", "Write"]
           and m["dependencies"] == [] and m["linked_artifacts"] == [], "metadata from the files")
     check(sorted(canvas["tags"]) == ["art", "ui"] and canvas["source"] == "skill:canvas"
-          and canvas["deployments"] == [] and canvas["deployment_stats"] is None
+          and canvas["deployments"] == [] and canvas["deployment_stats"] == {"total_deployments": 0, "project_count": 0, "modified_count": 0}
           and canvas["aliases"] == [] and len(canvas["uuid"]) == 32, "tags, source, unbuilt fields")
     check(set(canvas["upstream"]) == {"tracking_enabled", "current_sha", "upstream_sha",
                                       "update_available", "has_local_modifications",
