@@ -136,6 +136,7 @@ static void dwork(void *arg)
 	}
 out:
 	pthread_mutex_unlock(&app->write_lock);
+	sm_ops_ctx_release(&ctx);
 	sm_cache_close(cache);
 }
 

@@ -149,7 +149,9 @@ int cmd_deploy(struct cli *cli, int argc, char **argv)
 	if (!home)
 		return EXIT_FAIL;
 	sm_ops_ctx_init(&ctx, home, cli_cache(cli));
-	if ((r = sm_ops_deploy(&ctx, &req, &rep, &err)) < 0) {
+	r = sm_ops_deploy(&ctx, &req, &rep, &err);
+	sm_ops_ctx_release(&ctx);
+	if (r < 0) {
 		cli_fail(cli, r, &err);
 		goto out;
 	}
@@ -240,7 +242,9 @@ int cmd_undeploy(struct cli *cli, int argc, char **argv)
 	if (!home)
 		return EXIT_FAIL;
 	sm_ops_ctx_init(&ctx, home, cli_cache(cli));
-	if ((r = sm_ops_undeploy(&ctx, &req, &rep, &err)) < 0) {
+	r = sm_ops_undeploy(&ctx, &req, &rep, &err);
+	sm_ops_ctx_release(&ctx);
+	if (r < 0) {
 		cli_fail(cli, r, &err);
 		goto out;
 	}

@@ -93,7 +93,9 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 		return EXIT_FAIL;
 	coll = coll_or_active(home, coll);
 	sm_ops_ctx_init(&ctx, home, NULL);
-	if ((r = sm_ops_snapshot(&ctx, coll, msg, id, &err)) < 0) {
+	r = sm_ops_snapshot(&ctx, coll, msg, id, &err);
+	sm_ops_ctx_release(&ctx);
+	if (r < 0) {
 		cli_fail(cli, r, &err);
 		goto out;
 	}
@@ -217,7 +219,9 @@ int cmd_rollback(struct cli *cli, int argc, char **argv)
 		return EXIT_OK;
 	}
 	sm_ops_ctx_init(&ctx, home, cli_cache(cli));
-	if ((r = sm_ops_rollback(&ctx, coll, argv[optind], safety, &err)) < 0) {
+	r = sm_ops_rollback(&ctx, coll, argv[optind], safety, &err);
+	sm_ops_ctx_release(&ctx);
+	if (r < 0) {
 		cli_fail(cli, r, &err);
 		goto out;
 	}

@@ -114,7 +114,9 @@ static int run(struct cli *cli, int argc, char **argv, bool preview)
 	if (!home)
 		goto out;
 	sm_ops_ctx_init(&ctx, home, req.dry_run ? NULL : cli_cache(cli));
-	if ((r = sm_ops_sync_pull(&ctx, &req, &rep, &err)) < 0) {
+	r = sm_ops_sync_pull(&ctx, &req, &rep, &err);
+	sm_ops_ctx_release(&ctx);
+	if (r < 0) {
 		cli_fail(cli, r, &err);
 		goto out;
 	}

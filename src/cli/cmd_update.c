@@ -45,6 +45,7 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 	const char *coll = NULL;
 	bool overwrite = false;
 	struct sm_ops_ctx ctx;
+	int opr;
 	struct sm_home *home;
 	size_t changed = 0;
 	int ch, g, rc = EXIT_FAIL;
@@ -76,9 +77,11 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 	if (!home)
 		return EXIT_FAIL;
 	sm_ops_ctx_init(&ctx, home, cli_cache(cli));
-	if (sm_ops_update_upstream(&ctx, coll, (const char *const *)argv + optind, (size_t)(argc - optind),
-			  overwrite, &rep, &err) < 0) {
-		cli_error(cli, "%s", err.buf);
+	opr = sm_ops_update_upstream(&ctx, coll, (const char *const *)argv + optind,
+				     (size_t)(argc - optind), overwrite, &rep, &err);
+	sm_ops_ctx_release(&ctx);
+	if (opr < 0) {
+		cli_fail(cli, opr, &err);
 		goto out;
 	}
 	for (size_t i = 0; i < rep.n; i++)
