@@ -1,175 +1,126 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The deployments part of the detail panel, kept apart from app.js: where the
- * shown artifact is deployed (project, profile, status) and a form to deploy
- * or undeploy it (project path + profile), with the result shown. It watches
- * the detail panel and adds its section whenever an artifact is shown; the
- * artifact is the one named by "artifact=" in the page's hash (app.js writes it).
+ * The deployments section of the detail panel: where the shown artifact is
+ * deployed (project, profile, status from GET /deployments?project_path=P)
+ * and a form to deploy it to a project or undeploy it from one
+ * (POST /artifacts/{id}/deploy and /undeploy: project path + profile), with
+ * the result shown. Registered through window.SkillMeat (app.js).
  */
+'use strict';
+
 (function () {
-	'use strict';
-	const TOKEN_KEY = 'skillmeat.token';
+	const SM = window.SkillMeat;
+	const { el, setContent, api, errorBox } = SM;
 	const PROFILES = ['claude_code', 'codex', 'gemini', 'cursor'];
-	const body = document.getElementById('detail-body');
-	if (!body)
-		return;
-	let shown = null; /* the artifact id our section was built for */
-	let busy = false;
+	let seq = 0; /* unique ids per rendering */
 
-	function el(tag, attrs, ...children) {
-		const n = document.createElement(tag);
-		for (const [k, v] of Object.entries(attrs || {}))
-			if (v !== null && v !== undefined)
-				n.setAttribute(k, v);
-		for (const c of children)
-			n.append(c === null || c === undefined ? '' : c);
-		return n;
-	}
-
-	function artifactId() {
-		return new URLSearchParams(location.hash.replace(/^#/, '')).get('artifact');
-	}
-
-	async function call(method, path, payload) {
-		const headers = { Accept: 'application/json' };
-		let tok = '';
-		try {
-			tok = sessionStorage.getItem(TOKEN_KEY) || '';
-		} catch (e) {
-			tok = '';
-		}
-		if (tok)
-			headers.Authorization = 'Bearer ' + tok;
-		if (payload !== undefined)
-			headers['Content-Type'] = 'application/json';
-		const res = await fetch('/api/v1' + path, {
-			method, headers, credentials: 'same-origin',
-			body: payload === undefined ? undefined : JSON.stringify(payload),
-		});
-		let data = null;
-		try {
-			data = await res.json();
-		} catch (e) {
-			data = null;
-		}
-		if (!res.ok) {
-			const d = data && data.detail;
-			const msg = typeof d === 'string' ? d : d && d.message ? d.message
-				: Array.isArray(d) && d[0] ? d[0].msg : res.statusText;
-			throw new Error(`${res.status}: ${msg}`);
-		}
-		return data;
-	}
-
-	function statusOf(list, id, profile) {
-		const d = (list || []).find((x) => x.artifact_id === id && x.profile_id === profile);
+	function statusOf(list, id, name, type, profile) {
+		const d = (list || []).find((x) => (x.artifact_id === id ||
+			(x.artifact_name === name && x.artifact_type === type)) && x.profile_id === profile);
 		return d ? d.status : 'unknown';
 	}
 
-	async function renderList(section, id) {
-		const box = section.querySelector('.deploy-list');
-		box.replaceChildren(el('p', { class: 'muted' }, 'Loading deployments…'));
-		const art = await call('GET', '/artifacts/' + encodeURIComponent(id));
-		const deps = art.deployments || [];
+	/* The list: the artifact's deployments, each with its status in its project. */
+	async function renderList(box, a) {
+		setContent(box, el('p', { class: 'muted' }, 'Loading deployments…'));
+		let art;
+		try {
+			art = await api(`/artifacts/${encodeURIComponent(a.id)}`);
+		} catch (e) {
+			setContent(box, errorBox(e));
+			return;
+		}
+		const deps = Array.isArray(art.deployments) ? art.deployments : [];
 		if (!deps.length) {
-			box.replaceChildren(el('p', { class: 'muted', 'data-deploy-empty': '' }, 'Not deployed anywhere.'));
+			setContent(box, el('p', { class: 'muted', 'data-deploy-empty': '' },
+				'Not deployed to any project.'));
 			return;
 		}
 		const projects = [...new Set(deps.map((d) => d.project_path))];
 		const statuses = {};
 		await Promise.all(projects.map(async (p) => {
 			try {
-				const r = await call('GET', '/deployments?project_path=' + encodeURIComponent(p));
-				statuses[p] = r.deployments;
+				statuses[p] = (await api('/deployments', { project_path: p })).deployments;
 			} catch (e) {
 				statuses[p] = null;
 			}
 		}));
-		const ul = el('ul', { class: 'deploy-items' });
-		for (const d of deps) {
-			const st = statusOf(statuses[d.project_path], id, d.deployment_profile_id);
-			ul.append(el('li', { 'data-project': d.project_path, 'data-status': st },
-				el('code', null, d.project_path), ' ',
-				el('span', { class: 'muted' }, `(${d.deployment_profile_id})`), ' ',
-				el('strong', { class: 'deploy-status' }, st),
-				el('span', { class: 'muted' }, d.deployed_at ? ` · ${d.deployed_at}` : '')));
-		}
-		box.replaceChildren(ul);
+		setContent(box, el('ul', { class: 'deploy-items' }, deps.map((d) => {
+			const st = statusOf(statuses[d.project_path], art.id || a.id, art.name || a.name,
+				art.type || a.type, d.deployment_profile_id);
+			return el('li', { 'data-project': d.project_path, 'data-profile': d.deployment_profile_id,
+				'data-status': st },
+			el('code', null, d.project_path), ' ',
+			el('span', { class: 'muted' }, `(${d.deployment_profile_id})`), ' ',
+			el('strong', { class: 'deploy-status' }, st),
+			d.deployed_at ? el('span', { class: 'muted' }, ` · ${d.deployed_at}`) : null);
+		})));
 	}
 
-	function build(id) {
+	function build(a) {
+		const n = ++seq;
+		const box = el('div', { class: 'deploy-list' });
 		const result = el('p', { class: 'deploy-result', role: 'status', 'aria-live': 'polite' });
-		const path = el('input', { type: 'text', name: 'project_path', placeholder: '/absolute/path/to/project',
-			'aria-label': 'Project path', required: '' });
-		const profile = el('select', { name: 'profile', 'aria-label': 'Profile' },
-			...PROFILES.map((p) => el('option', { value: p }, p)));
-		const overwrite = el('input', { type: 'checkbox', name: 'overwrite' });
-		const deployBtn = el('button', { type: 'submit', 'data-action': 'deploy' }, 'Deploy');
-		const undeployBtn = el('button', { type: 'button', class: 'ghost', 'data-action': 'undeploy' }, 'Undeploy');
-		const form = el('form', { class: 'deploy-form' }, path, profile,
-			el('label', null, overwrite, ' overwrite'), deployBtn, undeployBtn);
-		const section = el('section', { id: 'deploy-panel', 'data-artifact': id },
-			el('h3', null, 'Deployments'), el('div', { class: 'deploy-list' }), form, result);
+		const path = el('input', { type: 'text', name: 'project_path', id: `deploy-path-${n}`,
+			placeholder: '/absolute/path/to/project', autocomplete: 'off', spellcheck: 'false' });
+		const profile = el('select', { name: 'profile', id: `deploy-profile-${n}` },
+			PROFILES.map((p) => el('option', { value: p }, p)));
+		const overwrite = el('input', { type: 'checkbox', name: 'overwrite', id: `deploy-overwrite-${n}` });
+		const deployBtn = el('button', { type: 'submit', class: 'primary', 'data-action': 'deploy' }, 'Deploy');
+		const undeployBtn = el('button', { type: 'button', 'data-action': 'undeploy' }, 'Undeploy');
+		const form = el('form', { class: 'deploy-form', 'aria-label': `Deploy ${a.name || a.id}` },
+			el('label', { for: path.id }, 'Project path'), path,
+			el('label', { for: profile.id }, 'Profile'), profile,
+			el('span', null, overwrite, el('label', { for: overwrite.id }, ' overwrite')),
+			deployBtn, undeployBtn);
+		let busy = false;
 
 		async function act(kind) {
 			if (busy)
 				return;
 			const p = path.value.trim();
 			if (!p) {
-				result.textContent = 'Give the project path.';
+				result.dataset.ok = 'false';
+				result.textContent = 'Give the project path (an existing folder).';
+				path.focus();
 				return;
 			}
 			busy = true;
+			deployBtn.disabled = undeployBtn.disabled = true;
+			result.dataset.ok = '';
 			result.textContent = kind === 'deploy' ? 'Deploying…' : 'Undeploying…';
 			try {
-				const payload = kind === 'deploy'
+				const body = kind === 'deploy'
 					? { project_path: p, deployment_profile_id: profile.value, overwrite: overwrite.checked }
 					: { project_path: p, profile_id: profile.value };
-				const r = await call('POST', `/artifacts/${encodeURIComponent(id)}/${kind}`, payload);
+				const r = await api(`/artifacts/${encodeURIComponent(a.id)}/${kind}`, null, null,
+					{ method: 'POST', body });
+				result.dataset.ok = r.success ? 'true' : 'false';
 				result.textContent = r.success
 					? (kind === 'deploy' ? `Deployed to ${r.deployed_path || p}` : `Undeployed from ${p}`)
 					: `Failed: ${r.error_message || r.message}`;
-				result.dataset.ok = r.success ? 'true' : 'false';
-				await renderList(section, id);
 			} catch (e) {
-				result.textContent = `Failed: ${e.message}`;
 				result.dataset.ok = 'false';
+				result.textContent = `Failed: ${e.message}`;
 			} finally {
 				busy = false;
+				deployBtn.disabled = undeployBtn.disabled = false;
 			}
+			await renderList(box, a);
 		}
 		form.addEventListener('submit', (ev) => {
 			ev.preventDefault();
 			act('deploy');
 		});
 		undeployBtn.addEventListener('click', () => act('undeploy'));
-		return section;
+		renderList(box, a);
+		return el('section', { id: 'deploy-panel', 'data-artifact': a.id },
+			el('h3', null, 'Deployments'), box, form, result);
 	}
 
-	function sync() {
-		const id = artifactId();
-		const present = document.getElementById('deploy-panel');
-		if (!id || document.getElementById('detail').hidden) {
-			shown = null;
-			return;
-		}
-		if (present && shown === id)
-			return;
-		if (present)
-			present.remove();
-		/* wait for app.js to fill the panel for this artifact */
-		if (!body.childElementCount)
-			return;
-		shown = id;
-		const section = build(id);
-		body.append(section);
-		renderList(section, id).catch((e) => {
-			section.querySelector('.deploy-list').replaceChildren(
-				el('p', { class: 'muted' }, `Deployments unavailable: ${e.message}`));
-		});
-	}
-
-	new MutationObserver(() => sync()).observe(body, { childList: true });
-	window.addEventListener('hashchange', sync);
-	sync();
+	SM.detailSections.push((a) => {
+		if (!a || !a.id)
+			return null;
+		return build(a);
+	});
 })();

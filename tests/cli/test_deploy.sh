@@ -146,6 +146,34 @@ python3 -c 'import tomllib,sys; r=tomllib.load(open(sys.argv[1],"rb"))["deployed
 "$SM" --home "$TMP/h2" --json status --project "$TMP/q" >"$TMP/st4.json" || fail "status two roots"
 json_check "$TMP/st4.json" 'sorted(x["profile_id"] for x in d["deployments"]) == ["claude_code", "codex"]'
 ok
+# --all-profiles: every profile whose root folder exists (none: the default)
+mkdir -p "$TMP/ap/.gemini" "$TMP/ap/.cursor" "$TMP/ap/.notaprofile dir"
+expect_exit 0 "$SM" --home "$TMP/h2" --json deploy canvas --project "$TMP/ap" --all-profiles
+python3 - "$TMP/.out" "$TMP/ap" <<'PY' || fail "--all-profiles: $(cat "$TMP/.out")"
+import json, os, sys, tomllib
+d = json.load(open(sys.argv[1]))
+assert d["deployed"] == ["skill:canvas", "skill:canvas"] and d["failed"] == [], d
+for root, prof in ((".gemini", "gemini"), (".cursor", "cursor")):
+    assert os.path.isfile(os.path.join(sys.argv[2], root, "skills/canvas/SKILL.md")), root
+    r = tomllib.load(open(os.path.join(sys.argv[2], root, ".skillmeat-deployed.toml"), "rb"))["deployed"]
+    assert [(x["deployment_profile_id"], x["profile_root_dir"]) for x in r] == [(prof, root)], r
+assert not os.path.exists(os.path.join(sys.argv[2], ".claude")), "a root that did not exist was made"
+PY
+expect_exit 2 "$SM" --home "$TMP/h2" deploy canvas --project "$TMP/ap" --all-profiles --profile codex
+mkdir "$TMP/ap0"
+expect_exit 0 "$SM" --home "$TMP/h2" deploy canvas --project "$TMP/ap0" --all-profiles
+[ -f "$TMP/ap0/.claude/skills/canvas/SKILL.md" ] || fail "--all-profiles with no root: not the default profile"
+ok
+# a collection artifact never deployed to the project is not drift (bug S5)
+make_skill "$TMP/src/extra" extra "description: never deployed"
+"$SM" --home "$TMP/h2" add "$TMP/src/extra" >/dev/null || fail "add extra"
+expect_exit 0 "$SM" --home "$TMP/h2" --json sync-check "$TMP/ap"
+json_check "$TMP/.out" 'd == {"drift_detected": False, "drift_count": 0, "artifacts": []}'
+expect_exit 0 "$SM" --home "$TMP/h2" --json undeploy canvas --project "$TMP/ap"
+json_check "$TMP/.out" 'd["undeployed"] == ["skill:canvas", "skill:canvas"] and d["failed"] == []'
+expect_exit 0 "$SM" --home "$TMP/h2" undeploy canvas --project "$TMP/ap0"
+[ ! -e "$TMP/ap/.gemini/skills/canvas" ] && [ ! -e "$TMP/ap0/.claude/skills/canvas" ] || fail "undeploy after --all-profiles left files"
+ok
 
 # --- --symlink ----------------------------------------------------------------
 mkdir "$TMP/s"

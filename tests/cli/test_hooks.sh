@@ -154,4 +154,31 @@ grep -E "POST|refreshed" "$TMP/.err" && fail "announced a remove without a serve
 [ "$(posts)" = "$before" ] || fail "posted without server.json or api.base_url"
 ok
 
+# 10. deploy, undeploy and a (non-dry-run) sync-pull announce a batch refresh
+# (formats §7, issue 9); status, sync-check and sync-preview post nothing
+write_server_json "$PYPID" "$URL"
+P="$TMP/proj"
+mkdir -p "$P"
+before=$(posts)
+expect_exit 0 "$SM" deploy s0 --project "$P"
+[ "$(posts)" = $((before + 1)) ] || fail "deploy did not post: $(posts)"
+tail -n 1 "$TMP/posts" | grep -qx "POST /api/v1/user-collections/refresh-cache -" ||
+	fail "deploy: not the batch refresh: $(tail -n 1 "$TMP/posts")"
+grep -qx "API cache refreshed (3 artifacts in 1 collections)" "$TMP/.err" ||
+	fail "deploy: no batch refreshed line: $(cat "$TMP/.err")"
+expect_exit 0 "$SM" deploy s0 --project "$P"
+[ "$(posts)" = $((before + 1)) ] || fail "an unchanged re-deploy posted"
+expect_exit 0 "$SM" status --project "$P"
+echo "project edit" >>"$P/.claude/skills/s0/SKILL.md"
+expect_exit 1 "$SM" sync-check "$P"
+expect_exit 0 "$SM" sync-preview "$P"
+[ "$(posts)" = $((before + 1)) ] || fail "a read or a preview posted: $(posts)"
+expect_exit 0 "$SM" sync-pull "$P" --strategy overwrite
+[ "$(posts)" = $((before + 2)) ] || fail "sync-pull did not post: $(posts)"
+tail -n 1 "$TMP/posts" | grep -qx "POST /api/v1/user-collections/refresh-cache -" ||
+	fail "sync-pull: not the batch refresh: $(tail -n 1 "$TMP/posts")"
+expect_exit 0 "$SM" undeploy s0 --project "$P"
+[ "$(posts)" = $((before + 3)) ] || fail "undeploy did not post: $(posts)"
+ok
+
 done_ok

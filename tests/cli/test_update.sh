@@ -29,7 +29,8 @@ cd "$W" && make_skill skills/demo demo "description: second version" && git comm
 	git push -q "$TMP/gh/acme/tools" main || fail "push"
 cd "$TMP" || fail cd
 second=$(git -C "$TMP/gh/acme/tools" rev-parse main)
-"$SM" deploy demo --project "$TMP" >/dev/null 2>&1 || true
+mkdir "$TMP/proj"
+"$SM" deploy demo --project "$TMP/proj" >/dev/null || fail "deploy demo"
 "$SM" --json update demo >"$TMP/u1.json" || fail "update: $(cat "$TMP/u1.json")"
 json_check "$TMP/u1.json" 'd["results"][0]["status"] == "updated_github" and d["results"][0]["resolved_sha"] == "'"$second"'" and d["snapshot_id"]'
 "$SM" --json show skill:demo >"$TMP/s.json" || fail show
@@ -42,7 +43,7 @@ PY
 "$SM" --json history >"$TMP/h.json" || fail history
 json_check "$TMP/h.json" 'len(d) == 2 and all(x["message"] == "[auto] Before update" for x in d)'
 # the deployment of demo is now outdated
-"$SM" --json status --project "$TMP" >"$TMP/st.json" || fail status
+"$SM" --json status --project "$TMP/proj" >"$TMP/st.json" || fail status
 json_check "$TMP/st.json" '[x["status"] for x in d["deployments"]] == ["outdated"]'
 ok
 

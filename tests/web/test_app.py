@@ -8,7 +8,9 @@ network): the list (page size, "showing X of Y", sort, tag filter, search),
 the content view (rendered SKILL.md, files), a hostile artifact (no script
 runs), the metadata edit written to the file on disk, a stale edit answered
 409 and shown to the user (reload / overwrite), add, delete with
-confirmation, keyboard use, a 390 px wide screen, the favicon, the token
+confirmation, deploy and undeploy from the detail panel (web/deploy.js:
+files in the project, status shown, a hand edit seen as modified),
+keyboard use, a 390 px wide screen, the favicon, the token
 prompt, and axe-core (WCAG 2 A/AA) on every state. Screenshots go to
 $SKILLMEAT_BUILD/screenshots (build/screenshots).
 
@@ -519,6 +521,68 @@ def flows(env, b, axe_src):
         check(not os.path.exists(os.path.dirname(env.skill_md("pdf"))), "the files are gone")
 
 
+    def step_deploy():
+        # ---- deploy and undeploy from the detail panel (web/deploy.js)
+        proj = os.path.join(env.tmp, "project")
+        os.makedirs(proj, exist_ok=True)
+        real = os.path.realpath(proj)
+        target = os.path.join(real, ".claude", "skills", "canvas", "SKILL.md")
+        ui.open("#collection=default&search=canvas")
+        ui.open_detail("skill:canvas")
+        p.wait("!!document.querySelector('#deploy-panel [data-deploy-empty]')", "deployments listed")
+        check(p.exists("#deploy-panel form.deploy-form"), "the detail has a deploy form")
+        # an empty path is refused in the page; a missing folder by the API
+        p.click('#deploy-panel button[data-action="deploy"]')
+        p.wait("document.querySelector('#deploy-panel .deploy-result').dataset.ok === 'false'",
+               "empty path refused")
+        p.fill('#deploy-panel input[name="project_path"]', os.path.join(env.tmp, "no-such-dir"))
+        p.click('#deploy-panel button[data-action="deploy"]')
+        p.wait("document.querySelector('#deploy-panel .deploy-result').textContent.startsWith('Failed')",
+               "missing folder refused")
+        check("API error 400" in p.text("#deploy-panel .deploy-result")
+              and not os.path.exists(os.path.join(env.tmp, "no-such-dir")),
+              "a missing project folder: the API's error shown, nothing made (%s)"
+              % p.text("#deploy-panel .deploy-result"))
+        # deploy
+        p.fill('#deploy-panel input[name="project_path"]', proj)
+        p.click('#deploy-panel button[data-action="deploy"]')
+        p.wait("document.querySelector('#deploy-panel .deploy-result').dataset.ok === 'true' && "
+               "!!document.querySelector('#deploy-panel li[data-status]')", "deployed")
+        check(p.text("#deploy-panel .deploy-result") == "Deployed to " + os.path.dirname(target),
+              "the result is shown (%s)" % p.text("#deploy-panel .deploy-result"))
+        check(os.path.isfile(target) and read(target) == read(env.skill_md("canvas")),
+              "the files are in the project, equal to the collection's")
+        rec = read(os.path.join(real, ".claude", ".skillmeat-deployed.toml"))
+        check('artifact_name = "canvas"' in rec and 'deployment_profile_id = "claude_code"' in rec,
+              "the tracking file records it")
+        item = p.eval("(function(){const li=document.querySelector('#deploy-panel li[data-status]');"
+                      "return [li.dataset.project, li.dataset.profile, li.dataset.status];})()")
+        check(item == [real, "claude_code", "synced"],
+              "the panel lists the project, the profile and its status (%s)" % item)
+        ui.axe("the deployments section")
+        p.eval("document.getElementById('deploy-panel').scrollIntoView({block: 'end'}); true")
+        p.screenshot(os.path.join(SHOTS, "deploy-panel.png"))
+        # a hand edit in the project shows as modified when the detail is opened again
+        with open(target, "a") as f:
+            f.write("edited in the project\n")
+        ui.open("#collection=default&search=canvas")
+        ui.open_detail("skill:canvas")
+        p.wait("document.querySelector('#deploy-panel li[data-status]') && "
+               "document.querySelector('#deploy-panel li[data-status]').dataset.status === 'modified'",
+               "modified shown")
+        check(True, "a hand edit in the project shows as modified")
+        # undeploy (the profile chosen in the form), from the page
+        p.fill('#deploy-panel input[name="project_path"]', proj)
+        p.click('#deploy-panel button[data-action="undeploy"]')
+        p.wait("document.querySelector('#deploy-panel .deploy-result').dataset.ok === 'true' && "
+               "!!document.querySelector('#deploy-panel [data-deploy-empty]')", "undeployed")
+        check(p.text("#deploy-panel .deploy-result") == "Undeployed from " + proj,
+              "the undeploy result is shown")
+        check(not os.path.exists(os.path.dirname(target)), "the project's copy is gone")
+        p.eval("document.getElementById('deploy-panel').scrollIntoView({block: 'end'}); true")
+        p.screenshot(os.path.join(SHOTS, "undeploy-panel.png"))
+
+
     def step_narrow():
         # ---- 390 px wide
         page.viewport(390, 844)
@@ -544,7 +608,7 @@ def flows(env, b, axe_src):
 
     try:
         for step in (step_list, step_content, step_keyboard, step_hostile, step_edit, step_add,
-                     step_delete, step_narrow):
+                     step_delete, step_deploy, step_narrow):
             try:
                 step()
             except (cdp.CdpError, AssertionError) as e:
