@@ -9,7 +9,8 @@
 # env:   SKILLMEAT_BIN (default build/skillmeat), SKILLMEAT_SHARED (default ../shared),
 #        N (skills, default 1000), RUNS (hyperfine runs, default 5),
 #        SKILLS_NPM_VERSION (default 1.4.9: the newest release that runs on
-#        Debian's node 20; 1.5.x and later require node >= 22.20)
+#        Debian's node 20; 1.5.x and later require node >= 22.20). npm installs
+#        it --prefer-offline: from the npm cache when the machine is offline.
 set -eu
 SM=$(realpath "${SKILLMEAT_BIN:-build/skillmeat}")
 SHARED=${SKILLMEAT_SHARED:-../shared}
@@ -30,7 +31,16 @@ while k < n:
     for s in skills:
         if k == n:
             break
-        shutil.copytree(s, os.path.join(out, f"{os.path.basename(s)}-{k // len(skills)}"))
+        name = f"{os.path.basename(s)}-{k // len(skills)}"
+        shutil.copytree(s, os.path.join(out, name))
+        # the frontmatter name follows the folder: the npm CLI names skills by it
+        md = os.path.join(out, name, "SKILL.md")
+        with open(md, encoding="utf-8") as f:
+            text = f.read()
+        head, sep, rest = text.partition("\n---")
+        lines = [f"name: {name}" if x.startswith("name:") else x for x in head.split("\n")]
+        with open(md, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + sep + rest)
         k += 1
 PY
 "$SM" --home "$T/home" --json add --all "$T/src" >/dev/null
@@ -39,7 +49,7 @@ echo "skills: $(ls "$C" | wc -l), $(du -sh "$C" | cut -f1)"
 
 NPM=""
 if command -v npm >/dev/null && (cd "$T" && mkdir npm && cd npm &&
-	npm install --no-audit --no-fund --silent "skills@$VER" >/dev/null 2>&1); then
+	npm install --no-audit --no-fund --silent --prefer-offline "skills@$VER" >/dev/null 2>&1); then
 	NPM="$T/npm/node_modules/.bin/skills"
 else
 	echo "npm skills@$VER could not be installed: its row is left out" >&2
@@ -55,6 +65,10 @@ hyperfine --style basic --runs "$RUNS" --export-json "$T/first.json" \
 	--prepare "rm -rf '$T/p-cp' '$T/p-sm' '$T/p-npm'; mkdir -p '$T/p-cp/.claude' '$T/p-sm' '$T/p-npm'; sync" \
 	"$@" >/dev/null
 
+if [ -n "$NPM" ]; then
+	echo "skills@$VER installed $(ls "$T/p-npm/.claude/skills" 2>/dev/null | wc -l) skills (last run)"
+fi
+echo "skillmeat deployed $(ls "$T/p-sm/.claude/skills" | wc -l) skills, cp -r copied $(ls "$T/p-cp/.claude/skills" | wc -l)"
 rm -rf "$T/p-sm" && mkdir "$T/p-sm"
 "$SM" --home "$T/home" deploy --all --project "$T/p-sm" >/dev/null
 diff -r "$C" "$T/p-sm/.claude/skills" >/dev/null || { echo "deployed copy differs from the collection" >&2; exit 1; }
