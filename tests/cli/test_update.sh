@@ -13,7 +13,7 @@ git add -A && git commit -qm one
 mkdir -p "$TMP/gh/acme"
 git clone -q --bare "$W" "$TMP/gh/acme/tools" || fail "bare clone"
 cd "$TMP" || fail "cd"
-export SKILLMEAT_GITHUB_URL="file://$TMP/gh"
+"$SM" config set github.api-url "file://$TMP/gh" >/dev/null || fail "config set github.api-url"
 "$SM" add acme/tools/skills/demo >/dev/null || fail "add demo"
 "$SM" add acme/tools/skills/other >/dev/null || fail "add other"
 make_skill "$TMP/local" loc "description: local"
