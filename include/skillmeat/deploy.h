@@ -8,6 +8,8 @@
 #include "skillmeat/artifact.h"
 #include "skillmeat/sha256.h"
 
+struct sm_hashmap;
+
 struct strbuf;
 struct sm_home;
 struct sm_toml_value;
@@ -57,6 +59,9 @@ struct sm_tracking {
 	struct sm_toml_value *deployed; /* borrowed: doc.deployed (array of tables) */
 	bool existed;
 	bool dirty;
+	bool written; /* saved (or removed) by sm_tracking_save since the load */
+	/* (type, stem, profile) -> first index + 1, built on first find; NULL: none */
+	struct sm_hashmap *index;
 };
 
 /*

@@ -168,10 +168,15 @@ static int fingerprint(const char *path, char fp[SM_SHA256_HEX_LEN + 1], struct 
 		r = sm_fs_walk(path, &l, err);
 		if (r < 0)
 			return r;
-		r = sm_strbuf_addstr(&s, "d");
-		for (size_t i = 0; r == 0 && i < l.len; i++)
-			r = sm_strbuf_addf(&s, "\n%s %" PRIu64 " %" PRId64 " %" PRIu64, l.items[i].rel,
-					   l.items[i].size, l.items[i].mtime_ns, l.items[i].ino);
+		/* binary: each path with its NUL, then size, mtime and inode (no formatting) */
+		r = sm_strbuf_addstr(&s, "D");
+		for (size_t i = 0; r == 0 && i < l.len; i++) {
+			const uint64_t n[3] = { l.items[i].size, (uint64_t)l.items[i].mtime_ns,
+						l.items[i].ino };
+
+			r = sm_strbuf_add(&s, l.items[i].rel, strlen(l.items[i].rel) + 1);
+			r = r ?: sm_strbuf_add(&s, n, sizeof(n));
+		}
 	}
 	if (r == 0)
 		r = sm_sha256_hex(s.buf, s.len, fp);

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include "skillmeat/deploy.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
+#include "skillmeat/hashmap.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/timeutil.h"
@@ -280,6 +282,7 @@ void sm_tracking_free(struct sm_tracking *t)
 	sm_free(t->root);
 	sm_free(t->path);
 	sm_toml_free(t->doc);
+	sm_hashmap_free(t->index);
 	sm_free(t);
 }
 
@@ -409,8 +412,10 @@ int sm_tracking_save(struct sm_tracking *t, struct strbuf *err)
 	if (r == 0)
 		t->existed = true;
 out:
-	if (r == 0)
+	if (r == 0) {
 		t->dirty = false;
+		t->written = true;
+	}
 	sm_strbuf_release(&out);
 	sm_strbuf_release(&dir);
 	return r;
@@ -441,13 +446,77 @@ static size_t stem_len(const char *n)
 	return len;
 }
 
-long sm_tracking_find(const struct sm_tracking *t, const char *name, enum sm_artifact_type type,
+/* The index key of a record: "type\0stem\0profile". */
+static int index_key(struct strbuf *k, enum sm_artifact_type type, const char *name,
+		     const char *profile_id)
+{
+	const char *tn = sm_artifact_type_name(type);
+
+	sm_strbuf_reset(k);
+	if (sm_strbuf_addstr(k, tn ? tn : "?") < 0 || sm_strbuf_add(k, "", 1) < 0 ||
+	    sm_strbuf_add(k, name, stem_len(name)) < 0 || sm_strbuf_add(k, "", 1) < 0 ||
+	    sm_strbuf_addstr(k, profile_id) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static void index_drop(struct sm_tracking *t)
+{
+	sm_hashmap_free(t->index);
+	t->index = NULL;
+}
+
+/* Note record i in the index (the first of equal keys wins). */
+static int index_add(struct sm_tracking *t, size_t i, struct strbuf *k)
+{
+	const struct sm_toml_value *rec = arr_at(t->deployed, i);
+	void *v;
+
+	if (index_key(k, sm_rec_type(rec), sm_rec_name(rec), sm_rec_profile(rec)) < 0)
+		return -ENOMEM;
+	if (sm_hashmap_get(t->index, k->buf, k->len, &v))
+		return 0;
+	return sm_hashmap_put(t->index, k->buf, k->len, (void *)(uintptr_t)(i + 1), NULL);
+}
+
+/* Build the index once (a lookup per artifact keeps a run linear); false when it cannot. */
+static bool index_ready(struct sm_tracking *t)
+{
+	struct strbuf k = STRBUF_INIT;
+	int r = 0;
+
+	if (t->index)
+		return true;
+	if (sm_hashmap_new(&t->index) < 0)
+		return false;
+	for (size_t i = 0; r == 0 && i < arr_len(t->deployed); i++)
+		r = index_add(t, i, &k);
+	sm_strbuf_release(&k);
+	if (r < 0)
+		index_drop(t);
+	return r == 0;
+}
+
+long sm_tracking_find(const struct sm_tracking *ct, const char *name, enum sm_artifact_type type,
 		      const char *profile_id)
 {
+	struct sm_tracking *t = (struct sm_tracking *)ct; /* the index is a cache */
 	size_t nl = stem_len(name);
 
 	if (!profile_id)
 		profile_id = "claude_code";
+	if (type != SM_TYPE_INVALID && index_ready(t)) {
+		struct strbuf k = STRBUF_INIT;
+		void *v = NULL;
+		bool hit = false;
+
+		if (index_key(&k, type, name, profile_id) == 0) {
+			hit = sm_hashmap_get(t->index, k.buf, k.len, &v);
+			sm_strbuf_release(&k);
+			return hit ? (long)(uintptr_t)v - 1 : -1;
+		}
+		sm_strbuf_release(&k);
+	}
 	for (size_t i = 0; i < arr_len(t->deployed); i++) {
 		const struct sm_toml_value *rec = arr_at(t->deployed, i);
 		const char *rn = sm_rec_name(rec);
@@ -465,18 +534,29 @@ long sm_tracking_find(const struct sm_tracking *t, const char *name, enum sm_art
 
 int sm_tracking_put(struct sm_tracking *t, long idx, struct sm_toml_value *rec)
 {
+	struct strbuf k = STRBUF_INIT;
 	int r;
 
 	if (!rec)
 		return -ENOMEM;
 	if (idx >= 0 && (size_t)idx < arr_len(t->deployed)) {
+		const struct sm_toml_value *old = arr_at(t->deployed, (size_t)idx);
+
+		/* a replacement under another key: the index is rebuilt on the next find */
+		if (t->index && (sm_rec_type(old) != sm_rec_type(rec) ||
+				 strcmp(sm_rec_profile(old), sm_rec_profile(rec)) ||
+				 strcmp(sm_rec_name(old), sm_rec_name(rec))))
+			index_drop(t);
 		sm_toml_free(sm_toml_array_swap(t->deployed, (size_t)idx, rec));
 		r = 0;
 	} else {
 		r = sm_toml_push(t->deployed, rec);
+		if (r == 0 && t->index && index_add(t, arr_len(t->deployed) - 1, &k) < 0)
+			index_drop(t);
 	}
 	if (r == 0)
 		t->dirty = true;
+	sm_strbuf_release(&k);
 	return r;
 }
 
@@ -484,8 +564,10 @@ int sm_tracking_remove(struct sm_tracking *t, size_t idx)
 {
 	int r = sm_toml_array_remove(t->deployed, idx);
 
-	if (r == 0)
+	if (r == 0) {
 		t->dirty = true;
+		index_drop(t); /* the indices after idx moved */
+	}
 	return r;
 }
 

@@ -167,14 +167,15 @@ static int finish(struct sm_home *home, const char *project, struct trackings *t
 
 /*
  * The deployments index follows the files, from the trackings in memory (no
- * second read); a failure only delays it to the next refresh.
+ * second read), for the tracking files this run wrote (an unchanged re-deploy
+ * touches no row); a failure only delays it to the next refresh.
  */
 static void index_trackings(const struct sm_ops_ctx *ctx, const struct trackings *ts)
 {
 	struct strbuf e = STRBUF_INIT;
 
 	for (size_t i = 0; ctx->cache && i < ts->n; i++)
-		if (sm_cache_index_tracking(ctx->cache, ts->v[i], &e) < 0) {
+		if (ts->v[i]->written && sm_cache_index_tracking(ctx->cache, ts->v[i], &e) < 0) {
 			sm_ops_warn(ctx, "the deployments index is behind the files: %s", e.buf);
 			break;
 		}

@@ -205,6 +205,71 @@ static void test_tracking_refuses(void **state)
 	}
 }
 
+/* sm_tracking_find through its index: appends, replacements, removals, stems, profiles. */
+static void test_tracking_find_index(void **state)
+{
+	struct strbuf err = STRBUF_INIT, dir = STRBUF_INIT;
+	struct sm_tracking *t = NULL;
+	struct sm_profile claude, codex;
+	char name[32];
+
+	(void)state;
+	assert_int_equal(sm_strbuf_addf(&dir, "%s/index", tmproot), 0);
+	assert_int_equal(sm_fs_mkdir_p(dir.buf, 0755, NULL), 0);
+	assert_int_equal(sm_profile_get(NULL, &claude, NULL), 0);
+	assert_int_equal(sm_profile_get("codex", &codex, NULL), 0);
+	assert_int_equal(sm_tracking_load(dir.buf, ".claude", &t, &err), 0);
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		assert_int_equal(sm_tracking_put(t, -1,
+						 sm_rec_new(name, SM_TYPE_SKILL, "default", "skills/x",
+							    "aa", &claude, NULL, false)),
+				 0);
+		if (i == 0) /* the index exists from here on: later appends keep it */
+			assert_int_equal(sm_tracking_find(t, "s0", SM_TYPE_SKILL, NULL), 0);
+	}
+	assert_int_equal(sm_tracking_put(t, -1,
+					 sm_rec_new("review", SM_TYPE_COMMAND, "default",
+						    "commands/review.md", "aa", &claude, NULL, false)),
+			 0);
+	assert_int_equal(sm_tracking_put(t, -1,
+					 sm_rec_new("review", SM_TYPE_COMMAND, "default",
+						    "commands/review.md", "aa", &codex, NULL, false)),
+			 0);
+	assert_int_equal(sm_tracking_find(t, "s299", SM_TYPE_SKILL, NULL), 299);
+	assert_int_equal(sm_tracking_find(t, "s299", SM_TYPE_AGENT, NULL), -1);
+	assert_int_equal(sm_tracking_find(t, "s300", SM_TYPE_SKILL, NULL), -1);
+	assert_int_equal(sm_tracking_find(t, "review.md", SM_TYPE_COMMAND, "claude_code"), 300);
+	assert_int_equal(sm_tracking_find(t, "review", SM_TYPE_COMMAND, "codex"), 301);
+	assert_int_equal(sm_tracking_find(t, "review", SM_TYPE_INVALID, "codex"), 301);
+	/* a replacement under the same key keeps the index, under another key drops it */
+	assert_int_equal(sm_tracking_put(t, 5,
+					 sm_rec_new("s5", SM_TYPE_SKILL, "default", "skills/x", "bb",
+						    &claude, NULL, false)),
+			 0);
+	assert_int_equal(sm_tracking_find(t, "s5", SM_TYPE_SKILL, NULL), 5);
+	assert_int_equal(sm_tracking_put(t, 6,
+					 sm_rec_new("renamed", SM_TYPE_SKILL, "default", "skills/x",
+						    "bb", &claude, NULL, false)),
+			 0);
+	assert_int_equal(sm_tracking_find(t, "s6", SM_TYPE_SKILL, NULL), -1);
+	assert_int_equal(sm_tracking_find(t, "renamed", SM_TYPE_SKILL, NULL), 6);
+	/* a removal moves the later records */
+	assert_int_equal(sm_tracking_remove(t, 0), 0);
+	assert_int_equal(sm_tracking_find(t, "s0", SM_TYPE_SKILL, NULL), -1);
+	assert_int_equal(sm_tracking_find(t, "s299", SM_TYPE_SKILL, NULL), 298);
+	assert_int_equal(sm_tracking_find(t, "review", SM_TYPE_COMMAND, "codex"), 300);
+	/* a duplicate key: the first record is found */
+	assert_int_equal(sm_tracking_put(t, -1,
+					 sm_rec_new("s1", SM_TYPE_SKILL, "default", "skills/x", "cc",
+						    &claude, NULL, false)),
+			 0);
+	assert_int_equal(sm_tracking_find(t, "s1", SM_TYPE_SKILL, NULL), 0);
+	sm_tracking_free(t);
+	sm_strbuf_release(&err);
+	sm_strbuf_release(&dir);
+}
+
 static void test_deploy_one(void **state)
 {
 	struct sm_tracking *t = NULL;
@@ -272,6 +337,7 @@ int main(void)
 		cmocka_unit_test(test_rel_path),
 		cmocka_unit_test(test_tracking_roundtrip),
 		cmocka_unit_test(test_tracking_refuses),
+		cmocka_unit_test(test_tracking_find_index),
 		cmocka_unit_test(test_deploy_one),
 	};
 
