@@ -386,11 +386,138 @@ static const char m11_down[] =
 	"DROP TRIGGER rev_deployments_insert;"
 	"DROP TABLE deployments;";
 
-/* SQL for the store's bulk mode (store_sqlite.c), next to the trigger it relies on. */
+/*
+ * 12: search reads less and the text is stored once. artifact_search holds
+ * each artifact's searchable document (name, title, description, tags,
+ * the text of its files); the full-text table indexes it as external
+ * content instead of keeping a copy of its own (the text was stored twice).
+ * Triggers keep the document in step with artifacts, and the index with the
+ * document (the old tokens are removed with the old values, as FTS5 needs).
+ * A bulk sync defers the rows above fts_defer.mark: their documents exist,
+ * their index entries come from its one flush. idx_artifacts_search covers
+ * what a search page sorts, filters and joins on, so thousands of matches
+ * are visited without their whole rows.
+ */
+#define FTS12_COLS "name, title, description, tags, body"
+#define FTS12_LIVE(id) " NOT EXISTS (SELECT 1 FROM fts_defer WHERE " id " > mark)"
+#define FTS12_TAGS(r)                                                                              \
+	"(SELECT group_concat(value, ' ') FROM json_each(" r ".tags_json) WHERE type = 'text')"
+#define FTS12_VALUES(r)                                                                            \
+	r ".artifact_id, " r ".name, " r ".title, " r ".description, " r ".tags, " r ".body"
+
+static const char m12_up[] =
+	"CREATE TABLE artifact_search ("
+	" artifact_id INTEGER PRIMARY KEY REFERENCES artifacts (id) ON DELETE CASCADE,"
+	" name TEXT, title TEXT, description TEXT, tags TEXT, body TEXT);"
+	"INSERT INTO artifact_search (artifact_id, " FTS12_COLS ")"
+	" SELECT a.id, a.name, a.title, a.description, " FTS12_TAGS("a") ", t.body"
+	" FROM artifacts a LEFT JOIN artifact_text t ON t.artifact_id = a.id;"
+	"DROP TRIGGER artifact_text_update;"
+	"DROP TRIGGER artifact_text_insert;"
+	"DROP TRIGGER artifacts_fts_update;"
+	"DROP TRIGGER artifacts_fts_delete;"
+	"DROP TRIGGER artifacts_fts_insert;"
+	"DROP TABLE artifact_vocab;"
+	"DROP TABLE artifact_fts;"
+	"DROP TABLE artifact_text;"
+	"DROP TABLE fts_defer;"
+	"CREATE TABLE fts_defer ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" mark INTEGER NOT NULL DEFAULT 0);"
+	"CREATE VIRTUAL TABLE artifact_fts USING fts5(" FTS12_COLS ","
+	" content = 'artifact_search', content_rowid = 'artifact_id',"
+	" tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');"
+	"CREATE VIRTUAL TABLE artifact_vocab USING fts5vocab(artifact_fts, 'row');"
+	"INSERT INTO artifact_fts (artifact_fts) VALUES ('rebuild');"
+	/* the document follows its artifact */
+	"CREATE TRIGGER artifacts_search_insert AFTER INSERT ON artifacts BEGIN"
+	" INSERT INTO artifact_search (artifact_id, name, title, description, tags)"
+	" VALUES (NEW.id, NEW.name, NEW.title, NEW.description, " FTS12_TAGS("NEW") ");"
+	" END;"
+	"CREATE TRIGGER artifacts_search_update AFTER UPDATE OF name, title, description, tags_json"
+	" ON artifacts WHEN OLD.name IS NOT NEW.name OR OLD.title IS NOT NEW.title"
+	" OR OLD.description IS NOT NEW.description OR OLD.tags_json IS NOT NEW.tags_json BEGIN"
+	" UPDATE artifact_search SET name = NEW.name, title = NEW.title,"
+	" description = NEW.description, tags = " FTS12_TAGS("NEW")
+	" WHERE artifact_id = NEW.id;"
+	" END;"
+	"CREATE TRIGGER artifacts_search_delete BEFORE DELETE ON artifacts BEGIN"
+	" DELETE FROM artifact_search WHERE artifact_id = OLD.id;"
+	" END;"
+	/* the index follows the document */
+	"CREATE TRIGGER artifact_search_insert AFTER INSERT ON artifact_search"
+	" WHEN" FTS12_LIVE("NEW.artifact_id") " BEGIN"
+	" INSERT INTO artifact_fts (rowid, " FTS12_COLS ") VALUES (" FTS12_VALUES("NEW") ");"
+	" END;"
+	"CREATE TRIGGER artifact_search_delete AFTER DELETE ON artifact_search"
+	" WHEN" FTS12_LIVE("OLD.artifact_id") " BEGIN"
+	" INSERT INTO artifact_fts (artifact_fts, rowid, " FTS12_COLS ")"
+	" VALUES ('delete', " FTS12_VALUES("OLD") ");"
+	" END;"
+	"CREATE TRIGGER artifact_search_update AFTER UPDATE ON artifact_search"
+	" WHEN" FTS12_LIVE("NEW.artifact_id") " AND (OLD.name IS NOT NEW.name"
+	" OR OLD.title IS NOT NEW.title OR OLD.description IS NOT NEW.description"
+	" OR OLD.tags IS NOT NEW.tags OR OLD.body IS NOT NEW.body) BEGIN"
+	" INSERT INTO artifact_fts (artifact_fts, rowid, " FTS12_COLS ")"
+	" VALUES ('delete', " FTS12_VALUES("OLD") ");"
+	" INSERT INTO artifact_fts (rowid, " FTS12_COLS ") VALUES (" FTS12_VALUES("NEW") ");"
+	" END;"
+	"CREATE INDEX idx_artifacts_search"
+	" ON artifacts (id, type, name, collection, uuid, added, updated);";
+
+static const char m12_down[] =
+	"DROP INDEX idx_artifacts_search;"
+	"CREATE TABLE artifact_text ("
+	" artifact_id INTEGER PRIMARY KEY REFERENCES artifacts (id) ON DELETE CASCADE,"
+	" body TEXT NOT NULL);"
+	"INSERT INTO artifact_text (artifact_id, body)"
+	" SELECT artifact_id, body FROM artifact_search WHERE body IS NOT NULL;"
+	"DROP TRIGGER artifact_search_update;"
+	"DROP TRIGGER artifact_search_delete;"
+	"DROP TRIGGER artifact_search_insert;"
+	"DROP TRIGGER artifacts_search_delete;"
+	"DROP TRIGGER artifacts_search_update;"
+	"DROP TRIGGER artifacts_search_insert;"
+	"DROP TABLE artifact_vocab;"
+	"DROP TABLE artifact_fts;"
+	"DROP TABLE artifact_search;"
+	"DROP TABLE fts_defer;"
+	"CREATE TABLE fts_defer (id INTEGER PRIMARY KEY CHECK (id = 1));"
+	"CREATE VIRTUAL TABLE artifact_fts USING fts5("
+	" name, title, description, tags, body,"
+	" tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');"
+	"CREATE VIRTUAL TABLE artifact_vocab USING fts5vocab(artifact_fts, 'row');"
+	"INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a") " FROM artifacts a;"
+	"CREATE TRIGGER artifacts_fts_insert AFTER INSERT ON artifacts"
+	" WHEN NOT EXISTS (SELECT 1 FROM fts_defer) BEGIN"
+	" INSERT INTO artifact_fts " FTS9_COLS " VALUES " FTS9_ROW("NEW") ";"
+	" END;"
+	"CREATE TRIGGER artifacts_fts_delete AFTER DELETE ON artifacts BEGIN"
+	" DELETE FROM artifact_fts WHERE rowid = OLD.id;"
+	" END;"
+	"CREATE TRIGGER artifacts_fts_update AFTER UPDATE OF name, title, description, tags_json"
+	" ON artifacts WHEN OLD.name IS NOT NEW.name OR OLD.title IS NOT NEW.title"
+	" OR OLD.description IS NOT NEW.description OR OLD.tags_json IS NOT NEW.tags_json BEGIN"
+	" DELETE FROM artifact_fts WHERE rowid = OLD.id;"
+	" INSERT INTO artifact_fts " FTS9_COLS " VALUES " FTS9_ROW("NEW") ";"
+	" END;"
+	"CREATE TRIGGER artifact_text_insert AFTER INSERT ON artifact_text"
+	" WHEN NOT EXISTS (SELECT 1 FROM fts_defer) BEGIN"
+	" DELETE FROM artifact_fts WHERE rowid = NEW.artifact_id;"
+	" INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a")
+	" FROM artifacts a WHERE a.id = NEW.artifact_id;"
+	" END;"
+	"CREATE TRIGGER artifact_text_update AFTER UPDATE ON artifact_text"
+	" WHEN OLD.body IS NOT NEW.body BEGIN"
+	" DELETE FROM artifact_fts WHERE rowid = NEW.artifact_id;"
+	" INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a")
+	" FROM artifacts a WHERE a.id = NEW.artifact_id;"
+	" END;";
+
+/* SQL for the store's bulk mode (store_sqlite.c): the documents it deferred, indexed at once. */
 const char sm_db_sql_fts_flush[] =
-	"INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a")
-	" FROM artifacts a WHERE a.id > :max"
-	" AND a.id NOT IN (SELECT rowid FROM artifact_fts WHERE rowid > :max)";
+	"INSERT INTO artifact_fts (rowid, " FTS12_COLS ")"
+	" SELECT " FTS12_VALUES("s") " FROM artifact_search s WHERE s.artifact_id > :max";
 
 static const struct migration migrations[] = {
 	{ 1, "base schema", m1_up, m1_down },
@@ -404,6 +531,7 @@ static const struct migration migrations[] = {
 	{ 9, "body text search", m9_up, m9_down },
 	{ 10, "updated time", m10_up, m10_down },
 	{ 11, "deployments index", m11_up, m11_down },
+	{ 12, "search reads less, text stored once", m12_up, m12_down },
 };
 
 static const char bootstrap_sql[] =

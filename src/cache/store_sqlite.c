@@ -463,10 +463,9 @@ static int upsert_one(struct sqlite_store *s, const struct sm_artifact_row *row,
 		/* the searchable text; the trigger re-indexes only when it changed */
 		sm_sq_stmt_donep(&st);
 		r = sm_sq_prepare(s,
-				  "INSERT INTO artifact_text (artifact_id, body)"
-				  " SELECT id, :body FROM artifacts WHERE uuid = :uuid"
-				  " ON CONFLICT (artifact_id) DO UPDATE SET body = excluded.body"
-				  " WHERE body IS NOT excluded.body",
+				  "UPDATE artifact_search SET body = :body"
+				  " WHERE artifact_id = (SELECT id FROM artifacts WHERE uuid = :uuid)"
+				  " AND body IS NOT :body",
 				  &st, err);
 		if (r == 0) {
 			rc = sm_sq_bind_text(st, ":body", row->body);
@@ -764,7 +763,8 @@ static int artifact_where(const struct sm_artifact_query *q, enum member_plan pl
 				     : q->rank ? " FROM " FTS_RANKED " f CROSS JOIN artifacts a"
 					       : " FROM " FTS_MATCHES " f CROSS JOIN artifacts a");
 
-	(void)keys_only;
+	if (r == 0 && search && keys_only)
+		r = sm_strbuf_addstr(sb, " INDEXED BY idx_artifacts_search");
 	if (r == 0 && search)
 		r = sm_strbuf_addstr(sb, " ON a.id = f.fid");
 
@@ -1366,13 +1366,19 @@ static int sq_any_flagged_stale(struct sm_store *st, bool *ret, struct strbuf *e
 static int sq_bulk_begin(struct sm_store *st, int64_t *mark, struct strbuf *err)
 {
 	struct sqlite_store *s = sm_sq(st);
+	_cleanup_stmt_ sqlite3_stmt *q = NULL;
 	int64_t max = 0;
-	int r;
+	int r, rc;
 
 	r = count_query(s, "SELECT COALESCE(MAX(id), 0) FROM artifacts", &max, NULL, NULL, err);
 	if (r < 0)
 		return r;
-	r = sm_sq_exec_cached(s, "INSERT OR IGNORE INTO fts_defer (id) VALUES (1)", err);
+	r = sm_sq_prepare(s, "INSERT OR REPLACE INTO fts_defer (id, mark) VALUES (1, :m)", &q, err);
+	if (r < 0)
+		return r;
+	rc = sm_sq_bind_int(q, ":m", max);
+	r = rc == SQLITE_OK ? sm_sq_run(s, q, NULL, err, "cannot defer indexing")
+			    : sm_sq_fail(s, rc, err, "cannot defer indexing");
 	if (r < 0)
 		return r;
 	*mark = max;

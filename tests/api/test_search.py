@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -209,6 +210,50 @@ def user_collection_pages(s, expected):
           and not j["page_info"]["has_next_page"], "no match: empty page, total 0")
 
 
+def integrity(home):
+    """FTS5's own check that the index holds exactly the documents' tokens."""
+    db = sqlite3.connect(os.path.join(home, "cache", "metadata.db"))
+    try:
+        db.execute("INSERT INTO artifact_fts (artifact_fts) VALUES ('integrity-check')")
+        return True
+    except sqlite3.DatabaseError as e:
+        print(f"integrity-check: {e}", flush=True)
+        return False
+    finally:
+        db.close()
+
+
+def stored_once(home, src):
+    """The text is stored once (the index reads the documents: external
+    content), and every kind of change keeps the index equal to them."""
+    db = sqlite3.connect(f"file:{home}/cache/metadata.db?mode=ro", uri=True)
+    names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    db.close()
+    check("artifact_search" in names and "artifact_fts_content" not in names
+          and "artifact_text" not in names, "the text is stored once: no copy inside the index")
+    check(integrity(home), "the index matches the documents after the bulk import and the adds")
+    cli(home, "edit", "skill:quokkaflux-helper", "--description", "zebrafinchery aid", "--tag", "wombatish")
+    got = [a["id"] for a in json.loads(cli(home, "search", "zebrafinchery", "--json").stdout)]
+    check(got == ["skill:quokkaflux-helper"], f"an edited description is found ({got})")
+    got = [a["id"] for a in json.loads(cli(home, "search", "wombatish", "--json").stdout)]
+    check(got == ["skill:quokkaflux-helper"], f"an edited tag is found ({got})")
+    got = [a["id"] for a in json.loads(cli(home, "search", "Helps", "--limit", "1000", "--json").stdout)]
+    check("skill:quokkaflux-helper" not in got, "the old description is no longer found")
+    body = os.path.join(home, "collections", "default", "skills", "aaa-body", "references", "more.md")
+    write(body, "shallow marmosetry text\n")
+    cli(home, "cache", "refresh")
+    got = [a["id"] for a in json.loads(cli(home, "search", "marmosetry", "--json").stdout)]
+    check(got == ["skill:aaa-body"], f"changed body text is found after a refresh ({got})")
+    got = [a["id"] for a in json.loads(cli(home, "search", "deep", "--limit", "1000", "--json").stdout)]
+    check("skill:aaa-body" not in got, "the old body text is no longer found")
+    cli(home, "remove", "skill:aaa-body")
+    got = [a["id"] for a in json.loads(cli(home, "search", "quokkaflux", "--json").stdout)]
+    check(got == ["skill:quokkaflux-helper"], f"a removed artifact is not found ({got})")
+    check(integrity(home), "the index matches the documents after an edit, a body change and a remove")
+    cli(home, "cache", "rebuild")
+    check(integrity(home), "and after a rebuild")
+
+
 def main():
     shared = os.environ["SKILLMEAT_SHARED"]
     home = os.path.join(TMP, "home")
@@ -276,6 +321,7 @@ def main():
     user_collection_pages(s, expected)
     rc, _, err = s.stop()
     check(rc == 0, "server stops cleanly")
+    stored_once(home, src)
     shutil.rmtree(TMP, ignore_errors=True)
     print(f"{CHECKS} checks passed")
 
