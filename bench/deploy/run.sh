@@ -68,10 +68,10 @@ hyperfine --style basic --runs "$RUNS" --export-json "$T/first.json" \
 if [ -n "$NPM" ]; then
 	echo "skills@$VER installed $(ls "$T/p-npm/.claude/skills" 2>/dev/null | wc -l) skills (last run)"
 fi
-echo "skillmeat deployed $(ls "$T/p-sm/.claude/skills" | wc -l) skills, cp -r copied $(ls "$T/p-cp/.claude/skills" | wc -l)"
 rm -rf "$T/p-sm" && mkdir "$T/p-sm"
 "$SM" --home "$T/home" deploy --all --project "$T/p-sm" >/dev/null
 diff -r "$C" "$T/p-sm/.claude/skills" >/dev/null || { echo "deployed copy differs from the collection" >&2; exit 1; }
+echo "skillmeat deployed $(ls "$T/p-sm/.claude/skills" | wc -l) skills (equal to the collection's)"
 hyperfine -N --style basic --warmup 2 --runs $((RUNS * 4)) --export-json "$T/again.json" \
 	-n "re-deploy unchanged" "$SM --home $T/home deploy --all --project $T/p-sm" \
 	-n "status" "$SM --home $T/home status --project $T/p-sm" \
