@@ -45,8 +45,11 @@ int api_resp_token(struct sm_cache *cache, char token[API_RESP_TOKEN_MAX])
 
 static int resp_key(const struct sm_http_req *req, struct strbuf *key)
 {
-	if (sm_strbuf_add(key, req->path, req->path_len) < 0 || sm_strbuf_addch(key, '?') < 0)
-		return -ENOMEM;
+	int r;
+
+	if ((r = sm_strbuf_add(key, req->path, req->path_len)) < 0 ||
+	    (r = sm_strbuf_addch(key, '?')) < 0)
+		return r;
 	return sm_strbuf_add(key, req->query, req->query_len);
 }
 

@@ -195,10 +195,6 @@ static void del_done(struct sm_http_req *req, void *arg, int r, struct strbuf *e
 	} else if (r == -ENOENT) {
 		(void)sm_http_error(req, 404, "Artifact '%s' not found", j->id);
 	} else {
-		if (r == -EBADMSG) {
-			sm_log_error("server: %s", err->buf);
-			r = -EIO;
-		}
 		api_fail(req, r, err->buf);
 	}
 }

@@ -29,6 +29,17 @@ int api_fail(struct sm_http_req *req, int r, const char *msg)
 		return SM_HTTP_DONE;
 	if (r == API_DEFERRED)
 		return SM_HTTP_DEFERRED;
+	if (r == -EBADMSG && msg && *msg) {
+		/*
+		 * An operation's -EBADMSG is a file of the home that does not parse
+		 * (a request body's is answered 422 where it is read): not the
+		 * request's fault, but the user can fix it, so the file and the line
+		 * are said, not hidden behind "Internal server error".
+		 */
+		sm_log_error("server: %s %s: %s", req->method, req->path, msg);
+		(void)sm_http_error(req, 500, "malformed file: %s", msg);
+		return SM_HTTP_DONE;
+	}
 	if (sm_http_errno_status(r) == 500)
 		sm_log_error("server: %s %s: %s", req->method, req->path,
 			     msg && *msg ? msg : sm_strerror(r));

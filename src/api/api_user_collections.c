@@ -236,16 +236,12 @@ static struct uc_job *uc_job_new(struct sm_app *app, const char *id)
 }
 
 /*
- * Answer a failed operation: a malformed file is a 500 with its message
- * logged; -ENOENT is the collection of the path.
+ * Answer a failed operation: -ENOENT is the collection of the path; a
+ * malformed file is api_fail's (a 500 naming the file and the line).
  */
 static void uc_op_fail(struct sm_http_req *req, struct uc_job *j, int r, const struct strbuf *err)
 {
-	if (r == -EBADMSG) {
-		sm_log_error("server: %s", err->buf);
-		(void)sm_http_error(req, 500,
-				    "user-collections.toml is malformed (see the server log)");
-	} else if (r == -ENOENT && j->id) {
+	if (r == -ENOENT && j->id) {
 		not_found(req, j->id);
 	} else {
 		write_error(req, r, err, j->b.f.name);

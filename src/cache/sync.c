@@ -558,9 +558,9 @@ static int add_text_file(const char *path, struct strbuf *out)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return 0;
-	if (sm_strbuf_grow(&buf, room) < 0) {
+	if ((r = sm_strbuf_grow(&buf, room)) < 0) {
 		close(fd);
-		return -ENOMEM;
+		return r;
 	}
 	while (buf.len < room && (got = read(fd, buf.buf + buf.len, room - buf.len)) > 0)
 		buf.len += (size_t)got;

@@ -420,9 +420,11 @@ static int index_rows(struct sm_store *st, struct art_index *ix, struct strbuf *
 static int span_key(struct strbuf *sb, const char *type, const char *name, size_t namelen)
 {
 	sm_strbuf_reset(sb);
-	if (sm_strbuf_add(sb, type, strlen(type) + 1) < 0 || sm_strbuf_add(sb, name, namelen) < 0)
-		return -ENOMEM;
-	return 0;
+	int r;
+
+	if ((r = sm_strbuf_add(sb, type, strlen(type) + 1)) < 0)
+		return r;
+	return sm_strbuf_add(sb, name, namelen);
 }
 
 static int index_build(struct sm_store *st, struct art_index *ix, struct strbuf *err)
@@ -595,9 +597,11 @@ out:
 static int member_key(struct strbuf *sb, const char *coll_id, const char *uuid)
 {
 	sm_strbuf_reset(sb);
-	if (sm_strbuf_add(sb, coll_id, strlen(coll_id) + 1) < 0 || sm_strbuf_addstr(sb, uuid) < 0)
-		return -ENOMEM;
-	return 0;
+	int r;
+
+	if ((r = sm_strbuf_add(sb, coll_id, strlen(coll_id) + 1)) < 0)
+		return r;
+	return sm_strbuf_addstr(sb, uuid);
 }
 
 /*

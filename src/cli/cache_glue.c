@@ -251,8 +251,8 @@ int cli_print_rows_json(const struct sm_artifact_row *rows, size_t n)
 	int r = 0;
 
 	sm_strbuf_init(&sb, (size_t)1 << 31);
-	if (sm_strbuf_addch(&sb, '[') < 0)
-		return -ENOMEM;
+	if ((r = sm_strbuf_addch(&sb, '[')) < 0)
+		return r;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const struct sm_artifact_row *w = &rows[i];
 		bool modified = w->content_hash && w->lock_hash && strcmp(w->content_hash, w->lock_hash);

@@ -376,9 +376,10 @@ static int validate_source(const char *src, enum sm_artifact_type type, struct s
 		if (!isdir)
 			return sm_err(err, -EINVAL, "'%s': a skill must be a folder holding SKILL.md",
 				      src);
-		if (sm_fs_join(&p, src, "SKILL.md") < 0 ||
-		    (!sm_fs_is_file(p.buf) && (sm_strbuf_reset(&p), sm_fs_join(&p, src, "skill.md") < 0)))
-			r = -ENOMEM;
+		if ((r = sm_fs_join(&p, src, "SKILL.md")) < 0 ||
+		    (!sm_fs_is_file(p.buf) &&
+		     (sm_strbuf_reset(&p), (r = sm_fs_join(&p, src, "skill.md")) < 0)))
+			r = sm_err(err, r, "'%s': %s", src, sm_strerror(r));
 		else if (!sm_fs_is_file(p.buf))
 			r = sm_err(err, -EINVAL, "'%s': a skill must be a folder holding SKILL.md",
 				   src);

@@ -131,12 +131,13 @@ static int target_hash(const char *path, char hex[SM_SHA256_HEX_LEN + 1], struct
 static int split(const char *path, struct strbuf *dir, const char **base)
 {
 	const char *s = strrchr(path, '/');
+	int r;
 
 	sm_strbuf_reset(dir);
 	if (!s)
 		return -EINVAL;
-	if (sm_strbuf_add(dir, path, (size_t)(s - path)) < 0)
-		return -ENOMEM;
+	if ((r = sm_strbuf_add(dir, path, (size_t)(s - path))) < 0)
+		return r;
 	*base = s + 1;
 	return 0;
 }
@@ -186,10 +187,11 @@ static int fail_result(struct sm_deploy_result *ret, const char *fmt, const char
 		       const char *b)
 {
 	struct strbuf m = STRBUF_INIT;
+	int r;
 
 	ret->status = SM_DEPLOY_FAILED;
-	if (sm_strbuf_addf(&m, fmt, a, b) < 0)
-		return -ENOMEM;
+	if ((r = sm_strbuf_addf(&m, fmt, a, b)) < 0)
+		return r;
 	ret->error = sm_strbuf_detach(&m, NULL);
 	return ret->error ? 0 : -ENOMEM;
 }

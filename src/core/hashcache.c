@@ -201,8 +201,8 @@ int sm_hashcache_hash(struct sm_hashcache *hc, const char *path, bool as_deploye
 	r = fingerprint(path, fp, err);
 	if (r < 0)
 		return r;
-	if (sm_strbuf_addf(&key, "%c:%s", as_deployed ? 'S' : 'C', path) < 0)
-		return sm_err(err, -ENOMEM, "out of memory");
+	if ((r = sm_strbuf_addf(&key, "%c:%s", as_deployed ? 'S' : 'C', path)) < 0)
+		return sm_err(err, r, "'%s': %s", path, sm_strerror(r));
 	if (sm_hashmap_get(hc->map, key.buf, key.len, (void **)&e) && !strcmp(e->fp, fp)) {
 		memcpy(hex, e->hash, SM_SHA256_HEX_LEN + 1);
 		goto out;
@@ -226,8 +226,8 @@ int sm_hashcache_note(struct sm_hashcache *hc, const char *path, bool as_deploye
 	if (!hc)
 		return 0;
 	r = fingerprint(path, fp, NULL);
-	if (r == 0 && sm_strbuf_addf(&key, "%c:%s", as_deployed ? 'S' : 'C', path) < 0)
-		r = -ENOMEM;
+	if (r == 0)
+		r = sm_strbuf_addf(&key, "%c:%s", as_deployed ? 'S' : 'C', path);
 	if (r == 0 && (r = put(hc, key.buf, key.len, fp, hex)) == 0)
 		hc->dirty = true;
 	sm_strbuf_release(&key);

@@ -233,8 +233,10 @@ const char *sm_entry_str(const struct sm_toml_value *e, const char *key)
 static int index_key(struct strbuf *key, const char *type, const char *name)
 {
 	sm_strbuf_reset(key);
-	if (sm_strbuf_addstr(key, type) < 0 || sm_strbuf_addch(key, '\0') < 0)
-		return -ENOMEM;
+	int r;
+
+	if ((r = sm_strbuf_addstr(key, type)) < 0 || (r = sm_strbuf_addch(key, '\0')) < 0)
+		return r;
 	return sm_strbuf_addstr(key, name);
 }
 

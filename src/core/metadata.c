@@ -861,6 +861,7 @@ static int decode_text(const char *text, size_t len, struct strbuf *out, size_t 
 {
 	const unsigned char *p = (const unsigned char *)text, *end = p + len;
 	size_t i = 0;
+	int r;
 
 	*bad_line = 0;
 	while (i < len) {
@@ -889,8 +890,8 @@ static int decode_text(const char *text, size_t len, struct strbuf *out, size_t 
 		}
 		i += k;
 	}
-	if (sm_strbuf_grow(out, len) < 0)
-		return -ENOMEM;
+	if ((r = sm_strbuf_grow(out, len)) < 0)
+		return r;
 	for (i = 0; i < len;) {
 		const char *cr = memchr(text + i, '\r', len - i);
 		size_t run = cr ? (size_t)(cr - (text + i)) : len - i;

@@ -81,8 +81,8 @@ static int first_md(const char *dir, struct strbuf *out, struct strbuf *err)
 	struct strbuf name = STRBUF_INIT;
 	int r = sm_fs_visit_dir(dir, SM_FS_VISIT_SORTED, take_md, &name);
 
-	if (r == 1 && sm_strbuf_addf(out, "%s/%s", dir, name.buf) < 0)
-		r = -ENOMEM;
+	if (r == 1 && (r = sm_strbuf_addf(out, "%s/%s", dir, name.buf)) == 0)
+		r = 1;
 	sm_strbuf_release(&name);
 	if (r == -ENOENT || r == -ENOTDIR)
 		return 0;
@@ -97,20 +97,15 @@ static int try_child(const char *dir, const char *name, struct strbuf *out, int 
 {
 	struct strbuf sb = STRBUF_INIT;
 
+	int r;
+
 	*found = 0;
-	if (sm_strbuf_addf(&sb, "%s/%s", dir, name) < 0) {
-		sm_strbuf_release(&sb);
-		return -ENOMEM;
-	}
-	if (exists(sb.buf)) {
+	if ((r = sm_strbuf_addf(&sb, "%s/%s", dir, name)) == 0 && exists(sb.buf)) {
 		*found = 1;
-		if (sm_strbuf_add(out, sb.buf, sb.len) < 0) {
-			sm_strbuf_release(&sb);
-			return -ENOMEM;
-		}
+		r = sm_strbuf_add(out, sb.buf, sb.len);
 	}
 	sm_strbuf_release(&sb);
-	return 0;
+	return r;
 }
 
 int sm_metadata_find_file(const char *path, enum sm_artifact_type type, struct strbuf *out,
@@ -167,10 +162,8 @@ static int read_capped(const char *path, size_t max, struct strbuf *out)
 		size_t want = max - out->len < 65536 ? max - out->len : 65536;
 		ssize_t n;
 
-		if (sm_strbuf_grow(out, want) < 0) {
-			r = -ENOMEM;
+		if ((r = sm_strbuf_grow(out, want)) < 0)
 			break;
-		}
 		n = read(fd, out->buf + out->len, want);
 		if (n < 0 && errno == EINTR)
 			continue;

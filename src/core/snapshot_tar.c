@@ -83,8 +83,8 @@ static int tar_write(const char *dir, const char *top, const char *out, struct s
 			continue;
 		}
 		sm_strbuf_reset(&name);
-		if (sm_strbuf_addf(&name, "%s%s", top, p + dlen) < 0) {
-			r = sm_err(err, -ENOMEM, "out of memory");
+		if ((r = sm_strbuf_addf(&name, "%s%s", top, p + dlen)) < 0) {
+			r = sm_err(err, r, "'%s%s': %s", top, p + dlen, sm_strerror(r));
 			break;
 		}
 		archive_entry_set_pathname(e, name.buf);
@@ -184,8 +184,8 @@ static int tar_extract(const char *tarball, const char *rel, const char *dest, b
 				continue; /* a link out of the collection is not restored */
 		}
 		sm_strbuf_reset(&out);
-		if (sm_strbuf_addf(&out, "%s%s%s", dest, *sub ? "/" : "", sub) < 0) {
-			r = sm_err(err, -ENOMEM, "out of memory");
+		if ((r = sm_strbuf_addf(&out, "%s%s%s", dest, *sub ? "/" : "", sub)) < 0) {
+			r = sm_err(err, r, "'%s/%s': %s", dest, sub, sm_strerror(r));
 			break;
 		}
 		archive_entry_set_pathname(e, out.buf);

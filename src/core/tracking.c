@@ -304,7 +304,8 @@ int sm_tracking_load(const char *project, const char *root, struct sm_tracking *
 	t->root = sm_strdup(root);
 	r = sm_strbuf_addf(&p, "%s/%s", project, root);
 	if (r < 0 || !t->project || !t->root) {
-		r = sm_err(err, -ENOMEM, "out of memory");
+		r = sm_err(err, r < 0 ? r : -ENOMEM, "'%s/%s': %s", project, root,
+			   sm_strerror(r < 0 ? r : -ENOMEM));
 		goto fail;
 	}
 	if (lstat(p.buf, &st) == 0 && !S_ISDIR(st.st_mode)) {
@@ -451,13 +452,13 @@ static int index_key(struct strbuf *k, enum sm_artifact_type type, const char *n
 		     const char *profile_id)
 {
 	const char *tn = sm_artifact_type_name(type);
+	int r;
 
 	sm_strbuf_reset(k);
-	if (sm_strbuf_addstr(k, tn ? tn : "?") < 0 || sm_strbuf_add(k, "", 1) < 0 ||
-	    sm_strbuf_add(k, name, stem_len(name)) < 0 || sm_strbuf_add(k, "", 1) < 0 ||
-	    sm_strbuf_addstr(k, profile_id) < 0)
-		return -ENOMEM;
-	return 0;
+	if ((r = sm_strbuf_addstr(k, tn ? tn : "?")) < 0 || (r = sm_strbuf_add(k, "", 1)) < 0 ||
+	    (r = sm_strbuf_add(k, name, stem_len(name))) < 0 || (r = sm_strbuf_add(k, "", 1)) < 0)
+		return r;
+	return sm_strbuf_addstr(k, profile_id);
 }
 
 static void index_drop(struct sm_tracking *t)
@@ -596,17 +597,13 @@ int sm_tracking_roots(const char *project, char ***ret, size_t *count, struct st
 		if (check_root(de->d_name, NULL) < 0)
 			continue;
 		sm_strbuf_reset(&p);
-		if (sm_strbuf_addf(&p, "%s/%s", project, de->d_name) < 0) {
-			r = -ENOMEM;
+		if ((r = sm_strbuf_addf(&p, "%s/%s", project, de->d_name)) < 0)
 			break;
-		}
 		/* a symlinked root is never followed */
 		if (lstat(p.buf, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
-		if (sm_strbuf_addf(&p, "/%s", SM_TRACKING_FILE) < 0) {
-			r = -ENOMEM;
+		if ((r = sm_strbuf_addf(&p, "/%s", SM_TRACKING_FILE)) < 0)
 			break;
-		}
 		if (lstat(p.buf, &st) < 0)
 			continue;
 		if (n == alloc) {

@@ -161,7 +161,7 @@ static int repr_str(const char *s, size_t n, struct strbuf *out)
 	}
 	if (rc == 0)
 		rc = sm_strbuf_addch(out, q);
-	return rc < 0 ? -ENOMEM : 0;
+	return rc < 0 ? rc : 0;
 }
 
 static int repr_bytes(const char *s, size_t n, struct strbuf *out)
@@ -190,7 +190,7 @@ static int repr_bytes(const char *s, size_t n, struct strbuf *out)
 	}
 	if (rc == 0)
 		rc = sm_strbuf_addch(out, q);
-	return rc < 0 ? -ENOMEM : 0;
+	return rc < 0 ? rc : 0;
 }
 
 static int add_offset(const struct sm_ypy_dt *d, struct strbuf *out)
@@ -216,7 +216,7 @@ static int str_datetime(const struct sm_ypy_dt *d, struct strbuf *out)
 		rc = sm_strbuf_addf(out, ".%06d", d->usec);
 	if (rc == 0 && d->aware)
 		rc = add_offset(d, out);
-	return rc < 0 ? -ENOMEM : 0;
+	return rc < 0 ? rc : 0;
 }
 
 static int repr_datetime(const struct sm_ypy_dt *d, struct strbuf *out)
@@ -249,7 +249,7 @@ static int repr_datetime(const struct sm_ypy_dt *d, struct strbuf *out)
 	}
 	if (rc == 0)
 		rc = sm_strbuf_addch(out, ')');
-	return rc < 0 ? -ENOMEM : 0;
+	return rc < 0 ? rc : 0;
 }
 
 static int repr_items(struct sm_ypy *const *items, size_t n, struct strbuf *out)
@@ -257,8 +257,8 @@ static int repr_items(struct sm_ypy *const *items, size_t n, struct strbuf *out)
 	for (size_t i = 0; i < n; i++) {
 		int rc;
 
-		if (i && sm_strbuf_addstr(out, ", ") < 0)
-			return -ENOMEM;
+		if (i && (rc = sm_strbuf_addstr(out, ", ")) < 0)
+			return rc;
 		rc = sm_ypy_repr(items[i], out);
 		if (rc < 0)
 			return rc;
@@ -277,49 +277,47 @@ int sm_ypy_repr(const struct sm_ypy *v, struct strbuf *out)
 		return repr_bytes(v->u.s.ptr, v->u.s.len, out);
 	case SM_YPY_DATE:
 		return sm_strbuf_addf(out, "datetime.date(%d, %d, %d)", v->u.dt.year, v->u.dt.month,
-				      v->u.dt.day) < 0
-			   ? -ENOMEM
-			   : 0;
+				      v->u.dt.day);
 	case SM_YPY_DATETIME:
 		return repr_datetime(&v->u.dt, out);
 	case SM_YPY_SEQ:
-		if (sm_strbuf_addch(out, '[') < 0)
-			return -ENOMEM;
+		if ((rc = sm_strbuf_addch(out, '[')) < 0)
+			return rc;
 		rc = repr_items(v->u.seq.items, v->u.seq.len, out);
 		if (rc < 0)
 			return rc;
-		return sm_strbuf_addch(out, ']') < 0 ? -ENOMEM : 0;
+		return sm_strbuf_addch(out, ']');
 	case SM_YPY_TUPLE:
-		if (sm_strbuf_addch(out, '(') < 0)
-			return -ENOMEM;
+		if ((rc = sm_strbuf_addch(out, '(')) < 0)
+			return rc;
 		rc = repr_items(v->u.seq.items, v->u.seq.len, out);
 		if (rc < 0)
 			return rc;
-		return sm_strbuf_addstr(out, v->u.seq.len == 1 ? ",)" : ")") < 0 ? -ENOMEM : 0;
+		return sm_strbuf_addstr(out, v->u.seq.len == 1 ? ",)" : ")");
 	case SM_YPY_SET:
 		if (!v->u.seq.len)
-			return sm_strbuf_addstr(out, "set()") < 0 ? -ENOMEM : 0;
-		if (sm_strbuf_addch(out, '{') < 0)
-			return -ENOMEM;
+			return sm_strbuf_addstr(out, "set()");
+		if ((rc = sm_strbuf_addch(out, '{')) < 0)
+			return rc;
 		rc = repr_items(v->u.seq.items, v->u.seq.len, out);
 		if (rc < 0)
 			return rc;
-		return sm_strbuf_addch(out, '}') < 0 ? -ENOMEM : 0;
+		return sm_strbuf_addch(out, '}');
 	case SM_YPY_MAP:
-		if (sm_strbuf_addch(out, '{') < 0)
-			return -ENOMEM;
+		if ((rc = sm_strbuf_addch(out, '{')) < 0)
+			return rc;
 		for (size_t i = 0; i < v->u.map.len; i++) {
-			if (i && sm_strbuf_addstr(out, ", ") < 0)
-				return -ENOMEM;
+			if (i && (rc = sm_strbuf_addstr(out, ", ")) < 0)
+				return rc;
 			rc = sm_ypy_repr(v->u.map.keys[i], out);
 			if (rc == 0)
-				rc = sm_strbuf_addstr(out, ": ") < 0 ? -ENOMEM : 0;
+				rc = sm_strbuf_addstr(out, ": ");
 			if (rc == 0)
 				rc = sm_ypy_repr(v->u.map.vals[i], out);
 			if (rc < 0)
 				return rc;
 		}
-		return sm_strbuf_addch(out, '}') < 0 ? -ENOMEM : 0;
+		return sm_strbuf_addch(out, '}');
 	default:
 		return sm_ypy_str(v, out);
 	}
@@ -329,21 +327,19 @@ int sm_ypy_str(const struct sm_ypy *v, struct strbuf *out)
 {
 	switch (v->type) {
 	case SM_YPY_NULL:
-		return sm_strbuf_addstr(out, "None") < 0 ? -ENOMEM : 0;
+		return sm_strbuf_addstr(out, "None");
 	case SM_YPY_BOOL:
-		return sm_strbuf_addstr(out, v->u.b ? "True" : "False") < 0 ? -ENOMEM : 0;
+		return sm_strbuf_addstr(out, v->u.b ? "True" : "False");
 	case SM_YPY_INT:
-		return sm_strbuf_addf(out, "%lld", (long long)v->u.i) < 0 ? -ENOMEM : 0;
+		return sm_strbuf_addf(out, "%lld", (long long)v->u.i);
 	case SM_YPY_FLOAT:
 		return sm_py_float_repr(v->u.f, out);
 	case SM_YPY_BIGINT:
 	case SM_YPY_STR:
-		return sm_strbuf_add(out, v->u.s.ptr, v->u.s.len) < 0 ? -ENOMEM : 0;
+		return sm_strbuf_add(out, v->u.s.ptr, v->u.s.len);
 	case SM_YPY_DATE:
 		return sm_strbuf_addf(out, "%04d-%02d-%02d", v->u.dt.year, v->u.dt.month,
-				      v->u.dt.day) < 0
-			   ? -ENOMEM
-			   : 0;
+				      v->u.dt.day);
 	case SM_YPY_DATETIME:
 		return str_datetime(&v->u.dt, out);
 	default:
@@ -448,7 +444,7 @@ int sm_ypy_to_toml(const struct sm_ypy *v, struct sm_toml_value **ret)
 			sm_strbuf_release(&key);
 			if (rc < 0) {
 				sm_toml_free(t);
-				return -ENOMEM;
+				return rc;
 			}
 		}
 		break;

@@ -451,10 +451,9 @@ int sm_ops_undeploy(const struct sm_ops_ctx *ctx, const struct sm_ops_undeploy_r
 		}
 		if (r == 0 && !hits) {
 			sm_strbuf_reset(&e);
-			if (sm_strbuf_addf(&e, "'%s' is not deployed in '%s'", req->ids[i],
-					   rep.project) < 0)
-				r = -ENOMEM;
-			else
+			r = sm_strbuf_addf(&e, "'%s' is not deployed in '%s'", req->ids[i],
+					   rep.project);
+			if (r == 0)
 				r = item_fail(&rep, req->ids[i], req->profile, e.buf);
 		}
 		if (r == -ENOMEM)

@@ -99,8 +99,8 @@ static int swap_into(const char *staged, const char *target, struct strbuf *err)
 			r = sm_err(err, -errno, "cannot rename '%s': %s", staged, sm_strerror(errno));
 		return r;
 	}
-	if (sm_strbuf_addf(&old, "%s.old", staged) < 0)
-		return sm_err(err, -ENOMEM, "out of memory");
+	if ((r = sm_strbuf_addf(&old, "%s.old", staged)) < 0)
+		return sm_err(err, r, "'%s.old': %s", staged, sm_strerror(r));
 	if (rename(target, old.buf) < 0 || rename(staged, target) < 0)
 		r = sm_err(err, -errno, "cannot replace '%s': %s", target, sm_strerror(errno));
 	else

@@ -36,6 +36,7 @@ static int spec_of(const char *upstream, const char *version, struct strbuf *out
 {
 	static const char pre[] = "https://github.com/";
 	const char *s, *tree, *after;
+	int r;
 
 	if (strncmp(upstream, pre, strlen(pre)))
 		return -EINVAL;
@@ -44,11 +45,10 @@ static int spec_of(const char *upstream, const char *version, struct strbuf *out
 	if (!tree)
 		return -EINVAL;
 	after = strchr(tree + strlen("/tree/"), '/');
-	if (sm_strbuf_add(out, s, (size_t)(tree - s)) < 0 ||
-	    (after && sm_strbuf_addstr(out, after) < 0) ||
-	    sm_strbuf_addf(out, "@%s", version && *version ? version : "latest") < 0)
-		return -ENOMEM;
-	return 0;
+	if ((r = sm_strbuf_add(out, s, (size_t)(tree - s))) < 0 ||
+	    (after && (r = sm_strbuf_addstr(out, after)) < 0))
+		return r;
+	return sm_strbuf_addf(out, "@%s", version && *version ? version : "latest");
 }
 
 static struct sm_ops_upstream_item *add_item(struct sm_ops_upstream_report *rep, const char *id)
@@ -80,7 +80,8 @@ static int update_one(const struct sm_ops_ctx *ctx, struct sm_collection *c, siz
 
 	r = sm_strbuf_addf(&id, "%s:%s", sm_artifact_type_name(type), name);
 	if (r < 0 || !(it = add_item(rep, id.buf))) {
-		r = sm_err(err, -ENOMEM, "out of memory");
+		r = sm_err(err, r < 0 ? r : -ENOMEM, "'%s': %s", name,
+			   sm_strerror(r < 0 ? r : -ENOMEM));
 		goto out;
 	}
 	r = sm_view_load(c, idx, &v, &en);

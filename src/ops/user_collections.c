@@ -308,10 +308,8 @@ static int plan_add(struct sm_ops_ctx *ctx, struct sm_cache *cache, const char *
 				break;
 			}
 		} else if (r < 0) {
-			if (sm_strbuf_addf(bad, "%s%s", bad->len ? "; " : "", one.buf) < 0) {
-				r = -ENOMEM;
+			if ((r = sm_strbuf_addf(bad, "%s%s", bad->len ? "; " : "", one.buf)) < 0)
 				break;
-			}
 			r = 0;
 		}
 	}
@@ -433,8 +431,8 @@ static int remove_strict(struct sm_ops_ctx *ctx, struct uc_write *w, const char 
 		long k = member_of(cache, uc, ids[i]);
 
 		if (k < 0) {
-			if (sm_strbuf_addf(&bad, "%s'%s'", bad.len ? ", " : "", ids[i]) < 0) {
-				r = sm_err(err, -ENOMEM, "out of memory");
+			if ((r = sm_strbuf_addf(&bad, "%s'%s'", bad.len ? ", " : "", ids[i])) < 0) {
+				r = sm_err(err, r, "'%s': %s", ids[i], sm_strerror(r));
 				goto out;
 			}
 			continue;

@@ -20,6 +20,7 @@ int sm_py_float_repr(double x, struct strbuf *out)
 	int p, exp, nd = 0, decpt;
 	char *e;
 	bool neg;
+	int rc;
 
 	if (isnan(x))
 		return sm_strbuf_addstr(out, "nan");
@@ -42,33 +43,35 @@ int sm_py_float_repr(double x, struct strbuf *out)
 	e = strchr(buf, 'e');
 	exp = e ? (int)strtol(e + 1, NULL, 10) : 0;
 	decpt = exp + 1;
-	if (neg && sm_strbuf_addch(out, '-') < 0)
-		return -ENOMEM;
+	if (neg && (rc = sm_strbuf_addch(out, '-')) < 0)
+		return rc;
+	/* the first failure's code (-ENOMEM, or -E2BIG past out's cap) is returned */
 	if (decpt > -4 && decpt <= 16) {
-		int rc = 0;
-
+		rc = 0;
 		if (decpt <= 0) {
-			rc |= sm_strbuf_addstr(out, "0.");
-			for (int k = 0; k < -decpt; k++)
-				rc |= sm_strbuf_addch(out, '0');
-			rc |= sm_strbuf_addstr(out, digits);
+			rc = sm_strbuf_addstr(out, "0.");
+			for (int k = 0; rc == 0 && k < -decpt; k++)
+				rc = sm_strbuf_addch(out, '0');
+			if (rc == 0)
+				rc = sm_strbuf_addstr(out, digits);
 		} else if (decpt >= nd) {
-			rc |= sm_strbuf_addstr(out, digits);
-			for (int k = 0; k < decpt - nd; k++)
-				rc |= sm_strbuf_addch(out, '0');
-			rc |= sm_strbuf_addstr(out, ".0");
+			rc = sm_strbuf_addstr(out, digits);
+			for (int k = 0; rc == 0 && k < decpt - nd; k++)
+				rc = sm_strbuf_addch(out, '0');
+			if (rc == 0)
+				rc = sm_strbuf_addstr(out, ".0");
 		} else {
-			rc |= sm_strbuf_add(out, digits, (size_t)decpt);
-			rc |= sm_strbuf_addch(out, '.');
-			rc |= sm_strbuf_addstr(out, digits + decpt);
+			rc = sm_strbuf_add(out, digits, (size_t)decpt);
+			if (rc == 0)
+				rc = sm_strbuf_addch(out, '.');
+			if (rc == 0)
+				rc = sm_strbuf_addstr(out, digits + decpt);
 		}
-		return rc ? -ENOMEM : 0;
+		return rc;
 	}
-	if (sm_strbuf_addch(out, digits[0]) < 0)
-		return -ENOMEM;
-	if (nd > 1 && sm_strbuf_addf(out, ".%s", digits + 1) < 0)
-		return -ENOMEM;
-	return sm_strbuf_addf(out, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp) < 0
-		   ? -ENOMEM
-		   : 0;
+	if ((rc = sm_strbuf_addch(out, digits[0])) < 0)
+		return rc;
+	if (nd > 1 && (rc = sm_strbuf_addf(out, ".%s", digits + 1)) < 0)
+		return rc;
+	return sm_strbuf_addf(out, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
 }

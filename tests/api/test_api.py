@@ -756,6 +756,17 @@ def test_rate_limit(src):
     write(uc, "[[collections]\nbroken")
     st, _, j = s.json("POST", "/user-collections", {"name": "New"})
     check(st == 500 and "malformed" in j["detail"], "a malformed user-collections.toml -> 500")
+    # the message names the file and the line (issue 8: errors users can act on)
+    check("user-collections.toml" in j["detail"] and "line 1" in j["detail"],
+          f"the create's error names the file and the line: {j}")
+    # removing an artifact reads it too: the same answer, not "Internal server error"
+    # (its -EBADMSG was turned into -EIO)
+    st, _, j = s.json("DELETE", "/artifacts/skill:pdf")
+    check(st == 500 and "user-collections.toml" in str(j.get("detail"))
+          and "line 1" in str(j.get("detail")),
+          f"DELETE with a malformed user-collections.toml names the file and the line: {st} {j}")
+    check(os.path.isdir(os.path.join(home, "collections", "default", "skills", "pdf")),
+          "and the artifact is still there")
     with open(uc) as f:
         check(f.read() == "[[collections]\nbroken", "and it is left untouched")
     st, _, j = s.get("/user-collections")

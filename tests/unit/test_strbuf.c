@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "skillmeat/memory.h"
+#include "skillmeat/pyrepr.h"
 #include "skillmeat/strbuf.h"
 
 static void test_init_is_empty(void **state)
@@ -107,6 +108,28 @@ static void test_detach_and_rtrim(void **state)
 	sm_free(s);
 }
 
+/*
+ * A writer into the caller's buffer returns the buffer's own code: -E2BIG past
+ * its cap is not reported as -ENOMEM (issue 8: callee errors not masked).
+ */
+static void test_writer_keeps_the_cap_code(void **state)
+{
+	static const double xs[] = { 0.1, 123.5, 1e-7, 1e22, -2.5 };
+	struct strbuf sb;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(xs) / sizeof(xs[0]); i++) {
+		for (size_t cap = 1; cap < 3; cap++) { /* every repr here is longer */
+			sm_strbuf_init(&sb, cap);
+			assert_int_equal(sm_py_float_repr(xs[i], &sb), -E2BIG);
+			sm_strbuf_release(&sb);
+		}
+		sm_strbuf_init(&sb, 64);
+		assert_int_equal(sm_py_float_repr(xs[i], &sb), 0);
+		sm_strbuf_release(&sb);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -116,6 +139,7 @@ int main(void)
 		cmocka_unit_test(test_cap_is_enforced),
 		cmocka_unit_test(test_alloc_failure_leaves_buffer),
 		cmocka_unit_test(test_detach_and_rtrim),
+		cmocka_unit_test(test_writer_keeps_the_cap_code),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
