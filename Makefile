@@ -4,7 +4,8 @@ MESON ?= meson
 NINJA ?= ninja
 BUILD ?= build
 
-.PHONY: all deps build run test asan test-asan tsan test-tsan fuzz fuzz-short bench valgrind clean
+.PHONY: all deps build run test asan test-asan tsan test-tsan fuzz fuzz-short bench valgrind clean \
+	crash-test
 
 all: build
 
@@ -64,6 +65,15 @@ valgrind: build
 bench: build
 	@sh tools/deps.sh bench
 	@sh bench/run.sh
+
+# The long crash loop (issue 11 point 3): every write stopped at each passage
+# of each test point (SIGKILL, injected failure) and by CRASH_RUNS random
+# SIGKILLs per operation (make test runs a short sample: tests/crash/meson.build).
+CRASH_RUNS ?= 48
+crash-test: build
+	@sh tools/test-hooks.sh $(BUILD)
+	$(NINJA) -C $(BUILD)
+	SKILLMEAT_BIN=$(CURDIR)/$(BUILD)/skillmeat python3 tests/crash/test_crash.py --random $(CRASH_RUNS)
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

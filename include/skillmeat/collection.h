@@ -15,6 +15,7 @@ struct sm_home;
 struct sm_manifest;
 struct sm_lock;
 struct sm_toml_value;
+struct sm_txn;
 
 /*
  * File collections (spec/skillmeat-formats.md §1.3-1.6, §3): the source of
@@ -44,18 +45,34 @@ struct sm_collection {
 	struct sm_manifest *manifest;
 	struct sm_lock *lock;
 	bool dirty; /* manifest or lock changed since open */
+	struct sm_txn *txn; /* internal: file moves done at commit (core/txn.h) */
 };
 
-/* name NULL → the active collection. -ENOENT "collection 'x' does not exist". */
+/*
+ * name NULL → the active collection. -ENOENT "collection 'x' does not exist".
+ * When the caller holds the home lock (every write), an interrupted earlier
+ * write is finished or undone first and the leftovers of dead writers are
+ * removed (core/txn.h); without the lock (a read) nothing is changed, and a
+ * committed but unfinished write is read from its staged files.
+ */
 int sm_collection_open(struct sm_home *home, const char *name, struct sm_collection **ret,
 		       struct strbuf *err);
 void sm_collection_free(struct sm_collection *c);
 /*
- * Write manifest then lock when dirty. With sync, one syncfs of the home's
- * filesystem first (so the copied files are durable before the manifest
- * names them), then atomic writes with fsync.
+ * Commit when dirty: one syncfs of the home's filesystem (so the staged
+ * copies are durable before the manifest names them), then the manifest, the
+ * lock and the file moves of this write as one crash-safe step (core/txn.h):
+ * a crash at any point leaves the old or the new state.
  */
 int sm_collection_commit(struct sm_collection *c, struct strbuf *err);
+/*
+ * The same, with the home's user-collections.toml (uc as it is now, e.g.
+ * without the memberships of a removed artifact) written in the same
+ * crash-safe step. uc NULL: as sm_collection_commit.
+ */
+struct sm_user_collections;
+int sm_collection_commit_with(struct sm_collection *c, struct sm_user_collections *uc,
+			      struct strbuf *err);
 
 /* Detect the type of a local source (§1.6 detection registry). */
 enum sm_artifact_type sm_detect_type(const char *path);
@@ -88,9 +105,11 @@ void sm_add_result_release(struct sm_add_result *r);
  * Copy a local file or folder into the collection (skip list of §1.6,
  * symlinks followed only while they stay inside the source), extract its
  * metadata, and add or replace its manifest and lock entries in memory
- * (sm_collection_commit writes them). An existing (type, name) with the same
- * content hash is UNCHANGED; with another hash it is -EEXIST unless force.
- * On failure nothing is left in the collection.
+ * (sm_collection_commit writes them). The copy is staged beside its
+ * destination and moved into place by the commit. An existing (type, name)
+ * with the same content hash is UNCHANGED (a missing lock entry is written
+ * again); with another hash it is -EEXIST unless force. On failure nothing is
+ * left in the collection.
  */
 int sm_collection_add_local(struct sm_collection *c, const char *src,
 			    const struct sm_add_opts *opts, struct sm_add_result *ret,
@@ -122,7 +141,10 @@ struct sm_found {
 int sm_scan_folder(const char *dir, struct sm_found **ret, size_t *count, struct strbuf *err);
 void sm_found_free(struct sm_found *v, size_t n);
 
-/* Remove an artifact: files, manifest entry and lock entry (in memory until commit). */
+/*
+ * Remove an artifact: manifest entry and lock entry in memory; its files are
+ * set aside at commit, together with the manifest, and deleted after it.
+ */
 int sm_collection_remove(struct sm_collection *c, size_t idx, bool keep_files,
 			 struct strbuf *err);
 

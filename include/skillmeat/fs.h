@@ -42,6 +42,11 @@ void sm_fs_unlock(int fd);
 int sm_fs_mkdir_p(const char *path, mode_t mode, struct strbuf *err);
 /* rm -rf; a missing path is success. Does not follow symlinks. */
 int sm_fs_remove_tree(const char *path, struct strbuf *err);
+/*
+ * rm -rf of a tree we set aside ourselves (a removed artifact): folders the
+ * owner cannot write (a read-only subfolder) are made writable (0700) first.
+ */
+int sm_fs_remove_tree_force(const char *path, struct strbuf *err);
 
 /*
  * Join base and rel into out (replacing its content), rejecting rel when it is

@@ -42,6 +42,8 @@ int sm_manifest_new(const char *path, const char *name, struct sm_manifest **ret
 		    struct strbuf *err);
 /* Set collection.updated to now (UTC) unless SM_WRITE_KEEP_STAMP, and write atomically. */
 int sm_manifest_save(struct sm_manifest *m, int flags, struct strbuf *err);
+/* As sm_manifest_save, to another path (a staged next version); m->path is kept. */
+int sm_manifest_save_as(struct sm_manifest *m, const char *path, int flags, struct strbuf *err);
 void sm_manifest_free(struct sm_manifest *m);
 
 const char *sm_manifest_name(const struct sm_manifest *m);
@@ -75,6 +77,7 @@ struct sm_lock {
 /* A missing file reads as empty. -EBADMSG on a malformed file. */
 int sm_lock_load(const char *path, struct sm_lock **ret, struct strbuf *err);
 int sm_lock_save(struct sm_lock *l, int flags, struct strbuf *err);
+int sm_lock_save_as(struct sm_lock *l, const char *path, int flags, struct strbuf *err);
 void sm_lock_free(struct sm_lock *l);
 /* The entry table of "<name>::<type>", or NULL. */
 struct sm_toml_value *sm_lock_get(const struct sm_lock *l, const char *name,

@@ -32,8 +32,14 @@ struct sm_truth_ops {
 	/* A file collection (name NULL: the active one), loaded. */
 	int (*open_collection)(struct sm_truth *t, const char *name, struct sm_collection **ret,
 			       struct strbuf *err);
-	/* Persist a changed collection (manifest, then lock), atomically. */
-	int (*commit_collection)(struct sm_truth *t, struct sm_collection *c, struct strbuf *err);
+	/*
+	 * Persist a changed collection (manifest, lock and the artifact files
+	 * the change staged or set aside) as one crash-safe step: a crash at
+	 * any point leaves the old or the new state. uc, when not NULL: the
+	 * user collections, persisted in the same step.
+	 */
+	int (*commit_collection)(struct sm_truth *t, struct sm_collection *c,
+				 struct sm_user_collections *uc, struct strbuf *err);
 	/* Persist only the manifest of a collection whose entries were edited. */
 	int (*commit_manifest)(struct sm_truth *t, struct sm_collection *c, struct strbuf *err);
 	int (*load_user_collections)(struct sm_truth *t, struct sm_user_collections **ret,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/copy.h"
+#include "core/txn.h"
 #include "skillmeat/array.h"
 #include "skillmeat/collection.h"
 #include "skillmeat/error.h"
@@ -21,6 +22,8 @@
 #include "skillmeat/strbuf.h"
 #include "skillmeat/timeutil.h"
 #include "skillmeat/toml.h"
+#include "skillmeat/user_collections.h"
+#include "skillmeat/test_hooks.h"
 #include "util/banned.h"
 
 static const char empty_lock[] = "[lock]\nversion = \"1.0.0\"\n\n[lock.entries]\n";
@@ -133,7 +136,7 @@ int sm_collection_names(const struct sm_home *h, char ***ret, size_t *count, str
 
 int sm_collection_delete(struct sm_home *h, const char *name, struct strbuf *err)
 {
-	struct strbuf dir = STRBUF_INIT;
+	struct strbuf dir = STRBUF_INIT, old = STRBUF_INIT;
 	int r;
 
 	r = sm_collection_name_check(name, err);
@@ -149,11 +152,55 @@ int sm_collection_delete(struct sm_home *h, const char *name, struct strbuf *err
 	if (r < 0)
 		return r;
 	r = coll_file(h, name, NULL, &dir);
-	if (r == 0)
-		r = sm_fs_remove_tree(dir.buf, err);
+	/* set aside in one rename, so a crash never leaves half a collection */
+	if (r == 0 && (r = sm_home_collection_dir(h, "", &old)) == 0 &&
+	    (r = sm_strbuf_addf(&old, ".%s.sm-old-%ld", name, (long)getpid())) == 0 &&
+	    (r = sm_fs_remove_tree_force(old.buf, err)) == 0) {
+		/*
+		 * the rename is the commit: a tree that cannot be deleted now is a
+		 * leftover the next write removes (sm_home_lock)
+		 */
+		if (rename(dir.buf, old.buf) < 0)
+			r = sm_err(err, -errno, "cannot remove '%s': %s", dir.buf,
+				   sm_strerror(errno));
+		else if (SM_TEST_POINT("delete-collection-moved") == 0)
+			(void)sm_fs_remove_tree_force(old.buf, NULL);
+	}
 	sm_home_unlock(h);
 	sm_strbuf_release(&dir);
+	sm_strbuf_release(&old);
 	return r;
+}
+
+/* Load from a staged next version, saved later to the real path. */
+static int load_manifest_as(const char *from, const char *path, struct sm_manifest **ret,
+			    struct strbuf *err)
+{
+	char *p = sm_strdup(path);
+	int r = p ? sm_manifest_load(from, ret, err) : -ENOMEM;
+
+	if (r < 0) {
+		sm_free(p);
+		return r;
+	}
+	sm_free((*ret)->path);
+	(*ret)->path = p;
+	return 0;
+}
+
+static int load_lock_as(const char *from, const char *path, struct sm_lock **ret,
+			struct strbuf *err)
+{
+	char *p = sm_strdup(path);
+	int r = p ? sm_lock_load(from, ret, err) : -ENOMEM;
+
+	if (r < 0) {
+		sm_free(p);
+		return r;
+	}
+	sm_free((*ret)->path);
+	(*ret)->path = p;
+	return 0;
 }
 
 int sm_collection_open(struct sm_home *h, const char *name, struct sm_collection **ret,
@@ -161,6 +208,8 @@ int sm_collection_open(struct sm_home *h, const char *name, struct sm_collection
 {
 	struct strbuf p = STRBUF_INIT;
 	struct sm_collection *c;
+	char *next_m = NULL, *next_l = NULL;
+	bool have_next = false;
 	int r;
 
 	if (!name)
@@ -178,7 +227,17 @@ int sm_collection_open(struct sm_home *h, const char *name, struct sm_collection
 	c->dir = sm_strbuf_detach(&p, NULL);
 	if (!c->dir || coll_file(h, name, "collection.toml", &p) < 0)
 		goto fail;
-	r = sm_manifest_load(p.buf, &c->manifest, err);
+	if (h->lock_depth > 0 && sm_fs_is_dir(c->dir)) {
+		/* a write: finish or undo an interrupted one first */
+		r = sm_txn_recover(c->dir, err);
+		if (r < 0)
+			goto fail;
+	} else if (sm_txn_committed(c->dir, &next_m, &next_l)) {
+		/* a read during (or after the crash of) a committed write: its new state */
+		have_next = true;
+	}
+	r = have_next && next_m ? load_manifest_as(next_m, p.buf, &c->manifest, err)
+				: sm_manifest_load(p.buf, &c->manifest, err);
 	if (r == -ENOENT) {
 		r = sm_err(err, -ENOENT, "collection '%s' does not exist", name);
 		goto fail;
@@ -189,14 +248,22 @@ int sm_collection_open(struct sm_home *h, const char *name, struct sm_collection
 	r = coll_file(h, name, "collection.lock", &p);
 	if (r < 0)
 		goto fail;
-	r = sm_lock_load(p.buf, &c->lock, err);
+	r = have_next && next_l ? load_lock_as(next_l, p.buf, &c->lock, err)
+				: sm_lock_load(p.buf, &c->lock, err);
+	if (r < 0)
+		goto fail;
+	r = sm_txn_new(&c->txn);
 	if (r < 0)
 		goto fail;
 	sm_strbuf_release(&p);
+	sm_free(next_m);
+	sm_free(next_l);
 	*ret = c;
 	return 0;
 fail:
 	sm_strbuf_release(&p);
+	sm_free(next_m);
+	sm_free(next_l);
 	sm_collection_free(c);
 	return r;
 }
@@ -205,6 +272,8 @@ void sm_collection_free(struct sm_collection *c)
 {
 	if (!c)
 		return;
+	/* copies staged by a write that was never committed */
+	sm_txn_abort(c->dir, c->txn);
 	sm_manifest_free(c->manifest);
 	sm_lock_free(c->lock);
 	sm_free(c->name);
@@ -214,24 +283,34 @@ void sm_collection_free(struct sm_collection *c)
 
 int sm_collection_commit(struct sm_collection *c, struct strbuf *err)
 {
+	return sm_collection_commit_with(c, NULL, err);
+}
+
+int sm_collection_commit_with(struct sm_collection *c, struct sm_user_collections *uc,
+			      struct strbuf *err)
+{
+	struct strbuf text = STRBUF_INIT;
 	int fd, r;
 
 	if (!c->dirty)
-		return 0;
+		return uc ? sm_user_collections_save(uc, err) : 0;
+	if (uc && (r = sm_toml_encode(uc->doc, &text, err)) < 0)
+		goto out;
 	/* one flush of everything copied so far, instead of an fsync per file */
 	fd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
 		(void)syncfs(fd);
 		close(fd);
 	}
-	r = sm_manifest_save(c->manifest, 0, err);
+	r = sm_txn_commit(c->dir, c->txn, c->manifest, c->lock, uc ? &text : NULL, err);
 	if (r < 0)
-		return r;
-	r = sm_lock_save(c->lock, 0, err);
-	if (r < 0)
-		return r;
+		goto out;
 	c->dirty = false;
-	return 0;
+	if (uc)
+		uc->exists = true;
+out:
+	sm_strbuf_release(&text);
+	return r;
 }
 
 /* ---- type detection and names ---- */
@@ -513,20 +592,52 @@ fail:
 	return r < 0 ? r : -ENOMEM;
 }
 
-/* "<collection>/<type dir>/.<name>.<tag>-<pid>": staging beside the destination. */
-static int side_path(const struct sm_collection *c, enum sm_artifact_type type, const char *name,
-		     const char *tag, struct strbuf *out)
+/* "<type dir>/.<name>.<tag>-<pid>": staging beside the destination, relative. */
+static int side_rel(enum sm_artifact_type type, const char *name, const char *tag,
+		    struct strbuf *out)
 {
 	sm_strbuf_reset(out);
-	return sm_strbuf_addf(out, "%s/%s/.%s.%s-%ld", c->dir, sm_artifact_type_dir(type), name, tag,
+	return sm_strbuf_addf(out, "%s/.%s.%s-%ld", sm_artifact_type_dir(type), name, tag,
 			      (long)getpid());
+}
+
+/*
+ * A staged name of this write not yet taken: ".<name>.sm-new-<pid>", then
+ * ".<name>.sm-new-<pid>-2", … when an earlier step staged that artifact
+ * already (its copy stays until this one is staged: a failure keeps it).
+ */
+static int staged_name(const struct sm_collection *c, enum sm_artifact_type type,
+		       const char *name, struct strbuf *out)
+{
+	int r = side_rel(type, name, "sm-new", out);
+
+	for (unsigned i = 2; r == 0 && sm_txn_is_staged(c->txn, out->buf); i++)
+		r = side_rel(type, name, "sm-new", out) ?: sm_strbuf_addf(out, "-%u", i);
+	return r;
+}
+
+/* The lock entry of an unchanged artifact, written again when it went missing. */
+static int repair_lock(struct sm_collection *c, const struct sm_toml_value *e, const char *name,
+		       enum sm_artifact_type type, const char *hash)
+{
+	int r;
+
+	if (sm_lock_hash(c->lock, name, type))
+		return 0;
+	r = sm_lock_set(c->lock, name, type, hash, sm_entry_str(e, "upstream"),
+			sm_entry_str(e, "resolved_sha"), sm_entry_str(e, "resolved_version"));
+	if (r == 0)
+		c->dirty = true;
+	return r;
 }
 
 static int add_common(struct sm_collection *c, const char *src, const struct sm_add_opts *opts,
 		      const struct provenance *pv, struct sm_add_result *ret, struct strbuf *err)
 {
 	struct strbuf name = STRBUF_INIT, rel = STRBUF_INIT, staged = STRBUF_INIT,
-		      dest = STRBUF_INIT, old = STRBUF_INIT, dir = STRBUF_INIT;
+		      dest = STRBUF_INIT, old = STRBUF_INIT, dir = STRBUF_INIT,
+		      staged_rel = STRBUF_INIT, old_rel = STRBUF_INIT, cur = STRBUF_INIT;
+	const char *in;
 	struct sm_metadata meta = { 0 };
 	struct sm_toml_value *entry = NULL;
 	enum sm_artifact_type type = opts->type;
@@ -566,15 +677,29 @@ static int add_common(struct sm_collection *c, const char *src, const struct sm_
 		const struct sm_toml_value *e = sm_manifest_at(c->manifest, (size_t)idx);
 		const char *epath = sm_entry_str(e, "path");
 
-		dest_same_path = epath && !strcmp(epath, rel.buf) && sm_fs_exists(dest.buf);
+		/*
+		 * the copy this write will hold at rel: one staged by an earlier
+		 * step of the same operation, else the committed one
+		 */
+		in = sm_txn_incoming(c->txn, rel.buf);
+		if (in && (r = sm_strbuf_addf(&cur, "%s/%s", c->dir, in)) < 0)
+			goto out;
+		if (!in && !sm_txn_outgoing(c->txn, rel.buf) &&
+		    (r = sm_strbuf_addstr(&cur, dest.buf)) < 0)
+			goto out;
+		dest_same_path = epath && !strcmp(epath, rel.buf) && cur.len &&
+				 sm_fs_exists(cur.buf);
 		/* unchanged: what a copy would hold equals the collection copy */
 		if (dest_same_path) {
 			r = sm_copy_hash(src, hash, err);
 			if (r < 0 && r != -ENOTSUP)
 				goto out;
-			if (r == 0 && sm_content_hash(dest.buf, oldhash, NULL) == 0 &&
+			if (r == 0 && sm_content_hash(cur.buf, oldhash, NULL) == 0 &&
 			    !strcmp(oldhash, hash)) {
 				ret->status = SM_ADD_UNCHANGED;
+				r = repair_lock(c, e, name.buf, type, hash);
+				if (r < 0)
+					goto out;
 				goto fill;
 			}
 			r = 0;
@@ -594,7 +719,8 @@ static int add_common(struct sm_collection *c, const char *src, const struct sm_
 	/* stage the copy beside its destination: no temporary folder to create and delete */
 	if ((r = sm_strbuf_addf(&dir, "%s/%s", c->dir, sm_artifact_type_dir(type))) < 0 ||
 	    (r = sm_fs_mkdir_p(dir.buf, 0755, err)) < 0 ||
-	    (r = side_path(c, type, name.buf, "sm-new", &staged)) < 0 ||
+	    (r = staged_name(c, type, name.buf, &staged_rel)) < 0 ||
+	    (r = sm_strbuf_addf(&staged, "%s/%s", c->dir, staged_rel.buf)) < 0 ||
 	    (r = sm_fs_remove_tree(staged.buf, err)) < 0)
 		goto out;
 	have_staged = true;
@@ -613,26 +739,28 @@ static int add_common(struct sm_collection *c, const char *src, const struct sm_
 	if (r < 0)
 		goto out;
 
-	/* move into place; an existing destination is set aside first */
-	if (access(dest.buf, F_OK) == 0) {
-		if ((r = side_path(c, type, name.buf, "sm-old", &old)) < 0 ||
-		    (r = sm_fs_remove_tree(old.buf, err)) < 0)
-			goto out;
-		if (rename(dest.buf, old.buf) < 0) {
-			r = sm_err(err, -errno, "cannot replace '%s': %s", dest.buf,
-				   sm_strerror(errno));
-			sm_strbuf_reset(&old);
-			goto out;
-		}
-	}
-	if (rename(staged.buf, dest.buf) < 0) {
-		r = sm_err(err, -errno, "cannot move '%s' into place: %s", dest.buf,
-			   sm_strerror(errno));
-		if (old.len && rename(old.buf, dest.buf) == 0)
-			sm_strbuf_reset(&old);
+	/*
+	 * The moves happen at commit, with the manifest and the lock: an existing
+	 * destination is set aside, the staged copy moved into place, the old one
+	 * deleted after the commit.
+	 */
+	r = sm_txn_staged(c->txn, staged_rel.buf);
+	if (r < 0)
 		goto out;
-	}
 	have_staged = false;
+	/* a copy an earlier step staged for rel is replaced by this one */
+	sm_txn_drop_incoming(c->dir, c->txn, rel.buf);
+	if (access(dest.buf, F_OK) == 0 && !sm_txn_outgoing(c->txn, rel.buf)) {
+		if ((r = side_rel(type, name.buf, "sm-old", &old_rel)) < 0 ||
+		    (r = sm_strbuf_addf(&old, "%s/%s", c->dir, old_rel.buf)) < 0 ||
+		    (r = sm_fs_remove_tree_force(old.buf, err)) < 0 ||
+		    (r = sm_txn_move(c->txn, rel.buf, old_rel.buf)) < 0 ||
+		    (r = sm_txn_trash(c->txn, old_rel.buf)) < 0)
+			goto out;
+	}
+	r = sm_txn_move(c->txn, staged_rel.buf, rel.buf);
+	if (r < 0)
+		goto out;
 	if (idx >= 0)
 		r = sm_manifest_replace(c->manifest, (size_t)idx, entry);
 	else
@@ -657,8 +785,6 @@ fill:
 out:
 	if (have_staged)
 		(void)sm_fs_remove_tree(staged.buf, NULL);
-	if (old.len)
-		(void)sm_fs_remove_tree(old.buf, NULL);
 	if (r < 0)
 		sm_add_result_release(ret);
 	sm_toml_free(entry);
@@ -669,6 +795,9 @@ out:
 	sm_strbuf_release(&dest);
 	sm_strbuf_release(&old);
 	sm_strbuf_release(&dir);
+	sm_strbuf_release(&staged_rel);
+	sm_strbuf_release(&old_rel);
+	sm_strbuf_release(&cur);
 	return r;
 }
 
@@ -877,8 +1006,9 @@ int sm_scan_folder(const char *dir, struct sm_found **ret, size_t *count, struct
 int sm_collection_remove(struct sm_collection *c, size_t idx, bool keep_files, struct strbuf *err)
 {
 	const struct sm_toml_value *e = sm_manifest_at(c->manifest, idx);
-	struct strbuf p = STRBUF_INIT, name = STRBUF_INIT;
+	struct strbuf p = STRBUF_INIT, name = STRBUF_INIT, old = STRBUF_INIT, tmp = STRBUF_INIT;
 	enum sm_artifact_type type;
+	size_t dl;
 	int r;
 
 	if (!e)
@@ -888,15 +1018,32 @@ int sm_collection_remove(struct sm_collection *c, size_t idx, bool keep_files, s
 	if (r < 0)
 		goto out;
 	if (!keep_files) {
-		const char *rel = sm_entry_str(e, "path");
+		const char *rel = sm_entry_str(e, "path"), *relp, *base;
 
 		/* only ever delete inside the collection */
 		r = sm_fs_safe_join(c->dir, rel, &p, err);
 		if (r < 0)
 			goto out;
-		r = sm_fs_remove_tree(p.buf, err);
-		if (r < 0)
+		dl = strlen(c->dir);
+		if (strncmp(p.buf, c->dir, dl) || p.buf[dl] != '/') {
+			r = sm_err(err, -EINVAL, "'%s' is not inside collection '%s'", rel, c->name);
 			goto out;
+		}
+		relp = p.buf + dl + 1;
+		base = strrchr(relp, '/');
+		base = base ? base + 1 : relp;
+		/* a copy staged by an earlier step of this write is never moved in */
+		sm_txn_drop_incoming(c->dir, c->txn, relp);
+		/* set aside at commit ("<dir>/.<base>.sm-old-<pid>"), deleted after it */
+		if (access(p.buf, F_OK) == 0 && !sm_txn_outgoing(c->txn, relp)) {
+			if ((r = sm_strbuf_add(&old, relp, (size_t)(base - relp))) < 0 ||
+			    (r = sm_strbuf_addf(&old, ".%s.sm-old-%ld", base, (long)getpid())) < 0 ||
+			    (r = sm_strbuf_addf(&tmp, "%s/%s", c->dir, old.buf)) < 0 ||
+			    (r = sm_fs_remove_tree_force(tmp.buf, err)) < 0 ||
+			    (r = sm_txn_move(c->txn, relp, old.buf)) < 0 ||
+			    (r = sm_txn_trash(c->txn, old.buf)) < 0)
+				goto out;
+		}
 	}
 	r = sm_manifest_remove(c->manifest, idx);
 	if (r < 0)
@@ -906,6 +1053,8 @@ int sm_collection_remove(struct sm_collection *c, size_t idx, bool keep_files, s
 out:
 	sm_strbuf_release(&p);
 	sm_strbuf_release(&name);
+	sm_strbuf_release(&old);
+	sm_strbuf_release(&tmp);
 	return r;
 }
 

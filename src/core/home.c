@@ -8,6 +8,7 @@
 #include "skillmeat/artifact.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
+#include "core/txn.h"
 #include "skillmeat/home.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
@@ -158,6 +159,8 @@ int sm_home_lock(struct sm_home *h, struct strbuf *err)
 	sm_strbuf_release(&path);
 	if (r < 0)
 		h->lock_depth = 0;
+	else
+		sm_txn_clean_home(h->root); /* the leftovers of dead writers: ours to remove now */
 	return r;
 }
 

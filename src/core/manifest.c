@@ -190,6 +190,18 @@ int sm_manifest_save(struct sm_manifest *m, int flags, struct strbuf *err)
 	return save_doc(m->path, m->doc, flags, err);
 }
 
+int sm_manifest_save_as(struct sm_manifest *m, const char *path, int flags, struct strbuf *err)
+{
+	char *keep = m->path;
+	int r;
+
+	/* the document is written as it would be to its own path */
+	m->path = (char *)path;
+	r = sm_manifest_save(m, flags, err);
+	m->path = keep;
+	return r;
+}
+
 void sm_manifest_free(struct sm_manifest *m)
 {
 	if (!m)
@@ -437,6 +449,11 @@ int sm_lock_load(const char *path, struct sm_lock **ret, struct strbuf *err)
 int sm_lock_save(struct sm_lock *l, int flags, struct strbuf *err)
 {
 	return save_doc(l->path, l->doc, flags, err);
+}
+
+int sm_lock_save_as(struct sm_lock *l, const char *path, int flags, struct strbuf *err)
+{
+	return save_doc(path, l->doc, flags, err);
 }
 
 void sm_lock_free(struct sm_lock *l)

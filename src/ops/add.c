@@ -97,7 +97,7 @@ int sm_ops_add(struct sm_ops_ctx *ctx, const struct sm_ops_add *req,
 		goto out;
 	r = github ? sm_collection_add_github(c, req->spec, &req->opts, &ret->add, err)
 		   : sm_collection_add_local(c, req->spec, &req->opts, &ret->add, err);
-	if (r < 0 || (r = t->ops->commit_collection(t, c, err)) < 0)
+	if (r < 0 || (r = t->ops->commit_collection(t, c, NULL, err)) < 0)
 		goto out;
 	committed = true;
 	if (!(ret->collection = sm_strdup(c->name))) {
@@ -265,7 +265,7 @@ int sm_ops_add_all(struct sm_ops_ctx *ctx, const struct sm_ops_add_all *req,
 		goto free;
 	if ((r = open_collection(t, req->collection, &c, &ret->created_default, err)) < 0 ||
 	    (r = add_found(req, c, found, nfound, ret, err)) < 0 ||
-	    (r = t->ops->commit_collection(t, c, err)) < 0)
+	    (r = t->ops->commit_collection(t, c, NULL, err)) < 0)
 		goto out;
 	committed = true;
 	if (!(ret->collection = sm_strdup(c->name))) {

@@ -253,10 +253,9 @@ static int write_all(struct sm_collection *c, size_t idx, const char *mdpath,
 	if (!sm_toml_equal(e, old, true)) {
 		r = sm_manifest_replace(c->manifest, idx, e);
 		e = NULL;
-		if (r == 0)
-			r = sm_manifest_save(c->manifest, 0, err);
 		if (r < 0)
 			goto out;
+		c->dirty = true;
 		*changed = true;
 	}
 	/* the lock follows a local artifact; a GitHub one keeps the upstream hash */
@@ -274,13 +273,13 @@ static int write_all(struct sm_collection *c, size_t idx, const char *mdpath,
 			r = sm_lock_set(c->lock, name, type, v.hash, sm_entry_str(le, "upstream"),
 					sm_entry_str(le, "resolved_sha"),
 					sm_entry_str(le, "resolved_version"));
-			if (r == 0)
-				r = sm_lock_save(c->lock, 0, err);
 			if (r < 0)
 				goto out;
+			c->dirty = true;
 		}
 	}
-	r = 0;
+	/* manifest and lock in one crash-safe commit (core/txn.h), never one without the other */
+	r = sm_collection_commit(c, err);
 out:
 	if (have_view)
 		sm_view_release(&v);

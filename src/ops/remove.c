@@ -101,19 +101,16 @@ int sm_ops_remove(struct sm_ops_ctx *ctx, const struct sm_ops_remove *req,
 		r = 0;
 		goto unlock;
 	}
-	/* its memberships go with it (user-collections.toml is written after the manifest) */
+	/* its memberships go with it, committed in the same crash-safe step */
 	if ((r = t->ops->load_user_collections(t, &f, err)) < 0)
 		goto unlock;
 	if ((r = dropped = drop_memberships(ctx, c, ret->type, ret->name, f, err)) < 0)
 		goto unlock;
 	if ((r = sm_collection_remove(c, (size_t)idx, req->keep_files, err)) < 0 ||
-	    (r = t->ops->commit_collection(t, c, err)) < 0)
+	    (r = t->ops->commit_collection(t, c, dropped > 0 ? f : NULL, err)) < 0)
 		goto unlock;
 	committed = true;
 	ret->dropped = (size_t)dropped;
-	if (dropped > 0 && t->ops->save_user_collections(t, f, &werr) < 0)
-		sm_ops_warn(ctx, "removed, but user-collections.toml still names it: %s", werr.buf);
-	sm_strbuf_reset(&werr);
 	if (t->ops->index_collection(t, c, &st, &werr) < 0) {
 		sm_ops_warn(ctx, "the metadata cache was not updated: %s", werr.buf);
 		ret->index_changed = true;

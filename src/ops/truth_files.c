@@ -39,10 +39,10 @@ static int files_open_collection(struct sm_truth *t, const char *name, struct sm
 }
 
 static int files_commit_collection(struct sm_truth *t, struct sm_collection *c,
-				   struct strbuf *err)
+				   struct sm_user_collections *uc, struct strbuf *err)
 {
 	(void)t;
-	return sm_collection_commit(c, err);
+	return sm_collection_commit_with(c, uc, err);
 }
 
 static int files_commit_manifest(struct sm_truth *t, struct sm_collection *c, struct strbuf *err)

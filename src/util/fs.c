@@ -19,6 +19,7 @@
 #include "skillmeat/loop_guard.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
+#include "skillmeat/test_hooks.h"
 #include "util/banned.h"
 
 #define READ_CHUNK ((size_t)64 << 10)
@@ -216,10 +217,16 @@ static int write_atomic(const char *path, const void *data, size_t len, mode_t m
 		goto fail_write;
 	}
 	fd = -1;
+	if ((r = SM_TEST_POINT("atomic-write-tmp")) < 0)
+		goto fail_write;
 	if (rename(tmp.buf, path) < 0) {
 		r = sm_err(err, -errno, "cannot rename '%s' to '%s': %s", tmp.buf, path,
 			   sm_strerror(errno));
 		unlink(tmp.buf);
+		goto out;
+	}
+	if ((r = SM_TEST_POINT("atomic-write-renamed")) < 0) {
+		sm_err(err, r, "cannot sync folder '%s': injected failure", dir.buf);
 		goto out;
 	}
 	if (sync) {
@@ -329,10 +336,14 @@ int sm_fs_mkdir_p(const char *path, mode_t mode, struct strbuf *err)
 	return 0;
 }
 
-static int remove_contents(int dfd, const char *path, struct strbuf *err);
+static int remove_contents(int dfd, const char *path, bool force, struct strbuf *err);
 
-/* Remove one entry of the folder dfd (at path), recursing into folders. */
-static int remove_entry(int dfd, const char *path, const struct dirent *de, struct strbuf *err)
+/*
+ * Remove one entry of the folder dfd (at path), recursing into folders.
+ * force: make each folder writable by its owner before emptying it.
+ */
+static int remove_entry(int dfd, const char *path, const struct dirent *de, bool force,
+			struct strbuf *err)
 {
 	int is_dir = de->d_type == DT_DIR, r;
 
@@ -349,8 +360,11 @@ static int remove_entry(int dfd, const char *path, const struct dirent *de, stru
 	}
 	if (is_dir) {
 		struct strbuf sub = STRBUF_INIT;
-		int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int cfd;
 
+		if (force)
+			(void)fchmodat(dfd, de->d_name, 0700, 0);
+		cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (cfd < 0) {
 			r = -errno;
 			goto fail;
@@ -361,7 +375,7 @@ static int remove_entry(int dfd, const char *path, const struct dirent *de, stru
 			sm_strbuf_release(&sub);
 			goto fail;
 		}
-		r = remove_contents(cfd, sub.buf, err);
+		r = remove_contents(cfd, sub.buf, force, err);
 		sm_strbuf_release(&sub);
 		if (r < 0)
 			return r;
@@ -376,7 +390,7 @@ fail:
 }
 
 /* Empty the folder dfd (which it closes), not following symlinks. */
-static int remove_contents(int dfd, const char *path, struct strbuf *err)
+static int remove_contents(int dfd, const char *path, bool force, struct strbuf *err)
 {
 	DIR *d = fdopendir(dfd);
 	struct dirent *de;
@@ -398,7 +412,7 @@ static int remove_contents(int dfd, const char *path, struct strbuf *err)
 		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		r = remove_entry(dirfd(d), path, de, err);
+		r = remove_entry(dirfd(d), path, de, force, err);
 		if (r < 0)
 			break;
 	}
@@ -406,7 +420,7 @@ static int remove_contents(int dfd, const char *path, struct strbuf *err)
 	return r;
 }
 
-int sm_fs_remove_tree(const char *path, struct strbuf *err)
+static int remove_tree(const char *path, bool force, struct strbuf *err)
 {
 	struct stat st;
 	int fd, r;
@@ -422,15 +436,27 @@ int sm_fs_remove_tree(const char *path, struct strbuf *err)
 				      sm_strerror(errno));
 		return 0;
 	}
+	if (force)
+		(void)chmod(path, 0700);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return sm_err(err, -errno, "cannot open folder '%s': %s", path, sm_strerror(errno));
-	r = remove_contents(fd, path, err);
+	r = remove_contents(fd, path, force, err);
 	if (r < 0)
 		return r;
 	if (rmdir(path) < 0 && errno != ENOENT)
 		return sm_err(err, -errno, "cannot remove '%s': %s", path, sm_strerror(errno));
 	return 0;
+}
+
+int sm_fs_remove_tree(const char *path, struct strbuf *err)
+{
+	return remove_tree(path, false, err);
+}
+
+int sm_fs_remove_tree_force(const char *path, struct strbuf *err)
+{
+	return remove_tree(path, true, err);
 }
 
 int sm_fs_join(struct strbuf *out, const char *a, const char *b)

@@ -28,6 +28,13 @@ expect_exit() {
 	ok
 }
 
+# must CMD...: run CMD (its output goes where the caller sends it); a failed
+# command is a failed test, never a skipped check (no `CMD >f && check f`).
+must() {
+	"$@" || fail "'$*' exited $?"
+	ok
+}
+
 done_ok() {
 	echo "ok ($CHECKS checks)"
 	exit 0

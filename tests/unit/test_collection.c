@@ -4,8 +4,10 @@
  * as the original (an existing one untouched), names, open, add from a local
  * folder and file (added, unchanged by hash, refused or replaced when it
  * changed), the id forms resolve names, remove takes files, manifest and
- * lock entries together, commit writes both, the active one is not deleted.
+ * lock entries together, commit writes both, the active one is not deleted;
+ * the steps of one write see what the earlier ones staged.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +25,7 @@
 #include "skillmeat/fs.h"
 #include "skillmeat/home.h"
 #include "skillmeat/manifest.h"
+#include "skillmeat/sha256.h"
 #include "skillmeat/strbuf.h"
 
 struct fixture {
@@ -220,11 +223,109 @@ static void test_add_resolve_remove(void **state)
 	sm_strbuf_release(&err);
 }
 
+/* Entries of dir starting with '.' (staged or set-aside copies left behind). */
+static int hidden_entries(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		if (de->d_name[0] == '.' && strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void assert_file_has(const char *path, const char *text)
+{
+	struct strbuf s = STRBUF_INIT;
+
+	assert_int_equal(sm_fs_read_file(path, 1 << 20, &s, NULL), 0);
+	if (!strstr(s.buf, text))
+		fail_msg("'%s' does not hold '%s': %s", path, text, s.buf);
+	sm_strbuf_release(&s);
+}
+
+/*
+ * Copies are staged until the commit: a later step of the same write sees
+ * what an earlier one staged (the same content again is unchanged, a forced
+ * replace replaces the staged copy, a remove drops it), and the commit moves
+ * exactly the last state into place, with nothing left beside it.
+ */
+static void test_one_write_sees_its_steps(void **state)
+{
+	struct fixture *f = *state;
+	struct sm_add_opts o = {.type = SM_TYPE_INVALID};
+	struct sm_add_opts forced = {.type = SM_TYPE_INVALID, .force = true};
+	struct sm_collection *c = NULL, *again = NULL;
+	char src[256], tmp[256], skills[256], p[512], hash[SM_SHA256_HEX_LEN + 1];
+	bool created;
+
+	assert_int_equal(sm_home_lock(f->home, NULL), 0);
+	assert_int_equal(sm_collection_init(f->home, "default", &created, NULL), 0);
+	assert_int_equal(sm_collection_open(f->home, NULL, &c, NULL), 0);
+	snprintf(src, sizeof(src), "%s/src/pdf", f->dir);
+	snprintf(tmp, sizeof(tmp), "%s/src/tmp", f->dir);
+	snprintf(skills, sizeof(skills), "%s/collections/default/skills", f->home_dir);
+
+	/* one write: added, replaced twice, then the same content again */
+	make_skill(src, "pdf", "first");
+	add(c, src, &o, 0, SM_ADD_ADDED);
+	make_skill(src, "pdf", "second");
+	add(c, src, &o, -EEXIST, 0); /* other content than the staged copy */
+	add(c, src, &forced, 0, SM_ADD_REPLACED);
+	make_skill(src, "pdf", "third");
+	add(c, src, &forced, 0, SM_ADD_REPLACED);
+	add(c, src, &o, 0, SM_ADD_UNCHANGED);
+	/* added and removed in the same write: never moved in */
+	make_skill(tmp, "tmp", "short-lived");
+	add(c, tmp, &o, 0, SM_ADD_ADDED);
+	assert_int_equal(sm_collection_remove(c, (size_t)sm_collection_resolve(c, "skill:tmp", NULL),
+					      false, NULL),
+			 0);
+	assert_int_equal(sm_collection_commit(c, NULL), 0);
+	snprintf(p, sizeof(p), "%s/pdf/SKILL.md", skills);
+	assert_file_has(p, "description: third");
+	snprintf(p, sizeof(p), "%s/tmp", skills);
+	assert_false(sm_fs_exists(p));
+	assert_int_equal(hidden_entries(skills), 0);
+	assert_int_equal(sm_collection_open(f->home, NULL, &again, NULL), 0);
+	assert_int_equal(sm_manifest_count(again->manifest), 1);
+	snprintf(p, sizeof(p), "%s/pdf", skills);
+	assert_int_equal(sm_content_hash(p, hash, NULL), 0);
+	assert_string_equal(sm_lock_hash(again->lock, "pdf", SM_TYPE_SKILL), hash);
+	assert_null(sm_lock_hash(again->lock, "tmp", SM_TYPE_SKILL));
+	sm_collection_free(again);
+
+	/* a committed artifact replaced, then removed, in one write: gone, nothing beside it */
+	make_skill(src, "pdf", "fourth");
+	add(c, src, &forced, 0, SM_ADD_REPLACED);
+	assert_int_equal(sm_collection_remove(c, (size_t)sm_collection_resolve(c, "skill:pdf", NULL),
+					      false, NULL),
+			 0);
+	assert_int_equal(sm_collection_commit(c, NULL), 0);
+	snprintf(p, sizeof(p), "%s/pdf", skills);
+	assert_false(sm_fs_exists(p));
+	assert_int_equal(hidden_entries(skills), 0);
+
+	/* a write never committed leaves nothing */
+	make_skill(src, "pdf", "fifth");
+	add(c, src, &o, 0, SM_ADD_ADDED);
+	sm_collection_free(c);
+	assert_int_equal(hidden_entries(skills), 0);
+	snprintf(p, sizeof(p), "%s/pdf", skills);
+	assert_false(sm_fs_exists(p));
+	sm_home_unlock(f->home);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_init_and_names, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_add_resolve_remove, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_one_write_sees_its_steps, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
