@@ -167,7 +167,8 @@ static int query_all(struct cli *cli, const struct query_args *a, struct sm_arti
 			break;
 		}
 		all = nv;
-		memcpy(all + n, page.rows, page.n * sizeof(*all));
+		if (page.n) /* an empty page has no rows: memcpy(…, NULL, 0) is undefined */
+			memcpy(all + n, page.rows, page.n * sizeof(*all));
 		n += page.n;
 		sm_free(page.rows); /* the rows' strings now belong to all */
 		page.rows = NULL;

@@ -61,6 +61,8 @@ ok
 
 # filters and the table
 "$SM" list --json --type skill >"$TMP/l.json" || fail "command failed: skillmeat list --json --type skill"; json_check "$TMP/l.json" 'len(d) == 1'
+# an empty page (no rows at all): memcpy(…, NULL, 0) under UBSan before
+"$SM" list --json --tag no-such-tag >"$TMP/l.json" || fail "command failed: skillmeat list --json --tag no-such-tag"; json_check "$TMP/l.json" 'd == []'
 "$SM" list --json --tag ops >"$TMP/l.json" || fail "command failed: skillmeat list --json --tag ops"; json_check "$TMP/l.json" '[x["name"] for x in d] == ["ship"]'
 "$SM" list --json --search REVIEW >"$TMP/l.json" || fail "command failed: skillmeat list --json --search REVIEW"; json_check "$TMP/l.json" '[x["name"] for x in d] == ["reviewer"]'
 COLUMNS=60 "$SM" list >"$TMP/out" || fail "list"
