@@ -142,6 +142,21 @@ int sm_scan_folder(const char *dir, struct sm_found **ret, size_t *count, struct
 void sm_found_free(struct sm_found *v, size_t n);
 
 /*
+ * Where the files of an artifact whose manifest path is rel lie, for a
+ * collection folder dir, into out (replacing its content). rel is relative to
+ * dir, or absolute inside it (the original's marketplace imports write those).
+ * Refused with -EINVAL when it leads outside dir: an absolute path elsewhere,
+ * a ".." component, or symlinks resolving outside (sm_fs_safe_join); -ENOENT
+ * when rel is NULL or empty. Every reader and writer of an artifact's files
+ * goes through it: the manifest is input.
+ */
+int sm_artifact_files_path(const char *dir, const char *rel, struct strbuf *out,
+			   struct strbuf *err);
+/* The same for manifest entry e of collection c. */
+int sm_collection_entry_path(const struct sm_collection *c, const struct sm_toml_value *e,
+			     struct strbuf *out, struct strbuf *err);
+
+/*
  * Remove an artifact: manifest entry and lock entry in memory; its files are
  * set aside at commit, together with the manifest, and deleted after it.
  */

@@ -22,6 +22,10 @@ struct sm_manifest {
 	struct sm_toml_value *doc;	 /* the whole document */
 	struct sm_toml_value *artifacts; /* borrowed: doc.artifacts (an array of tables) */
 	struct sm_hashmap *index;	 /* internal: (type, name) → position, built on demand */
+	/* internal: entries not understood (held aside, written back in place) */
+	struct sm_toml_value *held;	 /* array of them, or NULL */
+	size_t *held_at;		 /* understood entries before each */
+	size_t held_alloc;
 };
 
 /* Write flags. */
@@ -31,10 +35,13 @@ enum {
 };
 
 /*
- * Load and validate: [collection] with a string name; every artifact a table
- * with string name, type (a known type), path, origin (local, github,
- * marketplace) and added. -ENOENT when missing; -EBADMSG with the file (and
- * line for TOML errors, artifact index otherwise) in err.
+ * Load and validate: [collection] with a string name and an 'artifacts'
+ * array. -ENOENT when missing; -EBADMSG with the file (and line for TOML
+ * errors) in err. An artifact the readers cannot understand (not a table with
+ * string name, type (a known type), path, origin (local, github, marketplace)
+ * and added; a name breaking the name rules; a second (type, name)) is held
+ * aside with a warning: sm_manifest_count/_at/_find never show it, and
+ * sm_manifest_save writes it back where it was.
  */
 int sm_manifest_load(const char *path, struct sm_manifest **ret, struct strbuf *err);
 /* A new, empty manifest for collection name (not written). */

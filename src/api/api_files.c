@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "skillmeat/collection.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/home.h"
 #include "skillmeat/memory.h"
@@ -29,19 +30,26 @@
 #define LIST_MAX 5000	       /* files of one tree */
 #define PATH_DEPTH 7	       /* /files/{p1}/.../{p7}: {id} is the 8th parameter */
 
-/* The artifact's root (folder, or the file of a one-file artifact) into out. */
+/*
+ * The artifact's root (folder, or the file of a one-file artifact) into out.
+ * A manifest path leading outside its collection is -EINVAL (never read).
+ */
 static int artifact_root(struct sm_app *app, const struct sm_artifact_row *row, struct strbuf *out)
 {
 	struct strbuf dir = STRBUF_INIT;
 	int r;
 
 	r = sm_home_collection_dir(app->home, row->collection, &dir);
-	if (r >= 0) {
-		sm_strbuf_reset(out);
-		r = sm_fs_join(out, dir.buf, row->path);
-	}
+	if (r >= 0)
+		r = sm_artifact_files_path(dir.buf, row->path, out, NULL);
 	sm_strbuf_release(&dir);
 	return r;
+}
+
+/* Answer for an artifact whose manifest path leads outside its collection. */
+static int outside(struct sm_http_req *req, const char *key)
+{
+	return sm_http_error(req, 404, "The files of artifact '%s' lie outside its collection", key);
 }
 
 static const char *base_name(const char *p)
@@ -160,8 +168,13 @@ static int files_tree(struct sm_http_req *req, void *data)
 	api_set_rerun(req, files_tree, data);
 	if ((r = resolve(app, req, &row)) < 0)
 		goto out;
-	if ((r = artifact_root(app, &row, &root)) < 0 ||
-	    (r = api_artifact_key(api_cache(req), &row, &key)) < 0)
+	if ((r = api_artifact_key(api_cache(req), &row, &key)) < 0)
+		goto out;
+	if ((r = artifact_root(app, &row, &root)) == -EINVAL || r == -ENOENT) {
+		r = outside(req, key.buf);
+		goto out;
+	}
+	if (r < 0)
 		goto out;
 	single = sm_fs_is_file(root.buf);
 	r = sm_fs_walk(root.buf, &list, NULL);
@@ -377,8 +390,13 @@ static int file_get(struct sm_http_req *req, void *data)
 		goto out;
 	if ((r = resolve(app, req, &row)) < 0)
 		goto out;
-	if ((r = artifact_root(app, &row, &root)) < 0 ||
-	    (r = api_artifact_key(api_cache(req), &row, &key)) < 0)
+	if ((r = api_artifact_key(api_cache(req), &row, &key)) < 0)
+		goto out;
+	if ((r = artifact_root(app, &row, &root)) == -EINVAL || r == -ENOENT) {
+		r = outside(req, key.buf);
+		goto out;
+	}
+	if (r < 0)
 		goto out;
 	if (sm_fs_is_file(root.buf)) {
 		/* a one-file artifact has one path: its own name */

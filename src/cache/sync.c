@@ -779,7 +779,6 @@ static int prepare_one(struct prep *p, size_t i, struct strbuf *abs, struct strb
 	const struct sm_toml_value *e = sm_manifest_at(p->c->manifest, i);
 	const struct sm_artifact_row *o;
 	struct sm_artifact_row *row = &p->rows[i];
-	const char *rel = sm_entry_str(e, "path");
 	int64_t nfiles = 0, total = 0, newest = 0;
 	bool reread;
 	int r;
@@ -789,12 +788,11 @@ static int prepare_one(struct prep *p, size_t i, struct strbuf *abs, struct strb
 		return r;
 	p->keep[i] = row->uuid;
 	o = find_old(p->old, p->nold, row->type, row->name);
-	sm_strbuf_reset(abs);
-	r = rel[0] == '/' ? sm_strbuf_addstr(abs, rel) : sm_strbuf_addf(abs, "%s/%s", p->c->dir, rel);
-	if (r < 0)
-		return r;
+	/* a path leading outside the collection is not read: reported like missing files */
+	r = sm_collection_entry_path(p->c, e, abs, why);
 	row->synced_at = p->now_ms;
-	r = fingerprint(abs->buf, e, row->lock_hash, fp, &nfiles, &total, &newest, why);
+	if (r == 0)
+		r = fingerprint(abs->buf, e, row->lock_hash, fp, &nfiles, &total, &newest, why);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
@@ -1294,22 +1292,15 @@ int sm_cache_sync_entry(struct sm_cache *cache, const struct sm_collection *c, s
 	struct strbuf abs = STRBUF_INIT, fp = STRBUF_INIT, why = STRBUF_INIT;
 	struct sm_upsert_stats us = {0};
 	struct sm_view v;
-	const char *rel;
 	char hash[17];
 	int64_t newest = 0;
 	int r;
 
 	if (!e)
 		return sm_err(err, -ENOENT, "no manifest entry %zu", idx);
-	rel = sm_entry_str(e, "path");
 	if ((r = row_from_entry(c, e, &row)) < 0)
 		goto out;
-	if (!rel) {
-		r = sm_err(err, -EINVAL, "'%s:%s' has no path", row.type, row.name);
-		goto out;
-	}
-	r = rel[0] == '/' ? sm_strbuf_addstr(&abs, rel) : sm_strbuf_addf(&abs, "%s/%s", c->dir, rel);
-	if (r < 0)
+	if ((r = sm_collection_entry_path(c, e, &abs, err)) < 0)
 		goto out;
 	row.synced_at = sm_time_real_ns() / 1000000;
 	r = fingerprint(abs.buf, e, row.lock_hash, &fp, &row.file_count, &row.total_size, &newest,

@@ -439,7 +439,6 @@ int cli_show(struct cli *cli, const char *coll, const char *id)
 	struct sm_collection *c = NULL;
 	struct sm_artifact_row row = { 0 };
 	const struct sm_toml_value *e, *lock;
-	const char *rel;
 	char cbuf[256];
 	long idx;
 	int rc = EXIT_FAIL;
@@ -473,9 +472,9 @@ int cli_show(struct cli *cli, const char *coll, const char *id)
 								  ? cli_toml_to_json(sm_toml_get(e, "metadata"))
 								  : json_object();
 
-		rel = sm_entry_str(e, "path");
-		if (rel[0] == '/' ? sm_strbuf_addstr(&abs, rel) < 0
-				  : sm_strbuf_addf(&abs, "%s/%s", c->dir, rel) < 0) {
+		/* a path leading outside the collection lists no files */
+		r = sm_collection_entry_path(c, e, &abs, NULL);
+		if (r == -ENOMEM) {
 			cli_error(cli, "out of memory");
 			json_decref(o);
 			json_decref(meta);
@@ -483,7 +482,7 @@ int cli_show(struct cli *cli, const char *coll, const char *id)
 		}
 		json_object_set_new(o, "uuid", cli_json_str(row.uuid));
 		json_object_set_new(o, "metadata", meta);
-		json_object_set_new(o, "files", files_json(abs.buf));
+		json_object_set_new(o, "files", r < 0 ? json_array() : files_json(abs.buf));
 		json_object_set_new(o, "lock",
 				    lock ? json_pack("{s:o, s:o}", "content_hash",
 						     cli_json_str(sm_toml_get_string(lock, "content_hash")),

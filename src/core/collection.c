@@ -1003,6 +1003,50 @@ int sm_scan_folder(const char *dir, struct sm_found **ret, size_t *count, struct
 
 /* ---- remove, resolve, views ---- */
 
+/* p past "d/" when p lies under folder d, else NULL. */
+static const char *under_dir(const char *p, const char *d)
+{
+	size_t n = strlen(d);
+
+	while (n > 1 && d[n - 1] == '/')
+		n--;
+	if (strncmp(p, d, n) || p[n] != '/')
+		return NULL;
+	while (p[n] == '/')
+		n++;
+	return p + n;
+}
+
+int sm_artifact_files_path(const char *dir, const char *rel, struct strbuf *out,
+			   struct strbuf *err)
+{
+	const char *in;
+	char real[PATH_MAX];
+
+	if (!rel || !*rel)
+		return sm_err(err, -ENOENT, "no path");
+	if (rel[0] == '/') {
+		in = under_dir(rel, dir);
+		if (!in && realpath(dir, real))
+			in = under_dir(rel, real);
+		if (!in)
+			return sm_err(err, -EINVAL, "path '%s' lies outside the collection", rel);
+		rel = in;
+	}
+	return sm_fs_safe_join(dir, rel, out, err);
+}
+
+int sm_collection_entry_path(const struct sm_collection *c, const struct sm_toml_value *e,
+			     struct strbuf *out, struct strbuf *err)
+{
+	const char *rel = sm_entry_str(e, "path");
+	int r = sm_artifact_files_path(c->dir, rel, out, err);
+
+	if (r < 0)
+		sm_err_prefix(err, r, "%s '%s'", sm_entry_str(e, "type"), sm_entry_name(e));
+	return r;
+}
+
 int sm_collection_remove(struct sm_collection *c, size_t idx, bool keep_files, struct strbuf *err)
 {
 	const struct sm_toml_value *e = sm_manifest_at(c->manifest, idx);
@@ -1021,7 +1065,7 @@ int sm_collection_remove(struct sm_collection *c, size_t idx, bool keep_files, s
 		const char *rel = sm_entry_str(e, "path"), *relp, *base;
 
 		/* only ever delete inside the collection */
-		r = sm_fs_safe_join(c->dir, rel, &p, err);
+		r = sm_collection_entry_path(c, e, &p, err);
 		if (r < 0)
 			goto out;
 		dl = strlen(c->dir);
@@ -1135,7 +1179,7 @@ int sm_view_load(const struct sm_collection *c, size_t idx, struct sm_view *ret,
 {
 	const struct sm_toml_value *e = sm_manifest_at(c->manifest, idx), *mt;
 	struct strbuf p = STRBUF_INIT, why = STRBUF_INIT;
-	const char *rel, *lockhash;
+	const char *lockhash;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -1144,11 +1188,14 @@ int sm_view_load(const struct sm_collection *c, size_t idx, struct sm_view *ret,
 	ret->entry = e;
 	ret->type = sm_entry_type(e);
 	ret->name = sm_entry_name(e);
-	rel = sm_entry_str(e, "path");
-	/* marketplace imports store an absolute path: "join, absolute right side wins" */
-	r = rel[0] == '/' ? sm_strbuf_addstr(&p, rel) : sm_strbuf_addf(&p, "%s/%s", c->dir, rel);
-	if (r < 0)
+	/* a path leading outside the collection is not read: the artifact shows why */
+	r = sm_collection_entry_path(c, e, &p, &why);
+	if (r == -ENOMEM)
 		goto fail;
+	if (r < 0 && !(ret->error = sm_strbuf_detach(&why, NULL))) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	ret->abs_path = sm_strbuf_detach(&p, NULL);
 	ret->tags = sm_toml_new_array();
 	if (!ret->abs_path || !ret->tags) {
@@ -1160,10 +1207,12 @@ int sm_view_load(const struct sm_collection *c, size_t idx, struct sm_view *ret,
 		if (sm_toml_at(mt, i)->type == SM_TOML_STRING &&
 		    (r = push_unique(ret->tags, sm_toml_str(sm_toml_at(mt, i)))) < 0)
 			goto fail;
-	r = sm_metadata_extract(ret->abs_path, ret->type, &ret->meta, &why);
+	r = ret->error ? -EINVAL : sm_metadata_extract(ret->abs_path, ret->type, &ret->meta, &why);
 	if (r == -ENOMEM)
 		goto fail;
-	if (r < 0) {
+	if (ret->error) {
+		/* not read */
+	} else if (r < 0) {
 		ret->error = sm_strbuf_detach(&why, NULL);
 	} else {
 		for (size_t i = 0; ret->meta.tags && i < sm_toml_len(ret->meta.tags); i++)

@@ -576,16 +576,14 @@ static int status_of(struct sm_home *home, struct coll_cache *cc, struct sm_hash
 		long i = sm_manifest_find(c->manifest, s->type, s->name);
 
 		if (i >= 0) {
-			const char *path = sm_entry_str(sm_manifest_at(c->manifest, (size_t)i), "path");
-
-			if (path && path[0] == '/')
-				r = sm_strbuf_addstr(&src, path);
-			else
-				r = sm_strbuf_addf(&src, "%s/%s", c->dir, path ? path : "");
-			if (r < 0)
+			/* a path leading outside the collection is not read: no hash */
+			r = sm_collection_entry_path(c, sm_manifest_at(c->manifest, (size_t)i), &src,
+						     NULL);
+			if (r == -ENOMEM)
 				goto out;
-			if (sm_hashcache_hash(hc, src.buf, true, s->collection_hash, NULL) < 0)
+			if (r < 0 || sm_hashcache_hash(hc, src.buf, true, s->collection_hash, NULL) < 0)
 				s->collection_hash[0] = '\0';
+			r = 0;
 		}
 	}
 	/* the project side */

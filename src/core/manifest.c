@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "skillmeat/array.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/hashmap.h"
@@ -18,6 +19,7 @@
 #define MANIFEST_MAX ((size_t)256 << 20)
 
 static void index_drop(struct sm_manifest *m);
+static int index_key(struct strbuf *key, const char *type, const char *name);
 
 static int load_doc(const char *path, struct sm_toml_value **ret, struct strbuf *err)
 {
@@ -59,26 +61,105 @@ static const char *str_of(const struct sm_toml_value *tab, const char *key)
 	return sm_toml_get_string(tab, key);
 }
 
-static int validate_entry(const char *path, size_t i, const struct sm_toml_value *e,
-			  struct strbuf *err)
+/*
+ * Why entry e is not understood (the reason in why), or 0. An entry we cannot
+ * understand is held aside with a warning: it hides neither the collection
+ * nor the other entries, and a rewrite keeps it where it was.
+ */
+static int entry_problem(const struct sm_toml_value *e, struct sm_hashmap *seen,
+			 struct strbuf *key, struct strbuf *why)
 {
 	static const char *const required[] = { "name", "type", "path", "origin", "added" };
-	const char *origin;
+	const char *origin, *name;
+	enum sm_artifact_type type;
+	int r;
 
 	if (e->type != SM_TOML_TABLE)
-		return sm_err(err, -EBADMSG, "'%s': artifact %zu is not a table", path, i + 1);
+		return sm_strbuf_addstr(why, "not a table") ?: 1;
 	for (size_t k = 0; k < SM_ARRAY_SIZE(required); k++)
 		if (!str_of(e, required[k]))
-			return sm_err(err, -EBADMSG, "'%s': artifact %zu: missing string '%s'",
-				      path, i + 1, required[k]);
-	if (sm_artifact_type_parse(str_of(e, "type")) == SM_TYPE_INVALID)
-		return sm_err(err, -EBADMSG, "'%s': artifact %zu ('%s'): unknown type '%s'", path,
-			      i + 1, str_of(e, "name"), str_of(e, "type"));
+			return sm_strbuf_addf(why, "missing string '%s'", required[k]) ?: 1;
+	name = str_of(e, "name");
+	type = sm_artifact_type_parse(str_of(e, "type"));
+	if (type == SM_TYPE_INVALID)
+		return sm_strbuf_addf(why, "unknown type '%s'", str_of(e, "type")) ?: 1;
 	origin = str_of(e, "origin");
 	if (strcmp(origin, "local") && strcmp(origin, "github") && strcmp(origin, "marketplace"))
-		return sm_err(err, -EBADMSG, "'%s': artifact %zu ('%s'): unknown origin '%s'",
-			      path, i + 1, str_of(e, "name"), origin);
+		return sm_strbuf_addf(why, "unknown origin '%s'", origin) ?: 1;
+	if (sm_artifact_name_check(name, NULL) < 0)
+		return sm_strbuf_addstr(why, "invalid name") ?: 1;
+	if (!*str_of(e, "path"))
+		return sm_strbuf_addstr(why, "empty path") ?: 1;
+	if ((r = index_key(key, sm_artifact_type_name(type), name)) < 0)
+		return r;
+	if (sm_hashmap_get(seen, key->buf, key->len, NULL))
+		return sm_strbuf_addf(why, "a second %s '%s'", sm_artifact_type_name(type),
+				      name) ?: 1;
+	return sm_hashmap_put(seen, key->buf, key->len, (void *)1, NULL);
+}
+
+/* Hold entry i of arts aside (see entry_problem); kept = understood entries before it. */
+static int hold(struct sm_manifest *m, size_t i, size_t kept)
+{
+	struct sm_toml_value *e;
+	int r;
+
+	if (!m->held && !(m->held = sm_toml_new_array()))
+		return -ENOMEM;
+	if (SM_GROW(m->held_at, m->held_alloc, sm_toml_len(m->held) + 1) < 0)
+		return -ENOMEM;
+	e = sm_toml_array_take(m->artifacts, i);
+	r = sm_toml_push(m->held, e);
+	if (r < 0) {
+		/* put it back: the document stays whole */
+		(void)sm_toml_array_insert(m->artifacts, i, e);
+		return r;
+	}
+	m->held_at[sm_toml_len(m->held) - 1] = kept;
 	return 0;
+}
+
+/* Sort the understood entries from the others (held aside, with a warning). */
+static int sort_entries(struct sm_manifest *m)
+{
+	struct strbuf key = STRBUF_INIT, why = STRBUF_INIT;
+	struct sm_hashmap *seen = NULL;
+	size_t i = 0, n = 0;
+	int r;
+
+	if ((r = sm_hashmap_new(&seen)) < 0)
+		goto out;
+	while (i < sm_toml_len(m->artifacts)) {
+		const struct sm_toml_value *e = sm_toml_at(m->artifacts, i);
+		const char *name = e->type == SM_TOML_TABLE ? str_of(e, "name") : NULL;
+
+		sm_strbuf_reset(&why);
+		r = entry_problem(e, seen, &key, &why);
+		if (r < 0)
+			goto out;
+		if (r > 0) {
+			sm_log_warn("'%s': artifact %zu%s%s%s ignored: %s", m->path, n + 1,
+				    name ? " ('" : "", name ? name : "", name ? "')" : "",
+				    why.buf);
+			if ((r = hold(m, i, i)) < 0)
+				goto out;
+			n++;
+			continue;
+		}
+		/* the original writes Python ints of any size: kept digit for digit */
+		if (sm_toml_has_big_integer(e))
+			sm_log_warn("'%s': artifact %zu ('%s'): an integer wider than 64 bits, "
+				    "kept as written",
+				    m->path, n + 1, name);
+		i++;
+		n++;
+	}
+	r = 0;
+out:
+	sm_hashmap_free(seen);
+	sm_strbuf_release(&key);
+	sm_strbuf_release(&why);
+	return r;
 }
 
 static int manifest_wrap(const char *path, struct sm_toml_value *doc, struct sm_manifest **ret,
@@ -104,16 +185,6 @@ static int manifest_wrap(const char *path, struct sm_toml_value *doc, struct sm_
 		r = sm_err(err, -EBADMSG, "'%s': 'artifacts' is not an array", path);
 		goto fail;
 	}
-	for (size_t i = 0; i < sm_toml_len(arts); i++) {
-		r = validate_entry(path, i, sm_toml_at(arts, i), err);
-		if (r < 0)
-			goto fail;
-		/* the original writes Python ints of any size: kept digit for digit */
-		if (sm_toml_has_big_integer(sm_toml_at(arts, i)))
-			sm_log_warn("'%s': artifact %zu ('%s'): an integer wider than 64 bits, "
-				    "kept as written",
-				    path, i + 1, str_of(sm_toml_at(arts, i), "name"));
-	}
 	m = sm_calloc(1, sizeof(*m));
 	if (!m || !(m->path = sm_strdup(path))) {
 		sm_free(m);
@@ -122,6 +193,11 @@ static int manifest_wrap(const char *path, struct sm_toml_value *doc, struct sm_
 	}
 	m->doc = doc;
 	m->artifacts = arts;
+	r = sort_entries(m);
+	if (r < 0) {
+		sm_manifest_free(m);
+		return r;
+	}
 	*ret = m;
 	return 0;
 fail:
@@ -173,6 +249,33 @@ fail:
 	return r;
 }
 
+/* Write the document with the held entries back where they were among the others. */
+static int save_held(struct sm_manifest *m, int flags, struct strbuf *err)
+{
+	size_t nheld = sm_toml_len(m->held), in = 0;
+	int r = 0;
+
+	for (; in < nheld; in++) {
+		struct sm_toml_value *c = sm_toml_clone(sm_toml_at(m->held, in));
+		size_t at = m->held_at[in] + in;
+
+		if (at > sm_toml_len(m->artifacts))
+			at = sm_toml_len(m->artifacts);
+		if (!c || (r = sm_toml_array_insert(m->artifacts, at, c)) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		m->held_at[in] = at; /* where it went, for taking it out below */
+	}
+	if (r == 0)
+		r = save_doc(m->path, m->doc, flags, err);
+	while (in-- > 0) {
+		(void)sm_toml_array_remove(m->artifacts, m->held_at[in]);
+		m->held_at[in] -= in;
+	}
+	return r;
+}
+
 int sm_manifest_save(struct sm_manifest *m, int flags, struct strbuf *err)
 {
 	struct sm_toml_value *coll = sm_toml_get(m->doc, "collection");
@@ -187,7 +290,7 @@ int sm_manifest_save(struct sm_manifest *m, int flags, struct strbuf *err)
 		if (r < 0)
 			return r;
 	}
-	return save_doc(m->path, m->doc, flags, err);
+	return save_held(m, flags, err);
 }
 
 int sm_manifest_save_as(struct sm_manifest *m, const char *path, int flags, struct strbuf *err)
@@ -207,6 +310,8 @@ void sm_manifest_free(struct sm_manifest *m)
 	if (!m)
 		return;
 	index_drop(m);
+	sm_toml_free(m->held);
+	sm_free(m->held_at);
 	sm_toml_free(m->doc);
 	sm_free(m->path);
 	sm_free(m);
@@ -268,7 +373,7 @@ static void index_build(struct sm_manifest *m)
 	for (size_t i = 0; i < sm_toml_len(m->artifacts); i++) {
 		const struct sm_toml_value *e = sm_toml_at(m->artifacts, i);
 
-		if (index_key(&key, sm_entry_str(e, "type"), sm_entry_name(e)) < 0 ||
+		if (index_key(&key, sm_artifact_type_name(sm_entry_type(e)), sm_entry_name(e)) < 0 ||
 		    sm_hashmap_put(m->index, key.buf, key.len, (void *)(uintptr_t)(i + 1), NULL) < 0) {
 			index_drop(m);
 			break;
@@ -348,7 +453,7 @@ int sm_manifest_append(struct sm_manifest *m, struct sm_toml_value *entry, struc
 	if (r == 0 && m->index) {
 		struct strbuf key = STRBUF_INIT;
 
-		if (index_key(&key, sm_entry_str(entry, "type"), sm_entry_name(entry)) < 0 ||
+		if (index_key(&key, sm_artifact_type_name(sm_entry_type(entry)), sm_entry_name(entry)) < 0 ||
 		    sm_hashmap_put(m->index, key.buf, key.len,
 				   (void *)(uintptr_t)sm_toml_len(m->artifacts), NULL) < 0)
 			index_drop(m);
@@ -371,6 +476,10 @@ int sm_manifest_replace(struct sm_manifest *m, size_t i, struct sm_toml_value *e
 int sm_manifest_remove(struct sm_manifest *m, size_t i)
 {
 	index_drop(m);
+	if (i < sm_toml_len(m->artifacts))
+		for (size_t k = 0; k < sm_toml_len(m->held); k++)
+			if (m->held_at[k] > i)
+				m->held_at[k]--;
 	return sm_toml_array_remove(m->artifacts, i);
 }
 
@@ -411,11 +520,10 @@ static int lock_wrap(const char *path, struct sm_toml_value *doc, struct sm_lock
 	for (size_t i = 0; i < sm_toml_len(entries); i++) {
 		const struct sm_toml_kv *kv = sm_toml_kv_at(entries, i);
 
-		if (kv->value->type != SM_TOML_TABLE || !str_of(kv->value, "content_hash")) {
-			r = sm_err(err, -EBADMSG, "'%s': lock entry '%s' has no content_hash",
-				   path, kv->key);
-			goto fail;
-		}
+		/* an entry we cannot read is no hash: that artifact only, never the file */
+		if (kv->value->type != SM_TOML_TABLE || !str_of(kv->value, "content_hash"))
+			sm_log_warn("'%s': lock entry '%s' has no content_hash, ignored", path,
+				    kv->key);
 	}
 	l = sm_calloc(1, sizeof(*l));
 	if (!l || !(l->path = sm_strdup(path))) {

@@ -229,19 +229,24 @@ static int deploy_entry(struct sm_collection *c, size_t idx, const struct sm_pro
 			struct sm_ops_deploy_report *rep, struct strbuf *err)
 {
 	const struct sm_toml_value *e = sm_manifest_at(c->manifest, idx);
-	const char *name = sm_entry_name(e), *path = sm_entry_str(e, "path");
+	const char *name = sm_entry_name(e);
 	enum sm_artifact_type type = sm_entry_type(e);
 	struct strbuf id = STRBUF_INIT, src = STRBUF_INIT, te = STRBUF_INIT;
 	int r;
 
 	r = sm_strbuf_addf(&id, "%s:%s", sm_artifact_type_name(type), name);
-	if (r == 0)
-		r = path && path[0] == '/' ? sm_strbuf_addstr(&src, path)
-					   : sm_strbuf_addf(&src, "%s/%s", c->dir, path ? path : "");
 	if (r < 0) {
 		r = sm_err(err, r, "out of memory");
 		goto out;
 	}
+	/* never deploy what lies outside the collection: that item fails */
+	r = sm_collection_entry_path(c, e, &src, &te);
+	if (r == -EINVAL || r == -ENOENT) {
+		r = item_fail(rep, id.buf, NULL, te.buf);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
 	for (size_t k = 0; k < nprofs; k++) {
 		struct sm_deploy_src s = { .name = name,
 					   .type = type,

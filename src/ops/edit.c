@@ -300,7 +300,6 @@ int sm_edit_artifact(const struct sm_ops_ctx *ctx, const struct sm_edit_request 
 	struct strbuf mdpath = STRBUF_INIT, text = STRBUF_INIT, abs = STRBUF_INIT;
 	const struct sm_toml_value *e;
 	enum sm_artifact_type type;
-	const char *rel;
 	bool locked = false, wrote_row = false;
 	char *before = NULL;
 	long idx;
@@ -357,12 +356,7 @@ int sm_edit_artifact(const struct sm_ops_ctx *ctx, const struct sm_edit_request 
 		}
 	}
 
-	rel = sm_entry_str(e, "path");
-	if (!rel) {
-		r = sm_err(err, -ENOENT, "'%s:%s' has no path", res.type, res.name);
-		goto out;
-	}
-	r = rel[0] == '/' ? sm_strbuf_addstr(&abs, rel) : sm_strbuf_addf(&abs, "%s/%s", c->dir, rel);
+	r = sm_collection_entry_path(c, e, &abs, err);
 	if (r < 0)
 		goto out;
 	r = sm_metadata_find_file(abs.buf, type, &mdpath, err);

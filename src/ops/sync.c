@@ -225,9 +225,11 @@ static int pull_one(struct pull_ctx *pc, struct sm_tracking *t, struct sm_toml_v
 		goto out;
 	if (!strcmp(ph, sm_rec_hash(rec)))
 		goto out; /* not changed in the project */
+	/* never write outside the collection */
+	r = sm_collection_entry_path(c, entry, &dst, err);
+	if (r < 0)
+		goto out;
 	r = sm_strbuf_addf(&id, "%s:%s", sm_artifact_type_name(type), name);
-	r = r ?: (path && path[0] == '/' ? sm_strbuf_addstr(&dst, path)
-					: sm_strbuf_addf(&dst, "%s/%s", c->dir, path ? path : ""));
 	r = r ?: stage_name(&stage, dst.buf, ".sm-stage-");
 	if (r < 0) {
 		r = sm_err(err, r, "out of memory");

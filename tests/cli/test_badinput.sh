@@ -46,11 +46,13 @@ for cmd in "list" "show good" "remove good" "add $TMP/src/agents/empty.md --forc
 done
 [ "$before" = "$(tree_sum "$SKILLMEAT_HOME")" ] || fail "a malformed manifest was rewritten"
 ok
-# a manifest entry missing a required key
+# a manifest entry missing a required key: that entry is ignored with a
+# warning, the others are listed (issue 11 point 6; tests/cli/test_entries.sh)
 cp "$TMP/manifest.bak" "$C/collection.toml"
 printf '\n[[artifacts]]\nname = "x"\ntype = "skill"\n' >>"$C/collection.toml"
-expect_exit 1 "$SM" list
-grep -q "missing string 'path'" "$TMP/.err" || fail "missing key: $(cat "$TMP/.err")"
+expect_exit 0 "$SM" list
+grep -q "('x') ignored: missing string 'path'" "$TMP/.err" || fail "missing key: $(cat "$TMP/.err")"
+grep -q "good" "$TMP/.out" || fail "the other artifacts are not listed: $(cat "$TMP/.out")"
 cp "$TMP/manifest.bak" "$C/collection.toml"
 
 # progress bar: on stderr only when it is a terminal
