@@ -6,12 +6,15 @@ set -eu
 pkgs="gcc make meson ninja-build pkg-config git python3 python3-yaml strace \
 libsqlite3-dev libyaml-dev libssl-dev libjansson-dev libgit2-dev \
 libcurl4-openssl-dev libh2o-evloop-dev libarchive-dev libcmocka-dev libcmark-dev \
-chromium"
+libpq-dev postgresql chromium"
 # What the tests call that a Debian image usually has (tests/lint/deps.sh checks
 # it): tar, gzip (fixtures), coreutils (mktemp, sha256sum, timeout), findutils,
 # diffutils (cmp, diff), sed, mawk, libc-bin (getent), bsdutils (script: the
 # progress bar on a terminal), util-linux and mount (unshare, mount: /etc/hosts
-# hidden in tests/cli/test_localhost.sh). No test uses PostgreSQL or libpq.
+# hidden in tests/cli/test_localhost.sh, runuser: the PostgreSQL cluster of
+# tests/api/pgcluster.py runs as nobody when the tests run as root). Team mode
+# builds against libpq-dev and its tests start a private cluster with
+# postgresql's initdb/pg_ctl (found through pg_config --bindir).
 pkgs="$pkgs tar gzip coreutils findutils diffutils sed mawk libc-bin bsdutils util-linux mount"
 
 # Chromium is in the default list: the browser suite (tests/web) is part of

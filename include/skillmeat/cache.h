@@ -22,6 +22,8 @@ struct sm_cache {
 	struct sm_db *db;
 	struct sm_store *store;
 	bool in_memory;	      /* the home was not writable: a private in-memory DB */
+	/* A team store (store_pg.h): the tenant it is scoped to now (borrowed); else NULL. */
+	const char *tenant;
 	int64_t stale_ttl_ms; /* cache.stale-ttl-seconds */
 	/* Optional: called for each artifact a sync visits (done of total in its collection). */
 	void (*progress)(void *ctx, const char *collection, size_t done, size_t total);
@@ -34,6 +36,12 @@ struct sm_cache {
  */
 int sm_cache_open(struct sm_home *home, struct sm_cache **ret, struct strbuf *err);
 void sm_cache_close(struct sm_cache *c);
+/*
+ * A cache over a store of another backend (the team store, store_pg.h): no
+ * SQLite connection (db NULL); the cache owns store from now on, also on
+ * failure (-ENOMEM).
+ */
+int sm_cache_open_store(struct sm_home *home, struct sm_store *store, struct sm_cache **ret);
 
 /* The cache DB path of a home, appended to out. */
 int sm_cache_db_path(const struct sm_home *home, struct strbuf *out);

@@ -32,6 +32,11 @@ struct sm_serve_options {
 	bool no_rate_limit; /* every rate limit off */
 	bool trust_proxy;   /* client IP from X-Forwarded-For */
 	const char *token;  /* SKILLMEAT_API_TOKEN, NULL or "" = no auth */
+	/*
+	 * Team mode: the team store (postgresql://…, store_pg.h) instead of the
+	 * home's files and SQLite index; NULL = config server.store, if any.
+	 */
+	const char *store;
 };
 
 struct sm_serve;

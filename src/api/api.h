@@ -41,6 +41,17 @@ struct sm_app {
 	pthread_mutex_t write_lock;
 	int64_t count_ttl_ms;
 	int64_t stale_ttl_ms;
+	/*
+	 * Team mode (serve --store postgresql://…, docs/team.md): the store's
+	 * URL, and team.tokens of config.toml (a token names its tenant; none:
+	 * the single tenant "default").
+	 */
+	char *team_url;
+	struct api_team_token {
+		char *token;
+		char *tenant;
+	} *tokens;
+	size_t ntokens;
 };
 
 /* req->thread_data of a loop thread. */

@@ -35,21 +35,52 @@ void api_invalidate(struct sm_app *app, const char *id)
 		sm_server_metrics_cache_invalidation(app->metrics, "count");
 }
 
+/*
+ * Team mode: the process-wide count cache is keyed by "<tenant> <id>" (the
+ * same collection id exists in every tenant), the query by the bare ids.
+ */
+static int tenant_counts(struct sm_app *app, struct sm_cache *cache, const char *const *ids,
+			 size_t n, int64_t *counts)
+{
+	const char *tenant = cache->tenant;
+	char **keys = sm_calloc(n, sizeof(*keys));
+	struct sm_cache plain = *cache;
+	int r = keys ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct strbuf k = STRBUF_INIT;
+
+		if (sm_strbuf_addf(&k, "%s\x1f%s", tenant, ids[i]) < 0)
+			r = -ENOMEM;
+		keys[i] = sm_strbuf_detach(&k, NULL);
+	}
+	plain.tenant = NULL;
+	if (r == 0)
+		r = api_counts(app, &plain, (const char *const *)keys, n, counts);
+	for (size_t i = 0; keys && i < n; i++)
+		sm_free(keys[i]);
+	sm_free(keys);
+	return r;
+}
+
 int api_counts(struct sm_app *app, struct sm_cache *cache, const char *const *ids, size_t n,
 	       int64_t *counts)
 {
 	size_t *missing = NULL, nmissing = 0;
-	const char **mids = NULL;
+	const char **mids = NULL, **qids = NULL;
 	int64_t *mcounts = NULL;
 	uint64_t gen = 0;
 	int r = 0;
 
 	if (n == 0)
 		return 0;
+	if (cache->tenant)
+		return tenant_counts(app, cache, ids, n, counts);
 	missing = sm_calloc(n, sizeof(*missing));
 	mids = sm_calloc(n, sizeof(*mids));
 	mcounts = sm_calloc(n, sizeof(*mcounts));
-	if (!missing || !mids || !mcounts) {
+	qids = sm_calloc(n, sizeof(*qids));
+	if (!missing || !mids || !mcounts || !qids) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -73,7 +104,10 @@ int api_counts(struct sm_app *app, struct sm_cache *cache, const char *const *id
 		goto out;
 	for (size_t i = 0; i < nmissing; i++)
 		mids[i] = ids[missing[i]];
-	r = sm_store_count_members(cache->store, mids, nmissing, mcounts, NULL);
+	/* a team key "<tenant>\x1f<id>" (tenant_counts) queries its id */
+	for (size_t i = 0; i < nmissing; i++)
+		qids[i] = strrchr(mids[i], '\x1f') ? strrchr(mids[i], '\x1f') + 1 : mids[i];
+	r = sm_store_count_members(cache->store, qids, nmissing, mcounts, NULL);
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < nmissing; i++)
@@ -83,6 +117,7 @@ int api_counts(struct sm_app *app, struct sm_cache *cache, const char *const *id
 out:
 	sm_free(missing);
 	sm_free(mids);
+	sm_free(qids);
 	sm_free(mcounts);
 	return r;
 }

@@ -14,6 +14,9 @@
 #include "skillmeat/log.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/store.h"
+#include "skillmeat/store_pg.h"
+#include "skillmeat/toml.h"
+#include "http/auth.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/timeutil.h"
 #include "util/banned.h"
@@ -50,6 +53,12 @@ void sm_app_free(struct sm_app *app)
 		return;
 	sm_count_cache_free(app->counts);
 	pthread_mutex_destroy(&app->write_lock);
+	for (size_t i = 0; i < app->ntokens; i++) {
+		sm_free(app->tokens[i].token);
+		sm_free(app->tokens[i].tenant);
+	}
+	sm_free(app->tokens);
+	sm_free(app->team_url);
 	sm_free(app);
 }
 
@@ -63,6 +72,49 @@ void sm_app_write_unlock(struct sm_app *app)
 	pthread_mutex_unlock(&app->write_lock);
 }
 
+int sm_app_set_team(struct sm_app *app, const char *url, struct strbuf *err)
+{
+	const struct sm_toml_value *tokens = sm_config_lookup(app->home, "team.tokens");
+	size_t n = sm_toml_len(tokens);
+
+	if (tokens && sm_toml_type(tokens) != SM_TOML_TABLE)
+		return sm_err(err, -EINVAL, "team.tokens must be a table of token = \"tenant\"");
+	if (!(app->team_url = sm_strdup(url)) ||
+	    (n && !(app->tokens = sm_calloc(n, sizeof(*app->tokens)))))
+		return sm_err(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const struct sm_toml_kv *kv = sm_toml_kv_at(tokens, i);
+		const char *tenant = sm_toml_str(kv->value);
+
+		if (!tenant || !*tenant || !kv->keylen || strlen(kv->key) != kv->keylen)
+			return sm_err(err, -EINVAL,
+				      "team.tokens: each token must name a tenant (a string)");
+		app->tokens[i].token = sm_strdup(kv->key);
+		app->tokens[i].tenant = sm_strdup(tenant);
+		app->ntokens++;
+		if (!app->tokens[i].token || !app->tokens[i].tenant)
+			return sm_err(err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* A loop thread's connection to the team store, scoped to "default" until a request says. */
+static int team_open(struct sm_app *app, unsigned index, struct sm_cache **ret)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct sm_store *st = NULL;
+	int r = sm_store_pg_open(app->team_url, "default", &st, &err);
+
+	if (r == 0 && (r = sm_cache_open_store(app->home, st, ret)) < 0)
+		(void)sm_err(&err, r, "out of memory");
+	if (r < 0)
+		sm_log_error("server: loop %u cannot open the team store: %s", index, err.buf);
+	else
+		(*ret)->tenant = "default";
+	sm_strbuf_release(&err);
+	return r;
+}
+
 static int thread_init(unsigned index, void *data, void **ret)
 {
 	struct sm_app *app = data;
@@ -72,6 +124,14 @@ static int thread_init(unsigned index, void *data, void **ret)
 
 	if (!t)
 		return -ENOMEM;
+	if (app->team_url) {
+		r = team_open(app, index, &t->cache);
+		if (r < 0) {
+			sm_free(t);
+			return r;
+		}
+		goto baseline;
+	}
 	r = sm_cache_open(app->home, &t->cache, &err);
 	if (r < 0) {
 		sm_log_error("server: loop %u cannot open the metadata cache: %s", index, err.buf);
@@ -87,6 +147,7 @@ static int thread_init(unsigned index, void *data, void **ret)
 			sm_log_warn("server: loop %u: in-memory sync failed: %s", index, err.buf);
 		sm_sync_stats_release(&st);
 	}
+baseline:
 	/*
 	 * The baseline predates every request: a commit by another process
 	 * before this thread's first request is still noticed then.
@@ -118,6 +179,60 @@ static void thread_fini(unsigned index, void *data, void *thread_data)
  * worker, the CLI) committed since this thread last looked, drop the counts,
  * so the very next answer reflects it.
  */
+static bool has_suffix(const char *s, const char *sfx)
+{
+	size_t n = strlen(s), k = strlen(sfx);
+
+	return n >= k && !memcmp(s + n - k, sfx, k);
+}
+
+/*
+ * Team mode, before every request: the tenant of its token (401 without a
+ * known one when team.tokens is set), and the refusals of API.md "Team
+ * mode": deployments are 403 (the server's disk is not the user's); the
+ * writes and file reads not built yet are 501.
+ */
+static int team_before(struct sm_app *app, struct sm_http_req *req, struct sm_app_thread *t)
+{
+	const char *ep = req->endpoint ? req->endpoint : "";
+	const char *tenant = "default";
+	struct strbuf err = STRBUF_INIT;
+	int r;
+
+	if (strncmp(ep, API_PREFIX "/", strlen(API_PREFIX "/")) != 0 ||
+	    !strcmp(ep, API_PREFIX "/health"))
+		return 0; /* the page, /health, /metrics: nothing of a tenant */
+	if (app->ntokens) {
+		tenant = NULL;
+		for (size_t i = 0; i < app->ntokens; i++)
+			if (sm_auth_check(req, app->tokens[i].token) && !tenant)
+				tenant = app->tokens[i].tenant;
+		if (!tenant) {
+			(void)sm_http_error(req, 401, "Not authenticated");
+			(void)sm_http_set_header(req, "WWW-Authenticate", "Bearer");
+			return -EACCES;
+		}
+	}
+	r = sm_store_pg_set_tenant(t->cache->store, tenant, &err);
+	sm_strbuf_release(&err);
+	if (r < 0)
+		return r;
+	t->cache->tenant = tenant;
+	if (has_suffix(ep, "/deploy") || has_suffix(ep, "/undeploy") || has_suffix(ep, "/sync") ||
+	    !strcmp(ep, API_PREFIX "/deployments")) {
+		(void)sm_http_error(req, 403,
+				    "deployments are not available in team mode: the server's disk "
+				    "is not the user's");
+		return -EACCES;
+	}
+	if (!strncmp(ep, API_PREFIX "/artifacts/{id}/files", strlen(API_PREFIX "/artifacts/{id}/files")) ||
+	    (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)) {
+		(void)sm_http_error(req, 501, "not available in team mode yet");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
 static int before(struct sm_http_req *req, void *data)
 {
 	struct sm_app *app = data;
@@ -128,6 +243,8 @@ static int before(struct sm_http_req *req, void *data)
 	if (!t)
 		return -EIO;
 	render_thread = t;
+	if (app->team_url && (r = team_before(app, req, t)) < 0)
+		return r;
 	r = sm_store_data_version(t->cache->store, &v, NULL);
 	if (r < 0)
 		return r;

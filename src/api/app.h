@@ -31,6 +31,14 @@ int sm_app_new(struct sm_home *home, struct sm_app **ret, struct strbuf *err);
 void sm_app_free(struct sm_app *app);
 
 /*
+ * Team mode: every loop thread reads the team store at url (store_pg.h)
+ * instead of the home's SQLite index, scoped per request to the tenant its
+ * token names (team.tokens; without tokens, the tenant "default"). Call
+ * before sm_app_attach. -ENOMEM, -EINVAL for a malformed team.tokens.
+ */
+int sm_app_set_team(struct sm_app *app, const char *url, struct strbuf *err);
+
+/*
  * The in-process writer lock every API write holds (around the home lock):
  * take it for any other write of the home while the server runs.
  */

@@ -21,6 +21,7 @@
 #include "skillmeat/ops.h"
 #include "skillmeat/refresher.h"
 #include "skillmeat/serve.h"
+#include "skillmeat/store_pg.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/timeutil.h"
 #include "skillmeat/toml.h"
@@ -38,6 +39,7 @@ struct sm_serve {
 	struct sm_refresher *refresher;
 	bool started; /* the loops run */
 	bool wrote;   /* server.json names us */
+	char *store;  /* team mode: the team store's URL */
 };
 
 /*
@@ -109,6 +111,7 @@ static int configure(struct sm_home *home, struct sm_server_config *cfg)
 int sm_serve_new(struct sm_home *home, const struct sm_serve_options *opts,
 		 struct sm_serve **ret, struct strbuf *err)
 {
+	const char *opts_store = opts->store;
 	struct sm_serve *s;
 	int r;
 
@@ -144,7 +147,19 @@ int sm_serve_new(struct sm_home *home, const struct sm_serve_options *opts,
 			   s->cfg.host);
 		goto fail;
 	}
-	if ((r = sm_ops_server_check(home, err)) < 0)
+	if (!opts->store)
+		opts_store = sm_config_string(home, "server.store", NULL);
+	if (opts_store && !sm_store_is_pg_url(opts_store)) {
+		r = sm_err(err, -EINVAL, "server.store '%s' is not a PostgreSQL URL (postgresql://…)",
+			   opts_store);
+		goto fail;
+	}
+	if (opts_store && !(s->store = sm_strdup(opts_store))) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	/* a team server serves the database, not the home: any number per home */
+	if (!s->store && (r = sm_ops_server_check(home, err)) < 0)
 		goto fail;
 	*ret = s;
 	return 0;
@@ -159,6 +174,7 @@ int sm_serve_start(struct sm_serve *s, struct strbuf *err)
 	int r;
 
 	if ((r = sm_app_new(s->home, &s->app, err)) < 0 ||
+	    (s->store && (r = sm_app_set_team(s->app, s->store, err)) < 0) ||
 	    (r = sm_http_server_new(&s->cfg, &s->srv, err)) < 0 ||
 	    (r = sm_app_attach(s->app, s->srv, err)) < 0 ||
 	    (r = sm_web_register(sm_http_server_router(s->srv), err)) < 0)
@@ -166,6 +182,8 @@ int sm_serve_start(struct sm_serve *s, struct strbuf *err)
 	if ((r = sm_http_server_start(s->srv, err)) < 0)
 		return sm_err_prefix(err, r, "cannot serve on %s:%u", s->cfg.host, s->cfg.port);
 	s->started = true;
+	if (s->store)
+		return 0;
 	/* one server per home: check again now that we listen, then claim it */
 	api_ops_ctx_init(s->app, &ctx);
 	r = sm_ops_server_claim(&ctx, sm_http_server_url(s->srv), err);
@@ -253,6 +271,8 @@ void sm_serve_start_upkeep(struct sm_serve *s, void (*warn)(void *ud, const char
 	struct sm_watcher_stats ws = { 0 };
 	bool watching = false;
 
+	if (s->store)
+		return; /* team mode: the database is the truth, no files to watch */
 	if (sm_config_bool(s->home, "server.watch", true)) {
 		s->wr.home_root = s->home->root;
 		s->wr.ctx = s->app;
@@ -310,5 +330,6 @@ void sm_serve_free(struct sm_serve *s)
 	sm_http_server_free(s->srv);
 	sm_app_free(s->app);
 	sm_server_config_release(&s->cfg);
+	sm_free(s->store);
 	sm_free(s);
 }

@@ -93,6 +93,21 @@ fail:
 	return r;
 }
 
+int sm_cache_open_store(struct sm_home *home, struct sm_store *store, struct sm_cache **ret)
+{
+	struct sm_cache *c = sm_calloc(1, sizeof(*c));
+
+	if (!c) {
+		sm_store_free(store);
+		return -ENOMEM;
+	}
+	c->home = home;
+	c->store = store;
+	c->stale_ttl_ms = sm_config_int(home, "cache.stale-ttl-seconds", 1800) * 1000;
+	*ret = c;
+	return 0;
+}
+
 void sm_cache_close(struct sm_cache *c)
 {
 	if (!c)

@@ -190,6 +190,7 @@ int cmd_config(struct cli *cli, int argc, char **argv);
 int cmd_user_collection(struct cli *cli, int argc, char **argv);
 int cmd_cache(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);
+int cmd_team(struct cli *cli, int argc, char **argv);
 int cmd_deploy(struct cli *cli, int argc, char **argv);
 int cmd_undeploy(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);

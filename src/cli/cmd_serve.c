@@ -32,7 +32,10 @@ static const char help_serve[] =
     "  --port P          port (8080; env SKILLMEAT_PORT); 0 picks a free one\n"
     "  --threads N       event-loop threads (one per core)\n"
     "  --no-rate-limit   turn every rate limit off (benchmarks, tests)\n"
-    "  --trust-proxy     take the client IP from X-Forwarded-For\n";
+    "  --trust-proxy     take the client IP from X-Forwarded-For\n"
+    "  --store URL       team mode: serve the team store at URL (postgresql://…;\n"
+    "                    config server.store) to any number of instances; no\n"
+    "                    startup sync, no server.json (docs/team.md)\n";
 
 enum {
 	OPT_HOST = 0x100,
@@ -40,6 +43,7 @@ enum {
 	OPT_THREADS,
 	OPT_NO_RATE,
 	OPT_TRUST,
+	OPT_STORE,
 };
 
 static int parse_uint(const char *s, unsigned long max, unsigned *ret)
@@ -84,6 +88,7 @@ struct serve_opts {
 	const char *threads;
 	bool no_rate;
 	bool trust;
+	const char *store;
 };
 
 static int parse_opts(struct cli *cli, int argc, char **argv, struct serve_opts *o)
@@ -94,6 +99,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct serve_opts 
 	    {"threads", required_argument, NULL, OPT_THREADS},
 	    {"no-rate-limit", no_argument, NULL, OPT_NO_RATE},
 	    {"trust-proxy", no_argument, NULL, OPT_TRUST},
+	    {"store", required_argument, NULL, OPT_STORE},
 	    CLI_GLOBAL_OPTIONS,
 	    {0},
 	};
@@ -122,6 +128,9 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct serve_opts 
 			break;
 		case OPT_TRUST:
 			o->trust = true;
+			break;
+		case OPT_STORE:
+			o->store = optarg;
 			break;
 		}
 	}
@@ -172,11 +181,13 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	so.no_rate_limit = o.no_rate;
 	so.trust_proxy = o.trust;
 	so.token = getenv("SKILLMEAT_API_TOKEN");
+	so.store = o.store ? o.store : sm_config_string(home, "server.store", NULL);
 	if ((r = sm_serve_new(home, &so, &s, &err)) < 0) {
 		cli_fail(cli, r, &err);
 		goto out;
 	}
-	if (startup_sync(cli) < 0)
+	/* team mode serves the team store: the home's files are not indexed */
+	if (!so.store && startup_sync(cli) < 0)
 		goto out;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

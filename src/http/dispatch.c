@@ -237,7 +237,8 @@ int sm_dispatch(struct sm_dispatch *d, struct sm_http_req *req)
 	if (d->before) {
 		r = d->before(req, d->app);
 		if (r < 0) {
-			(void)sm_http_error_errno(req, r, NULL);
+			if (!req->res.status) /* unless the hook answered itself */
+				(void)sm_http_error_errno(req, r, NULL);
 			return SM_HTTP_DONE;
 		}
 	}

@@ -53,7 +53,8 @@ typedef void (*sm_http_thread_fini_fn)(unsigned index, void *app, void *thread_d
 /*
  * Runs on the loop thread before each routed, authorised request's handler
  * (req->thread_data is set): the place for per-request checks such as
- * PRAGMA data_version. A negative errno answers the request with that error.
+ * PRAGMA data_version. A negative errno answers the request with that error,
+ * unless the hook set a response itself (req->res.status).
  */
 typedef int (*sm_http_before_fn)(struct sm_http_req *req, void *app);
 

@@ -425,6 +425,8 @@ int sm_http_errno_status(int code)
 	case -EAGAIN:
 		return 429;
 	case -ESHUTDOWN:
+	case -ECONNRESET: /* the team store's connection */
+	case -ECONNREFUSED:
 		return 503;
 	default:
 		return 500;

@@ -5,7 +5,7 @@
 # loader's own trace (LD_DEBUG=libs), which lists every object it loads.
 . "$(dirname "$0")/lib.sh"
 
-heavy='libgit2|libcurl|libh2o|libssh2|libuv'
+heavy='libgit2|libcurl|libh2o|libssh2|libuv|libpq'
 
 # loaded CMD...: the objects the loader brought in for CMD (one per line).
 loaded() {

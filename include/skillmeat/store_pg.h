@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef SKILLMEAT_STORE_PG_H
+#define SKILLMEAT_STORE_PG_H
+
+/*
+ * The team store: the cache store interface (skillmeat/store.h) over
+ * PostgreSQL through libpq, for `serve --store postgresql://…` (docs/team.md).
+ * In team mode the database is the truth for the team collection, every row
+ * carries a tenant id and every query is scoped by the store's tenant.
+ *
+ * libpq lives only in the skillmeat-pg.so module (skillmeat/module.h): these
+ * functions load it on first use, so no other verb loads libpq.
+ *
+ * Errors: negative errno with a one-line message in err: -ENOENT the module
+ * is missing, -ECONNREFUSED the server cannot be reached, -ENOTSUP a schema
+ * newer than this binary, -EIO any other database failure.
+ */
+
+#include <stdbool.h>
+
+struct sm_store;
+struct strbuf;
+
+/* Does url name a PostgreSQL store (postgresql:// or postgres://)? */
+bool sm_store_is_pg_url(const char *url);
+
+/*
+ * Connect to url, migrate the schema to the latest version (under
+ * pg_advisory_lock, so instances starting together do not race) and return a
+ * store scoped to tenant. One connection: one store per thread, as SQLite.
+ */
+int sm_store_pg_open(const char *url, const char *tenant, struct sm_store **ret,
+		     struct strbuf *err);
+/* Scope every later query of st (a store from sm_store_pg_open) to tenant. */
+int sm_store_pg_set_tenant(struct sm_store *st, const char *tenant, struct strbuf *err);
+
+/*
+ * Migrate the database at url up or down to version (0..latest; -1 the
+ * latest), one migration per transaction, under the advisory lock. Returns
+ * the version reached.
+ */
+int sm_pg_migrate_to(const char *url, int version, struct strbuf *err);
+/* The schema version of the database at url (0: empty). */
+int sm_pg_version(const char *url, struct strbuf *err);
+/* The highest migration this binary knows (loads the module). */
+int sm_pg_latest_version(struct strbuf *err);
+
+/* The table skillmeat-pg.so exports as sm_pg_module. */
+struct sm_pg_ops {
+	int (*open)(const char *url, const char *tenant, struct sm_store **ret,
+		    struct strbuf *err);
+	int (*set_tenant)(struct sm_store *st, const char *tenant, struct strbuf *err);
+	int (*migrate_to)(const char *url, int version, struct strbuf *err);
+	int (*version)(const char *url, struct strbuf *err);
+	int latest;
+};
+
+extern const struct sm_pg_ops sm_pg_module;
+
+#endif

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * skillmeat/store_pg.h for the program: the team store (libpq) is the
+ * skillmeat-pg.so module, loaded on first use, so no other verb loads libpq.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "skillmeat/module.h"
+#include "skillmeat/store_pg.h"
+#include "util/banned.h"
+
+static const struct sm_pg_ops *pg_ops;
+
+static const struct sm_pg_ops *ops_get(struct strbuf *err)
+{
+	const struct sm_pg_ops *ops = __atomic_load_n(&pg_ops, __ATOMIC_ACQUIRE);
+	const void *sym;
+
+	if (ops)
+		return ops;
+	if (sm_module_load("skillmeat-pg.so", "sm_pg_module", &sym, err) < 0)
+		return NULL;
+	__atomic_store_n(&pg_ops, (const struct sm_pg_ops *)sym, __ATOMIC_RELEASE);
+	return sym;
+}
+
+bool sm_store_is_pg_url(const char *url)
+{
+	return url && (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11));
+}
+
+int sm_store_pg_open(const char *url, const char *tenant, struct sm_store **ret,
+		     struct strbuf *err)
+{
+	const struct sm_pg_ops *ops = ops_get(err);
+
+	return ops ? ops->open(url, tenant, ret, err) : -ENOENT;
+}
+
+int sm_store_pg_set_tenant(struct sm_store *st, const char *tenant, struct strbuf *err)
+{
+	/* a team store exists only when the module was loaded */
+	return pg_ops->set_tenant(st, tenant, err);
+}
+
+int sm_pg_migrate_to(const char *url, int version, struct strbuf *err)
+{
+	const struct sm_pg_ops *ops = ops_get(err);
+
+	return ops ? ops->migrate_to(url, version, err) : -ENOENT;
+}
+
+int sm_pg_version(const char *url, struct strbuf *err)
+{
+	const struct sm_pg_ops *ops = ops_get(err);
+
+	return ops ? ops->version(url, err) : -ENOENT;
+}
+
+int sm_pg_latest_version(struct strbuf *err)
+{
+	const struct sm_pg_ops *ops = ops_get(err);
+
+	return ops ? ops->latest : -ENOENT;
+}

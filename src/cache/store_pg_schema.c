@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The team store's schema (PostgreSQL): numbered migrations, each an up and
+ * a down script, applied one per transaction under pg_advisory_lock by
+ * sm_pg_migrate_to (store_pg.c). Every table carries tenant_id, and every
+ * key starts with it.
+ *
+ * Text columns that are sorted or compared as keys use COLLATE "C": byte
+ * order, as SQLite's, so pages and cursors are the same in both modes.
+ * revision of a tenant counts the commits that changed its rows (triggers,
+ * one bump per statement); each such commit also sends NOTIFY
+ * skillmeat_team with the tenant id as payload.
+ */
+#include "cache/store_pg_internal.h"
+
+/* clang-format off */
+static const char m1_up[] =
+	"CREATE TABLE team_meta ("
+	" id integer PRIMARY KEY CHECK (id = 1),"
+	" epoch bigint NOT NULL"
+	");"
+	"INSERT INTO team_meta VALUES (1, (random() * 2147483647)::bigint);"
+	"CREATE TABLE tenants ("
+	" id text COLLATE \"C\" PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 255),"
+	" serial bigserial UNIQUE,"
+	" revision bigint NOT NULL DEFAULT 0"
+	");"
+	"CREATE TABLE artifacts ("
+	" tenant_id text COLLATE \"C\" NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,"
+	" uuid text COLLATE \"C\" NOT NULL CHECK (uuid ~ '^[0-9a-f]{32}$'),"
+	" collection text COLLATE \"C\" NOT NULL CHECK (length(collection) > 0),"
+	" type text COLLATE \"C\" NOT NULL CHECK (length(type) > 0),"
+	" name text COLLATE \"C\" NOT NULL CHECK (length(name) > 0),"
+	" path text, title text, description text, author text, license text,"
+	" tags_json text CHECK (tags_json IS NULL OR jsonb_typeof(tags_json::jsonb) = 'array'),"
+	" tools_json text CHECK (tools_json IS NULL OR jsonb_typeof(tools_json::jsonb) = 'array'),"
+	" version text, source text, origin text, origin_source text, upstream text,"
+	" version_spec text, resolved_sha text, resolved_version text,"
+	" added text COLLATE \"C\", updated text COLLATE \"C\","
+	" content_hash text, lock_hash text,"
+	" file_count bigint NOT NULL DEFAULT 0, total_size bigint NOT NULL DEFAULT 0,"
+	" fingerprint text,"
+	" revision bigint NOT NULL DEFAULT 1,"
+	" row_hash text NOT NULL,"
+	" search tsvector GENERATED ALWAYS AS ("
+	"  setweight(to_tsvector('simple'::regconfig, coalesce(name, '')), 'A') ||"
+	"  setweight(to_tsvector('simple'::regconfig, coalesce(title, '')), 'B') ||"
+	"  setweight(to_tsvector('simple'::regconfig, coalesce(tags_json, '')), 'B') ||"
+	"  setweight(to_tsvector('simple'::regconfig, coalesce(description, '')), 'C')) STORED,"
+	" PRIMARY KEY (tenant_id, uuid),"
+	" UNIQUE (tenant_id, collection, type, name)"
+	");"
+	"CREATE INDEX artifacts_key ON artifacts (tenant_id, type, name, collection);"
+	"CREATE INDEX artifacts_name ON artifacts (tenant_id, name, type, collection);"
+	"CREATE INDEX artifacts_search ON artifacts USING gin (search);"
+	"CREATE TABLE artifact_files ("
+	" tenant_id text COLLATE \"C\" NOT NULL,"
+	" artifact_uuid text COLLATE \"C\" NOT NULL,"
+	" path text COLLATE \"C\" NOT NULL CHECK (length(path) > 0),"
+	" content bytea NOT NULL,"
+	" PRIMARY KEY (tenant_id, artifact_uuid, path),"
+	" FOREIGN KEY (tenant_id, artifact_uuid) REFERENCES artifacts (tenant_id, uuid)"
+	"  ON DELETE CASCADE ON UPDATE CASCADE"
+	");"
+	"CREATE TABLE user_collections ("
+	" tenant_id text COLLATE \"C\" NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,"
+	" id text COLLATE \"C\" NOT NULL CHECK (id = 'default' OR id ~ '^[0-9a-f]{32}$'),"
+	" name text COLLATE \"C\" NOT NULL CHECK (length(name) BETWEEN 1 AND 255),"
+	" description text, collection_type text COLLATE \"C\", context_category text,"
+	" created_at text NOT NULL, updated_at text NOT NULL,"
+	" PRIMARY KEY (tenant_id, id),"
+	" UNIQUE (tenant_id, name)"
+	");"
+	"CREATE TABLE collection_artifacts ("
+	" tenant_id text COLLATE \"C\" NOT NULL,"
+	" collection_id text COLLATE \"C\" NOT NULL,"
+	" artifact_uuid text COLLATE \"C\" NOT NULL,"
+	" added_at text NOT NULL,"
+	" PRIMARY KEY (tenant_id, collection_id, artifact_uuid),"
+	" FOREIGN KEY (tenant_id, collection_id) REFERENCES user_collections (tenant_id, id)"
+	"  ON DELETE CASCADE ON UPDATE CASCADE,"
+	" FOREIGN KEY (tenant_id, artifact_uuid) REFERENCES artifacts (tenant_id, uuid)"
+	"  ON DELETE CASCADE ON UPDATE CASCADE"
+	");"
+	"CREATE INDEX collection_artifacts_artifact"
+	" ON collection_artifacts (tenant_id, artifact_uuid, collection_id);"
+	/* one bump and one notification per statement and tenant */
+	"CREATE FUNCTION team_bump() RETURNS trigger LANGUAGE plpgsql AS $$"
+	"DECLARE t text;"
+	"BEGIN"
+	" IF TG_OP = 'DELETE' THEN"
+	"  FOR t IN SELECT DISTINCT tenant_id FROM old_rows LOOP"
+	"   UPDATE tenants SET revision = revision + 1 WHERE id = t;"
+	"   PERFORM pg_notify('skillmeat_team', t);"
+	"  END LOOP;"
+	" ELSE"
+	"  FOR t IN SELECT DISTINCT tenant_id FROM new_rows LOOP"
+	"   UPDATE tenants SET revision = revision + 1 WHERE id = t;"
+	"   PERFORM pg_notify('skillmeat_team', t);"
+	"  END LOOP;"
+	" END IF;"
+	" RETURN NULL;"
+	"END $$;"
+#define BUMP(tbl) \
+	"CREATE TRIGGER " tbl "_ins AFTER INSERT ON " tbl " REFERENCING NEW TABLE AS new_rows" \
+	" FOR EACH STATEMENT EXECUTE FUNCTION team_bump();" \
+	"CREATE TRIGGER " tbl "_upd AFTER UPDATE ON " tbl " REFERENCING NEW TABLE AS new_rows" \
+	" FOR EACH STATEMENT EXECUTE FUNCTION team_bump();" \
+	"CREATE TRIGGER " tbl "_del AFTER DELETE ON " tbl " REFERENCING OLD TABLE AS old_rows" \
+	" FOR EACH STATEMENT EXECUTE FUNCTION team_bump();"
+	BUMP("artifacts")
+	BUMP("artifact_files")
+	BUMP("user_collections")
+	BUMP("collection_artifacts")
+#undef BUMP
+	;
+
+static const char m1_down[] =
+	"DROP TABLE collection_artifacts;"
+	"DROP TABLE user_collections;"
+	"DROP TABLE artifact_files;"
+	"DROP TABLE artifacts;"
+	"DROP FUNCTION team_bump();"
+	"DROP TABLE tenants;"
+	"DROP TABLE team_meta;";
+/* clang-format on */
+
+const struct sm_pg_migration sm_pg_migrations[] = {
+	{1, "team schema: tenants, artifacts, files, user collections, memberships", m1_up,
+	 m1_down},
+};
+
+const int sm_pg_nmigrations = SM_PG_LATEST;
+_Static_assert(sizeof(sm_pg_migrations) / sizeof(sm_pg_migrations[0]) == SM_PG_LATEST,
+	       "SM_PG_LATEST names the last migration");

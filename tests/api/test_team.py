@@ -1,0 +1,400 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Team mode (issue 12) on a real PostgreSQL: a private cluster
+(pgcluster.py), the real `skillmeat team migrate` and `skillmeat serve
+--store postgresql://…` on 127.0.0.1.
+
+- migrations up and down, and four processes migrating one empty database at
+  once (pg_advisory_lock: all succeed, each migration applied once);
+- the reads of the REST API answered from PostgreSQL: list, filters, search,
+  cursors, detail, user collections with counts, memberships;
+- tenant scoping: rows of another tenant are never listed, shown, counted or
+  searched; tokens of team.tokens name tenants, no token is 401;
+- freshness: a commit by another client is seen at the very next request
+  (the per-request revision probe: list answers and ETags change at once);
+- refusals of API.md "Team mode" (deployments 403) and the writes not built
+  yet (501); nothing is written into the home (no metadata.db, no
+  server.json);
+- a PostgreSQL restart: the next request is answered, from the same rows.
+
+The rows are written with psql here: team-mode writes through the API are
+the next slice (docs/team.md).
+usage: test_team.py   (SKILLMEAT_BIN names the program)
+"""
+import concurrent.futures
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+import base64
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pgcluster  # noqa: E402
+
+BIN = os.environ.get("SKILLMEAT_BIN") or sys.argv[1]
+CHECKS = 0
+LIVE = []
+TMP = tempfile.mkdtemp(prefix="sm-team-")
+ENV = dict(os.environ, NO_COLOR="1")
+for k in ("SKILLMEAT_API_TOKEN", "SKILLMEAT_HOST", "SKILLMEAT_PORT"):
+    ENV.pop(k, None)
+PG = None
+
+
+def cleanup():
+    for p in LIVE:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    if PG:
+        PG.stop()
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+def fail(msg):
+    print(f"FAIL: {msg}", flush=True)
+    cleanup()
+    sys.exit(1)
+
+
+def check(cond, msg):
+    global CHECKS
+    if not cond:
+        fail(msg)
+    CHECKS += 1
+    print(f"ok {CHECKS} - {msg}", flush=True)
+
+
+def run(home, *args):
+    return subprocess.run([BIN, *args], env=dict(ENV, SKILLMEAT_HOME=home), text=True,
+                          capture_output=True, timeout=120)
+
+
+def home(name, config=""):
+    h = os.path.join(TMP, name)
+    os.makedirs(h, exist_ok=True)
+    with open(os.path.join(h, "config.toml"), "w") as f:
+        f.write(config)
+    return h
+
+
+class Server:
+    def __init__(self, home_dir, *args):
+        self.home = home_dir
+        self.proc = subprocess.Popen([BIN, "serve", "--port", "0", "--threads", "1",
+                                      "--no-rate-limit", *args],
+                                     env=dict(ENV, SKILLMEAT_HOME=home_dir),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        LIVE.append(self.proc)
+        line = self.proc.stdout.readline()
+        if not line.startswith("http://"):
+            self.proc.wait(30)
+            fail(f"serve did not print its URL ({line!r}, {self.proc.stderr.read()!r})")
+        u = urllib.parse.urlsplit(line.strip())
+        self.host, self.port = u.hostname, u.port
+
+    def request(self, method, path, body=None, headers=None):
+        c = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        h = dict(headers or {})
+        if body is not None:
+            body = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, data, r
+
+    def get(self, path, token=None, want=200, headers=None):
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        st, data, r = self.request("GET", "/api/v1" + path, headers=h)
+        if st != want:
+            fail(f"GET {path} -> {st}, expected {want}: {data[:300]!r}")
+        return (json.loads(data) if data and st != 304 else None), r
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            fail("server did not stop in time")
+        check(rc == 0, f"server stopped (exit {rc})")
+
+
+def q(s):
+    return "NULL" if s is None else "'" + s.replace("'", "''") + "'"
+
+
+def artifact(tenant, uuid, type_, name, desc, tags, added, collection="default"):
+    return ("INSERT INTO artifacts (tenant_id, uuid, collection, type, name, path, title,"
+            " description, tags_json, tools_json, added, content_hash, file_count, total_size,"
+            f" row_hash) VALUES ({q(tenant)}, {q(uuid)}, {q(collection)}, {q(type_)},"
+            f" {q(name)}, {q(type_ + 's/' + name)}, {q(name.title())}, {q(desc)},"
+            f" {q(json.dumps(tags))}, '[]', {q(added)}, {q('c' * 64)}, 1, 10,"
+            f" {q(uuid[:16])});\n")
+
+
+U = {n: f"{i:032x}" for i, n in enumerate(["alpha", "beta", "gamma", "acme-alpha",
+                                           "secret"], start=1)}
+PICKS = "ab" * 16   # a user collection id of tenant default
+ACME_PICKS = "cd" * 16
+
+
+def seed():
+    sql = "INSERT INTO tenants (id) VALUES ('default'), ('acme');\n"
+    sql += artifact("default", U["alpha"], "skill", "alpha", "Alpha reviews code",
+                    ["review", "Python"], "2026-01-01T00:00:00Z")
+    sql += artifact("default", U["beta"], "skill", "beta", "Beta writes tests", ["testing"],
+                    "2026-01-02T00:00:00Z")
+    sql += artifact("default", U["gamma"], "command", "gamma", "Gamma deploys", [],
+                    "2026-01-03T00:00:00Z")
+    sql += artifact("acme", U["acme-alpha"], "skill", "alpha", "Acme's own alpha",
+                    ["review"], "2026-02-01T00:00:00Z")
+    sql += artifact("acme", U["secret"], "skill", "secret", "Acme secret sauce zebra",
+                    ["review"], "2026-02-02T00:00:00Z")
+    for tenant, uc, name, members in (
+            ("default", "default", "Default Collection", ["alpha", "beta", "gamma"]),
+            ("default", PICKS, "Team picks", ["gamma"]),
+            ("acme", "default", "Default Collection", ["acme-alpha", "secret"]),
+            ("acme", ACME_PICKS, "Acme picks", ["secret"])):
+        sql += ("INSERT INTO user_collections (tenant_id, id, name, collection_type,"
+                f" created_at, updated_at) VALUES ({q(tenant)}, {q(uc)}, {q(name)},"
+                f" {q('default' if uc == 'default' else None)}, '2026-01-01T00:00:00Z',"
+                " '2026-01-01T00:00:00Z');\n")
+        for m in members:
+            sql += ("INSERT INTO collection_artifacts VALUES"
+                    f" ({q(tenant)}, {q(uc)}, {q(U[m])}, '2026-03-01T00:00:00Z');\n")
+    PG.psql(sql, "team")
+
+
+def names(page):
+    return [f"{i['type']}:{i['name']}" for i in page["items"]]
+
+
+def test_migrations():
+    url = PG.createdb("migrate")
+    h = home("migrate")
+    p = run(h, "team", "migrate", "--store", url, "--json")
+    check(p.returncode == 0 and json.loads(p.stdout) == {"from": 0, "to": 1, "latest": 1},
+          f"team migrate: 0 -> 1 ({p.stdout.strip()} {p.stderr.strip()})")
+    tables = set(PG.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+                         "migrate").split())
+    check({"tenants", "artifacts", "artifact_files", "user_collections",
+           "collection_artifacts", "schema_migrations"} <= tables,
+          f"migration 1 creates the team tables ({sorted(tables)})")
+    cols = PG.psql("SELECT table_name FROM information_schema.columns WHERE column_name ="
+                   " 'tenant_id' ORDER BY 1", "migrate").split()
+    check(cols == ["artifact_files", "artifacts", "collection_artifacts", "user_collections"],
+          f"every data table has tenant_id ({cols})")
+    p = run(h, "team", "migrate", "--store", url, "--to", "0", "--json")
+    check(p.returncode == 0 and json.loads(p.stdout)["to"] == 0, "team migrate --to 0: down")
+    tables = PG.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+                     "migrate").split()
+    check(tables == ["schema_migrations"], f"down drops every team table ({tables})")
+    p = run(h, "team", "migrate", "--store", url, "--to", "2")
+    check(p.returncode != 0 and "latest is 1" in p.stderr, "a version past the latest is refused")
+    p = run(h, "team", "migrate", "--store", "/not/a/url")
+    check(p.returncode != 0 and "not a PostgreSQL URL" in p.stderr, "a non-PostgreSQL URL is refused")
+    p = run(home("migrate-config", f'[server]\nstore = "{url}"\n'), "team", "migrate", "--json")
+    check(p.returncode == 0 and json.loads(p.stdout)["to"] == 1,
+          "team migrate takes config server.store")
+    # four processes on an empty database at once: the advisory lock serialises them
+    url = PG.createdb("race")
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        procs = list(ex.map(lambda _: run(h, "team", "migrate", "--store", url), range(4)))
+    check(all(p.returncode == 0 for p in procs),
+          "four concurrent migrations all succeed: "
+          + "; ".join(p.stderr.strip() for p in procs if p.returncode))
+    rows = PG.psql("SELECT version FROM schema_migrations", "race").split()
+    check(rows == ["1"], f"each migration applied once ({rows})")
+
+
+def test_reads(url):
+    h = home("reads")
+    s = Server(h, "--store", url)
+    page, r = s.get("/artifacts")
+    check(names(page) == ["command:gamma", "skill:alpha", "skill:beta"],
+          f"GET /artifacts lists the tenant's rows in key order ({names(page)})")
+    check(page["page_info"]["total_count"] == 3, "total_count 3")
+    check(r.getheader("ETag"), "the list has an ETag")
+    page, _ = s.get("/artifacts?limit=2")
+    check(names(page) == ["command:gamma", "skill:alpha"] and page["page_info"]["has_next_page"],
+          "limit 2: first page, has_next_page")
+    page, _ = s.get("/artifacts?limit=2&after=" + page["page_info"]["end_cursor"])
+    check(names(page) == ["skill:beta"] and not page["page_info"]["has_next_page"],
+          "the cursor gives the rest")
+    page, _ = s.get("/artifacts?artifact_type=command")
+    check(names(page) == ["command:gamma"], "artifact_type filter")
+    page, _ = s.get("/artifacts?tags=python")
+    check(names(page) == ["skill:alpha"], "tags filter, case-insensitive")
+    page, _ = s.get("/artifacts?search=test")
+    check(names(page) == ["skill:beta"], "search: a word prefix over the description")
+    page, _ = s.get("/artifacts?sort=added")
+    check(names(page) == ["command:gamma", "skill:beta", "skill:alpha"], "sort=added, newest first")
+    a, r = s.get("/artifacts/skill:alpha")
+    check(a["metadata"]["description"] == "Alpha reviews code" and a["name"] == "alpha",
+          "GET /artifacts/skill:alpha: the tenant's row")
+    colls = sorted(c["name"] for c in a.get("collections") or [])
+    check(colls == ["Default Collection"], f"collections[] of alpha ({colls})")
+    etag = r.getheader("ETag")
+    s.get("/artifacts/skill:alpha", headers={"If-None-Match": etag}, want=304)
+    check(True, "If-None-Match with the ETag: 304")
+    s.get("/artifacts/skill:nothere", want=404)
+    check(True, "an unknown artifact: 404")
+    ucs, _ = s.get("/user-collections")
+    got = {c["name"]: c["artifact_count"] for c in ucs["items"]}
+    check(got == {"Default Collection": 3, "Team picks": 1},
+          f"user collections with their counts ({got})")
+    page, _ = s.get(f"/user-collections/{PICKS}/artifacts")
+    check(names(page) == ["command:gamma"], "members of a user collection")
+    uc, _ = s.get(f"/user-collections/{PICKS}")
+    check(uc["name"] == "Team picks", "GET /user-collections/{id}")
+    return s
+
+
+def test_tenants(url, s):
+    # another tenant's rows: never listed, shown, searched or counted
+    page, _ = s.get("/artifacts?search=secret")
+    check(page["items"] == [], "another tenant's artifact is not found by search")
+    s.get("/artifacts/skill:secret", want=404)
+    check(True, "another tenant's artifact: 404")
+    s.get(f"/user-collections/{ACME_PICKS}", want=404)
+    check(True, "another tenant's user collection: 404")
+    page, _ = s.get("/artifacts")
+    check("skill:secret" not in names(page) and len(page["items"]) == 3,
+          "the default tenant's list holds none of acme's rows")
+    h = home("tokens", '[team.tokens]\ntok-default = "default"\ntok-acme = "acme"\n')
+    t = Server(h, "--store", url)
+    st, data, _ = t.request("GET", "/api/v1/artifacts")
+    check(st == 401, f"team.tokens set: no token -> 401 ({st})")
+    st, data, _ = t.request("GET", "/api/v1/artifacts",
+                            headers={"Authorization": "Bearer nope"})
+    check(st == 401, f"an unknown token -> 401 ({st})")
+    page, _ = t.get("/artifacts", token="tok-acme")
+    check(names(page) == ["skill:alpha", "skill:secret"], f"acme's token: acme's rows ({names(page)})")
+    a, _ = t.get("/artifacts/skill:alpha", token="tok-acme")
+    check(a["metadata"]["description"] == "Acme's own alpha", "acme's skill:alpha, not default's")
+    ucs, _ = t.get("/user-collections", token="tok-acme")
+    got = {c["name"]: c["artifact_count"] for c in ucs["items"]}
+    check(got == {"Default Collection": 2, "Acme picks": 1},
+          f"acme's user collections and counts, not default's ({got})")
+    # the same path through the same loop thread, tenant after tenant: no answer crosses
+    for _ in range(2):
+        page, _ = t.get("/artifacts", token="tok-default")
+        check(names(page) == ["command:gamma", "skill:alpha", "skill:beta"],
+              "default's token right after acme's: default's rows")
+        ucs, _ = t.get("/user-collections", token="tok-default")
+        got = {c["name"]: c["artifact_count"] for c in ucs["items"]}
+        check(got == {"Default Collection": 3, "Team picks": 1}, f"default's counts ({got})")
+        page, _ = t.get("/artifacts", token="tok-acme")
+        check(names(page) == ["skill:alpha", "skill:secret"], "then acme's rows again")
+    page, _ = t.get("/artifacts?search=zebra", token="tok-acme")
+    check(names(page) == ["skill:secret"], "acme's search finds acme's row")
+    st, data, _ = t.request("GET", "/health")
+    check(st == 200, "/health needs no token")
+    t.stop()
+
+
+def test_freshness(s):
+    page, r = s.get("/artifacts")
+    etag = r.getheader("ETag")
+    s.get("/artifacts", headers={"If-None-Match": etag}, want=304)
+    ucs, _ = s.get("/user-collections")
+    # another client commits (as another instance would)
+    PG.psql(f"UPDATE artifacts SET description = 'Beta now lints' WHERE tenant_id = 'default'"
+            f" AND uuid = '{U['beta']}';"
+            f"INSERT INTO collection_artifacts VALUES ('default', '{PICKS}', '{U['beta']}',"
+            " '2026-03-02T00:00:00Z');", "team")
+    page, r = s.get("/artifacts", headers={"If-None-Match": etag})
+    beta = [i for i in page["items"] if i["name"] == "beta"][0]
+    check(beta["metadata"]["description"] == "Beta now lints" and r.getheader("ETag") != etag,
+          "the very next request after another client's commit: the new row, a new ETag")
+    ucs, _ = s.get("/user-collections")
+    got = {c["name"]: c["artifact_count"] for c in ucs["items"]}
+    check(got["Team picks"] == 2, f"and the new member count at once ({got})")
+    # another tenant's commit changes nothing here
+    PG.psql("UPDATE artifacts SET description = 'x' WHERE tenant_id = 'acme'", "team")
+    a, _ = s.get("/artifacts/skill:alpha")
+    check(a["metadata"]["description"] == "Alpha reviews code", "another tenant's commit: our rows unchanged")
+
+
+def test_refusals(s):
+    for method, path, want in (("POST", "/api/v1/artifacts/skill:alpha/deploy", 403),
+                               ("POST", "/api/v1/artifacts/skill:alpha/undeploy", 403),
+                               ("POST", "/api/v1/artifacts/skill:alpha/sync", 403),
+                               ("GET", "/api/v1/deployments?project_path=/tmp", 403),
+                               ("GET", "/api/v1/artifacts/skill:alpha/files", 501),
+                               ("POST", "/api/v1/user-collections", 501),
+                               ("DELETE", "/api/v1/artifacts/skill:alpha", 501)):
+        body = {"name": "x"} if method == "POST" else None
+        st, data, _ = s.request(method, path, body=body)
+        check(st == want, f"{method} {path.split('?')[0]} -> {want} in team mode ({st} {data[:80]!r})")
+    a, _ = s.get("/artifacts/skill:alpha")
+    check(a["name"] == "alpha", "nothing was removed")
+
+
+def test_restart(s):
+    PG.restart()
+    page, _ = s.get("/artifacts")
+    check(names(page) == ["command:gamma", "skill:alpha", "skill:beta"],
+          "after a PostgreSQL restart the next request is answered from the same rows")
+
+
+def test_config_store(url):
+    h = home("config", f'[server]\nstore = "{url}"\n')
+    s = Server(h)
+    page, _ = s.get("/artifacts")
+    check(names(page) == ["command:gamma", "skill:alpha", "skill:beta"],
+          "config server.store: team mode without --store")
+    s2 = Server(h)
+    page, _ = s2.get("/artifacts")
+    check(len(page["items"]) == 3, "a second instance on the same home and store")
+    s2.stop()
+    s.stop()
+    check(not os.path.exists(os.path.join(h, "cache", "metadata.db"))
+          and not os.path.exists(os.path.join(h, "server.json")),
+          "team mode writes nothing into the home (no metadata.db, no server.json)")
+    p = subprocess.run([BIN, "serve", "--port", "0", "--store", "sqlite:///x"],
+                       env=dict(ENV, SKILLMEAT_HOME=h), capture_output=True, text=True,
+                       timeout=60)
+    check(p.returncode != 0 and "not a PostgreSQL URL" in p.stderr,
+          "serve --store with another scheme is refused")
+
+
+def main():
+    global PG
+    try:
+        PG = pgcluster.Cluster()
+    except RuntimeError as e:
+        fail(f"cannot start PostgreSQL: {e}")
+    test_migrations()
+    url = PG.createdb("team")
+    p = run(home("seed"), "team", "migrate", "--store", url)
+    check(p.returncode == 0, f"migrate the team database ({p.stderr.strip()})")
+    seed()
+    s = test_reads(url)
+    test_tenants(url, s)
+    test_freshness(s)
+    test_refusals(s)
+    test_restart(s)
+    s.stop()
+    test_config_store(url)
+    cleanup()
+    print(f"{CHECKS} passed, 0 failed")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except SystemExit:
+        raise
+    except BaseException as e:  # noqa: BLE001 - any error fails the test, servers stopped
+        fail(f"unexpected {type(e).__name__}: {e}")
