@@ -905,11 +905,72 @@ static void *prep_worker(void *arg)
 }
 
 /* Write rows [from, to) that are not skipped, in runs (the fault switch ticks per row). */
+/*
+ * A manifest uuid another collection's artifact holds already (a copied
+ * collection.toml): row takes its derived uuid (1, the reason in why), so
+ * neither artifact hides the other. Within one manifest a second holder is
+ * held aside at load (sm_manifest_load).
+ */
+static int uuid_taken(struct sm_cache *cache, struct sm_artifact_row *row, struct strbuf *why,
+		      struct strbuf *err)
+{
+	struct sm_artifact_row other = { 0 };
+	char derived[33];
+	char *u;
+	int r;
+
+	r = sm_cache_derive_uuid(row->collection, row->type, row->name, derived);
+	if (r < 0 || !strcmp(derived, row->uuid))
+		return r;
+	r = sm_store_get_artifact(cache->store, row->uuid, &other, NULL);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return sm_err(err, r, "cannot look up uuid %s", row->uuid);
+	r = 0;
+	if (strcmp(other.collection, row->collection)) {
+		if (!(u = sm_strdup(derived)) ||
+		    sm_strbuf_addf(why, "uuid %s is %s/%s:%s's already: %s used", row->uuid,
+				   other.collection, other.type, other.name, derived) < 0) {
+			sm_free(u);
+			r = -ENOMEM;
+		} else {
+			sm_free(row->uuid);
+			row->uuid = u;
+			r = 1;
+		}
+	}
+	sm_artifact_row_release(&other);
+	return r;
+}
+
+/* uuid_taken for row i of a collection sync: its keep entry and a message follow. */
+static int own_uuid(struct prep *p, size_t i, struct strbuf *err)
+{
+	struct strbuf why = STRBUF_INIT;
+	int r = uuid_taken(p->cache, &p->rows[i], &why, err);
+
+	if (r > 0) {
+		prep_message(p, &p->rows[i], why.buf);
+		p->keep[i] = p->rows[i].uuid;
+		r = 0;
+	}
+	sm_strbuf_release(&why);
+	return r;
+}
+
 static int write_rows(struct prep *p, size_t from, size_t to, struct sm_upsert_stats *us,
 		      struct strbuf *err)
 {
 	size_t i = from;
 
+	for (size_t k = from; k < to; k++)
+		if (!p->skip[k]) {
+			int r = own_uuid(p, k, err);
+
+			if (r < 0)
+				return r;
+		}
 	while (i < to) {
 		size_t j;
 		struct sm_upsert_stats part = { 0 };
@@ -1338,6 +1399,11 @@ int sm_cache_sync_entry(struct sm_cache *cache, const struct sm_collection *c, s
 		r = artifact_text(abs.buf, &row.body);
 	if (r < 0)
 		goto out;
+	sm_strbuf_reset(&why);
+	if ((r = uuid_taken(cache, &row, &why, err)) < 0)
+		goto out;
+	if (r > 0)
+		sm_log_warn("collection '%s': %s:%s: %s", c->name, row.type, row.name, why.buf);
 	sm_artifact_row_hash(&row, hash);
 	if (!(row.row_hash = sm_strdup(hash))) {
 		r = -ENOMEM;

@@ -70,7 +70,7 @@ static int entry_problem(const struct sm_toml_value *e, struct sm_hashmap *seen,
 			 struct strbuf *key, struct strbuf *why)
 {
 	static const char *const required[] = { "name", "type", "path", "origin", "added" };
-	const char *origin, *name;
+	const char *origin, *name, *uuid;
 	enum sm_artifact_type type;
 	int r;
 
@@ -95,6 +95,21 @@ static int entry_problem(const struct sm_toml_value *e, struct sm_hashmap *seen,
 	if (sm_hashmap_get(seen, key->buf, key->len, NULL))
 		return sm_strbuf_addf(why, "a second %s '%s'", sm_artifact_type_name(type),
 				      name) ?: 1;
+	uuid = str_of(e, "uuid");
+	if (uuid) {
+		/* the uuid is the artifact's identity in the index: one holder */
+		sm_strbuf_reset(why);
+		if ((r = sm_strbuf_addf(why, "%c%s", '\001', uuid)) < 0)
+			return r;
+		if (sm_hashmap_get(seen, why->buf, why->len, NULL)) {
+			sm_strbuf_reset(why);
+			return sm_strbuf_addf(why, "uuid %s of an earlier artifact", uuid) ?: 1;
+		}
+		r = sm_hashmap_put(seen, why->buf, why->len, (void *)1, NULL);
+		sm_strbuf_reset(why);
+		if (r < 0)
+			return r;
+	}
 	return sm_hashmap_put(seen, key->buf, key->len, (void *)1, NULL);
 }
 

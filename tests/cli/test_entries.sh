@@ -101,4 +101,36 @@ assert names.count("wcag-audit-patterns") == 1
 PY
 ok
 kill $pid && wait $pid || fail "serve did not stop cleanly"
+trap 'rm -rf "$TMP"' EXIT
+
+# a uuid is one artifact's identity: a second holder in the same manifest is
+# ignored like a second type:name; one in another collection (a copied
+# collection.toml) gets its derived uuid - neither hides the other
+export SKILLMEAT_HOME="$TMP/h2"
+U=0123456789abcdef0123456789abcdef
+"$SM" init >/dev/null && "$SM" collection create work >/dev/null || fail "init h2"
+for n in a b c; do make_skill "$TMP/src/$n" "$n" "description: d$n"; done
+"$SM" add "$TMP/src/a" >/dev/null 2>&1 && "$SM" add "$TMP/src/b" >/dev/null 2>&1 &&
+	"$SM" add "$TMP/src/c" -c work >/dev/null 2>&1 || fail "add to h2"
+for m in default work; do
+	sed -i "s/^origin = \"local\"\$/origin = \"local\"\nuuid = \"$U\"/" "$SKILLMEAT_HOME/collections/$m/collection.toml"
+done
+[ "$(grep -c "$U" "$SKILLMEAT_HOME/collections/default/collection.toml")" = 2 ] || fail "uuid not written"
+"$SM" list --json >"$TMP/l.json" 2>"$TMP/w" || fail "list h2: $(cat "$TMP/w")"
+json_check "$TMP/l.json" '[a["name"] for a in d] == ["a"]'
+grep -qF "('b') ignored: uuid $U of an earlier artifact" "$TMP/w" || fail "no warning for b: $(cat "$TMP/w")"
+"$SM" list -c work --json >"$TMP/l.json" 2>"$TMP/w" || fail "list work: $(cat "$TMP/w")"
+json_check "$TMP/l.json" '[a["name"] for a in d] == ["c"]'
+grep -qF "uuid $U is default/skill:a's already" "$TMP/w" || fail "no warning for c: $(cat "$TMP/w")"
+"$SM" show work/skill:c --json >"$TMP/c.json" 2>/dev/null || fail "show work/skill:c"
+"$SM" show default/skill:a --json >"$TMP/a.json" 2>/dev/null || fail "show default/skill:a"
+json_check "$TMP/a.json" 'd["uuid"] == "'$U'"'
+json_check "$TMP/c.json" 'd["uuid"] != "'$U'" and len(d["uuid"]) == 32'
+"$SM" list --json >"$TMP/l.json" 2>/dev/null || fail "list h2 again"
+json_check "$TMP/l.json" '[a["name"] for a in d] == ["a"]'
+"$SM" cache rebuild >/dev/null 2>&1 || fail "rebuild h2"
+"$SM" list -c work --json >"$TMP/l.json" 2>/dev/null || fail "list work after a rebuild"
+json_check "$TMP/l.json" '[a["name"] for a in d] == ["c"]'
+"$SM" list --json >"$TMP/l.json" 2>/dev/null || fail "list default after a rebuild"
+json_check "$TMP/l.json" '[a["name"] for a in d] == ["a"]'
 done_ok
