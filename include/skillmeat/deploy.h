@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "skillmeat/artifact.h"
 #include "skillmeat/sha256.h"
@@ -242,9 +243,10 @@ int sm_deploy_copy(const char *src, const char *dst, struct strbuf *err);
 /* The hash the deployed copy of the collection copy at path would have (§1.6 ignore list). */
 int sm_deploy_source_hash(const char *path, char hex[SM_SHA256_HEX_LEN + 1], struct strbuf *err);
 
-/* ---- a cache of content hashes by stat fingerprint (<home>/cache/deploy-hashes.tsv) ---- */
+/* ---- a cache of content hashes by stat records (<home>/cache/deploy-hashes.bin) ---- */
 
 struct sm_hashcache;
+struct stat;
 /* A missing or malformed cache file is an empty cache. */
 int sm_hashcache_open(const struct sm_home *home, struct sm_hashcache **ret, struct strbuf *err);
 /* Write it (atomically) when something was added. */
@@ -253,7 +255,9 @@ void sm_hashcache_free(struct sm_hashcache *hc);
 /*
  * The content hash of path (as_deployed: the hash its deployed copy would
  * have, sm_deploy_source_hash; else sm_content_hash), from the cache when
- * every file's path, size, mtime and inode are as when it was computed.
+ * a stat of the folder, every folder and every file below finds mode,
+ * inode, size, mtime and ctime as when it was computed, and none of those
+ * ctimes was as new as the clock then (racy: read again, as git does).
  * hc NULL: computed every time.
  */
 int sm_hashcache_hash(struct sm_hashcache *hc, const char *path, bool as_deployed,
@@ -262,6 +266,18 @@ int sm_hashcache_hash(struct sm_hashcache *hc, const char *path, bool as_deploye
 /* Record hex as the hash of path as it is now (after writing it ourselves). */
 int sm_hashcache_note(struct sm_hashcache *hc, const char *path, bool as_deployed,
 		      const char hex[SM_SHA256_HEX_LEN + 1]);
+
+/*
+ * The same with records gathered by the caller (sm_hashcache_fp_add for
+ * path itself as "" and each folder and file below by relative path),
+ * stat'ed after the clock read sm_hashcache_clock() returned as taken.
+ */
+int sm_hashcache_note_fp(struct sm_hashcache *hc, const char *path, bool as_deployed,
+			 const char hex[SM_SHA256_HEX_LEN + 1], const struct strbuf *fp,
+			 int64_t taken);
+int sm_hashcache_fp_add(struct strbuf *fp, const char *rel, const struct stat *st);
+/* The clock file timestamps come from (coarse realtime), in nanoseconds. */
+int64_t sm_hashcache_clock(void);
 
 /* ---- the home's registry of projects deployed to (projects.toml) ---- */
 

@@ -10,6 +10,7 @@
 
 #include "core/copy.h"
 #include "skillmeat/array.h"
+#include "skillmeat/deploy.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/sha256.h"
@@ -39,39 +40,55 @@ bool sm_copy_skipped(const char *name)
 	       has_suffix(name, ".egg-info");
 }
 
-static int copy_file(const char *src, const char *dst, const struct stat *st, struct strbuf *err)
-{
-	char buf[65536];
-	int in, out, r = 0;
-	ssize_t n;
-	struct timespec times[2];
+/* One copy run: paths for messages and links, the hash and records when traced. */
+struct run {
+	const char *root;	/* src resolved (symlinks must stay inside) */
+	struct strbuf spath;	/* src/rel of the entry at hand */
+	struct strbuf rel;	/* its path relative to src */
+	struct sm_copy_trace *t;
+	struct sm_sha256 *h;
+	char *buf;
+};
 
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return sm_err(err, -errno, "cannot open '%s': %s", src, sm_strerror(errno));
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st->st_mode & 07777);
-	if (out < 0) {
-		r = sm_err(err, -errno, "cannot create '%s': %s", dst, sm_strerror(errno));
-		close(in);
-		return r;
-	}
-	for (;;) {
-		n = read(in, buf, sizeof(buf));
+#define COPY_CHUNK 65536
+
+static int run_err(struct run *c, struct strbuf *err, int r, const char *what)
+{
+	return sm_err(err, r, "cannot %s '%s': %s", what, c->spath.buf, sm_strerror(-r));
+}
+
+/* Copy the open file in (stat st) to name in dfd; hash and record it when traced. */
+static int copy_fd(struct run *c, int in, const struct stat *st, int dfd, const char *name,
+		   const char *dshown, struct strbuf *err)
+{
+	struct timespec times[2] = { st->st_atim, st->st_mtim };
+	int out, r = 0;
+	ssize_t n;
+
+	out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st->st_mode & 07777);
+	if (out < 0)
+		return sm_err(err, -errno, "cannot create '%s': %s", dshown, sm_strerror(errno));
+	if (c->h && c->rel.len)
+		r = sm_sha256_update(c->h, c->rel.buf, c->rel.len);
+	while (r == 0) {
+		n = read(in, c->buf, COPY_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			r = sm_err(err, -errno, "cannot read '%s': %s", src, sm_strerror(errno));
+			r = run_err(c, err, -errno, "read");
 			break;
 		}
 		if (n == 0)
 			break;
+		if (c->h && (r = sm_sha256_update(c->h, c->buf, (size_t)n)) < 0)
+			break;
 		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			ssize_t w = write(out, c->buf + off, (size_t)(n - off));
 
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w < 0) {
-				r = sm_err(err, -errno, "cannot write '%s': %s", dst,
+				r = sm_err(err, -errno, "cannot write '%s': %s", dshown,
 					   sm_strerror(errno));
 				goto done;
 			}
@@ -79,14 +96,18 @@ static int copy_file(const char *src, const char *dst, const struct stat *st, st
 		}
 	}
 done:
-	if (r == 0) {
-		times[0] = st->st_atim;
-		times[1] = st->st_mtim;
+	if (r == 0)
 		(void)futimens(out, times);
+	if (r == 0 && c->t && c->t->dst_fp && c->rel.len) {
+		struct stat ost;
+
+		if (fstat(out, &ost) < 0)
+			r = sm_err(err, -errno, "cannot stat '%s': %s", dshown, sm_strerror(errno));
+		else if (sm_hashcache_fp_add(c->t->dst_fp, c->rel.buf, &ost) < 0)
+			r = sm_err(err, -ENOMEM, "out of memory");
 	}
 	if (close(out) < 0 && r == 0)
-		r = sm_err(err, -errno, "cannot write '%s': %s", dst, sm_strerror(errno));
-	close(in);
+		r = sm_err(err, -errno, "cannot write '%s': %s", dshown, sm_strerror(errno));
 	return r;
 }
 
@@ -100,87 +121,228 @@ static bool inside(const char *real, const char *root)
 	return !strncmp(real, root, n) && (real[n] == '/' || real[n] == '\0');
 }
 
-static int copy_tree(const char *src, const char *dst, const char *root, int depth,
-		     struct strbuf *err)
+static int cmp_name(const void *a, const void *b)
 {
-	struct strbuf s = STRBUF_INIT, d = STRBUF_INIT;
-	struct dirent **names = NULL;
-	int n, r = 0;
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
-	if (depth > MAX_DEPTH)
-		return sm_err(err, -ELOOP, "'%s' is nested too deeply", src);
-	if (mkdir(dst, 0755) < 0)
-		return sm_err(err, -errno, "cannot create '%s': %s", dst, sm_strerror(errno));
-	n = scandir(src, &names, NULL, alphasort);
-	if (n < 0)
-		return sm_err(err, -errno, "cannot read '%s': %s", src, sm_strerror(errno));
-	for (int i = 0; i < n && r == 0; i++) {
-		const char *name = names[i]->d_name;
-		struct stat lst, st;
+/* The names in the open folder fd (skip list applied), sorted by bytes. */
+static int read_names(int fd, char ***ret, size_t *count, struct strbuf *names)
+{
+	char buf[32768];
+	size_t n = 0, alloc = 0;
+	char **v = NULL;
+	ssize_t got;
 
-		if (!strcmp(name, ".") || !strcmp(name, "..") || sm_copy_skipped(name))
-			continue;
-		sm_strbuf_reset(&s);
-		sm_strbuf_reset(&d);
-		if ((r = sm_strbuf_addf(&s, "%s/%s", src, name)) < 0 ||
-		    (r = sm_strbuf_addf(&d, "%s/%s", dst, name)) < 0)
-			break;
-		if (lstat(s.buf, &lst) < 0) {
-			r = sm_err(err, -errno, "cannot stat '%s': %s", s.buf, sm_strerror(errno));
-			break;
-		}
-		if (S_ISLNK(lst.st_mode)) {
-			char *real = realpath(s.buf, NULL);
+	sm_strbuf_reset(names);
+	while ((got = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off < got;) {
+			struct dirent64 *de = (struct dirent64 *)(buf + off);
+			const char *nm = de->d_name;
 
-			if (!real) {
-				/* a dangling link: nothing to copy, as shutil would fail */
-				r = sm_err(err, -ENOENT, "broken symlink '%s'", s.buf);
-				break;
-			}
-			if (!inside(real, root)) {
-				r = sm_err(err, -EPERM, "symlink '%s' points outside the source",
-					   s.buf);
-				free(real);
-				break;
-			}
-			free(real);
+			off += de->d_reclen;
+			if ((nm[0] == '.' && (!nm[1] || (nm[1] == '.' && !nm[2]))) ||
+			    sm_copy_skipped(nm))
+				continue;
+			/* the type byte first, then the name */
+			if (sm_strbuf_addch(names, (char)de->d_type) < 0 ||
+			    sm_strbuf_add(names, nm, strlen(nm) + 1) < 0)
+				return -ENOMEM;
+			n++;
 		}
-		if (stat(s.buf, &st) < 0) {
-			r = sm_err(err, -errno, "cannot stat '%s': %s", s.buf, sm_strerror(errno));
-			break;
-		}
-		if (S_ISDIR(st.st_mode))
-			r = copy_tree(s.buf, d.buf, root, depth + 1, err);
-		else if (S_ISREG(st.st_mode))
-			r = copy_file(s.buf, d.buf, &st, err);
-		/* sockets, fifos, devices: not artifact content, skipped */
 	}
-	for (int i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	sm_strbuf_release(&s);
+	if (got < 0)
+		return -errno;
+	if (n && SM_GROW(v, alloc, n) < 0)
+		return -ENOMEM;
+	for (size_t i = 0, off = 0; i < n; i++) {
+		v[i] = names->buf + off + 1;
+		off += strlen(v[i]) + 2;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_name);
+	*ret = v;
+	*count = n;
+	return 0;
+}
+
+static int copy_dir(struct run *c, int sfd, int dfd, const char *dst, int depth,
+		    struct strbuf *err);
+
+/*
+ * One entry name of the folder sfd (type d_type) into dfd. Links are followed
+ * while they stay inside the source; special files are not artifact content.
+ */
+static int copy_entry(struct run *c, int sfd, int dfd, const char *name, unsigned char type,
+		      struct strbuf *d, int depth, struct strbuf *err)
+{
+	struct stat st;
+	int in, r;
+
+	if (type == DT_UNKNOWN) {
+		if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return run_err(c, err, -errno, "stat");
+		type = S_ISLNK(st.st_mode) ? DT_LNK : S_ISDIR(st.st_mode) ? DT_DIR
+					     : S_ISREG(st.st_mode) ? DT_REG : DT_FIFO;
+	}
+	if (type == DT_LNK) {
+		char *real = realpath(c->spath.buf, NULL);
+
+		if (!real) /* a dangling link: nothing to copy, as shutil would fail */
+			return sm_err(err, -ENOENT, "broken symlink '%s'", c->spath.buf);
+		r = inside(real, c->root) ? 0 : -EPERM;
+		free(real);
+		if (r < 0)
+			return sm_err(err, r, "symlink '%s' points outside the source",
+				      c->spath.buf);
+		if (fstatat(sfd, name, &st, 0) < 0)
+			return run_err(c, err, -errno, "stat");
+		type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_FIFO;
+	}
+	if (type != DT_DIR && type != DT_REG)
+		return 0; /* sockets, fifos, devices: skipped */
+	in = openat(sfd, name,
+		    O_RDONLY | O_CLOEXEC | O_NONBLOCK | (type == DT_DIR ? O_DIRECTORY : 0));
+	if (in < 0)
+		return run_err(c, err, -errno, "open");
+	if (fstat(in, &st) < 0) {
+		r = run_err(c, err, -errno, "stat");
+	} else if (c->t && c->t->src_fp && sm_hashcache_fp_add(c->t->src_fp, c->rel.buf, &st) < 0) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+	} else if (S_ISDIR(st.st_mode)) {
+		r = copy_dir(c, in, dfd, d->buf, depth + 1, err);
+		in = -1; /* closed by copy_dir */
+	} else if (S_ISREG(st.st_mode)) {
+		r = copy_fd(c, in, &st, dfd, name, d->buf, err);
+	} else {
+		r = 0;
+	}
+	if (in >= 0)
+		close(in);
+	return r;
+}
+
+/*
+ * Make dst (relative to the folder pfd, or a path when pfd is AT_FDCWD) and
+ * copy the open source folder sfd into it (sfd is closed). Names in byte
+ * order, depth first: the hash sees files in algorithm A's order.
+ */
+static int copy_dir(struct run *c, int sfd, int pfd, const char *dst, int depth,
+		    struct strbuf *err)
+{
+	struct strbuf names = STRBUF_INIT, d = STRBUF_INIT;
+	const char *base = pfd == AT_FDCWD ? dst : strrchr(dst, '/') + 1;
+	size_t slen = c->spath.len, rlen = c->rel.len, n = 0;
+	char **v = NULL;
+	int dfd = -1, r;
+
+	if (depth > MAX_DEPTH) {
+		r = sm_err(err, -ELOOP, "'%s' is nested too deeply", c->spath.buf);
+		goto out;
+	}
+	if (mkdirat(pfd, base, 0755) < 0) {
+		r = sm_err(err, -errno, "cannot create '%s': %s", dst, sm_strerror(errno));
+		goto out;
+	}
+	dfd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		r = sm_err(err, -errno, "cannot open '%s': %s", dst, sm_strerror(errno));
+		goto out;
+	}
+	r = read_names(sfd, &v, &n, &names);
+	if (r < 0) {
+		r = run_err(c, err, r, "read");
+		goto out;
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const char *name = v[i];
+
+		sm_strbuf_setlen(&c->spath, slen);
+		sm_strbuf_setlen(&c->rel, rlen);
+		sm_strbuf_reset(&d);
+		if (sm_strbuf_addch(&c->spath, '/') < 0 || sm_strbuf_addstr(&c->spath, name) < 0 ||
+		    (rlen && sm_strbuf_addch(&c->rel, '/') < 0) ||
+		    sm_strbuf_addstr(&c->rel, name) < 0 || sm_strbuf_addf(&d, "%s/%s", dst, name) < 0)
+			r = sm_err(err, -ENOMEM, "out of memory");
+		else
+			r = copy_entry(c, sfd, dfd, name, (unsigned char)name[-1], &d, depth, err);
+	}
+	sm_strbuf_setlen(&c->spath, slen);
+	sm_strbuf_setlen(&c->rel, rlen);
+	/* a folder's records once its entries are all made */
+	if (r == 0 && rlen && c->t && c->t->dst_fp) {
+		struct stat st;
+
+		if (fstat(dfd, &st) < 0)
+			r = sm_err(err, -errno, "cannot stat '%s': %s", dst, sm_strerror(errno));
+		else if (sm_hashcache_fp_add(c->t->dst_fp, c->rel.buf, &st) < 0)
+			r = sm_err(err, -ENOMEM, "out of memory");
+	}
+out:
+	if (dfd >= 0)
+		close(dfd);
+	close(sfd);
+	sm_free(v);
+	sm_strbuf_release(&names);
 	sm_strbuf_release(&d);
+	return r;
+}
+
+int sm_copy_artifact_traced(const char *src, const char *dst, struct sm_copy_trace *t,
+			    struct strbuf *err)
+{
+	struct run c = { .t = t, .spath = STRBUF_INIT, .rel = STRBUF_INIT };
+	struct stat st;
+	char *root = NULL;
+	int in, r;
+
+	in = open(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (in < 0)
+		return sm_err(err, -errno, "cannot read '%s': %s", src, sm_strerror(errno));
+	if (fstat(in, &st) < 0) {
+		r = sm_err(err, -errno, "cannot read '%s': %s", src, sm_strerror(errno));
+		close(in);
+		return r;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		close(in);
+		return sm_err(err, -EINVAL, "'%s' is neither a file nor a folder", src);
+	}
+	c.buf = sm_malloc(COPY_CHUNK);
+	r = c.buf ? sm_strbuf_addstr(&c.spath, src) : -ENOMEM;
+	if (r == 0 && t)
+		r = sm_sha256_new(&c.h);
+	if (r == 0 && t && t->src_fp)
+		r = sm_hashcache_fp_add(t->src_fp, "", &st);
+	if (r < 0) {
+		r = sm_err(err, r, "out of memory");
+		close(in);
+		goto out;
+	}
+	if (S_ISREG(st.st_mode)) {
+		r = copy_fd(&c, in, &st, AT_FDCWD, dst, dst, err);
+		close(in);
+	} else if (!(root = realpath(src, NULL))) {
+		r = sm_err(err, -errno, "cannot resolve '%s': %s", src, sm_strerror(errno));
+		close(in);
+	} else {
+		c.root = root;
+		r = copy_dir(&c, in, AT_FDCWD, dst, 0, err);
+	}
+	if (r == 0 && c.h)
+		r = sm_sha256_final_hex(c.h, t->hex);
+out:
+	sm_sha256_free(c.h);
+	sm_free(c.buf);
+	free(root);
+	sm_strbuf_release(&c.spath);
+	sm_strbuf_release(&c.rel);
 	return r;
 }
 
 int sm_copy_artifact(const char *src, const char *dst, struct strbuf *err)
 {
-	struct stat st;
-	char *root;
-	int r;
-
-	if (stat(src, &st) < 0)
-		return sm_err(err, -errno, "cannot read '%s': %s", src, sm_strerror(errno));
-	if (S_ISREG(st.st_mode))
-		return copy_file(src, dst, &st, err);
-	if (!S_ISDIR(st.st_mode))
-		return sm_err(err, -EINVAL, "'%s' is neither a file nor a folder", src);
-	root = realpath(src, NULL);
-	if (!root)
-		return sm_err(err, -errno, "cannot resolve '%s': %s", src, sm_strerror(errno));
-	r = copy_tree(src, dst, root, 0, err);
-	free(root);
-	return r;
+	return sm_copy_artifact_traced(src, dst, NULL, err);
 }
 
 /* ---- the hash a copy would have ---- */

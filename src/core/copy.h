@@ -17,6 +17,17 @@ struct strbuf;
  */
 int sm_copy_artifact(const char *src, const char *dst, struct strbuf *err);
 
+/* What a traced copy also gives, in the same pass over the files. */
+struct sm_copy_trace {
+	char hex[65];	       /* the content hash of the copy (algorithm A) */
+	struct strbuf *src_fp; /* NULL or: the stat records of src (sm_hashcache_fp_add) */
+	struct strbuf *dst_fp; /* NULL or: those of dst below its top (stat that where it ends) */
+};
+
+/* sm_copy_artifact hashing what it writes and recording stats (t may be NULL). */
+int sm_copy_artifact_traced(const char *src, const char *dst, struct sm_copy_trace *t,
+			    struct strbuf *err);
+
 /*
  * The content hash (algorithm A) that a copy of src made by sm_copy_artifact
  * would have, without copying: to tell an unchanged re-import cheaply.

@@ -196,6 +196,25 @@ static int fail_result(struct sm_deploy_result *ret, const char *fmt, const char
 	return ret->error ? 0 : -ENOMEM;
 }
 
+/*
+ * The hashes a copy computed, for both sides: the collection copy's records
+ * as the copy read them, the deployed copy's as written (its top stat'ed
+ * where the rename put it). A cache: a failure only costs a read later.
+ */
+static void note_copy(struct sm_hashcache *hc, const char *src, const char *target,
+		      const char *hex, const struct strbuf *sfp, const struct strbuf *dfp,
+		      int64_t taken)
+{
+	struct strbuf fp = STRBUF_INIT;
+	struct stat st;
+
+	(void)sm_hashcache_note_fp(hc, src, true, hex, sfp, taken);
+	if (stat(target, &st) == 0 && sm_hashcache_fp_add(&fp, "", &st) == 0 &&
+	    sm_strbuf_add(&fp, dfp->buf, dfp->len) == 0)
+		(void)sm_hashcache_note_fp(hc, target, false, hex, &fp, taken);
+	sm_strbuf_release(&fp);
+}
+
 static bool ask(const struct sm_deploy_opts *o, const char *name, const struct sm_profile *p,
 		const char *why)
 {
@@ -229,7 +248,9 @@ int sm_deploy_one(struct sm_tracking *t, const struct sm_profile *p,
 		  struct sm_deploy_result *ret, struct strbuf *err)
 {
 	struct strbuf rel = STRBUF_INIT, target = STRBUF_INIT, dir = STRBUF_INIT,
-		      stage = STRBUF_INIT, e = STRBUF_INIT;
+		      stage = STRBUF_INIT, e = STRBUF_INIT, sfp = STRBUF_INIT, dfp = STRBUF_INIT;
+	struct sm_copy_trace tr = { .hex = "" };
+	int64_t taken = 0;
 	char chash[SM_SHA256_HEX_LEN + 1], phash[SM_SHA256_HEX_LEN + 1] = "";
 	const struct sm_toml_value *rec = NULL;
 	const char *base;
@@ -256,10 +277,13 @@ int sm_deploy_one(struct sm_tracking *t, const struct sm_profile *p,
 	}
 	exists = lstat(target.buf, &st) == 0;
 	was_link = exists && S_ISLNK(st.st_mode);
-	r = sm_hashcache_hash(opts->hashes, src->path, !opts->symlink, chash, &e);
-	if (r < 0) {
-		r = fail_result(ret, "cannot read the collection copy: %s%s", e.buf, "");
-		goto out;
+	/* nothing at the target: the copy hashes what it writes, nothing to compare first */
+	if (exists || opts->symlink) {
+		r = sm_hashcache_hash(opts->hashes, src->path, !opts->symlink, chash, &e);
+		if (r < 0) {
+			r = fail_result(ret, "cannot read the collection copy: %s%s", e.buf, "");
+			goto out;
+		}
 	}
 	idx = sm_tracking_find(t, src->name, src->type, p->id);
 	if (idx >= 0)
@@ -337,16 +361,19 @@ int sm_deploy_one(struct sm_tracking *t, const struct sm_profile *p,
 				else
 					memcpy(phash, chash, sizeof(phash));
 			} else {
-				r = sm_copy_artifact(src->path, stage.buf, &e);
-				/* the hash over the deployed copy (§4.1 step 5) */
+				/* the hash over the deployed copy (§4.1 step 5), as it is written */
+				tr.src_fp = opts->hashes ? &sfp : NULL;
+				tr.dst_fp = opts->hashes ? &dfp : NULL;
+				taken = sm_hashcache_clock();
+				r = sm_copy_artifact_traced(src->path, stage.buf, &tr, &e);
 				if (r == 0)
-					r = sm_content_hash(stage.buf, phash, &e);
+					memcpy(phash, tr.hex, sizeof(phash));
 			}
 		}
 		if (r == 0)
 			r = swap_in(stage.buf, target.buf, dir.buf, base, exists, &e);
-		if (r == 0 && !opts->symlink)
-			(void)sm_hashcache_note(opts->hashes, target.buf, false, phash);
+		if (r == 0 && !opts->symlink && opts->hashes)
+			note_copy(opts->hashes, src->path, target.buf, phash, &sfp, &dfp, taken);
 		if (r < 0) {
 			(void)sm_fs_remove_tree(stage.buf, NULL);
 			r = fail_result(ret, "%s%s", e.buf, "");
@@ -365,6 +392,8 @@ out:
 	sm_strbuf_release(&dir);
 	sm_strbuf_release(&stage);
 	sm_strbuf_release(&e);
+	sm_strbuf_release(&sfp);
+	sm_strbuf_release(&dfp);
 	return r;
 }
 

@@ -1,32 +1,51 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A cache of content hashes keyed by path and a stat fingerprint (every
- * file's relative path, size, mtime and inode), so status and an unchanged
- * re-deploy hash only what changed. Kept in <home>/cache/deploy-hashes.tsv
- * (ours, deletable at any time); a malformed line is ignored.
+ * A cache of content hashes keyed by path, each with the stat records of
+ * what was hashed (the folder itself, every folder and every file below:
+ * mode, inode, size, mtime and ctime), so status and an unchanged re-deploy
+ * stat what was hashed (no folder read) and hash only what changed. Kept in
+ * <home>/cache/deploy-hashes.bin (ours, deletable at any time; anything
+ * malformed ends the read).
+ *
+ * What the records trust, as git's index does: a change to a file changes
+ * its size, mtime, ctime or inode, and an entry added, removed or renamed
+ * in a folder changes the folder's mtime and ctime. ctime cannot be set
+ * from user space, so a hand edit that keeps the size and restores the
+ * mtime (touch -r) is seen. The one gap is a change within the same
+ * timestamp tick as the stat: records whose newest ctime is not older than
+ * the clock when they were taken are "racy" (as git's racily clean entries)
+ * and their content is read again at the next look-up.
  */
+#include <dirent.h>
 #include <errno.h>
-#include <inttypes.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "core/copy.h"
 #include "skillmeat/deploy.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/hashmap.h"
 #include "skillmeat/home.h"
 #include "skillmeat/memory.h"
-#include "skillmeat/sha256.h"
 #include "skillmeat/strbuf.h"
 #include "util/banned.h"
 
-#define CACHE_MAX ((size_t)64 << 20)
+#define CACHE_MAX ((size_t)256 << 20)
+#define MAGIC "skillmeat-deploy-hashes 2\n"
+#define MAX_DEPTH 64
 
 struct hc_entry {
-	char fp[SM_SHA256_HEX_LEN + 1];
 	char hash[SM_SHA256_HEX_LEN + 1];
+	bool trusted; /* not racy: every ctime older than the clock when taken */
+	size_t len;
+	unsigned char *fp; /* records, as sm_hashcache_fp_add writes them */
 };
 
 struct sm_hashcache {
@@ -35,30 +54,145 @@ struct sm_hashcache {
 	bool dirty;
 };
 
-static bool hex64(const char *s, size_t n)
+/* One record: u16 name length, the name (relative, "" for the root), then this. */
+struct fp_stat {
+	uint32_t mode;
+	uint64_t ino, size;
+	int64_t mtime, ctime;
+};
+
+#define REC_FIXED (sizeof(uint16_t) + sizeof(struct fp_stat))
+
+static void stat_of(const struct stat *st, struct fp_stat *f)
 {
-	if (n != SM_SHA256_HEX_LEN)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+	memset(f, 0, sizeof(*f));
+	f->mode = (uint32_t)st->st_mode;
+	f->ino = (uint64_t)st->st_ino;
+	f->size = S_ISDIR(st->st_mode) ? 0 : (uint64_t)st->st_size;
+	f->mtime = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	f->ctime = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+int64_t sm_hashcache_clock(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) < 0 &&
+	    clock_gettime(CLOCK_REALTIME, &ts) < 0)
+		return INT64_MIN; /* no clock: everything racy */
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int sm_hashcache_fp_add(struct strbuf *fp, const char *rel, const struct stat *st)
+{
+	size_t n = strlen(rel);
+	uint16_t n16 = (uint16_t)n;
+	struct fp_stat f;
+
+	if (n > UINT16_MAX)
+		return -ENAMETOOLONG;
+	stat_of(st, &f);
+	if (sm_strbuf_add(fp, &n16, sizeof(n16)) < 0 || sm_strbuf_add(fp, rel, n) < 0 ||
+	    sm_strbuf_add(fp, &f, sizeof(f)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Walk the records: calls fn for each; false when malformed or fn says stop. */
+static bool fp_each(const unsigned char *p, size_t len,
+		    bool (*fn)(void *ctx, const char *rel, size_t rlen, const struct fp_stat *f),
+		    void *ctx)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		uint16_t n;
+		struct fp_stat f;
+
+		if (len - off < REC_FIXED)
 			return false;
+		memcpy(&n, p + off, sizeof(n));
+		if (len - off - REC_FIXED < n)
+			return false;
+		memcpy(&f, p + off + sizeof(n) + n, sizeof(f));
+		if (!fn(ctx, (const char *)p + off + sizeof(n), n, &f))
+			return false;
+		off += REC_FIXED + n;
+	}
 	return true;
 }
 
-static int put(struct sm_hashcache *hc, const char *key, size_t klen, const char *fp,
-	       const char *hash)
+static bool newest_ctime(void *ctx, const char *rel, size_t rlen, const struct fp_stat *f)
 {
-	struct hc_entry *e = sm_malloc(sizeof(*e)), *old = NULL;
+	int64_t *max = ctx;
+
+	(void)rel;
+	(void)rlen;
+	if (f->ctime > *max)
+		*max = f->ctime;
+	return true;
+}
+
+struct verify {
+	struct strbuf path;
+	size_t base;
+};
+
+static bool same_stat(void *ctx, const char *rel, size_t rlen, const struct fp_stat *f)
+{
+	struct verify *v = ctx;
+	struct fp_stat now;
+	struct stat st;
+
+	sm_strbuf_setlen(&v->path, v->base);
+	if (rlen && (sm_strbuf_addch(&v->path, '/') < 0 || sm_strbuf_add(&v->path, rel, rlen) < 0))
+		return false;
+	if (stat(v->path.buf, &st) < 0)
+		return false;
+	stat_of(&st, &now);
+	return !memcmp(&now, f, sizeof(now));
+}
+
+/* Is path still as the records say (one stat per record, no folder read)? */
+static bool fp_matches(const char *path, const struct hc_entry *e)
+{
+	struct verify v = { STRBUF_INIT, 0 };
+	bool ok;
+
+	if (sm_strbuf_addstr(&v.path, path) < 0)
+		return false;
+	v.base = v.path.len;
+	ok = e->len && fp_each(e->fp, e->len, same_stat, &v);
+	sm_strbuf_release(&v.path);
+	return ok;
+}
+
+static void entry_free(struct hc_entry *e)
+{
+	if (e)
+		sm_free(e->fp);
+	sm_free(e);
+}
+
+/* Take fp's bytes into a new entry under key. */
+static int put(struct sm_hashcache *hc, const char *key, size_t klen, const char *hash,
+	       const void *fp, size_t len, bool trusted)
+{
+	struct hc_entry *e = sm_calloc(1, sizeof(*e)), *old = NULL;
 	int r;
 
-	if (!e)
+	if (!e || !(e->fp = sm_malloc(len ? len : 1))) {
+		entry_free(e);
 		return -ENOMEM;
-	memcpy(e->fp, fp, sizeof(e->fp));
+	}
+	memcpy(e->fp, fp, len);
+	e->len = len;
+	e->trusted = trusted;
 	memcpy(e->hash, hash, sizeof(e->hash));
 	r = sm_hashmap_put(hc->map, key, klen, e, (void **)&old);
 	if (r < 0)
-		sm_free(e);
-	sm_free(old);
+		entry_free(e);
+	entry_free(old);
 	return r;
 }
 
@@ -71,45 +205,71 @@ void sm_hashcache_free(struct sm_hashcache *hc)
 	if (!hc)
 		return;
 	while (hc->map && sm_hashmap_next(hc->map, &pos, &k, &kl, &v))
-		sm_free(v);
+		entry_free(v);
 	sm_hashmap_free(hc->map);
 	sm_free(hc->path);
 	sm_free(hc);
+}
+
+static bool hex64(const char *s)
+{
+	for (size_t i = 0; i < SM_SHA256_HEX_LEN; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* Entries: u32 key length, key, 64 hex, u8 trusted, u32 records length, records. */
+static void parse(struct sm_hashcache *hc, const char *s, size_t len)
+{
+	size_t off = strlen(MAGIC);
+
+	if (len < off || memcmp(s, MAGIC, off))
+		return;
+	while (len - off >= 2 * sizeof(uint32_t) + SM_SHA256_HEX_LEN + 1) {
+		uint32_t kl, fl;
+		char h[SM_SHA256_HEX_LEN + 1];
+		const char *k;
+
+		memcpy(&kl, s + off, sizeof(kl));
+		off += sizeof(kl);
+		if (len - off < (size_t)kl + SM_SHA256_HEX_LEN + 1 + sizeof(fl))
+			return;
+		k = s + off;
+		off += kl;
+		memcpy(h, s + off, SM_SHA256_HEX_LEN);
+		h[SM_SHA256_HEX_LEN] = '\0';
+		off += SM_SHA256_HEX_LEN;
+		if (!hex64(h) || (s[off] != 0 && s[off] != 1))
+			return;
+		bool trusted = s[off++] == 1;
+
+		memcpy(&fl, s + off, sizeof(fl));
+		off += sizeof(fl);
+		if (len - off < fl)
+			return;
+		if (put(hc, k, kl, h, s + off, fl, trusted) < 0)
+			return;
+		off += fl;
+	}
 }
 
 int sm_hashcache_open(const struct sm_home *home, struct sm_hashcache **ret, struct strbuf *err)
 {
 	struct strbuf buf = STRBUF_INIT;
 	struct sm_hashcache *hc = sm_calloc(1, sizeof(*hc));
-	int r;
 
 	if (!hc || sm_hashmap_new(&hc->map) < 0) {
 		sm_hashcache_free(hc);
 		return sm_err(err, -ENOMEM, "out of memory");
 	}
-	if (sm_strbuf_addf(&buf, "%s/cache/deploy-hashes.tsv", home->root) < 0 ||
+	if (sm_strbuf_addf(&buf, "%s/cache/deploy-hashes.bin", home->root) < 0 ||
 	    !(hc->path = sm_strbuf_detach(&buf, NULL))) {
 		sm_hashcache_free(hc);
 		return sm_err(err, -ENOMEM, "out of memory");
 	}
-	r = sm_fs_read_file(hc->path, CACHE_MAX, &buf, NULL);
-	/* "<hash>\t<fp>\t<key>\n"; anything else is skipped */
-	for (char *s = r == 0 ? buf.buf : NULL, *nl; s && *s; s = nl + 1) {
-		nl = strchr(s, '\n');
-		if (!nl)
-			break;
-		if (nl - s > 2 * SM_SHA256_HEX_LEN + 2 && s[64] == '\t' && s[129] == '\t' &&
-		    hex64(s, 64) && hex64(s + 65, 64)) {
-			char h[65], fp[65];
-
-			memcpy(h, s, 64);
-			h[64] = '\0';
-			memcpy(fp, s + 65, 64);
-			fp[64] = '\0';
-			if (put(hc, s + 130, (size_t)(nl - s - 130), fp, h) < 0)
-				break;
-		}
-	}
+	if (sm_fs_read_file(hc->path, CACHE_MAX, &buf, NULL) == 0)
+		parse(hc, buf.buf, buf.len);
 	sm_strbuf_release(&buf);
 	*ret = hc;
 	return 0;
@@ -125,12 +285,20 @@ int sm_hashcache_save(struct sm_hashcache *hc, struct strbuf *err)
 
 	if (!hc || !hc->dirty)
 		return 0;
+	r = sm_strbuf_addstr(&out, MAGIC);
 	while (r == 0 && sm_hashmap_next(hc->map, &pos, &k, &kl, &v)) {
 		const struct hc_entry *e = v;
+		uint32_t k32 = (uint32_t)kl, f32 = (uint32_t)e->len;
+		char t = e->trusted ? 1 : 0;
 
-		if (memchr(k, '\n', kl))
+		if (kl > UINT32_MAX || e->len > UINT32_MAX)
 			continue;
-		r = sm_strbuf_addf(&out, "%s\t%s\t%.*s\n", e->hash, e->fp, (int)kl, (const char *)k);
+		r = sm_strbuf_add(&out, &k32, sizeof(k32));
+		r = r ?: sm_strbuf_add(&out, k, kl);
+		r = r ?: sm_strbuf_add(&out, e->hash, SM_SHA256_HEX_LEN);
+		r = r ?: sm_strbuf_add(&out, &t, 1);
+		r = r ?: sm_strbuf_add(&out, &f32, sizeof(f32));
+		r = r ?: sm_strbuf_add(&out, e->fp, e->len);
 	}
 	if (r == 0) {
 		const char *slash = strrchr(hc->path, '/');
@@ -141,77 +309,177 @@ int sm_hashcache_save(struct sm_hashcache *hc, struct strbuf *err)
 	} else {
 		r = sm_err(err, r, "out of memory");
 	}
-	if (r == 0)
+	if (r == 0) {
 		hc->dirty = false;
+		/* the text cache of earlier versions, never read again */
+		sm_strbuf_reset(&dir);
+		if (sm_strbuf_add(&dir, hc->path, strlen(hc->path) - strlen("bin")) == 0 &&
+		    sm_strbuf_addstr(&dir, "tsv") == 0)
+			(void)unlink(dir.buf);
+	}
 	sm_strbuf_release(&out);
 	sm_strbuf_release(&dir);
 	return r;
 }
 
-/* The stat fingerprint of a file or a folder's files. -ENOENT when missing. */
-static int fingerprint(const char *path, char fp[SM_SHA256_HEX_LEN + 1], struct strbuf *err)
+/*
+ * The records of what the hash of path reads: 0, 1 when they cannot vouch
+ * for it (a symlinked folder or a dangling link below: what they lead to is
+ * not stat'ed), <0 on an error. as_deployed skips what a copy skips.
+ */
+static int collect(int dfd, struct strbuf *rel, bool as_deployed, int depth, struct strbuf *fp)
 {
-	struct sm_fs_list l = { 0 };
-	struct strbuf s = STRBUF_INIT;
-	struct stat st;
-	int r;
+	DIR *d;
+	struct dirent *de;
+	struct strbuf sub = STRBUF_INIT;
+	size_t nsub = 0, saved = rel->len;
+	int fd, r = 0;
 
-	if (lstat(path, &st) < 0)
-		return sm_err(err, -errno, "cannot stat '%s': %s", path, sm_strerror(errno));
-	if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode)) {
-		if (stat(path, &st) < 0)
-			return sm_err(err, -errno, "cannot stat '%s': %s", path, sm_strerror(errno));
-		r = sm_strbuf_addf(&s, "f %" PRIu64 " %" PRId64 " %" PRIu64 " %ld", (uint64_t)st.st_size,
-				   (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
-				   (uint64_t)st.st_ino, (long)st.st_ctim.tv_sec);
-	} else {
-		r = sm_fs_walk(path, &l, err);
-		if (r < 0)
-			return r;
-		/* binary: each path with its NUL, then size, mtime and inode (no formatting) */
-		r = sm_strbuf_addstr(&s, "D");
-		for (size_t i = 0; r == 0 && i < l.len; i++) {
-			const uint64_t n[3] = { l.items[i].size, (uint64_t)l.items[i].mtime_ns,
-						l.items[i].ino };
+	if (depth > MAX_DEPTH)
+		return 1;
+	fd = openat(dfd, rel->len ? rel->buf : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (r == 0 && (de = readdir(d))) {
+		const char *n = de->d_name;
+		struct stat st;
 
-			r = sm_strbuf_add(&s, l.items[i].rel, strlen(l.items[i].rel) + 1);
-			r = r ?: sm_strbuf_add(&s, n, sizeof(n));
+		if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))
+			continue;
+		if (as_deployed && sm_copy_skipped(n))
+			continue;
+		if (fstatat(dirfd(d), n, &st, 0) < 0) {
+			r = errno == ENOENT || errno == ELOOP ? 1 : -errno; /* dangling */
+			break;
+		}
+		if (de->d_type == DT_LNK && S_ISDIR(st.st_mode)) {
+			r = 1;
+			break;
+		}
+		if (de->d_type == DT_UNKNOWN && S_ISDIR(st.st_mode)) {
+			struct stat lst;
+
+			if (fstatat(dirfd(d), n, &lst, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    S_ISLNK(lst.st_mode)) {
+				r = 1;
+				break;
+			}
+		}
+		sm_strbuf_setlen(rel, saved);
+		if ((saved && sm_strbuf_addch(rel, '/') < 0) || sm_strbuf_addstr(rel, n) < 0 ||
+		    sm_hashcache_fp_add(fp, rel->buf, &st) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			/* folders after this one is read: one open at a time */
+			if (sm_strbuf_add(&sub, n, strlen(n) + 1) < 0)
+				r = -ENOMEM;
+			nsub++;
 		}
 	}
+	closedir(d);
+	for (size_t i = 0, off = 0; r == 0 && i < nsub; i++) {
+		const char *n = sub.buf + off;
+
+		off += strlen(n) + 1;
+		sm_strbuf_setlen(rel, saved);
+		if ((saved && sm_strbuf_addch(rel, '/') < 0) || sm_strbuf_addstr(rel, n) < 0)
+			r = -ENOMEM;
+		else
+			r = collect(dfd, rel, as_deployed, depth + 1, fp);
+	}
+	sm_strbuf_setlen(rel, saved);
+	sm_strbuf_release(&sub);
+	return r;
+}
+
+static int records(const char *path, bool as_deployed, struct strbuf *fp)
+{
+	struct strbuf rel = STRBUF_INIT;
+	struct stat st;
+	int dfd, r;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	r = sm_hashcache_fp_add(fp, "", &st);
+	if (r < 0 || !S_ISDIR(st.st_mode))
+		return r;
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	r = collect(dfd, &rel, as_deployed, 0, fp);
+	close(dfd);
+	sm_strbuf_release(&rel);
+	return r;
+}
+
+static int key_of(struct strbuf *key, const char *path, bool as_deployed)
+{
+	return sm_strbuf_addf(key, "%c:%s", as_deployed ? 'S' : 'C', path);
+}
+
+static int note(struct sm_hashcache *hc, const struct strbuf *key, const char *hex,
+		const struct strbuf *fp, int64_t taken)
+{
+	int64_t newest = INT64_MIN;
+	int r;
+
+	if (!fp_each((const unsigned char *)fp->buf, fp->len, newest_ctime, &newest))
+		return -EINVAL;
+	r = put(hc, key->buf, key->len, hex, fp->buf, fp->len, newest < taken);
 	if (r == 0)
-		r = sm_sha256_hex(s.buf, s.len, fp);
-	else
-		r = sm_err(err, r, "out of memory");
-	sm_fs_list_release(&l);
-	sm_strbuf_release(&s);
+		hc->dirty = true;
 	return r;
 }
 
 int sm_hashcache_hash(struct sm_hashcache *hc, const char *path, bool as_deployed,
 		      char hex[SM_SHA256_HEX_LEN + 1], struct strbuf *err)
 {
-	struct strbuf key = STRBUF_INIT;
-	char fp[SM_SHA256_HEX_LEN + 1];
+	struct strbuf key = STRBUF_INIT, fp = STRBUF_INIT;
 	struct hc_entry *e;
-	int r;
+	int64_t taken;
+	int r, rr;
 
 	if (!hc)
 		return as_deployed ? sm_deploy_source_hash(path, hex, err)
 				   : sm_content_hash(path, hex, err);
-	r = fingerprint(path, fp, err);
-	if (r < 0)
-		return r;
-	if ((r = sm_strbuf_addf(&key, "%c:%s", as_deployed ? 'S' : 'C', path)) < 0)
-		return sm_err(err, r, "'%s': %s", path, sm_strerror(r));
-	if (sm_hashmap_get(hc->map, key.buf, key.len, (void **)&e) && !strcmp(e->fp, fp)) {
+	if ((r = key_of(&key, path, as_deployed)) < 0)
+		return sm_err(err, r, "'%s': %s", path, sm_strerror(-r));
+	if (sm_hashmap_get(hc->map, key.buf, key.len, (void **)&e) && e->trusted &&
+	    fp_matches(path, e)) {
 		memcpy(hex, e->hash, SM_SHA256_HEX_LEN + 1);
+		r = 0;
 		goto out;
 	}
+	/* the records taken before the read: a change during it shows next time */
+	taken = sm_hashcache_clock();
+	rr = records(path, as_deployed, &fp);
 	r = as_deployed ? sm_deploy_source_hash(path, hex, err) : sm_content_hash(path, hex, err);
-	/* a fingerprint taken before the read: a change during it shows next time */
-	if (r == 0 && put(hc, key.buf, key.len, fp, hex) == 0)
-		hc->dirty = true;
+	if (r == 0 && rr == 0)
+		(void)note(hc, &key, hex, &fp, taken);
 out:
+	sm_strbuf_release(&key);
+	sm_strbuf_release(&fp);
+	return r;
+}
+
+int sm_hashcache_note_fp(struct sm_hashcache *hc, const char *path, bool as_deployed,
+			 const char hex[SM_SHA256_HEX_LEN + 1], const struct strbuf *fp,
+			 int64_t taken)
+{
+	struct strbuf key = STRBUF_INIT;
+	int r;
+
+	if (!hc)
+		return 0;
+	r = key_of(&key, path, as_deployed);
+	r = r ?: note(hc, &key, hex, fp, taken);
 	sm_strbuf_release(&key);
 	return r;
 }
@@ -219,17 +487,15 @@ out:
 int sm_hashcache_note(struct sm_hashcache *hc, const char *path, bool as_deployed,
 		      const char hex[SM_SHA256_HEX_LEN + 1])
 {
-	struct strbuf key = STRBUF_INIT;
-	char fp[SM_SHA256_HEX_LEN + 1];
+	struct strbuf fp = STRBUF_INIT;
+	int64_t taken = sm_hashcache_clock();
 	int r;
 
 	if (!hc)
 		return 0;
-	r = fingerprint(path, fp, NULL);
+	r = records(path, as_deployed, &fp);
 	if (r == 0)
-		r = sm_strbuf_addf(&key, "%c:%s", as_deployed ? 'S' : 'C', path);
-	if (r == 0 && (r = put(hc, key.buf, key.len, fp, hex)) == 0)
-		hc->dirty = true;
-	sm_strbuf_release(&key);
-	return r;
+		r = sm_hashcache_note_fp(hc, path, as_deployed, hex, &fp, taken);
+	sm_strbuf_release(&fp);
+	return r < 0 ? r : 0;
 }

@@ -258,4 +258,57 @@ expect_exit 1 "$SM" --home "$TMP/h2" deploy canvas --project "$TMP/nope"
 expect_exit 2 "$SM" --home "$TMP/h2" deploy
 ok
 
+# --- the hash cache trusts stat records (git's index rules) ---------------
+# An unchanged status or re-deploy reads no artifact file (stats only); a hand
+# edit keeping the size with its mtime put back (touch -r) is still seen: the
+# ctime, which no user can set, changed. Right after a deploy the records are
+# "racy" (taken in the tick of the write) and read once more, as git does.
+H3="$TMP/h3"
+R="$TMP/r"
+"$SM" --home "$H3" --json add --all "$CORPUS/plugins/security-scanning" >"$TMP/a3.json" || fail "add security-scanning"
+mkdir "$R"
+"$SM" --home "$H3" --json deploy --all --project "$R" >"$TMP/d5.json" || fail "deploy security-scanning"
+json_check "$TMP/d5.json" 'len(d["deployed"]) == 10 and d["failed"] == []'
+same_size_edit() { # FILE: one byte changed, size and mtime kept
+	touch -r "$1" "$TMP/ref"
+	python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[0]^=0x20; open(p,"wb").write(b)' "$1"
+	touch -r "$TMP/ref" "$1"
+}
+# edited at once (maybe within the tick of the copy): seen
+same_size_edit "$R/.claude/skills/stride-analysis-patterns/references/details.md"
+"$SM" --home "$H3" --json status --project "$R" >"$TMP/st7.json" || fail "status after a same-size edit"
+json_check "$TMP/st7.json" '{x["id"]: x["status"] for x in d["deployments"]}["skill:stride-analysis-patterns"] == "modified" and d["counts"]["synced"] == 9'
+if command -v strace >/dev/null 2>&1; then
+	"$SM" --home "$H3" status --project "$R" >/dev/null || fail "status"
+	for verb in status deploy; do
+		extra="" want=0
+		[ "$verb" = deploy ] && extra="--all" want=1 # the modified copy is refused
+		rc=0
+		ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
+		strace -f -e trace=open,openat -o "$TMP/strace2" \
+			"$SM" --home "$H3" --json $verb $extra --project "$R" >"$TMP/v.json" || rc=$?
+		[ "$rc" = "$want" ] || fail "$verb unchanged exits $rc: $(head -c 300 "$TMP/v.json")"
+		opened=$(grep -E -c '(/skills/|/agents/|/commands/)[^"]*\.md"' "$TMP/strace2")
+		[ "$opened" = 0 ] || fail "an unchanged $verb read $opened artifact files: $(grep -E '\.md"' "$TMP/strace2" | head -3)"
+	done
+	json_check "$TMP/v.json" 'd["deployed"] == [] and len(d["unchanged"]) == 9 and len(d["failed"]) == 1'
+fi
+# settled records: same-size edits with the mtime put back, both sides, nested or not
+same_size_edit "$R/.claude/agents/security-auditor.md"
+same_size_edit "$H3/collections/default/commands/security-sast.md"
+same_size_edit "$H3/collections/default/skills/attack-tree-construction/references/details.md"
+echo "new" >"$R/.claude/skills/sast-configuration/added.md"
+"$SM" --home "$H3" --json status --project "$R" >"$TMP/st8.json" || fail "status after settled edits"
+python3 - "$TMP/st8.json" <<'PY' || fail "status after same-size edits: $(head -c 400 "$TMP/st8.json")"
+import json, sys
+s = {x["id"]: x["status"] for x in json.load(open(sys.argv[1]))["deployments"]}
+assert s.pop("agent:security-auditor") == "modified"
+assert s.pop("command:security-sast") == "outdated"
+assert s.pop("skill:attack-tree-construction") == "outdated"
+assert s.pop("skill:sast-configuration") == "modified"
+assert s.pop("skill:stride-analysis-patterns") == "modified"
+assert set(s.values()) == {"synced"}, s
+PY
+ok
+
 done_ok

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* core/tracking.c and core/deploy.c: profiles, the tracking file, staged deploys. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,12 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "skillmeat/deploy.h"
 #include "skillmeat/fs.h"
+#include "skillmeat/home.h"
+#include "skillmeat/sha256.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/toml.h"
 
@@ -330,6 +334,122 @@ static void test_deploy_one(void **state)
 	sm_strbuf_release(&err);
 }
 
+/* Wait (explicitly) until the clock has left the tick of path's ctime. */
+static void wait_past_ctime(const char *path)
+{
+	struct stat st;
+	int64_t c;
+
+	assert_int_equal(stat(path, &st), 0);
+	c = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	while (sm_hashcache_clock() <= c) {
+		struct timespec ms = { 0, 1000000 };
+
+		nanosleep(&ms, NULL);
+	}
+}
+
+/* Same size, mtime put back (touch -r): only the ctime tells. */
+static void edit_same_size(const char *path, const char *text)
+{
+	struct stat st;
+	struct timespec t[2];
+
+	assert_int_equal(stat(path, &st), 0);
+	t[0] = st.st_atim;
+	t[1] = st.st_mtim;
+	write_file(path, text);
+	assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+static void cache_file_id(const char *home, struct stat *st)
+{
+	char p[1200];
+
+	snprintf(p, sizeof(p), "%s/cache/deploy-hashes.bin", home);
+	assert_int_equal(stat(p, st), 0);
+}
+
+/* The hash cache: a hit stats and reads nothing else; every kind of hand edit is seen. */
+static void test_hashcache(void **state)
+{
+	char home_dir[1100], dir[1100], md[1200], sub[1200], add[1200];
+	char h[SM_SHA256_HEX_LEN + 1], want[SM_SHA256_HEX_LEN + 1];
+	struct sm_home home = { 0 };
+	struct sm_hashcache *hc = NULL;
+	struct stat a, b;
+
+	(void)state;
+	snprintf(home_dir, sizeof(home_dir), "%s/hc-home", tmproot);
+	snprintf(dir, sizeof(dir), "%s/hc/skill", tmproot);
+	snprintf(md, sizeof(md), "%s/SKILL.md", dir);
+	snprintf(sub, sizeof(sub), "%s/scripts/run.sh", dir);
+	snprintf(add, sizeof(add), "%s/scripts/new.sh", dir);
+	assert_int_equal(sm_fs_mkdir_p(home_dir, 0755, NULL), 0);
+	assert_int_equal(sm_fs_mkdir_p(sub, 0755, NULL), 0);
+	assert_int_equal(rmdir(sub), 0);
+	write_file(md, "hello\n");
+	write_file(sub, "echo 1\n");
+	home.root = home_dir;
+	assert_int_equal(sm_hashcache_open(&home, &hc, NULL), 0);
+
+	/* racy: computed right after the write, then edited in the same tick or not */
+	assert_int_equal(sm_hashcache_hash(hc, dir, false, h, NULL), 0);
+	assert_int_equal(sm_content_hash(dir, want, NULL), 0);
+	assert_string_equal(h, want);
+	edit_same_size(md, "HELLO\n");
+	assert_int_equal(sm_hashcache_hash(hc, dir, false, h, NULL), 0);
+	assert_int_equal(sm_content_hash(dir, want, NULL), 0);
+	assert_string_equal(h, want);
+
+	/* settled: a look-up with nothing changed writes nothing new (no recompute) */
+	wait_past_ctime(md);
+	assert_int_equal(sm_hashcache_hash(hc, dir, false, h, NULL), 0);
+	assert_int_equal(sm_hashcache_save(hc, NULL), 0);
+	cache_file_id(home_dir, &a);
+	assert_int_equal(sm_hashcache_hash(hc, dir, false, h, NULL), 0);
+	assert_string_equal(h, want);
+	assert_int_equal(sm_hashcache_save(hc, NULL), 0);
+	cache_file_id(home_dir, &b);
+	assert_int_equal(a.st_ino, b.st_ino);
+
+	/* a same-size edit with its mtime put back, in a subfolder */
+	edit_same_size(sub, "echo 2\n");
+	assert_int_equal(sm_hashcache_hash(hc, dir, false, h, NULL), 0);
+	assert_int_equal(sm_content_hash(dir, want, NULL), 0);
+	assert_string_equal(h, want);
+	/* a file added (only its folder's stat changes among the known ones) */
+	wait_past_ctime(sub);
+	assert_int_equal(sm_hashcache_hash(hc, dir, false, h, NULL), 0);
+	write_file(add, "new\n");
+	assert_int_equal(sm_hashcache_hash(hc, dir, false, h, NULL), 0);
+	assert_int_equal(sm_content_hash(dir, want, NULL), 0);
+	assert_string_equal(h, want);
+	/* a file removed */
+	wait_past_ctime(add);
+	assert_int_equal(sm_hashcache_hash(hc, dir, false, h, NULL), 0);
+	assert_int_equal(unlink(add), 0);
+	assert_int_equal(sm_hashcache_hash(hc, dir, false, h, NULL), 0);
+	assert_int_equal(sm_content_hash(dir, want, NULL), 0);
+	assert_string_equal(h, want);
+	/* the as-deployed side, kept apart, through a reopened cache file */
+	assert_int_equal(sm_hashcache_save(hc, NULL), 0);
+	sm_hashcache_free(hc);
+	assert_int_equal(sm_hashcache_open(&home, &hc, NULL), 0);
+	assert_int_equal(sm_hashcache_hash(hc, dir, true, h, NULL), 0);
+	assert_int_equal(sm_deploy_source_hash(dir, want, NULL), 0);
+	assert_string_equal(h, want);
+	wait_past_ctime(md);
+	edit_same_size(md, "hellO\n");
+	assert_int_equal(sm_hashcache_hash(hc, dir, true, h, NULL), 0);
+	assert_int_equal(sm_deploy_source_hash(dir, want, NULL), 0);
+	assert_string_equal(h, want);
+	assert_int_equal(sm_hashcache_hash(hc, dir, false, h, NULL), 0);
+	assert_int_equal(sm_content_hash(dir, want, NULL), 0);
+	assert_string_equal(h, want);
+	sm_hashcache_free(hc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_tracking_refuses),
 		cmocka_unit_test(test_tracking_find_index),
 		cmocka_unit_test(test_deploy_one),
+		cmocka_unit_test(test_hashcache),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmproot, drop_tmproot);
