@@ -44,6 +44,8 @@
 
 #include "util/banned.h"
 
+static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot);
+
 #define ACCEPT_BATCH 16
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -829,6 +831,7 @@ int sm_http_server_new(const struct sm_server_config *cfg, struct sm_http_server
 	struct sm_http_server *srv;
 	h2o_hostconf_t *hostconf;
 	h2o_pathconf_t *pathconf;
+	h2o_filter_t *jf;
 	struct handler_ext *he;
 	size_t entity_cap;
 	int r;
@@ -869,8 +872,9 @@ int sm_http_server_new(const struct sm_server_config *cfg, struct sm_http_server
 	srv->gconf.http1.upgrade_to_http2 = 0;
 	/*
 	 * h2o reads the whole body before the handler runs and answers a body
-	 * over its own limit with a plain-text 413. Give it room above our cap
-	 * so the usual oversized body gets our JSON 413 from dispatch.
+	 * over its own limit itself (json_error_setup makes that answer JSON).
+	 * Give it room above our cap so the usual oversized body gets dispatch's
+	 * 413, through the metrics and the access log.
 	 */
 	entity_cap = cfg->max_body > SIZE_MAX / 4 ? SIZE_MAX / 2 : cfg->max_body * 2;
 	if (entity_cap < cfg->max_body + 65536)
@@ -878,6 +882,11 @@ int sm_http_server_new(const struct sm_server_config *cfg, struct sm_http_server
 	srv->gconf.max_request_entity_size = entity_cap;
 	hostconf =
 	    h2o_config_register_host(&srv->gconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	if (!(jf = h2o_create_filter(&hostconf->fallback_path, sizeof(*jf)))) {
+		sm_http_server_free(srv);
+		return sm_err(err, -ENOMEM, "cannot set up the server: %s", sm_strerror(-ENOMEM));
+	}
+	jf->on_setup_ostream = json_error_setup;
 	pathconf = h2o_config_register_path(hostconf, "/", 0);
 	he = (struct handler_ext *)h2o_create_handler(pathconf, sizeof(*he));
 	he->super.on_req = on_req;
@@ -885,6 +894,63 @@ int sm_http_server_new(const struct sm_server_config *cfg, struct sm_http_server
 	srv->handler = &he->super;
 	*ret = srv;
 	return 0;
+}
+
+/*
+ * Errors h2o answers itself, before any handler (a body over
+ * max_request_entity_size, announced by Content-Length or streamed), are
+ * bound to the host's fallback path: this filter turns their plain-text body
+ * into the JSON detail every other error has.
+ */
+struct json_error_ostream {
+	h2o_ostream_t super;
+	h2o_iovec_t body;
+};
+
+static void json_error_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+			    h2o_send_state_t state)
+{
+	struct json_error_ostream *o = (struct json_error_ostream *)self;
+	h2o_iovec_t b = o->body;
+
+	(void)bufs;
+	/* the whole body at the first call (h2o_send_inline), nothing after it */
+	if (bufcnt == 0 || h2o_memis(req->input.method.base, req->input.method.len,
+				     H2O_STRLIT("HEAD")))
+		b.len = 0;
+	o->body.len = 0;
+	h2o_ostream_send_next(self, req, &b, 1, state);
+}
+
+static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+	struct json_error_ostream *o;
+	const char *body;
+
+	(void)self;
+	if (req->res.status < 400) {
+		h2o_setup_next_ostream(req, slot);
+		return;
+	}
+	switch (req->res.status) {
+	case 413:
+		body = "{\"detail\": \"request body too large\"}";
+		break;
+	case 400:
+		body = "{\"detail\": \"Bad Request\"}";
+		break;
+	default:
+		body = "{\"detail\": \"request refused\"}";
+		break;
+	}
+	req->res.content_length = strlen(body);
+	h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
+		       H2O_STRLIT("application/json"), 1);
+	o = (struct json_error_ostream *)h2o_add_ostream(req, sizeof(*o), slot);
+	o->super.do_send = json_error_send;
+	o->body = h2o_iovec_init(body, strlen(body));
+	slot = &o->super.next;
+	h2o_setup_next_ostream(req, slot);
 }
 
 void sm_http_server_set_hooks(struct sm_http_server *srv, const struct sm_http_hooks *hooks)
