@@ -22,6 +22,12 @@ struct sm_cache {
 	struct sm_db *db;
 	struct sm_store *store;
 	bool in_memory;	      /* the home was not writable: a private in-memory DB */
+	bool no_space;	      /* ... because the disk was full (in_memory set too) */
+	/*
+	 * A sync that meets a full disk moves this cache to an in-memory index
+	 * (set by one-shot callers like the CLI; a server keeps its shared file).
+	 */
+	bool memory_fallback;
 	/* A team store (store_pg.h): the tenant it is scoped to now (borrowed); else NULL. */
 	const char *tenant;
 	int64_t stale_ttl_ms; /* cache.stale-ttl-seconds */
@@ -32,7 +38,9 @@ struct sm_cache {
 
 /*
  * Open (creating cache/ and migrating) the home's cache DB. A home we cannot
- * write to gets an in-memory DB (in_memory set; the caller warns).
+ * write to, or on a full disk, gets an in-memory DB (in_memory, no_space
+ * set; the caller warns). A file that is corrupt or from a newer skillmeat is
+ * emptied in place with one warning logged; the next sync fills it.
  */
 int sm_cache_open(struct sm_home *home, struct sm_cache **ret, struct strbuf *err);
 void sm_cache_close(struct sm_cache *c);
@@ -42,6 +50,16 @@ void sm_cache_close(struct sm_cache *c);
  * failure (-ENOMEM).
  */
 int sm_cache_open_store(struct sm_home *home, struct sm_store *store, struct sm_cache **ret);
+
+/*
+ * Rebuild a corrupt index from the files: a fresh index is built in memory
+ * and copied over the damaged file in one transaction (other connections see
+ * the old state or the new), with one warning logged naming the file and
+ * err's message (the failure that showed the damage). The store of c calls
+ * this by itself when an operation outside a transaction meets corruption,
+ * and retries the operation; sm_cache_sync does after a failed sync.
+ */
+int sm_cache_heal(struct sm_cache *c, struct strbuf *err);
 
 /* The cache DB path of a home, appended to out. */
 int sm_cache_db_path(const struct sm_home *home, struct strbuf *out);

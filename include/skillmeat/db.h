@@ -19,12 +19,14 @@
  *   -ENOENT  parent folder missing (sm_db_open does not create folders)
  *   -EACCES  / -EROFS  permission denied / read-only file or file system
  *   -EBUSY   database locked by another connection past the busy timeout
- *   -EBADMSG the file is not a database or is corrupt (delete and rebuild)
+ *   -EBADMSG the file is not a database or is corrupt (the cache rebuilds it
+ *            from the files: sm_cache_heal)
  *   -ENOTSUP the database was written by a newer skillmeat (schema version
  *            above sm_db_latest_version()); rebuild or migrate with that binary
  *   -ENOMEM, -EIO, -ENOSPC as usual
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct strbuf;
@@ -38,6 +40,19 @@ enum sm_db_open_flags {
 	SM_DB_NO_MIGRATE = 1 << 0,
 	/* Open read-only; no migration is attempted (implies SM_DB_NO_MIGRATE). */
 	SM_DB_READONLY = 1 << 1,
+	/*
+	 * A file that is corrupt, not a database, or from a newer skillmeat is
+	 * emptied in place (with one warning logged) and migrated; sm_db_open
+	 * then returns 1. In place, so other connections of this or another
+	 * process stay valid (deleting the file under them would split them).
+	 */
+	SM_DB_RESET_UNUSABLE = 1 << 2,
+};
+
+/* What a connection has met since it was opened or last cleared (sm_db_trouble). */
+enum sm_db_trouble {
+	SM_DB_CORRUPT = 1 << 0, /* SQLITE_CORRUPT / SQLITE_NOTADB: -EBADMSG */
+	SM_DB_FULL = 1 << 1,	/* SQLITE_FULL, or a write refused with ENOSPC/EDQUOT/EFBIG */
 };
 
 /*
@@ -47,9 +62,33 @@ enum sm_db_open_flags {
  * home is not writable. Unless flags has SM_DB_NO_MIGRATE, every pending
  * migration is applied, each in its own transaction; two processes opening at
  * once are safe (the second finds the work done). The parent folder must exist.
- * On success *ret owns the connection; free it with sm_db_close().
+ * On success *ret owns the connection; free it with sm_db_close(). Returns 0,
+ * or 1 when SM_DB_RESET_UNUSABLE emptied the file.
  */
 int sm_db_open(const char *path, unsigned flags, struct sm_db **ret, struct strbuf *err);
+
+/*
+ * The sm_db_trouble bits this connection's failures showed, so the layer
+ * above can repair (the cache rebuilds a corrupt index from the files).
+ */
+unsigned sm_db_trouble(const struct sm_db *db);
+/* SQLite's message for the failure that set the trouble bits ("" when none; borrowed). */
+const char *sm_db_trouble_message(const struct sm_db *db);
+void sm_db_clear_trouble(struct sm_db *db);
+/*
+ * True when db met corruption and another connection of this process has
+ * replaced the content since (sm_db_replace): nothing left to repair.
+ */
+bool sm_db_repaired_since(const struct sm_db *db);
+
+/*
+ * Replace the whole content of db with that of src (e.g. an index rebuilt in
+ * memory), in one write transaction: readers on other connections see the
+ * old content or the new. A file too damaged for that is emptied first. If
+ * db met corruption and another connection of this process has replaced the
+ * file since, nothing is done and 1 is returned. Clears db's trouble.
+ */
+int sm_db_replace(struct sm_db *db, struct sm_db *src, struct strbuf *err);
 
 /*
  * Close the connection. A store on it (store.h) must be freed first. NULL is

@@ -307,6 +307,7 @@ struct sm_store_ops {
 	int (*deployments_of)(struct sm_store *st, const char *collection, const char *type,
 			      const char *name, struct sm_deployment_row **ret, size_t *ret_n,
 			      struct strbuf *err);
+	bool (*in_transaction)(struct sm_store *st);
 };
 
 /*
@@ -323,7 +324,19 @@ int sm_store_deployments_of(struct sm_store *st, const char *collection, const c
 /* Every backend's handle starts with this. */
 struct sm_store {
 	const struct sm_store_ops *ops;
+	/*
+	 * Optional repair (sm_store_set_heal): when an operation run outside a
+	 * transaction fails with -EBADMSG (a corrupt database), heal(heal_ctx)
+	 * is called once and, when it returns >= 0, the operation is retried.
+	 */
+	int (*heal)(void *ctx, struct strbuf *err);
+	void *heal_ctx;
+	bool healing;
 };
+
+/* Set (or clear, with heal NULL) the repair hook of st. */
+void sm_store_set_heal(struct sm_store *st, int (*heal)(void *ctx, struct strbuf *err),
+		       void *ctx);
 
 /*
  * The SQLite backend over db (borrowed: db must outlive the store, and the

@@ -4,8 +4,10 @@
  * embedded schema migrations. Data queries live in store.c.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -13,6 +15,7 @@
 #include "cache/db_internal.h"
 #include "skillmeat/db.h"
 #include "skillmeat/error.h"
+#include "skillmeat/log.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
 
@@ -22,7 +25,19 @@ struct sm_db {
 	sqlite3 *h;
 	char *path;
 	bool readonly;
+	/* trouble this connection has met (sm_db_trouble), and the reset generation then */
+	unsigned trouble;
+	unsigned trouble_gen;
+	char trouble_msg[256]; /* the message of the failure that showed it */
 };
+
+/*
+ * Resets of a database's content (sm_db_replace, the reset at open) are
+ * serialized in the process, and counted: a connection that met corruption
+ * before the last reset need not reset again.
+ */
+static pthread_mutex_t reset_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned reset_gen;
 
 struct migration {
 	int version;
@@ -622,6 +637,19 @@ int sm_db_fail(struct sm_db *db, int rc, struct strbuf *err, const char *fmt, ..
 		if (sys > 0)
 			code = -sys;
 	}
+	/* a write refused for space (or a file size limit) is a full disk, whatever the step */
+	if ((rc & 0xff) == SQLITE_IOERR && db && db->h) {
+		int sys = sqlite3_system_errno(db->h);
+
+		if (sys == ENOSPC || sys == EDQUOT || sys == EFBIG)
+			code = -ENOSPC;
+	}
+	if (db && (code == -EBADMSG || code == -ENOSPC)) {
+		db->trouble |= code == -EBADMSG ? SM_DB_CORRUPT : SM_DB_FULL;
+		db->trouble_gen = __atomic_load_n(&reset_gen, __ATOMIC_ACQUIRE);
+		snprintf(db->trouble_msg, sizeof(db->trouble_msg), "%s",
+			 db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+	}
 	if (!err)
 		return code;
 	va_start(ap, fmt);
@@ -832,6 +860,115 @@ static int set_pragmas(struct sm_db *db, struct strbuf *err)
 	return 0;
 }
 
+/* Pragmas, migrations (unless told not to), and a check that the file is a database. */
+static int open_checks(struct sm_db *db, unsigned flags, struct strbuf *err)
+{
+	int r = set_pragmas(db, err);
+
+	if (r < 0)
+		return r;
+	if (!(flags & (SM_DB_NO_MIGRATE | SM_DB_READONLY)))
+		r = sm_db_migrate_to(db, sm_db_latest_version(), err);
+	else
+		r = sm_db_version(db, err); /* still reject a file that is not a database */
+	return r < 0 ? r : 0;
+}
+
+/*
+ * Empty the database in place, however damaged (SQLite's documented way:
+ * SQLITE_DBCONFIG_RESET_DATABASE, then VACUUM). Other connections to the
+ * file stay valid; they see an empty database. Caller holds reset_lock.
+ */
+static int reset_content(struct sm_db *db, struct strbuf *err)
+{
+	int rc;
+
+	/* have the schema read (errors ignored), so WAL mode survives the reset */
+	(void)sqlite3_exec(db->h, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL);
+	rc = sqlite3_db_config(db->h, SQLITE_DBCONFIG_RESET_DATABASE, 1, 0);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db->h, "VACUUM", NULL, NULL, NULL);
+	sqlite3_db_config(db->h, SQLITE_DBCONFIG_RESET_DATABASE, 0, 0);
+	if (rc != SQLITE_OK)
+		return sm_db_fail(db, rc, err, "cannot reset '%s'", db->path);
+	__atomic_add_fetch(&reset_gen, 1, __ATOMIC_ACQ_REL);
+	db->trouble = 0;
+	return 0;
+}
+
+/* Copy every page of src over db's main database, in one write transaction. */
+static int copy_pages(struct sm_db *db, struct sm_db *src, struct strbuf *err)
+{
+	sqlite3_backup *b = sqlite3_backup_init(db->h, "main", src->h, "main");
+	int rc;
+
+	if (!b)
+		return sm_db_fail(db, sqlite3_errcode(db->h), err, "cannot replace '%s'", db->path);
+	rc = sqlite3_backup_step(b, -1);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		/* backup_finish leaves the code on the destination connection */
+		return sm_db_fail(db, rc, err, "cannot replace '%s'", db->path);
+	}
+	return 0;
+}
+
+unsigned sm_db_trouble(const struct sm_db *db)
+{
+	return db ? db->trouble : 0;
+}
+
+const char *sm_db_trouble_message(const struct sm_db *db)
+{
+	return db && db->trouble ? db->trouble_msg : "";
+}
+
+bool sm_db_repaired_since(const struct sm_db *db)
+{
+	return db && (db->trouble & SM_DB_CORRUPT) &&
+	       db->trouble_gen != __atomic_load_n(&reset_gen, __ATOMIC_ACQUIRE);
+}
+
+void sm_db_clear_trouble(struct sm_db *db)
+{
+	if (db)
+		db->trouble = 0;
+}
+
+int sm_db_replace(struct sm_db *db, struct sm_db *src, struct strbuf *err)
+{
+	struct strbuf why = STRBUF_INIT;
+	int r;
+
+	if (db->readonly)
+		return sm_err(err, -EROFS, "cannot replace '%s': opened read-only", db->path);
+	pthread_mutex_lock(&reset_lock);
+	if (sm_db_repaired_since(db)) {
+		/* another connection of this process replaced it since we met the damage */
+		db->trouble = 0;
+		r = 1;
+		goto out;
+	}
+	r = copy_pages(db, src, &why);
+	if (r == -EBADMSG || r == -EIO) {
+		/* a header too damaged to begin a transaction on: empty it first */
+		sm_strbuf_reset(&why);
+		r = reset_content(db, &why);
+		if (r == 0)
+			r = copy_pages(db, src, &why);
+	}
+	if (r < 0) {
+		sm_err(err, r, "%s", why.buf);
+		goto out;
+	}
+	__atomic_add_fetch(&reset_gen, 1, __ATOMIC_ACQ_REL);
+	db->trouble = 0;
+out:
+	pthread_mutex_unlock(&reset_lock);
+	sm_strbuf_release(&why);
+	return r;
+}
+
 int sm_db_open(const char *path, unsigned flags, struct sm_db **ret, struct strbuf *err)
 {
 	struct sm_db *db;
@@ -856,21 +993,27 @@ int sm_db_open(const char *path, unsigned flags, struct sm_db **ret, struct strb
 		goto fail;
 	}
 	sqlite3_extended_result_codes(db->h, 1);
-	r = set_pragmas(db, err);
+	r = open_checks(db, flags, err);
+	if ((r == -EBADMSG || r == -ENOTSUP) && (flags & SM_DB_RESET_UNUSABLE) && !db->readonly) {
+		/* only an index: empty it in place (other connections may have it open) */
+		pthread_mutex_lock(&reset_lock);
+		r = open_checks(db, flags, NULL);
+		if (r == -EBADMSG || r == -ENOTSUP) {
+			sm_log_warn("cache: '%s' is unusable (%s): emptied, the next sync rebuilds it",
+				    path, err && err->len ? err->buf : sm_strerror(r));
+			r = reset_content(db, err);
+			if (r == 0)
+				r = open_checks(db, flags, err);
+			if (r == 0)
+				r = 1;
+		}
+		pthread_mutex_unlock(&reset_lock);
+	}
 	if (r < 0)
 		goto fail;
-	if (!(flags & (SM_DB_NO_MIGRATE | SM_DB_READONLY))) {
-		r = sm_db_migrate_to(db, sm_db_latest_version(), err);
-		if (r < 0)
-			goto fail;
-	} else {
-		/* still reject a file that is not a database, at open */
-		r = sm_db_version(db, err);
-		if (r < 0)
-			goto fail;
-	}
+	db->trouble = 0;
 	*ret = db;
-	return 0;
+	return r;
 fail:
 	sm_db_close(db);
 	return r;

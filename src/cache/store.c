@@ -192,6 +192,43 @@ int sm_store_rollback(struct sm_store *st, struct strbuf *err)
 	return st->ops->rollback(st, err);
 }
 
+/*
+ * A corrupt database met outside a transaction: let the owner repair it
+ * (the cache rebuilds the index from the files) and try once more.
+ */
+static bool want_heal(struct sm_store *st, bool in_tx, int r)
+{
+	return r == -EBADMSG && st->heal && !st->healing && !in_tx;
+}
+
+static int heal(struct sm_store *st, struct strbuf *err)
+{
+	int r;
+
+	if (err)
+		sm_strbuf_reset(err);
+	st->healing = true;
+	r = st->heal(st->heal_ctx, err);
+	st->healing = false;
+	return r;
+}
+
+#define HEALED(st, err, call)                                                                      \
+	({                                                                                         \
+		/* asked before the call: SQLite may roll a transaction back on damage */          \
+		bool tx_ = st->heal && st->ops->in_transaction(st);                                \
+		int r_ = (call);                                                                   \
+		if (want_heal(st, tx_, r_) && heal(st, err) >= 0)                                  \
+			r_ = (call);                                                               \
+		r_;                                                                                \
+	})
+
+void sm_store_set_heal(struct sm_store *st, int (*fn)(void *ctx, struct strbuf *err), void *ctx)
+{
+	st->heal = fn;
+	st->heal_ctx = ctx;
+}
+
 int sm_store_upsert_artifacts(struct sm_store *st, const struct sm_artifact_row *rows, size_t n,
 			      enum sm_upsert_result *results, struct sm_upsert_stats *stats,
 			      struct strbuf *err)
@@ -208,7 +245,7 @@ int sm_store_upsert_artifacts(struct sm_store *st, const struct sm_artifact_row 
 				      "artifact row %zu: collection, type and name are required",
 				      i);
 	}
-	return st->ops->upsert_artifacts(st, rows, n, results, stats, err);
+	return HEALED(st, err, st->ops->upsert_artifacts(st, rows, n, results, stats, err));
 }
 
 int sm_store_prune_artifacts(struct sm_store *st, const char *collection,
@@ -216,14 +253,14 @@ int sm_store_prune_artifacts(struct sm_store *st, const char *collection,
 {
 	if (!nonempty(collection))
 		return sm_err(err, -EINVAL, "collection name required");
-	return st->ops->prune_artifacts(st, collection, keep_uuids, nkeep, err);
+	return HEALED(st, err, st->ops->prune_artifacts(st, collection, keep_uuids, nkeep, err));
 }
 
 int sm_store_delete_artifact(struct sm_store *st, const char *uuid, struct strbuf *err)
 {
 	if (!uuid)
 		return sm_err(err, -EINVAL, "uuid required");
-	return st->ops->delete_artifact(st, uuid, err);
+	return HEALED(st, err, st->ops->delete_artifact(st, uuid, err));
 }
 
 int sm_store_get_artifact(struct sm_store *st, const char *uuid, struct sm_artifact_row *ret,
@@ -231,7 +268,7 @@ int sm_store_get_artifact(struct sm_store *st, const char *uuid, struct sm_artif
 {
 	if (!uuid)
 		return sm_err(err, -EINVAL, "uuid required");
-	return st->ops->get_artifact(st, uuid, ret, err);
+	return HEALED(st, err, st->ops->get_artifact(st, uuid, ret, err));
 }
 
 int sm_store_get_artifact_by_key(struct sm_store *st, const char *collection, const char *type,
@@ -239,7 +276,7 @@ int sm_store_get_artifact_by_key(struct sm_store *st, const char *collection, co
 {
 	if (!collection || !type || !name)
 		return sm_err(err, -EINVAL, "collection, type and name required");
-	return st->ops->get_artifact_by_key(st, collection, type, name, ret, err);
+	return HEALED(st, err, st->ops->get_artifact_by_key(st, collection, type, name, ret, err));
 }
 
 int sm_store_find_artifacts(struct sm_store *st, const char *type, const char *name,
@@ -247,7 +284,7 @@ int sm_store_find_artifacts(struct sm_store *st, const char *type, const char *n
 {
 	if (!name)
 		return sm_err(err, -EINVAL, "name required");
-	return st->ops->find_artifacts(st, type, name, ret, ret_n, err);
+	return HEALED(st, err, st->ops->find_artifacts(st, type, name, ret, ret_n, err));
 }
 
 int sm_store_list_collection(struct sm_store *st, const char *collection,
@@ -255,7 +292,7 @@ int sm_store_list_collection(struct sm_store *st, const char *collection,
 {
 	if (!nonempty(collection))
 		return sm_err(err, -EINVAL, "collection name required");
-	return st->ops->list_collection(st, collection, ret, ret_n, err);
+	return HEALED(st, err, st->ops->list_collection(st, collection, ret, ret_n, err));
 }
 
 int sm_store_list_artifacts(struct sm_store *st, const struct sm_artifact_query *q,
@@ -268,7 +305,7 @@ int sm_store_list_artifacts(struct sm_store *st, const struct sm_artifact_query 
 	if ((q->after_type == NULL) != (q->after_name == NULL) ||
 	    (q->after_collection && !q->after_type))
 		return sm_err(err, -EINVAL, "cursor needs both type and name");
-	return st->ops->list_artifacts(st, q, ret, err);
+	return HEALED(st, err, st->ops->list_artifacts(st, q, ret, err));
 }
 
 int sm_store_list_user_collections(struct sm_store *st, const struct sm_user_collection_query *q,
@@ -276,7 +313,7 @@ int sm_store_list_user_collections(struct sm_store *st, const struct sm_user_col
 {
 	if (q->limit > SM_STORE_MAX_LIMIT)
 		return sm_err(err, -EINVAL, "limit %zu above %d", q->limit, SM_STORE_MAX_LIMIT);
-	return st->ops->list_user_collections(st, q, ret, err);
+	return HEALED(st, err, st->ops->list_user_collections(st, q, ret, err));
 }
 
 int sm_store_get_user_collection(struct sm_store *st, const char *id,
@@ -284,7 +321,7 @@ int sm_store_get_user_collection(struct sm_store *st, const char *id,
 {
 	if (!id)
 		return sm_err(err, -EINVAL, "collection id required");
-	return st->ops->get_user_collection(st, id, ret, err);
+	return HEALED(st, err, st->ops->get_user_collection(st, id, ret, err));
 }
 
 static int check_uc_row(const struct sm_user_collection_row *row, struct strbuf *err)
@@ -305,7 +342,7 @@ int sm_store_create_user_collection(struct sm_store *st, const struct sm_user_co
 {
 	int r = check_uc_row(row, err);
 
-	return r < 0 ? r : st->ops->create_user_collection(st, row, err);
+	return r < 0 ? r : HEALED(st, err, st->ops->create_user_collection(st, row, err));
 }
 
 int sm_store_put_user_collection(struct sm_store *st, const struct sm_user_collection_row *row,
@@ -313,7 +350,7 @@ int sm_store_put_user_collection(struct sm_store *st, const struct sm_user_colle
 {
 	int r = check_uc_row(row, err);
 
-	return r < 0 ? r : st->ops->put_user_collection(st, row, err);
+	return r < 0 ? r : HEALED(st, err, st->ops->put_user_collection(st, row, err));
 }
 
 int sm_store_update_user_collection(struct sm_store *st, const char *id,
@@ -325,20 +362,20 @@ int sm_store_update_user_collection(struct sm_store *st, const char *id,
 		return sm_err(err, -EINVAL, "collection '%s': updated_at required", id);
 	if (u->name && (!*u->name || strlen(u->name) > 255))
 		return sm_err(err, -EINVAL, "collection name must be 1 to 255 bytes");
-	return st->ops->update_user_collection(st, id, u, err);
+	return HEALED(st, err, st->ops->update_user_collection(st, id, u, err));
 }
 
 int sm_store_delete_user_collection(struct sm_store *st, const char *id, struct strbuf *err)
 {
 	if (!id)
 		return sm_err(err, -EINVAL, "collection id required");
-	return st->ops->delete_user_collection(st, id, err);
+	return HEALED(st, err, st->ops->delete_user_collection(st, id, err));
 }
 
 int sm_store_prune_user_collections(struct sm_store *st, const char *const *keep_ids, size_t nkeep,
 				    struct strbuf *err)
 {
-	return st->ops->prune_user_collections(st, keep_ids, nkeep, err);
+	return HEALED(st, err, st->ops->prune_user_collections(st, keep_ids, nkeep, err));
 }
 
 int sm_store_add_members(struct sm_store *st, const char *collection_id, const char *const *uuids,
@@ -346,7 +383,7 @@ int sm_store_add_members(struct sm_store *st, const char *collection_id, const c
 {
 	if (!collection_id || !added_at)
 		return sm_err(err, -EINVAL, "collection id and added_at required");
-	return st->ops->add_members(st, collection_id, uuids, n, added_at, err);
+	return HEALED(st, err, st->ops->add_members(st, collection_id, uuids, n, added_at, err));
 }
 
 int sm_store_add_all_members(struct sm_store *st, const char *collection_id, const char *added_at,
@@ -354,7 +391,7 @@ int sm_store_add_all_members(struct sm_store *st, const char *collection_id, con
 {
 	if (!collection_id || !added_at)
 		return sm_err(err, -EINVAL, "collection id and added_at required");
-	return st->ops->add_all_members(st, collection_id, added_at, err);
+	return HEALED(st, err, st->ops->add_all_members(st, collection_id, added_at, err));
 }
 
 int sm_store_remove_member(struct sm_store *st, const char *collection_id, const char *uuid,
@@ -362,7 +399,7 @@ int sm_store_remove_member(struct sm_store *st, const char *collection_id, const
 {
 	if (!collection_id || !uuid)
 		return sm_err(err, -EINVAL, "collection id and uuid required");
-	return st->ops->remove_member(st, collection_id, uuid, err);
+	return HEALED(st, err, st->ops->remove_member(st, collection_id, uuid, err));
 }
 
 int sm_store_prune_members(struct sm_store *st, const char *collection_id,
@@ -370,19 +407,19 @@ int sm_store_prune_members(struct sm_store *st, const char *collection_id,
 {
 	if (!collection_id)
 		return sm_err(err, -EINVAL, "collection id required");
-	return st->ops->prune_members(st, collection_id, keep_uuids, nkeep, err);
+	return HEALED(st, err, st->ops->prune_members(st, collection_id, keep_uuids, nkeep, err));
 }
 
 int sm_store_memberships_of(struct sm_store *st, const char *const *uuids, size_t n,
 			    struct sm_membership **ret, size_t *ret_n, struct strbuf *err)
 {
-	return st->ops->memberships_of(st, uuids, n, ret, ret_n, err);
+	return HEALED(st, err, st->ops->memberships_of(st, uuids, n, ret, ret_n, err));
 }
 
 int sm_store_count_members(struct sm_store *st, const char *const *ids, size_t n, int64_t *counts,
 			   struct strbuf *err)
 {
-	return st->ops->count_members(st, ids, n, counts, err);
+	return HEALED(st, err, st->ops->count_members(st, ids, n, counts, err));
 }
 
 int sm_store_cache_status(struct sm_store *st, const char *collection, int64_t now_ms,
@@ -390,7 +427,7 @@ int sm_store_cache_status(struct sm_store *st, const char *collection, int64_t n
 {
 	if (ttl_ms < 0)
 		return sm_err(err, -EINVAL, "negative ttl");
-	return st->ops->cache_status(st, collection, now_ms, ttl_ms, ret, err);
+	return HEALED(st, err, st->ops->cache_status(st, collection, now_ms, ttl_ms, ret, err));
 }
 
 int sm_store_list_stale(struct sm_store *st, const char *collection, int64_t now_ms, int64_t ttl_ms,
@@ -402,34 +439,37 @@ int sm_store_list_stale(struct sm_store *st, const char *collection, int64_t now
 	if (limit == 0 || limit > SM_STORE_MAX_LIMIT)
 		return sm_err(err, -EINVAL, "limit %zu out of range 1..%d", limit,
 			      SM_STORE_MAX_LIMIT);
-	return st->ops->list_stale(st, collection, now_ms, ttl_ms, limit, ret, ret_n, err);
+	return HEALED(st, err, st->ops->list_stale(st, collection, now_ms, ttl_ms, limit, ret, ret_n, err));
 }
 
 int sm_store_mark_stale(struct sm_store *st, const char *uuid, struct strbuf *err)
 {
 	if (!uuid)
 		return sm_err(err, -EINVAL, "uuid required");
-	return st->ops->mark_stale(st, uuid, err);
+	return HEALED(st, err, st->ops->mark_stale(st, uuid, err));
 }
 
 int sm_store_mark_stale_collection(struct sm_store *st, const char *collection, struct strbuf *err)
 {
-	return st->ops->mark_stale_collection(st, collection, err);
+	return HEALED(st, err, st->ops->mark_stale_collection(st, collection, err));
 }
 
 int sm_store_data_version(struct sm_store *st, int64_t *ret, struct strbuf *err)
 {
-	return st->ops->data_version(st, ret, err);
+	return HEALED(st, err, st->ops->data_version(st, ret, err));
 }
 
 int sm_store_revision(struct sm_store *st, char out[SM_STORE_REVISION_MAX], struct strbuf *err)
 {
-	return st->ops->revision(st, out, err);
+	return HEALED(st, err, st->ops->revision(st, out, err));
 }
 
 int sm_store_dump(struct sm_store *st, unsigned flags, struct strbuf *out, struct strbuf *err)
 {
-	return st->ops->dump(st, flags, out, err);
+	size_t len = out->len;
+
+	/* a retry after a repair starts the text again */
+	return HEALED(st, err, (sm_strbuf_setlen(out, len), st->ops->dump(st, flags, out, err)));
 }
 
 int sm_store_get_sync_state(struct sm_store *st, const char *collection, char **ret,
@@ -437,7 +477,7 @@ int sm_store_get_sync_state(struct sm_store *st, const char *collection, char **
 {
 	if (!collection || !ret)
 		return sm_err(err, -EINVAL, "collection required");
-	return st->ops->get_sync_state(st, collection, ret, err);
+	return HEALED(st, err, st->ops->get_sync_state(st, collection, ret, err));
 }
 
 int sm_store_set_sync_state(struct sm_store *st, const char *collection, const char *fp,
@@ -445,7 +485,7 @@ int sm_store_set_sync_state(struct sm_store *st, const char *collection, const c
 {
 	if (!collection)
 		return sm_err(err, -EINVAL, "collection required");
-	return st->ops->set_sync_state(st, collection, fp, err);
+	return HEALED(st, err, st->ops->set_sync_state(st, collection, fp, err));
 }
 
 int sm_store_list_fingerprints(struct sm_store *st, const char *collection,
@@ -453,7 +493,7 @@ int sm_store_list_fingerprints(struct sm_store *st, const char *collection,
 {
 	if (!collection || !ret || !ret_n)
 		return sm_err(err, -EINVAL, "collection required");
-	return st->ops->list_fingerprints(st, collection, ret, ret_n, err);
+	return HEALED(st, err, st->ops->list_fingerprints(st, collection, ret, ret_n, err));
 }
 
 int sm_store_list_collection_names(struct sm_store *st, char ***ret, size_t *ret_n,
@@ -461,7 +501,7 @@ int sm_store_list_collection_names(struct sm_store *st, char ***ret, size_t *ret
 {
 	if (!ret || !ret_n)
 		return sm_err(err, -EINVAL, "output required");
-	return st->ops->list_collection_names(st, ret, ret_n, err);
+	return HEALED(st, err, st->ops->list_collection_names(st, ret, ret_n, err));
 }
 
 int sm_store_bulk_begin(struct sm_store *st, int64_t *mark, struct strbuf *err)
@@ -480,7 +520,7 @@ int sm_store_any_flagged_stale(struct sm_store *st, bool *ret, struct strbuf *er
 {
 	if (!ret)
 		return sm_err(err, -EINVAL, "output required");
-	return st->ops->any_flagged_stale(st, ret, err);
+	return HEALED(st, err, st->ops->any_flagged_stale(st, ret, err));
 }
 
 void sm_deployment_rows_free(struct sm_deployment_row *rows, size_t n)
@@ -503,7 +543,7 @@ void sm_deployment_rows_free(struct sm_deployment_row *rows, size_t n)
 int sm_store_replace_deployments(struct sm_store *st, const char *project, const char *root,
 				 const struct sm_deployment_row *rows, size_t n, struct strbuf *err)
 {
-	return st->ops->replace_deployments(st, project, root, rows, n, err);
+	return HEALED(st, err, st->ops->replace_deployments(st, project, root, rows, n, err));
 }
 
 int sm_store_deployments_of(struct sm_store *st, const char *collection, const char *type,
@@ -512,5 +552,5 @@ int sm_store_deployments_of(struct sm_store *st, const char *collection, const c
 {
 	if (!collection || !type || !name)
 		return sm_err(err, -EINVAL, "collection, type and name required");
-	return st->ops->deployments_of(st, collection, type, name, ret, ret_n, err);
+	return HEALED(st, err, st->ops->deployments_of(st, collection, type, name, ret, ret_n, err));
 }

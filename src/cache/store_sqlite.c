@@ -298,6 +298,11 @@ static int sq_commit(struct sm_store *st, struct strbuf *err)
 	return r;
 }
 
+static bool sq_in_transaction(struct sm_store *st)
+{
+	return !sqlite3_get_autocommit(sm_sq(st)->h);
+}
+
 static int sq_rollback(struct sm_store *st, struct strbuf *err)
 {
 	struct sqlite_store *s = sm_sq(st);
@@ -1465,6 +1470,7 @@ static const struct sm_store_ops sqlite_ops = {
     .replace_deployments = sm_sq_replace_deployments,
     .deployments_of = sm_sq_deployments_of,
     .dump = sm_sq_dump,
+    .in_transaction = sq_in_transaction,
 };
 
 int sm_store_sqlite_new(struct sm_db *db, struct sm_store **ret, struct strbuf *err)

@@ -27,6 +27,7 @@
 #include "skillmeat/strbuf.h"
 #include "skillmeat/test_hooks.h"
 #include "skillmeat/timeutil.h"
+#include "cache/cache_internal.h"
 #include "cache/store_internal.h"
 #include "skillmeat/toml.h"
 #include "util/banned.h"
@@ -39,6 +40,30 @@
 int sm_cache_db_path(const struct sm_home *home, struct strbuf *out)
 {
 	return sm_strbuf_addf(out, "%s/cache/metadata.db", home->root);
+}
+
+void sm_cache_close_db(struct sm_cache *c)
+{
+	sm_store_free(c->store);
+	c->store = NULL;
+	sm_db_close(c->db);
+	c->db = NULL;
+}
+
+static int heal_hook(void *ctx, struct strbuf *err)
+{
+	return sm_cache_heal(ctx, err);
+}
+
+int sm_cache_open_memory(struct sm_cache *c, struct strbuf *err)
+{
+	int r = sm_db_open(":memory:", 0, &c->db, err);
+
+	if (r == 0)
+		r = sm_store_sqlite_new(c->db, &c->store, err);
+	if (r == 0)
+		c->in_memory = true;
+	return r;
 }
 
 int sm_cache_open(struct sm_home *home, struct sm_cache **ret, struct strbuf *err)
@@ -56,30 +81,31 @@ int sm_cache_open(struct sm_home *home, struct sm_cache **ret, struct strbuf *er
 	    (r = sm_cache_db_path(home, &path)) < 0)
 		goto fail;
 	r = sm_fs_mkdir_p(dir.buf, 0755, NULL);
+	/*
+	 * Corrupt, not a database, or from a newer binary: the DB is only an
+	 * index, it is emptied in place (warned once) and the next sync fills it.
+	 */
 	if (r == 0)
-		r = sm_db_open(path.buf, 0, &c->db, err);
-	if (r == -EBADMSG || r == -ENOTSUP) {
-		/* corrupt, or from a newer binary: the DB is only an index, start over */
-		static const char *const sfx[] = { "", "-wal", "-shm" };
-
-		sm_log_warn("cache: '%s' is unusable (%s), rebuilding it", path.buf, err->buf);
-		for (size_t i = 0; i < SM_ARRAY_SIZE(sfx); i++) {
-			struct strbuf p = STRBUF_INIT;
-
-			if (sm_strbuf_addf(&p, "%s%s", path.buf, sfx[i]) == 0)
-				(void)unlink(p.buf);
-			sm_strbuf_release(&p);
-		}
-		r = sm_db_open(path.buf, 0, &c->db, err);
+		r = sm_db_open(path.buf, SM_DB_RESET_UNUSABLE, &c->db, err);
+	if (r > 0)
+		r = 0;
+	if (r == 0) {
+		r = sm_store_sqlite_new(c->db, &c->store, err);
+		if (r == 0)
+			sm_store_set_heal(c->store, heal_hook, c);
 	}
-	if (r == -EACCES || r == -EROFS || r == -EPERM) {
-		/* a home we cannot write to is served from memory (ARCHITECTURE §2.7) */
-		r = sm_db_open(":memory:", 0, &c->db, err);
-		c->in_memory = true;
+	if (r == -EACCES || r == -EROFS || r == -EPERM || r == -ENOSPC) {
+		/*
+		 * A home we cannot write to, or a full disk: served from memory
+		 * (ARCHITECTURE §2.7); the caller warns.
+		 */
+		sm_cache_close_db(c);
+		if (r == -ENOSPC)
+			c->no_space = true;
+		if (err)
+			sm_strbuf_reset(err);
+		r = sm_cache_open_memory(c, err);
 	}
-	if (r < 0)
-		goto fail;
-	r = sm_store_sqlite_new(c->db, &c->store, err);
 	if (r < 0)
 		goto fail;
 	sm_strbuf_release(&path);
@@ -112,8 +138,7 @@ void sm_cache_close(struct sm_cache *c)
 {
 	if (!c)
 		return;
-	sm_store_free(c->store);
-	sm_db_close(c->db);
+	sm_cache_close_db(c);
 	sm_free(c);
 }
 
@@ -1265,8 +1290,8 @@ static void log_stats(const struct sm_sync_stats *stats)
 		      (char *)NULL);
 }
 
-int sm_cache_sync_open(struct sm_cache *cache, struct sm_collection *coll, unsigned flags,
-		       struct sm_sync_stats *stats, struct strbuf *err)
+int sm_cache_sync_open_once(struct sm_cache *cache, struct sm_collection *coll, unsigned flags,
+			    struct sm_sync_stats *stats, struct strbuf *err)
 {
 	int64_t t0 = sm_time_mono_ns(), now_ms = sm_time_real_ns() / 1000000;
 	int r;
@@ -1284,8 +1309,8 @@ int sm_cache_sync_open(struct sm_cache *cache, struct sm_collection *coll, unsig
 	return r;
 }
 
-int sm_cache_sync(struct sm_cache *cache, const char *collection, unsigned flags,
-		  struct sm_sync_stats *stats, struct strbuf *err)
+int sm_cache_sync_once(struct sm_cache *cache, const char *collection, unsigned flags,
+		       struct sm_sync_stats *stats, struct strbuf *err)
 {
 	struct strbuf why = STRBUF_INIT;
 	int64_t t0 = sm_time_mono_ns(), now_ms = sm_time_real_ns() / 1000000;
@@ -1319,7 +1344,8 @@ int sm_cache_sync(struct sm_cache *cache, const char *collection, unsigned flags
 			goto out;
 		for (size_t i = 0; i < n; i++) {
 			r = sync_collection(cache, names[i], NULL, flags, now_ms, in_tx, stats, &why);
-			if (r == -ENOMEM || (r < 0 && in_tx)) {
+			/* the cache's own trouble (corrupt, full) is no manifest's fault */
+			if (r == -ENOMEM || (r < 0 && (in_tx || sm_db_trouble(cache->db)))) {
 				sm_err(err, r, "%s", why.buf);
 				goto out;
 			}

@@ -13,6 +13,18 @@
 #include "skillmeat/strbuf.h"
 #include "util/banned.h"
 
+void cli_cache_opened(struct cli *cli, struct sm_home *home)
+{
+	/* a one-shot command answers from memory when the disk fills up */
+	cli->cache->memory_fallback = true;
+	if (cli->cache->no_space)
+		cli_warning(cli, "no space left for the metadata cache of '%s': using an in-memory "
+				 "index",
+			    home->root);
+	else if (cli->cache->in_memory)
+		cli_warning(cli, "'%s' is not writable: using an in-memory cache", home->root);
+}
+
 struct sm_cache *cli_cache(struct cli *cli)
 {
 	struct strbuf err = STRBUF_INIT;
@@ -21,8 +33,8 @@ struct sm_cache *cli_cache(struct cli *cli)
 	if (home && !cli->cache) {
 		if (sm_cache_open(home, &cli->cache, &err) < 0)
 			cli_error(cli, "cannot open the metadata cache: %s", err.buf);
-		else if (cli->cache->in_memory)
-			cli_warning(cli, "'%s' is not writable: using an in-memory cache", home->root);
+		else
+			cli_cache_opened(cli, home);
 	}
 	sm_strbuf_release(&err);
 	return cli->cache;
@@ -93,9 +105,7 @@ void cli_ops_release(struct cli *cli, struct sm_ops_ctx *ctx)
 	if (t->own_cache && t->cache && !cli->cache) {
 		cli->cache = t->cache;
 		t->own_cache = false;
-		if (cli->cache->in_memory)
-			cli_warning(cli, "'%s' is not writable: using an in-memory cache",
-				    cli->home->root);
+		cli_cache_opened(cli, cli->home);
 	}
 	sm_ops_ctx_release(ctx);
 }

@@ -73,6 +73,9 @@ struct sm_home *cli_home(struct cli *cli);
  * and an in-memory cache is used). Prints the error; NULL on failure.
  */
 struct sm_cache *cli_cache(struct cli *cli);
+/* After opening cli->cache: allow the in-memory fallback, warn when it is in memory. */
+struct sm_home;
+void cli_cache_opened(struct cli *cli, struct sm_home *home);
 /*
  * The collection an artifact id names ("coll/type:name" → "coll", copied
  * into buf), unless -c gave one (coll) or the id names none (then coll).
