@@ -407,14 +407,34 @@ static int undo_moves(const char *dir, const struct sm_txn *t, size_t n, struct 
 	return r;
 }
 
-static void syncfs_dir(const char *dir)
+/*
+ * Make the renames durable: an fsync of each folder they changed (a few type
+ * folders), not a syncfs of the whole file system.
+ */
+static int sync_moves(const char *dir, const struct sm_txn *t, struct strbuf *err)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct sm_strvec done = SM_STRVEC_INIT;
+	struct strbuf p = STRBUF_INIT;
+	int r = 0;
 
-	if (fd >= 0) {
-		(void)syncfs(fd);
-		close(fd);
+	for (size_t i = 0; r == 0 && i < 2 * t->from.n; i++) {
+		const char *rel = i < t->from.n ? t->from.v[i] : t->to.v[i - t->from.n];
+		const char *s = strrchr(rel, '/');
+
+		sm_strbuf_reset(&p);
+		if ((r = sm_strbuf_addstr(&p, dir)) < 0 ||
+		    (s && ((r = sm_strbuf_addch(&p, '/')) < 0 ||
+			   (r = sm_strbuf_add(&p, rel, (size_t)(s - rel))) < 0)))
+			break;
+		if (sm_strvec_find(&done, p.buf) >= 0)
+			continue;
+		if ((r = sm_strvec_push(&done, p.buf)) < 0)
+			break;
+		r = sm_fs_fsync_dir(p.buf, err);
 	}
+	sm_strvec_release(&done);
+	sm_strbuf_release(&p);
+	return r;
 }
 
 static void unlink_rel(const char *dir, const char *rel)
@@ -495,8 +515,7 @@ int sm_txn_commit(const char *dir, struct sm_txn *t, struct sm_manifest *m, stru
 			if ((r = point("commit-move", err)) < 0 ||
 			    (r = rename_rel(dir, t->from.v[done], t->to.v[done], err)) < 0)
 				goto undo;
-		syncfs_dir(dir);
-		if ((r = point("commit-moved", err)) < 0)
+		if ((r = sync_moves(dir, t, err)) < 0 || (r = point("commit-moved", err)) < 0)
 			goto undo;
 	}
 	/* 3. the commit point */
@@ -603,7 +622,7 @@ int sm_txn_recover(const char *dir, struct strbuf *err)
 		/* prepared: the old state comes back */
 		r = undo_moves(dir, &t, t.from.n, err);
 		if (r == 0)
-			syncfs_dir(dir);
+			r = sync_moves(dir, &t, err);
 		if (r == 0)
 			r = journal_remove(dir, err);
 	}
