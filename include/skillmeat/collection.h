@@ -157,6 +157,18 @@ int sm_collection_entry_path(const struct sm_collection *c, const struct sm_toml
 			     struct strbuf *out, struct strbuf *err);
 
 /*
+ * Replace the file path (absolute: artifact idx's own file, or a file inside
+ * its folder) by data at commit: the artifact is staged as a copy sharing
+ * its other files (sm_fs_link_tree) with the new file written into it, and
+ * moved into place by the commit with the manifest and the lock, as a forced
+ * replace; until then the collection is unchanged. hash: the content hash of
+ * the artifact as the commit leaves it.
+ */
+int sm_collection_stage_file(struct sm_collection *c, size_t idx, const char *path,
+			     const void *data, size_t len, char hash[SM_SHA256_HEX_LEN + 1],
+			     struct strbuf *err);
+
+/*
  * Remove an artifact: manifest entry and lock entry in memory; its files are
  * set aside at commit, together with the manifest, and deleted after it.
  */

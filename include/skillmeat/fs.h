@@ -47,6 +47,14 @@ int sm_fs_remove_tree(const char *path, struct strbuf *err);
  * owner cannot write (a read-only subfolder) are made writable (0700) first.
  */
 int sm_fs_remove_tree_force(const char *path, struct strbuf *err);
+/*
+ * A copy of the folder from at to (which must not exist) that shares the
+ * files' contents: folders made with their modes, regular files hard-linked,
+ * symlinks made again with their targets, other kinds skipped. Replacing a
+ * file of the copy by a rename leaves the original untouched. On failure
+ * what was made is removed.
+ */
+int sm_fs_link_tree(const char *from, const char *to, struct strbuf *err);
 
 /*
  * Join base and rel into out (replacing its content), rejecting rel when it is

@@ -1102,6 +1102,86 @@ out:
 	return r;
 }
 
+int sm_collection_stage_file(struct sm_collection *c, size_t idx, const char *path,
+			     const void *data, size_t len, char hash[SM_SHA256_HEX_LEN + 1],
+			     struct strbuf *err)
+{
+	const struct sm_toml_value *e = sm_manifest_at(c->manifest, idx);
+	struct strbuf abs = STRBUF_INIT, src = STRBUF_INIT, staged_rel = STRBUF_INIT,
+		      staged = STRBUF_INIT, file = STRBUF_INIT, old_rel = STRBUF_INIT,
+		      old = STRBUF_INIT;
+	const char *rel, *relp, *in, *sub;
+	enum sm_artifact_type type;
+	char out[SM_SHA256_HEX_LEN + 1];
+	bool have_staged = false;
+	size_t dl = strlen(c->dir);
+	int r;
+
+	if (!e)
+		return sm_err(err, -ENOENT, "no artifact %zu", idx);
+	type = sm_entry_type(e);
+	rel = sm_entry_str(e, "path");
+	if ((r = sm_collection_entry_path(c, e, &abs, err)) < 0)
+		goto out;
+	if (strncmp(abs.buf, c->dir, dl) || abs.buf[dl] != '/') {
+		r = sm_err(err, -EINVAL, "'%s' is not inside collection '%s'", rel, c->name);
+		goto out;
+	}
+	relp = abs.buf + dl + 1;
+	sub = path + abs.len;
+	if (strncmp(path, abs.buf, abs.len) || (*sub && *sub != '/')) {
+		r = sm_err(err, -EINVAL, "'%s' is not a file of '%s'", path, rel);
+		goto out;
+	}
+	/* the artifact as this write holds it so far */
+	in = sm_txn_incoming(c->txn, relp);
+	if ((r = in ? sm_strbuf_addf(&src, "%s/%s", c->dir, in) : sm_strbuf_addstr(&src, abs.buf)) < 0)
+		goto out;
+	if (!in && sm_txn_outgoing(c->txn, relp)) {
+		r = sm_err(err, -ENOENT, "'%s' is removed by this write", rel);
+		goto out;
+	}
+	if ((r = staged_name(c, type, sm_entry_name(e), &staged_rel)) < 0 ||
+	    (r = sm_strbuf_addf(&staged, "%s/%s", c->dir, staged_rel.buf)) < 0 ||
+	    (r = sm_fs_remove_tree_force(staged.buf, err)) < 0)
+		goto out;
+	have_staged = true;
+	/* a copy sharing the other files, the new one written into it */
+	if (*sub && (r = sm_fs_link_tree(src.buf, staged.buf, err)) < 0)
+		goto out;
+	if ((r = sm_strbuf_addf(&file, "%s%s", staged.buf, sub)) < 0 ||
+	    (r = sm_fs_write_atomic_nosync(file.buf, data, len, 0644, err)) < 0 ||
+	    (r = sm_content_hash(staged.buf, out, err)) < 0 ||
+	    (r = sm_txn_staged(c->txn, staged_rel.buf)) < 0)
+		goto out;
+	have_staged = false;
+	/* then as a forced replace: the current copy set aside, the staged one moved in */
+	sm_txn_drop_incoming(c->dir, c->txn, relp);
+	if (access(abs.buf, F_OK) == 0 && !sm_txn_outgoing(c->txn, relp)) {
+		if ((r = side_rel(type, sm_entry_name(e), "sm-old", &old_rel)) < 0 ||
+		    (r = sm_strbuf_addf(&old, "%s/%s", c->dir, old_rel.buf)) < 0 ||
+		    (r = sm_fs_remove_tree_force(old.buf, err)) < 0 ||
+		    (r = sm_txn_move(c->txn, relp, old_rel.buf)) < 0 ||
+		    (r = sm_txn_trash(c->txn, old_rel.buf)) < 0)
+			goto out;
+	}
+	if ((r = sm_txn_move(c->txn, staged_rel.buf, relp)) < 0)
+		goto out;
+	c->dirty = true;
+	memcpy(hash, out, sizeof(out));
+out:
+	if (have_staged)
+		(void)sm_fs_remove_tree_force(staged.buf, NULL);
+	sm_strbuf_release(&abs);
+	sm_strbuf_release(&src);
+	sm_strbuf_release(&staged_rel);
+	sm_strbuf_release(&staged);
+	sm_strbuf_release(&file);
+	sm_strbuf_release(&old_rel);
+	sm_strbuf_release(&old);
+	return r;
+}
+
 long sm_collection_resolve(const struct sm_collection *c, const char *id, struct strbuf *err)
 {
 	const char *colon, *slash = strchr(id, '/');

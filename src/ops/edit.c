@@ -229,7 +229,8 @@ static int write_all(struct sm_collection *c, size_t idx, const char *mdpath,
 	struct sm_metadata m = {0};
 	struct sm_toml_value *e = NULL;
 	struct sm_view v = {0};
-	bool have_view = false;
+	bool have_view = false, staged = false;
+	char staged_hash[SM_SHA256_HEX_LEN + 1];
 	const char *origin, *name;
 	int r;
 
@@ -245,9 +246,11 @@ static int write_all(struct sm_collection *c, size_t idx, const char *mdpath,
 		goto out;
 	}
 	if (out.len != text->len || memcmp(out.buf, text->buf, out.len)) {
-		r = sm_fs_write_atomic(mdpath, out.buf, out.len, 0644, err);
+		/* staged, moved into place by the commit with the manifest and the lock */
+		r = sm_collection_stage_file(c, idx, mdpath, out.buf, out.len, staged_hash, err);
 		if (r < 0)
 			goto out;
+		staged = true;
 		*changed = true;
 	}
 	if (!sm_toml_equal(e, old, true)) {
@@ -266,9 +269,14 @@ static int write_all(struct sm_collection *c, size_t idx, const char *mdpath,
 		const struct sm_toml_value *le = sm_lock_get(c->lock, name, type);
 		const char *hash = sm_lock_hash(c->lock, name, type);
 
-		if ((r = sm_view_load(c, idx, &v, err)) < 0)
+		if (staged) {
+			memcpy(v.hash, staged_hash, sizeof(staged_hash));
+			v.have_hash = true;
+		} else if ((r = sm_view_load(c, idx, &v, err)) < 0) {
 			goto out;
-		have_view = true;
+		} else {
+			have_view = true;
+		}
 		if (v.have_hash && (!hash || strcmp(hash, v.hash))) {
 			r = sm_lock_set(c->lock, name, type, v.hash, sm_entry_str(le, "upstream"),
 					sm_entry_str(le, "resolved_sha"),

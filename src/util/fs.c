@@ -459,6 +459,90 @@ int sm_fs_remove_tree_force(const char *path, struct strbuf *err)
 	return remove_tree(path, true, err);
 }
 
+static int link_into(const char *from, const char *to, struct strbuf *err);
+
+struct link_ctx {
+	const char *from, *to;
+	struct strbuf *err;
+};
+
+static int link_entry(const struct sm_fs_dirent *e, void *arg)
+{
+	struct link_ctx *x = arg;
+	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT, target = STRBUF_INIT;
+	struct stat st;
+	int r;
+
+	if (!strcmp(e->name, ".") || !strcmp(e->name, ".."))
+		return 0;
+	if ((r = sm_fs_join(&a, x->from, e->name)) < 0 || (r = sm_fs_join(&b, x->to, e->name)) < 0)
+		goto out;
+	if (lstat(a.buf, &st) < 0) {
+		r = sm_err(x->err, -errno, "cannot read '%s': %s", a.buf, sm_strerror(errno));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		r = link_into(a.buf, b.buf, x->err);
+	} else if (S_ISREG(st.st_mode)) {
+		if (link(a.buf, b.buf) < 0)
+			r = sm_err(x->err, -errno, "cannot link '%s' to '%s': %s", a.buf, b.buf,
+				   sm_strerror(errno));
+	} else if (S_ISLNK(st.st_mode)) {
+		ssize_t n;
+
+		if ((r = sm_strbuf_grow(&target, (size_t)PATH_MAX)) < 0)
+			goto out;
+		n = readlink(a.buf, target.buf, PATH_MAX);
+		if (n < 0 || n >= PATH_MAX) {
+			r = sm_err(x->err, n < 0 ? -errno : -ENAMETOOLONG, "cannot read link '%s'",
+				   a.buf);
+			goto out;
+		}
+		target.buf[n] = '\0';
+		if (symlink(target.buf, b.buf) < 0)
+			r = sm_err(x->err, -errno, "cannot make link '%s': %s", b.buf,
+				   sm_strerror(errno));
+	}
+out:
+	sm_strbuf_release(&a);
+	sm_strbuf_release(&b);
+	sm_strbuf_release(&target);
+	return r;
+}
+
+/* Make to (a folder with from's mode, set once it is filled) and link from's entries into it. */
+static int link_into(const char *from, const char *to, struct strbuf *err)
+{
+	struct link_ctx x = {.from = from, .to = to, .err = err};
+	struct stat st;
+	int r;
+
+	if (stat(from, &st) < 0)
+		return sm_err(err, -errno, "cannot read '%s': %s", from, sm_strerror(errno));
+	if (mkdir(to, 0700) < 0)
+		return sm_err(err, -errno, "cannot create folder '%s': %s", to, sm_strerror(errno));
+	r = sm_fs_visit_dir(from, 0, link_entry, &x);
+	if (r < 0 && err && !err->len)
+		sm_err(err, r, "cannot read folder '%s': %s", from, sm_strerror(r));
+	if (r == 0 && chmod(to, st.st_mode & 07777) < 0)
+		r = sm_err(err, -errno, "cannot set the mode of '%s': %s", to, sm_strerror(errno));
+	return r;
+}
+
+int sm_fs_link_tree(const char *from, const char *to, struct strbuf *err)
+{
+	struct stat st;
+	int r;
+
+	if (lstat(to, &st) == 0)
+		return sm_err(err, -EEXIST, "cannot copy '%s' to '%s': it exists", from, to);
+	r = link_into(from, to, err);
+
+	if (r < 0)
+		(void)sm_fs_remove_tree_force(to, NULL);
+	return r;
+}
+
 int sm_fs_join(struct strbuf *out, const char *a, const char *b)
 {
 	size_t la = strlen(a);

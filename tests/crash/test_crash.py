@@ -15,8 +15,9 @@ After each stop:
     was acknowledged (exit 0, or a 2xx answer from the server).
 
 Operations: add, add --force (replace), add --all, remove, remove of a
-read-only folder, collection delete, user-collection create/add/remove, and
-the server's POST, PUT and DELETE /artifacts through the real `serve`.
+read-only folder, edit (frontmatter, manifest and lock), collection delete,
+user-collection create/add/remove, and the server's POST, PUT, PUT metadata
+and DELETE /artifacts through the real `serve`.
 
 usage: test_crash.py [--random N] [--seed S] [--only NAME,...] [--quick]
   --random N: random kills per operation (default 24).
@@ -350,6 +351,7 @@ OPS = {
     "add-all": cli_op("add", "--all", "{src}/bulk"),
     "remove": cli_op("remove", "-f", "skill:beta"),
     "remove-readonly": cli_op("remove", "-f", "skill:gamma"),
+    "edit": cli_op("edit", "skill:alpha", "--description", "edited by the crash test"),
     "collection-delete": cli_op("collection", "delete", "other", "--force"),
     "uc-create": cli_op("user-collection", "create", "fresh"),
     "uc-add": cli_op("user-collection", "add", "picks", "default/skill:gamma"),
@@ -362,6 +364,8 @@ OPS = {
                                                        "artifact_type": "skill",
                                                        "force": True}),
     "api-put": server_op("PUT", "/artifacts/skill:alpha", {"tags": ["edited", "x"]}),
+    "api-edit": server_op("PUT", "/artifacts/skill:alpha/metadata",
+                          {"description": "edited through the API", "tags": ["api"]}),
     "api-delete": server_op("DELETE", "/artifacts/skill:beta", None),
 }
 

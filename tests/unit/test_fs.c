@@ -419,6 +419,66 @@ static void test_remove_tree(void **state)
 	assert_int_equal(count_entries(dir), 0);
 }
 
+/*
+ * A linked copy shares its files, keeps folder modes and symlinks, and a file
+ * replaced in it by an atomic write leaves the original as it was; an
+ * existing destination is refused and left alone. A read-only folder is
+ * removed by the forced removal.
+ */
+static void test_link_tree(void **state)
+{
+	char dir[4096], from[4200], to[4200], p[4300], q[4300];
+	struct strbuf s = STRBUF_INIT, err = STRBUF_INIT;
+	struct stat a, b;
+
+	(void)state;
+	fresh(dir, sizeof(dir), "link");
+	snprintf(from, sizeof(from), "%s/from", dir);
+	snprintf(to, sizeof(to), "%s/to", dir);
+	put(from, "SKILL.md", "old text");
+	put(from, "notes/ro/file.txt", "kept");
+	put(from, ".hidden", "h");
+	snprintf(p, sizeof(p), "%s/link", from);
+	assert_int_equal(symlink("SKILL.md", p), 0);
+	snprintf(p, sizeof(p), "%s/notes/ro", from);
+	assert_int_equal(chmod(p, 0555), 0);
+
+	assert_int_equal(sm_fs_link_tree(from, to, &err), 0);
+	snprintf(p, sizeof(p), "%s/notes/ro/file.txt", from);
+	snprintf(q, sizeof(q), "%s/notes/ro/file.txt", to);
+	assert_int_equal(stat(p, &a), 0);
+	assert_int_equal(stat(q, &b), 0);
+	assert_true(a.st_ino == b.st_ino); /* shared, not copied */
+	snprintf(q, sizeof(q), "%s/notes/ro", to);
+	assert_int_equal(stat(q, &b), 0);
+	assert_int_equal(b.st_mode & 07777, 0555);
+	snprintf(q, sizeof(q), "%s/link", to);
+	assert_int_equal(lstat(q, &b), 0);
+	assert_true(S_ISLNK(b.st_mode));
+	snprintf(q, sizeof(q), "%s/.hidden", to);
+	assert_true(sm_fs_is_file(q));
+
+	/* a file replaced in the copy: the original keeps its text */
+	snprintf(q, sizeof(q), "%s/SKILL.md", to);
+	assert_int_equal(sm_fs_write_atomic(q, "new text", 8, 0644, NULL), 0);
+	snprintf(p, sizeof(p), "%s/SKILL.md", from);
+	assert_int_equal(sm_fs_read_file(p, 1024, &s, NULL), 0);
+	assert_string_equal(s.buf, "old text");
+
+	/* an existing destination is refused and not touched */
+	sm_strbuf_reset(&err);
+	assert_int_equal(sm_fs_link_tree(from, to, &err), -EEXIST);
+	assert_true(err.len > 0);
+	assert_true(sm_fs_is_file(q));
+
+	assert_int_equal(sm_fs_remove_tree_force(to, NULL), 0);
+	assert_false(sm_fs_exists(to));
+	assert_int_equal(sm_fs_remove_tree_force(from, NULL), 0);
+	assert_false(sm_fs_exists(from));
+	sm_strbuf_release(&s);
+	sm_strbuf_release(&err);
+}
+
 static void test_remove_tree_alloc_fail(void **state)
 {
 	char dir[4096], path[4200];
@@ -852,6 +912,7 @@ int main(void)
 		cmocka_unit_test(test_mkdir_p),
 		cmocka_unit_test(test_remove_tree),
 		cmocka_unit_test(test_remove_tree_alloc_fail),
+		cmocka_unit_test(test_link_tree),
 		cmocka_unit_test(test_safe_join),
 		cmocka_unit_test(test_safe_join_alloc_fail),
 		cmocka_unit_test(test_join),
