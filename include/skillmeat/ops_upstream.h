@@ -25,6 +25,7 @@ struct sm_ops_upstream_item {
 			       refreshed_local, failed (static) */
 	char *error;
 	char *resolved_sha; /* after */
+	bool changed;	    /* the collection copy, its manifest entry or its lock entry changed */
 };
 
 struct sm_ops_upstream_report {

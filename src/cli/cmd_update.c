@@ -84,8 +84,9 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 		cli_fail(cli, opr, &err);
 		goto out;
 	}
+	/* a refreshed lock hash changes the index row too (locally_modified) */
 	for (size_t i = 0; i < rep.n; i++)
-		changed += !strcmp(rep.items[i].status, "updated_github");
+		changed += rep.items[i].changed;
 	if (cli->json) {
 		json_t *a = json_array();
 

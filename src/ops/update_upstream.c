@@ -100,6 +100,7 @@ static int update_one(const struct sm_ops_ctx *ctx, struct sm_collection *c, siz
 			if (!lh || strcmp(lh, v.hash)) {
 				r = sm_lock_set(c->lock, name, type, v.hash, NULL, NULL, NULL);
 				c->dirty = true;
+				it->changed = r == 0;
 			}
 		} else {
 			it->status = "no_upstream";
@@ -141,6 +142,7 @@ static int update_one(const struct sm_ops_ctx *ctx, struct sm_collection *c, siz
 						 : NULL;
 
 			it->status = ar.status == SM_ADD_UNCHANGED ? "up_to_date" : "updated_github";
+			it->changed = ar.status != SM_ADD_UNCHANGED;
 			it->resolved_sha = sha ? sm_strdup(sha) : NULL;
 		}
 		sm_add_result_release(&ar);

@@ -7,15 +7,33 @@
 . "$(dirname "$0")/lib.sh"
 
 # A tiny server recording each request as "METHOD PATH AUTH" in $TMP/posts;
-# it answers with the status in $TMP/status (default 200).
+# it answers with the status in $TMP/status (default 200). A request that
+# arrives while someone holds the home lock (a CLI announcing before it
+# released it) is also written to $TMP/held.
 cat >"$TMP/srv.py" <<'PY'
-import http.server, json, os, sys
-log, statusf, portf = sys.argv[1], sys.argv[2], sys.argv[3]
+import fcntl, http.server, json, os, sys
+log, statusf, portf, home, held = sys.argv[1:6]
+def lock_held():
+    try:
+        fd = os.open(os.path.join(home, ".lock"), os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         if n:
             self.rfile.read(n)
+        if lock_held():
+            with open(held, "a") as f:
+                f.write("%s %s\n" % (self.command, self.path))
         with open(log, "a") as f:
             f.write("%s %s %s\n" % (self.command, self.path, self.headers.get("Authorization") or "-"))
         try:
@@ -38,7 +56,7 @@ with open(portf + ".tmp", "w") as f:
 os.rename(portf + ".tmp", portf)
 s.serve_forever()
 PY
-python3 "$TMP/srv.py" "$TMP/posts" "$TMP/status" "$TMP/port" &
+python3 "$TMP/srv.py" "$TMP/posts" "$TMP/status" "$TMP/port" "$SKILLMEAT_HOME" "$TMP/held" &
 PYPID=$!
 trap 'kill $PYPID 2>/dev/null; rm -rf "$TMP"' EXIT
 i=0
@@ -181,4 +199,40 @@ expect_exit 0 "$SM" undeploy s0 --project "$P"
 [ "$(posts)" = $((before + 3)) ] || fail "undeploy did not post: $(posts)"
 ok
 
+# 11. every write verb announces after it released the home lock (issue 11
+# point 4): a server answering the announcement must be able to take it
+[ ! -e "$TMP/held" ] || fail "an announcement arrived under the home lock: $(cat "$TMP/held")"
+make_skill "$TMP/src/s20" s20 "description: skill 20"
+P2="$TMP/proj2"
+mkdir -p "$P2"
+# announces CMD...: CMD succeeds and announces once
+announces() {
+	b=$(posts)
+	expect_exit 0 "$@"
+	[ "$(posts)" = $((b + 1)) ] || fail "'$*' made $(($(posts) - b)) announcements, not 1"
+}
+announces "$SM" add "$TMP/src/s20"
+announces "$SM" edit skill:s20 --description "edited"
+echo "collection edit" >>"$SKILLMEAT_HOME/collections/default/skills/s20/SKILL.md"
+announces "$SM" update s20
+announces "$SM" deploy s20 --project "$P2"
+echo "project edit" >>"$P2/.claude/skills/s20/SKILL.md"
+announces "$SM" sync-pull "$P2" --strategy overwrite
+announces "$SM" undeploy s20 --project "$P2" --force
+"$SM" --json snapshot -m "hooks" >"$TMP/snap.json" 2>"$TMP/.err" || fail "snapshot: $(cat "$TMP/.err")"
+snap=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/snap.json") ||
+	fail "snapshot id: $(cat "$TMP/snap.json")"
+announces "$SM" rollback "$snap" -y
+announces "$SM" remove skill:s20 --force
+[ ! -e "$TMP/held" ] || fail "announced while holding the home lock: $(cat "$TMP/held")"
+ok
+# the check itself: an announcement made while the lock is held is seen
+python3 - "$URL" "$SKILLMEAT_HOME/.lock" <<'PY' || fail "the held-lock probe"
+import fcntl, sys, urllib.request
+fd = open(sys.argv[2], "a")
+fcntl.flock(fd, fcntl.LOCK_EX)
+urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/probe", data=b"", method="POST"), timeout=10).read()
+PY
+grep -qx "POST /probe" "$TMP/held" || fail "the probe under the lock was not seen: $(cat "$TMP/held" 2>&1)"
+ok
 done_ok

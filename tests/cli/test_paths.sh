@@ -95,6 +95,16 @@ for n in names:
         assert "SECRET-TEXT" not in body, (path, body)
         if "/files" in path:
             assert st == 404 and isinstance(json.loads(body)["detail"], str), (path, st, body)
+    # the original's shapes for an artifact whose files are not read: lists, never null
+    st, body = get(f"/api/v1/artifacts/skill:{n}")
+    j = json.loads(body)
+    assert st == 200 and j["tags"] == [] and j["metadata"]["tools"] == [] and j["version"] is None \
+        and j["deployments"] == [] and j["aliases"] == [] and j["owner_type"] == "user" \
+        and j["visibility"] == "private" and j["content_hash"] is None, (n, j)
+st, body = get("/api/v1/user-collections/default/artifacts?limit=100&include_groups=true")
+items = json.loads(body)["items"]
+assert len(items) == 6 and all(i["tags"] == [] or i["name"] in ("good", "absin") for i in items), items
+assert all(i["groups"] == [] and i["deployments"] == [] and isinstance(i["tools"], list) for i in items), items
 st, body = get("/api/v1/artifacts/skill:absin/files/SKILL.md")
 assert st == 200 and "absolute inside" in json.loads(body)["content"], (st, body)
 PY
