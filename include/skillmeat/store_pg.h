@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 
+struct sm_artifact_row;
 struct sm_store;
 struct strbuf;
 
@@ -33,6 +34,25 @@ int sm_store_pg_open(const char *url, const char *tenant, struct sm_store **ret,
 		     struct strbuf *err);
 /* Scope every later query of st (a store from sm_store_pg_open) to tenant. */
 int sm_store_pg_set_tenant(struct sm_store *st, const char *tenant, struct strbuf *err);
+
+/* One file of an artifact for sm_store_pg_put_artifact: content as standard base64. */
+struct sm_pg_file {
+	const char *path; /* relative, '/'-separated */
+	const char *content_b64;
+};
+
+/*
+ * Upload: row (tenant from the store; uuid, collection, type, name, the
+ * metadata and content_hash filled by the caller; the store sets row_hash
+ * and revision) with its files,
+ * joined to the tenant's "default" user collection, in one transaction.
+ * -EEXIST when (collection, type, name) exists, unless force: then its row
+ * and files are replaced (its uuid and memberships kept; *uuid_out gets the
+ * uuid kept, 33 bytes). Returns 1 created, 0 replaced.
+ */
+int sm_store_pg_put_artifact(struct sm_store *st, const struct sm_artifact_row *row,
+			     const struct sm_pg_file *files, size_t n, bool force, char uuid_out[33],
+			     struct strbuf *err);
 
 /*
  * Migrate the database at url up or down to version (0..latest; -1 the
@@ -50,6 +70,9 @@ struct sm_pg_ops {
 	int (*open)(const char *url, const char *tenant, struct sm_store **ret,
 		    struct strbuf *err);
 	int (*set_tenant)(struct sm_store *st, const char *tenant, struct strbuf *err);
+	int (*put_artifact)(struct sm_store *st, const struct sm_artifact_row *row,
+			    const struct sm_pg_file *files, size_t n, bool force, char uuid_out[33],
+			    struct strbuf *err);
 	int (*migrate_to)(const char *url, int version, struct strbuf *err);
 	int (*version)(const char *url, struct strbuf *err);
 	int latest;

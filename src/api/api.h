@@ -223,6 +223,7 @@ int api_register_user_collections(struct sm_app *app, struct sm_router *router, 
 int api_register_artifacts(struct sm_app *app, struct sm_router *router, struct strbuf *err);
 /* POST /artifacts, PUT /artifacts/{id} (api_artifacts_write.c). */
 int api_register_deployments(struct sm_app *app, struct sm_router *router, struct strbuf *err);
+int api_register_team(struct sm_app *app, struct sm_router *router, struct strbuf *err);
 int api_register_artifact_metadata(struct sm_app *app, struct sm_router *router,
 				   struct strbuf *err);
 int api_register_artifact_writes(struct sm_app *app, struct sm_router *router,

@@ -225,6 +225,8 @@ static int team_before(struct sm_app *app, struct sm_http_req *req, struct sm_ap
 				    "is not the user's");
 		return -EACCES;
 	}
+	if (!strcmp(ep, API_PREFIX "/team/artifacts"))
+		return 0;
 	if (!strncmp(ep, API_PREFIX "/artifacts/{id}/files", strlen(API_PREFIX "/artifacts/{id}/files")) ||
 	    (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)) {
 		(void)sm_http_error(req, 501, "not available in team mode yet");
@@ -305,6 +307,8 @@ int sm_app_attach(struct sm_app *app, struct sm_http_server *srv, struct strbuf 
 		r = api_register_files(app, router, err);
 	if (r >= 0)
 		r = api_register_deployments(app, router, err);
+	if (r >= 0)
+		r = api_register_team(app, router, err);
 	if (r < 0)
 		return r;
 	sm_http_server_set_hooks(srv, &hooks);

@@ -32,7 +32,7 @@
 /* pg_advisory_lock key of the migrations: "skillmeat" in ASCII, truncated. */
 #define MIGRATE_LOCK_KEY INT64_C(0x736b696c6c6d6561)
 #define PG_DEFAULT_LIMIT 20
-#define PG_MAX_PARAMS 16
+#define PG_MAX_PARAMS 32
 
 struct pg_store {
 	struct sm_store base;
@@ -1105,6 +1105,136 @@ static int pg_set_tenant(struct sm_store *st, const char *tenant, struct strbuf 
 	return 0;
 }
 
+/* BEGIN … COMMIT of the upload (sm_store_pg_put_artifact). */
+static int put_artifact_tx(struct pg_store *s, const struct sm_artifact_row *row,
+			   const struct sm_pg_file *files, size_t n, bool force, char uuid_out[33],
+			   bool *created, struct strbuf *err)
+{
+	struct strbuf sql = STRBUF_INIT, vals = STRBUF_INIT, upd = STRBUF_INIT;
+	struct pgp p = {{s->tenant}, 1};
+	char counts[2][24], hash[17];
+	PGresult *res = NULL;
+	int r = 0;
+
+	sm_artifact_row_hash(row, hash); /* the store sets row_hash, as on upsert */
+	snprintf(counts[0], sizeof(counts[0]), "%" PRId64, row->file_count);
+	snprintf(counts[1], sizeof(counts[1]), "%" PRId64, row->total_size);
+	for (size_t i = 0; r == 0 && i < SM_ARTIFACT_NFIELDS; i++) {
+		const char *name = sm_artifact_fields[i].name;
+
+		r = sm_strbuf_addf(&sql, ", %s", name);
+		if (r == 0)
+			r = sm_strbuf_addstr(&vals, ", ");
+		if (r == 0 && sm_artifact_fields[i].kind == SM_FIELD_INT)
+			r = param(&p, &vals, counts[!strcmp(name, "total_size")], "::bigint");
+		else if (r == 0)
+			r = param(&p, &vals, cstr_field(row, i), "");
+		/* a forced upload keeps the row's identity: uuid and key */
+		if (r == 0 && strcmp(name, "uuid") && strcmp(name, "collection") &&
+		    strcmp(name, "type") && strcmp(name, "name"))
+			r = sm_strbuf_addf(&upd, ", %s = EXCLUDED.%s", name, name);
+	}
+	if (r == 0)
+		r = sm_strbuf_addstr(&vals, ", ");
+	if (r == 0)
+		r = param(&p, &vals, hash, "");
+	if (r < 0)
+		goto oom;
+	{
+		struct pgp t = {{s->tenant}, 1};
+
+		r = pg_run(s->conn, "INSERT INTO tenants (id) VALUES ($1) ON CONFLICT DO NOTHING",
+			   &t, NULL, err, "cannot add the tenant");
+	}
+	if (r < 0)
+		goto out;
+	{
+		struct strbuf q = STRBUF_INIT;
+
+		r = sm_strbuf_addf(&q,
+				   "INSERT INTO artifacts (tenant_id%s, row_hash) VALUES ($1%s)"
+				   " ON CONFLICT (tenant_id, collection, type, name) %s%s"
+				   " RETURNING uuid, (xmax = 0)",
+				   sql.buf, vals.buf,
+				   force ? "DO UPDATE SET revision = artifacts.revision + 1,"
+					   " row_hash = EXCLUDED.row_hash"
+					 : "DO NOTHING",
+				   force ? upd.buf : "");
+		if (r == 0)
+			r = pg_run(s->conn, q.buf, &p, &res, err, "cannot store the artifact");
+		else
+			r = sm_err(err, -ENOMEM, "out of memory");
+		sm_strbuf_release(&q);
+	}
+	if (r < 0)
+		goto out;
+	if (PQntuples(res) == 0) {
+		r = sm_err(err, -EEXIST, "%s:%s already exists in the team collection", row->type,
+			   row->name);
+		goto out;
+	}
+	snprintf(uuid_out, 33, "%s", PQgetvalue(res, 0, 0));
+	*created = !strcmp(PQgetvalue(res, 0, 1), "t");
+	{
+		struct pgp f = {{s->tenant, uuid_out}, 2}, t = {{s->tenant}, 1};
+
+		r = pg_run(s->conn,
+			   "DELETE FROM artifact_files WHERE tenant_id = $1 AND artifact_uuid = $2", &f,
+			   NULL, err, "cannot replace the files");
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			struct pgp g = {{s->tenant, uuid_out, files[i].path, files[i].content_b64}, 4};
+
+			r = pg_run(s->conn,
+				   "INSERT INTO artifact_files VALUES ($1, $2, $3, decode($4, 'base64'))",
+				   &g, NULL, err, "cannot store a file");
+		}
+		if (r == 0)
+			r = pg_run(s->conn,
+				   "INSERT INTO user_collections (tenant_id, id, name, collection_type,"
+				   " created_at, updated_at) VALUES ($1, 'default', 'Default Collection',"
+				   " 'default', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+				   " to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+				   " ON CONFLICT DO NOTHING",
+				   &t, NULL, err, "cannot add the default collection");
+		if (r == 0)
+			r = pg_run(s->conn,
+				   "INSERT INTO collection_artifacts VALUES ($1, 'default', $2,"
+				   " to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+				   " ON CONFLICT DO NOTHING",
+				   &f, NULL, err, "cannot add the membership");
+	}
+	goto out;
+oom:
+	r = sm_err(err, -ENOMEM, "out of memory");
+out:
+	PQclear(res);
+	sm_strbuf_release(&sql);
+	sm_strbuf_release(&vals);
+	sm_strbuf_release(&upd);
+	return r;
+}
+
+static int pg_put_artifact(struct sm_store *st, const struct sm_artifact_row *row,
+			   const struct sm_pg_file *files, size_t n, bool force, char uuid_out[33],
+			   struct strbuf *err)
+{
+	struct pg_store *s = pg(st);
+	bool created = false;
+	int r;
+
+	if (s->in_tx)
+		return sm_err(err, -EINVAL, "a transaction is already open");
+	r = pg_run(s->conn, "BEGIN", NULL, NULL, err, "cannot begin");
+	if (r < 0)
+		return r;
+	r = put_artifact_tx(s, row, files, n, force, uuid_out, &created, err);
+	if (r == 0)
+		r = pg_run(s->conn, "COMMIT", NULL, NULL, err, "cannot commit");
+	else
+		(void)pg_run(s->conn, "ROLLBACK", NULL, NULL, NULL, "rollback");
+	return r < 0 ? r : created;
+}
+
 static int pg_open(const char *url, const char *tenant, struct sm_store **ret, struct strbuf *err)
 {
 	struct pg_store *s = sm_calloc(1, sizeof(*s));
@@ -1131,6 +1261,7 @@ static int pg_open(const char *url, const char *tenant, struct sm_store **ret, s
 const struct sm_pg_ops sm_pg_module = {
 	.open = pg_open,
 	.set_tenant = pg_set_tenant,
+	.put_artifact = pg_put_artifact,
 	.migrate_to = pg_migrate_to,
 	.version = pg_version,
 	.latest = SM_PG_LATEST,

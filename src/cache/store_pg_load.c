@@ -45,6 +45,13 @@ int sm_store_pg_set_tenant(struct sm_store *st, const char *tenant, struct strbu
 	return pg_ops->set_tenant(st, tenant, err);
 }
 
+int sm_store_pg_put_artifact(struct sm_store *st, const struct sm_artifact_row *row,
+			     const struct sm_pg_file *files, size_t n, bool force, char uuid_out[33],
+			     struct strbuf *err)
+{
+	return pg_ops->put_artifact(st, row, files, n, force, uuid_out, err);
+}
+
 int sm_pg_migrate_to(const char *url, int version, struct strbuf *err)
 {
 	const struct sm_pg_ops *ops = ops_get(err);

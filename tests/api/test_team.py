@@ -15,10 +15,13 @@
 - refusals of API.md "Team mode" (deployments 403) and the writes not built
   yet (501); nothing is written into the home (no metadata.db, no
   server.json);
-- a PostgreSQL restart: the next request is answered, from the same rows.
+- a PostgreSQL restart: the next request is answered, from the same rows;
+- uploads (POST /api/v1/team/artifacts) through one instance seen through
+  another at its very next request, 409 on a clash, force, concurrent uploads
+  of one name through two instances (exactly one wins), bad input refused,
+  an upload lands in its token's tenant only.
 
-The rows are written with psql here: team-mode writes through the API are
-the next slice (docs/team.md).
+The seed rows are written with psql (as another client would).
 usage: test_team.py   (SKILLMEAT_BIN names the program)
 """
 import concurrent.futures
@@ -32,6 +35,7 @@ import sys
 import tempfile
 import urllib.parse
 import base64
+import hashlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pgcluster  # noqa: E402
@@ -333,6 +337,7 @@ def test_refusals(s):
                                ("GET", "/api/v1/deployments?project_path=/tmp", 403),
                                ("GET", "/api/v1/artifacts/skill:alpha/files", 501),
                                ("POST", "/api/v1/user-collections", 501),
+                               ("POST", "/api/v1/team/artifacts", 422),
                                ("DELETE", "/api/v1/artifacts/skill:alpha", 501)):
         body = {"name": "x"} if method == "POST" else None
         st, data, _ = s.request(method, path, body=body)
@@ -369,6 +374,100 @@ def test_config_store(url):
           "serve --store with another scheme is refused")
 
 
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def skill_files(desc, extra="echo hi\n"):
+    return [{"path": "SKILL.md",
+             "content_base64": b64(f"---\nname: x\ndescription: {desc}\ntags: [ops]\n---\nBody\n")},
+            {"path": "scripts/run.sh", "content_base64": b64(extra)}]
+
+
+def content_hash(files):
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f["path"].encode()):
+        h.update(f["path"].encode())
+        h.update(base64.b64decode(f["content_base64"]))
+    return h.hexdigest()
+
+
+def upload(s, body, token=None):
+    h = {"Authorization": f"Bearer {token}"} if token else {}
+    st, data, r = s.request("POST", "/api/v1/team/artifacts", body=body, headers=h)
+    return st, (json.loads(data) if data else None)
+
+
+def test_writes(url):
+    a = Server(home("inst-a"), "--store", url)
+    b = Server(home("inst-b"), "--store", url)
+    page, _ = b.get("/artifacts")
+    before = names(page)
+    ucs, _ = b.get("/user-collections")
+    count0 = {c["name"]: c["artifact_count"] for c in ucs["items"]}["Default Collection"]
+    files = skill_files("Delta ships releases")
+    st, art = upload(a, {"type": "skill", "name": "delta", "files": files})
+    check(st == 201 and art["id"] == "skill:delta", f"upload through instance A: 201 ({st})")
+    check(art["content_hash"] == content_hash(files),
+          "the content hash is SkillMeat's (path + bytes of each file, in path order)")
+    check(art["metadata"]["description"] == "Delta ships releases" and "ops" in art["tags"],
+          "metadata and tags read from the uploaded SKILL.md")
+    page, _ = b.get("/artifacts")
+    check(names(page) == sorted(before + ["skill:delta"]),
+          "instance B lists the upload at its very next request")
+    d, _ = b.get("/artifacts/skill:delta")
+    check(d["metadata"]["description"] == "Delta ships releases", "instance B shows it")
+    ucs, _ = b.get("/user-collections")
+    got = {c["name"]: c["artifact_count"] for c in ucs["items"]}
+    check(got["Default Collection"] == count0 + 1,
+          f"and counts it in the default collection at once ({got})")
+    st, body = upload(b, {"type": "skill", "name": "delta", "files": skill_files("other")})
+    check(st == 409, f"the same name again without force: 409 ({st} {body})")
+    d2, _ = a.get("/artifacts/skill:delta")
+    check(d2["metadata"]["description"] == "Delta ships releases", "the refused upload changed nothing")
+    st, art2 = upload(b, {"type": "skill", "name": "delta", "force": True,
+                          "files": skill_files("Delta v2", "echo v2\n"),
+                          "metadata": {"description": "Delta, second take", "tags": ["Release"]}})
+    check(st == 200 and art2["uuid"] == art["uuid"],
+          f"force replaces it through instance B: 200, same uuid ({st})")
+    d, _ = a.get("/artifacts/skill:delta")
+    check(d["metadata"]["description"] == "Delta, second take" and d["tags"] == ["Release"],
+          "instance A shows the replacement at its next request (metadata given wins)")
+    # concurrent uploads of one new name through both instances: exactly one wins
+    for i in range(4):
+        body = {"type": "command", "name": f"race{i}",
+                "files": [{"path": f"race{i}.md", "content_base64": b64(f"# race {i}\n")}]}
+        with concurrent.futures.ThreadPoolExecutor(2) as ex:
+            codes = sorted(st for st, _ in ex.map(lambda s: upload(s, body), (a, b)))
+        check(codes == [201, 409], f"race{i}: concurrent uploads through A and B, one 201, one 409 ({codes})")
+    for bad, why in ((dict(type="skill", name="bad", files=[{"path": "../x", "content_base64": b64("x")}]), "a path leaving the artifact"),
+                     (dict(type="skill", name="bad", files=[{"path": "a.md", "content_base64": b64("x")}]), "a skill without SKILL.md"),
+                     (dict(type="bogus", name="bad", files=skill_files("x")), "an unknown type"),
+                     (dict(type="skill", name="../bad", files=skill_files("x")), "a bad name"),
+                     (dict(type="skill", name="bad", files=[{"path": "SKILL.md", "content_base64": "%%%"}]), "content that is not base64")):
+        st, body = upload(a, bad)
+        check(st == 400, f"{why}: 400 ({st} {body})")
+    st, body = upload(a, {"type": "skill", "name": "bad"})
+    check(st == 422, f"no files: 422 ({st})")
+    b.get("/artifacts/skill:bad", want=404)
+    check(True, "no refused upload left a row")
+    b.stop()
+    a.stop()
+    # tenants: an upload lands in its token's tenant only
+    t = Server(home("tokens-w", '[team.tokens]\ntok-default = "default"\ntok-acme = "acme"\n'),
+               "--store", url)
+    st, art = upload(t, {"type": "skill", "name": "delta", "files": skill_files("Acme delta")},
+                     token="tok-acme")
+    check(st == 201, f"acme uploads its own skill:delta: 201, no clash with default's ({st})")
+    d, _ = t.get("/artifacts/skill:delta", token="tok-default")
+    check(d["metadata"]["description"] == "Delta, second take", "default's delta unchanged")
+    d, _ = t.get("/artifacts/skill:delta", token="tok-acme")
+    check(d["metadata"]["description"] == "Acme delta", "acme's delta is acme's")
+    st, _ = upload(t, {"type": "skill", "name": "omega", "files": skill_files("x")})
+    check(st == 401, f"an upload without a token: 401 ({st})")
+    t.stop()
+
+
 def main():
     global PG
     try:
@@ -387,6 +486,7 @@ def main():
     test_restart(s)
     s.stop()
     test_config_store(url)
+    test_writes(url)
     cleanup()
     print(f"{CHECKS} passed, 0 failed")
 

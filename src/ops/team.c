@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/* Team-mode operations over the team store (skillmeat/ops_team.h, docs/team.md). */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "skillmeat/artifact.h"
+#include "skillmeat/base64.h"
+#include "skillmeat/cache.h"
+#include "skillmeat/error.h"
+#include "skillmeat/memory.h"
+#include "skillmeat/metadata.h"
+#include "skillmeat/ops_team.h"
+#include "skillmeat/sha256.h"
+#include "skillmeat/store.h"
+#include "skillmeat/store_pg.h"
+#include "skillmeat/strbuf.h"
+#include "skillmeat/timeutil.h"
+#include "skillmeat/toml.h"
+#include "util/banned.h"
+
+/* The collection every uploaded artifact is in (the team store has one). */
+#define TEAM_COLLECTION "default"
+
+/* A relative path inside the artifact: no empty, '.' or '..' part, no '\\' or NUL. */
+static bool path_ok(const char *p)
+{
+	const char *seg = p;
+
+	if (!p || !*p || *p == '/' || strchr(p, '\\') || strlen(p) > 4096)
+		return false;
+	for (const char *c = p;; c++) {
+		if (*c == '/' || !*c) {
+			size_t len = (size_t)(c - seg);
+
+			if (len == 0 || (len == 1 && seg[0] == '.') ||
+			    (len == 2 && seg[0] == '.' && seg[1] == '.'))
+				return false;
+			if (!*c)
+				return true;
+			seg = c + 1;
+		}
+	}
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(((const struct sm_team_file *)a)->path,
+		      ((const struct sm_team_file *)b)->path);
+}
+
+static char *json_list(const char *const *v, size_t n, const struct sm_toml_value *arr)
+{
+	json_t *j = json_array();
+	char *s;
+
+	for (size_t i = 0; j && i < n; i++)
+		json_array_append_new(j, json_string(v[i]));
+	for (size_t i = 0; j && !v && i < sm_toml_len(arr); i++)
+		if (sm_toml_str(sm_toml_at(arr, i)))
+			json_array_append_new(j, json_stringn(sm_toml_str(sm_toml_at(arr, i)),
+							      sm_toml_strlen(sm_toml_at(arr, i))));
+	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	return s;
+}
+
+static char *dup_or(const char *given, const char *found)
+{
+	const char *v = given ? given : found;
+
+	return v ? sm_strdup(v) : NULL;
+}
+
+/*
+ * The metadata file of an upload (a skill's SKILL.md; a command's or an
+ * agent's one .md file or command.md / AGENT.md / agent.md), or -1.
+ */
+static ssize_t metadata_file(const struct sm_team_upload *u, enum sm_artifact_type type,
+			     struct sm_team_file *files)
+{
+	static const char *const names[] = {"SKILL.md", "command.md", "AGENT.md", "agent.md"};
+
+	for (size_t k = 0; k < SM_ARRAY_SIZE(names); k++)
+		for (size_t i = 0; i < u->nfiles; i++)
+			if (!strcmp(files[i].path, names[k]))
+				return (ssize_t)i;
+	if (type == SM_TYPE_SKILL)
+		return -1;
+	for (size_t i = 0; i < u->nfiles; i++) {
+		size_t len = strlen(files[i].path);
+
+		if (len > 3 && !strcmp(files[i].path + len - 3, ".md") && !strchr(files[i].path, '/'))
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+static int build_row(const struct sm_team_upload *u, struct sm_team_file *files,
+		     struct strbuf *bodies, struct sm_artifact_row *row, struct strbuf *err)
+{
+	enum sm_artifact_type type = sm_artifact_type_parse(u->type);
+	struct sm_metadata meta = {0};
+	struct sm_sha256 *h = NULL;
+	char hex[SM_SHA256_HEX_LEN + 1], added[SM_ISO_MAX];
+	const struct sm_toml_value *t = NULL;
+	ssize_t mf = metadata_file(u, type, files);
+	int64_t total = 0;
+	int r;
+
+	if (mf < 0 && type == SM_TYPE_SKILL)
+		return sm_err(err, -EINVAL, "a skill needs a SKILL.md");
+	if (mf >= 0) {
+		r = sm_metadata_extract_text(bodies[mf].buf, bodies[mf].len, files[mf].path, &meta,
+					     err);
+		if (r < 0)
+			return r;
+		t = meta.table;
+	}
+	/* SkillMeat's content hash: a one-file artifact its bytes, else path + bytes in order */
+	r = sm_sha256_new(&h);
+	for (size_t i = 0; r == 0 && i < u->nfiles; i++) {
+		if (!(u->nfiles == 1 && sm_artifact_type_is_file(type)))
+			r = sm_sha256_update(h, files[i].path, strlen(files[i].path));
+		if (r == 0)
+			r = sm_sha256_update(h, bodies[i].buf, bodies[i].len);
+		total += (int64_t)bodies[i].len;
+	}
+	if (r == 0)
+		r = sm_sha256_final_hex(h, hex);
+	sm_sha256_free(h);
+	if (r < 0) {
+		sm_metadata_release(&meta);
+		return sm_err(err, r, "cannot hash the files");
+	}
+	if (sm_time_now_iso(added) < 0)
+		added[0] = 0;
+	row->uuid = sm_malloc(33);
+	if (row->uuid)
+		r = sm_cache_derive_uuid(TEAM_COLLECTION, sm_artifact_type_name(type), u->name,
+					 row->uuid);
+	row->collection = sm_strdup(TEAM_COLLECTION);
+	row->type = sm_strdup(sm_artifact_type_name(type));
+	row->name = sm_strdup(u->name);
+	row->path = NULL;
+	if (sm_strbuf_addf(&bodies[u->nfiles], "%s:%s", row->type ? row->type : "", u->name) == 0)
+		row->source = sm_strdup(bodies[u->nfiles].buf);
+	row->origin = sm_strdup("team");
+	row->title = dup_or(u->title, sm_toml_get_string(t, "title"));
+	row->description = dup_or(u->description, sm_toml_get_string(t, "description"));
+	row->author = dup_or(u->author, sm_toml_get_string(t, "author"));
+	row->license = dup_or(u->license, sm_toml_get_string(t, "license"));
+	row->version = dup_or(u->version, sm_toml_get_string(t, "version"));
+	row->tags_json = json_list(u->tags, u->ntags, meta.tags);
+	row->tools_json = json_list(NULL, 0, sm_toml_get(t, "tools"));
+	row->added = sm_strdup(added);
+	row->updated = sm_strdup(added);
+	row->content_hash = sm_strdup(hex);
+	row->lock_hash = sm_strdup(hex);
+	row->file_count = (int64_t)u->nfiles;
+	row->total_size = total;
+	sm_metadata_release(&meta);
+	if (r < 0 || !row->uuid || !row->collection || !row->type || !row->name || !row->source ||
+	    !row->origin || !row->tags_json || !row->tools_json || !row->added || !row->updated ||
+	    !row->content_hash || !row->lock_hash)
+		return sm_err(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+int sm_ops_team_upload(struct sm_store *st, const struct sm_team_upload *u,
+		       struct sm_artifact_row *ret, struct strbuf *err)
+{
+	struct sm_artifact_row row = {0};
+	struct sm_team_file *files = NULL;
+	struct sm_pg_file *pf = NULL;
+	struct strbuf *bodies = NULL;
+	char uuid[33];
+	int r;
+
+	if (!u->type || sm_artifact_type_parse(u->type) == SM_TYPE_INVALID)
+		return sm_err(err, -EINVAL, "unknown artifact type '%s'", u->type ? u->type : "");
+	if ((r = sm_artifact_name_check(u->name, err)) < 0)
+		return r;
+	if (u->nfiles == 0 || u->nfiles > 10000)
+		return sm_err(err, -EINVAL, "an artifact needs 1 to 10000 files");
+	files = sm_calloc(u->nfiles, sizeof(*files));
+	bodies = sm_calloc(u->nfiles + 1, sizeof(*bodies));
+	pf = sm_calloc(u->nfiles, sizeof(*pf));
+	if (!files || !bodies || !pf) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i <= u->nfiles; i++)
+		bodies[i] = (struct strbuf)STRBUF_INIT;
+	memcpy(files, u->files, u->nfiles * sizeof(*files));
+	qsort(files, u->nfiles, sizeof(*files), cmp_path);
+	for (size_t i = 0; i < u->nfiles; i++) {
+		if (!path_ok(files[i].path) || (i && !strcmp(files[i].path, files[i - 1].path))) {
+			r = sm_err(err, -EINVAL, "invalid or repeated file path '%s'",
+				   files[i].path ? files[i].path : "");
+			goto out;
+		}
+		if (!files[i].content_b64 ||
+		    sm_base64_decode(files[i].content_b64, strlen(files[i].content_b64),
+				     &bodies[i]) < 0) {
+			r = sm_err(err, -EINVAL, "file '%s': content_base64 is not base64",
+				   files[i].path);
+			goto out;
+		}
+		pf[i].path = files[i].path;
+		pf[i].content_b64 = files[i].content_b64;
+	}
+	if ((r = build_row(u, files, bodies, &row, err)) < 0)
+		goto out;
+	r = sm_store_pg_put_artifact(st, &row, pf, u->nfiles, u->force, uuid, err);
+	/* the row as stored: a forced upload kept the uuid, the store set the revision */
+	if (r >= 0 && ret) {
+		int g = sm_store_get_artifact(st, uuid, ret, err);
+
+		if (g < 0)
+			r = g;
+	}
+out:
+	sm_artifact_row_release(&row);
+	for (size_t i = 0; bodies && i <= u->nfiles; i++)
+		sm_strbuf_release(&bodies[i]);
+	sm_free(bodies);
+	sm_free(files);
+	sm_free(pf);
+	return r;
+}
