@@ -43,4 +43,20 @@ struct sm_team_upload {
 int sm_ops_team_upload(struct sm_store *st, const struct sm_team_upload *u,
 		       struct sm_artifact_row *ret, struct strbuf *err);
 
+/*
+ * PUT /artifacts/{id}/metadata in team mode: the fields (skillmeat/edit.h,
+ * checked with sm_edit_check) applied to the stored row of (collection,
+ * type, name) with optimistic locking: expected (an If-Match value or a bare
+ * revision, NULL = none) must name the row's revision (row_hash), checked
+ * again by the store's compare-and-set, so of two edits from the same
+ * revision — through any instances — exactly one is written and the other
+ * is a conflict (ret->conflict, current_revision set). 0 (also on a
+ * conflict), -ENOENT, -EINVAL.
+ */
+struct sm_fm_edit;
+struct sm_edit_result;
+int sm_ops_team_edit(struct sm_store *st, const char *collection, const char *type,
+		     const char *name, const struct sm_fm_edit *fields, const char *expected,
+		     struct sm_edit_result *ret, struct strbuf *err);
+
 #endif

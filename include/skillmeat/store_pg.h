@@ -55,6 +55,16 @@ int sm_store_pg_put_artifact(struct sm_store *st, const struct sm_artifact_row *
 			     struct strbuf *err);
 
 /*
+ * An edit of row's metadata fields (title, description, author, license,
+ * version, tags_json, tools_json, updated) as one compare-and-set: written
+ * only while the stored row_hash is still expected (the store sets the new
+ * row_hash and bumps revision). Returns 1 written, 0 when the row changed
+ * or went meanwhile (nothing written).
+ */
+int sm_store_pg_update_artifact(struct sm_store *st, const struct sm_artifact_row *row,
+				const char *expected, struct strbuf *err);
+
+/*
  * Migrate the database at url up or down to version (0..latest; -1 the
  * latest), one migration per transaction, under the advisory lock. Returns
  * the version reached.
@@ -73,6 +83,8 @@ struct sm_pg_ops {
 	int (*put_artifact)(struct sm_store *st, const struct sm_artifact_row *row,
 			    const struct sm_pg_file *files, size_t n, bool force, char uuid_out[33],
 			    struct strbuf *err);
+	int (*update_artifact)(struct sm_store *st, const struct sm_artifact_row *row,
+			       const char *expected, struct strbuf *err);
 	int (*migrate_to)(const char *url, int version, struct strbuf *err);
 	int (*version)(const char *url, struct strbuf *err);
 	int latest;

@@ -18,6 +18,8 @@
 #include "skillmeat/ops.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
+#include "skillmeat/ops_team.h"
+#include "skillmeat/store_pg.h"
 #include "util/banned.h"
 
 struct mjob {
@@ -30,6 +32,7 @@ struct mjob {
 	char **items[SM_FM_FIELD_COUNT];
 	size_t n_items[SM_FM_FIELD_COUNT];
 	struct sm_fm_edit fields;
+	const char *tenant; /* team mode: the request's tenant (outlives the job) */
 	/* out */
 	int r;
 	struct sm_edit_result res;
@@ -85,6 +88,28 @@ static void meta_work(void *arg)
 	sm_cache_close(cache);
 }
 
+/* Team mode: the edit on the team store, a connection of this worker's own. */
+static void team_meta_work(void *arg)
+{
+	struct mjob *j = arg;
+	struct sm_store *st = NULL;
+	const char *colon = strchr(j->type_name, ':');
+	char *type = colon ? sm_strndup(j->type_name, (size_t)(colon - j->type_name)) : NULL;
+
+	if (!type) {
+		j->r = sm_err(&j->err, -ENOMEM, "out of memory");
+		return;
+	}
+	j->r = sm_store_pg_open(j->app->team_url, j->tenant, &st, &j->err);
+	if (j->r == 0)
+		j->r = sm_ops_team_edit(st, j->collection, type, colon + 1, &j->fields, j->expected,
+					&j->res, &j->err);
+	if (j->r == 0 && j->res.changed)
+		api_invalidate(j->app, NULL);
+	sm_store_free(st);
+	sm_free(type);
+}
+
 static int answer(struct sm_http_req *req, struct mjob *j)
 {
 	struct sm_cache *cache = api_cache(req);
@@ -123,6 +148,9 @@ static void meta_done(struct sm_http_req *req, void *arg)
 
 	if (!req)
 		goto out;
+	/* the loop thread's store may have served another tenant meanwhile */
+	if (j->tenant && sm_store_pg_set_tenant(api_cache(req)->store, j->tenant, NULL) == 0)
+		api_cache(req)->tenant = j->tenant;
 	if (j->r == 0 && j->res.conflict) {
 		json_t *d = json_pack("{s:s, s:s, s:s}", "error", "conflict", "message",
 				      "The artifact was changed since that revision; "
@@ -282,7 +310,8 @@ static int art_metadata(struct sm_http_req *req, void *data)
 		r = -ENOMEM;
 	if (r < 0)
 		goto out;
-	r = sm_http_defer(req, meta_work, meta_done, j);
+	j->tenant = app->team_url ? cache->tenant : NULL;
+	r = sm_http_defer(req, app->team_url ? team_meta_work : meta_work, meta_done, j);
 	if (r == 0) {
 		j = NULL;
 		r = SM_HTTP_DEFERRED;

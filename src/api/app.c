@@ -225,7 +225,8 @@ static int team_before(struct sm_app *app, struct sm_http_req *req, struct sm_ap
 				    "is not the user's");
 		return -EACCES;
 	}
-	if (!strcmp(ep, API_PREFIX "/team/artifacts"))
+	if (!strcmp(ep, API_PREFIX "/team/artifacts") ||
+	    (!strcmp(ep, API_PREFIX "/artifacts/{id}/metadata") && !strcmp(req->method, "PUT")))
 		return 0;
 	if (!strncmp(ep, API_PREFIX "/artifacts/{id}/files", strlen(API_PREFIX "/artifacts/{id}/files")) ||
 	    (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)) {

@@ -1235,6 +1235,31 @@ static int pg_put_artifact(struct sm_store *st, const struct sm_artifact_row *ro
 	return r < 0 ? r : created;
 }
 
+static int pg_update_artifact(struct sm_store *st, const struct sm_artifact_row *row,
+			      const char *expected, struct strbuf *err)
+{
+	struct pg_store *s = pg(st);
+	char hash[17];
+	struct pgp p = {{s->tenant, row->uuid, expected, hash, row->title, row->description,
+			 row->author, row->license, row->version, row->tags_json, row->tools_json,
+			 row->updated},
+			12};
+	PGresult *res = NULL;
+	int r;
+
+	sm_artifact_row_hash(row, hash);
+	r = pg_run(s->conn,
+		   "UPDATE artifacts SET row_hash = $4, revision = revision + 1, title = $5,"
+		   " description = $6, author = $7, license = $8, version = $9, tags_json = $10,"
+		   " tools_json = $11, updated = $12"
+		   " WHERE tenant_id = $1 AND uuid = $2 AND row_hash = $3",
+		   &p, &res, err, "cannot update the artifact");
+	if (r == 0)
+		r = strcmp(PQcmdTuples(res), "1") == 0;
+	PQclear(res);
+	return r;
+}
+
 static int pg_open(const char *url, const char *tenant, struct sm_store **ret, struct strbuf *err)
 {
 	struct pg_store *s = sm_calloc(1, sizeof(*s));
@@ -1262,6 +1287,7 @@ const struct sm_pg_ops sm_pg_module = {
 	.open = pg_open,
 	.set_tenant = pg_set_tenant,
 	.put_artifact = pg_put_artifact,
+	.update_artifact = pg_update_artifact,
 	.migrate_to = pg_migrate_to,
 	.version = pg_version,
 	.latest = SM_PG_LATEST,

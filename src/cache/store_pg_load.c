@@ -52,6 +52,12 @@ int sm_store_pg_put_artifact(struct sm_store *st, const struct sm_artifact_row *
 	return pg_ops->put_artifact(st, row, files, n, force, uuid_out, err);
 }
 
+int sm_store_pg_update_artifact(struct sm_store *st, const struct sm_artifact_row *row,
+				const char *expected, struct strbuf *err)
+{
+	return pg_ops->update_artifact(st, row, expected, err);
+}
+
 int sm_pg_migrate_to(const char *url, int version, struct strbuf *err)
 {
 	const struct sm_pg_ops *ops = ops_get(err);

@@ -8,6 +8,8 @@
 #include "skillmeat/artifact.h"
 #include "skillmeat/base64.h"
 #include "skillmeat/cache.h"
+#include "skillmeat/edit.h"
+#include "skillmeat/frontmatter.h"
 #include "skillmeat/error.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/metadata.h"
@@ -228,5 +230,94 @@ out:
 	sm_free(bodies);
 	sm_free(files);
 	sm_free(pf);
+	return r;
+}
+
+/* A list field as the row stores it: a JSON array of strings. */
+static char *items_json(const struct sm_fm_value *v)
+{
+	return json_list(v->items, v->items ? v->n_items : 0, NULL);
+}
+
+static int apply(struct sm_artifact_row *row, const struct sm_fm_edit *fields)
+{
+	char **str[] = {
+	    [SM_FM_TITLE] = &row->title,	     [SM_FM_DESCRIPTION] = &row->description,
+	    [SM_FM_AUTHOR] = &row->author,	     [SM_FM_LICENSE] = &row->license,
+	    [SM_FM_VERSION] = &row->version,	     [SM_FM_TAGS] = &row->tags_json,
+	    [SM_FM_TOOLS] = &row->tools_json,
+	};
+	char now[SM_ISO_MAX];
+
+	for (int f = 0; f < SM_FM_FIELD_COUNT; f++) {
+		const struct sm_fm_value *v = &fields->f[f];
+		char *nv = NULL;
+
+		if (!v->set)
+			continue;
+		if (f == SM_FM_TAGS || f == SM_FM_TOOLS)
+			nv = items_json(v);
+		else if (v->str)
+			nv = sm_strdup(v->str);
+		if (!nv && (f == SM_FM_TAGS || f == SM_FM_TOOLS || v->str))
+			return -ENOMEM;
+		sm_free(*str[f]);
+		*str[f] = nv;
+	}
+	if (sm_time_now_iso(now) == 0) {
+		sm_free(row->updated);
+		if (!(row->updated = sm_strdup(now)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int sm_ops_team_edit(struct sm_store *st, const char *collection, const char *type,
+		     const char *name, const struct sm_fm_edit *fields, const char *expected,
+		     struct sm_edit_result *ret, struct strbuf *err)
+{
+	struct sm_artifact_row row = {0};
+	char *was = NULL;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if ((r = sm_edit_check(fields, err)) < 0)
+		return r;
+	if ((r = sm_store_get_artifact_by_key(st, collection, type, name, &row, err)) < 0)
+		return r;
+	ret->collection = sm_strdup(collection);
+	ret->type = sm_strdup(type);
+	ret->name = sm_strdup(name);
+	was = sm_strdup(row.row_hash);
+	if (!ret->collection || !ret->type || !ret->name || !was) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (expected && !sm_edit_revision_matches(expected, row.row_hash)) {
+		ret->conflict = true;
+		goto current;
+	}
+	if ((r = apply(&row, fields)) < 0) {
+		r = sm_err(err, r, "out of memory");
+		goto out;
+	}
+	/* the compare-and-set: a commit of another edit since our read makes this one lose */
+	r = sm_store_pg_update_artifact(st, &row, was, err);
+	if (r < 0)
+		goto out;
+	ret->conflict = r == 0;
+	ret->changed = r == 1;
+	r = 0;
+current:
+	sm_artifact_row_release(&row);
+	if ((r = sm_store_get_artifact_by_key(st, collection, type, name, &row, err)) < 0)
+		goto out;
+	if (!(ret->current_revision = sm_strdup(row.row_hash)))
+		r = sm_err(err, -ENOMEM, "out of memory");
+out:
+	sm_free(was);
+	sm_artifact_row_release(&row);
+	if (r < 0)
+		sm_edit_result_release(ret);
 	return r;
 }

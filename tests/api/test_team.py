@@ -19,7 +19,10 @@
 - uploads (POST /api/v1/team/artifacts) through one instance seen through
   another at its very next request, 409 on a clash, force, concurrent uploads
   of one name through two instances (exactly one wins), bad input refused,
-  an upload lands in its token's tenant only.
+  an upload lands in its token's tenant only;
+- metadata edits with If-Match across two instances: the other instance shows
+  the edit at its next request, an old ETag is 409 with the current revision,
+  two edits from one ETag through two instances: exactly one wins.
 
 The seed rows are written with psql (as another client would).
 usage: test_team.py   (SKILLMEAT_BIN names the program)
@@ -468,6 +471,63 @@ def test_writes(url):
     t.stop()
 
 
+def put_meta(s, ident, body, if_match=None, token=None):
+    h = {}
+    if if_match:
+        h["If-Match"] = if_match
+    if token:
+        h["Authorization"] = f"Bearer {token}"
+    st, data, r = s.request("PUT", f"/api/v1/artifacts/{ident}/metadata", body=body, headers=h)
+    return st, (json.loads(data) if data else None), r.getheader("ETag")
+
+
+def test_edits(url):
+    a = Server(home("edit-a"), "--store", url)
+    b = Server(home("edit-b"), "--store", url)
+    d, r = a.get("/artifacts/skill:delta")
+    etag = r.getheader("ETag")
+    st, body, etag2 = put_meta(b, "skill:delta", {"description": "Edited via B", "tags": ["x", "y"]},
+                               if_match=etag)
+    check(st == 200 and body["metadata"]["description"] == "Edited via B" and etag2 != etag,
+          f"PUT metadata through B with A's ETag: 200, a new ETag ({st} {body if st != 200 else ''})")
+    d, _ = a.get("/artifacts/skill:delta")
+    check(d["metadata"]["description"] == "Edited via B" and d["tags"] == ["x", "y"],
+          "A shows B's edit at its next request")
+    st, body, _ = put_meta(a, "skill:delta", {"description": "stale"}, if_match=etag)
+    check(st == 409 and body["detail"]["error"] == "conflict"
+          and body["detail"]["current_revision"] in etag2,
+          f"the old ETag through A: 409 with the current revision ({st} {body})")
+    d, _ = b.get("/artifacts/skill:delta")
+    check(d["metadata"]["description"] == "Edited via B", "the refused edit wrote nothing")
+    for i in range(4):
+        _, r = a.get("/artifacts/skill:delta")
+        tag = r.getheader("ETag")
+        with concurrent.futures.ThreadPoolExecutor(2) as ex:
+            res = list(ex.map(lambda sv: put_meta(sv[0], "skill:delta",
+                                                  {"description": f"round {i} by {sv[1]}"},
+                                                  if_match=tag),
+                              ((a, "A"), (b, "B"))))
+        codes = sorted(x[0] for x in res)
+        check(codes == [200, 409], f"round {i}: one edit through A and B from one ETag wins ({codes})")
+        winner = "A" if res[0][0] == 200 else "B"
+        d, _ = b.get("/artifacts/skill:delta")
+        check(d["metadata"]["description"] == f"round {i} by {winner}",
+              f"round {i}: the stored description is the winner's ({winner})")
+    st, body, _ = put_meta(a, "skill:delta", {"description": "no precondition"})
+    check(st == 200, f"no If-Match: the edit proceeds ({st})")
+    st, body, _ = put_meta(a, "skill:nothere", {"description": "x"})
+    check(st == 404, f"an unknown artifact: 404 ({st})")
+    b.stop()
+    a.stop()
+    t = Server(home("tokens-e", '[team.tokens]\ntok-default = "default"\ntok-acme = "acme"\n'),
+               "--store", url)
+    st, body, _ = put_meta(t, "skill:delta", {"description": "Acme edit"}, token="tok-acme")
+    check(st == 200, f"acme edits its skill:delta ({st})")
+    d, _ = t.get("/artifacts/skill:delta", token="tok-default")
+    check(d["metadata"]["description"] == "no precondition", "default's skill:delta untouched by acme's edit")
+    t.stop()
+
+
 def main():
     global PG
     try:
@@ -487,6 +547,7 @@ def main():
     s.stop()
     test_config_store(url)
     test_writes(url)
+    test_edits(url)
     cleanup()
     print(f"{CHECKS} passed, 0 failed")
 
