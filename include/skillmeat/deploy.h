@@ -63,6 +63,8 @@ struct sm_tracking {
 	bool written; /* saved (or removed) by sm_tracking_save since the load */
 	/* (type, stem, profile) -> first index + 1, built on first find; NULL: none */
 	struct sm_hashmap *index;
+	/* a folder of this root deploy found real (no symlink up to the root) in this run */
+	char *checked;
 };
 
 /*

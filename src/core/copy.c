@@ -42,7 +42,8 @@ bool sm_copy_skipped(const char *name)
 
 /* One copy run: paths for messages and links, the hash and records when traced. */
 struct run {
-	const char *root;	/* src resolved (symlinks must stay inside) */
+	const char *src;
+	char *root;		/* src resolved (symlinks must stay inside), NULL until needed */
 	struct strbuf spath;	/* src/rel of the entry at hand */
 	struct strbuf rel;	/* its path relative to src */
 	struct sm_copy_trace *t;
@@ -186,7 +187,13 @@ static int copy_entry(struct run *c, int sfd, int dfd, const char *name, unsigne
 					     : S_ISREG(st.st_mode) ? DT_REG : DT_FIFO;
 	}
 	if (type == DT_LNK) {
-		char *real = realpath(c->spath.buf, NULL);
+		char *real;
+
+		/* the source resolved once, when the first link asks */
+		if (!c->root && !(c->root = realpath(c->src, NULL)))
+			return sm_err(err, -errno, "cannot resolve '%s': %s", c->src,
+				      sm_strerror(errno));
+		real = realpath(c->spath.buf, NULL);
 
 		if (!real) /* a dangling link: nothing to copy, as shutil would fail */
 			return sm_err(err, -ENOENT, "broken symlink '%s'", c->spath.buf);
@@ -291,9 +298,8 @@ out:
 int sm_copy_artifact_traced(const char *src, const char *dst, struct sm_copy_trace *t,
 			    struct strbuf *err)
 {
-	struct run c = { .t = t, .spath = STRBUF_INIT, .rel = STRBUF_INIT };
+	struct run c = { .src = src, .t = t, .spath = STRBUF_INIT, .rel = STRBUF_INIT };
 	struct stat st;
-	char *root = NULL;
 	int in, r;
 
 	in = open(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -322,11 +328,7 @@ int sm_copy_artifact_traced(const char *src, const char *dst, struct sm_copy_tra
 	if (S_ISREG(st.st_mode)) {
 		r = copy_fd(&c, in, &st, AT_FDCWD, dst, dst, err);
 		close(in);
-	} else if (!(root = realpath(src, NULL))) {
-		r = sm_err(err, -errno, "cannot resolve '%s': %s", src, sm_strerror(errno));
-		close(in);
 	} else {
-		c.root = root;
 		r = copy_dir(&c, in, AT_FDCWD, dst, 0, err);
 	}
 	if (r == 0 && c.h)
@@ -334,7 +336,7 @@ int sm_copy_artifact_traced(const char *src, const char *dst, struct sm_copy_tra
 out:
 	sm_sha256_free(c.h);
 	sm_free(c.buf);
-	free(root);
+	free(c.root);
 	sm_strbuf_release(&c.spath);
 	sm_strbuf_release(&c.rel);
 	return r;

@@ -72,15 +72,29 @@ int sm_deploy_source_hash(const char *path, char hex[SM_SHA256_HEX_LEN + 1], str
 /*
  * project/root/rel, refusing a symlink or a non-folder at any existing
  * folder level on the way (never followed), and at the last component
- * unless link_ok.
+ * unless link_ok. *checked (when given) is a folder this run already found
+ * real, all the way up: a target inside it needs only its own lstat, and it
+ * becomes the target's folder once that is found real. *last and *exists
+ * (when given) get the target's lstat.
  */
-static int target_path(const char *project, const char *root, const char *rel, bool link_ok,
-		       struct strbuf *out, struct strbuf *err)
+static int target_path_at(const char *project, const char *root, const char *rel, bool link_ok,
+			  char **checked, struct stat *last, bool *exists, struct strbuf *out,
+			  struct strbuf *err)
 {
 	struct stat st;
-	size_t mark;
+	const char *slash;
 	int r;
 
+	if (exists)
+		*exists = false;
+	sm_strbuf_reset(out);
+	r = sm_strbuf_addf(out, "%s/%s/%s", project, root, rel);
+	if (r < 0)
+		return sm_err(err, r, "out of memory");
+	slash = strrchr(out->buf, '/');
+	if (checked && *checked && strlen(*checked) == (size_t)(slash - out->buf) &&
+	    !strncmp(out->buf, *checked, (size_t)(slash - out->buf)))
+		goto last;
 	sm_strbuf_reset(out);
 	r = sm_strbuf_addf(out, "%s/%s", project, root);
 	if (r < 0)
@@ -101,18 +115,34 @@ static int target_path(const char *project, const char *root, const char *rel, b
 				      "'%s' is a symlink or not a folder: refused (a deployment "
 				      "never leaves the project)",
 				      out->buf);
-		mark = out->len;
+		if (!e && checked) {
+			sm_free(*checked);
+			*checked = sm_strdup(out->buf); /* no memory: checked again next time */
+		}
 		r = e ? sm_strbuf_addf(out, "/%.*s", (int)(e - s), s) : sm_strbuf_addf(out, "/%s", s);
 		if (r < 0)
 			return sm_err(err, r, "out of memory");
 		if (!e)
 			break;
 		s = e + 1;
-		(void)mark;
 	}
-	if (lstat(out->buf, &st) == 0 && S_ISLNK(st.st_mode) && !link_ok)
-		return sm_err(err, -EPERM, "'%s' is a symlink: refused (not followed)", out->buf);
+last:
+	if (lstat(out->buf, &st) == 0) {
+		if (S_ISLNK(st.st_mode) && !link_ok)
+			return sm_err(err, -EPERM, "'%s' is a symlink: refused (not followed)",
+				      out->buf);
+		if (last)
+			*last = st;
+		if (exists)
+			*exists = true;
+	}
 	return 0;
+}
+
+static int target_path(const char *project, const char *root, const char *rel, bool link_ok,
+		       struct strbuf *out, struct strbuf *err)
+{
+	return target_path_at(project, root, rel, link_ok, NULL, NULL, NULL, out, err);
 }
 
 int sm_rec_target(const struct sm_tracking *t, const struct sm_toml_value *rec, struct strbuf *out,
@@ -270,12 +300,12 @@ int sm_deploy_one(struct sm_tracking *t, const struct sm_profile *p,
 		r = sm_err(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	r = target_path(t->project, t->root, rel.buf, true, &target, &e);
+	r = target_path_at(t->project, t->root, rel.buf, true, &t->checked, &st, &exists, &target,
+			   &e);
 	if (r < 0) {
 		r = fail_result(ret, "%s%s", e.buf, "");
 		goto out;
 	}
-	exists = lstat(target.buf, &st) == 0;
 	was_link = exists && S_ISLNK(st.st_mode);
 	/* nothing at the target: the copy hashes what it writes, nothing to compare first */
 	if (exists || opts->symlink) {
@@ -350,7 +380,9 @@ int sm_deploy_one(struct sm_tracking *t, const struct sm_profile *p,
 			r = sm_err(err, -ENOMEM, "out of memory");
 			goto out;
 		}
-		r = sm_fs_mkdir_p(dir.buf, 0755, &e);
+		/* the target's folder, unless found real above */
+		if (!t->checked || strcmp(t->checked, dir.buf))
+			r = sm_fs_mkdir_p(dir.buf, 0755, &e);
 		if (r == 0)
 			r = sm_fs_remove_tree(stage.buf, &e);
 		if (r == 0) {
@@ -578,13 +610,14 @@ static int dup_into(char **dst, const char *s)
 }
 
 static int status_of(struct sm_home *home, struct coll_cache *cc, struct sm_hashcache *hc,
-		     const struct sm_tracking *t, const struct sm_toml_value *rec,
+		     const struct sm_tracking *t, const struct sm_toml_value *rec, char **checked,
 		     struct sm_dep_status *s)
 {
 	struct strbuf target = STRBUF_INIT, e = STRBUF_INIT, src = STRBUF_INIT;
 	const char *b = sm_rec_hash(rec);
 	struct sm_collection *c;
 	struct stat st;
+	bool exists;
 	int r;
 
 	memset(s, 0, sizeof(*s));
@@ -616,12 +649,13 @@ static int status_of(struct sm_home *home, struct coll_cache *cc, struct sm_hash
 		}
 	}
 	/* the project side */
-	if (sm_rec_target(t, rec, &target, &e) < 0) {
+	if (target_path_at(t->project, t->root, sm_rec_path(rec), sm_rec_is_symlink(rec), checked,
+			   &st, &exists, &target, &e) < 0) {
 		s->state = SM_DEP_ERROR;
 		r = dup_into(&s->error, e.buf);
 		goto out;
 	}
-	if (lstat(target.buf, &st) < 0) {
+	if (!exists) {
 		s->state = SM_DEP_MISSING;
 		goto out;
 	}
@@ -673,6 +707,7 @@ int sm_deploy_status(struct sm_home *home, const char *project, const char *prof
 		hc = NULL;
 	for (size_t k = 0; k < nroots && r == 0; k++) {
 		struct sm_tracking *t = NULL;
+		char *checked = NULL; /* the folder of the last target, found real */
 
 		if (profile && strcmp(roots[k], p.root))
 			continue;
@@ -694,12 +729,13 @@ int sm_deploy_status(struct sm_home *home, const char *project, const char *prof
 				l.items = nv;
 				alloc = na;
 			}
-			r = status_of(home, &cc, hc, t, rec, &l.items[l.len]);
+			r = status_of(home, &cc, hc, t, rec, &checked, &l.items[l.len]);
 			l.len++;
 			if (r < 0)
 				r = sm_err(err, r, "out of memory");
 		}
 		sm_tracking_free(t);
+		sm_free(checked);
 	}
 	for (size_t i = 0; i < cc.n; i++)
 		sm_collection_free(cc.v[i]);

@@ -283,6 +283,7 @@ void sm_tracking_free(struct sm_tracking *t)
 	sm_free(t->path);
 	sm_toml_free(t->doc);
 	sm_hashmap_free(t->index);
+	sm_free(t->checked);
 	sm_free(t);
 }
 

@@ -582,6 +582,33 @@ static int under(const char *path, const char *root)
  * symlink counts) must resolve under base; the rest cannot escape since it has
  * no ".." and no symlinks yet.
  */
+/*
+ * No symlink among the components of joined below base (one lstat each, up
+ * to the first missing one): with no ".." either, it stays under base.
+ */
+static bool no_link_below(char *joined, size_t base_len)
+{
+	size_t n = strlen(joined);
+	struct stat st;
+
+	for (size_t i = base_len + 1; i <= n; i++) {
+		int rc, e;
+
+		if ((joined[i] != '/' && joined[i] != '\0') || joined[i - 1] == '/')
+			continue;
+		joined[i] = '\0';
+		rc = lstat(joined, &st);
+		e = errno;
+		if (i < n)
+			joined[i] = '/';
+		if (rc < 0) /* nothing below a missing component exists */
+			return e == ENOENT || e == ENOTDIR;
+		if (S_ISLNK(st.st_mode))
+			return false;
+	}
+	return true;
+}
+
 static int check_escape(const char *base, char *joined, size_t base_len, const char *rel,
 			size_t rel_len, struct strbuf *err)
 {
@@ -590,6 +617,8 @@ static int check_escape(const char *base, char *joined, size_t base_len, const c
 	struct stat st;
 	int r;
 
+	if (base_len && no_link_below(joined, base_len))
+		return 0;
 	r = real_path(base, rbase);
 	if (r == -ENOENT || r == -ENOTDIR)
 		return 0; /* base not there: nothing can be a symlink yet */
