@@ -8,7 +8,8 @@ struct strbuf;
  * The parts of skillmeat that need heavy libraries (git sources: libgit2;
  * serve: libh2o; telling a running server: libcurl) are shared modules loaded
  * on first use, so the verbs that never touch the network or serve start
- * with libc, SQLite, jansson, libyaml and libcrypto only.
+ * with libc, SQLite, jansson and libyaml only (libcrypto is opened when
+ * something is first hashed: src/util/crypto.c).
  *
  * Load the module file (e.g. "skillmeat-serve.so") and return its exported
  * table symbol in *ret. The module is looked for next to the running

@@ -6,7 +6,10 @@
 
 #define SM_SHA256_HEX_LEN 64
 
-/* Incremental SHA-256 over libcrypto's EVP API. Opaque. */
+/*
+ * Incremental SHA-256 over libcrypto's EVP API (opened on first use). Opaque.
+ * -ELIBACC when libcrypto cannot be loaded.
+ */
 struct sm_sha256;
 
 int sm_sha256_new(struct sm_sha256 **ret);

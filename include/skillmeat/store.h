@@ -139,6 +139,13 @@ struct sm_artifact_query {
 	const char *after_value;
 	size_t limit;  /* 1..SM_STORE_MAX_LIMIT, 0 = 20 */
 	bool no_total; /* skip total_count (left -1) */
+	/*
+	 * Only the strings a listing line shows: collection, type, name,
+	 * description, tags_json, version, origin and content_hash (and every
+	 * integer); the other strings of the rows are left NULL. The CLI's
+	 * table of 10,000 rows would otherwise copy 26 strings a row.
+	 */
+	bool brief;
 };
 
 #define SM_STORE_MAX_LIMIT 1000

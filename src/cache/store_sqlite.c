@@ -38,6 +38,15 @@
 	" a.added, a.updated, a.content_hash, a.lock_hash, a.file_count, a.total_size, a.fingerprint,"        \
 	" a.stale, a.synced_at, a.revision, a.row_hash"
 #define ART_NCOLS 30
+/*
+ * The same positions for a brief read (sm_artifact_query.brief): the strings
+ * a listing line does not show are NULL, so no row decodes them.
+ */
+#define ART_COLS_BRIEF                                                                             \
+	"NULL, a.collection, a.type, a.name, NULL, NULL, a.description, NULL, NULL, a.tags_json,"  \
+	" NULL, a.version, NULL, a.origin, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"              \
+	" a.content_hash, NULL, a.file_count, a.total_size, NULL, a.stale, a.synced_at,"           \
+	" a.revision, NULL"
 
 /* ---------------------------------------------------------------------------
  * SQLite backend: statement cache and helpers
@@ -185,20 +194,46 @@ int sm_sq_col_str(sqlite3_stmt *st, int col, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-/* Read ART_COLS starting at column base (plus member_added_at when with_member). */
-static int read_row(sqlite3_stmt *st, int base, bool with_member, struct sm_artifact_row *row)
+/* A string field a brief row holds (sm_artifact_query.brief). */
+static bool brief_field(size_t i)
+{
+	switch (sm_artifact_fields[i].off) {
+	case offsetof(struct sm_artifact_row, collection):
+	case offsetof(struct sm_artifact_row, type):
+	case offsetof(struct sm_artifact_row, name):
+	case offsetof(struct sm_artifact_row, description):
+	case offsetof(struct sm_artifact_row, tags_json):
+	case offsetof(struct sm_artifact_row, version):
+	case offsetof(struct sm_artifact_row, origin):
+	case offsetof(struct sm_artifact_row, content_hash):
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Read ART_COLS starting at column base (plus member_added_at when
+ * with_member); brief: only the brief_field strings.
+ */
+static int read_row(sqlite3_stmt *st, int base, bool with_member, bool brief,
+		    struct sm_artifact_row *row)
 {
 	int r = 0;
 
 	memset(row, 0, sizeof(*row));
 	for (size_t i = 0; i < SM_ARTIFACT_NFIELDS && r == 0; i++) {
-		if (sm_artifact_fields[i].kind == SM_FIELD_STR)
-			r = sm_sq_col_str(st, base + (int)i, str_field(row, i));
-		else
+		if (sm_artifact_fields[i].kind != SM_FIELD_STR)
 			*(int64_t *)((char *)row + sm_artifact_fields[i].off) =
 			    sqlite3_column_int64(st, base + (int)i);
+		else if (!brief || brief_field(i))
+			r = sm_sq_col_str(st, base + (int)i, str_field(row, i));
 	}
-	if (r == 0) {
+	if (r == 0 && brief) {
+		row->stale = sqlite3_column_int(st, base + SM_ARTIFACT_NFIELDS) != 0;
+		row->synced_at = sqlite3_column_int64(st, base + SM_ARTIFACT_NFIELDS + 1);
+		row->revision = sqlite3_column_int64(st, base + SM_ARTIFACT_NFIELDS + 2);
+	} else if (r == 0) {
 		row->stale = sqlite3_column_int(st, base + SM_ARTIFACT_NFIELDS) != 0;
 		row->synced_at = sqlite3_column_int64(st, base + SM_ARTIFACT_NFIELDS + 1);
 		row->revision = sqlite3_column_int64(st, base + SM_ARTIFACT_NFIELDS + 2);
@@ -213,8 +248,8 @@ static int read_row(sqlite3_stmt *st, int base, bool with_member, struct sm_arti
 
 /* Step st to the end, appending rows into a growing array. */
 static int read_rows(struct sqlite_store *s, sqlite3_stmt *st, int base, bool with_member,
-		     size_t max, struct sm_artifact_row **rows, size_t *n, size_t *alloc,
-		     bool *more, struct strbuf *err)
+		     bool brief, size_t max, struct sm_artifact_row **rows, size_t *n,
+		     size_t *alloc, bool *more, struct strbuf *err)
 {
 	int rc;
 
@@ -228,8 +263,8 @@ static int read_rows(struct sqlite_store *s, sqlite3_stmt *st, int base, bool wi
 		}
 		if (SM_GROW(*rows, *alloc, *n + 1) < 0)
 			return sm_err(err, -ENOMEM, "out of memory");
-		if (read_row(st, base, with_member, &(*rows)[*n]) < 0)
-			return sm_err(err, -ENOMEM, "out of memory");
+		if ((rc = read_row(st, base, with_member, brief, &(*rows)[*n])) < 0)
+			return sm_err(err, rc, "cannot read artifacts: %s", sm_strerror(rc));
 		(*n)++;
 	}
 	if (rc != SQLITE_DONE)
@@ -610,8 +645,8 @@ static int get_one(struct sqlite_store *s, const char *sql, const char *n1, cons
 		return sm_err(err, -ENOENT, "%s: not in cache", what);
 	if (rc != SQLITE_ROW)
 		return sm_sq_fail(s, rc, err, what);
-	if (read_row(st, 0, false, ret) < 0)
-		return sm_err(err, -ENOMEM, "out of memory");
+	if ((rc = read_row(st, 0, false, false, ret)) < 0)
+		return sm_err(err, rc, "%s: %s", what, sm_strerror(rc));
 	return 0;
 }
 
@@ -649,7 +684,7 @@ static int get_all(struct sqlite_store *s, const char *sql, const char *n1, cons
 		rc = sm_sq_bind_text(q, n2, v2);
 	if (rc != SQLITE_OK)
 		return sm_sq_fail(s, rc, err, "cannot list artifacts");
-	r = read_rows(s, q, 0, false, SIZE_MAX, &rows, &n, &alloc, NULL, err);
+	r = read_rows(s, q, 0, false, false, SIZE_MAX, &rows, &n, &alloc, NULL, err);
 	if (r < 0) {
 		sm_artifact_rows_free(rows, n);
 		return r;
@@ -910,7 +945,7 @@ static bool only_members_filter(const struct sm_artifact_query *q)
 static int build_page_sql(const struct sm_artifact_query *q, enum member_plan plan,
 			  struct strbuf *sql)
 {
-	int r = sm_strbuf_addstr(sql, "SELECT " ART_COLS);
+	int r = sm_strbuf_addstr(sql, q->brief ? "SELECT " ART_COLS_BRIEF : "SELECT " ART_COLS);
 
 	if (r == 0 && plan == MEMBERS_JOIN)
 		r = sm_strbuf_addstr(sql, ", m.added_at");
@@ -1001,8 +1036,8 @@ static int search_page(struct sqlite_store *s, const struct sm_artifact_query *q
 		r = sm_sq_fail(s, rc, err, "cannot bind artifact query");
 		goto out;
 	}
-	r = read_rows(s, st, 0, member, limit, &page->rows, &page->n, &alloc, &page->has_next,
-		      err);
+	r = read_rows(s, st, 0, member, q->brief, limit, &page->rows, &page->n, &alloc,
+		      &page->has_next, err);
 	if (r == 0)
 		page->total_count = total;
 out:
@@ -1071,8 +1106,8 @@ static int sq_list_artifacts(struct sm_store *st, const struct sm_artifact_query
 		r = sm_sq_fail(s, rc, err, "cannot bind artifact query");
 		goto out;
 	}
-	r = read_rows(s, stmt, 0, plan != MEMBERS_NONE, limit, &page.rows, &page.n, &alloc,
-		      &page.has_next, err);
+	r = read_rows(s, stmt, 0, plan != MEMBERS_NONE, q->brief, limit, &page.rows, &page.n,
+		      &alloc, &page.has_next, err);
 	sm_sq_stmt_donep(&stmt);
 	if (r < 0 || q->no_total)
 		goto out;
@@ -1182,7 +1217,7 @@ static int sq_list_stale(struct sm_store *st, const char *collection, int64_t no
 		rc = sm_sq_bind_int(q, ":limit", (int64_t)limit);
 	if (rc != SQLITE_OK)
 		return sm_sq_fail(s, rc, err, "cannot list stale artifacts");
-	r = read_rows(s, q, 1, false, limit, &rows, &n, &alloc, NULL, err);
+	r = read_rows(s, q, 1, false, false, limit, &rows, &n, &alloc, NULL, err);
 	if (r < 0) {
 		sm_artifact_rows_free(rows, n);
 		return r;
@@ -1233,85 +1268,6 @@ static int sq_revision(struct sm_store *st, char out[SM_STORE_REVISION_MAX], str
 	snprintf(out, SM_STORE_REVISION_MAX, "%.16s-%lld", epoch,
 		 (long long)sqlite3_column_int64(q, 1));
 	return 0;
-}
-
-
-static int sq_get_sync_state(struct sm_store *st, const char *collection, char **ret,
-			     struct strbuf *err)
-{
-	struct sqlite_store *s = sm_sq(st);
-	_cleanup_stmt_ sqlite3_stmt *q = NULL;
-	char *v = NULL;
-	int r, rc;
-
-	r = sm_sq_prepare(s, "SELECT files_fp FROM sync_state WHERE collection = :c", &q, err);
-	if (r < 0)
-		return r;
-	rc = sm_sq_bind_text(q, ":c", collection);
-	if (rc != SQLITE_OK)
-		return sm_sq_fail(s, rc, err, "cannot read the sync state");
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		r = sm_sq_col_str(q, 0, &v);
-		if (r < 0)
-			return r;
-	} else if (rc != SQLITE_DONE) {
-		return sm_sq_fail(s, rc, err, "cannot read the sync state");
-	}
-	*ret = v;
-	return 0;
-}
-
-static int sq_list_fingerprints(struct sm_store *st, const char *collection,
-				struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err)
-{
-	struct sqlite_store *s = sm_sq(st);
-	_cleanup_stmt_ sqlite3_stmt *q = NULL;
-	struct sm_artifact_row *rows = NULL;
-	size_t n = 0, alloc = 0;
-	int r, rc;
-
-	r = sm_sq_prepare(s,
-			  /* a row without updated (before migration 9) has to be read again */
-			  "SELECT type, name, path, CASE WHEN updated IS NULL THEN NULL"
-			  " ELSE fingerprint END, stale, synced_at FROM artifacts"
-			  " WHERE collection = :c ORDER BY type, name",
-			  &q, err);
-	if (r < 0)
-		return r;
-	rc = sm_sq_bind_text(q, ":c", collection);
-	if (rc != SQLITE_OK)
-		return sm_sq_fail(s, rc, err, "cannot read fingerprints");
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		struct sm_artifact_row *row;
-
-		if (SM_GROW(rows, alloc, n + 1) < 0) {
-			r = sm_err(err, -ENOMEM, "out of memory");
-			goto fail;
-		}
-		row = &rows[n];
-		memset(row, 0, sizeof(*row));
-		n++;
-		if ((r = sm_sq_col_str(q, 0, &row->type)) < 0 ||
-		    (r = sm_sq_col_str(q, 1, &row->name)) < 0 ||
-		    (r = sm_sq_col_str(q, 2, &row->path)) < 0 ||
-		    (r = sm_sq_col_str(q, 3, &row->fingerprint)) < 0) {
-			r = sm_err(err, -ENOMEM, "out of memory");
-			goto fail;
-		}
-		row->stale = sqlite3_column_int(q, 4) != 0;
-		row->synced_at = sqlite3_column_int64(q, 5);
-	}
-	if (rc != SQLITE_DONE) {
-		r = sm_sq_fail(s, rc, err, "cannot read fingerprints");
-		goto fail;
-	}
-	*ret = rows;
-	*ret_n = n;
-	return (int)n;
-fail:
-	sm_artifact_rows_free(rows, n);
-	return r;
 }
 
 static int sq_list_collection_names(struct sm_store *st, char ***ret, size_t *ret_n,
@@ -1409,23 +1365,6 @@ static int sq_bulk_end(struct sm_store *st, int64_t mark, struct strbuf *err)
 	return r < 0 ? r : 0;
 }
 
-static int sq_set_sync_state(struct sm_store *st, const char *collection, const char *fp,
-			     struct strbuf *err)
-{
-	int r;
-
-	if (!fp)
-		r = sm_sq_write3(sm_sq(st), "DELETE FROM sync_state WHERE collection = :c", ":c",
-				 collection, NULL, NULL, NULL, NULL, err, "cannot write the sync state");
-	else
-		r = sm_sq_write3(sm_sq(st),
-				 "INSERT INTO sync_state (collection, files_fp) VALUES (:c, :f)"
-				 " ON CONFLICT (collection) DO UPDATE SET files_fp = excluded.files_fp",
-				 ":c", collection, ":f", fp, NULL, NULL, err,
-				 "cannot write the sync state");
-	return r < 0 ? r : 0;
-}
-
 
 static const struct sm_store_ops sqlite_ops = {
     .name = "sqlite",
@@ -1460,13 +1399,13 @@ static const struct sm_store_ops sqlite_ops = {
     .mark_stale_collection = sq_mark_stale_collection,
     .data_version = sq_data_version,
     .revision = sq_revision,
-    .get_sync_state = sq_get_sync_state,
-    .list_fingerprints = sq_list_fingerprints,
+    .get_sync_state = sm_sq_get_sync_state,
+    .list_fingerprints = sm_sq_list_fingerprints,
     .list_collection_names = sq_list_collection_names,
     .any_flagged_stale = sq_any_flagged_stale,
     .bulk_begin = sq_bulk_begin,
     .bulk_end = sq_bulk_end,
-    .set_sync_state = sq_set_sync_state,
+    .set_sync_state = sm_sq_set_sync_state,
     .replace_deployments = sm_sq_replace_deployments,
     .deployments_of = sm_sq_deployments_of,
     .dump = sm_sq_dump,

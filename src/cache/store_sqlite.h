@@ -83,6 +83,14 @@ int sm_sq_json_array(const char *const *v, size_t n, struct strbuf *out);
 int sm_sq_fts_query(struct sqlite_store *s, const char *search, struct strbuf *out);
 /* The store's dump operation (store_sqlite_dump.c). */
 int sm_sq_dump(struct sm_store *st, unsigned flags, struct strbuf *out, struct strbuf *err);
+
+/* store_sqlite_sync.c: the sync state and the files fingerprints (struct sm_store_ops). */
+int sm_sq_get_sync_state(struct sm_store *st, const char *collection, char **ret,
+			 struct strbuf *err);
+int sm_sq_set_sync_state(struct sm_store *st, const char *collection, const char *fp,
+			 struct strbuf *err);
+int sm_sq_list_fingerprints(struct sm_store *st, const char *collection,
+			    struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
 /* NULL, empty or only blanks. */
 bool sm_sq_blank(const char *s);
 

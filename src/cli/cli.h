@@ -111,7 +111,10 @@ void cli_ops_release(struct cli *cli, struct sm_ops_ctx *ctx);
  * changed. Called after the operation returned, so never under the home lock.
  */
 void cli_announce(struct cli *cli, bool changed);
-/* The warm sync of one open collection before a read (no server is told). */
+/*
+ * The warm sync of one open collection before a read (no server is told):
+ * synced by its name, so an unchanged collection is not read again.
+ */
 void cli_warm_sync_open(struct cli *cli, struct sm_collection *c);
 /* The fixed `list --json` object of a cached row. */
 json_t *cli_row_json(const struct sm_artifact_row *row);
@@ -157,6 +160,8 @@ const char *cli_c(const struct cli *cli, const char *code);
 int cli_term_width(void);
 /* Print s in at most width display columns (UTF-8 aware), padding to width if pad. */
 void cli_print_cut(FILE *f, const char *s, int width, bool pad);
+/* n spaces (none when n <= 0). */
+void cli_print_spaces(FILE *f, int n);
 
 /* Print a JSON value on stdout (indented, ordered keys) and free it. */
 int cli_print_json(json_t *v);

@@ -201,16 +201,34 @@ void cli_print_cut(FILE *f, const char *s, int width, bool pad)
 		}
 		p++;
 	}
+	/* in runs (not a character at a time), a line break or a tab as a space */
+	for (const unsigned char *q = start, *end = need_ellipsis ? (cut ? cut : start) : p;
+	     q < end;) {
+		size_t run = 0;
+
+		while (q + run < end && q[run] != '\n' && q[run] != '\t')
+			run++;
+		fwrite(q, 1, run, f);
+		q += run;
+		if (q < end) {
+			fputc(' ', f);
+			q++;
+		}
+	}
 	if (need_ellipsis) {
-		fwrite(start, 1, (size_t)(cut - start), f);
 		fputs("…", f);
 		return;
 	}
-	for (const unsigned char *q = start; *q; q++)
-		fputc(*q == '\n' || *q == '\t' ? ' ' : *q, f);
 	if (pad)
-		for (; cols < width; cols++)
-			fputc(' ', f);
+		cli_print_spaces(f, width - cols);
+}
+
+void cli_print_spaces(FILE *f, int n)
+{
+	static const char spaces[] = "                                ";
+
+	for (; n > 0; n -= (int)sizeof(spaces) - 1)
+		fwrite(spaces, 1, n < (int)sizeof(spaces) - 1 ? (size_t)n : sizeof(spaces) - 1, f);
 }
 
 int cli_print_json(json_t *v)

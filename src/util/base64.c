@@ -5,23 +5,25 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "skillmeat/base64.h"
 #include "skillmeat/strbuf.h"
+#include "util/crypto.h"
 #include "util/banned.h"
 
 int sm_base64_encode(const void *data, size_t len, struct strbuf *out)
 {
+	const struct sm_crypto *c = sm_crypto();
 	size_t need;
 	int n, r;
 
+	if (!c)
+		return -ELIBACC;
 	if (len > (size_t)INT_MAX / 4 * 3 - 3)
 		return -E2BIG;
 	need = (len + 2) / 3 * 4;
 	if ((r = sm_strbuf_grow(out, need)) < 0)
 		return r;
-	n = EVP_EncodeBlock((unsigned char *)out->buf + out->len, data, (int)len);
+	n = c->encode_block((unsigned char *)out->buf + out->len, data, (int)len);
 	if (n < 0)
 		return -EINVAL;
 	out->len += (size_t)n;
@@ -37,6 +39,7 @@ static bool b64_char(unsigned char c)
 
 int sm_base64_decode(const char *s, size_t len, struct strbuf *out)
 {
+	const struct sm_crypto *c;
 	size_t pad = 0, old = out->len;
 	int n, r;
 
@@ -50,9 +53,11 @@ int sm_base64_decode(const char *s, size_t len, struct strbuf *out)
 			return -EINVAL;
 	if (!len)
 		return 0;
+	if (!(c = sm_crypto()))
+		return -ELIBACC;
 	if ((r = sm_strbuf_grow(out, len / 4 * 3)) < 0)
 		return r;
-	n = EVP_DecodeBlock((unsigned char *)out->buf + old, (const unsigned char *)s, (int)len);
+	n = c->decode_block((unsigned char *)out->buf + old, (const unsigned char *)s, (int)len);
 	if (n < 0 || (size_t)n < pad) {
 		out->buf[old] = '\0';
 		return -EINVAL;

@@ -5,33 +5,38 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/sha256.h"
 #include "skillmeat/strbuf.h"
+#include "util/crypto.h"
 #include "util/banned.h"
 
 #define HASH_CHUNK ((size_t)64 << 10)
 
 struct sm_sha256 {
+	const struct sm_crypto *c;
 	EVP_MD_CTX *ctx;
 };
 
 int sm_sha256_new(struct sm_sha256 **ret)
 {
-	struct sm_sha256 *h = sm_malloc(sizeof(*h));
+	const struct sm_crypto *c = sm_crypto();
+	struct sm_sha256 *h;
 
+	if (!c)
+		return -ELIBACC;
+	h = sm_malloc(sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	h->ctx = EVP_MD_CTX_new();
+	h->c = c;
+	h->ctx = c->md_ctx_new();
 	if (!h->ctx) {
 		sm_free(h);
 		return -ENOMEM;
 	}
-	if (EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+	if (c->digest_init(h->ctx, c->sha256(), NULL) != 1) {
 		sm_sha256_free(h);
 		return -EIO;
 	}
@@ -43,7 +48,7 @@ int sm_sha256_update(struct sm_sha256 *h, const void *data, size_t len)
 {
 	if (!len)
 		return 0;
-	return EVP_DigestUpdate(h->ctx, data, len) == 1 ? 0 : -EIO;
+	return h->c->digest_update(h->ctx, data, len) == 1 ? 0 : -EIO;
 }
 
 static void to_hex(const unsigned char *md, size_t n, char *hex)
@@ -63,10 +68,10 @@ int sm_sha256_final_hex(struct sm_sha256 *h, char hex[SM_SHA256_HEX_LEN + 1])
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
-	if (EVP_DigestFinal_ex(h->ctx, md, &n) != 1 || n * 2 != SM_SHA256_HEX_LEN)
+	if (h->c->digest_final(h->ctx, md, &n) != 1 || n * 2 != SM_SHA256_HEX_LEN)
 		return -EIO;
 	to_hex(md, n, hex);
-	if (EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
+	if (h->c->digest_init(h->ctx, h->c->sha256(), NULL) != 1)
 		return -EIO;
 	return 0;
 }
@@ -75,7 +80,7 @@ void sm_sha256_free(struct sm_sha256 *h)
 {
 	if (!h)
 		return;
-	EVP_MD_CTX_free(h->ctx);
+	h->c->md_ctx_free(h->ctx);
 	sm_free(h);
 }
 
@@ -83,8 +88,11 @@ int sm_sha256_hex(const void *data, size_t len, char hex[SM_SHA256_HEX_LEN + 1])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
+	const struct sm_crypto *c = sm_crypto();
 
-	if (EVP_Digest(len ? data : "", len, md, &n, EVP_sha256(), NULL) != 1 ||
+	if (!c)
+		return -ELIBACC;
+	if (c->digest(len ? data : "", len, md, &n, c->sha256(), NULL) != 1 ||
 	    n * 2 != SM_SHA256_HEX_LEN)
 		return -EIO;
 	to_hex(md, n, hex);

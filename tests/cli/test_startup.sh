@@ -1,11 +1,13 @@
 #!/bin/sh
 # The start-up floor (issue 8): verbs that never touch the network or serve do
 # not load libgit2, libcurl or libh2o; those live in shared modules the
-# program loads on first use (skillmeat/module.h). Checked with the dynamic
-# loader's own trace (LD_DEBUG=libs), which lists every object it loads.
+# program loads on first use (skillmeat/module.h). libcrypto is loaded when
+# something is hashed (util/crypto.c): not by a read of an unchanged home.
+# Checked with the dynamic loader's own trace (LD_DEBUG=libs), which lists
+# every object it loads.
 . "$(dirname "$0")/lib.sh"
 
-heavy='libgit2|libcurl|libh2o|libssh2|libuv|libpq'
+heavy='libgit2|libcurl|libh2o|libssh2|libuv|libpq|libcrypto'
 
 # loaded CMD...: the objects the loader brought in for CMD (one per line).
 loaded() {
@@ -17,7 +19,13 @@ loaded() {
 
 src="$TMP/src"
 make_skill "$src/skills/demo" demo "description: a demo"
-"$SM" add skill "$src/skills/demo" >/dev/null || fail "add a local skill"
+# an add hashes the files: libcrypto comes in then, and the hash is right
+loaded "$SM" add skill "$src/skills/demo" >"$TMP/libs" || fail "add a local skill"
+grep -q 'libcrypto' "$TMP/libs" || fail "an add did not load libcrypto: $(cat "$TMP/libs")"
+want=$( (printf 'SKILL.md'; cat "$src/skills/demo/SKILL.md") | sha256sum | cut -d' ' -f1)
+grep -q "content_hash = \"$want\"" "$SKILLMEAT_HOME/collections/default/collection.lock" ||
+	fail "the lock's content hash is not SHA-256 of the files ($want)"
+ok
 
 for cmd in "--version" "list" "show demo" "config list" "--help"; do
 	# shellcheck disable=SC2086
@@ -26,7 +34,7 @@ for cmd in "--version" "list" "show demo" "config list" "--help"; do
 	grep -q 'libc\.so' "$TMP/libs" || fail "no loader trace for '$cmd': $(head -3 "$TMP/.ld")"
 	grep -q 'libsqlite3' "$TMP/libs" || fail "'$cmd' did not load SQLite?"
 	if grep -E "$heavy" "$TMP/libs"; then
-		fail "'skillmeat $cmd' loads a network/serve library (above)"
+		fail "'skillmeat $cmd' loads a network/serve/crypto library (above)"
 	fi
 	ok
 done

@@ -1,0 +1,92 @@
+#!/bin/sh
+# The warm sync of a read (list, show) sees every kind of hand change on its
+# own, each followed by one read: the fingerprint walk reads folders with
+# getdents64 relative to the collection folder, stats a name with an
+# extension first and opens any other as a folder first (src/cache/sync.c).
+# The table of `list` (a brief read of the rows) shows what --json shows.
+. "$(dirname "$0")/lib.sh"
+
+C="$SKILLMEAT_HOME/collections/default"
+src="$TMP/src"
+make_skill "$src/skills/plain" plain "description: plain skill"
+mkdir -p "$src/skills/plain/ref/deep" "$src/agents"
+echo "reference one" >"$src/skills/plain/ref/deep/notes.txt"
+printf -- '---\ndescription: an agent\n---\nx\n' >"$src/agents/helper.md"
+"$SM" add --all "$src" --quiet || fail "add --all"
+make_skill "$TMP/dotted" v1.2 "description: a dotted folder"
+"$SM" add skill "$TMP/dotted" --name v1.2 >/dev/null || fail "add a skill named v1.2"
+[ -d "$C/skills/v1.2" ] || fail "no folder skills/v1.2"
+"$SM" list >/dev/null || fail "list"
+
+# desc NAME: the description `list --json` shows for NAME
+desc() {
+	"$SM" list --json >"$TMP/l.json" || fail "list --json"
+	python3 -c 'import json,sys; print({x["name"]: x["description"] for x in json.load(open(sys.argv[1]))}[sys.argv[2]])' "$TMP/l.json" "$1"
+}
+# hash NAME: its content hash
+hash() {
+	"$SM" list --json >"$TMP/l.json" || fail "list --json"
+	python3 -c 'import json,sys; print({x["name"]: x["content_hash"] for x in json.load(open(sys.argv[1]))}[sys.argv[2]])' "$TMP/l.json" "$1"
+}
+
+# a nested file rewritten in place, same size, its time moved: a new hash
+h0=$(hash plain)
+echo "reference two" >"$C/skills/plain/ref/deep/notes.txt"
+touch -d '2001-02-03 04:05:06' "$C/skills/plain/ref/deep/notes.txt"
+h1=$(hash plain)
+[ "$h0" != "$h1" ] || fail "a same-size edit of a nested file was not seen"
+ok
+# a new file in a nested folder, nothing else
+echo new >"$C/skills/plain/ref/deep/added.txt"
+h2=$(hash plain)
+[ "$h2" != "$h1" ] || fail "a new nested file was not seen"
+ok
+# a file removed from a nested folder
+rm "$C/skills/plain/ref/deep/added.txt"
+[ "$(hash plain)" = "$h1" ] || fail "a removed nested file was not seen"
+ok
+# an agent (one .md file: stat'ed first) edited in place
+printf -- '---\ndescription: an edited agent\n---\nx\n' >"$C/agents/helper.md"
+[ "$(desc helper)" = "an edited agent" ] || fail "the agent's edit was not seen: $(desc helper)"
+ok
+# a skill whose folder name has a dot (stat'ed first, then opened as a folder)
+make_skill "$C/skills/v1.2" v1.2 "description: the dotted one, edited"
+[ "$(desc v1.2)" = "the dotted one, edited" ] || fail "the dotted skill's edit was not seen"
+ok
+# a file behind a symlink is followed; a dangling symlink is skipped
+echo target >"$TMP/outside.txt"
+ln -s "$TMP/outside.txt" "$C/skills/plain/link.txt"
+h3=$(hash plain)
+[ "$h3" != "$h1" ] || fail "a symlinked file was not seen"
+echo changed-target >"$TMP/outside.txt"
+[ "$(hash plain)" != "$h3" ] || fail "a change behind a symlink was not seen"
+rm "$C/skills/plain/link.txt"
+ln -s "$TMP/nowhere" "$C/skills/plain/dangling"
+"$SM" list >/dev/null 2>"$TMP/err" || fail "list with a dangling symlink: $(cat "$TMP/err")"
+rm "$C/skills/plain/dangling"
+ok
+# show sees an edit without a list first
+make_skill "$C/skills/plain" plain "description: shown after an edit"
+"$SM" show plain >"$TMP/show" || fail "show"
+grep -q "shown after an edit" "$TMP/show" || fail "show missed the edit: $(cat "$TMP/show")"
+ok
+# the table shows the same rows and fields as --json
+make_skill "$C/skills/plain" plain "description: in the table" "tags: [red, blue]"
+"$SM" list >"$TMP/table" || fail "list"
+"$SM" list --json >"$TMP/l.json" || fail "list --json"
+python3 - "$TMP/l.json" "$TMP/table" <<'PY' || fail "the table and --json differ: $(cat "$TMP/table")"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+table = open(sys.argv[2]).read().splitlines()
+assert table[0] == f"Artifacts ({len(rows)})", table[0]
+body = table[2:]
+assert len(body) == len(rows), (len(body), len(rows))
+for r, line in zip(rows, body):
+    cells = line.split()
+    assert cells[0] == r["name"] and cells[1] == r["type"] and cells[2] == (r["origin"] or "-"), (r, line)
+    tags = ",".join(r["tags"]) or "-"
+    assert tags in line, (tags, line)
+    assert r["description"][:8] in line, (r["description"], line)
+PY
+ok
+done_ok
