@@ -4,7 +4,7 @@ MESON ?= meson
 NINJA ?= ninja
 BUILD ?= build
 
-.PHONY: all deps build run test asan test-asan tsan test-tsan fuzz fuzz-short bench valgrind clean \
+.PHONY: all deps build run run-team test asan test-asan tsan test-tsan fuzz fuzz-short bench valgrind clean \
 	crash-test
 
 all: build
@@ -20,6 +20,10 @@ build: deps $(BUILD)/build.ninja
 
 run: build
 	@sh tools/demo.sh $(ARGS)
+
+# team mode: a local PostgreSQL and two instances on a demo tenant (docs/team.md)
+run-team: build
+	@sh tools/run-team.sh
 
 test: build
 	@sh tools/test-hooks.sh $(BUILD)
