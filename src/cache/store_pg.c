@@ -954,8 +954,16 @@ static int read_revision(struct pg_store *s, int64_t *n, char out[SM_STORE_REVIS
 		r = pg_run(s->conn, sql, &p, &res, err, "cannot read the revision");
 	}
 	if (r == 0) {
+		/*
+		 * The data version: unique per tenant too (its serial in the high
+		 * bits). A loop thread compares it with the last one it saw, which
+		 * may be another tenant's: with the bare revision, tenant B at 6
+		 * after this thread saw tenant A at 6 would look unchanged, and B's
+		 * counts cached by another thread at 5 would be served.
+		 */
 		if (n)
-			*n = pg_int(res, 0, 2);
+			*n = (int64_t)(((uint64_t)pg_int(res, 0, 1) << 40) ^
+				       (uint64_t)pg_int(res, 0, 2));
 		if (out)
 			snprintf(out, SM_STORE_REVISION_MAX, "%08" PRIx64 "%08" PRIx64 "-%" PRId64,
 				 (uint64_t)pg_int(res, 0, 0), (uint64_t)pg_int(res, 0, 1),

@@ -454,8 +454,14 @@ def test_writes(url):
     check(st == 422, f"no files: 422 ({st})")
     b.get("/artifacts/skill:bad", want=404)
     check(True, "no refused upload left a row")
+    # an acknowledged write outlives its instance: SIGKILL right after the 201
+    st, _ = upload(a, {"type": "skill", "name": "epsilon", "files": skill_files("Epsilon")})
+    a.proc.kill()
+    a.proc.wait(30)
+    e, _ = b.get("/artifacts/skill:epsilon")
+    check(st == 201 and e["metadata"]["description"] == "Epsilon",
+          "instance A killed right after acknowledging an upload: B serves it")
     b.stop()
-    a.stop()
     # tenants: an upload lands in its token's tenant only
     t = Server(home("tokens-w", '[team.tokens]\ntok-default = "default"\ntok-acme = "acme"\n'),
                "--store", url)
