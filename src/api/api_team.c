@@ -2,7 +2,8 @@
 /*
  * Team mode's own endpoint (API.md "Team mode", docs/team.md):
  * POST /api/v1/team/artifacts uploads an artifact with its files into the
- * team store of the request's tenant. Registered only in team mode.
+ * team store of the request's tenant (404 on a server that is not a team
+ * server).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -97,6 +98,12 @@ static int upload(struct sm_http_req *req, void *data)
 	size_t i;
 	int r;
 
+	if (!app->team_url) {
+		sm_free(j);
+		(void)sm_http_error(req, 404, "Not Found (a team server's endpoint: serve --store "
+					      "postgresql://…)");
+		return SM_HTTP_DONE;
+	}
 	if (!j)
 		return api_fail(req, -ENOMEM, NULL);
 	j->app = app;
@@ -164,9 +171,12 @@ static int upload(struct sm_http_req *req, void *data)
 	return api_run_op(req, app, upload_work, upload_done, j, upload_free);
 }
 
+/*
+ * Registered in every mode, so a request for it meets the same checks as any
+ * write (content type, Origin, Host: tests/api/test_api_origin.py) before a
+ * server that is not a team server answers 404.
+ */
 int api_register_team(struct sm_app *app, struct sm_router *router, struct strbuf *err)
 {
-	if (!app->team_url)
-		return 0;
 	return sm_router_add(router, "POST", API_PREFIX "/team/artifacts", upload, app, 0, err);
 }

@@ -534,6 +534,13 @@ def test_edits(url):
     t.stop()
 
 
+def test_not_team():
+    s = Server(home("plain"))
+    st, body = upload(s, {"type": "skill", "name": "x", "files": skill_files("x")})
+    check(st == 404, f"a server without a team store: POST /team/artifacts -> 404 ({st})")
+    s.stop()
+
+
 def main():
     global PG
     try:
@@ -554,6 +561,7 @@ def main():
     test_config_store(url)
     test_writes(url)
     test_edits(url)
+    test_not_team()
     cleanup()
     print(f"{CHECKS} passed, 0 failed")
 
