@@ -48,6 +48,19 @@ static int check(struct sm_ops_ctx *ctx, const struct sm_ops_update *req, struct
 	return r < 0 ? r : 0;
 }
 
+/* A metadata change asked of an entry whose 'metadata' is not a table (a hand edit). */
+static bool metadata_unwritable(const struct sm_toml_value *e, const struct sm_entry_update *u)
+{
+	const struct sm_toml_value *m = sm_toml_get(e, "metadata");
+
+	if (!m || sm_toml_type(m) == SM_TOML_TABLE)
+		return false;
+	for (size_t i = 0; i < SM_ENTRY_NMETA; i++)
+		if (u->meta_op[i] != SM_ENTRY_KEEP)
+			return true;
+	return false;
+}
+
 int sm_ops_update(struct sm_ops_ctx *ctx, const struct sm_ops_update *req,
 		  struct sm_ops_update_result *ret, struct strbuf *err)
 {
@@ -71,6 +84,12 @@ int sm_ops_update(struct sm_ops_ctx *ctx, const struct sm_ops_update *req,
 	if (req->precondition && ((r = check(ctx, req, c, (size_t)idx, ret, err)) < 0 ||
 				  ret->conflict))
 		goto out;
+	if (metadata_unwritable(sm_manifest_at(c->manifest, (size_t)idx), &req->change)) {
+		/* the user's value stays as written: no guessing what it meant */
+		r = sm_err(err, -EBADMSG, "'%s': artifact '%s': 'metadata' is not a table",
+			   c->manifest->path, req->id);
+		goto out;
+	}
 	if (!(e = sm_entry_updated(sm_manifest_at(c->manifest, (size_t)idx), &req->change))) {
 		r = sm_err(err, -ENOMEM, "out of memory");
 		goto out;

@@ -409,6 +409,25 @@ def test_put(s, home):
           and list(e).index("tags") > list(e).index("added"), "collection.toml entry")
     st, _, j = s.json("GET", "/artifacts/command:deliver")
     check(j["tags"] == ["ops"], "GET shows it")
+    # a hand-edited entry whose 'metadata' is not a table: a metadata change is
+    # refused as a malformed file, naming it (was 'Internal server error' from an
+    # 'out of memory'), and the entry stays as written
+    path = f"{home}/collections/default/collection.toml"
+    text = manifest(home).decode()
+    at = text.index('name = "deliver"')
+    end = text.find("[[artifacts]]", at)
+    end = len(text) if end < 0 else end
+    entry = text[at:end].replace("[artifacts.metadata", "[artifacts.meta_kept")
+    entry = entry.replace('name = "deliver"\n', 'name = "deliver"\nmetadata = 5\n', 1)
+    write(path, text[:at] + entry + text[end:])
+    before = manifest(home)
+    st, _, j = s.json("PUT", "/artifacts/command:deliver", {"metadata": {"description": "x"}})
+    check(st == 500 and detail_is_str(j) and "'metadata' is not a table" in j["detail"]
+          and "collection.toml" in j["detail"],
+          f"metadata change of an entry whose metadata is 5 -> malformed file ({st} {j})")
+    check(manifest(home) == before, "and nothing written")
+    st, _, j = s.json("PUT", "/artifacts/command:deliver", {"tags": ["ops", "more"]})
+    check(st == 200 and j["tags"] == ["ops", "more"], f"a tags change still works ({st})")
 
 
 def main():
