@@ -203,11 +203,11 @@ done
 URL=$(head -n 1 "$TMP/url")
 [ -n "$URL" ] || fail "serve did not start: $(cat "$TMP/serve.err")"
 
-# reads ROUND: every loop thread's connection lists, searches, shows and pages
-# the default collection (a limit of its own per round: no answer cached
-# before the damage can be served); with ROUND 0 the answers are kept
-reads() {
-	python3 - "$URL" "$1" "$TMP/api.ref" <<'PY'
+# reads.py URL ROUND REF (reads ROUND: the server's): every loop thread's
+# connection lists, searches, shows and pages the default collection (a
+# limit of its own per round: no answer cached before the damage can be
+# served); with ROUND 0 the answers are kept in REF, else compared with it
+cat >"$TMP/reads.py" <<'PY'
 import json, sys, urllib.request
 url, rnd, ref = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 limit = 100 - rnd
@@ -242,6 +242,8 @@ else:
     for k in want:
         assert json.loads(json.dumps(got[0][k])) == want[k], (k, got[0][k], want[k])
 PY
+reads() {
+	python3 "$TMP/reads.py" "$URL" "$1" "$TMP/api.ref"
 }
 reads 0 || fail "server reads before the damage: $(cat "$TMP/serve.err")"
 
@@ -329,7 +331,7 @@ json_check "$TMP/out" 'd["description"] == "edited while the disk was full"'
 ok
 
 # a real full file system: a 2 MiB tmpfs in a private mount namespace (root,
-# as in CI, or a user namespace)
+# as in CI, or a user namespace); a running server, then new commands
 ns="unshare -m"
 [ "$(id -u)" = 0 ] || ns="unshare -rm"
 $ns true || fail "no mount namespace ($ns): this test needs root or user namespaces"
@@ -340,12 +342,31 @@ $ns sh -c '
 	export SKILLMEAT_HOME="$1/home"
 	rm -rf "$1/home/cache"
 	"$3" list >/dev/null 2>&1 || exit 1
+	# a server that runs when the disk fills up answers from its file
+	"$3" serve --port 0 >"$4/full.url" 2>"$4/full.serve.err" &
+	spid=$!
+	i=0
+	while [ ! -s "$4/full.url" ] && [ $i -lt 1800 ] && kill -0 $spid 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	url=$(head -n 1 "$4/full.url")
+	[ -n "$url" ] || { kill $spid; echo "serve did not start" >&2; exit 1; }
+	python3 "$4/reads.py" "$url" 0 "$4/full.ref" || { kill $spid; exit 1; }
 	dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null
-	[ "$(df -k "$1" | awk "NR == 2 { print \$4 }")" -lt 8 ] || { echo "the tmpfs is not full" >&2; exit 1; }
+	[ "$(df -k "$1" | awk "NR == 2 { print \$4 }")" -lt 8 ] || { kill $spid; echo "the tmpfs is not full" >&2; exit 1; }
+	python3 "$4/reads.py" "$url" 1 "$4/full.ref" || { kill $spid; echo "server reads on a full disk" >&2; exit 1; }
+	kill $spid && wait $spid || { echo "serve did not stop cleanly" >&2; exit 1; }
+	# a command started on the full disk answers from memory (the server
+	# freed its WAL and server.json: filled again)
 	rm -f "$1/home/cache/metadata.db-wal" "$1/home/cache/metadata.db-shm"
+	dd if=/dev/zero of="$1/fill2" bs=4k 2>/dev/null
+	[ "$(df -k "$1" | awk "NR == 2 { print \$4 }")" -lt 8 ] || { echo "the tmpfs is not full" >&2; exit 1; }
 	"$3" list --json >"$4/tmpfs.out" 2>"$4/tmpfs.err" || exit 1
 	"$3" search word3 --json >"$4/tmpfs.search" 2>>"$4/tmpfs.err"
-' sh "$TMP/mnt" "$SKILLMEAT_HOME" "$SM" "$TMP" || fail "reads on a full tmpfs: $(cat "$TMP/tmpfs.err" 2>/dev/null)"
+' sh "$TMP/mnt" "$SKILLMEAT_HOME" "$SM" "$TMP" ||
+	fail "reads on a full tmpfs: $(cat "$TMP/full.serve.err" "$TMP/tmpfs.err" 2>/dev/null)"
+! grep -q " ERROR " "$TMP/full.serve.err" || fail "errors of the server on a full disk: $(cat "$TMP/full.serve.err")"
 json_check "$TMP/tmpfs.out" 'len(d) == 160'
 same_json "$TMP/tmpfs.search" "$TMP/ref.search"
 grep -q "^warning: no space left" "$TMP/tmpfs.err" || fail "no warning on a full tmpfs: $(cat "$TMP/tmpfs.err")"
