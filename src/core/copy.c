@@ -178,7 +178,7 @@ static int copy_entry(struct run *c, int sfd, int dfd, const char *name, unsigne
 		      struct strbuf *d, int depth, struct strbuf *err)
 {
 	struct stat st;
-	int in, r;
+	int in, r, nofollow = O_NOFOLLOW; /* a link only when checked below */
 
 	if (type == DT_UNKNOWN) {
 		if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -205,11 +205,12 @@ static int copy_entry(struct run *c, int sfd, int dfd, const char *name, unsigne
 		if (fstatat(sfd, name, &st, 0) < 0)
 			return run_err(c, err, -errno, "stat");
 		type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_FIFO;
+		nofollow = 0;
 	}
 	if (type != DT_DIR && type != DT_REG)
 		return 0; /* sockets, fifos, devices: skipped */
 	in = openat(sfd, name,
-		    O_RDONLY | O_CLOEXEC | O_NONBLOCK | (type == DT_DIR ? O_DIRECTORY : 0));
+		    O_RDONLY | O_CLOEXEC | O_NONBLOCK | nofollow | (type == DT_DIR ? O_DIRECTORY : 0));
 	if (in < 0)
 		return run_err(c, err, -errno, "open");
 	if (fstat(in, &st) < 0) {
