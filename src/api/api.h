@@ -56,6 +56,7 @@ struct sm_app {
 
 /* req->thread_data of a loop thread. */
 struct sm_app_thread {
+	struct sm_app *app;
 	struct sm_cache *cache;
 	int64_t data_version;
 	bool have_version;

@@ -115,6 +115,22 @@ static int team_open(struct sm_app *app, unsigned index, struct sm_cache **ret)
 	return r;
 }
 
+/*
+ * A corrupt index met by this loop thread's connection is rebuilt under the
+ * writer lock: the repair's sync reads the collections as a refresh does,
+ * never while a write of this process holds the home lock.
+ */
+static int loop_heal(void *ctx, struct strbuf *err)
+{
+	struct sm_app_thread *t = ctx;
+	int r;
+
+	sm_app_write_lock(t->app);
+	r = sm_cache_heal(t->cache, err);
+	sm_app_write_unlock(t->app);
+	return r;
+}
+
 static int thread_init(unsigned index, void *data, void **ret)
 {
 	struct sm_app *app = data;
@@ -124,6 +140,7 @@ static int thread_init(unsigned index, void *data, void **ret)
 
 	if (!t)
 		return -ENOMEM;
+	t->app = app;
 	if (app->team_url) {
 		r = team_open(app, index, &t->cache);
 		if (r < 0) {
@@ -139,6 +156,8 @@ static int thread_init(unsigned index, void *data, void **ret)
 		sm_free(t);
 		return r;
 	}
+	if (t->cache->db)
+		sm_store_set_heal(t->cache->store, loop_heal, t);
 	if (t->cache->in_memory) {
 		/* a home we cannot write to: each connection is its own in-memory index */
 		struct sm_sync_stats st = {0};
