@@ -8,115 +8,22 @@ usage: test_api.py   (SKILLMEAT_BIN names the program)
 Prints one line per check; exits 1 on the first failure.
 """
 import base64
-import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
-import sys
-import tempfile
-import time
 import urllib.parse
 
-BIN = os.environ.get("SKILLMEAT_BIN") or sys.argv[1]
-CHECKS = 0
-LIVE = []  # servers to kill if a check fails
-TMP = tempfile.mkdtemp(prefix="sm-api-")
-ENV = dict(os.environ, NO_COLOR="1", SKILLMEAT_CACHE_COUNT_TTL_SECONDS="3600")
-ENV.pop("SKILLMEAT_API_TOKEN", None)
-ENV.pop("SKILLMEAT_HOST", None)
-ENV.pop("SKILLMEAT_PORT", None)
+import apitest
+from apitest import BIN, Server, check, cli, write
 
-
-def fail(msg):
-    print(f"FAIL: {msg}", flush=True)
-    for p in LIVE:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    sys.exit(1)
-
-
-def check(cond, msg):
-    global CHECKS
-    if not cond:
-        fail(msg)
-    CHECKS += 1
-    print(f"ok {CHECKS} - {msg}", flush=True)
+TMP, ENV = apitest.setup("sm-api-", SKILLMEAT_CACHE_COUNT_TTL_SECONDS="3600")
 
 
 def b64(s):
     return base64.b64encode(s.encode()).decode()
-
-
-def cli(home, *args, ok=True):
-    p = subprocess.run([BIN, *args], env=dict(ENV, SKILLMEAT_HOME=home), text=True,
-                       capture_output=True, timeout=120)
-    if ok and p.returncode != 0:
-        fail(f"skillmeat {' '.join(args)} -> {p.returncode}: {p.stderr}")
-    return p
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
-
-
-class Server:
-    def __init__(self, home, *args, env=None):
-        self.home = home
-        self.proc = subprocess.Popen([BIN, "serve", "--port", "0", *args],
-                                     env=dict(ENV, SKILLMEAT_HOME=home, **(env or {})),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        LIVE.append(self.proc)
-        line = self.proc.stdout.readline()
-        if not line.startswith("http://"):
-            self.proc.wait(30)
-            fail(f"serve did not print its URL (got {line!r}, stderr {self.proc.stderr.read()!r})")
-        self.line = line
-        self.url = line.strip()
-        u = urllib.parse.urlsplit(self.url)
-        self.host, self.port = u.hostname, u.port
-
-    def request(self, method, path, body=None, headers=None):
-        c = http.client.HTTPConnection(self.host, self.port, timeout=60)
-        h = dict(headers or {})
-        if body is not None and not isinstance(body, (bytes, str)):
-            body = json.dumps(body)
-            h.setdefault("Content-Type", "application/json")
-        if isinstance(body, str):
-            body = body.encode()
-        if body is not None:  # a body must say JSON (spec/API.md), even a malformed one
-            h.setdefault("Content-Type", "application/json")
-        c.request(method, path if path.startswith(("/health", "/metrics")) else "/api/v1" + path,
-                  body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, r.headers, data
-
-    def json(self, method, path, body=None, headers=None):
-        st, h, data = self.request(method, path, body, headers)
-        try:
-            return st, h, json.loads(data) if data else None
-        except ValueError:
-            fail(f"{method} {path}: not JSON: {data!r}")
-
-    def get(self, path, **kw):
-        return self.json("GET", path, **kw)
-
-    def stop(self, sig=signal.SIGTERM):
-        self.proc.send_signal(sig)
-        try:
-            rc = self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            fail("server did not stop in time")
-        return rc, self.proc.stdout.read(), self.proc.stderr.read()
 
 
 def detail_is_str(j):
@@ -809,8 +716,7 @@ def main():
     check(out == "", "nothing on stdout but the URL line")
     check(not os.path.exists(os.path.join(home, "server.json")), "server.json removed on exit")
     test_rate_limit(src)
-    shutil.rmtree(TMP, ignore_errors=True)
-    print(f"{CHECKS} checks passed")
+    apitest.finish()
 
 
 if __name__ == "__main__":

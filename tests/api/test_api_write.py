@@ -7,122 +7,17 @@ PUT /api/v1/artifacts/{id} (optimistic locking) against the real
 usage: test_api_write.py   (SKILLMEAT_BIN names the program)
 Prints one line per check; exits 1 on the first failure.
 """
-import hashlib
-import http.client
 import json
 import os
-import shutil
 import subprocess
-import sys
-import tempfile
 import threading
 import tomllib
-import urllib.parse
 
-BIN = os.environ.get("SKILLMEAT_BIN") or sys.argv[1]
-CHECKS = 0
-LIVE = []
-TMP = tempfile.mkdtemp(prefix="sm-apiw-")
-ENV = dict(os.environ, NO_COLOR="1", SKILLMEAT_CACHE_COUNT_TTL_SECONDS="3600",
-           GIT_CONFIG_NOSYSTEM="1",
-           HOME=TMP)
-for k in ("SKILLMEAT_API_TOKEN", "SKILLMEAT_HOST", "SKILLMEAT_PORT", "GITHUB_TOKEN"):
-    ENV.pop(k, None)
+import apitest
+from apitest import Server, check, cli, fail, tree_sum, write
 
-
-def fail(msg):
-    print(f"FAIL: {msg}", flush=True)
-    for p in LIVE:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    sys.exit(1)
-
-
-def check(cond, msg):
-    global CHECKS
-    if not cond:
-        fail(msg)
-    CHECKS += 1
-    print(f"ok {CHECKS} - {msg}", flush=True)
-
-
-def cli(home, *args, ok=True):
-    p = subprocess.run([BIN, *args], env=dict(ENV, SKILLMEAT_HOME=home), text=True,
-                       capture_output=True, timeout=120)
-    if ok and p.returncode != 0:
-        fail(f"skillmeat {' '.join(args)} -> {p.returncode}: {p.stderr}")
-    return p
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
-
-
-def tree_sum(root):
-    """Hash of every file under root except cache/ and server.json."""
-    h = hashlib.sha256()
-    for d, dirs, files in sorted(os.walk(root)):
-        dirs.sort()
-        rel = os.path.relpath(d, root)
-        if rel == "cache" or rel.startswith("cache/"):
-            continue
-        for f in sorted(files):
-            if rel == "." and f in ("server.json",):
-                continue
-            p = os.path.join(d, f)
-            h.update(os.path.relpath(p, root).encode() + b"\0")
-            with open(p, "rb") as fh:
-                h.update(fh.read())
-    return h.hexdigest()
-
-
-class Server:
-    def __init__(self, home, *args):
-        self.proc = subprocess.Popen([BIN, "serve", "--port", "0", *args],
-                                     env=dict(ENV, SKILLMEAT_HOME=home),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        LIVE.append(self.proc)
-        line = self.proc.stdout.readline()
-        if not line.startswith("http://"):
-            self.proc.wait(30)
-            fail(f"serve did not start ({line!r}, {self.proc.stderr.read()!r})")
-        u = urllib.parse.urlsplit(line.strip())
-        self.host, self.port = u.hostname, u.port
-
-    def request(self, method, path, body=None, headers=None):
-        c = http.client.HTTPConnection(self.host, self.port, timeout=120)
-        h = dict(headers or {})
-        if body is not None and not isinstance(body, (bytes, str)):
-            body = json.dumps(body)
-            h.setdefault("Content-Type", "application/json")
-        if isinstance(body, str):
-            body = body.encode()
-        if body is not None:  # a body must say JSON (spec/API.md), even a malformed one
-            h.setdefault("Content-Type", "application/json")
-        c.request(method, "/api/v1" + path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, r.headers, data
-
-    def json(self, method, path, body=None, headers=None):
-        st, h, data = self.request(method, path, body, headers)
-        try:
-            return st, h, json.loads(data) if data else None
-        except ValueError:
-            fail(f"{method} {path}: not JSON: {data!r}")
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            rc = self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            fail("server did not stop in time")
-        return rc, self.proc.stdout.read(), self.proc.stderr.read()
+TMP, ENV = apitest.setup("sm-apiw-", SKILLMEAT_CACHE_COUNT_TTL_SECONDS="3600",
+                          GIT_CONFIG_NOSYSTEM="1", HOME="{tmp}")
 
 
 def is_422(st, j, field=None):
@@ -444,8 +339,7 @@ def main():
     test_post_other_collection(s, home, src)
     rc, out, err = s.stop()
     check(rc == 0, f"SIGTERM -> exit 0 ({err[-500:]})")
-    shutil.rmtree(TMP, ignore_errors=True)
-    print(f"{CHECKS} checks passed")
+    apitest.finish()
 
 
 if __name__ == "__main__":
