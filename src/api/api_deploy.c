@@ -366,9 +366,8 @@ static int start(struct sm_http_req *req, struct sm_app *app, enum dkind kind)
 	j->name = sm_strdup(row.name);
 	j->type = sm_strdup(row.type);
 	j->collection = sm_strdup(row.collection);
-	r = sm_strbuf_addf(&e, "%s:%s", row.type, row.name);
 	sm_strbuf_reset(&e);
-	if (r == 0 && sm_strbuf_addf(&e, "%s:%s", row.type, row.name) == 0)
+	if (sm_strbuf_addf(&e, "%s:%s", row.type, row.name) == 0)
 		j->id = sm_strbuf_detach(&e, NULL);
 	if (!j->name || !j->type || !j->collection || !j->id) {
 		r = -ENOMEM;
