@@ -30,6 +30,11 @@ struct sm_cache {
 	bool memory_fallback;
 	/* A team store (store_pg.h): the tenant it is scoped to now (borrowed); else NULL. */
 	const char *tenant;
+	/*
+	 * Team mode, set per request: the listener has not caught up with this
+	 * request's revision (or lost its connection): no cache may be used.
+	 */
+	bool team_stale;
 	int64_t stale_ttl_ms; /* cache.stale-ttl-seconds */
 	/* Optional: called for each artifact a sync visits (done of total in its collection). */
 	void (*progress)(void *ctx, const char *collection, size_t done, size_t total);

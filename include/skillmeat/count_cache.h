@@ -65,6 +65,14 @@ int sm_count_cache_set(struct sm_count_cache *c, const char *const *ids, const i
 /* Drop the entry of id (present or not). Returns 0 or -ENOMEM. */
 int sm_count_cache_invalidate(struct sm_count_cache *c, const char *id);
 
+/*
+ * Drop every entry whose id starts with prefix (team mode: one tenant's,
+ * "<tenant>\x1f"); the others stay. A set with a token from before this
+ * call is refused for every id (ids of the prefix not in the map have no
+ * mark to refuse it by).
+ */
+void sm_count_cache_invalidate_prefix(struct sm_count_cache *c, const char *prefix);
+
 /* Drop every entry. */
 void sm_count_cache_invalidate_all(struct sm_count_cache *c);
 

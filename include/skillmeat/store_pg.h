@@ -17,6 +17,8 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct sm_artifact_row;
 struct sm_store;
@@ -75,6 +77,49 @@ int sm_pg_version(const char *url, struct strbuf *err);
 /* The highest migration this binary knows (loads the module). */
 int sm_pg_latest_version(struct strbuf *err);
 
+/*
+ * A tenant's revision as the per-request probe reads it: the database's
+ * epoch (drawn when the schema is made), the tenant's serial (0: no row
+ * yet) and its count of commits.
+ */
+struct sm_pg_revision {
+	int64_t epoch, serial, revision;
+};
+
+/* The probe: one indexed read (reconnects once when the connection was lost). */
+int sm_store_pg_probe(struct sm_store *st, struct sm_pg_revision *ret, struct strbuf *err);
+
+/*
+ * The listener (docs/team.md "Invalidation"): a connection of its own on a
+ * background thread that LISTENs to skillmeat_team and calls hooks.drop for
+ * each notification, on that thread, with the entries it makes stale:
+ * tenant's answers, and the member counts of its user collections ids[0..n)
+ * (every one of the tenant's when all; none when n is 0 and not all).
+ * tenant NULL: every entry of every tenant (at each (re)connect). Lost
+ * connections are made again by the thread (50 ms to 1 s apart).
+ */
+struct sm_pg_listener;
+struct sm_pg_listen_hooks {
+	void (*drop)(void *ctx, const char *tenant, const char *const *ids, size_t n, bool all);
+	void *ctx;
+};
+int sm_pg_listen_start(const char *url, const struct sm_pg_listen_hooks *hooks,
+		       struct sm_pg_listener **ret, struct strbuf *err);
+/* Stop and join the thread, close its connection. NULL is accepted. */
+void sm_pg_listen_stop(struct sm_pg_listener *l);
+/*
+ * May a request whose probe read rev for tenant use the caches? Only when
+ * the listener is connected and has handled every notification up to rev
+ * (so every entry a commit up to rev made stale is gone). Thread-safe.
+ */
+bool sm_pg_listen_fresh(struct sm_pg_listener *l, const char *tenant,
+			const struct sm_pg_revision *rev);
+struct sm_pg_listen_stats {
+	bool connected;
+	uint64_t connects, notes;
+};
+void sm_pg_listen_stats(struct sm_pg_listener *l, struct sm_pg_listen_stats *ret);
+
 /* The table skillmeat-pg.so exports as sm_pg_module. */
 struct sm_pg_ops {
 	int (*open)(const char *url, const char *tenant, struct sm_store **ret,
@@ -87,6 +132,13 @@ struct sm_pg_ops {
 			       const char *expected, struct strbuf *err);
 	int (*migrate_to)(const char *url, int version, struct strbuf *err);
 	int (*version)(const char *url, struct strbuf *err);
+	int (*probe)(struct sm_store *st, struct sm_pg_revision *ret, struct strbuf *err);
+	int (*listen_start)(const char *url, const struct sm_pg_listen_hooks *hooks,
+			    struct sm_pg_listener **ret, struct strbuf *err);
+	void (*listen_stop)(struct sm_pg_listener *l);
+	bool (*listen_fresh)(struct sm_pg_listener *l, const char *tenant,
+			     const struct sm_pg_revision *rev);
+	void (*listen_stats)(struct sm_pg_listener *l, struct sm_pg_listen_stats *ret);
 	int latest;
 };
 

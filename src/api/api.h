@@ -52,6 +52,12 @@ struct sm_app {
 		char *tenant;
 	} *tokens;
 	size_t ntokens;
+	/* team mode: the LISTEN thread (store_pg.h), and the loop threads it drops answers of */
+	struct sm_pg_listener *listener;
+	struct sm_metric_family *m_listening, *m_notes, *m_connects; /* its gauges */
+	pthread_mutex_t threads_lock;
+	struct sm_app_thread **threads;
+	size_t nthreads;
 };
 
 /* req->thread_data of a loop thread. */
@@ -60,7 +66,9 @@ struct sm_app_thread {
 	struct sm_cache *cache;
 	int64_t data_version;
 	bool have_version;
-	struct sm_hashmap *resp; /* serialized list answers of this thread (api_resp_*) */
+	/* serialized list answers of this thread (api_resp_*), under resp_lock: the listener drops some */
+	pthread_mutex_t resp_lock;
+	struct sm_hashmap *resp;
 	size_t nresp;
 	/* the handler answering now, run again after a read repair (api_set_rerun) */
 	int (*rerun)(struct sm_http_req *req, void *data);
@@ -96,6 +104,8 @@ int api_resp_token(struct sm_cache *cache, char token[API_RESP_TOKEN_MAX]);
 bool api_resp_get(struct sm_http_req *req, const char *token, const char *etag_prefix);
 void api_resp_put(struct sm_http_req *req, const char *token);
 void api_resp_free(struct sm_app_thread *t);
+/* Team mode: drop t's answers of tenant (NULL: all); any thread. */
+void api_resp_drop(struct sm_app_thread *t, const char *tenant);
 
 static inline struct sm_cache *api_cache(struct sm_http_req *req)
 {

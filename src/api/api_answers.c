@@ -35,6 +35,9 @@ int api_resp_token(struct sm_cache *cache, char token[API_RESP_TOKEN_MAX])
 	char rev[SM_STORE_REVISION_MAX];
 	bool stale = true;
 
+	if (cache->team_stale)
+		return 0; /* the listener is behind this request's revision */
+
 	if (sm_store_any_flagged_stale(cache->store, &stale, NULL) < 0 || stale)
 		return 0;
 	if (sm_store_revision(cache->store, rev, NULL) < 0)
@@ -43,10 +46,15 @@ int api_resp_token(struct sm_cache *cache, char token[API_RESP_TOKEN_MAX])
 	return 1;
 }
 
-static int resp_key(const struct sm_http_req *req, struct strbuf *key)
+/* "path?query", after "<tenant>\x1f" in team mode (the listener drops a tenant's). */
+static int resp_key(struct sm_http_req *req, struct strbuf *key)
 {
+	const char *tenant = req->thread_data ? api_cache(req)->tenant : NULL;
 	int r;
 
+	if (tenant &&
+	    ((r = sm_strbuf_addstr(key, tenant)) < 0 || (r = sm_strbuf_addch(key, '\x1f')) < 0))
+		return r;
 	if ((r = sm_strbuf_add(key, req->path, req->path_len)) < 0 ||
 	    (r = sm_strbuf_addch(key, '?')) < 0)
 		return r;
@@ -61,20 +69,23 @@ bool api_resp_get(struct sm_http_req *req, const char *token, const char *etag_p
 	void *v;
 	bool hit = false;
 
-	if (!t || !t->resp || resp_key(req, &key) < 0)
+	if (!t || resp_key(req, &key) < 0)
 		goto out;
-	if (!sm_hashmap_get(t->resp, key.buf, key.len, &v))
-		goto out;
+	pthread_mutex_lock(&t->resp_lock);
+	if (!t->resp || !sm_hashmap_get(t->resp, key.buf, key.len, &v))
+		goto unlock;
 	e = v;
 	if (strcmp(e->token, token))
-		goto out;
+		goto unlock;
 	hit = true;
 	/* the token is the revision: the same ETag api_revision_etag gives, no query */
 	sm_strbuf_reset(&key);
 	if (sm_strbuf_addf(&key, "%s.%s", etag_prefix, token) == 0 && sm_http_etag(req, key.buf))
-		goto out; /* 304 */
+		goto unlock; /* 304 */
 	if (sm_http_text(req, 200, "application/json", e->body, e->len) < 0)
 		hit = false;
+unlock:
+	pthread_mutex_unlock(&t->resp_lock);
 out:
 	sm_strbuf_release(&key);
 	return hit;
@@ -104,10 +115,6 @@ void api_resp_put(struct sm_http_req *req, const char *token)
 
 	if (!t || req->res.status != 200 || !len)
 		return;
-	if (!t->resp && sm_hashmap_new(&t->resp) < 0)
-		return;
-	if (t->nresp >= RESP_MAX_ENTRIES)
-		resp_clear(t); /* bounded memory: start over */
 	e = sm_malloc(sizeof(*e) + len);
 	if (!e || resp_key(req, &key) < 0) {
 		sm_free(e);
@@ -116,16 +123,41 @@ void api_resp_put(struct sm_http_req *req, const char *token)
 	snprintf(e->token, sizeof(e->token), "%s", token);
 	e->len = len;
 	memcpy(e->body, req->res.body.buf, len);
-	if (sm_hashmap_put(t->resp, key.buf, key.len, e, &old) < 0) {
-		sm_free(e);
-		goto out;
-	}
-	if (old)
-		sm_free(old);
-	else
+	pthread_mutex_lock(&t->resp_lock);
+	if (!t->resp && sm_hashmap_new(&t->resp) < 0)
+		goto unlock;
+	if (t->nresp >= RESP_MAX_ENTRIES)
+		resp_clear(t); /* bounded memory: start over */
+	if (sm_hashmap_put(t->resp, key.buf, key.len, e, &old) < 0)
+		goto unlock;
+	e = NULL;
+	if (!old)
 		t->nresp++;
+unlock:
+	pthread_mutex_unlock(&t->resp_lock);
+	sm_free(old);
+	sm_free(e);
 out:
 	sm_strbuf_release(&key);
+}
+
+void api_resp_drop(struct sm_app_thread *t, const char *tenant)
+{
+	size_t plen = tenant ? strlen(tenant) : 0, pos = 0;
+	const void *k;
+	size_t kl;
+	void *v;
+
+	pthread_mutex_lock(&t->resp_lock);
+	while (t->resp && sm_hashmap_next(t->resp, &pos, &k, &kl, &v)) {
+		if (tenant && (kl <= plen || memcmp(k, tenant, plen) != 0 ||
+			       ((const char *)k)[plen] != '\x1f'))
+			continue;
+		sm_hashmap_remove(t->resp, k, kl, NULL);
+		sm_free(v);
+		t->nresp--;
+	}
+	pthread_mutex_unlock(&t->resp_lock);
 }
 
 void api_resp_free(struct sm_app_thread *t)

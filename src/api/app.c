@@ -43,6 +43,7 @@ int sm_app_new(struct sm_home *home, struct sm_app **ret, struct strbuf *err)
 		return sm_err(err, r, "out of memory");
 	}
 	pthread_mutex_init(&app->write_lock, NULL);
+	pthread_mutex_init(&app->threads_lock, NULL);
 	*ret = app;
 	return 0;
 }
@@ -51,8 +52,11 @@ void sm_app_free(struct sm_app *app)
 {
 	if (!app)
 		return;
+	sm_pg_listen_stop(app->listener); /* first: its hooks use the caches */
 	sm_count_cache_free(app->counts);
 	pthread_mutex_destroy(&app->write_lock);
+	pthread_mutex_destroy(&app->threads_lock);
+	sm_free(app->threads);
 	for (size_t i = 0; i < app->ntokens; i++) {
 		sm_free(app->tokens[i].token);
 		sm_free(app->tokens[i].tenant);
@@ -131,6 +135,67 @@ static int loop_heal(void *ctx, struct strbuf *err)
 	return r;
 }
 
+/* The loop threads whose answers the listener drops (team mode). */
+static int threads_add(struct sm_app *app, struct sm_app_thread *t)
+{
+	struct sm_app_thread **v;
+
+	pthread_mutex_lock(&app->threads_lock);
+	v = sm_realloc(app->threads, (app->nthreads + 1) * sizeof(*v));
+	if (v) {
+		app->threads = v;
+		v[app->nthreads++] = t;
+	}
+	pthread_mutex_unlock(&app->threads_lock);
+	return v ? 0 : -ENOMEM;
+}
+
+static void threads_remove(struct sm_app *app, struct sm_app_thread *t)
+{
+	pthread_mutex_lock(&app->threads_lock);
+	for (size_t i = 0; i < app->nthreads; i++)
+		if (app->threads[i] == t)
+			app->threads[i] = app->threads[--app->nthreads];
+	pthread_mutex_unlock(&app->threads_lock);
+}
+
+/*
+ * The listener's hook (on its thread): a commit of tenant changed the
+ * member counts of ids (all: every one of the tenant's; none: n 0) and
+ * every answer of the tenant; tenant NULL: everything (a reconnect).
+ */
+static void team_drop(void *ctx, const char *tenant, const char *const *ids, size_t n, bool all)
+{
+	struct sm_app *app = ctx;
+	struct strbuf k = STRBUF_INIT;
+
+	if (!tenant) {
+		sm_count_cache_invalidate_all(app->counts);
+	} else if (sm_strbuf_addstr(&k, tenant) < 0 || sm_strbuf_addch(&k, '\x1f') < 0) {
+		sm_count_cache_invalidate_all(app->counts); /* no memory: drop more, never less */
+	} else if (all) {
+		sm_count_cache_invalidate_prefix(app->counts, k.buf);
+	} else {
+		size_t base = k.len;
+
+		for (size_t i = 0; i < n; i++) {
+			sm_strbuf_setlen(&k, base);
+			if (sm_strbuf_addstr(&k, ids[i]) < 0 ||
+			    sm_count_cache_invalidate(app->counts, k.buf) < 0) {
+				sm_count_cache_invalidate_all(app->counts);
+				break;
+			}
+		}
+	}
+	if (app->metrics && (!tenant || all || n))
+		sm_server_metrics_cache_invalidation(app->metrics, "count");
+	sm_strbuf_release(&k);
+	pthread_mutex_lock(&app->threads_lock);
+	for (size_t i = 0; i < app->nthreads; i++)
+		api_resp_drop(app->threads[i], tenant);
+	pthread_mutex_unlock(&app->threads_lock);
+}
+
 static int thread_init(unsigned index, void *data, void **ret)
 {
 	struct sm_app *app = data;
@@ -141,9 +206,13 @@ static int thread_init(unsigned index, void *data, void **ret)
 	if (!t)
 		return -ENOMEM;
 	t->app = app;
+	pthread_mutex_init(&t->resp_lock, NULL);
 	if (app->team_url) {
 		r = team_open(app, index, &t->cache);
+		if (r == 0 && (r = threads_add(app, t)) < 0)
+			sm_cache_close(t->cache);
 		if (r < 0) {
+			pthread_mutex_destroy(&t->resp_lock);
 			sm_free(t);
 			return r;
 		}
@@ -153,6 +222,7 @@ static int thread_init(unsigned index, void *data, void **ret)
 	if (r < 0) {
 		sm_log_error("server: loop %u cannot open the metadata cache: %s", index, err.buf);
 		sm_strbuf_release(&err);
+		pthread_mutex_destroy(&t->resp_lock);
 		sm_free(t);
 		return r;
 	}
@@ -188,7 +258,9 @@ static void thread_fini(unsigned index, void *data, void *thread_data)
 		return;
 	if (render_thread == t)
 		render_thread = NULL;
+	threads_remove(t->app, t);
 	api_resp_free(t);
+	pthread_mutex_destroy(&t->resp_lock);
 	sm_cache_close(t->cache);
 	sm_free(t);
 }
@@ -265,8 +337,23 @@ static int before(struct sm_http_req *req, void *data)
 	if (!t)
 		return -EIO;
 	render_thread = t;
-	if (app->team_url && (r = team_before(app, req, t)) < 0)
-		return r;
+	if (app->team_url) {
+		struct sm_pg_revision rev;
+
+		if ((r = team_before(app, req, t)) < 0)
+			return r;
+		/*
+		 * The probe: every commit up to rev is seen by this request. The
+		 * caches serve it only when the listener has dropped every entry
+		 * those commits made stale (docs/team.md "Invalidation").
+		 */
+		r = sm_store_pg_probe(t->cache->store, &rev, NULL);
+		if (r < 0)
+			return r;
+		t->cache->team_stale = !sm_pg_listen_fresh(
+		    app->listener, t->cache->tenant ? t->cache->tenant : "default", &rev);
+		return 0;
+	}
 	r = sm_store_data_version(t->cache->store, &v, NULL);
 	if (r < 0)
 		return r;
@@ -292,6 +379,14 @@ static void collect(struct sm_metrics *m, void *data)
 	sm_count_cache_stats(app->counts, &cs);
 	if (!app->metrics)
 		return;
+	if (app->m_listening) {
+		struct sm_pg_listen_stats ls;
+
+		sm_pg_listen_stats(app->listener, &ls);
+		sm_metric_set(sm_metric_get(app->m_listening), ls.connected ? 1 : 0);
+		sm_metric_set(sm_metric_get(app->m_notes), (double)ls.notes);
+		sm_metric_set(sm_metric_get(app->m_connects), (double)ls.connects);
+	}
 	sm_metric_set(sm_metric_get(app->metrics->cache_entries, "count"), (double)cs.size);
 	if (render_thread &&
 	    sm_store_cache_status(render_thread->cache->store, NULL, sm_time_real_ns() / 1000000,
@@ -329,6 +424,29 @@ int sm_app_attach(struct sm_app *app, struct sm_http_server *srv, struct strbuf 
 		r = api_register_deployments(app, router, err);
 	if (r >= 0)
 		r = api_register_team(app, router, err);
+	if (r >= 0 && app->team_url && app->metrics) {
+		struct sm_metrics *m = app->metrics->reg;
+
+		r = sm_metrics_family(m, SM_METRIC_GAUGE, "skillmeat_team_listening",
+				      "1 while the team listener is connected and caught up.", NULL,
+				      NULL, 0, &app->m_listening);
+		if (r >= 0)
+			r = sm_metrics_family(m, SM_METRIC_GAUGE, "skillmeat_team_notifications",
+					      "Team notifications handled by the listener.", NULL,
+					      NULL, 0, &app->m_notes);
+		if (r >= 0)
+			r = sm_metrics_family(
+			    m, SM_METRIC_GAUGE, "skillmeat_team_listener_connects",
+			    "Connections the team listener made (1 + reconnects).", NULL, NULL, 0,
+			    &app->m_connects);
+		if (r < 0)
+			r = sm_err(err, r, "out of memory");
+	}
+	if (r >= 0 && app->team_url) {
+		struct sm_pg_listen_hooks lh = {.drop = team_drop, .ctx = app};
+
+		r = sm_pg_listen_start(app->team_url, &lh, &app->listener, err);
+	}
 	if (r < 0)
 		return r;
 	sm_http_server_set_hooks(srv, &hooks);

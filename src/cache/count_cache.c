@@ -263,6 +263,32 @@ void sm_count_cache_invalidate_all(struct sm_count_cache *c)
 	free_chain(all);
 }
 
+void sm_count_cache_invalidate_prefix(struct sm_count_cache *c, const char *prefix)
+{
+	size_t plen = strlen(prefix), pos = 0;
+	const void *key;
+	size_t keylen;
+	void *v;
+
+	pthread_mutex_lock(&c->lock);
+	c->gen++;
+	/* ids of the prefix not in the map have no mark: refuse every older set */
+	c->all_gen = c->gen;
+	c->st.invalidations++;
+	while (sm_hashmap_next(c->map, &pos, &key, &keylen, &v)) {
+		struct entry *e = v;
+
+		if (keylen < plen || memcmp(key, prefix, plen) != 0)
+			continue;
+		if (e->live)
+			c->nlive--;
+		/* the mark stays (no allocation here): a late set of an older read is refused */
+		e->live = false;
+		e->inval_gen = c->gen;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
 void sm_count_cache_stats(struct sm_count_cache *c, struct sm_count_cache_stats *ret)
 {
 	pthread_mutex_lock(&c->lock);

@@ -930,7 +930,7 @@ static int pg_cache_status(struct sm_store *st, const char *collection, int64_t 
  * tenant with no row yet is at 0. One indexed read: the per-request probe.
  */
 static int read_revision(struct pg_store *s, int64_t *n, char out[SM_STORE_REVISION_MAX],
-			 struct strbuf *err)
+			 struct sm_pg_revision *rev, struct strbuf *err)
 {
 	struct pgp p = {{s->tenant}, 1};
 	PGresult *res = NULL;
@@ -968,19 +968,29 @@ static int read_revision(struct pg_store *s, int64_t *n, char out[SM_STORE_REVIS
 			snprintf(out, SM_STORE_REVISION_MAX, "%08" PRIx64 "%08" PRIx64 "-%" PRId64,
 				 (uint64_t)pg_int(res, 0, 0), (uint64_t)pg_int(res, 0, 1),
 				 pg_int(res, 0, 2));
+		if (rev) {
+			rev->epoch = pg_int(res, 0, 0);
+			rev->serial = pg_int(res, 0, 1);
+			rev->revision = pg_int(res, 0, 2);
+		}
 	}
 	PQclear(res);
 	return r;
 }
 
+static int pg_probe(struct sm_store *st, struct sm_pg_revision *ret, struct strbuf *err)
+{
+	return read_revision(pg(st), NULL, NULL, ret, err);
+}
+
 static int pg_data_version(struct sm_store *st, int64_t *ret, struct strbuf *err)
 {
-	return read_revision(pg(st), ret, NULL, err);
+	return read_revision(pg(st), ret, NULL, NULL, err);
 }
 
 static int pg_revision(struct sm_store *st, char out[SM_STORE_REVISION_MAX], struct strbuf *err)
 {
-	return read_revision(pg(st), NULL, out, err);
+	return read_revision(pg(st), NULL, out, NULL, err);
 }
 
 static int pg_any_flagged_stale(struct sm_store *st, bool *ret, struct strbuf *err)
@@ -1298,5 +1308,10 @@ const struct sm_pg_ops sm_pg_module = {
 	.update_artifact = pg_update_artifact,
 	.migrate_to = pg_migrate_to,
 	.version = pg_version,
+	.probe = pg_probe,
+	.listen_start = sm_pg_listen_start_impl,
+	.listen_stop = sm_pg_listen_stop_impl,
+	.listen_fresh = sm_pg_listen_fresh_impl,
+	.listen_stats = sm_pg_listen_stats_impl,
 	.latest = SM_PG_LATEST,
 };

@@ -78,3 +78,36 @@ int sm_pg_latest_version(struct strbuf *err)
 
 	return ops ? ops->latest : -ENOENT;
 }
+
+int sm_store_pg_probe(struct sm_store *st, struct sm_pg_revision *ret, struct strbuf *err)
+{
+	return pg_ops->probe(st, ret, err);
+}
+
+int sm_pg_listen_start(const char *url, const struct sm_pg_listen_hooks *hooks,
+		       struct sm_pg_listener **ret, struct strbuf *err)
+{
+	const struct sm_pg_ops *ops = ops_get(err);
+
+	return ops ? ops->listen_start(url, hooks, ret, err) : -ENOENT;
+}
+
+void sm_pg_listen_stop(struct sm_pg_listener *l)
+{
+	if (l)
+		pg_ops->listen_stop(l);
+}
+
+bool sm_pg_listen_fresh(struct sm_pg_listener *l, const char *tenant,
+			const struct sm_pg_revision *rev)
+{
+	return l && pg_ops->listen_fresh(l, tenant, rev);
+}
+
+void sm_pg_listen_stats(struct sm_pg_listener *l, struct sm_pg_listen_stats *ret)
+{
+	if (l)
+		pg_ops->listen_stats(l, ret);
+	else
+		memset(ret, 0, sizeof(*ret));
+}

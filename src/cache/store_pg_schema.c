@@ -14,6 +14,24 @@
 #include "cache/store_pg_internal.h"
 
 /* clang-format off */
+/* migration 1's team_bump(): the tenant id alone as payload */
+#define BUMP_V1 \
+	"DECLARE t text;" \
+	"BEGIN" \
+	" IF TG_OP = 'DELETE' THEN" \
+	"  FOR t IN SELECT DISTINCT tenant_id FROM old_rows LOOP" \
+	"   UPDATE tenants SET revision = revision + 1 WHERE id = t;" \
+	"   PERFORM pg_notify('skillmeat_team', t);" \
+	"  END LOOP;" \
+	" ELSE" \
+	"  FOR t IN SELECT DISTINCT tenant_id FROM new_rows LOOP" \
+	"   UPDATE tenants SET revision = revision + 1 WHERE id = t;" \
+	"   PERFORM pg_notify('skillmeat_team', t);" \
+	"  END LOOP;" \
+	" END IF;" \
+	" RETURN NULL;" \
+	"END $$;"
+
 static const char m1_up[] =
 	"CREATE TABLE team_meta ("
 	" id integer PRIMARY KEY CHECK (id = 1),"
@@ -86,21 +104,7 @@ static const char m1_up[] =
 	" ON collection_artifacts (tenant_id, artifact_uuid, collection_id);"
 	/* one bump and one notification per statement and tenant */
 	"CREATE FUNCTION team_bump() RETURNS trigger LANGUAGE plpgsql AS $$"
-	"DECLARE t text;"
-	"BEGIN"
-	" IF TG_OP = 'DELETE' THEN"
-	"  FOR t IN SELECT DISTINCT tenant_id FROM old_rows LOOP"
-	"   UPDATE tenants SET revision = revision + 1 WHERE id = t;"
-	"   PERFORM pg_notify('skillmeat_team', t);"
-	"  END LOOP;"
-	" ELSE"
-	"  FOR t IN SELECT DISTINCT tenant_id FROM new_rows LOOP"
-	"   UPDATE tenants SET revision = revision + 1 WHERE id = t;"
-	"   PERFORM pg_notify('skillmeat_team', t);"
-	"  END LOOP;"
-	" END IF;"
-	" RETURN NULL;"
-	"END $$;"
+	BUMP_V1
 #define BUMP(tbl) \
 	"CREATE TRIGGER " tbl "_ins AFTER INSERT ON " tbl " REFERENCING NEW TABLE AS new_rows" \
 	" FOR EACH STATEMENT EXECUTE FUNCTION team_bump();" \
@@ -123,11 +127,77 @@ static const char m1_down[] =
 	"DROP FUNCTION team_bump();"
 	"DROP TABLE tenants;"
 	"DROP TABLE team_meta;";
+
+/*
+ * Migration 2: the notification says what changed, for the listeners'
+ * invalidation (store_pg_listen.c): the payload is
+ * "<epoch> <serial> <revision> <counts> <tenant>", the revision the bump
+ * reached, and <counts> the user collections whose member counts changed:
+ * "-" none (artifacts, files, user collection rows), "*" every one of the
+ * tenant's (an UPDATE of memberships, a list too long, a tenant gone), else
+ * their ids joined by ','. Tenant last: it may hold spaces.
+ */
+/* collection_artifacts' three triggers, made again on fn */
+#define MEMBERS_TRIGGERS(fn) \
+	"DROP TRIGGER collection_artifacts_ins ON collection_artifacts;" \
+	"DROP TRIGGER collection_artifacts_upd ON collection_artifacts;" \
+	"DROP TRIGGER collection_artifacts_del ON collection_artifacts;" \
+	"CREATE TRIGGER collection_artifacts_ins AFTER INSERT ON collection_artifacts" \
+	" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION " fn "();" \
+	"CREATE TRIGGER collection_artifacts_upd AFTER UPDATE ON collection_artifacts" \
+	" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION " fn "();" \
+	"CREATE TRIGGER collection_artifacts_del AFTER DELETE ON collection_artifacts" \
+	" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION " fn "();"
+
+static const char m2_up[] =
+	"CREATE FUNCTION team_note(t text, counts text) RETURNS void LANGUAGE plpgsql AS $$"
+	"DECLARE s bigint; rv bigint;"
+	"BEGIN"
+	" UPDATE tenants SET revision = revision + 1 WHERE id = t RETURNING serial, revision INTO s, rv;"
+	" IF s IS NULL OR counts IS NULL OR length(counts) > 4000 THEN counts := '*'; END IF;"
+	" PERFORM pg_notify('skillmeat_team', (SELECT epoch FROM team_meta) || ' ' ||"
+	"  coalesce(s, 0) || ' ' || coalesce(rv, 0) || ' ' || counts || ' ' || t);"
+	"END $$;"
+	"CREATE OR REPLACE FUNCTION team_bump() RETURNS trigger LANGUAGE plpgsql AS $$"
+	"DECLARE t text;"
+	"BEGIN"
+	" IF TG_OP = 'DELETE' THEN"
+	"  FOR t IN SELECT DISTINCT tenant_id FROM old_rows LOOP PERFORM team_note(t, '-'); END LOOP;"
+	" ELSE"
+	"  FOR t IN SELECT DISTINCT tenant_id FROM new_rows LOOP PERFORM team_note(t, '-'); END LOOP;"
+	" END IF;"
+	" RETURN NULL;"
+	"END $$;"
+	"CREATE FUNCTION team_bump_members() RETURNS trigger LANGUAGE plpgsql AS $$"
+	"DECLARE t text; ids text;"
+	"BEGIN"
+	" IF TG_OP = 'DELETE' THEN"
+	"  FOR t, ids IN SELECT tenant_id, string_agg(DISTINCT collection_id, ',') FROM old_rows"
+	"   GROUP BY tenant_id LOOP PERFORM team_note(t, ids); END LOOP;"
+	" ELSIF TG_OP = 'INSERT' THEN"
+	"  FOR t, ids IN SELECT tenant_id, string_agg(DISTINCT collection_id, ',') FROM new_rows"
+	"   GROUP BY tenant_id LOOP PERFORM team_note(t, ids); END LOOP;"
+	" ELSE"
+	"  FOR t IN SELECT DISTINCT tenant_id FROM new_rows LOOP PERFORM team_note(t, '*'); END LOOP;"
+	" END IF;"
+	" RETURN NULL;"
+	"END $$;"
+	MEMBERS_TRIGGERS("team_bump_members")
+	;
+
+static const char m2_down[] =
+	MEMBERS_TRIGGERS("team_bump")
+	"DROP FUNCTION team_bump_members();"
+	"CREATE OR REPLACE FUNCTION team_bump() RETURNS trigger LANGUAGE plpgsql AS $$"
+	BUMP_V1
+	"DROP FUNCTION team_note(text, text);";
 /* clang-format on */
 
 const struct sm_pg_migration sm_pg_migrations[] = {
 	{1, "team schema: tenants, artifacts, files, user collections, memberships", m1_up,
 	 m1_down},
+	{2, "notifications name the revision and the user collections whose counts changed",
+	 m2_up, m2_down},
 };
 
 const int sm_pg_nmigrations = SM_PG_LATEST;

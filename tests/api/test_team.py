@@ -22,7 +22,18 @@
   an upload lands in its token's tenant only;
 - metadata edits with If-Match across two instances: the other instance shows
   the edit at its next request, an old ETag is 409 with the current revision,
-  two edits from one ETag through two instances: exactly one wins.
+  two edits from one ETag through two instances: exactly one wins;
+- three instances with warm caches (the LISTEN thread's invalidation): a
+  write through each in turn is shown by the two others at their very next
+  request (names, counts, members as in the database); three edits from one
+  ETag: one 200, two 409; a psql edit of an artifact drops no member count,
+  a new member drops that collection's count alone, another tenant's commit
+  drops nothing of ours (count cache hits and misses in /metrics); the
+  listeners' connections killed and a commit they cannot hear: fresh answers
+  at once, then every listener reconnects by itself; PostgreSQL stopped:
+  503, never a cached answer; started again with a commit right away: fresh
+  answers, then the caches serve again; an instance SIGKILLed during a
+  stream of uploads: every acknowledged one is served by another.
 
 The seed rows are written with psql (as another client would).
 usage: test_team.py   (SKILLMEAT_BIN names the program)
@@ -39,6 +50,7 @@ import tempfile
 import urllib.parse
 import base64
 import hashlib
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pgcluster  # noqa: E402
@@ -190,8 +202,8 @@ def test_migrations():
     url = PG.createdb("migrate")
     h = home("migrate")
     p = run(h, "team", "migrate", "--store", url, "--json")
-    check(p.returncode == 0 and json.loads(p.stdout) == {"from": 0, "to": 1, "latest": 1},
-          f"team migrate: 0 -> 1 ({p.stdout.strip()} {p.stderr.strip()})")
+    check(p.returncode == 0 and json.loads(p.stdout) == {"from": 0, "to": 2, "latest": 2},
+          f"team migrate: 0 -> 2 ({p.stdout.strip()} {p.stderr.strip()})")
     tables = set(PG.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
                          "migrate").split())
     check({"tenants", "artifacts", "artifact_files", "user_collections",
@@ -201,17 +213,22 @@ def test_migrations():
                    " 'tenant_id' ORDER BY 1", "migrate").split()
     check(cols == ["artifact_files", "artifacts", "collection_artifacts", "user_collections"],
           f"every data table has tenant_id ({cols})")
+    p = run(h, "team", "migrate", "--store", url, "--to", "1", "--json")
+    fns = PG.psql("SELECT proname FROM pg_proc WHERE proname LIKE 'team%' ORDER BY 1",
+                  "migrate").split()
+    check(p.returncode == 0 and json.loads(p.stdout)["to"] == 1 and fns == ["team_bump"],
+          f"team migrate --to 1: migration 2's notification functions are gone ({fns})")
     p = run(h, "team", "migrate", "--store", url, "--to", "0", "--json")
     check(p.returncode == 0 and json.loads(p.stdout)["to"] == 0, "team migrate --to 0: down")
     tables = PG.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
                      "migrate").split()
     check(tables == ["schema_migrations"], f"down drops every team table ({tables})")
-    p = run(h, "team", "migrate", "--store", url, "--to", "2")
-    check(p.returncode != 0 and "latest is 1" in p.stderr, "a version past the latest is refused")
+    p = run(h, "team", "migrate", "--store", url, "--to", "3")
+    check(p.returncode != 0 and "latest is 2" in p.stderr, "a version past the latest is refused")
     p = run(h, "team", "migrate", "--store", "/not/a/url")
     check(p.returncode != 0 and "not a PostgreSQL URL" in p.stderr, "a non-PostgreSQL URL is refused")
     p = run(home("migrate-config", f'[server]\nstore = "{url}"\n'), "team", "migrate", "--json")
-    check(p.returncode == 0 and json.loads(p.stdout)["to"] == 1,
+    check(p.returncode == 0 and json.loads(p.stdout)["to"] == 2,
           "team migrate takes config server.store")
     # four processes on an empty database at once: the advisory lock serialises them
     url = PG.createdb("race")
@@ -221,7 +238,7 @@ def test_migrations():
           "four concurrent migrations all succeed: "
           + "; ".join(p.stderr.strip() for p in procs if p.returncode))
     rows = PG.psql("SELECT version FROM schema_migrations", "race").split()
-    check(rows == ["1"], f"each migration applied once ({rows})")
+    check(rows == ["1", "2"], f"each migration applied once ({rows})")
 
 
 def test_reads(url):
@@ -534,6 +551,219 @@ def test_edits(url):
     t.stop()
 
 
+def metrics(s):
+    st, data, _ = s.request("GET", "/metrics")
+    if st != 200:
+        fail(f"GET /metrics -> {st}")
+    out = {}
+    for line in data.decode().splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
+
+
+def count_hits(s):
+    m = metrics(s)
+    return (m.get('skillmeat_cache_hits_total{cache="count"}', 0),
+            m.get('skillmeat_cache_misses_total{cache="count"}', 0))
+
+
+def wait_until(what, cond, tries=600):
+    # waiting for the listener (a thread) to get somewhere: bounded, never timed
+    for _ in range(tries):
+        if cond():
+            return
+        time.sleep(0.05)
+    fail(f"never happened: {what}")
+
+
+def listening(s, connects=1):
+    m = metrics(s)
+    return (m.get("skillmeat_team_listening") == 1
+            and m.get("skillmeat_team_listener_connects", 0) >= connects)
+
+
+def notes(s):
+    return metrics(s).get("skillmeat_team_notifications", 0)
+
+
+def view(s):
+    """What one instance answers now: names, default's artifacts, every count."""
+    page, _ = s.get("/artifacts?limit=100")
+    ucs, _ = s.get("/user-collections")
+    counts = {c["name"]: c["artifact_count"] for c in ucs["items"]}
+    members, _ = s.get("/user-collections/default/artifacts?limit=100")
+    descs = {i["name"]: i["metadata"].get("description") for i in page["items"]}
+    return names(page), counts, names(members), descs
+
+
+def truth():
+    """The same, read by psql from the database."""
+    rows = PG.psql("SELECT type || ':' || name, coalesce(description, '') FROM artifacts"
+                   " WHERE tenant_id = 'default' ORDER BY type, name", "team").splitlines()
+    counts = PG.psql("SELECT u.name, count(c.artifact_uuid) FROM user_collections u LEFT JOIN"
+                     " collection_artifacts c ON c.tenant_id = u.tenant_id AND"
+                     " c.collection_id = u.id WHERE u.tenant_id = 'default' GROUP BY u.name",
+                     "team").splitlines()
+    members = PG.psql("SELECT a.type || ':' || a.name FROM collection_artifacts c JOIN artifacts a"
+                      " ON a.tenant_id = c.tenant_id AND a.uuid = c.artifact_uuid WHERE"
+                      " c.tenant_id = 'default' AND c.collection_id = 'default'"
+                      " ORDER BY a.type, a.name", "team").split()
+    return ([r.split("|")[0] for r in rows], {c.split("|")[0]: int(c.split("|")[1]) for c in counts},
+            members, {r.split("|")[0].split(":", 1)[1]: r.split("|")[1] for r in rows})
+
+
+def same_as_truth(s, label):
+    got, want = view(s), truth()
+    check(got[:3] == want[:3] and all(got[3][k] == (v or got[3][k]) for k, v in want[3].items()),
+          f"{label}: names, counts, members and descriptions as in the database")
+
+
+def test_instances(url):
+    """Three instances on one database: the listener's invalidation."""
+    insts = [Server(home(f"inst3-{n}"), "--store", url) for n in "abc"]
+    for s in insts:
+        wait_until("the listener connected", lambda s=s: listening(s))
+    check(True, "three instances, each listening")
+    for s in insts:  # warm every cache of every instance
+        view(s)
+        view(s)
+    h0 = count_hits(insts[1])
+    view(insts[1])
+    h1 = count_hits(insts[1])
+    check(h1[0] > h0[0] and h1[1] == h0[1], f"counts are served from the cache when nothing changed ({h0} -> {h1})")
+    # a write through each in turn: every other shows it at its very next request
+    for i, w in enumerate(insts * 2):
+        st, _ = upload(w, {"type": "skill", "name": f"fresh{i}", "files": skill_files(f"Fresh {i}")})
+        check(st == 201, f"write {i}: upload through instance {insts.index(w)}")
+        for s in insts:
+            if s is not w:
+                same_as_truth(s, f"write {i}: instance {insts.index(s)} at its next request")
+    d, r = insts[2].get("/artifacts/skill:fresh0")
+    st, body, _ = put_meta(insts[0], "skill:fresh0", {"description": "Edited through 0"},
+                           if_match=r.getheader("ETag"))
+    check(st == 200, f"an edit through instance 0 ({st})")
+    for s in insts[1:]:
+        d, _ = s.get("/artifacts/skill:fresh0")
+        check(d["metadata"]["description"] == "Edited through 0",
+              f"instance {insts.index(s)} shows it at its next request")
+    # three edits from one ETag through three instances: exactly one wins
+    for rnd in range(3):
+        _, r = insts[0].get("/artifacts/skill:fresh1")
+        tag = r.getheader("ETag")
+        with concurrent.futures.ThreadPoolExecutor(3) as ex:
+            res = list(ex.map(lambda k: put_meta(insts[k], "skill:fresh1",
+                                                 {"description": f"round {rnd} by {k}"},
+                                                 if_match=tag), range(3)))
+        codes = sorted(x[0] for x in res)
+        check(codes == [200, 409, 409], f"round {rnd}: one of three edits from one ETag wins ({codes})")
+        k = [x[0] for x in res].index(200)
+        for s in insts:
+            d, _ = s.get("/artifacts/skill:fresh1")
+            check(d["metadata"]["description"] == f"round {rnd} by {k}",
+                  f"round {rnd}: instance {insts.index(s)} shows the winner's edit")
+    # exactly the entries a notification affects: an artifact's edit keeps every count
+    b = insts[1]
+    view(b)
+    n0, h0 = notes(b), count_hits(b)
+    PG.psql("UPDATE artifacts SET description = 'psql edit' WHERE tenant_id = 'default'"
+            " AND name = 'fresh2'", "team")
+    wait_until("the notification handled", lambda: notes(b) > n0)
+    h1 = count_hits(b)
+    got = view(b)
+    h2 = count_hits(b)
+    check(got[3]["fresh2"] == "psql edit", "an edit by psql: shown at the next request")
+    check(h2[1] == h1[1] and h2[0] > h1[0],
+          f"and no member count was dropped for it (count cache {h1} -> {h2})")
+    # a membership of one collection: that count alone is dropped
+    n0 = notes(b)
+    PG.psql(f"INSERT INTO collection_artifacts SELECT 'default', '{PICKS}', uuid,"
+            " '2026-05-01T00:00:00Z' FROM artifacts WHERE tenant_id = 'default'"
+            " AND name = 'fresh3'", "team")
+    wait_until("the notification handled", lambda: notes(b) > n0)
+    h1 = count_hits(b)
+    ucs, _ = b.get("/user-collections")
+    h2 = count_hits(b)
+    got = {c["name"]: c["artifact_count"] for c in ucs["items"]}
+    check(got == truth()[1], f"a new member of Team picks: the counts at the next request ({got})")
+    check(h2[1] - h1[1] == 1 and h2[0] - h1[0] == len(got) - 1,
+          f"only Team picks' count was read again ({h1} -> {h2})")
+    # another tenant's commit drops nothing of ours
+    n0 = notes(b)
+    PG.psql("UPDATE artifacts SET description = 'acme again' WHERE tenant_id = 'acme'", "team")
+    wait_until("the notification handled", lambda: notes(b) > n0)
+    h1 = count_hits(b)
+    b.get("/user-collections")
+    h2 = count_hits(b)
+    check(h2[1] == h1[1], f"another tenant's commit: our counts stay cached ({h1} -> {h2})")
+    # the listeners' connections killed, then a commit they cannot hear
+    for s in insts:
+        view(s)
+    PG.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = 'skillmeat-listen'", "team")
+    PG.psql(f"DELETE FROM collection_artifacts WHERE tenant_id = 'default'"
+            f" AND collection_id = '{PICKS}' AND artifact_uuid IN (SELECT uuid FROM artifacts"
+            " WHERE tenant_id = 'default' AND name = 'fresh3')", "team")
+    for s in insts:
+        same_as_truth(s, f"listener killed, a commit unheard: instance {insts.index(s)} next")
+    for s in insts:
+        wait_until("the listener reconnected", lambda s=s: listening(s, 2))
+        same_as_truth(s, f"instance {insts.index(s)} after its listener reconnected")
+    check(True, "every listener reconnected by itself")
+    # PostgreSQL restarted: no answer from a cache while it is down, fresh ones after
+    for s in insts:
+        view(s)
+    PG.stop(remove=False)
+    for s in insts:
+        for path in ("/artifacts", "/user-collections", "/user-collections/default/artifacts"):
+            st, data, _ = s.request("GET", "/api/v1" + path)
+            check(st == 503, f"PostgreSQL down: instance {insts.index(s)} GET {path} -> 503,"
+                  f" not a cached answer ({st})")
+    PG.start()
+    PG.psql("UPDATE artifacts SET description = 'after restart' WHERE tenant_id = 'default'"
+            " AND name = 'fresh4'", "team")
+    for s in insts:
+        same_as_truth(s, f"PostgreSQL back, a commit right away: instance {insts.index(s)} next")
+    for s in insts:
+        wait_until("the listener reconnected", lambda s=s: listening(s, 3))
+        view(s)
+        h0 = count_hits(s)
+        got = view(s)
+        h1 = count_hits(s)
+        check(got[3]["fresh4"] == "after restart" and h1[1] == h0[1] and h1[0] > h0[0],
+              f"instance {insts.index(s)} listens again and serves counts from its cache")
+    # SIGKILL during a stream of writes: every acknowledged one is there
+    a, c = insts[0], insts[2]
+    acked, stop = [], []
+
+    def stream():
+        for i in range(200):
+            if stop:
+                return
+            try:
+                st, _ = upload(a, {"type": "command", "name": f"kill{i}",
+                                   "files": [{"path": f"kill{i}.md", "content_base64": b64("x\n")}]})
+            except OSError:
+                return
+            if st == 201:
+                acked.append(f"command:kill{i}")
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        fut = ex.submit(stream)
+        wait_until("some writes acknowledged", lambda: len(acked) >= 5)
+        a.proc.kill()
+        a.proc.wait(30)
+        stop.append(True)
+        fut.result()
+    page, _ = c.get("/artifacts?limit=500&type=command")
+    got = set(names(page))
+    check(acked and set(acked) <= got,
+          f"instance 0 SIGKILLed during a stream of uploads: all {len(acked)} acknowledged"
+          " ones served by instance 2")
+    insts[1].stop()
+    c.stop()
+
+
 def test_not_team():
     s = Server(home("plain"))
     st, body = upload(s, {"type": "skill", "name": "x", "files": skill_files("x")})
@@ -561,6 +791,7 @@ def main():
     test_config_store(url)
     test_writes(url)
     test_edits(url)
+    test_instances(url)
     test_not_team()
     cleanup()
     print(f"{CHECKS} passed, 0 failed")
