@@ -212,6 +212,39 @@ static void test_invalidate_all(void **state)
 	assert_int_equal(st.invalidations, 2);
 }
 
+/* Team mode: one tenant's entries ("<tenant>\x1f<id>") dropped, the others kept. */
+static void test_invalidate_prefix(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ids[] = {"acme\x1f" "a", "acme\x1f" "b", "acmex\x1f" "a",
+					  "globex\x1f" "a"};
+	static const char *const absent[] = {"acme\x1f" "new"};
+	const int64_t vals[] = {1, 2, 3, 4};
+	int64_t counts[4];
+	size_t missing[4], nmissing;
+	uint64_t gen;
+	struct sm_count_cache_stats st;
+
+	sm_count_cache_set(f->c, ids, vals, 4, SM_COUNT_CACHE_ANY_GEN);
+	/* a reader of an id not cached yet takes its token before the change */
+	sm_count_cache_get(f->c, absent, 1, counts, NULL, NULL, &gen);
+	sm_count_cache_invalidate_prefix(f->c, "acme\x1f");
+	assert_int_equal(sm_count_cache_get(f->c, ids, 4, counts, missing, &nmissing, NULL), 2);
+	assert_int_equal(nmissing, 2);
+	assert_int_equal(missing[0], 0);
+	assert_int_equal(missing[1], 1);
+	assert_int_equal(counts[2], 3); /* "acmex" is another tenant */
+	assert_int_equal(counts[3], 4);
+	sm_count_cache_stats(f->c, &st);
+	assert_int_equal(st.size, 2);
+	/* its count read before the change is not stored after it */
+	assert_int_equal(sm_count_cache_set(f->c, absent, vals, 1, gen), 0);
+	assert_int_equal(sm_count_cache_get(f->c, absent, 1, counts, NULL, NULL, &gen), 0);
+	/* a new token stores again */
+	assert_int_equal(sm_count_cache_set(f->c, ids, vals, 2, gen), 2);
+	assert_int_equal(sm_count_cache_get(f->c, ids, 4, counts, NULL, NULL, NULL), 4);
+}
+
 /* A count read before an invalidation must not be stored after it. */
 static void test_set_after_invalidation_is_dropped(void **state)
 {
@@ -330,6 +363,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_partial_ttl_expiry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalidate_one, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalidate_all, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invalidate_prefix, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_set_after_invalidation_is_dropped, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_late_set_does_not_overwrite_newer, setup,
