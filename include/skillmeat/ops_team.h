@@ -32,7 +32,15 @@ struct sm_team_upload {
 	const char *const *tags;
 	size_t ntags;
 	bool force; /* replace an artifact of that type and name */
+	/* the content hash the sender computed: a mismatch is refused (-EINVAL); NULL = none */
+	const char *content_hash;
 };
+
+/*
+ * The order of an artifact's file paths in its content hash (sm_fs_walk's:
+ * component by component, bytes), as strcmp.
+ */
+int sm_team_path_cmp(const char *a, const char *b);
 
 /*
  * Validate (type, name rules, paths, base64, the metadata file a type needs),
@@ -58,5 +66,82 @@ struct sm_edit_result;
 int sm_ops_team_edit(struct sm_store *st, const char *collection, const char *type,
 		     const char *name, const struct sm_fm_edit *fields, const char *expected,
 		     struct sm_edit_result *ret, struct strbuf *err);
+
+/* ---- the personal side: team push, team pull, deploy --from-team ---- */
+
+#include "skillmeat/artifact.h"
+#include "skillmeat/sha256.h"
+
+struct sm_archive_file;
+struct sm_ops_ctx;
+struct sm_ops_add_result;
+
+/* Limits on what a team server may send (an archive's files). */
+#define SM_TEAM_MAX_FILES 10000
+#define SM_TEAM_MAX_BYTES ((size_t)64 << 20)
+
+/*
+ * The content hash of files as SkillMeat computes it for the artifact they
+ * make (sm_content_hash: a one-file artifact its bytes, else each path then
+ * bytes in sm_team_path_cmp order).
+ */
+int sm_team_files_hash(enum sm_artifact_type type, const struct sm_archive_file *files, size_t n,
+		       char hex[SM_SHA256_HEX_LEN + 1], struct strbuf *err);
+
+/* An artifact of the personal home as read for `team push`. */
+struct sm_team_local {
+	char *type, *name, *collection;
+	struct sm_archive_file *files; /* paths relative to the artifact, walk order */
+	size_t nfiles;
+	char hash[SM_SHA256_HEX_LEN + 1];      /* of the files read */
+	char lock_hash[SM_SHA256_HEX_LEN + 1]; /* the lock's, "" when none */
+	char **tags; /* the manifest's user tags */
+	size_t ntags;
+};
+void sm_team_local_release(struct sm_team_local *l);
+
+/*
+ * Read artifact id (sm_collection_resolve syntax) of collection (NULL: the
+ * active one) from the files, without the lock (a read): its files (at most
+ * max_total bytes, else -E2BIG), their hash, the lock's hash, tags.
+ */
+int sm_ops_team_read(const struct sm_ops_ctx *ctx, const char *collection, const char *id,
+		     size_t max_total, struct sm_team_local *ret, struct strbuf *err);
+
+/* An artifact's archive as a team server answered it (hostile input). */
+struct sm_team_fetched {
+	const char *type, *name;
+	const void *data; /* tar.gz */
+	size_t len;
+	const char *expected_hash; /* the server's X-Content-Hash */
+};
+
+/*
+ * Check the archive (sm_archive_unpack: regular files with confined paths,
+ * SM_TEAM_MAX_FILES / SM_TEAM_MAX_BYTES) and its content hash against the
+ * expected one, then write its files under dir (a one-file artifact as
+ * dir/<its file>, else dir/<name>/…), whose path goes to src. -EBADMSG
+ * (refused: the message says why), -E2BIG; nothing is written on refusal.
+ */
+int sm_ops_team_stage(const struct sm_team_fetched *f, const char *dir, struct strbuf *src,
+		      struct strbuf *err);
+/* A new private staging folder under $TMPDIR (or /tmp), its path appended to out. */
+int sm_ops_team_tmpdir(struct strbuf *out, struct strbuf *err);
+
+struct sm_ops_team_pull {
+	const char *collection; /* NULL: the active one */
+	struct sm_team_fetched fetched;
+	const char *const *tags; /* user tags for the new entry */
+	size_t ntags;
+	bool force;
+};
+
+/*
+ * team pull: the archive staged and checked (sm_ops_team_stage), then added
+ * to the personal home as a local artifact (sm_ops_add: lock, commit, index),
+ * so its lock hash is the team's content hash. The staging folder is removed.
+ */
+int sm_ops_team_pull(struct sm_ops_ctx *ctx, const struct sm_ops_team_pull *req,
+		     struct sm_ops_add_result *ret, struct strbuf *err);
 
 #endif

@@ -66,6 +66,21 @@ int sm_store_pg_put_artifact(struct sm_store *st, const struct sm_artifact_row *
 int sm_store_pg_update_artifact(struct sm_store *st, const struct sm_artifact_row *row,
 				const char *expected, struct strbuf *err);
 
+/* One stored file of an artifact: its bytes as uploaded. */
+struct sm_pg_blob {
+	char *path;
+	unsigned char *data;
+	size_t len;
+};
+void sm_pg_blobs_free(struct sm_pg_blob *v, size_t n);
+
+/*
+ * The files of the tenant's artifact uuid, in path order (none: *ret_n 0).
+ * -E2BIG when their sizes add up to more than max_total.
+ */
+int sm_store_pg_get_files(struct sm_store *st, const char *uuid, size_t max_total,
+			  struct sm_pg_blob **ret, size_t *ret_n, struct strbuf *err);
+
 /*
  * Migrate the database at url up or down to version (0..latest; -1 the
  * latest), one migration per transaction, under the advisory lock. Returns
@@ -131,6 +146,8 @@ struct sm_pg_ops {
 	int (*update_artifact)(struct sm_store *st, const struct sm_artifact_row *row,
 			       const char *expected, struct strbuf *err);
 	int (*migrate_to)(const char *url, int version, struct strbuf *err);
+	int (*get_files)(struct sm_store *st, const char *uuid, size_t max_total,
+			 struct sm_pg_blob **ret, size_t *ret_n, struct strbuf *err);
 	int (*version)(const char *url, struct strbuf *err);
 	int (*probe)(struct sm_store *st, struct sm_pg_revision *ret, struct strbuf *err);
 	int (*listen_start)(const char *url, const struct sm_pg_listen_hooks *hooks,

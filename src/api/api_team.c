@@ -3,13 +3,15 @@
  * Team mode's own endpoint (API.md "Team mode", docs/team.md):
  * POST /api/v1/team/artifacts uploads an artifact with its files into the
  * team store of the request's tenant (404 on a server that is not a team
- * server).
+ * server), and GET /api/v1/artifacts/{id}/archive answers an artifact's
+ * files as tar.gz with its content hash in X-Content-Hash (team mode only).
  */
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "skillmeat/archive.h"
 #include "skillmeat/cache.h"
 #include "skillmeat/error.h"
 #include "skillmeat/memory.h"
@@ -20,6 +22,8 @@
 #include "util/banned.h"
 
 #define UPLOAD_MAX_FILES 10000
+/* an archive is built in memory: its files' bytes at most */
+#define ARCHIVE_MAX_BYTES (256u << 20)
 
 struct upload_job {
 	struct sm_app *app;
@@ -129,6 +133,9 @@ static int upload(struct sm_http_req *req, void *data)
 	tags = json_object_get(meta, "tags");
 	if (r == 0 && tags && !json_is_array(tags))
 		r = api_422(req, "metadata", "list_type", "metadata.tags should be a list of strings");
+	v = json_object_get(j->body, "content_hash");
+	if (r == 0 && v && !json_is_string(v))
+		r = api_422(req, "content_hash", "string_type", "Input should be a valid string");
 	v = json_object_get(j->body, "force");
 	if (r == 0 && v && !json_is_boolean(v))
 		r = api_422(req, "force", "bool_type", "Input should be a valid boolean");
@@ -168,7 +175,110 @@ static int upload(struct sm_http_req *req, void *data)
 	j->u.tags = j->tags;
 	j->u.ntags = tags ? json_array_size(tags) : 0;
 	j->u.force = json_is_true(json_object_get(j->body, "force"));
+	j->u.content_hash = opt_str(j->body, "content_hash");
 	return api_run_op(req, app, upload_work, upload_done, j, upload_free);
+}
+
+struct archive_job {
+	struct sm_app *app;
+	const char *tenant;
+	struct sm_artifact_row row;
+	struct strbuf out, err;
+	int r;
+};
+
+static void archive_free(struct archive_job *j)
+{
+	if (!j)
+		return;
+	sm_artifact_row_release(&j->row);
+	sm_strbuf_release(&j->out);
+	sm_strbuf_release(&j->err);
+	sm_free(j);
+}
+
+/* On a worker: the files from a connection of its own, packed. */
+static void archive_work(void *arg)
+{
+	struct archive_job *j = arg;
+	struct sm_store *st = NULL;
+	struct sm_pg_blob *b = NULL;
+	struct sm_archive_file *f = NULL;
+	size_t n = 0;
+
+	j->r = sm_store_pg_open(j->app->team_url, j->tenant, &st, &j->err);
+	if (j->r == 0)
+		j->r = sm_store_pg_get_files(st, j->row.uuid, ARCHIVE_MAX_BYTES, &b, &n, &j->err);
+	if (j->r == 0 && n && !(f = sm_calloc(n, sizeof(*f))))
+		j->r = sm_err(&j->err, -ENOMEM, "out of memory");
+	for (size_t i = 0; j->r == 0 && i < n; i++)
+		f[i] = (struct sm_archive_file){b[i].path, b[i].data, b[i].len};
+	if (j->r == 0 && n == 0)
+		j->r = sm_err(&j->err, -ENOENT, "the files of '%s:%s' are missing", j->row.type,
+			      j->row.name);
+	if (j->r == 0)
+		j->r = sm_archive_pack(f, n, &j->out, &j->err);
+	sm_free(f);
+	sm_pg_blobs_free(b, n);
+	sm_store_free(st);
+}
+
+static void archive_done(struct sm_http_req *req, void *arg)
+{
+	struct archive_job *j = arg;
+	struct strbuf cd = STRBUF_INIT;
+
+	if (!req)
+		goto out;
+	if (j->r < 0) {
+		(void)api_fail(req, j->r, j->err.len ? j->err.buf : NULL);
+		goto out;
+	}
+	if (sm_strbuf_addf(&cd, "attachment; filename=\"%s-%s.tar.gz\"", j->row.type,
+			   j->row.name) < 0 ||
+	    sm_http_set_header(req, "X-Content-Hash", j->row.content_hash) < 0 ||
+	    sm_http_set_header(req, "Content-Disposition", cd.buf) < 0 ||
+	    sm_http_text(req, 200, "application/gzip", j->out.buf, j->out.len) < 0)
+		(void)api_fail(req, -ENOMEM, NULL);
+out:
+	sm_strbuf_release(&cd);
+	archive_free(j);
+}
+
+static int archive(struct sm_http_req *req, void *data)
+{
+	struct sm_app *app = data;
+	struct sm_cache *cache = api_cache(req);
+	const char *id = sm_http_param(req, "id"), *coll = sm_http_query(req, "collection");
+	struct archive_job *j;
+	int r;
+
+	if (!app->team_url) {
+		(void)sm_http_error(req, 404, "Not Found (a team server's endpoint: serve --store "
+					      "postgresql://…)");
+		return SM_HTTP_DONE;
+	}
+	if (!(j = sm_calloc(1, sizeof(*j))))
+		return api_fail(req, -ENOMEM, NULL);
+	j->app = app;
+	j->tenant = cache->tenant;
+	j->out = (struct strbuf)STRBUF_INIT;
+	j->err = (struct strbuf)STRBUF_INIT;
+	sm_strbuf_init(&j->out, ARCHIVE_MAX_BYTES + (64u << 20));
+	if ((r = api_resolve(req, cache, id, coll, &j->row)) < 0) {
+		archive_free(j);
+		return r == API_ANSWERED ? SM_HTTP_DONE : api_fail(req, r, NULL);
+	}
+	if (!j->row.content_hash) {
+		archive_free(j);
+		return api_fail(req, -ENOENT, NULL);
+	}
+	r = sm_http_defer(req, archive_work, archive_done, j);
+	if (r < 0) {
+		archive_free(j);
+		return api_fail(req, r, NULL);
+	}
+	return SM_HTTP_DEFERRED;
 }
 
 /*
@@ -178,5 +288,10 @@ static int upload(struct sm_http_req *req, void *data)
  */
 int api_register_team(struct sm_app *app, struct sm_router *router, struct strbuf *err)
 {
-	return sm_router_add(router, "POST", API_PREFIX "/team/artifacts", upload, app, 0, err);
+	int r = sm_router_add(router, "POST", API_PREFIX "/team/artifacts", upload, app, 0, err);
+
+	if (r == 0)
+		r = sm_router_add(router, "GET", API_PREFIX "/artifacts/{id}/archive", archive, app,
+				  0, err);
+	return r;
 }

@@ -1278,6 +1278,56 @@ static int pg_update_artifact(struct sm_store *st, const struct sm_artifact_row 
 	return r;
 }
 
+/* The files of an artifact of the tenant, in path order, bytes as stored (binary results). */
+static int pg_get_files(struct sm_store *st, const char *uuid, size_t max_total,
+			struct sm_pg_blob **ret, size_t *ret_n, struct strbuf *err)
+{
+	struct pg_store *s = pg(st);
+	const char *v[2] = {s->tenant, uuid};
+	PGresult *res = PQexecParams(s->conn,
+				     "SELECT path, content FROM artifact_files WHERE tenant_id = $1"
+				     " AND artifact_uuid = $2 ORDER BY path COLLATE \"C\"",
+				     2, NULL, v, NULL, NULL, 1);
+	struct sm_pg_blob *b = NULL;
+	size_t n, total = 0;
+	int r = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		r = pg_fail(s->conn, res, err, "cannot read the files");
+		PQclear(res);
+		return r;
+	}
+	n = (size_t)PQntuples(res);
+	if (n && !(b = sm_calloc(n, sizeof(*b))))
+		r = sm_err(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		size_t len = (size_t)PQgetlength(res, (int)i, 1);
+
+		total += len;
+		if (total > max_total) {
+			r = sm_err(err, -E2BIG, "the artifact's files are over %zu bytes", max_total);
+			break;
+		}
+		b[i].path = sm_strndup(PQgetvalue(res, (int)i, 0),
+				       (size_t)PQgetlength(res, (int)i, 0));
+		b[i].data = sm_malloc(len ? len : 1);
+		if (!b[i].path || !b[i].data) {
+			r = sm_err(err, -ENOMEM, "out of memory");
+			break;
+		}
+		memcpy(b[i].data, PQgetvalue(res, (int)i, 1), len);
+		b[i].len = len;
+	}
+	PQclear(res);
+	if (r < 0) {
+		sm_pg_blobs_free(b, n);
+		return r;
+	}
+	*ret = b;
+	*ret_n = n;
+	return 0;
+}
+
 static int pg_open(const char *url, const char *tenant, struct sm_store **ret, struct strbuf *err)
 {
 	struct pg_store *s = sm_calloc(1, sizeof(*s));
@@ -1306,6 +1356,7 @@ const struct sm_pg_ops sm_pg_module = {
 	.set_tenant = pg_set_tenant,
 	.put_artifact = pg_put_artifact,
 	.update_artifact = pg_update_artifact,
+	.get_files = pg_get_files,
 	.migrate_to = pg_migrate_to,
 	.version = pg_version,
 	.probe = pg_probe,

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "skillmeat/memory.h"
 #include "skillmeat/module.h"
 #include "skillmeat/store_pg.h"
 #include "util/banned.h"
@@ -56,6 +57,21 @@ int sm_store_pg_update_artifact(struct sm_store *st, const struct sm_artifact_ro
 				const char *expected, struct strbuf *err)
 {
 	return pg_ops->update_artifact(st, row, expected, err);
+}
+
+int sm_store_pg_get_files(struct sm_store *st, const char *uuid, size_t max_total,
+			  struct sm_pg_blob **ret, size_t *ret_n, struct strbuf *err)
+{
+	return pg_ops->get_files(st, uuid, max_total, ret, ret_n, err);
+}
+
+void sm_pg_blobs_free(struct sm_pg_blob *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		sm_free(v[i].path);
+		sm_free(v[i].data);
+	}
+	sm_free(v);
 }
 
 int sm_pg_migrate_to(const char *url, int version, struct strbuf *err)

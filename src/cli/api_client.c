@@ -97,6 +97,32 @@ static long post(const char *url, long timeout_ms, struct strbuf *body)
 	return ops->post(url, timeout_ms, token, body);
 }
 
+static int add_escaped(struct strbuf *out, const char *s);
+
+int cli_http_request(const struct sm_http_call *call, struct sm_http_answer *ret)
+{
+	static const struct sm_post_ops *ops;
+	const void *sym;
+
+	if (!ops) {
+		struct strbuf err = STRBUF_INIT;
+		int r = sm_module_load("skillmeat-post.so", "sm_post_module", &sym, &err);
+
+		if (r < 0) {
+			snprintf(ret->error, sizeof(ret->error), "%s", err.buf);
+			sm_strbuf_release(&err);
+			return r;
+		}
+		ops = sym;
+	}
+	return ops->request(call, ret);
+}
+
+int cli_url_escape(struct strbuf *out, const char *s)
+{
+	return add_escaped(out, s);
+}
+
 /* RFC 3986 unreserved characters kept, everything else %XX (as curl_escape). */
 static int add_escaped(struct strbuf *out, const char *s)
 {

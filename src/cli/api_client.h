@@ -28,4 +28,16 @@ void cli_api_refresh_batch(struct cli *cli);
 /* The base URL the hooks use (no trailing slash), appended to out; -ENOENT when none. */
 int cli_api_base_url(struct cli *cli, struct strbuf *out);
 
+/*
+ * One request to any server through the skillmeat-post.so module (libcurl):
+ * see cli/http_post.h. 0 when an answer came (ret->status), -EIO when none
+ * (ret->error says why), -E2BIG when the body passed its cap, -ENOENT when
+ * the module is missing.
+ */
+struct sm_http_call;
+struct sm_http_answer;
+int cli_http_request(const struct sm_http_call *call, struct sm_http_answer *ret);
+/* s percent-escaped (RFC 3986 unreserved characters kept), appended to out. */
+int cli_url_escape(struct strbuf *out, const char *s);
+
 #endif

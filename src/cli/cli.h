@@ -119,6 +119,16 @@ void cli_warm_sync_open(struct cli *cli, struct sm_collection *c);
 /* The fixed `list --json` object of a cached row. */
 json_t *cli_row_json(const struct sm_artifact_row *row);
 /* What `show ID` prints (--json: the fixed object); an exit code. */
+/*
+ * Team servers (cmd_team.c): the server URL checked (http:// or https://,
+ * trailing '/' dropped) into out, else an error printed (non-zero);
+ * GET …/artifacts/{id}/archive into body (capped) with X-Content-Hash into
+ * hash: 0, or a negative errno with a one-line message.
+ */
+int cli_team_server(struct cli *cli, const char *server, struct strbuf *out);
+int cli_team_fetch(const char *server, const char *token, const char *id, struct strbuf *body,
+		   struct strbuf *hash, struct strbuf *err);
+
 int cli_show(struct cli *cli, const char *collection, const char *id);
 /* The `list --json` array of rows, written straight to stdout. */
 int cli_print_rows_json(const struct sm_artifact_row *rows, size_t n);

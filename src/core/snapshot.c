@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/snapshot_tar.h"
+#include "skillmeat/archive.h"
 #include "skillmeat/deploy.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
@@ -153,6 +154,31 @@ static int extract(const char *tarball, const char *rel, const char *dest, bool 
 	const struct sm_tar_ops *ops = tar(err);
 
 	return ops ? ops->extract(tarball, rel, dest, found, err) : -ENOENT;
+}
+
+int sm_archive_pack(const struct sm_archive_file *files, size_t n, struct strbuf *out,
+		    struct strbuf *err)
+{
+	const struct sm_tar_ops *ops = tar(err);
+
+	return ops ? ops->pack(files, n, out, err) : -ENOENT;
+}
+
+int sm_archive_unpack(const void *data, size_t len, size_t max_files, size_t max_total,
+		      struct sm_archive_file **ret, size_t *ret_n, struct strbuf *err)
+{
+	const struct sm_tar_ops *ops = tar(err);
+
+	return ops ? ops->unpack(data, len, max_files, max_total, ret, ret_n, err) : -ENOENT;
+}
+
+void sm_archive_files_free(struct sm_archive_file *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		sm_free(v[i].path);
+		sm_free(v[i].data);
+	}
+	sm_free(v);
 }
 
 static int save_doc(const char *path, const struct sm_toml_value *doc, struct strbuf *err)

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/snapshot_tar.h"
+#include "skillmeat/archive.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/memory.h"
@@ -228,9 +230,175 @@ done:
 	return r;
 }
 
+/* ---- artifact archives in memory (skillmeat/archive.h) ---- */
+
+static int mem_pack(const struct sm_archive_file *files, size_t n, struct strbuf *out,
+		    struct strbuf *err)
+{
+	struct archive *w = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	size_t used = 0, cap = 64 * 1024;
+	char *buf = NULL;
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		cap += files[i].len + 1536;
+	if (!w || !e || !(buf = sm_malloc(cap))) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	archive_write_add_filter_gzip(w);
+	archive_write_set_format_pax_restricted(w);
+	archive_write_set_bytes_in_last_block(w, 1);
+	if (archive_write_open_memory(w, buf, cap, &used) != ARCHIVE_OK) {
+		r = sm_err(err, -EIO, "cannot write the archive: %s", archive_error_string(w));
+		goto out;
+	}
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		archive_entry_clear(e);
+		archive_entry_set_pathname(e, files[i].path);
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0644);
+		archive_entry_set_size(e, (la_int64_t)files[i].len);
+		if (archive_write_header(w, e) != ARCHIVE_OK ||
+		    (files[i].len &&
+		     archive_write_data(w, files[i].data, files[i].len) != (la_ssize_t)files[i].len))
+			r = sm_err(err, -EIO, "cannot write the archive: %s",
+				   archive_error_string(w));
+	}
+	if (archive_write_close(w) != ARCHIVE_OK && r == 0)
+		r = sm_err(err, -EIO, "cannot write the archive: %s", archive_error_string(w));
+	if (r == 0 && (r = sm_strbuf_add(out, buf, used)) < 0)
+		r = sm_err(err, r, "the archive: %s", sm_strerror(r));
+out:
+	archive_entry_free(e);
+	if (w)
+		archive_write_free(w);
+	sm_free(buf);
+	return r;
+}
+
+/* A member name we accept: relative, '/'-separated, no empty, '.' or '..' part, no '\\'. */
+static bool member_ok(const char *p)
+{
+	const char *seg = p;
+
+	if (!p || !*p || *p == '/' || strchr(p, '\\') || strlen(p) > 4096)
+		return false;
+	for (const char *c = p;; c++) {
+		if (*c == '/' || !*c) {
+			size_t len = (size_t)(c - seg);
+
+			if (len == 0 || (len == 1 && seg[0] == '.') ||
+			    (len == 2 && seg[0] == '.' && seg[1] == '.'))
+				return false;
+			if (!*c)
+				return true;
+			seg = c + 1;
+		}
+	}
+}
+
+static int mem_unpack(const void *data, size_t len, size_t max_files, size_t max_total,
+		      struct sm_archive_file **ret, size_t *ret_n, struct strbuf *err)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	struct sm_archive_file *v = NULL;
+	size_t n = 0, total = 0;
+	int r = 0, rc;
+
+	if (!a)
+		return sm_err(err, -ENOMEM, "out of memory");
+	archive_read_support_filter_gzip(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
+		r = sm_err(err, -EBADMSG, "not a tar.gz archive: %s", archive_error_string(a));
+		goto out;
+	}
+	while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		const char *p = archive_entry_pathname(e);
+		int ft = archive_entry_filetype(e);
+		la_int64_t size = archive_entry_size(e);
+		struct sm_archive_file *nv;
+		char *path;
+
+		if (p && strncmp(p, "./", 2) == 0)
+			p += 2;
+		if (ft == AE_IFDIR)
+			continue;
+		if (ft != AE_IFREG || archive_entry_hardlink(e)) {
+			r = sm_err(err, -EBADMSG, "archive member '%s' is not a regular file (refused)",
+				   p ? p : "");
+			break;
+		}
+		if (!member_ok(p)) {
+			r = sm_err(err, -EBADMSG, "archive member '%s' leaves the artifact (refused)",
+				   p ? p : "");
+			break;
+		}
+		if (n >= max_files) {
+			r = sm_err(err, -E2BIG, "the archive holds more than %zu files", max_files);
+			break;
+		}
+		if (size < 0 || (uint64_t)size > max_total - total) {
+			r = sm_err(err, -E2BIG, "the archive's files are over %zu bytes", max_total);
+			break;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(v[i].path, p)) {
+				r = sm_err(err, -EBADMSG, "archive member '%s' appears twice", p);
+				break;
+			}
+		if (r < 0)
+			break;
+		if (!(nv = sm_reallocarray(v, n + 1, sizeof(*v))) || !(path = sm_strdup(p))) {
+			if (nv)
+				v = nv;
+			r = sm_err(err, -ENOMEM, "out of memory");
+			break;
+		}
+		v = nv;
+		v[n].path = path;
+		v[n].len = (size_t)size;
+		v[n].data = sm_malloc(v[n].len ? v[n].len : 1);
+		n++;
+		if (!v[n - 1].data) {
+			r = sm_err(err, -ENOMEM, "out of memory");
+			break;
+		}
+		if (v[n - 1].len &&
+		    archive_read_data(a, v[n - 1].data, v[n - 1].len) != (la_ssize_t)v[n - 1].len) {
+			r = sm_err(err, -EBADMSG, "archive member '%s' is truncated", p);
+			break;
+		}
+		total += v[n - 1].len;
+	}
+	if (r == 0 && rc != ARCHIVE_EOF)
+		r = sm_err(err, -EBADMSG, "not a valid tar.gz archive: %s",
+			   archive_error_string(a) ? archive_error_string(a) : "read error");
+	if (r == 0 && n == 0)
+		r = sm_err(err, -EBADMSG, "the archive holds no file");
+out:
+	archive_read_free(a);
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++) {
+			sm_free(v[i].path);
+			sm_free(v[i].data);
+		}
+		sm_free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 const struct sm_tar_ops sm_tar_module = {
 	.write = tar_write,
 	.extract = tar_extract,
+	.pack = mem_pack,
+	.unpack = mem_unpack,
 };
 
 __attribute__((constructor)) static void register_builtin(void)

@@ -3,6 +3,9 @@
 #define SKILLMEAT_CORE_SNAPSHOT_TAR_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+struct sm_archive_file;
 
 struct strbuf;
 
@@ -18,6 +21,11 @@ struct sm_tar_ops {
 	int (*write)(const char *dir, const char *top, const char *out, struct strbuf *err);
 	int (*extract)(const char *tarball, const char *rel, const char *dest, bool *found,
 		       struct strbuf *err);
+	/* skillmeat/archive.h: an artifact's files as tar.gz in memory, and back */
+	int (*pack)(const struct sm_archive_file *files, size_t n, struct strbuf *out,
+		    struct strbuf *err);
+	int (*unpack)(const void *data, size_t len, size_t max_files, size_t max_total,
+		      struct sm_archive_file **ret, size_t *ret_n, struct strbuf *err);
 };
 
 void sm_tar_register(const struct sm_tar_ops *ops);

@@ -46,10 +46,21 @@ static bool path_ok(const char *p)
 	}
 }
 
+int sm_team_path_cmp(const char *a, const char *b)
+{
+	/* component by component (sm_fs_walk's order, the hash's): '/' sorts first */
+	for (;; a++, b++) {
+		unsigned ca = *a == '/' ? 1 : (unsigned char)*a, cb = *b == '/' ? 1 : (unsigned char)*b;
+
+		if (ca != cb || !ca)
+			return ca < cb ? -1 : ca > cb;
+	}
+}
+
 static int cmp_path(const void *a, const void *b)
 {
-	return strcmp(((const struct sm_team_file *)a)->path,
-		      ((const struct sm_team_file *)b)->path);
+	return sm_team_path_cmp(((const struct sm_team_file *)a)->path,
+				((const struct sm_team_file *)b)->path);
 }
 
 static char *json_list(const char *const *v, size_t n, const struct sm_toml_value *arr)
@@ -135,6 +146,13 @@ static int build_row(const struct sm_team_upload *u, struct sm_team_file *files,
 	if (r < 0) {
 		sm_metadata_release(&meta);
 		return sm_err(err, r, "cannot hash the files");
+	}
+	if (u->content_hash && strcmp(u->content_hash, hex) != 0) {
+		sm_metadata_release(&meta);
+		return sm_err(err, -EINVAL,
+			      "content hash mismatch: the files received hash to %s, the client sent %s"
+			      " (nothing stored)",
+			      hex, u->content_hash);
 	}
 	if (sm_time_now_iso(added) < 0)
 		added[0] = 0;
