@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "skillmeat/store.h"
+
 struct sm_artifact_row;
 struct sm_store;
 struct strbuf;
@@ -99,6 +101,7 @@ int sm_pg_latest_version(struct strbuf *err);
  */
 struct sm_pg_revision {
 	int64_t epoch, serial, revision;
+	char text[SM_STORE_REVISION_MAX]; /* as sm_store_revision gives it */
 };
 
 /* The probe: one indexed read (reconnects once when the connection was lost). */

@@ -32,6 +32,8 @@ struct sm_artifact_page;
 /* A read repair took the request to a worker: the handler returns SM_HTTP_DEFERRED. */
 #define API_DEFERRED (-10001)
 #define API_PREFIX "/api/v1"
+/* The longest answer-cache token (a revision string). */
+#define API_RESP_TOKEN_MAX 96
 
 struct sm_app {
 	struct sm_home *home; /* borrowed */
@@ -69,6 +71,9 @@ struct sm_app_thread {
 	/* serialized list answers of this thread (api_resp_*), under resp_lock: the listener drops some */
 	pthread_mutex_t resp_lock;
 	struct sm_hashmap *resp;
+	/* team mode: the revision this request's probe read (the answers' token) */
+	char team_rev[API_RESP_TOKEN_MAX];
+	bool team_rev_ok;
 	size_t nresp;
 	/* the handler answering now, run again after a read repair (api_set_rerun) */
 	int (*rerun)(struct sm_http_req *req, void *data);
@@ -86,7 +91,6 @@ struct sm_app_thread {
  * api_resp_get: on a hit, answers (ETag/304 via etag_prefix) and returns true.
  * api_resp_put: after a 200, keeps req's body under token.
  */
-#define API_RESP_TOKEN_MAX 96
 
 /*
  * Answer one page of artifacts for q (list handlers): repair stale rows,
@@ -100,7 +104,7 @@ typedef json_t *(*api_item_fn)(const struct sm_artifact_row *row, const char *ke
 int api_answer_page(struct sm_http_req *req, struct sm_app *app, const struct sm_artifact_query *q,
 		    const char *etag_prefix, api_item_fn item, void *ctx, const char *tok,
 		    bool cacheable);
-int api_resp_token(struct sm_cache *cache, char token[API_RESP_TOKEN_MAX]);
+int api_resp_token(struct sm_http_req *req, char token[API_RESP_TOKEN_MAX]);
 bool api_resp_get(struct sm_http_req *req, const char *token, const char *etag_prefix);
 void api_resp_put(struct sm_http_req *req, const char *token);
 void api_resp_free(struct sm_app_thread *t);

@@ -30,13 +30,20 @@ struct resp_entry {
 	char body[]; /* len bytes */
 };
 
-int api_resp_token(struct sm_cache *cache, char token[API_RESP_TOKEN_MAX])
+int api_resp_token(struct sm_http_req *req, char token[API_RESP_TOKEN_MAX])
 {
+	struct sm_app_thread *t = req->thread_data;
+	struct sm_cache *cache = t->cache;
 	char rev[SM_STORE_REVISION_MAX];
 	bool stale = true;
 
 	if (cache->team_stale)
 		return 0; /* the listener is behind this request's revision */
+	if (cache->tenant && t->team_rev_ok) {
+		/* team mode: the revision the probe of this request read, no second query */
+		snprintf(token, API_RESP_TOKEN_MAX, "%s", t->team_rev);
+		return 1;
+	}
 
 	if (sm_store_any_flagged_stale(cache->store, &stale, NULL) < 0 || stale)
 		return 0;

@@ -105,7 +105,7 @@ static int art_list(struct sm_http_req *req, void *data)
 	q.search = sm_http_query(req, "search");
 	if (q.search && !*q.search)
 		q.search = NULL;
-	cacheable = api_resp_token(cache, tok) == 1;
+	cacheable = api_resp_token(req, tok) == 1;
 	if (cacheable && api_resp_get(req, tok, "a"))
 		return SM_HTTP_DONE;
 	return api_answer_page(req, app, &q, "a", art_item, cache, tok, cacheable);

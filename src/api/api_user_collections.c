@@ -425,7 +425,7 @@ static int uc_artifacts(struct sm_http_req *req, void *data)
 		q.search = NULL;
 	q.user_collection_id = id;
 	/* a cached answer is only ever for this revision: the collection existed then */
-	cacheable = api_resp_token(cache, tok) == 1;
+	cacheable = api_resp_token(req, tok) == 1;
 	if (cacheable && api_resp_get(req, tok, "uca"))
 		return SM_HTTP_DONE;
 	r = sm_store_get_user_collection(cache->store, id, &row, NULL);

@@ -347,9 +347,12 @@ static int before(struct sm_http_req *req, void *data)
 		 * caches serve it only when the listener has dropped every entry
 		 * those commits made stale (docs/team.md "Invalidation").
 		 */
+		t->team_rev_ok = false;
 		r = sm_store_pg_probe(t->cache->store, &rev, NULL);
 		if (r < 0)
 			return r;
+		snprintf(t->team_rev, sizeof(t->team_rev), "%s", rev.text);
+		t->team_rev_ok = true;
 		t->cache->team_stale = !sm_pg_listen_fresh(
 		    app->listener, t->cache->tenant ? t->cache->tenant : "default", &rev);
 		return 0;

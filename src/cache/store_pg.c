@@ -969,6 +969,9 @@ static int read_revision(struct pg_store *s, int64_t *n, char out[SM_STORE_REVIS
 				 (uint64_t)pg_int(res, 0, 0), (uint64_t)pg_int(res, 0, 1),
 				 pg_int(res, 0, 2));
 		if (rev) {
+			snprintf(rev->text, sizeof(rev->text), "%08" PRIx64 "%08" PRIx64 "-%" PRId64,
+				 (uint64_t)pg_int(res, 0, 0), (uint64_t)pg_int(res, 0, 1),
+				 pg_int(res, 0, 2));
 			rev->epoch = pg_int(res, 0, 0);
 			rev->serial = pg_int(res, 0, 1);
 			rev->revision = pg_int(res, 0, 2);

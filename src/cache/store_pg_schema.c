@@ -9,7 +9,8 @@
  * order, as SQLite's, so pages and cursors are the same in both modes.
  * revision of a tenant counts the commits that changed its rows (triggers,
  * one bump per statement); each such commit also sends NOTIFY
- * skillmeat_team with the tenant id as payload.
+ * skillmeat_team: the tenant id as payload (migration 1), then what changed
+ * (migration 2: revision and user collections, for the listeners).
  */
 #include "cache/store_pg_internal.h"
 
