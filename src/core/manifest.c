@@ -177,6 +177,67 @@ out:
 	return r;
 }
 
+/*
+ * The original writes its model (Collection.to_dict) in this order, and tomli_w puts
+ * [collection] before [[artifacts]] once the array is not empty. A fresh file has
+ * `artifacts = []` above [collection] (a literal goes first), so a document read in
+ * another order is put in this one: what we write stays what the original would.
+ * Keys it does not know follow, in the order read. A no-op for the files it wrote.
+ */
+static const char *const top_order[] = {"collection", "artifacts", "mcp_servers",
+					 "tag_definitions", "groups"};
+
+/* Index of kv's key in top_order, or SM_ARRAY_SIZE(top_order) for a key it lacks. */
+static size_t top_rank(const struct sm_toml_kv *kv)
+{
+	size_t k;
+
+	for (k = 0; k < SM_ARRAY_SIZE(top_order); k++)
+		if (kv->keylen == strlen(top_order[k]) && !memcmp(kv->key, top_order[k], kv->keylen))
+			break;
+	return k;
+}
+
+static int order_top(struct sm_toml_value *doc)
+{
+	size_t i, n = sm_toml_len(doc), want = 0, others = 0;
+	bool sorted = true;
+	struct sm_toml_value *v;
+
+	for (i = 0; i < n; i++) {
+		const struct sm_toml_kv *kv = sm_toml_kv_at(doc, i);
+		size_t k = top_rank(kv);
+
+		if (k == SM_ARRAY_SIZE(top_order)) {
+			if (kv->keylen != strlen(kv->key))
+				return 0; /* a key with a NUL byte: left where it is */
+			continue;
+		}
+		if (k < want)
+			sorted = false;
+		want = k;
+	}
+	if (sorted)
+		return 0;
+	/* the known keys to the end in their order, then the others after them */
+	for (i = 0; i < SM_ARRAY_SIZE(top_order); i++)
+		if ((v = sm_toml_take(doc, top_order[i])) && sm_toml_set(doc, top_order[i], v) < 0)
+			return -ENOMEM;
+	while (others < n && top_rank(sm_toml_kv_at(doc, others)) == SM_ARRAY_SIZE(top_order))
+		others++;
+	while (others-- > 0) {
+		char *key = sm_strdup(sm_toml_kv_at(doc, 0)->key);
+
+		v = key ? sm_toml_take(doc, key) : NULL;
+		if (!v || sm_toml_set(doc, key, v) < 0) {
+			sm_free(key);
+			return -ENOMEM;
+		}
+		sm_free(key);
+	}
+	return 0;
+}
+
 static int manifest_wrap(const char *path, struct sm_toml_value *doc, struct sm_manifest **ret,
 			 struct strbuf *err)
 {
@@ -184,6 +245,8 @@ static int manifest_wrap(const char *path, struct sm_toml_value *doc, struct sm_
 	struct sm_toml_value *coll, *arts;
 	int r;
 
+	if ((r = order_top(doc)) < 0)
+		goto fail;
 	coll = sm_toml_get(doc, "collection");
 	if (!coll || coll->type != SM_TOML_TABLE || !str_of(coll, "name")) {
 		r = sm_err(err, -EBADMSG, "'%s': missing [collection] table with a name", path);

@@ -176,4 +176,37 @@ assert "ship::command" not in lock and "reviewer::agent" not in lock, list(lock)
 PY
 ok
 expect_exit 1 "$SM" remove command:ship
+
+# init writes `artifacts = []` above [collection] (tomli_w puts a literal first); once
+# the array has entries the original writes [collection] first (its model's order), and
+# so must we, also for a manifest read in the other order (a file written before this fix)
+H2="$TMP/home-order"
+SKILLMEAT_HOME="$H2" "$SM" init >/dev/null || fail "init of a second home"
+head -1 "$H2/collections/default/collection.toml" | grep -qx 'artifacts = \[\]' ||
+	fail "init: $(head -3 "$H2/collections/default/collection.toml")"
+SKILLMEAT_HOME="$H2" "$SM" add "$SRC/agents/reviewer.md" >/dev/null 2>&1 || fail "add into the second home"
+order() {
+	grep -n '^\[collection\]$\|^\[\[artifacts\]\]$' "$1" | head -2 | cut -d: -f2 | tr '\n' ' '
+}
+[ "$(order "$H2/collections/default/collection.toml")" = "[collection] [[artifacts]] " ] ||
+	fail "manifest order after init + add: $(order "$H2/collections/default/collection.toml")"
+python3 - "$H2/collections/default/collection.toml" <<'PY' || fail "could not write the old order"
+import sys
+p = sys.argv[1]
+t = open(p).read()
+i = t.index("[collection]\n")
+j = t.index("[[artifacts]]\n")
+coll = t[i:j]
+open(p, "w").write("[extra]\nkept = 1\n\n" + t[j:] + "\n" + coll)
+PY
+SKILLMEAT_HOME="$H2" "$SM" add "$SRC/commands/deploy.md" >/dev/null 2>&1 || fail "add into the reordered home"
+[ "$(order "$H2/collections/default/collection.toml")" = "[collection] [[artifacts]] " ] ||
+	fail "a manifest read in the other order is written back in it: $(cat "$H2/collections/default/collection.toml")"
+python3 - "$H2/collections/default/collection.toml" <<'PY' || fail "reordered manifest lost something"
+import sys, tomllib
+m = tomllib.load(open(sys.argv[1], "rb"))
+assert list(m) == ["collection", "artifacts", "extra"], list(m)
+assert m["extra"] == {"kept": 1} and len(m["artifacts"]) == 2, m
+PY
+ok
 done_ok
