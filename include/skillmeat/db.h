@@ -76,6 +76,14 @@ unsigned sm_db_trouble(const struct sm_db *db);
 const char *sm_db_trouble_message(const struct sm_db *db);
 void sm_db_clear_trouble(struct sm_db *db);
 /*
+ * The repair generation at which db met its trouble, and the same set on
+ * another connection: a repair handed from the connection that met the
+ * damage to one of another thread (a server's loop thread to a worker), so
+ * sm_cache_heal there skips the work when it was done in between.
+ */
+unsigned sm_db_trouble_gen(const struct sm_db *db);
+void sm_db_set_trouble(struct sm_db *db, unsigned trouble, unsigned gen, const char *msg);
+/*
  * True when db met corruption and another connection of this process has
  * replaced the content since (sm_db_replace): nothing left to repair.
  */

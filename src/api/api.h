@@ -49,6 +49,12 @@ struct sm_app {
 	 * the single tenant "default").
 	 */
 	char *team_url;
+	/*
+	 * The connection a worker repairs a corrupt index through (loop threads
+	 * hand the repair over: app.c), used under the writer lock; NULL in
+	 * team mode or for a home we cannot write to.
+	 */
+	struct sm_cache *heal;
 	struct api_team_token {
 		char *token;
 		char *tenant;
@@ -79,6 +85,9 @@ struct sm_app_thread {
 	int (*rerun)(struct sm_http_req *req, void *data);
 	void *rerun_data;
 	struct sm_http_req *repaired; /* the request being answered after its repair */
+	/* a corrupt index met by this thread's request: repaired on a worker (app.c) */
+	bool heal_wanted;
+	unsigned heal_gen;
 };
 
 /*

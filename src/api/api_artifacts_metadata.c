@@ -76,7 +76,7 @@ static void meta_work(void *arg)
 	struct sm_cache *cache = NULL;
 	struct sm_ops_ctx ctx;
 
-	pthread_mutex_lock(&app->write_lock);
+	sm_app_write_lock(app);
 	j->r = sm_cache_open(app->home, &cache, &j->err);
 	if (j->r == 0) {
 		sm_ops_ctx_init(&ctx, app->home, cache);
@@ -84,7 +84,7 @@ static void meta_work(void *arg)
 		ctx.invalidate_ud = app;
 		j->r = sm_edit_artifact(&ctx, &rq, &j->res, &j->err);
 	}
-	pthread_mutex_unlock(&app->write_lock);
+	sm_app_write_unlock(app);
 	sm_cache_close(cache);
 }
 

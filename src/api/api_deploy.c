@@ -101,7 +101,7 @@ static void dwork(void *arg)
 
 	struct sm_cache *cache = NULL;
 
-	pthread_mutex_lock(&app->write_lock);
+	sm_app_write_lock(app);
 	if (sm_cache_open(app->home, &cache, NULL) < 0)
 		cache = NULL; /* the files are written all the same; the index catches up */
 	sm_ops_ctx_init(&ctx, app->home, cache);
@@ -135,7 +135,7 @@ static void dwork(void *arg)
 		j->r = sm_ops_deploy(&ctx, &rq, &j->rep, &j->err);
 	}
 out:
-	pthread_mutex_unlock(&app->write_lock);
+	sm_app_write_unlock(app);
 	sm_ops_ctx_release(&ctx);
 	sm_cache_close(cache);
 }

@@ -2,6 +2,7 @@
 /* The REST application: per-thread cache connections, hooks, routes. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -9,6 +10,7 @@
 #include "skillmeat/loop_guard.h"
 #include "skillmeat/cache.h"
 #include "skillmeat/count_cache.h"
+#include "skillmeat/db.h"
 #include "skillmeat/error.h"
 #include "skillmeat/home.h"
 #include "skillmeat/log.h"
@@ -54,6 +56,7 @@ void sm_app_free(struct sm_app *app)
 		return;
 	sm_pg_listen_stop(app->listener); /* first: its hooks use the caches */
 	sm_count_cache_free(app->counts);
+	sm_cache_close(app->heal);
 	pthread_mutex_destroy(&app->write_lock);
 	pthread_mutex_destroy(&app->threads_lock);
 	sm_free(app->threads);
@@ -120,19 +123,96 @@ static int team_open(struct sm_app *app, unsigned index, struct sm_cache **ret)
 }
 
 /*
- * A corrupt index met by this loop thread's connection is rebuilt under the
- * writer lock: the repair's sync reads the collections as a refresh does,
- * never while a write of this process holds the home lock.
+ * A corrupt index met by this loop thread's connection: repaired already by
+ * another connection since, the store call runs again; otherwise the call
+ * fails, and before the answer is sent (answered) the repair goes to a worker
+ * and the request is answered anew from the repaired index. A loop thread
+ * never takes the writer lock the repair runs under.
  */
 static int loop_heal(void *ctx, struct strbuf *err)
 {
 	struct sm_app_thread *t = ctx;
-	int r;
+	struct sm_db *db = t->cache->db;
 
-	sm_app_write_lock(t->app);
-	r = sm_cache_heal(t->cache, err);
-	sm_app_write_unlock(t->app);
-	return r;
+	if (sm_db_repaired_since(db)) {
+		sm_db_clear_trouble(db);
+		return 0;
+	}
+	if (t->cache->in_memory || !t->app->heal)
+		return sm_err(err, -EBADMSG, "the index is damaged: %s",
+			      sm_db_trouble_message(db));
+	t->heal_wanted = true;
+	t->heal_gen = sm_db_trouble_gen(db);
+	return sm_err(err, -EBADMSG, "the index is damaged (being repaired): %s",
+		      sm_db_trouble_message(db));
+}
+
+/* A repair handed from a loop thread to a worker. */
+struct heal_job {
+	struct sm_app *app;
+	unsigned gen;
+	char msg[256];
+};
+
+/*
+ * On a worker, under the writer lock like every sync of the process: the
+ * index rebuilt from the files unless another connection did since the loop
+ * thread met the damage (sm_cache_heal, one warning).
+ */
+static void heal_work(void *arg)
+{
+	struct heal_job *j = arg;
+	struct strbuf err = STRBUF_INIT;
+
+	sm_app_write_lock(j->app);
+	sm_db_set_trouble(j->app->heal->db, SM_DB_CORRUPT, j->gen, j->msg);
+	if (sm_cache_heal(j->app->heal, &err) < 0)
+		sm_log_error("server: cannot repair the index: %s", err.buf);
+	sm_db_clear_trouble(j->app->heal->db);
+	sm_app_write_unlock(j->app);
+	sm_strbuf_release(&err);
+}
+
+static void heal_done(struct sm_http_req *req, void *arg)
+{
+	struct heal_job *j = arg;
+
+	(void)req;
+	api_invalidate(j->app, NULL);
+	sm_free(j);
+}
+
+/*
+ * Before an answer is sent: when its request met a corrupt index, the repair
+ * goes to a worker and the request is answered anew after it (a read, or a
+ * write none of which ran yet); a write whose operation ran already keeps
+ * its answer, sent after the repair. Once per request (sm_http_redo): damage
+ * met again after the repair is answered as an error.
+ */
+static bool answered(struct sm_http_req *req, void *data)
+{
+	struct sm_app *app = data;
+	struct sm_app_thread *t = req->thread_data;
+	struct heal_job *j;
+	int r = -EALREADY;
+
+	if (!t || !t->heal_wanted)
+		return false;
+	t->heal_wanted = false;
+	if (!(j = sm_calloc(1, sizeof(*j))))
+		return false;
+	j->app = app;
+	j->gen = t->heal_gen;
+	snprintf(j->msg, sizeof(j->msg), "%s", sm_db_trouble_message(t->cache->db));
+	if (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD") || req->deferred == 0)
+		r = sm_http_redo(req, heal_work, heal_done, j);
+	if (r == -EALREADY)
+		r = sm_http_defer(req, heal_work, heal_done, j);
+	if (r < 0) {
+		sm_free(j);
+		return false;
+	}
+	return true;
 }
 
 /* The loop threads whose answers the listener drops (team mode). */
@@ -337,6 +417,7 @@ static int before(struct sm_http_req *req, void *data)
 	if (!t)
 		return -EIO;
 	render_thread = t;
+	t->heal_wanted = false;
 	if (app->team_url) {
 		struct sm_pg_revision rev;
 
@@ -406,10 +487,23 @@ int sm_app_attach(struct sm_app *app, struct sm_http_server *srv, struct strbuf 
 	    .thread_init = thread_init,
 	    .thread_fini = thread_fini,
 	    .before = before,
+	    .answered = answered,
 	    .app = app,
 	};
 	struct sm_router *router = sm_http_server_router(srv);
 	int r;
+
+	if (!app->team_url && !app->heal) {
+		struct strbuf why = STRBUF_INIT;
+
+		if (sm_cache_open(app->home, &app->heal, &why) < 0)
+			sm_log_warn("server: no connection to repair the index with: %s", why.buf);
+		else if (app->heal->in_memory) {
+			sm_cache_close(app->heal);
+			app->heal = NULL;
+		}
+		sm_strbuf_release(&why);
+	}
 
 	app->metrics = sm_http_server_metrics(srv);
 	if (app->metrics && sm_metrics_add_collector(app->metrics->reg, collect, app) < 0)

@@ -929,6 +929,20 @@ bool sm_db_repaired_since(const struct sm_db *db)
 	       db->trouble_gen != __atomic_load_n(&reset_gen, __ATOMIC_ACQUIRE);
 }
 
+unsigned sm_db_trouble_gen(const struct sm_db *db)
+{
+	return db ? db->trouble_gen : 0;
+}
+
+void sm_db_set_trouble(struct sm_db *db, unsigned trouble, unsigned gen, const char *msg)
+{
+	if (!db)
+		return;
+	db->trouble = trouble;
+	db->trouble_gen = gen;
+	snprintf(db->trouble_msg, sizeof(db->trouble_msg), "%s", msg ? msg : "");
+}
+
 void sm_db_clear_trouble(struct sm_db *db)
 {
 	if (db)

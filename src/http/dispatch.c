@@ -33,6 +33,22 @@ static int call_handler(const struct sm_route *route, struct sm_http_req *req)
 	return r == SM_HTTP_DEFERRED ? SM_HTTP_DEFERRED : SM_HTTP_DONE;
 }
 
+/* The before hook, then the handler of the route the request matched. */
+static int run_route(struct sm_dispatch *d, struct sm_http_req *req)
+{
+	int r;
+
+	if (d->before) {
+		r = d->before(req, d->app);
+		if (r < 0) {
+			if (!req->res.status) /* unless the hook answered itself */
+				(void)sm_http_error_errno(req, r, NULL);
+			return SM_HTTP_DONE;
+		}
+	}
+	return call_handler(req->route, req);
+}
+
 /* ---- Host, Origin and content type (spec/API.md "Writes: content type, Origin and Host") ---- */
 
 static bool same_name(const char *a, size_t alen, const char *b)
@@ -234,15 +250,19 @@ int sm_dispatch(struct sm_dispatch *d, struct sm_http_req *req)
 	}
 	if (refuse_write(d, req))
 		return SM_HTTP_DONE;
-	if (d->before) {
-		r = d->before(req, d->app);
-		if (r < 0) {
-			if (!req->res.status) /* unless the hook answered itself */
-				(void)sm_http_error_errno(req, r, NULL);
-			return SM_HTTP_DONE;
-		}
+	req->route = route;
+	req->routed_headers = req->res.n_headers;
+	return run_route(d, req);
+}
+
+int sm_dispatch_again(struct sm_dispatch *d, struct sm_http_req *req)
+{
+	if (!req->route) {
+		(void)sm_http_error(req, 500, "Internal server error");
+		return SM_HTTP_DONE;
 	}
-	return call_handler(route, req);
+	sm_http_res_reset(req);
+	return run_route(d, req);
 }
 
 /* Keep the method label bounded: clients may send any token. */

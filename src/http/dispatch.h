@@ -52,6 +52,12 @@ bool sm_dispatch_host_allowed(const struct sm_dispatch *d, const char *host);
  * a body that is not application/json gets 415 (no handler runs).
  */
 int sm_dispatch(struct sm_dispatch *d, struct sm_http_req *req);
+/*
+ * Run the before hook and the handler of the route req matched again (its
+ * response dropped first: sm_http_res_reset); routing, rate limit and auth
+ * are not repeated. SM_HTTP_DONE or SM_HTTP_DEFERRED.
+ */
+int sm_dispatch_again(struct sm_dispatch *d, struct sm_http_req *req);
 /* Make sure a response is set (500 otherwise) and record it; seconds = duration. */
 void sm_dispatch_finish(struct sm_dispatch *d, struct sm_http_req *req, double seconds);
 

@@ -90,6 +90,7 @@ struct job {
 	sm_http_work_fn work;
 	sm_http_done_fn done;
 	void *arg;
+	bool redo; /* sm_http_redo: the request's handler runs again after done */
 };
 
 struct exchange {
@@ -100,6 +101,7 @@ struct exchange {
 	struct conn *conn;
 	struct job *job;
 	int64_t start_ns;
+	bool redone; /* sm_http_redo was called for it */
 };
 
 #define EXCHANGE_MAGIC 0x736d6578u
@@ -206,8 +208,12 @@ static void send_response(struct exchange *ex)
 
 static void finish(struct exchange *ex)
 {
-	double secs = (double)(sm_time_mono_ns() - ex->start_ns) / 1e9;
+	struct sm_http_server *srv = ex->t->srv;
+	double secs;
 
+	if (srv->hooks.answered && srv->hooks.answered(&ex->req, srv->hooks.app))
+		return; /* handed on: sent, or answered anew, after its job */
+	secs = (double)(sm_time_mono_ns() - ex->start_ns) / 1e9;
 	sm_dispatch_finish(&ex->t->srv->dispatch, &ex->req, secs);
 	send_response(ex);
 }
@@ -467,7 +473,9 @@ static void on_jobs_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *m
 		if (ex) {
 			ex->job = NULL;
 			j->done(&ex->req, j->arg);
-			if (!ex->job) /* unless done deferred it again */
+			/* unless done deferred it again; after sm_http_redo its handler runs again */
+			if (!ex->job &&
+			    (!j->redo || sm_dispatch_again(&j->t->srv->dispatch, &ex->req) == SM_HTTP_DONE))
 				finish(ex);
 		} else {
 			j->done(NULL, j->arg);
@@ -496,12 +504,31 @@ int sm_http_defer(struct sm_http_req *req, sm_http_work_fn work, sm_http_done_fn
 	j->done = done;
 	j->arg = arg;
 	ex->job = j;
+	req->deferred++;
 	ex->t->pending_jobs++;
 	pthread_mutex_lock(&srv->lock);
 	*srv->queue_tail = j;
 	srv->queue_tail = &j->next;
 	pthread_cond_signal(&srv->work_cond);
 	pthread_mutex_unlock(&srv->lock);
+	return 0;
+}
+
+int sm_http_redo(struct sm_http_req *req, sm_http_work_fn work, sm_http_done_fn done, void *arg)
+{
+	struct exchange *ex = (struct exchange *)req;
+	int r;
+
+	if (!req || ex->magic != EXCHANGE_MAGIC)
+		return -EINVAL;
+	if (ex->redone)
+		return -EALREADY;
+	r = sm_http_defer(req, work, done, arg);
+	if (r < 0)
+		return r;
+	ex->redone = true;
+	ex->job->redo = true;
+	sm_http_res_reset(req);
 	return 0;
 }
 

@@ -58,10 +58,21 @@ typedef void (*sm_http_thread_fini_fn)(unsigned index, void *app, void *thread_d
  */
 typedef int (*sm_http_before_fn)(struct sm_http_req *req, void *app);
 
+/*
+ * Runs on the loop thread when a request's answer is about to be sent (after
+ * its handler, or after the done of its last job). Returning true keeps the
+ * answer back: the hook handed the request on (sm_http_defer, sm_http_redo)
+ * and it is sent, or answered anew, once that job is done. E.g. damage the
+ * loop thread must not repair itself is repaired on a worker, and the
+ * request answered again from the repaired state.
+ */
+typedef bool (*sm_http_answered_fn)(struct sm_http_req *req, void *app);
+
 struct sm_http_hooks {
 	sm_http_thread_init_fn thread_init;
 	sm_http_thread_fini_fn thread_fini;
 	sm_http_before_fn before;
+	sm_http_answered_fn answered;
 	void *app;
 };
 
@@ -111,5 +122,15 @@ int sm_http_server_wait(struct sm_http_server *srv);
 typedef void (*sm_http_work_fn)(void *arg);
 typedef void (*sm_http_done_fn)(struct sm_http_req *req, void *arg);
 int sm_http_defer(struct sm_http_req *req, sm_http_work_fn work, sm_http_done_fn done, void *arg);
+
+/*
+ * Answer req anew after work: its response is dropped, work(arg) runs on a
+ * worker, then done(req, arg) on the loop thread, then the before hook and
+ * the handler of its route run again as if it had just arrived (routing,
+ * rate limit and auth are not repeated). Once per request: -EALREADY for a
+ * request answered anew already; otherwise as sm_http_defer. The caller (a
+ * hook or handler) then returns SM_HTTP_DEFERRED, or true (answered hook).
+ */
+int sm_http_redo(struct sm_http_req *req, sm_http_work_fn work, sm_http_done_fn done, void *arg);
 
 #endif

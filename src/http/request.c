@@ -259,6 +259,16 @@ int sm_http_json_body(struct sm_http_req *req, json_t **ret)
 	return 0;
 }
 
+static void clear_body(struct sm_http_req *req);
+
+void sm_http_res_reset(struct sm_http_req *req)
+{
+	req->res.status = 0;
+	clear_body(req);
+	if (req->res.n_headers > req->routed_headers)
+		req->res.n_headers = req->routed_headers;
+}
+
 void sm_http_status(struct sm_http_req *req, int status)
 {
 	req->res.status = status;

@@ -89,8 +89,13 @@ struct sm_http_req {
 		size_t static_len;
 	} res;
 
+	/* the jobs handed to workers for this exchange so far (sm_http_defer) */
+	unsigned deferred;
+
 	/* private */
 	struct sm_http_arena_block *arena;
+	const void *route;	 /* the matched route (dispatch.c: run again by sm_http_redo) */
+	size_t routed_headers; /* response headers set before the route ran (CORS) */
 	struct {
 		char *buf; /* decoded "name\0value\0" pairs */
 		size_t n;
@@ -135,6 +140,12 @@ int sm_http_json_body(struct sm_http_req *req, json_t **ret);
  * a decoded NUL (when strict), else keeps bad escapes as they are.
  */
 long sm_http_percent_decode(const char *src, size_t len, char *dst, bool plus_space, bool strict);
+
+/*
+ * Drop the response set since routing (status, body, the handler's headers;
+ * the CORS headers stay), so the request can be answered anew.
+ */
+void sm_http_res_reset(struct sm_http_req *req);
 
 /* Response helpers. Each replaces what was set before; -ENOMEM on failure. */
 void sm_http_status(struct sm_http_req *req, int status);
