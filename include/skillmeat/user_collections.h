@@ -32,6 +32,19 @@ struct sm_toml_value;
  * or name. Keys this module does not know (at the top or in an entry) survive
  * a rewrite: the whole TOML tree is kept and edited in place.
  *
+ * An entry we cannot understand (a hand edit, another writer) degrades only
+ * itself: one warning names it (sm_log_warn, once per process for the same
+ * problem) and it is left out of the view but kept in the tree, so a save
+ * writes it back where it was. An entry is left out when it is not a table,
+ * its id is missing or not 32 lowercase hex digits, its name is missing or
+ * breaks the name rules, or an earlier entry has its id or name; an optional
+ * field that is not a valid string (a timestamp not ISO) reads as absent; a
+ * member that is not a string or not a well-formed key is not listed; a
+ * 'members' that is not an array lists none. Writes that could only drop such
+ * an entry are refused with -EBADMSG naming it (adding a collection when
+ * 'collections' is not an array, adding members when 'members' is not one);
+ * a name held by an entry left out is taken (-EEXIST).
+ *
  * Writers hold the home lock (sm_home_lock) from load to save. Nothing here
  * touches the cache; callers re-sync it after a save.
  */
@@ -60,8 +73,9 @@ struct sm_user_collection {
 	const char *context_category;
 	const char *created_at; /* NULL when the file has none */
 	const char *updated_at;
-	const char **members; /* member keys as written, in file order */
+	const char **members; /* member keys as written, in file order (well-formed ones) */
 	size_t nmembers;
+	size_t at; /* internal: the entry's place in the file's collections array */
 };
 
 /* The loaded file. */
@@ -70,19 +84,21 @@ struct sm_user_collections {
 	struct sm_toml_value *doc; /* the whole document (unknown keys kept) */
 	struct sm_user_collection *items;
 	size_t n;
-	bool exists; /* the file was there at load */
+	size_t ignored; /* entries of the file left out of items (not understood) */
+	bool exists;	/* the file was there at load */
 };
 
 /*
- * Load root/user-collections.toml (a missing file is an empty set) and
- * validate it: `collections` an array of tables; each with a valid unique id
- * and name (sm_user_collections_name_check), optional fields strings,
- * timestamps ISO-8601, members an array of well-formed keys
- * (sm_user_collections_key_parse). Errors: -EBADMSG with
- * "cannot parse '<path>': line L, column C: ..." or
- * "invalid '<path>': line L: collections[i]: ..." (line of the entry's
- * [[collections]] header when it has one); -E2BIG over SM_UC_FILE_MAX;
- * -ENOMEM, I/O errors. *ret is written only on success.
+ * Load root/user-collections.toml (a missing file is an empty set): the
+ * entries understood in items (above: `collections` an array of tables; each
+ * with a valid unique id and name (sm_user_collections_name_check), optional
+ * fields strings, timestamps ISO-8601, members an array of well-formed keys
+ * (sm_user_collections_key_parse)); each thing not understood is warned about
+ * as "'<path>': line L: collections[i] ('name'): ... ignored: why" (line of
+ * the entry's [[collections]] header when it has one). Errors: -EBADMSG with
+ * "cannot parse '<path>': line L, column C: ..." for a file that is not TOML;
+ * -E2BIG over SM_UC_FILE_MAX; -ENOMEM, I/O errors. *ret is written only on
+ * success.
  */
 int sm_user_collections_load(const char *home_root, struct sm_user_collections **ret,
 			     struct strbuf *err);

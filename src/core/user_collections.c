@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* user-collections.toml: load, validate, edit in place, save atomically. */
+/*
+ * user-collections.toml: load, edit in place, save atomically. An entry, field
+ * or member we cannot understand is left out of the view with a warning and
+ * kept in the file as it is.
+ */
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,10 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "skillmeat/array.h"
 #include "skillmeat/artifact.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/hashmap.h"
+#include "skillmeat/log.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/timeutil.h"
@@ -120,11 +129,16 @@ int sm_user_collections_key_parse(const char *key, struct sm_user_collection_key
 
 /* ---- the view over the tree ---- */
 
+static void items_free(struct sm_user_collection *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sm_free(items[i].members);
+	sm_free(items);
+}
+
 static void items_release(struct sm_user_collections *f)
 {
-	for (size_t i = 0; i < f->n; i++)
-		sm_free(f->items[i].members);
-	sm_free(f->items);
+	items_free(f->items, f->n);
 	f->items = NULL;
 	f->n = 0;
 }
@@ -136,66 +150,89 @@ static struct sm_toml_value *coll_array(const struct sm_user_collections *f)
 	return a && a->type == SM_TOML_ARRAY ? a : NULL;
 }
 
+/* The table of understood collection idx (items[idx]), or NULL. */
 static struct sm_toml_value *coll_table(const struct sm_user_collections *f, size_t idx)
 {
-	struct sm_toml_value *a = coll_array(f);
-
-	return a && idx < sm_toml_len(a) ? sm_toml_at(a, idx) : NULL;
+	return idx < f->n ? sm_toml_at(coll_array(f), f->items[idx].at) : NULL;
 }
-
-/* Rebuild items[] from the tree (validated already). */
-static int refresh(struct sm_user_collections *f)
-{
-	const struct sm_toml_value *a = coll_array(f);
-	size_t n = a ? sm_toml_len(a) : 0;
-	struct sm_user_collection *items;
-
-	items = sm_calloc(n ? n : 1, sizeof(*items));
-	if (!items)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		const struct sm_toml_value *t = sm_toml_at(a, i), *m;
-		struct sm_user_collection *uc = &items[i];
-
-		uc->id = sm_toml_get_string(t, "id");
-		uc->name = sm_toml_get_string(t, "name");
-		uc->description = sm_toml_get_string(t, "description");
-		uc->collection_type = sm_toml_get_string(t, "collection_type");
-		uc->context_category = sm_toml_get_string(t, "context_category");
-		uc->created_at = sm_toml_get_string(t, "created_at");
-		uc->updated_at = sm_toml_get_string(t, "updated_at");
-		m = sm_toml_get(t, "members");
-		if (m && m->type == SM_TOML_ARRAY && sm_toml_len(m)) {
-			uc->members = sm_calloc(sm_toml_len(m), sizeof(*uc->members));
-			if (!uc->members) {
-				for (size_t k = 0; k < i; k++)
-					sm_free(items[k].members);
-				sm_free(items);
-				return -ENOMEM;
-			}
-			for (size_t k = 0; k < sm_toml_len(m); k++)
-				uc->members[k] = sm_toml_str(sm_toml_at(m, k));
-			uc->nmembers = sm_toml_len(m);
-		}
-	}
-	items_release(f);
-	f->items = items;
-	f->n = n;
-	return 0;
-}
-
-/* ---- load and validate ---- */
 
 /*
- * Line of the idx-th "[[collections]]" header in the source (0 when it has
- * none, e.g. an inline array).
+ * Warnings of a load: one per entry, field or member not understood, each
+ * said once per process (a command or a server loads the file again after
+ * each write; the same problem is not news). Keyed without line or index,
+ * which move when the file is rewritten.
  */
-static unsigned header_line(const char *buf, size_t len, size_t idx)
-{
-	unsigned line = 1;
-	size_t seen = 0;
-	const char *p = buf, *end = buf + len;
+#define WARNED_MAX ((size_t)1 << 18)
+struct sm_uc_warned {
+	pthread_mutex_t mu;
+	struct sm_hashmap *keys;
+};
+/*
+ * One set per process: exported, and looked up by name, because the serve
+ * module holds its own copy of this file (it binds its own symbols first,
+ * meson.build) while the program's copy ran the start-up sync.
+ */
+struct sm_uc_warned sm_user_collections_warned_ = {PTHREAD_MUTEX_INITIALIZER, NULL};
 
+static struct sm_uc_warned *warned_set(void)
+{
+	static _Atomic(struct sm_uc_warned *) set;
+	struct sm_uc_warned *w = atomic_load(&set);
+
+	if (!w) {
+		/* the program's (RTLD_DEFAULT would start at a -Bsymbolic module itself) */
+		void *prog = dlopen(NULL, RTLD_LAZY);
+
+		w = prog ? dlsym(prog, "sm_user_collections_warned_") : NULL;
+		if (prog)
+			dlclose(prog);
+		if (!w)
+			w = &sm_user_collections_warned_;
+		atomic_store(&set, w);
+	}
+	return w;
+}
+
+static bool first_time(const struct strbuf *key)
+{
+	struct sm_uc_warned *w = warned_set();
+	bool first = true;
+
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a: 8 bytes kept per problem */
+
+	for (size_t i = 0; i < key->len; i++)
+		h = (h ^ (unsigned char)key->buf[i]) * 0x100000001b3ull;
+	pthread_mutex_lock(&w->mu);
+	if (!w->keys && sm_hashmap_new(&w->keys) < 0)
+		goto out;
+	if (sm_hashmap_get(w->keys, &h, sizeof(h), NULL))
+		first = false;
+	else if (sm_hashmap_size(w->keys) < WARNED_MAX)
+		(void)sm_hashmap_put(w->keys, &h, sizeof(h), NULL, NULL);
+out:
+	pthread_mutex_unlock(&w->mu);
+	return first;
+}
+
+/* The source of a load, for the lines of the warnings; buf NULL: no warnings. */
+struct source {
+	const char *path;
+	const char *buf;
+	size_t len;
+	unsigned *lines; /* line of each [[collections]] header, found on first need */
+	size_t nlines;
+	bool scanned;
+	struct sm_hashmap *seen; /* problem keys of this load (problem_key) */
+};
+
+/* Line of every "[[collections]]" header, in one pass over the source. */
+static void scan_headers(struct source *s)
+{
+	const char *p = s->buf, *end = s->buf + s->len;
+	size_t alloc = 0;
+	unsigned line = 1;
+
+	s->scanned = true;
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *q = p, *e = eol ? eol : end;
@@ -210,8 +247,11 @@ static unsigned header_line(const char *buf, size_t len, size_t idx)
 				q += 11;
 				while (q < e && (*q == ' ' || *q == '\t'))
 					q++;
-				if (e - q >= 2 && q[0] == ']' && q[1] == ']' && seen++ == idx)
-					return line;
+				if (e - q >= 2 && q[0] == ']' && q[1] == ']') {
+					if (SM_GROW(s->lines, alloc, s->nlines + 1) < 0)
+						return; /* no lines then */
+					s->lines[s->nlines++] = line;
+				}
 			}
 		}
 		if (!eol)
@@ -219,128 +259,273 @@ static unsigned header_line(const char *buf, size_t len, size_t idx)
 		p = eol + 1;
 		line++;
 	}
-	return 0;
 }
 
-static int opt_string(const struct sm_toml_value *t, const char *key, size_t max,
-		      enum text_rule rule, struct strbuf *why)
+/* v as TOML text (the identity of something not understood). */
+static int value_text(const struct sm_toml_value *v, struct strbuf *out)
 {
-	const struct sm_toml_value *v = sm_toml_get(t, key);
-
-	if (!v)
-		return 0;
-	if (v->type != SM_TOML_STRING)
-		return sm_err(why, -EINVAL, "'%s' is not a string", key);
-	return text_check(key, sm_toml_str(v), max, rule, why);
-}
-
-static int check_entry(const struct sm_toml_value *t, struct strbuf *why)
-{
-	const struct sm_toml_value *v;
-	static const char *const times[] = {"created_at", "updated_at"};
+	struct sm_toml_value *root = sm_toml_new_table(), *c = sm_toml_clone(v);
 	int r;
 
-	if (t->type != SM_TOML_TABLE)
-		return sm_err(why, -EINVAL, "not a table");
-	v = sm_toml_get(t, "id");
-	if (!v || v->type != SM_TOML_STRING)
-		return sm_err(why, -EINVAL, "'id' is missing or not a string");
-	if (!id_ok(sm_toml_str(v)))
-		return sm_err(why, -EINVAL, "id '%s' is not 32 lowercase hex digits", sm_toml_str(v));
-	v = sm_toml_get(t, "name");
-	if (!v || v->type != SM_TOML_STRING)
-		return sm_err(why, -EINVAL, "'name' is missing or not a string");
-	r = sm_user_collections_name_check(sm_toml_str(v), why);
+	if (!root || !c) {
+		sm_toml_free(root);
+		sm_toml_free(c);
+		return -ENOMEM;
+	}
+	r = sm_toml_set(root, "v", c);
+	if (r == 0)
+		r = sm_toml_encode(root, out, NULL);
+	sm_toml_free(root);
+	return r;
+}
+
+/*
+ * The key under which a problem is said once: never a line or an index
+ * (they move when the file is rewritten or an entry before goes) but what is
+ * not understood: a whole entry by its text, a field by its entry's id and
+ * its name, a member by its entry's id and its text; the n-th of identical
+ * ones apart.
+ */
+static int problem_key(struct source *s, const struct sm_toml_value *t, const char *what,
+		       const struct sm_toml_value *member, const char *why, struct strbuf *key)
+{
+	void *seen = NULL;
+	uintptr_t n;
+	int r;
+
+	r = sm_strbuf_addf(key, "%s%c%s%c%s%c", s->path, 0, why, 0,
+			   member ? "member" : what ? what : "", 0);
+	if (r == 0 && !what)
+		r = value_text(t, key);
+	if (r == 0 && what)
+		r = sm_strbuf_addstr(key, sm_toml_get_string(t, "id"));
+	if (r == 0 && member)
+		r = sm_strbuf_add(key, "", 1) ?: value_text(member, key);
+	if (r == 0 && !s->seen)
+		r = sm_hashmap_new(&s->seen);
 	if (r < 0)
 		return r;
-	if ((r = opt_string(t, "description", SM_UC_DESCRIPTION_MAX, TEXT_MULTILINE, why)) < 0 ||
-	    (r = opt_string(t, "collection_type", SM_UC_LABEL_MAX, TEXT_LINE, why)) < 0 ||
-	    (r = opt_string(t, "context_category", SM_UC_LABEL_MAX, TEXT_LINE, why)) < 0)
-		return r;
-	for (size_t i = 0; i < SM_ARRAY_SIZE(times); i++) {
-		time_t sec;
-		long usec;
+	(void)sm_hashmap_get(s->seen, key->buf, key->len, &seen);
+	n = (uintptr_t)seen;
+	r = sm_hashmap_put(s->seen, key->buf, key->len, (void *)(n + 1), NULL);
+	return r ?: sm_strbuf_addf(key, "%c%zu", 0, (size_t)n);
+}
 
-		v = sm_toml_get(t, times[i]);
-		if (!v)
-			continue;
-		if (v->type != SM_TOML_STRING || sm_time_parse_iso(sm_toml_str(v), &sec, &usec) < 0)
-			return sm_err(why, -EINVAL, "'%s' is not an ISO date-time string",
-				      times[i]);
+/*
+ * Warn that entry i (what: NULL for the whole entry, else the field or
+ * member, which is member when one) is not understood, because of why.
+ */
+static void report(struct source *s, size_t i, const struct sm_toml_value *t, const char *what,
+		   const struct sm_toml_value *member, const char *why)
+{
+	struct strbuf key = STRBUF_INIT, label = STRBUF_INIT, at = STRBUF_INIT;
+	const char *name = sm_toml_get_string(t, "name"), *id = sm_toml_get_string(t, "id");
+	int r = 0;
+
+	if (!s || !s->buf)
+		return;
+	if (!s->scanned)
+		scan_headers(s);
+	if (name)
+		r = sm_strbuf_addf(&label, " ('%s')", name);
+	else if (id)
+		r = sm_strbuf_addf(&label, " (id '%s')", id);
+	if (r == 0 && i < s->nlines)
+		r = sm_strbuf_addf(&at, "line %u: ", s->lines[i]);
+	if (r == 0)
+		r = problem_key(s, t, what, member, why, &key);
+	if (r < 0 || first_time(&key)) {
+		if (what)
+			sm_log_warn("'%s': %scollections[%zu]%s: %s ignored: %s", s->path, at.buf,
+				    i, label.buf, what, why);
+		else
+			sm_log_warn("'%s': %scollections[%zu]%s ignored: %s", s->path, at.buf, i,
+				    label.buf, why);
 	}
-	v = sm_toml_get(t, "members");
-	if (!v)
-		return 0;
-	if (v->type != SM_TOML_ARRAY)
-		return sm_err(why, -EINVAL, "'members' is not an array");
-	for (size_t i = 0; i < sm_toml_len(v); i++) {
-		struct sm_user_collection_key k;
+	sm_strbuf_release(&key);
+	sm_strbuf_release(&label);
+	sm_strbuf_release(&at);
+}
 
-		if (sm_toml_at(v, i)->type != SM_TOML_STRING)
-			return sm_err(why, -EINVAL, "members[%zu] is not a string", i);
-		r = sm_user_collections_key_parse(sm_toml_str(sm_toml_at(v, i)), &k, why);
-		if (r < 0)
-			return sm_err_prefix(why, r, "members[%zu]", i);
+static void report_top(struct source *s)
+{
+	struct strbuf key = STRBUF_INIT;
+
+	if (!s || !s->buf)
+		return;
+	if (sm_strbuf_addf(&key, "%s%c", s->path, 0) < 0 || first_time(&key))
+		sm_log_warn("'%s': 'collections' is not an array of tables, ignored", s->path);
+	sm_strbuf_release(&key);
+}
+
+/*
+ * Why entry t cannot be shown (> 0, the reason in why), or 0 (its id and
+ * name then taken in ids and names). The first of two entries with one id or
+ * name is the one shown.
+ */
+static int entry_problem(const struct sm_toml_value *t, struct sm_hashmap *ids,
+			 struct sm_hashmap *names, struct strbuf *why)
+{
+	const struct sm_toml_value *v;
+	const char *id, *name;
+
+	if (t->type != SM_TOML_TABLE)
+		return sm_strbuf_addstr(why, "not a table") ?: 1;
+	v = sm_toml_get(t, "id");
+	if (!v || v->type != SM_TOML_STRING)
+		return sm_strbuf_addstr(why, "'id' is missing or not a string") ?: 1;
+	id = sm_toml_str(v);
+	if (!id_ok(id))
+		return sm_strbuf_addf(why, "id '%s' is not 32 lowercase hex digits", id) ?: 1;
+	v = sm_toml_get(t, "name");
+	if (!v || v->type != SM_TOML_STRING)
+		return sm_strbuf_addstr(why, "'name' is missing or not a string") ?: 1;
+	name = sm_toml_str(v);
+	if (sm_user_collections_name_check(name, why) < 0)
+		return 1;
+	if (sm_hashmap_get(ids, id, strlen(id), NULL))
+		return sm_strbuf_addf(why, "id '%s' is used twice", id) ?: 1;
+	if (sm_hashmap_get(names, name, strlen(name), NULL))
+		return sm_strbuf_addf(why, "name '%s' is used twice", name) ?: 1;
+	if (sm_hashmap_put(ids, id, strlen(id), NULL, NULL) < 0 ||
+	    sm_hashmap_put(names, name, strlen(name), NULL, NULL) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* An optional string field of t, or NULL when absent or not understood (warned). */
+static const char *opt_field(struct source *s, size_t i, const struct sm_toml_value *t,
+			     const char *key, size_t max, enum text_rule rule, struct strbuf *why)
+{
+	const struct sm_toml_value *v = sm_toml_get(t, key);
+	char what[32];
+
+	if (!v)
+		return NULL;
+	sm_strbuf_reset(why);
+	if (v->type == SM_TOML_STRING && text_check("the value", sm_toml_str(v), max, rule, why) == 0)
+		return sm_toml_str(v);
+	snprintf(what, sizeof(what), "'%s'", key);
+	report(s, i, t, what, NULL, v->type == SM_TOML_STRING ? why->buf : "not a string");
+	return NULL;
+}
+
+static const char *opt_time(struct source *s, size_t i, const struct sm_toml_value *t,
+			    const char *key)
+{
+	const char *v = sm_toml_get_string(t, key);
+	char what[32];
+	time_t sec;
+	long usec;
+
+	if (!sm_toml_get(t, key) || (v && sm_time_parse_iso(v, &sec, &usec) == 0))
+		return v;
+	snprintf(what, sizeof(what), "'%s'", key);
+	report(s, i, t, what, NULL, "not an ISO date-time string");
+	return NULL;
+}
+
+/* The members of entry i that are well-formed keys; the others warned about. */
+static int view_members(struct source *s, size_t i, const struct sm_toml_value *t,
+			struct sm_user_collection *uc, struct strbuf *why)
+{
+	const struct sm_toml_value *m = sm_toml_get(t, "members");
+	char what[48];
+
+	if (!m)
+		return 0;
+	if (m->type != SM_TOML_ARRAY) {
+		report(s, i, t, "'members'", NULL, "not an array");
+		return 0;
+	}
+	if (!sm_toml_len(m))
+		return 0;
+	uc->members = sm_calloc(sm_toml_len(m), sizeof(*uc->members));
+	if (!uc->members)
+		return -ENOMEM;
+	for (size_t k = 0; k < sm_toml_len(m); k++) {
+		const struct sm_toml_value *v = sm_toml_at(m, k);
+		struct sm_user_collection_key key;
+
+		sm_strbuf_reset(why);
+		if (v->type == SM_TOML_STRING &&
+		    sm_user_collections_key_parse(sm_toml_str(v), &key, why) == 0) {
+			uc->members[uc->nmembers++] = sm_toml_str(v);
+			continue;
+		}
+		snprintf(what, sizeof(what), "members[%zu]", k);
+		report(s, i, t, what, v, v->type == SM_TOML_STRING ? why->buf : "not a string");
 	}
 	return 0;
 }
 
-static int validate(struct sm_user_collections *f, const char *buf, size_t len, struct strbuf *err)
+/*
+ * Rebuild items[] from the tree: the entries understood, in file order. An
+ * entry, field or member that is not understood is left out of the view
+ * (with a warning when s has a source) and stays in the tree as it is, so a
+ * save writes it back where it was.
+ */
+static int refresh(struct sm_user_collections *f, struct source *s)
 {
-	const struct sm_toml_value *a = sm_toml_get(f->doc, "collections");
-	struct strbuf why = STRBUF_INIT;
+	const struct sm_toml_value *top = sm_toml_get(f->doc, "collections");
+	const struct sm_toml_value *a = coll_array(f);
+	size_t n = sm_toml_len(a), k = 0, ignored = 0;
 	struct sm_hashmap *ids = NULL, *names = NULL;
-	size_t bad = 0;
+	struct sm_user_collection *items;
+	struct strbuf why = STRBUF_INIT;
 	int r = 0;
 
-	if (!a)
-		return 0;
-	if (a->type != SM_TOML_ARRAY) {
-		r = sm_err(err, -EBADMSG, "invalid '%s': 'collections' is not an array of tables",
-			   f->path);
+	items = sm_calloc(n ? n : 1, sizeof(*items));
+	if (!items || sm_hashmap_new(&ids) < 0 || sm_hashmap_new(&names) < 0) {
+		r = -ENOMEM;
 		goto out;
 	}
-	/* ids and names seen so far: one lookup per entry, not a scan of the earlier ones */
-	if (sm_hashmap_new(&ids) < 0 || sm_hashmap_new(&names) < 0) {
-		r = sm_err(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < sm_toml_len(a) && r == 0; i++) {
+	if (top && !a)
+		report_top(s);
+	for (size_t i = 0; i < n; i++) {
 		const struct sm_toml_value *t = sm_toml_at(a, i);
-		const char *id, *name;
+		struct sm_user_collection *uc = &items[k];
 
-		bad = i;
-		r = check_entry(t, &why);
+		sm_strbuf_reset(&why);
+		r = entry_problem(t, ids, names, &why);
 		if (r < 0)
-			break;
-		id = sm_toml_get_string(t, "id");
-		name = sm_toml_get_string(t, "name");
-		if (sm_hashmap_get(ids, id, strlen(id), NULL))
-			r = sm_err(&why, -EINVAL, "id '%s' is used twice", id);
-		else if (sm_hashmap_get(names, name, strlen(name), NULL))
-			r = sm_err(&why, -EINVAL, "name '%s' is used twice", name);
-		else if (sm_hashmap_put(ids, id, strlen(id), (void *)t, NULL) < 0 ||
-			 sm_hashmap_put(names, name, strlen(name), (void *)t, NULL) < 0) {
-			r = sm_err(err, -ENOMEM, "out of memory");
 			goto out;
+		if (r > 0) {
+			report(s, i, t, NULL, NULL, why.buf);
+			ignored++;
+			r = 0;
+			continue;
 		}
+		k++;
+		uc->at = i;
+		uc->id = sm_toml_get_string(t, "id");
+		uc->name = sm_toml_get_string(t, "name");
+		uc->description = opt_field(s, i, t, "description", SM_UC_DESCRIPTION_MAX,
+					    TEXT_MULTILINE, &why);
+		uc->collection_type = opt_field(s, i, t, "collection_type", SM_UC_LABEL_MAX,
+						TEXT_LINE, &why);
+		uc->context_category = opt_field(s, i, t, "context_category", SM_UC_LABEL_MAX,
+						 TEXT_LINE, &why);
+		uc->created_at = opt_time(s, i, t, "created_at");
+		uc->updated_at = opt_time(s, i, t, "updated_at");
+		if ((r = view_members(s, i, t, uc, &why)) < 0)
+			goto out;
 	}
-	if (r < 0) {
-		unsigned line = header_line(buf, len, bad);
-
-		if (line)
-			r = sm_err(err, -EBADMSG, "invalid '%s': line %u: collections[%zu]: %s",
-				   f->path, line, bad, why.buf);
-		else
-			r = sm_err(err, -EBADMSG, "invalid '%s': collections[%zu]: %s", f->path,
-				   bad, why.buf);
-	}
+	items_release(f);
+	f->items = items;
+	f->n = k;
+	f->ignored = ignored;
+	items = NULL;
 out:
+	if (items)
+		items_free(items, k);
 	sm_hashmap_free(ids);
 	sm_hashmap_free(names);
 	sm_strbuf_release(&why);
 	return r;
 }
+
+/* ---- load and save ---- */
 
 void sm_user_collections_free(struct sm_user_collections *f)
 {
@@ -379,13 +564,16 @@ int sm_user_collections_load_path(const char *path, struct sm_user_collections *
 						  err)) < 0 &&
 			 r != -ENOMEM)
 			sm_err_prefix(err, r, "cannot parse '%s'", path);
-		if (r == 0)
-			r = validate(f, buf.buf, buf.len, err);
 	} else if (r == -E2BIG) {
 		sm_err(err, r, "'%s' is larger than %zu bytes", path, SM_UC_FILE_MAX);
 	}
-	if (r == 0)
-		r = refresh(f);
+	if (r == 0) {
+		struct source src = {.path = path, .buf = f->exists ? buf.buf : NULL, .len = buf.len};
+
+		r = refresh(f, &src);
+		sm_free(src.lines);
+		sm_hashmap_free(src.seen);
+	}
 	if (r < 0)
 		goto fail;
 	sm_strbuf_release(&buf);
@@ -442,12 +630,32 @@ long sm_user_collections_find(const struct sm_user_collections *f, const char *i
 	return sm_err(err, -ENOENT, "user collection '%s' not found", id_or_name);
 }
 
-static bool name_taken(const struct sm_user_collections *f, const char *name, long except)
+/*
+ * -EEXIST when another collection has this name: one shown (except: the
+ * index of the one being renamed, or -1) or an entry of the file that is not
+ * understood (an id that is not 32 hex digits, a second id): naming a
+ * collection after it would make the file say two things.
+ */
+static int name_taken(const struct sm_user_collections *f, const char *name, long except,
+		      struct strbuf *err)
 {
+	const struct sm_toml_value *a = coll_array(f);
+	size_t skip = except >= 0 ? f->items[except].at : SIZE_MAX;
+
 	for (size_t i = 0; i < f->n; i++)
 		if ((long)i != except && !strcmp(f->items[i].name, name))
-			return true;
-	return false;
+			return sm_err(err, -EEXIST, "collection with name '%s' already exists",
+				      name);
+	for (size_t i = 0; i < sm_toml_len(a); i++) {
+		const char *other = sm_toml_get_string(sm_toml_at(a, i), "name");
+
+		if (i != skip && other && !strcmp(other, name))
+			return sm_err(err, -EEXIST,
+				      "collection with name '%s' already exists: collections[%zu] "
+				      "of '%s', ignored (fix or remove it)",
+				      name, i, f->path);
+	}
+	return 0;
 }
 
 /* ---- edits ---- */
@@ -459,13 +667,15 @@ static bool name_taken(const struct sm_user_collections *f, const char *name, lo
 static int replace_entry(struct sm_user_collections *f, size_t idx, struct sm_toml_value *t,
 			 struct strbuf *err)
 {
-	struct sm_toml_value *a = coll_array(f), *old = sm_toml_at(a, idx);
+	struct sm_toml_value *a = coll_array(f);
+	size_t at = f->items[idx].at;
+	struct sm_toml_value *old = sm_toml_at(a, at);
 	int r;
 
-	sm_toml_array_swap(a, idx, t);
-	r = refresh(f);
+	sm_toml_array_swap(a, at, t);
+	r = refresh(f, NULL);
 	if (r < 0) {
-		sm_toml_array_swap(a, idx, old);
+		sm_toml_array_swap(a, at, old);
 		sm_toml_free(t);
 		return sm_err(err, r, "out of memory");
 	}
@@ -496,6 +706,8 @@ static int check_fields(const struct sm_user_collection_fields *fl, struct strbu
 
 static int new_id(const struct sm_user_collections *f, char out[33])
 {
+	const struct sm_toml_value *a = coll_array(f);
+
 	for (int tries = 0; tries < 8; tries++) {
 		unsigned char rnd[16];
 		bool used = false;
@@ -504,8 +716,11 @@ static int new_id(const struct sm_user_collections *f, char out[33])
 			return -EIO;
 		for (size_t i = 0; i < 16; i++)
 			snprintf(out + 2 * i, 3, "%02x", rnd[i]);
-		for (size_t i = 0; i < f->n && !used; i++)
-			used = !strcmp(f->items[i].id, out);
+		for (size_t i = 0; i < sm_toml_len(a) && !used; i++) {
+			const char *id = sm_toml_get_string(sm_toml_at(a, i), "id");
+
+			used = id && !strcmp(id, out);
+		}
 		if (!used)
 			return 0;
 	}
@@ -538,13 +753,17 @@ long sm_user_collections_create(struct sm_user_collections *f,
 	r = check_fields(fields, err);
 	if (r < 0)
 		return r;
-	if (name_taken(f, fields->name, -1))
-		return sm_err(err, -EEXIST, "collection with name '%s' already exists",
-			      fields->name);
+	if ((r = name_taken(f, fields->name, -1, err)) < 0)
+		return r;
 	r = new_id(f, id);
 	if (r < 0)
 		return sm_err(err, r, "cannot draw a random id");
 	a = coll_array(f);
+	if (!a && sm_toml_get(f->doc, "collections"))
+		return sm_err(err, -EBADMSG,
+			      "cannot add a collection to '%s': its 'collections' is not an array "
+			      "of tables (fix or remove it)",
+			      f->path);
 	if (!a) {
 		a = sm_toml_new_array();
 		if (!a || (r = sm_toml_set(f->doc, "collections", a)) < 0)
@@ -568,7 +787,7 @@ long sm_user_collections_create(struct sm_user_collections *f,
 	}
 	r = sm_toml_push(a, t);
 	if (r == 0) {
-		r = refresh(f);
+		r = refresh(f, NULL);
 		if (r < 0)
 			sm_toml_array_remove(a, sm_toml_len(a) - 1);
 	}
@@ -589,9 +808,8 @@ int sm_user_collections_update(struct sm_user_collections *f, size_t idx,
 	r = check_fields(fields, err);
 	if (r < 0)
 		return r;
-	if (fields->name && name_taken(f, fields->name, (long)idx))
-		return sm_err(err, -EEXIST, "collection with name '%s' already exists",
-			      fields->name);
+	if (fields->name && (r = name_taken(f, fields->name, (long)idx, err)) < 0)
+		return r;
 	/* every allocation first, so a failure leaves the entry as it was */
 	t = sm_toml_clone(t);
 	if (!t)
@@ -610,15 +828,17 @@ int sm_user_collections_update(struct sm_user_collections *f, size_t idx,
 int sm_user_collections_delete(struct sm_user_collections *f, size_t idx, struct strbuf *err)
 {
 	struct sm_toml_value *a = coll_array(f), *old;
+	size_t at;
 	int r;
 
-	if (!a || idx >= sm_toml_len(a))
+	if (!a || idx >= f->n)
 		return sm_err(err, -ENOENT, "no user collection %zu", idx);
-	old = sm_toml_array_take(a, idx);
-	r = refresh(f);
+	at = f->items[idx].at;
+	old = sm_toml_array_take(a, at);
+	r = refresh(f, NULL);
 	if (r < 0) {
 		/* room for it is still there: the insert cannot fail */
-		(void)sm_toml_array_insert(a, idx, old);
+		(void)sm_toml_array_insert(a, at, old);
 		return sm_err(err, r, "out of memory");
 	}
 	sm_toml_free(old);
@@ -651,6 +871,13 @@ int sm_user_collections_add_member(struct sm_user_collections *f, size_t idx, co
 	if (!t)
 		return sm_err(err, -ENOMEM, "out of memory");
 	m = sm_toml_get(t, "members");
+	if (m && m->type != SM_TOML_ARRAY) {
+		sm_toml_free(t);
+		return sm_err(err, -EBADMSG,
+			      "cannot add to '%s': its 'members' in '%s' is not an array (fix or "
+			      "remove it)",
+			      f->items[idx].name, f->path);
+	}
 	if (!m) {
 		m = sm_toml_new_array();
 		if (!m || (r = sm_toml_set(t, "members", m)) < 0) {
@@ -676,13 +903,15 @@ int sm_user_collections_remove_member(struct sm_user_collections *f, size_t idx,
 
 	if (!t)
 		return sm_err(err, -ENOENT, "no user collection %zu", idx);
-	at = member_index(&f->items[idx], key);
-	if (at < 0)
+	if (member_index(&f->items[idx], key) < 0)
 		return 0;
 	t = sm_toml_clone(t);
 	if (!t)
 		return sm_err(err, -ENOMEM, "out of memory");
 	m = sm_toml_get(t, "members");
+	for (at = 0; at < (long)sm_toml_len(m); at++)
+		if (!strcmp(sm_toml_str(sm_toml_at(m, (size_t)at)) ?: "", key))
+			break;
 	r = sm_toml_array_remove(m, (size_t)at);
 	if (r < 0) {
 		sm_toml_free(t);

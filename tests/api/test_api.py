@@ -14,6 +14,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import tomllib
 import urllib.parse
 
 import apitest
@@ -699,6 +700,116 @@ def test_rate_limit(src):
     check(rc == 0 and out == "", "stopped")
 
 
+HOSTILE_UC = """owner = "them"
+
+[[collections]]
+id = "a0000000000000000000000000000001"
+name = "Good"
+members = ["skill:canvas", 5, "gadget:x", "agent:reviewer"]
+
+[collections.description]
+nested = "a table where a string goes"
+
+[[collections]]
+id = "a0000000000000000000000000000002"
+name = "Good"
+
+[[collections]]
+id = "NOT-HEX"
+name = "Held"
+
+[[collections]]
+id = "a0000000000000000000000000000003"
+name = 42
+
+[[collections]]
+id = "a0000000000000000000000000000004"
+name = "Second"
+members = "skill:canvas"
+
+[[collections]]
+id = "a0000000000000000000000000000005"
+name = "Typed"
+collection_type = ["x"]
+"""
+HOSTILE_WARNINGS = [
+    "collections[0] ('Good'): members[1] ignored: not a string",
+    "collections[0] ('Good'): members[2] ignored: artifact id 'gadget:x': unknown type 'gadget'",
+    "collections[0] ('Good'): 'description' ignored: not a string",
+    "collections[1] ('Good') ignored: name 'Good' is used twice",
+    "collections[2] ('Held') ignored: id 'NOT-HEX' is not 32 lowercase hex digits",
+    "collections[3] (id 'a0000000000000000000000000000003') ignored: 'name' is missing",
+    "collections[4] ('Second'): 'members' ignored: not an array",
+    "collections[5] ('Typed'): 'collection_type' ignored: not a string",
+]
+
+
+def test_hostile_user_collections(src):
+    """Issue 11 point 6: an entry of user-collections.toml we cannot understand
+    degrades that entry only. The server shows the others, warns once per
+    problem, keeps such entries through its writes, and refuses the writes that
+    could only drop one (nothing changed on disk)."""
+    home = os.path.join(TMP, "hostile")
+    cli(home, "add", "skill", f"{src}/canvas")
+    cli(home, "add", "skill", f"{src}/pdf")
+    cli(home, "add", "agent", f"{src}/reviewer.md")
+    uc = os.path.join(home, "user-collections.toml")
+    write(uc, HOSTILE_UC)
+    good, second, typed = ("a0000000000000000000000000000001",
+                           "a0000000000000000000000000000004",
+                           "a0000000000000000000000000000005")
+    s = Server(home, "--no-rate-limit", "--threads", "2")
+    st, _, j = s.get("/user-collections")
+    check(st == 200 and sorted(i["name"] for i in j["items"])
+          == ["Default Collection", "Good", "Second", "Typed"],
+          f"GET /user-collections: the entries understood {j}")
+    check([i["description"] for i in j["items"] if i["id"] == good] == [None]
+          and [i["collection_type"] for i in j["items"] if i["id"] == typed] == [None],
+          "a field that is not a string reads as absent")
+    st, _, j = s.get(f"/user-collections/{good}/artifacts")
+    check(st == 200 and sorted(i["id"] for i in j["items"]) == ["agent:reviewer", "skill:canvas"],
+          f"the members understood {j}")
+    for bad in ("NOT-HEX", "a0000000000000000000000000000002", "a0000000000000000000000000000003"):
+        st, _, _ = s.get(f"/user-collections/{bad}")
+        check(st == 404, f"an entry left out is not served ({bad})")
+    # refused writes change nothing
+    st, _, j = s.json("POST", "/user-collections", {"name": "Held"})
+    check(st == 409 and detail_is_str(j), f"a name held by an entry left out -> 409 {st} {j}")
+    st, _, j = s.json("POST", f"/user-collections/{second}/artifacts",
+                      {"artifact_ids": ["skill:pdf"]})
+    check(st == 500 and "'members'" in str(j.get("detail")) and "Second" in str(j.get("detail")),
+          f"adding to members that are not an array -> refused, naming it {st} {j}")
+    with open(uc) as f:
+        check(f.read() == HOSTILE_UC, "refused writes left the file as it was")
+    # the others keep what they do not understand
+    st, _, j = s.json("POST", f"/user-collections/{good}/artifacts", {"artifact_ids": ["skill:pdf"]})
+    check(st == 201 and j["added_count"] == 1, f"add to Good {st} {j}")
+    st, _, _ = s.request("DELETE", f"/user-collections/{good}/artifacts/agent:reviewer")
+    check(st == 204, "remove from Good")
+    st, _, j = s.json("PUT", f"/user-collections/{typed}", {"description": "typed"})
+    check(st == 200 and j["description"] == "typed", "PUT Typed")
+    st, _, j = s.json("POST", "/user-collections", {"name": "Fresh"})
+    check(st == 201, "create Fresh")
+    st, _, _ = s.request("DELETE", "/artifacts/skill:canvas")
+    check(st == 204, "DELETE an artifact that Good holds")
+    with open(uc, "rb") as f:
+        new = tomllib.load(f)
+    old = tomllib.loads(HOSTILE_UC)
+    n, o = new["collections"], old["collections"]
+    check(new["owner"] == "them" and n[1:5] == o[1:5]
+          and n[0]["description"] == o[0]["description"]
+          and n[0]["members"] == [5, "gadget:x", "skill:pdf"]
+          and n[5]["collection_type"] == ["x"] and n[6]["name"] == "Fresh",
+          f"every entry not understood kept in place through the writes {n}")
+    st, _, j = s.get("/user-collections")
+    check(sorted(i["name"] for i in j["items"])
+          == ["Default Collection", "Fresh", "Good", "Second", "Typed"], "and listed after them")
+    rc, _, err = s.stop()
+    check(rc == 0, "stopped")
+    for w in HOSTILE_WARNINGS:
+        check(err.count(w) == 1, f"warned once: {w} ({err.count(w)} in {err[-2000:]!r})")
+
+
 def main():
     src = make_sources()
     test_refusals(src)
@@ -716,6 +827,7 @@ def main():
     check(out == "", "nothing on stdout but the URL line")
     check(not os.path.exists(os.path.join(home, "server.json")), "server.json removed on exit")
     test_rate_limit(src)
+    test_hostile_user_collections(src)
     apitest.finish()
 
 

@@ -268,13 +268,133 @@ done
 # other reads go on, with a warning
 "$SM" list >/dev/null 2>"$TMP/w" || fail "list with a malformed user-collections.toml"
 grep -q "warning: .*user-collections.toml" "$TMP/w" || fail "no warning: $(cat "$TMP/w")"
-# a semantic error names the line of the entry
-printf 'x = 1\n\n[[collections]]\nid = "0123456789abcdef0123456789abcdef"\nname = "A"\n\n[[collections]]\nid = "1123456789abcdef0123456789abcdef"\nname = "A"\n' >"$UC"
-expect_exit 1 "$SM" uc list
-grep -q "^error: invalid '.*user-collections.toml': line 7: collections\[1\]: name 'A' is used twice$" "$TMP/.err" ||
-	fail "duplicate name: $(cat "$TMP/.err")"
-printf 'x = 1\n\n[[collections]]\nid = "0123456789abcdef0123456789abcdef"\nname = "A"\n\n[[collections]]\nid = "1123456789abcdef0123456789abcdef"\nname = "A"\n' >"$TMP/uc.bad"
-cmp -s "$UC" "$TMP/uc.bad" || fail "the malformed file was changed"
+cp "$TMP/uc.good" "$UC"
+ok
+
+# ---- an entry we cannot understand degrades that entry only (issue 11 point 6) ----
+# (the file may be a hand edit or another writer's): every reader shows the other
+# entries with one warning per problem; a write keeps what it does not understand
+# where it was, or is refused with one line and nothing changed
+cat >"$UC" <<'EOF'
+# written by someone else
+owner = "them"
+
+[[collections]]
+id = "a0000000000000000000000000000001"
+name = "Good"
+members = ["skill:beta", 5, "gadget:x", "agent:reviewer"]
+
+[collections.description]
+nested = "a table where a string goes"
+
+[[collections]]
+id = "a0000000000000000000000000000002"
+name = "Good"
+
+[[collections]]
+id = "NOT-HEX"
+name = "Held"
+extra = [1, 2]
+
+[[collections]]
+id = "a0000000000000000000000000000003"
+name = 42
+
+[[collections]]
+id = "a0000000000000000000000000000004"
+name = "Second"
+members = "skill:beta"
+
+[[collections]]
+id = "a0000000000000000000000000000005"
+name = "Typed"
+collection_type = ["x"]
+created_at = "yesterday"
+members = ["agent:reviewer"]
+EOF
+cp "$UC" "$TMP/uc.hostile"
+WARNS="line 4: collections[0] ('Good'): members[1] ignored: not a string
+collections[0] ('Good'): members[2] ignored: artifact id 'gadget:x': unknown type 'gadget'
+collections[0] ('Good'): 'description' ignored: not a string
+line 12: collections[1] ('Good') ignored: name 'Good' is used twice
+collections[2] ('Held') ignored: id 'NOT-HEX' is not 32 lowercase hex digits
+collections[3] (id 'a0000000000000000000000000000003') ignored: 'name' is missing or not a string
+collections[4] ('Second'): 'members' ignored: not an array
+collections[5] ('Typed'): 'collection_type' ignored: not a string
+collections[5] ('Typed'): 'created_at' ignored: not an ISO date-time string"
+# each problem said once on stderr, naming the file
+warned_once() { # FILE WHAT
+	echo "$WARNS" | while IFS= read -r w; do
+		n=$(grep -cF "$w" "$1")
+		[ "$n" = 1 ] || fail "$2: '$w' warned $n times: $(cat "$1")"
+	done
+	n=$(grep -c "user-collections.toml" "$1")
+	[ "$n" = 9 ] || fail "$2: $n warnings, wanted 9: $(cat "$1")"
+}
+"$SM" --json uc list >"$TMP/l.json" 2>"$TMP/w" || fail "uc list of a hostile file: $(cat "$TMP/w")"
+json_check "$TMP/l.json" 'sorted(c["name"] for c in d) == ["Default Collection", "Good", "Second", "Typed"]'
+json_check "$TMP/l.json" '[c["artifact_count"] for c in d if c["name"] == "Good"] == [2]'
+json_check "$TMP/l.json" '[c["collection_type"] for c in d if c["name"] == "Typed"] == [None]'
+warned_once "$TMP/w" "uc list"
+"$SM" --json uc show Good >"$TMP/s.json" 2>"$TMP/w" || fail "uc show Good: $(cat "$TMP/w")"
+json_check "$TMP/s.json" 'sorted(d["members"]) == ["agent:reviewer", "skill:beta"] and d["missing"] == [] and d["description"] is None'
+warned_once "$TMP/w" "uc show"
+expect_exit 1 "$SM" uc show Held
+"$SM" list >/dev/null 2>"$TMP/w" || fail "list with a hostile user-collections.toml"
+warned_once "$TMP/w" "list"
+"$SM" --quiet uc list >/dev/null 2>"$TMP/w" || fail "uc list --quiet"
+[ ! -s "$TMP/w" ] || fail "--quiet printed: $(cat "$TMP/w")"
+cmp -s "$UC" "$TMP/uc.hostile" || fail "a read changed the hostile file"
+ok
+# refused writes: one line naming the entry, nothing changed on disk
+expect_exit 1 "$SM" uc create Held
+[ "$(grep -c '^error:' "$TMP/.err")" -eq 1 ] && grep -q "^error: collection with name 'Held' already exists: collections\[2\] of '.*user-collections.toml', ignored" "$TMP/.err" ||
+	fail "create over a name held by an entry ignored: $(cat "$TMP/.err")"
+expect_exit 1 "$SM" uc rename Typed Held
+expect_exit 1 "$SM" uc add Second skill:beta
+[ "$(grep -c '^error:' "$TMP/.err")" -eq 1 ] && grep -q "^error: cannot add to 'Second': its 'members' in '.*user-collections.toml' is not an array" "$TMP/.err" ||
+	fail "add to members that are not an array: $(cat "$TMP/.err")"
+cmp -s "$UC" "$TMP/uc.hostile" || fail "a refused write changed the file"
+ok
+# writes that can keep what they do not understand: kept, in place
+"$SM" uc add Good default/skill:alpha >/dev/null 2>"$TMP/w" || fail "uc add to Good: $(cat "$TMP/w")"
+warned_once "$TMP/w" "uc add"
+"$SM" uc remove Good agent:reviewer >/dev/null 2>&1 || fail "uc remove from Good"
+"$SM" uc rename Typed Typed2 >/dev/null 2>&1 || fail "uc rename Typed"
+"$SM" uc create Fresh >/dev/null 2>&1 || fail "uc create Fresh"
+"$SM" remove skill:beta --force >/dev/null 2>&1 || fail "remove beta (a member of Good)"
+python3 - "$UC" "$TMP/uc.hostile" <<'PY' || fail "what was not understood did not survive the writes"
+import sys, tomllib
+new = tomllib.load(open(sys.argv[1], "rb"))
+old = tomllib.load(open(sys.argv[2], "rb"))
+assert new["owner"] == "them", new
+n, o = new["collections"], old["collections"]
+assert [c.get("name") for c in n] == ["Good", "Good", "Held", 42, "Second", "Typed2", "Fresh"], n
+assert n[1:5] == o[1:5], (n[1:5], o[1:5])
+assert n[0]["description"] == o[0]["description"], n[0]
+assert n[0]["members"] == [5, "gadget:x", "default/skill:alpha"], n[0]["members"]
+t = dict(n[5]); t.pop("name"); t.pop("updated_at")
+u = dict(o[5]); u.pop("name")
+assert t == u, (t, u)
+PY
+"$SM" --json uc list >"$TMP/l.json" 2>/dev/null || fail "uc list after the writes"
+json_check "$TMP/l.json" 'sorted(c["name"] for c in d) == ["Default Collection", "Fresh", "Good", "Second", "Typed2"]'
+# the first of two entries named Good goes: the second is read now
+"$SM" uc delete Good --force >/dev/null 2>&1 || fail "uc delete Good"
+"$SM" --json uc show Good >"$TMP/s.json" 2>"$TMP/w" || fail "the second Good: $(cat "$TMP/w")"
+json_check "$TMP/s.json" 'd["id"] == "a0000000000000000000000000000002"'
+grep -q "used twice" "$TMP/w" && fail "still a duplicate: $(cat "$TMP/w")"
+grep -q 'id = "NOT-HEX"' "$UC" || fail "the entry with a bad id went with a delete"
+ok
+# 'collections' that is not an array: no user collection read, a create refused
+printf 'collections = "mine"\n' >"$UC"
+"$SM" --json uc list >"$TMP/l.json" 2>"$TMP/w" || fail "uc list: $(cat "$TMP/w")"
+json_check "$TMP/l.json" '[c["name"] for c in d] == ["Default Collection"]'
+[ "$(grep -c "'collections' is not an array of tables, ignored" "$TMP/w")" = 1 ] || fail "warning: $(cat "$TMP/w")"
+expect_exit 1 "$SM" uc create X
+[ "$(grep -c '^error:' "$TMP/.err")" -eq 1 ] && grep -q "^error: cannot add a collection to '.*user-collections.toml': its 'collections' is not an array" "$TMP/.err" ||
+	fail "create: $(cat "$TMP/.err")"
+[ "$(cat "$UC")" = 'collections = "mine"' ] || fail "a refused create changed the file"
 cp "$TMP/uc.good" "$UC"
 ok
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "skillmeat/fs.h"
+#include "skillmeat/log.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/toml.h"
@@ -128,64 +130,274 @@ static void test_load_sample(void **state)
 	sm_user_collections_free(f);
 }
 
-/* A malformed file: -EBADMSG naming the file and the line; want is part of the message. */
-static void expect_bad(const char *name, const char *content, const char *want)
+/* ---- entries we cannot understand: each degrades only itself ---- */
+
+/* Log lines of the library go to a file while a test reads them. */
+static int log_to(const char *path)
 {
-	struct strbuf err = STRBUF_INIT;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	assert_true(fd >= 0);
+	sm_log_set_fd(fd);
+	return fd;
+}
+
+static char *log_end(int fd, const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	sm_log_set_fd(2);
+	close(fd);
+	assert_int_equal(sm_fs_read_file(path, 1 << 20, &sb, NULL), 0);
+	return sm_strbuf_detach(&sb, NULL);
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static struct sm_toml_value *parse_file(const char *dir)
+{
+	struct sm_toml_value *doc = NULL;
+	char *text = slurp(dir);
+
+	assert_non_null(text);
+	assert_int_equal(sm_toml_parse_flags(text, strlen(text), SM_TOML_BIG_INTEGERS, &doc, NULL), 0);
+	sm_free(text);
+	return doc;
+}
+
+/*
+ * content loads with shown entries understood and ignored left out, one
+ * warning holding want (and no other), none at a second load; a save writes
+ * the same document back.
+ */
+static void expect_degraded(const char *name, const char *content, size_t shown, size_t ignored,
+			    const char *want)
+{
 	struct sm_user_collections *f = NULL;
-	char dir[2048], *before, *after;
+	struct sm_toml_value *before, *after;
+	char dir[2048], logp[4200], *log;
+	int fd;
 
 	home(dir, sizeof(dir), name, content);
-	before = slurp(dir);
-	assert_int_equal(sm_user_collections_load(dir, &f, &err), -EBADMSG);
-	assert_null(f);
-	if (!strstr(err.buf, want) || !strstr(err.buf, SM_UC_FILE) || strchr(err.buf, '\n'))
-		fail_msg("%s: message '%s' lacks '%s'", name, err.buf, want);
-	after = slurp(dir);
-	assert_string_equal(before, after);
-	sm_free(before);
-	sm_free(after);
-	sm_strbuf_release(&err);
+	snprintf(logp, sizeof(logp), "%s.log", dir);
+	before = parse_file(dir);
+	fd = log_to(logp);
+	assert_int_equal(sm_user_collections_load(dir, &f, NULL), 0);
+	log = log_end(fd, logp);
+	if (!strstr(log, want) || count_lines(log) != 1 || !strstr(log, SM_UC_FILE))
+		fail_msg("%s: log '%s' is not one line with '%s'", name, log, want);
+	sm_free(log);
+	assert_int_equal(f->n, shown);
+	assert_int_equal(f->ignored, ignored);
+	assert_int_equal(sm_user_collections_save(f, NULL), 0);
+	sm_user_collections_free(f);
+	after = parse_file(dir);
+	if (!sm_toml_equal(before, after, false))
+		fail_msg("%s: the save changed the document", name);
+	sm_toml_free(before);
+	sm_toml_free(after);
+	/* the same problem is said once per process */
+	fd = log_to(logp);
+	assert_int_equal(sm_user_collections_load(dir, &f, NULL), 0);
+	log = log_end(fd, logp);
+	if (*log)
+		fail_msg("%s: warned again: '%s'", name, log);
+	sm_free(log);
+	sm_user_collections_free(f);
 }
 
 #define ENTRY(extra)                                                                               \
 	"\n[[collections]]\nid = \"0123456789abcdef0123456789abcdef\"\nname = \"A\"\n" extra
+#define ENTRY_B(extra)                                                                             \
+	"\n[[collections]]\nid = \"1123456789abcdef0123456789abcdef\"\nname = \"B\"\n" extra
 
-static void test_malformed(void **state)
+static void test_degraded(void **state)
 {
 	(void)state;
-	expect_bad("syntax", "[[collections]]\nid = \"x\nname = 1\n", "line 2");
-	expect_bad("notarray", "collections = 1\n", "not an array");
-	expect_bad("notables", "collections = [1, 2]\n", "collections[0]: not a table");
-	expect_bad("noid", "\n\n[[collections]]\nname = \"A\"\n", "line 3: collections[0]: 'id'");
-	expect_bad("badid", "[[collections]]\nid = \"ABC\"\nname = \"A\"\n", "32 lowercase hex");
-	expect_bad("defaultid", "[[collections]]\nid = \"default\"\nname = \"A\"\n", "hex");
-	expect_bad("noname", "[[collections]]\nid = \"0123456789abcdef0123456789abcdef\"\n",
-		   "'name'");
-	expect_bad(
+	expect_degraded("notarray", "collections = 1\n", 0, 0,
+			"'collections' is not an array of tables, ignored");
+	expect_degraded("notables",
+			"collections = [[1], { id = \"1123456789abcdef0123456789abcdef\", name = "
+			"\"B\" }]\n",
+			1, 1, "collections[0] ignored: not a table");
+	expect_degraded("noid", ENTRY("") "\n\n[[collections]]\nname = \"B\"\n", 1, 1,
+			"line 7: collections[1] ('B') ignored: 'id' is missing or not a string");
+	expect_degraded("badid", "[[collections]]\nid = \"ABC\"\nname = \"A\"\n" ENTRY_B(""), 1,
+			1, "line 1: collections[0] ('A') ignored: id 'ABC' is not 32 lowercase hex");
+	expect_degraded("defaultid", "[[collections]]\nid = \"default\"\nname = \"A\"\n", 0, 1,
+			"id 'default' is not 32 lowercase hex digits");
+	expect_degraded("noname", ENTRY_B("") "[[collections]]\nid = \"0123456789abcdef0123456789abcdef\"\n",
+			1, 1,
+			"collections[1] (id '0123456789abcdef0123456789abcdef') ignored: 'name' is "
+			"missing or not a string");
+	expect_degraded("tablename",
+			"[[collections]]\nid = \"0123456789abcdef0123456789abcdef\"\n"
+			"[collections.name]\nx = 1\n" ENTRY_B(""),
+			1, 1, "'name' is missing or not a string");
+	expect_degraded(
 	    "emptyname",
-	    ENTRY("") "[[collections]]\nid = \"1123456789abcdef0123456789abcdef\"\nname = \"\"\n",
-	    "line 5: collections[1]: a user collection name cannot be empty");
-	expect_bad("reserved",
-		   "[[collections]]\nid = \"0123456789abcdef0123456789abcdef\"\n"
-		   "name = \"Default Collection\"\n",
-		   "reserved");
-	expect_bad(
+	    ENTRY("") "[[collections]]\nid = \"1123456789abcdef0123456789abcdef\"\nname = \"\"\n", 1,
+	    1, "line 5: collections[1] ('') ignored: a user collection name cannot be empty");
+	expect_degraded("reserved",
+			"[[collections]]\nid = \"0123456789abcdef0123456789abcdef\"\n"
+			"name = \"Default Collection\"\n",
+			0, 1, "reserved");
+	expect_degraded(
 	    "control",
-	    "[[collections]]\nid = \"0123456789abcdef0123456789abcdef\"\nname = \"a\\u0007b\"\n",
-	    "control character");
-	expect_bad("dupname",
-		   ENTRY("") "\n[[ collections ]]\nid = \"1123456789abcdef0123456789abcdef\"\nname "
-			     "= \"A\"\n",
-		   "line 6: collections[1]: name 'A' is used twice");
-	expect_bad("dupid", ENTRY("") ENTRY(""),
-		   "id '0123456789abcdef0123456789abcdef' is used twice");
-	expect_bad("desc", ENTRY("description = 3\n"), "'description' is not a string");
-	expect_bad("time", ENTRY("created_at = \"yesterday\"\n"), "'created_at' is not an ISO");
-	expect_bad("members", ENTRY("members = \"skill:a\"\n"), "'members' is not an array");
-	expect_bad("member", ENTRY("members = [\"skill:a\", 3]\n"), "members[1] is not a string");
-	expect_bad("memberkey", ENTRY("members = [\"a\"]\n"), "members[0]: artifact id 'a'");
-	expect_bad("membertype", ENTRY("members = [\"gadget:a\"]\n"), "unknown type 'gadget'");
+	    "[[collections]]\nid = \"0123456789abcdef0123456789abcdef\"\nname = \"a\\u0007b\"\n", 0,
+	    1, "control character");
+	expect_degraded("dupname",
+			ENTRY("") "\n[[ collections ]]\nid = \"1123456789abcdef0123456789abcdef\"\nname "
+				  "= \"A\"\n" ENTRY_B(""),
+			2, 1, "line 6: collections[1] ('A') ignored: name 'A' is used twice");
+	expect_degraded("dupid", ENTRY("") ENTRY(""), 1, 1,
+			"collections[1] ('A') ignored: id '0123456789abcdef0123456789abcdef' is "
+			"used twice");
+	expect_degraded("desc", ENTRY("description = 3\n"), 1, 0,
+			"collections[0] ('A'): 'description' ignored: not a string");
+	expect_degraded("desctable", ENTRY("[collections.description]\nx = 1\n"), 1, 0,
+			"'description' ignored: not a string");
+	expect_degraded("type", ENTRY("collection_type = \"a\\u0001\"\n"), 1, 0,
+			"'collection_type' ignored: the value holds a control character");
+	expect_degraded("time", ENTRY("created_at = \"yesterday\"\n"), 1, 0,
+			"'created_at' ignored: not an ISO date-time string");
+	expect_degraded("members", ENTRY("members = \"skill:a\"\n"), 1, 0,
+			"('A'): 'members' ignored: not an array");
+	expect_degraded("member", ENTRY("members = [\"skill:a\", 3]\n"), 1, 0,
+			"('A'): members[1] ignored: not a string");
+	expect_degraded("membertable", ENTRY("members = [\"skill:a\", { x = 1 }]\n"), 1, 0,
+			"members[1] ignored: not a string");
+	expect_degraded("memberkey", ENTRY("members = [\"a\"]\n"), 1, 0,
+			"members[0] ignored: artifact id 'a'");
+	expect_degraded("membertype", ENTRY("members = [\"gadget:a\"]\n"), 1, 0,
+			"unknown type 'gadget'");
+	/* an inline array has no header lines */
+	expect_degraded("inline",
+			"collections = [{ id = \"0123456789abcdef0123456789abcdef\", name = \"\" }]\n",
+			0, 1, "': collections[0] ('') ignored: a user collection name cannot be empty");
+}
+
+/* The view of a degraded file: what is understood of each entry. */
+static void test_degraded_view(void **state)
+{
+	struct sm_user_collections *f = NULL;
+	char dir[2048];
+	int fd;
+
+	(void)state;
+	home(dir, sizeof(dir), "view",
+	     ENTRY("description = 3\ncreated_at = \"2026-01-01T00:00:00\"\n"
+		   "members = [\"skill:a\", 5, \"gadget:x\", \"work/agent:b\"]\n")
+		 "[[collections]]\nid = \"BAD\"\nname = \"Held\"\n" ENTRY_B("updated_at = 5\n"));
+	fd = log_to("/dev/null");
+	assert_int_equal(sm_user_collections_load(dir, &f, NULL), 0);
+	sm_log_set_fd(2);
+	close(fd);
+	assert_int_equal(f->n, 2);
+	assert_int_equal(f->ignored, 1);
+	assert_null(f->items[0].description);
+	assert_string_equal(f->items[0].created_at, "2026-01-01T00:00:00");
+	assert_int_equal(f->items[0].nmembers, 2);
+	assert_string_equal(f->items[0].members[0], "skill:a");
+	assert_string_equal(f->items[0].members[1], "work/agent:b");
+	assert_string_equal(f->items[1].name, "B");
+	assert_null(f->items[1].updated_at);
+	assert_int_equal(sm_user_collections_find(f, "Held", NULL), -ENOENT);
+	sm_user_collections_free(f);
+}
+
+/*
+ * Writes keep what they do not understand where it was, and refuse (nothing
+ * changed) what they could only do by dropping it.
+ */
+static void test_degraded_writes(void **state)
+{
+	struct sm_user_collection_fields fl = {.name = "Held"}, ren = {.name = "A2"};
+	struct sm_user_collections *f = NULL;
+	struct strbuf err = STRBUF_INIT;
+	struct sm_toml_value *doc, *a;
+	char dir[2048], logp[4200], *before, *after, *log;
+	long idx;
+	int fd;
+
+	(void)state;
+	home(dir, sizeof(dir), "writes",
+	     ENTRY("members = [\"skill:a\", 5, \"skill:b\"]\n")
+		 "[[collections]]\nid = \"BAD\"\nname = \"Held\"\nodd = 1\n" ENTRY_B(
+		     "members = \"skill:x\"\n") "[[collections]]\nid = \"2123456789abcdef0123456789abcdef\"\n"
+						"name = \"C\"\n");
+	snprintf(logp, sizeof(logp), "%s.log", dir);
+	fd = log_to(logp);
+	assert_int_equal(sm_user_collections_load(dir, &f, NULL), 0);
+	sm_log_set_fd(2);
+	close(fd);
+	assert_int_equal(f->n, 3);
+	/* a name held by an entry left out is taken */
+	assert_int_equal(sm_user_collections_create(f, &fl, NOW, &err), -EEXIST);
+	assert_non_null(strstr(err.buf, "collections[1]"));
+	assert_int_equal(sm_user_collections_update(f, 2, &fl, NOW, &err), -EEXIST);
+	/* members that are not an array: adding is refused, nothing changes */
+	before = slurp(dir);
+	assert_int_equal(sm_user_collections_add_member(f, 1, "skill:y", &err), -EBADMSG);
+	assert_non_null(strstr(err.buf, "'B'"));
+	assert_non_null(strstr(err.buf, "'members'"));
+	assert_null(strchr(err.buf, '\n'));
+	/* the others go on around the entries not understood */
+	assert_int_equal(sm_user_collections_remove_member(f, 0, "skill:b", NULL), 1);
+	assert_int_equal(sm_user_collections_add_member(f, 0, "skill:c", NULL), 1);
+	assert_int_equal(sm_user_collections_update(f, 0, &ren, LATER, NULL), 0);
+	assert_string_equal(f->items[0].name, "A2");
+	idx = sm_user_collections_find(f, "C", NULL);
+	assert_int_equal(idx, 2);
+	assert_int_equal(sm_user_collections_delete(f, (size_t)idx, NULL), 0);
+	fl.name = "D";
+	assert_int_equal(sm_user_collections_create(f, &fl, NOW, NULL), 2);
+	assert_int_equal(sm_user_collections_save(f, NULL), 0);
+	sm_user_collections_free(f);
+	/* a load of the rewritten file says nothing new (no line or index in the keys) */
+	snprintf(logp, sizeof(logp), "%s.log", dir);
+	fd = log_to(logp);
+	assert_int_equal(sm_user_collections_load(dir, &f, NULL), 0);
+	log = log_end(fd, logp);
+	if (*log)
+		fail_msg("warned again after the writes: '%s'", log);
+	sm_free(log);
+	sm_user_collections_free(f);
+	after = slurp(dir);
+	assert_string_not_equal(before, after);
+	sm_free(before);
+	sm_free(after);
+	doc = parse_file(dir);
+	a = sm_toml_get(doc, "collections");
+	assert_int_equal(sm_toml_len(a), 4);
+	assert_string_equal(sm_toml_get_string(sm_toml_at(a, 0), "name"), "A2");
+	/* the member that is not a string stays, in its place */
+	assert_int_equal(sm_toml_len(sm_toml_get(sm_toml_at(a, 0), "members")), 3);
+	assert_int_equal(sm_toml_type(sm_toml_at(sm_toml_get(sm_toml_at(a, 0), "members"), 1)),
+			 SM_TOML_INTEGER);
+	assert_string_equal(sm_toml_get_string(sm_toml_at(a, 1), "id"), "BAD");
+	assert_non_null(sm_toml_get(sm_toml_at(a, 1), "odd"));
+	assert_string_equal(sm_toml_get_string(sm_toml_at(a, 2), "members"), "skill:x");
+	assert_string_equal(sm_toml_get_string(sm_toml_at(a, 3), "name"), "D");
+	sm_toml_free(doc);
+	/* 'collections' not an array: creating is refused, nothing changes */
+	home(dir, sizeof(dir), "writes2", "collections = \"mine\"\n");
+	fd = log_to("/dev/null");
+	assert_int_equal(sm_user_collections_load(dir, &f, NULL), 0);
+	sm_log_set_fd(2);
+	close(fd);
+	assert_int_equal(sm_user_collections_create(f, &fl, NOW, &err), -EBADMSG);
+	assert_non_null(strstr(err.buf, "'collections' is not an array"));
+	assert_string_equal(sm_toml_get_string(f->doc, "collections"), "mine");
+	sm_user_collections_free(f);
+	sm_strbuf_release(&err);
 }
 
 static void test_nul_byte(void **state)
@@ -201,14 +413,6 @@ static void test_nul_byte(void **state)
 	assert_int_equal(sm_user_collections_load(dir, &f, &err), -EBADMSG);
 	assert_non_null(strstr(err.buf, "NUL"));
 	sm_strbuf_release(&err);
-}
-
-static void test_inline_array_no_line(void **state)
-{
-	(void)state;
-	expect_bad("inline",
-		   "collections = [{ id = \"0123456789abcdef0123456789abcdef\", name = \"\" }]\n",
-		   "invalid '");
 }
 
 static void test_too_large(void **state)
@@ -563,9 +767,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_load_sample),
-	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_degraded),
+	    cmocka_unit_test(test_degraded_view),
+	    cmocka_unit_test(test_degraded_writes),
 	    cmocka_unit_test(test_nul_byte),
-	    cmocka_unit_test(test_inline_array_no_line),
 	    cmocka_unit_test(test_too_large),
 	    cmocka_unit_test(test_name_rules),
 	    cmocka_unit_test(test_key_parse),
