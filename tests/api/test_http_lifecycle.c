@@ -2,10 +2,13 @@
 /*
  * sm_http_server lifecycle in one process, for the sanitizer builds: free
  * without start, start/stop cycles, a stop requested before start, a stop
- * from another thread while clients connect, and a raw HTTP exchange.
+ * from another thread while clients connect, and a raw HTTP exchange;
+ * answering a request anew after a worker's job (sm_http_redo from the
+ * answered hook).
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -172,6 +175,104 @@ static void test_free_under_load(void **state)
 	cfg.rate.enabled = true;
 }
 
+/* ---- sm_http_redo: an answer dropped, a worker's job, the handler again ---- */
+
+static int runs, works, last_redo = 1;
+
+static int redo_handler(struct sm_http_req *req, void *data)
+{
+	int n = __atomic_add_fetch(&runs, 1, __ATOMIC_SEQ_CST);
+	char body[32];
+
+	(void)data;
+	snprintf(body, sizeof(body), "run %d", n);
+	(void)sm_http_set_header(req, "X-Run", body);
+	/* the first run, and every run of /always, meets damage a worker repairs */
+	return sm_http_text(req, n == 1 || strstr(req->path, "always") ? 500 : 200, "text/plain",
+			    body, strlen(body));
+}
+
+static void redo_work(void *arg)
+{
+	(void)arg;
+	__atomic_add_fetch(&works, 1, __ATOMIC_SEQ_CST);
+}
+
+static void redo_done(struct sm_http_req *req, void *arg)
+{
+	(void)req;
+	(void)arg;
+}
+
+static bool redo_answered(struct sm_http_req *req, void *app)
+{
+	(void)app;
+	if (req->res.status != 500)
+		return false;
+	last_redo = sm_http_redo(req, redo_work, redo_done, NULL);
+	return last_redo == 0;
+}
+
+/* Raw response of GET path over a fresh connection. */
+static int get_raw(unsigned port, const char *path, char *out, size_t size)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	char req[256];
+	size_t got = 0;
+	ssize_t n;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+		 path);
+	if (write(fd, req, strlen(req)) < 0) {
+		close(fd);
+		return -1;
+	}
+	while (got < size - 1 && (n = read(fd, out + got, size - 1 - got)) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	close(fd);
+	return 0;
+}
+
+static void test_redo(void **state)
+{
+	struct sm_http_server *srv = NULL;
+	struct sm_http_hooks hooks = {.answered = redo_answered};
+	char res[4096];
+
+	(void)state;
+	assert_int_equal(sm_http_server_new(&cfg, &srv, NULL), 0);
+	assert_int_equal(sm_router_add(sm_http_server_router(srv), "GET", "/redo", redo_handler,
+				       NULL, 0, NULL), 0);
+	assert_int_equal(sm_router_add(sm_http_server_router(srv), "GET", "/always", redo_handler,
+				       NULL, 0, NULL), 0);
+	sm_http_server_set_hooks(srv, &hooks);
+	assert_int_equal(sm_http_server_start(srv, NULL), 0);
+	/* the first answer (500, X-Run: run 1) dropped; the job ran, then the handler again */
+	assert_int_equal(get_raw(sm_http_server_port(srv), "/redo", res, sizeof(res)), 0);
+	assert_int_equal(strncmp(res, "HTTP/1.1 200", 12), 0);
+	assert_non_null(strstr(res, "\r\n\r\nrun 2"));
+	assert_non_null(strstr(res, "x-run: run 2"));
+	assert_null(strstr(res, "run 1"));
+	assert_int_equal(__atomic_load_n(&works, __ATOMIC_SEQ_CST), 1);
+	assert_int_equal(last_redo, 0);
+	/* answered anew once per request: the second 500 is sent */
+	assert_int_equal(get_raw(sm_http_server_port(srv), "/always", res, sizeof(res)), 0);
+	assert_int_equal(strncmp(res, "HTTP/1.1 500", 12), 0);
+	assert_non_null(strstr(res, "\r\n\r\nrun 4"));
+	assert_int_equal(__atomic_load_n(&runs, __ATOMIC_SEQ_CST), 4);
+	assert_int_equal(__atomic_load_n(&works, __ATOMIC_SEQ_CST), 2);
+	assert_int_equal(last_redo, -EALREADY);
+	sm_http_server_free(srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +280,7 @@ int main(void)
 	    cmocka_unit_test(test_cycles),
 	    cmocka_unit_test(test_stop_before_start),
 	    cmocka_unit_test(test_free_under_load),
+	    cmocka_unit_test(test_redo),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
