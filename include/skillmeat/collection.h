@@ -169,6 +169,21 @@ int sm_collection_stage_file(struct sm_collection *c, size_t idx, const char *pa
 			     struct strbuf *err);
 
 /*
+ * Replace the files of artifact idx at commit by a tree fill writes, the
+ * general form of sm_collection_stage_file (sync-pull's pulled copies): fill
+ * creates staged (absolute, absent) from cur, the artifact as this write holds
+ * it so far (a copy an earlier step staged, else the collection copy; it may
+ * be missing). The staged tree is moved into place by the commit with the
+ * manifest and the lock, as a forced replace; until then the collection is
+ * unchanged, and a failure or a crash leaves nothing of it once recovered.
+ * hash: the content hash of the staged tree (the lock's, after the commit).
+ */
+int sm_collection_stage_tree(struct sm_collection *c, size_t idx,
+			     int (*fill)(const char *cur, const char *staged, void *arg,
+					 struct strbuf *err),
+			     void *arg, char hash[SM_SHA256_HEX_LEN + 1], struct strbuf *err);
+
+/*
  * Remove an artifact: manifest entry and lock entry in memory; its files are
  * set aside at commit, together with the manifest, and deleted after it.
  */

@@ -1102,15 +1102,15 @@ out:
 	return r;
 }
 
-int sm_collection_stage_file(struct sm_collection *c, size_t idx, const char *path,
-			     const void *data, size_t len, char hash[SM_SHA256_HEX_LEN + 1],
-			     struct strbuf *err)
+int sm_collection_stage_tree(struct sm_collection *c, size_t idx,
+			     int (*fill)(const char *cur, const char *staged, void *arg,
+					 struct strbuf *err),
+			     void *arg, char hash[SM_SHA256_HEX_LEN + 1], struct strbuf *err)
 {
 	const struct sm_toml_value *e = sm_manifest_at(c->manifest, idx);
 	struct strbuf abs = STRBUF_INIT, src = STRBUF_INIT, staged_rel = STRBUF_INIT,
-		      staged = STRBUF_INIT, file = STRBUF_INIT, old_rel = STRBUF_INIT,
-		      old = STRBUF_INIT;
-	const char *rel, *relp, *in, *sub;
+		      staged = STRBUF_INIT, old_rel = STRBUF_INIT, old = STRBUF_INIT;
+	const char *rel, *relp, *in;
 	enum sm_artifact_type type;
 	char out[SM_SHA256_HEX_LEN + 1];
 	bool have_staged = false;
@@ -1128,11 +1128,6 @@ int sm_collection_stage_file(struct sm_collection *c, size_t idx, const char *pa
 		goto out;
 	}
 	relp = abs.buf + dl + 1;
-	sub = path + abs.len;
-	if (strncmp(path, abs.buf, abs.len) || (*sub && *sub != '/')) {
-		r = sm_err(err, -EINVAL, "'%s' is not a file of '%s'", path, rel);
-		goto out;
-	}
 	/* the artifact as this write holds it so far */
 	in = sm_txn_incoming(c->txn, relp);
 	if ((r = in ? sm_strbuf_addf(&src, "%s/%s", c->dir, in) : sm_strbuf_addstr(&src, abs.buf)) < 0)
@@ -1146,11 +1141,7 @@ int sm_collection_stage_file(struct sm_collection *c, size_t idx, const char *pa
 	    (r = sm_fs_remove_tree_force(staged.buf, err)) < 0)
 		goto out;
 	have_staged = true;
-	/* a copy sharing the other files, the new one written into it */
-	if (*sub && (r = sm_fs_link_tree(src.buf, staged.buf, err)) < 0)
-		goto out;
-	if ((r = sm_strbuf_addf(&file, "%s%s", staged.buf, sub)) < 0 ||
-	    (r = sm_fs_write_atomic_nosync(file.buf, data, len, 0644, err)) < 0 ||
+	if ((r = fill(src.buf, staged.buf, arg, err)) < 0 ||
 	    (r = sm_content_hash(staged.buf, out, err)) < 0 ||
 	    (r = sm_txn_staged(c->txn, staged_rel.buf)) < 0)
 		goto out;
@@ -1176,9 +1167,55 @@ out:
 	sm_strbuf_release(&src);
 	sm_strbuf_release(&staged_rel);
 	sm_strbuf_release(&staged);
-	sm_strbuf_release(&file);
 	sm_strbuf_release(&old_rel);
 	sm_strbuf_release(&old);
+	return r;
+}
+
+struct file_fill {
+	const char *sub; /* the file below the artifact's path ("" for a file artifact) */
+	const void *data;
+	size_t len;
+};
+
+/* A copy sharing the other files, the new one written into it. */
+static int fill_file(const char *cur, const char *staged, void *arg, struct strbuf *err)
+{
+	const struct file_fill *f = arg;
+	struct strbuf file = STRBUF_INIT;
+	int r = 0;
+
+	if (*f->sub)
+		r = sm_fs_link_tree(cur, staged, err);
+	if (r == 0 && (r = sm_strbuf_addf(&file, "%s%s", staged, f->sub)) < 0)
+		r = sm_err(err, r, "out of memory");
+	if (r == 0)
+		r = sm_fs_write_atomic_nosync(file.buf, f->data, f->len, 0644, err);
+	sm_strbuf_release(&file);
+	return r;
+}
+
+int sm_collection_stage_file(struct sm_collection *c, size_t idx, const char *path,
+			     const void *data, size_t len, char hash[SM_SHA256_HEX_LEN + 1],
+			     struct strbuf *err)
+{
+	const struct sm_toml_value *e = sm_manifest_at(c->manifest, idx);
+	struct strbuf abs = STRBUF_INIT;
+	struct file_fill f = { NULL, data, len };
+	int r;
+
+	if (!e)
+		return sm_err(err, -ENOENT, "no artifact %zu", idx);
+	if ((r = sm_collection_entry_path(c, e, &abs, err)) < 0)
+		goto out;
+	f.sub = path + abs.len;
+	if (strncmp(path, abs.buf, abs.len) || (*f.sub && *f.sub != '/')) {
+		r = sm_err(err, -EINVAL, "'%s' is not a file of '%s'", path, sm_entry_str(e, "path"));
+		goto out;
+	}
+	r = sm_collection_stage_tree(c, idx, fill_file, &f, hash, err);
+out:
+	sm_strbuf_release(&abs);
 	return r;
 }
 

@@ -16,7 +16,6 @@
 
 #include "core/snapshot_tar.h"
 #include "skillmeat/archive.h"
-#include "skillmeat/deploy.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/home.h"
@@ -24,6 +23,7 @@
 #include "skillmeat/module.h"
 #include "skillmeat/snapshot.h"
 #include "skillmeat/strbuf.h"
+#include "skillmeat/test_hooks.h"
 #include "skillmeat/timeutil.h"
 #include "skillmeat/toml.h"
 #include "util/banned.h"
@@ -366,10 +366,45 @@ int sm_snapshot_extract(const char *tarball, const char *rel, const char *dest,
 	return r;
 }
 
+/*
+ * Restoring swaps the whole collection folder (manifest, lock and artifacts
+ * as the snapshot holds them, taken under the home lock after recovery, so
+ * they agree) with the extracted one in one rename: a crash leaves the old
+ * collection or the restored one, never a mix. What is left is removed by
+ * the next write (sm_txn_clean_home): the swapped-out folder
+ * ".NAME.sm-restore-PID", and without RENAME_EXCHANGE, where two renames
+ * are needed, the old folder set aside as ".NAME.sm-prev-PID", put back
+ * when the crash came before the restored one was moved in.
+ */
+static int swap_in(const char *stage, const char *cdir, const char *prev, struct strbuf *err)
+{
+	int r = SM_TEST_POINT("restore-no-exchange") < 0 ? -EINVAL : 0;
+
+	if (r == 0 && renameat2(AT_FDCWD, stage, AT_FDCWD, cdir, RENAME_EXCHANGE) == 0)
+		return 0;
+	if (r == 0)
+		r = -errno;
+	if (r == -ENOENT) {
+		r = rename(stage, cdir) < 0 ? -errno : 0;
+	} else if (r == -EINVAL || r == -ENOSYS || r == -ENOTSUP) {
+		/* no exchange on this filesystem: two renames */
+		r = rename(cdir, prev) < 0 ? -errno : 0;
+		if (r == 0 && (r = SM_TEST_POINT("restore-set-aside")) == 0 &&
+		    rename(stage, cdir) < 0)
+			r = -errno;
+		if (r < 0)
+			(void)rename(prev, cdir);
+	}
+	if (r < 0)
+		return sm_err(err, r, "cannot restore '%s': %s", cdir, sm_strerror(r));
+	return 0;
+}
+
 int sm_snapshot_restore(struct sm_home *home, const char *collection, const char *id,
 			struct strbuf *err)
 {
-	struct strbuf cdir = STRBUF_INIT, tar = STRBUF_INIT, stage = STRBUF_INIT;
+	struct strbuf cdir = STRBUF_INIT, tar = STRBUF_INIT, stage = STRBUF_INIT,
+		      prev = STRBUF_INIT, parent = STRBUF_INIT;
 	bool found;
 	int r;
 
@@ -378,8 +413,11 @@ int sm_snapshot_restore(struct sm_home *home, const char *collection, const char
 	r = sm_home_collection_dir(home, collection, &cdir);
 	r = r ?: snap_dir(home, collection, &tar);
 	r = r ?: sm_strbuf_addf(&tar, "/%s.tar.gz", id);
-	r = r ?: sm_strbuf_addf(&stage, "%s/collections/.%s.sm-restore-%ld", home->root,
-				collection, (long)getpid());
+	r = r ?: sm_strbuf_addf(&parent, "%s/collections", home->root);
+	r = r ?: sm_strbuf_addf(&stage, "%s/.%s.sm-restore-%ld", parent.buf, collection,
+				(long)getpid());
+	r = r ?: sm_strbuf_addf(&prev, "%s/.%s.sm-prev-%ld", parent.buf, collection,
+				(long)getpid());
 	if (r < 0) {
 		r = sm_err(err, r, "out of memory");
 		goto out;
@@ -389,55 +427,34 @@ int sm_snapshot_restore(struct sm_home *home, const char *collection, const char
 			   collection);
 		goto out;
 	}
-	{
-		/* leftovers of a killed restore */
-		struct strbuf cd = STRBUF_INIT;
-
-		if (sm_strbuf_addf(&cd, "%s/collections", home->root) == 0)
-			sm_deploy_cleanup_dir(cd.buf);
-		sm_strbuf_release(&cd);
-	}
-	(void)sm_fs_remove_tree(stage.buf, NULL);
+	(void)sm_fs_remove_tree_force(stage.buf, NULL);
 	r = extract(tar.buf, NULL, stage.buf, &found, err);
 	if (r == 0 && !found)
 		r = sm_err(err, -EBADMSG, "snapshot '%s' is empty", id);
 	if (r == 0) {
 		int fd = open(stage.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
+		/* the restored files durable before they replace the collection */
 		if (fd >= 0) {
 			(void)syncfs(fd);
 			close(fd);
 		}
-		/* one rename: readers see the old collection or the restored one */
-		if (renameat2(AT_FDCWD, stage.buf, AT_FDCWD, cdir.buf, RENAME_EXCHANGE) < 0) {
-			if (errno == ENOENT) {
-				r = rename(stage.buf, cdir.buf) < 0 ? -errno : 0;
-			} else if (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP) {
-				struct strbuf old = STRBUF_INIT;
-
-				/* no exchange on this filesystem: two renames */
-				r = sm_strbuf_addf(&old, "%s.sm-old-%ld", stage.buf, (long)getpid());
-				if (r == 0 && rename(cdir.buf, old.buf) < 0)
-					r = -errno;
-				else if (r == 0 && rename(stage.buf, cdir.buf) < 0) {
-					r = -errno;
-					(void)rename(old.buf, cdir.buf);
-				}
-				if (r == 0)
-					(void)sm_fs_remove_tree(old.buf, NULL);
-				sm_strbuf_release(&old);
-			} else {
-				r = -errno;
-			}
-			if (r < 0)
-				r = sm_err(err, r, "cannot restore '%s': %s", cdir.buf,
-					   sm_strerror(r));
-		}
+		if ((r = SM_TEST_POINT("restore-extracted")) < 0)
+			r = sm_err(err, r, "cannot restore '%s': injected failure", cdir.buf);
 	}
-	(void)sm_fs_remove_tree(stage.buf, NULL);
+	r = r ?: swap_in(stage.buf, cdir.buf, prev.buf, err);
+	if (r == 0) {
+		(void)sm_fs_fsync_dir(parent.buf, NULL);
+		(void)SM_TEST_POINT("restore-swapped");
+		/* the old collection: ours to delete, read-only folders too */
+		(void)sm_fs_remove_tree_force(prev.buf, NULL);
+	}
+	(void)sm_fs_remove_tree_force(stage.buf, NULL);
 out:
 	sm_strbuf_release(&cdir);
 	sm_strbuf_release(&tar);
 	sm_strbuf_release(&stage);
+	sm_strbuf_release(&prev);
+	sm_strbuf_release(&parent);
 	return r;
 }

@@ -246,19 +246,18 @@ static int read_strv(const struct sm_toml_value *doc, const char *key, struct sm
 	return 0;
 }
 
-/* A set-aside or staged name of ours: ".NAME.sm-old-PID" / ".NAME.sm-new-PID[-N]". */
-static bool side_name(const char *base)
+/* ".NAME<tag>PID[-N]" for one of tags. */
+static bool tagged_name(const char *base, const char *const *tags)
 {
-	const char *p;
+	const char *p = NULL;
 
 	if (base[0] != '.')
 		return false;
-	p = strstr(base, ".sm-old-");
-	if (!p)
-		p = strstr(base, ".sm-new-");
+	for (; *tags && !p; tags++)
+		p = strstr(base, *tags);
 	if (!p || p == base)
 		return false;
-	p += 8;
+	p += strlen(tags[-1]);
 	if (*p < '0' || *p > '9')
 		return false;
 	while (*p >= '0' && *p <= '9')
@@ -268,6 +267,27 @@ static bool side_name(const char *base)
 		for (p++; *p >= '0' && *p <= '9';)
 			p++;
 	return !*p;
+}
+
+/* A set-aside or staged name of ours: ".NAME.sm-old-PID" / ".NAME.sm-new-PID[-N]". */
+static bool side_name(const char *base)
+{
+	static const char *const tags[] = { ".sm-old-", ".sm-new-", NULL };
+
+	return tagged_name(base, tags);
+}
+
+/*
+ * What a dead writer may leave in a type folder: its side names, and the
+ * merge base sync-pull extracts beside an artifact (".NAME.sm-base-PID"; the
+ * ".sm-stage-" copies of older versions).
+ */
+static bool leftover_name(const char *base)
+{
+	static const char *const tags[] = { ".sm-old-", ".sm-new-", ".sm-base-", ".sm-stage-",
+					    NULL };
+
+	return tagged_name(base, tags);
 }
 
 static const char *base_of(const char *rel)
@@ -592,7 +612,7 @@ static void clean_side_trees(const char *dir)
 		if (at(dir, de->d_name, &sub) < 0 || !(d2 = opendir(sub.buf)))
 			continue;
 		while ((de2 = readdir(d2)))
-			if (side_name(de2->d_name) && at(sub.buf, de2->d_name, &p) == 0)
+			if (leftover_name(de2->d_name) && at(sub.buf, de2->d_name, &p) == 0)
 				(void)sm_fs_remove_tree_force(p.buf, NULL);
 		closedir(d2);
 	}
@@ -634,18 +654,62 @@ int sm_txn_recover(const char *dir, struct strbuf *err)
 	return 0;
 }
 
+/*
+ * What an interrupted snapshot restore leaves in the collections folder
+ * (core/snapshot.c): a collection it set aside (".NAME.sm-prev-PID") goes
+ * back when NAME is missing (the restored one was not moved in yet) and is
+ * deleted otherwise; the swapped-out or half-extracted ".NAME.sm-restore-PID"
+ * is deleted.
+ */
+static void clean_restores(const char *dir)
+{
+	static const char *const prev[] = { ".sm-prev-", NULL }, *const stage[] = {
+		".sm-restore-", NULL
+	};
+	struct strbuf p = STRBUF_INIT, q = STRBUF_INIT;
+	struct dirent *de;
+	DIR *d;
+
+	for (int pass = 0; pass < 2; pass++) {
+		if (!(d = opendir(dir)))
+			break;
+		while ((de = readdir(d))) {
+			const char *tag;
+
+			if (!tagged_name(de->d_name, pass ? stage : prev) || at(dir, de->d_name, &p) < 0)
+				continue;
+			tag = strstr(de->d_name, pass ? stage[0] : prev[0]);
+			sm_strbuf_reset(&q);
+			if (pass == 0 && sm_strbuf_addf(&q, "%s/%.*s", dir, (int)(tag - de->d_name - 1),
+							de->d_name + 1) == 0 &&
+			    !exists_rel(dir, q.buf + strlen(dir) + 1) && rename(p.buf, q.buf) == 0) {
+				(void)sm_fs_fsync_dir(dir, NULL);
+				continue;
+			}
+			(void)sm_fs_remove_tree_force(p.buf, NULL);
+		}
+		closedir(d);
+	}
+	sm_strbuf_release(&p);
+	sm_strbuf_release(&q);
+}
+
 void sm_txn_clean_home(const char *root)
 {
 	/* files written only under the home lock */
 	static const char *const ours[] = { ".user-collections.toml.", "..user-collections.toml.",
 					     ".server.json.", NULL };
 	static const char *const config[] = { ".config.toml.", NULL };
+	static const char *const hidden[] = { ".", NULL };
 	struct strbuf p = STRBUF_INIT, q = STRBUF_INIT;
 	struct dirent *de;
 	struct stat st;
 	DIR *d;
 
-	/* first finish or undo interrupted writes: one may still need its next files */
+	/* an interrupted restore first: its collection may be set aside */
+	if (at(root, "collections", &p) == 0)
+		clean_restores(p.buf);
+	/* then finish or undo interrupted writes: one may still need its next files */
 	if (at(root, "collections", &p) == 0 && (d = opendir(p.buf))) {
 		while ((de = readdir(d))) {
 			if (de->d_name[0] == '.' || at(p.buf, de->d_name, &q) < 0 ||
@@ -670,6 +734,18 @@ void sm_txn_clean_home(const char *root)
 	}
 	if (d)
 		closedir(d);
+	/*
+	 * temp files of snapshots and rollback audits cut short (".ID.tar.gz.tmp",
+	 * ".snapshots.toml.*.tmp"): written only under the home lock
+	 */
+	if (at(root, "audit", &p) == 0)
+		sm_txn_clean_dir(p.buf, hidden);
+	if (at(root, "snapshots", &p) == 0 && (d = opendir(p.buf))) {
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.' && at(p.buf, de->d_name, &q) == 0)
+				sm_txn_clean_dir(q.buf, hidden);
+		closedir(d);
+	}
 	/* collections set aside by a delete that was interrupted */
 	if (at(root, "collections", &p) == 0 && (d = opendir(p.buf))) {
 		while ((de = readdir(d)))

@@ -25,10 +25,6 @@
 #include "skillmeat/toml.h"
 #include "util/banned.h"
 
-#ifndef RENAME_EXCHANGE
-#define RENAME_EXCHANGE (1 << 1)
-#endif
-
 #define MERGE_BASE_SEARCH 100
 
 int sm_sync_strategy_parse(const char *s, enum sm_sync_strategy *ret)
@@ -75,7 +71,6 @@ static void cache_after(const struct sm_ops_ctx *ctx, struct sm_collection *c)
 	sm_strbuf_release(&e);
 }
 
-/* Put staged at target in one rename (an existing target swapped out and removed). */
 /* Leftovers of killed runs beside path. */
 static void sm_deploy_cleanup_dir_of(const char *path)
 {
@@ -85,28 +80,6 @@ static void sm_deploy_cleanup_dir_of(const char *path)
 	if (slash && sm_strbuf_add(&d, path, (size_t)(slash - path)) == 0)
 		sm_deploy_cleanup_dir(d.buf);
 	sm_strbuf_release(&d);
-}
-
-static int swap_into(const char *staged, const char *target, struct strbuf *err)
-{
-	struct strbuf old = STRBUF_INIT;
-	int r = 0;
-
-	if (renameat2(AT_FDCWD, staged, AT_FDCWD, target, RENAME_EXCHANGE) == 0)
-		return sm_fs_remove_tree(staged, err);
-	if (errno == ENOENT) {
-		if (rename(staged, target) < 0)
-			r = sm_err(err, -errno, "cannot rename '%s': %s", staged, sm_strerror(errno));
-		return r;
-	}
-	if ((r = sm_strbuf_addf(&old, "%s.old", staged)) < 0)
-		return sm_err(err, r, "'%s.old': %s", staged, sm_strerror(r));
-	if (rename(target, old.buf) < 0 || rename(staged, target) < 0)
-		r = sm_err(err, -errno, "cannot replace '%s': %s", target, sm_strerror(errno));
-	else
-		r = sm_fs_remove_tree(old.buf, err);
-	sm_strbuf_release(&old);
-	return r;
 }
 
 /*
@@ -184,6 +157,22 @@ static int stage_name(struct strbuf *out, const char *path, const char *tag)
 			      (long)getpid());
 }
 
+/* What sync-pull stages: the project copy, or its merge with the collection copy. */
+struct pull_fill {
+	const char *proj;
+	const char *base; /* merge: the common ancestor, or NULL */
+	struct sm_merge_result *mr; /* merge; NULL: overwrite */
+};
+
+static int fill_pull(const char *cur, const char *staged, void *arg, struct strbuf *err)
+{
+	struct pull_fill *f = arg;
+
+	if (f->mr)
+		return sm_merge_tree(f->base, cur, f->proj, staged, f->mr, err);
+	return sm_deploy_copy(f->proj, staged, err);
+}
+
 struct pull_ctx {
 	const struct sm_ops_ctx *ctx;
 	const struct sm_ops_sync_req *req;
@@ -200,8 +189,8 @@ static int pull_one(struct pull_ctx *pc, struct sm_tracking *t, struct sm_toml_v
 	struct sm_collection *c = pc->c;
 	const char *name = sm_rec_name(rec);
 	enum sm_artifact_type type = sm_rec_type(rec);
-	struct strbuf proj = STRBUF_INIT, dst = STRBUF_INIT, stage = STRBUF_INIT,
-		      base = STRBUF_INIT, rel = STRBUF_INIT, e = STRBUF_INIT, id = STRBUF_INIT;
+	struct strbuf proj = STRBUF_INIT, dst = STRBUF_INIT, base = STRBUF_INIT, rel = STRBUF_INIT,
+		      e = STRBUF_INIT, id = STRBUF_INIT;
 	struct sm_merge_result mr = { 0 };
 	char ph[SM_SHA256_HEX_LEN + 1], ch[SM_SHA256_HEX_LEN + 1];
 	const struct sm_toml_value *entry;
@@ -230,7 +219,6 @@ static int pull_one(struct pull_ctx *pc, struct sm_tracking *t, struct sm_toml_v
 	if (r < 0)
 		goto out;
 	r = sm_strbuf_addf(&id, "%s:%s", sm_artifact_type_name(type), name);
-	r = r ?: stage_name(&stage, dst.buf, ".sm-stage-");
 	if (r < 0) {
 		r = sm_err(err, r, "out of memory");
 		goto out;
@@ -250,7 +238,6 @@ static int pull_one(struct pull_ctx *pc, struct sm_tracking *t, struct sm_toml_v
 			goto out;
 		pc->snapped = true;
 	}
-	(void)sm_fs_remove_tree(stage.buf, NULL);
 	if (pc->req->strategy == SM_SYNC_FORK) {
 		struct sm_add_opts o = { .type = type };
 		struct sm_add_result ar = { 0 };
@@ -268,9 +255,14 @@ static int pull_one(struct pull_ctx *pc, struct sm_tracking *t, struct sm_toml_v
 			pc->changed++;
 		goto out; /* the deployment stays what it was */
 	}
+	/*
+	 * The new copy is staged beside the collection copy and moved into place
+	 * by the commit with the manifest and the lock (core/txn.h): a crash
+	 * leaves the old copy under the old lock or the new one under the new.
+	 */
 	if (pc->req->strategy == SM_SYNC_MERGE) {
 		const char *want = sm_toml_get_string(rec, "merge_base_snapshot");
-		bool have_base = false;
+		struct pull_fill f = { proj.buf, NULL, &mr };
 
 		r = stage_name(&base, dst.buf, ".sm-base-");
 		r = r ?: sm_strbuf_addstr(&rel, path ? path : "");
@@ -278,12 +270,12 @@ static int pull_one(struct pull_ctx *pc, struct sm_tracking *t, struct sm_toml_v
 			r = sm_err(err, r, "out of memory");
 			goto out;
 		}
-		(void)sm_fs_remove_tree(base.buf, NULL);
-		if (want && path && path[0] != '/')
-			have_base = find_base(pc->ctx->home, c->name, rel.buf, want, base.buf) == 0;
-		r = sm_merge_tree(have_base ? base.buf : NULL, dst.buf, proj.buf, stage.buf, &mr,
-				  err);
-		(void)sm_fs_remove_tree(base.buf, NULL);
+		(void)sm_fs_remove_tree_force(base.buf, NULL);
+		if (want && path && path[0] != '/' &&
+		    find_base(pc->ctx->home, c->name, rel.buf, want, base.buf) == 0)
+			f.base = base.buf;
+		r = sm_collection_stage_tree(c, (size_t)idx, fill_pull, &f, ch, err);
+		(void)sm_fs_remove_tree_force(base.buf, NULL);
 		if (r < 0)
 			goto out;
 		if (mr.nconflicts) {
@@ -305,18 +297,14 @@ static int pull_one(struct pull_ctx *pc, struct sm_tracking *t, struct sm_toml_v
 			mr.nconflicts = 0;
 		}
 	} else {
-		r = sm_deploy_copy(proj.buf, stage.buf, err);
+		struct pull_fill f = { proj.buf, NULL, NULL };
+
+		r = sm_collection_stage_tree(c, (size_t)idx, fill_pull, &f, ch, err);
 		if (r < 0)
 			goto out;
 	}
-	r = swap_into(stage.buf, dst.buf, err);
-	if (r < 0)
-		goto out;
 	pc->changed++;
 	/* the lock follows the collection copy (the original's lock update fails: S5) */
-	r = sm_content_hash(dst.buf, ch, err);
-	if (r < 0)
-		goto out;
 	le = sm_lock_get(c->lock, name, type);
 	if (le) {
 		lock_up = sm_toml_get_string(le, "upstream");
@@ -341,11 +329,9 @@ static int pull_one(struct pull_ctx *pc, struct sm_tracking *t, struct sm_toml_v
 	}
 	t->dirty = true;
 out:
-	(void)sm_fs_remove_tree(stage.buf, NULL);
 	sm_merge_result_release(&mr);
 	sm_strbuf_release(&proj);
 	sm_strbuf_release(&dst);
-	sm_strbuf_release(&stage);
 	sm_strbuf_release(&base);
 	sm_strbuf_release(&rel);
 	sm_strbuf_release(&e);
@@ -431,8 +417,18 @@ int sm_ops_sync_pull(const struct sm_ops_ctx *ctx, const struct sm_ops_sync_req 
 	/* the collection first (manifest, lock), then the records naming the new baselines */
 	for (size_t j = 0; j < ncs && r == 0; j++)
 		r = sm_collection_commit(cs[j], err);
-	for (size_t k = 0; k < nts && r == 0; k++)
-		r = sm_tracking_save(ts[k], err);
+	/*
+	 * after the commit the pull stands: a record not saved is a warning (its
+	 * old baseline makes the next sync-pull find the same change again)
+	 */
+	for (size_t k = 0; k < nts && r == 0; k++) {
+		struct strbuf e = STRBUF_INIT;
+
+		if (sm_tracking_save(ts[k], &e) < 0)
+			sm_ops_warn(ctx, "pulled, but the deployment records were not saved: %s",
+				    e.buf);
+		sm_strbuf_release(&e);
+	}
 	for (size_t j = 0; j < ncs && r == 0 && changed; j++)
 		cache_after(ctx, cs[j]);
 	if (locked)
@@ -462,6 +458,20 @@ out:
 	return 0;
 }
 
+/*
+ * Under the home lock: an interrupted write of the collection finished or
+ * undone (sm_collection_open), so a snapshot holds a manifest, a lock and
+ * files that agree, and a restore replaces a finished state.
+ */
+static int recovered(struct sm_home *home, const char *collection, struct strbuf *err)
+{
+	struct sm_collection *c = NULL;
+	int r = sm_collection_open(home, collection, &c, err);
+
+	sm_collection_free(c);
+	return r;
+}
+
 int sm_ops_snapshot(const struct sm_ops_ctx *ctx, const char *collection, const char *message,
 		    char ret_id[SM_SNAPSHOT_ID_MAX], struct strbuf *err)
 {
@@ -475,7 +485,8 @@ int sm_ops_snapshot(const struct sm_ops_ctx *ctx, const char *collection, const 
 	r = sm_home_lock(ctx->home, err);
 	if (r < 0)
 		return r;
-	r = sm_snapshot_create(ctx->home, collection, message, false, 0, ret_id, err);
+	r = recovered(ctx->home, collection, err);
+	r = r ?: sm_snapshot_create(ctx->home, collection, message, false, 0, ret_id, err);
 	sm_home_unlock(ctx->home);
 	return r;
 }
@@ -569,14 +580,17 @@ int sm_ops_rollback(const struct sm_ops_ctx *ctx, const char *collection, const 
 		if (r < 0)
 			goto out;
 	}
-	r = sm_snapshot_create(ctx->home, collection, m.buf, true, sm_ops_snapshot_keep(ctx),
-			       safety, err);
+	r = recovered(ctx->home, collection, err);
+	r = r ?: sm_snapshot_create(ctx->home, collection, m.buf, true, sm_ops_snapshot_keep(ctx),
+				    safety, err);
+	/* one rename of the whole collection folder: old or restored (core/snapshot.c) */
 	r = r ?: sm_snapshot_restore(ctx->home, collection, id, err);
 	if (r < 0)
 		goto out;
 	if (audit(ctx->home, collection, id, safety, &e) < 0)
 		sm_ops_warn(ctx, "rolled back, but the audit log was not written: %s", e.buf);
-	if (ctx->cache && sm_collection_open(ctx->home, collection, &c, &e) == 0)
+	/* opened under the lock: a write the snapshot caught unfinished is finished */
+	if (sm_collection_open(ctx->home, collection, &c, &e) == 0)
 		cache_after(ctx, c);
 	if (ret_safety)
 		memcpy(ret_safety, safety, sizeof(safety));

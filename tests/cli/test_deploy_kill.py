@@ -3,7 +3,9 @@
 """SIGKILL at random points of deploy, undeploy, sync-pull and rollback
 (the real binary): after every kill the tracking file parses, every deployed
 or collection artifact is whole (its old or its new content, never half),
-and the next run converges.
+collection.toml and collection.lock parse and agree (once a write has
+recovered an interrupted sync-pull: every artifact has its lock entry, whose
+hash is its version's), and the next run converges.
 
 Runs per operation: SKILLMEAT_KILL_RUNS (default 30). Kill points are drawn
 uniformly over the duration of an uninterrupted run measured first, plus a
@@ -188,6 +190,27 @@ def op_undeploy():
     print(f"ok - undeploy: {RUNS} kills", flush=True)
 
 
+def lock_hashes(home):
+    """name -> content_hash of the lock; every manifest entry has one."""
+    d = os.path.join(home, "collections/default")
+    try:
+        with open(os.path.join(d, "collection.toml"), "rb") as f:
+            names = [a["name"] for a in tomllib.load(f)["artifacts"]]
+        with open(os.path.join(d, "collection.lock"), "rb") as f:
+            entries = tomllib.load(f)["lock"]["entries"]
+    except Exception as e:  # noqa: BLE001
+        fail(f"collection.toml or collection.lock does not parse after a kill: {e}")
+    missing = [n for n in names if f"{n}::skill" not in entries]
+    if missing:
+        fail(f"lock entries missing after a kill: {missing}")
+    return {n: entries[f"{n}::skill"]["content_hash"] for n in names}
+
+
+def version_of(d, i, versions):
+    t = read_tree(d)
+    return next(v for v in versions if t == content(v, i))
+
+
 def op_sync_pull():
     global CHECKS
     base, home, proj = setup("sync")
@@ -196,12 +219,15 @@ def op_sync_pull():
     for i in range(N):
         write_skill(deployed(proj, i), "P", i)
     dur = timed(home, "sync-pull", proj, "--strategy", "overwrite")
+    hashes = {("P", k): h for k, h in lock_hashes(home).items()}
     for n, delay in enumerate(delays(dur)):
         for i in range(N):
             write_skill(coll(home, i), "A", i)
+        cli(home, "update")  # the lock follows the hand edit: A under A's hashes
         cli(home, "deploy", "--all", "--project", proj, "--overwrite")
         for i in range(N):
             write_skill(deployed(proj, i), "P", i)
+        before = lock_hashes(home)
         kill_during(home, delay, "sync-pull", proj, "--strategy", "overwrite")
         tracking(proj)
         with open(os.path.join(home, "collections/default/collection.lock"), "rb") as f:
@@ -209,6 +235,14 @@ def op_sync_pull():
         for i in range(N):
             whole(coll(home, i), i, ("A", "P"), f"sync-pull run {n}")
             whole(deployed(proj, i), i, ("P",), f"sync-pull run {n} (project)")
+        # a write recovers an interrupted one (a dry run opens the collection under the lock)
+        cli(home, "sync-pull", proj, "--strategy", "overwrite", "--dry-run")
+        lk = lock_hashes(home)
+        for i in range(N):
+            v = version_of(coll(home, i), i, ("A", "P"))
+            want = hashes[("P", f"s{i}")] if v == "P" else before[f"s{i}"]
+            if lk[f"s{i}"] != want:
+                fail(f"sync-pull run {n}: s{i} holds {v}, its lock entry another version")
         cli(home, "sync-pull", proj, "--strategy", "overwrite")
         st = status(home, proj)
         if st != {f"s{i}": "synced" for i in range(N)}:
@@ -227,6 +261,7 @@ def op_rollback():
     sid = json.loads(cli(home, "--json", "snapshot", "-m", "A").stdout)["id"]
     for i in range(N):
         write_skill(coll(home, i), "B", i)
+    base_lock = lock_hashes(home)
     dur = timed(home, "rollback", sid, "-y")
     for n, delay in enumerate(delays(dur)):
         for i in range(N):
@@ -239,6 +274,9 @@ def op_rollback():
         b = all(t == content("B", i) for i, t in enumerate(trees))
         if not (a or b):
             fail(f"rollback run {n}: the collection is neither the old one nor the restored one")
+        # B are hand edits under A's lock: old or restored, the lock is A's, whole
+        if lock_hashes(home) != base_lock:
+            fail(f"rollback run {n}: the lock is not the snapshot's")
         cli(home, "rollback", sid, "-y")
         for i in range(N):
             whole(coll(home, i), i, ("A",), f"rollback run {n} after the rerun")

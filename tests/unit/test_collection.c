@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -320,12 +321,89 @@ static void test_one_write_sees_its_steps(void **state)
 	sm_home_unlock(f->home);
 }
 
+/* sync-pull's staging: a tree fill writes, moved in only by the commit, seen by later steps. */
+static int fill_append(const char *cur, const char *staged, void *arg, struct strbuf *err)
+{
+	char p[512];
+	FILE *f;
+	int r = sm_fs_link_tree(cur, staged, err);
+
+	if (r < 0)
+		return r;
+	snprintf(p, sizeof(p), "%s/%s", staged, (const char *)arg);
+	f = fopen(p, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "written by a step\n");
+	fclose(f);
+	return 0;
+}
+
+static int fill_fail(const char *cur, const char *staged, void *arg, struct strbuf *err)
+{
+	(void)cur;
+	(void)arg;
+	(void)err;
+	assert_int_equal(mkdir(staged, 0755), 0);
+	return -EIO;
+}
+
+static void test_stage_tree(void **state)
+{
+	struct fixture *f = *state;
+	struct sm_add_opts o = {.type = SM_TYPE_INVALID};
+	struct sm_collection *c = NULL, *again = NULL;
+	char src[256], skills[256], p[512], hash[SM_SHA256_HEX_LEN + 1], disk[SM_SHA256_HEX_LEN + 1];
+	bool created;
+	long idx;
+
+	assert_int_equal(sm_home_lock(f->home, NULL), 0);
+	assert_int_equal(sm_collection_init(f->home, "default", &created, NULL), 0);
+	assert_int_equal(sm_collection_open(f->home, NULL, &c, NULL), 0);
+	snprintf(src, sizeof(src), "%s/src/pdf", f->dir);
+	snprintf(skills, sizeof(skills), "%s/collections/default/skills", f->home_dir);
+	make_skill(src, "pdf", "first");
+	add(c, src, &o, 0, SM_ADD_ADDED);
+	assert_int_equal(sm_collection_commit(c, NULL), 0);
+	idx = sm_collection_resolve(c, "skill:pdf", NULL);
+	assert_true(idx >= 0);
+
+	/* two steps: the second fills from what the first staged */
+	assert_int_equal(sm_collection_stage_tree(c, (size_t)idx, fill_append, "one.md", hash, NULL), 0);
+	snprintf(p, sizeof(p), "%s/pdf/one.md", skills);
+	assert_false(sm_fs_exists(p)); /* nothing moved before the commit */
+	assert_int_equal(sm_collection_stage_tree(c, (size_t)idx, fill_append, "two.md", hash, NULL), 0);
+	/* a failing fill leaves nothing and keeps what was staged */
+	assert_int_equal(sm_collection_stage_tree(c, (size_t)idx, fill_fail, NULL, disk, NULL), -EIO);
+	assert_int_equal(sm_lock_set(c->lock, "pdf", SM_TYPE_SKILL, hash, NULL, NULL, NULL), 0);
+	assert_int_equal(sm_collection_commit(c, NULL), 0);
+	assert_true(sm_fs_exists(p));
+	snprintf(p, sizeof(p), "%s/pdf/two.md", skills);
+	assert_true(sm_fs_exists(p));
+	snprintf(p, sizeof(p), "%s/pdf", skills);
+	assert_int_equal(sm_content_hash(p, disk, NULL), 0);
+	assert_string_equal(hash, disk);
+	assert_int_equal(hidden_entries(skills), 0);
+	assert_int_equal(sm_collection_open(f->home, NULL, &again, NULL), 0);
+	assert_string_equal(sm_lock_hash(again->lock, "pdf", SM_TYPE_SKILL), disk);
+	sm_collection_free(again);
+
+	/* never committed: nothing left */
+	assert_int_equal(sm_collection_stage_tree(c, (size_t)idx, fill_append, "three.md", hash, NULL), 0);
+	sm_collection_free(c);
+	snprintf(p, sizeof(p), "%s/pdf/three.md", skills);
+	assert_false(sm_fs_exists(p));
+	assert_int_equal(hidden_entries(skills), 0);
+	sm_home_unlock(f->home);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_init_and_names, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_add_resolve_remove, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_one_write_sees_its_steps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stage_tree, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
