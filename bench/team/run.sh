@@ -13,8 +13,9 @@
 #      /api/v1/user-collections/default/artifacts?limit=50 from the answer
 #      cache), stopped; a private cluster (tests/api/pgcluster.py: initdb and
 #      pg_ctl in a temporary folder, unix socket, always stopped), the home's
-#      index rows copied into it (tenant default), two instances A and B on it,
-#      each under the same wrk load alone, then A while a writer edits
+#      index rows copied into it (tenant default), two instances A and B on it;
+#      SM_BENCH_ROUNDS (2) rounds of sqlite, A, B in turn under the same wrk load
+#      (the best round of each is compared: the load moves), then A while a writer edits
 #      artifacts of that page through B back to back, then WRITES edits through
 #      B each followed at once by reads of the page through A until A shows it:
 #      the commit-to-fresh delay and the count of stale answers;
