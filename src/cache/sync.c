@@ -221,7 +221,8 @@ static char *json_strings(const struct sm_toml_value *arr)
 
 /*
  * The fingerprint "<files>:<manifest>": 32 hex over every file's relative
- * path, size, mtime and inode (one walk, no reads), then 16 hex over the
+ * path, size, mtime, ctime and inode (one walk, no reads; the ctime sees an
+ * in-place edit keeping size and mtime, touch -r), then 16 hex over the
  * manifest's tags (shown tags combine them with the frontmatter's) and the
  * lock hash. A warm sync whose manifest is unchanged compares the files part
  * alone.
@@ -250,6 +251,8 @@ static void fp_add(struct fp_acc *a, const char *rel, size_t rlen, const struct 
 	h = mix64(h ^ mix64((uint64_t)st->st_size));
 	h = mix64(h ^ mix64((uint64_t)st->st_mtim.tv_sec * 1000000000ULL +
 			    (uint64_t)st->st_mtim.tv_nsec));
+	h = mix64(h ^ mix64((uint64_t)st->st_ctim.tv_sec * 1000000000ULL +
+			    (uint64_t)st->st_ctim.tv_nsec));
 	h = mix64(h ^ (uint64_t)st->st_ino);
 	a->sum += h;
 	a->xr ^= mix64(h + 0x9e3779b97f4a7c15ULL);

@@ -36,6 +36,22 @@ touch -d '2001-02-03 04:05:06' "$C/skills/plain/ref/deep/notes.txt"
 h1=$(hash plain)
 [ "$h0" != "$h1" ] || fail "a same-size edit of a nested file was not seen"
 ok
+# the same edit with its times put back (touch -r): size, mtime and inode as
+# before, only the ctime tells (top-level SKILL.md and a nested file)
+chmod -R u+w "$C/skills/plain"
+cp -p "$C/skills/plain/SKILL.md" "$TMP/skill.before"
+sed 's/plain skill/plain SKILL/' "$TMP/skill.before" >"$TMP/skill.after"
+cmp -s "$TMP/skill.before" "$TMP/skill.after" && fail "the edit changed nothing"
+cat "$TMP/skill.after" >"$C/skills/plain/SKILL.md"
+touch -r "$TMP/skill.before" "$C/skills/plain/SKILL.md"
+[ "$(desc plain)" = "plain SKILL" ] || fail "a same-size edit under touch -r was not seen: $(desc plain)"
+h0=$(hash plain)
+cp -p "$C/skills/plain/ref/deep/notes.txt" "$TMP/notes.before"
+echo "reference 2wo" >"$C/skills/plain/ref/deep/notes.txt"
+touch -r "$TMP/notes.before" "$C/skills/plain/ref/deep/notes.txt"
+h1=$(hash plain)
+[ "$h0" != "$h1" ] || fail "a nested same-size edit under touch -r was not seen"
+ok
 # a new file in a nested folder, nothing else
 echo new >"$C/skills/plain/ref/deep/added.txt"
 h2=$(hash plain)
