@@ -78,6 +78,15 @@ static int dump_query(struct sqlite_store *s, const char *label, const char *sql
 	return rc == SQLITE_DONE ? 0 : sm_sq_fail(s, rc, err, "cannot dump cache");
 }
 
+/*
+ * A fingerprint without its walk record (sync.c: "<files>:<manifest>\n<walk>"):
+ * the record depends on when the folders were read, not on what they hold.
+ */
+#define DUMP_FP                                                                          \
+	"CASE WHEN instr(fingerprint, char(10)) > 0"                                     \
+	" THEN substr(fingerprint, 1, instr(fingerprint, char(10)) - 1)"                 \
+	" ELSE fingerprint END AS fingerprint"
+
 int sm_sq_dump(struct sm_store *st, unsigned flags, struct strbuf *out, struct strbuf *err)
 {
 	struct sqlite_store *s = sm_sq(st);
@@ -93,13 +102,13 @@ int sm_sq_dump(struct sm_store *st, unsigned flags, struct strbuf *out, struct s
 		  " license, tags_json, tools_json, version, source, origin,"
 		  " origin_source, upstream, version_spec, resolved_sha,"
 		  " resolved_version, added, updated, content_hash, lock_hash, file_count,"
-		  " total_size, fingerprint, row_hash, stale, synced_at, revision"
+		  " total_size, " DUMP_FP ", row_hash, stale, synced_at, revision"
 		  " FROM artifacts ORDER BY uuid"
 		: "SELECT uuid, collection, type, name, path, title, description, author,"
 		  " license, tags_json, tools_json, version, source, origin,"
 		  " origin_source, upstream, version_spec, resolved_sha,"
 		  " resolved_version, added, updated, content_hash, lock_hash, file_count,"
-		  " total_size, fingerprint, row_hash FROM artifacts ORDER BY uuid",
+		  " total_size, " DUMP_FP ", row_hash FROM artifacts ORDER BY uuid",
 	    out, err);
 	if (r == 0)
 		r = dump_query(s, "fts",

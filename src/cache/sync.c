@@ -220,179 +220,6 @@ static char *json_strings(const struct sm_toml_value *arr)
 }
 
 /*
- * The fingerprint "<files>:<manifest>": 32 hex over every file's relative
- * path, size, mtime, ctime and inode (one walk, no reads; the ctime sees an
- * in-place edit keeping size and mtime, touch -r), then 16 hex over the
- * manifest's tags (shown tags combine them with the frontmatter's) and the
- * lock hash. A warm sync whose manifest is unchanged compares the files part
- * alone.
- */
-/* A 64-bit mix (splitmix64's finaliser) for the per-file terms. */
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
-struct fp_acc {
-	uint64_t sum, xr; /* order-independent combination of the files' terms */
-	int64_t nfiles, total;
-	int64_t newest_ns; /* the newest mtime */
-};
-
-static void fp_add(struct fp_acc *a, const char *rel, size_t rlen, const struct stat *st)
-{
-	uint64_t h = sm_hash_bytes(rel, rlen);
-
-	h = mix64(h ^ mix64((uint64_t)st->st_size));
-	h = mix64(h ^ mix64((uint64_t)st->st_mtim.tv_sec * 1000000000ULL +
-			    (uint64_t)st->st_mtim.tv_nsec));
-	h = mix64(h ^ mix64((uint64_t)st->st_ctim.tv_sec * 1000000000ULL +
-			    (uint64_t)st->st_ctim.tv_nsec));
-	h = mix64(h ^ (uint64_t)st->st_ino);
-	a->sum += h;
-	a->xr ^= mix64(h + 0x9e3779b97f4a7c15ULL);
-	a->nfiles++;
-	a->total += st->st_size;
-	if ((int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec > a->newest_ns)
-		a->newest_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
-}
-
-/*
- * The files below fd0 (closed here), as sm_fs_walk sees them (hidden
- * included, symlinked files followed, symlinked folders not descended),
- * without sorting: the terms are combined in an order-independent way. The
- * folder is read with getdents64 into a buffer of its own (no DIR stream:
- * fdopendir costs an fstat and fcntls per folder, and a warm sync reads
- * every folder of the collection).
- */
-#define FP_DENTS ((size_t)16 << 10)
-
-static int fp_walk(int fd0, char *rel, size_t rlen, size_t cap, int depth, struct fp_acc *a)
-{
-	char *buf;
-	ssize_t got;
-	int r = 0;
-
-	if (depth > 64) {
-		close(fd0);
-		return -ELOOP;
-	}
-	buf = sm_malloc(FP_DENTS);
-	if (!buf) {
-		close(fd0);
-		return -ENOMEM;
-	}
-	while (r == 0 && (got = getdents64(fd0, buf, FP_DENTS)) != 0) {
-		if (got < 0) {
-			r = -errno;
-			break;
-		}
-		for (size_t off = 0; r == 0 && off < (size_t)got;) {
-			struct dirent64 *de = (struct dirent64 *)(buf + off);
-			const char *nm = de->d_name;
-			size_t nl = strlen(nm), l2;
-			struct stat st;
-
-			off += de->d_reclen;
-			if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
-				continue;
-			l2 = rlen + (rlen ? 1 : 0) + nl;
-			if (l2 + 1 > cap) {
-				r = -ENAMETOOLONG;
-				break;
-			}
-			if (rlen)
-				rel[rlen] = '/';
-			memcpy(rel + rlen + (rlen ? 1 : 0), nm, nl + 1);
-			if (de->d_type == DT_DIR) {
-				int fd = openat(fd0, nm,
-						O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-
-				if (fd < 0)
-					r = -errno;
-				else
-					r = fp_walk(fd, rel, l2, cap, depth + 1, a);
-			} else if (fstatat(fd0, nm, &st, 0) == 0) {
-				if (S_ISREG(st.st_mode))
-					fp_add(a, rel, l2, &st);
-				else if (S_ISDIR(st.st_mode) && de->d_type == DT_UNKNOWN) {
-					struct stat lst;
-					int fd;
-
-					/* no d_type from this filesystem: descend real folders only */
-					if (fstatat(fd0, nm, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
-					    S_ISDIR(lst.st_mode)) {
-						fd = openat(fd0, nm,
-							    O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-								    O_NOFOLLOW);
-						if (fd < 0)
-							r = -errno;
-						else
-							r = fp_walk(fd, rel, l2, cap, depth + 1, a);
-					}
-				}
-			} else if (errno != ENOENT) {
-				r = -errno; /* a dangling symlink is skipped, like the walk */
-			}
-			rel[rlen] = '\0';
-		}
-	}
-	sm_free(buf);
-	close(fd0);
-	return r;
-}
-
-/*
- * The files part of the fingerprint of path (relative to dfd, or absolute).
- * One system call less per artifact: a name with an extension (a command's or
- * an agent's .md) is stat'ed first, any other is opened as a folder first (a
- * skill); either way the other follows when it was the wrong guess.
- */
-static int files_fingerprint(int dfd, const char *path, struct strbuf *out, int64_t *nfiles,
-			     int64_t *total, int64_t *newest_ns, struct strbuf *err)
-{
-	struct fp_acc a = { 0 };
-	struct stat st;
-	char rel[4096];
-	const char *base = strrchr(path, '/');
-	int fd = -1, r;
-
-	base = base ? base + 1 : path;
-	if (strchr(base, '.') && fstatat(dfd, path, &st, 0) == 0 && S_ISREG(st.st_mode)) {
-		fp_add(&a, base, strlen(base), &st);
-		goto done;
-	}
-	fd = openat(dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		rel[0] = '\0';
-		r = fp_walk(fd, rel, 0, sizeof(rel), 0, &a);
-		if (r < 0)
-			return sm_err(err, r, "cannot read '%s': %s", path, sm_strerror(r));
-	} else if (errno != ENOTDIR) {
-		return sm_err(err, -errno, "cannot read '%s': %s", path, sm_strerror(errno));
-	} else if (fstatat(dfd, path, &st, 0) < 0) {
-		return sm_err(err, -errno, "cannot read '%s': %s", path, sm_strerror(errno));
-	} else if (S_ISREG(st.st_mode)) {
-		fp_add(&a, base, strlen(base), &st);
-	} else {
-		return sm_err(err, -EINVAL, "'%s' is neither a file nor a folder", path);
-	}
-done:
-	*nfiles = a.nfiles;
-	*total = a.total;
-	if (newest_ns)
-		*newest_ns = a.newest_ns;
-	sm_strbuf_reset(out);
-	return sm_strbuf_addf(out, "%016llx%016llx", (unsigned long long)mix64(a.sum ^ (uint64_t)a.nfiles),
-			      (unsigned long long)a.xr);
-}
-
-/*
  * row->updated: the newest mtime of its files (ns since the epoch), ISO as
  * added; "" when it has no file. NULL only in a row read before migration 9,
  * which a sync reads again.
@@ -408,21 +235,30 @@ static int set_updated(struct sm_artifact_row *row, int64_t newest_ns)
 	return (row->updated = sm_strdup(iso)) ? 0 : -ENOMEM;
 }
 
+/*
+ * The fingerprint "<files>:<manifest>[\n<walk>]": 32 hex over every file's
+ * relative path, size, mtime, ctime and inode (fingerprint.c), then 16 hex
+ * over the manifest's tags (shown tags combine them with the frontmatter's)
+ * and the lock hash, then a folder's walk record when it has one. A warm
+ * sync whose manifest is unchanged compares the files part alone, taken from
+ * the walk record when its folders are as recorded.
+ */
 static int fingerprint(const char *abs, const struct sm_toml_value *entry, const char *lockhash,
 		       struct strbuf *out, int64_t *nfiles, int64_t *total, int64_t *newest_ns,
 		       struct strbuf *err)
 {
 	const struct sm_toml_value *tags = sm_toml_get(entry, "tags");
 	struct sm_sha256 *h = NULL;
+	struct strbuf walk = STRBUF_INIT;
 	char hex[SM_SHA256_HEX_LEN + 1];
 	int r;
 
-	r = files_fingerprint(AT_FDCWD, abs, out, nfiles, total, newest_ns, err);
+	r = sm_fingerprint_files(AT_FDCWD, abs, out, nfiles, total, newest_ns, &walk, err);
 	if (r < 0)
-		return r;
+		goto out;
 	r = sm_sha256_new(&h);
 	if (r < 0)
-		return r;
+		goto out;
 	for (size_t i = 0; tags && tags->type == SM_TOML_ARRAY && i < sm_toml_len(tags); i++)
 		if (sm_toml_at(tags, i)->type == SM_TOML_STRING &&
 		    (r = sm_sha256_update(h, sm_toml_str(sm_toml_at(tags, i)),
@@ -433,9 +269,20 @@ static int fingerprint(const char *abs, const struct sm_toml_value *entry, const
 	if ((r = sm_sha256_final_hex(h, hex)) < 0 || (r = sm_strbuf_addch(out, ':')) < 0)
 		goto out;
 	r = sm_strbuf_add(out, hex, 16);
+	if (r == 0 && walk.len && (r = sm_strbuf_addch(out, '\n')) == 0)
+		r = sm_strbuf_add(out, walk.buf, walk.len);
 out:
 	sm_sha256_free(h);
+	sm_strbuf_release(&walk);
 	return r;
+}
+
+/* fingerprints a and b agree on the files and the manifest (their walk records aside) */
+static bool same_fp(const char *a, const char *b)
+{
+	size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+
+	return la == lb && !memcmp(a, b, la);
 }
 
 /* stat fingerprint of the manifest and the lock: "<ino>.<size>.<mtime_ns>;..." */
@@ -506,7 +353,7 @@ bool sm_cache_row_current(const char *dir, const struct sm_artifact_row *row)
 	if (row->path[0] == '/' ? sm_strbuf_addstr(&abs, row->path) < 0
 				: sm_strbuf_addf(&abs, "%s/%s", dir, row->path) < 0)
 		goto out;
-	same = files_fingerprint(AT_FDCWD, abs.buf, &fp, &nf, &tot, NULL, NULL) == 0 &&
+	same = sm_fingerprint_files(AT_FDCWD, abs.buf, &fp, &nf, &tot, NULL, NULL, NULL) == 0 &&
 	       fp.len == (size_t)(colon - row->fingerprint) &&
 	       !memcmp(fp.buf, row->fingerprint, fp.len);
 out:
@@ -534,7 +381,8 @@ static int files_unchanged(struct sm_cache *cache, const char *dir,
 		const struct sm_artifact_row *o = &old[i];
 		bool missing = o->fingerprint && !strcmp(o->fingerprint, FP_MISSING);
 		int64_t nf, tot;
-		const char *colon = NULL;
+		const char *colon = NULL, *walk;
+		int at;
 
 		if (!o->path || !o->fingerprint ||
 		    (!missing && !(colon = strchr(o->fingerprint, ':'))) ||
@@ -554,15 +402,17 @@ static int files_unchanged(struct sm_cache *cache, const char *dir,
 			r = 0;
 			break;
 		}
+		at = abs.buf[0] == '/' ? AT_FDCWD : dfd;
+		walk = missing ? NULL : strchr(colon, '\n');
 		if (missing) {
 			/* still gone: unchanged (reported below); back: the full path */
-			if (files_fingerprint(abs.buf[0] == '/' ? AT_FDCWD : dfd, abs.buf, &fp, &nf,
-					      &tot, NULL, NULL) == 0)
+			if (sm_fingerprint_files(at, abs.buf, &fp, &nf, &tot, NULL, NULL, NULL) == 0)
 				r = 0;
 			nmissing++;
-		} else if (files_fingerprint(abs.buf[0] == '/' ? AT_FDCWD : dfd, abs.buf, &fp, &nf,
-					     &tot, NULL, NULL) < 0 ||
-			   fp.len != (size_t)(colon - o->fingerprint) ||
+		} else if ((!walk || sm_fingerprint_from_walk(at, abs.buf, walk + 1, &fp) != 1) &&
+			   sm_fingerprint_files(at, abs.buf, &fp, &nf, &tot, NULL, NULL, NULL) < 0) {
+			r = 0;
+		} else if (fp.len != (size_t)(colon - o->fingerprint) ||
 			   memcmp(fp.buf, o->fingerprint, fp.len)) {
 			r = 0;
 		}
@@ -579,7 +429,7 @@ static int files_unchanged(struct sm_cache *cache, const char *dir,
 		if ((o->path[0] == '/' ? sm_strbuf_addstr(&abs, o->path)
 				       : sm_strbuf_addf(&abs, "%s/%s", dir, o->path)) < 0)
 			break;
-		if (files_fingerprint(AT_FDCWD, abs.buf, &fp, &nf, &tot, NULL, &why) < 0)
+		if (sm_fingerprint_files(AT_FDCWD, abs.buf, &fp, &nf, &tot, NULL, NULL, &why) < 0)
 			add_message(stats, coll, o->type, o->name, why.buf);
 	}
 	if (dfd >= 0)
@@ -898,10 +748,11 @@ static int prepare_one(struct prep *p, size_t i, struct strbuf *abs, struct strb
 	if ((r = set_updated(row, newest)) < 0)
 		return r;
 	reread = !o || (p->flags & SM_SYNC_FORCE) || !o->fingerprint || !o->updated ||
-		 strcmp(o->fingerprint, row->fingerprint) ||
+		 !same_fp(o->fingerprint, row->fingerprint) ||
 		 ((p->flags & SM_SYNC_REFRESH_STALE) &&
 		  (o->stale || o->synced_at <= p->now_ms - p->cache->stale_ttl_ms));
-	if (!reread && !o->stale && same_entry(o, row) &&
+	/* a new walk record alone (a folder's times, a racy folder settled) is written */
+	if (!reread && !o->stale && same_entry(o, row) && !strcmp(o->fingerprint, row->fingerprint) &&
 	    p->now_ms - o->synced_at < p->cache->stale_ttl_ms / 2) {
 		/* nothing to write: verified recently and nothing changed */
 		p->skip[i] = true;

@@ -2,7 +2,8 @@
 # The warm sync of a read (list, show) sees every kind of hand change on its
 # own, each followed by one read: the fingerprint walk reads folders with
 # getdents64 relative to the collection folder, stats a name with an
-# extension first and opens any other as a folder first (src/cache/sync.c).
+# extension first and opens any other as a folder first, or stats what a
+# skill's walk record names (src/cache/fingerprint.c).
 # The table of `list` (a brief read of the rows) shows what --json shows.
 . "$(dirname "$0")/lib.sh"
 
@@ -80,6 +81,69 @@ rm "$C/skills/plain/link.txt"
 ln -s "$TMP/nowhere" "$C/skills/plain/dangling"
 "$SM" list >/dev/null 2>"$TMP/err" || fail "list with a dangling symlink: $(cat "$TMP/err")"
 rm "$C/skills/plain/dangling"
+ok
+# A skill folder's walk record (src/cache/fingerprint.c): with every folder's
+# stat as recorded, the warm sync stats the recorded files without reading a
+# folder. Each edit below is made under a record and must still be seen.
+mkdir -p "$TMP/walk/skills/w/ref/deep"
+make_skill "$TMP/walk/skills/w" w "description: walked"
+echo one >"$TMP/walk/skills/w/ref/deep/a.txt"
+echo two >"$TMP/walk/skills/w/ref/b.txt"
+"$SM" add skill "$TMP/walk/skills/w" >/dev/null || fail "add w"
+W="$C/skills/w"
+chmod -R u+w "$W"
+# recorded: the folders changed longer ago than the racy window (100 ms), then
+# a rebuild fingerprints them again
+recorded() {
+	sleep 0.3
+	"$SM" cache rebuild >/dev/null || fail "cache rebuild"
+	python3 - "$SKILLMEAT_HOME/cache/metadata.db" <<'PY' || fail "no walk record for w"
+import sqlite3, sys
+fp = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT fingerprint FROM artifacts WHERE name = 'w'").fetchone()[0]
+assert "\n" in fp and "\nfref/deep/a.txt\n" in fp + "\n", fp
+PY
+	hash w
+}
+r0=$(recorded)
+[ "$(hash w)" = "$r0" ] || fail "an unchanged recorded skill changed"
+echo added >"$W/ref/deep/new.txt"
+[ "$(hash w)" != "$r0" ] || fail "a file added in a recorded subfolder was not seen"
+rm "$W/ref/deep/new.txt"
+r0=$(recorded)
+rm "$W/ref/b.txt"
+[ "$(hash w)" != "$r0" ] || fail "a file removed from a recorded subfolder was not seen"
+echo two >"$W/ref/b.txt"
+r0=$(recorded)
+mv "$W/ref/deep" "$W/ref/deeper"
+[ "$(hash w)" != "$r0" ] || fail "a renamed recorded subfolder was not seen"
+mv "$W/ref/deeper" "$W/ref/deep"
+r0=$(recorded)
+cp -p "$W/ref/deep/a.txt" "$TMP/a.before"
+echo ONE >"$W/ref/deep/a.txt"
+touch -r "$TMP/a.before" "$W/ref/deep/a.txt"
+[ "$(hash w)" != "$r0" ] || fail "a same-size edit under touch -r in a recorded folder was not seen"
+echo one >"$W/ref/deep/a.txt"
+r0=$(recorded)
+# the subfolder swapped for a copy keeping every time (cp -a): a new inode
+cp -a "$W/ref/deep" "$TMP/deep.copy"
+echo extra >"$TMP/deep.copy/x.txt"
+touch -r "$W/ref/deep" "$TMP/deep.copy"
+rm -r "$W/ref/deep"
+mv "$TMP/deep.copy" "$W/ref/deep"
+[ "$(hash w)" != "$r0" ] || fail "a recorded subfolder swapped for another was not seen"
+rm "$W/ref/deep/x.txt"
+r0=$(recorded)
+# a recorded file replaced by a folder of the same name
+rm "$W/ref/b.txt"
+mkdir "$W/ref/b.txt"
+echo inside >"$W/ref/b.txt/c.txt"
+[ "$(hash w)" != "$r0" ] || fail "a recorded file turned folder was not seen"
+rm -r "$W/ref/b.txt"
+echo two >"$W/ref/b.txt"
+r0=$(recorded)
+make_skill "$W" w "description: walked, then edited"
+[ "$(desc w)" = "walked, then edited" ] || fail "an edit of a recorded SKILL.md was not seen: $(desc w)"
 ok
 # show sees an edit without a list first
 make_skill "$C/skills/plain" plain "description: shown after an edit"
