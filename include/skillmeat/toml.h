@@ -55,6 +55,14 @@ enum {
 	 * them. TOML 1.0 lets a decoder refuse them; tomllib keeps them.
 	 */
 	SM_TOML_BIG_INTEGERS = 1u << 0,
+	/*
+	 * Allocate the tree's nodes, strings, keys and item arrays from one
+	 * arena owned by the root, freed with the root (a parse of a large file
+	 * without a malloc and a free per value). The tree is used as any other
+	 * (values set, replaced, removed, taken out and freed), with one rule:
+	 * a value taken out of it must be freed (or put back) before the root is.
+	 */
+	SM_TOML_ARENA = 1u << 1,
 };
 #define SM_TOML_BIG_DIGITS 4300
 
@@ -73,6 +81,7 @@ struct sm_toml_kv {
 	char *key; /* NUL-terminated; may contain NUL bytes only via keylen */
 	size_t keylen;
 	struct sm_toml_value *value;
+	bool arena_key; /* internal: key lives in the root's arena (SM_TOML_ARENA) */
 };
 
 struct sm_toml_value {
@@ -97,6 +106,7 @@ struct sm_toml_value {
 			size_t len;
 			size_t alloc;
 			void *index; /* internal key index for large tables */
+			void *arena; /* internal: the arena a root of SM_TOML_ARENA owns */
 		} tab;
 	} u;
 };

@@ -29,7 +29,7 @@ static int load_doc(const char *path, struct sm_toml_value **ret, struct strbuf 
 	r = sm_fs_read_file(path, MANIFEST_MAX, &buf, err);
 	if (r < 0)
 		goto out;
-	r = sm_toml_parse_flags(buf.buf, buf.len, SM_TOML_BIG_INTEGERS, ret, err);
+	r = sm_toml_parse_flags(buf.buf, buf.len, SM_TOML_BIG_INTEGERS | SM_TOML_ARENA, ret, err);
 	if (r < 0)
 		sm_err_prefix(err, r, "cannot parse '%s'", path);
 out:

@@ -338,7 +338,7 @@ int sm_tracking_load(const char *project, const char *root, struct sm_tracking *
 		r = sm_fs_read_file(t->path, TRACKING_MAX, &buf, err);
 		if (r < 0)
 			goto fail;
-		r = sm_toml_parse(buf.buf, buf.len, &t->doc, err);
+		r = sm_toml_parse_flags(buf.buf, buf.len, SM_TOML_ARENA, &t->doc, err);
 		if (r < 0) {
 			sm_err_prefix(err, r, "'%s'", t->path);
 			goto fail;

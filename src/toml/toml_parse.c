@@ -49,6 +49,7 @@ struct parser {
 	size_t nsegs, asegs;
 	int cur_depth; /* depth of cur below the root */
 	unsigned flags; /* SM_TOML_* */
+	struct sm_toml_arena *arena; /* SM_TOML_ARENA: the root's, else NULL */
 };
 
 static int perr(struct parser *P, const unsigned char *at, const char *fmt, ...)
@@ -105,16 +106,78 @@ static int too_deep(struct parser *P, const unsigned char *at)
 	return perr(P, at, "tables and arrays nested too deeply (more than %d levels)", MAX_DEPTH);
 }
 
+/* Scalars of the tree (in the arena with SM_TOML_ARENA). */
+static struct sm_toml_value *pnew_int(struct parser *P, int64_t i)
+{
+	struct sm_toml_value *v = sm_toml_node(P->arena, SM_TOML_INTEGER);
+
+	if (v)
+		v->u.i = i;
+	return v;
+}
+
+static struct sm_toml_value *pnew_float(struct parser *P, double f)
+{
+	struct sm_toml_value *v = sm_toml_node(P->arena, SM_TOML_FLOAT);
+
+	if (v)
+		v->u.f = f;
+	return v;
+}
+
+static struct sm_toml_value *pnew_bool(struct parser *P, bool b)
+{
+	struct sm_toml_value *v = sm_toml_node(P->arena, SM_TOML_BOOL);
+
+	if (v)
+		v->u.b = b;
+	return v;
+}
+
+static struct sm_toml_value *pnew_datetime(struct parser *P, enum sm_toml_type type,
+					   const struct sm_toml_datetime *dt)
+{
+	struct sm_toml_value *v = sm_toml_node(P->arena, type);
+
+	if (v)
+		v->u.dt = *dt;
+	return v;
+}
+
 static inline void skip_ws(struct parser *P)
 {
 	while (P->p < P->end && (*P->p == ' ' || *P->p == '\t'))
 		P->p++;
 }
 
+static const bool bare_chars[256] = {
+    ['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true, ['_'] = true, ['-'] = true,
+};
+
 static inline bool is_bare(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '-';
+	return bare_chars[c];
+}
+
+/*
+ * Does none of the 8 bytes of x end a run of plain string characters (a
+ * control character, DEL, a byte >= 0x80, a quote or a backslash)? Each test
+ * is exact as a whole: (v - 0x01..) & ~v & 0x80.. is non-zero iff a byte of v
+ * is zero, (x - n..) & ~x & 0x80.. iff a byte of x is below n.
+ */
+static inline bool plain8(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101u, high = ones * 0x80;
+	uint64_t x, bad;
+
+	memcpy(&x, p, 8);
+#define SM_HASZERO(v) (((v) - ones) & ~(v) & high)
+	bad = x & high;
+	bad |= (x - ones * 0x20) & ~x & high;
+	bad |= SM_HASZERO(x ^ (ones * 0x7f)) | SM_HASZERO(x ^ (ones * '"'));
+	bad |= SM_HASZERO(x ^ (ones * '\'')) | SM_HASZERO(x ^ (ones * '\\'));
+#undef SM_HASZERO
+	return !bad;
 }
 
 static inline bool is_digit(unsigned char c)
@@ -375,6 +438,8 @@ static int parse_string(struct parser *P, struct strbuf *out, bool allow_multi)
 	for (;;) {
 		unsigned char c;
 
+		while (end - p >= 8 && plain8(p))
+			p += 8;
 		if (p >= end)
 			return perr(P, start, "unterminated string");
 		c = *p;
@@ -532,12 +597,12 @@ static int add_pending(struct parser *P, struct sm_toml_value *t)
 static int new_subtable(struct parser *P, struct sm_toml_value *parent, size_t i, uint32_t flags,
 			struct sm_toml_value **ret)
 {
-	struct sm_toml_value *t = sm_toml_new_table();
+	struct sm_toml_value *t = sm_toml_node(P->arena, SM_TOML_TABLE);
 
 	if (!t)
 		return oom(P);
-	t->flags = flags;
-	if (sm_toml_tab_append(parent, seg_key(P, i), P->segs[i].len, t) < 0) {
+	t->flags |= flags;
+	if (sm_toml_tab_append_in(P->arena, parent, seg_key(P, i), P->segs[i].len, t) < 0) {
 		sm_toml_free(t);
 		return oom(P);
 	}
@@ -598,7 +663,7 @@ static int parse_keyval(struct parser *P, struct sm_toml_value *tab, int depth)
 	skip_ws(P);
 	if ((r = parse_value(P, depth + 1, &v)) < 0)
 		return r;
-	if (sm_toml_tab_append(t, seg_key(P, last), P->segs[last].len, v) < 0) {
+	if (sm_toml_tab_append_in(P->arena, t, seg_key(P, last), P->segs[last].len, v) < 0) {
 		sm_toml_free(v);
 		return oom(P);
 	}
@@ -615,10 +680,10 @@ static int parse_array(struct parser *P, int depth, struct sm_toml_value **ret)
 
 	if (depth > MAX_DEPTH)
 		return too_deep(P, at);
-	arr = sm_toml_new_array();
+	arr = sm_toml_node(P->arena, SM_TOML_ARRAY);
 	if (!arr)
 		return oom(P);
-	arr->flags = SM_TOML_F_INLINE;
+	arr->flags |= SM_TOML_F_INLINE;
 	P->p++;
 	for (;;) {
 		struct sm_toml_value *v = NULL;
@@ -629,7 +694,7 @@ static int parse_array(struct parser *P, int depth, struct sm_toml_value **ret)
 			break;
 		if ((r = parse_value(P, depth + 1, &v)) < 0)
 			goto fail;
-		if (sm_toml_push(arr, v) < 0) {
+		if (sm_toml_push_in(P->arena, arr, v) < 0) {
 			r = oom(P);
 			goto fail;
 		}
@@ -660,7 +725,7 @@ static int parse_inline_table(struct parser *P, int depth, struct sm_toml_value 
 
 	if (depth > MAX_DEPTH)
 		return too_deep(P, at);
-	tab = sm_toml_new_table();
+	tab = sm_toml_node(P->arena, SM_TOML_TABLE);
 	if (!tab)
 		return oom(P);
 	P->p++;
@@ -687,7 +752,7 @@ static int parse_inline_table(struct parser *P, int depth, struct sm_toml_value 
 	}
 done:
 	P->p++;
-	tab->flags = SM_TOML_F_INLINE;
+	tab->flags |= SM_TOML_F_INLINE;
 	*ret = tab;
 	return 0;
 fail:
@@ -803,7 +868,7 @@ static int parse_datetime(struct parser *P, struct sm_toml_value **ret)
 		P->p = p;
 	}
 out:
-	v = sm_toml_new_datetime(type, &dt);
+	v = pnew_datetime(P, type, &dt);
 	if (!v)
 		return oom(P);
 	*ret = v;
@@ -918,7 +983,7 @@ static int parse_number(struct parser *P, struct sm_toml_value **ret)
 	if (e - q == 3 && (memcmp(q, "inf", 3) == 0 || memcmp(q, "nan", 3) == 0)) {
 		double d = q[0] == 'i' ? INFINITY : NAN;
 
-		v = sm_toml_new_float(neg ? -d : d);
+		v = pnew_float(P, neg ? -d : d);
 		goto out;
 	}
 	if (e - q >= 2 && q[0] == '0' && (q[1] == 'x' || q[1] == 'o' || q[1] == 'b')) {
@@ -937,7 +1002,7 @@ static int parse_number(struct parser *P, struct sm_toml_value **ret)
 
 			if ((r = parse_float_token(P, s, e, &d)) < 0)
 				return r;
-			v = sm_toml_new_float(d);
+			v = pnew_float(P, d);
 			goto out;
 		}
 		if (!digits_ok(q, e, 10))
@@ -960,9 +1025,9 @@ static int parse_number(struct parser *P, struct sm_toml_value **ret)
 		acc = acc * (unsigned)base + d;
 	}
 	if (neg)
-		v = sm_toml_new_int(acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc);
+		v = pnew_int(P, acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc);
 	else
-		v = sm_toml_new_int((int64_t)acc);
+		v = pnew_int(P, (int64_t)acc);
 out:
 	if (!v)
 		return oom(P);
@@ -994,7 +1059,7 @@ static int parse_value(struct parser *P, int depth, struct sm_toml_value **ret)
 		sm_strbuf_reset(&P->sbuf);
 		if ((r = parse_string(P, &P->sbuf, true)) < 0)
 			return r;
-		v = sm_toml_new_stringn(P->sbuf.buf, P->sbuf.len);
+		v = sm_toml_node_string(P->arena, P->sbuf.buf, P->sbuf.len);
 		if (!v)
 			return oom(P);
 		*ret = v;
@@ -1007,7 +1072,7 @@ static int parse_value(struct parser *P, int depth, struct sm_toml_value **ret)
 		if ((size_t)(P->end - p) < n || memcmp(p, b ? "true" : "false", n) != 0 ||
 		    (p + n < P->end && is_bare(p[n])))
 			return perr(P, p, "invalid value");
-		v = sm_toml_new_bool(b);
+		v = pnew_bool(P, b);
 		if (!v)
 			return oom(P);
 		P->p += n;
@@ -1093,11 +1158,11 @@ static int parse_header(struct parser *P)
 		struct sm_toml_value *arr, *n;
 
 		if (j < 0) {
-			arr = sm_toml_new_array();
+			arr = sm_toml_node(P->arena, SM_TOML_ARRAY);
 			if (!arr)
 				return oom(P);
-			arr->flags = SM_TOML_F_AOT;
-			if (sm_toml_tab_append(t, seg_key(P, last), P->segs[last].len, arr) < 0) {
+			arr->flags |= SM_TOML_F_AOT;
+			if (sm_toml_tab_append_in(P->arena, t, seg_key(P, last), P->segs[last].len, arr) < 0) {
 				sm_toml_free(arr);
 				return oom(P);
 			}
@@ -1113,11 +1178,11 @@ static int parse_header(struct parser *P)
 						? "a static array"
 						: sm_toml_type_name(arr->type));
 		}
-		n = sm_toml_new_table();
+		n = sm_toml_node(P->arena, SM_TOML_TABLE);
 		if (!n)
 			return oom(P);
-		n->flags = SM_TOML_F_DEFINED;
-		if (sm_toml_push(arr, n) < 0)
+		n->flags |= SM_TOML_F_DEFINED;
+		if (sm_toml_push_in(P->arena, arr, n) < 0)
 			return oom(P);
 		P->cur = n;
 	} else if (j < 0) {
@@ -1194,9 +1259,14 @@ int sm_toml_parse_flags(const char *buf, size_t len, unsigned flags, struct sm_t
 		buf = "";
 	P.start = P.p = (const unsigned char *)buf;
 	P.end = P.start + len;
-	P.root = sm_toml_new_table();
-	if (!P.root)
+	if ((flags & SM_TOML_ARENA) && !(P.arena = sm_toml_arena_new(len + len / 2)))
 		return oom(&P);
+	P.root = sm_toml_node(P.arena, SM_TOML_TABLE);
+	if (!P.root) {
+		sm_toml_arena_free(P.arena);
+		return oom(&P);
+	}
+	P.root->u.tab.arena = P.arena; /* freed with the root */
 	P.cur = P.root;
 	r = parse_document(&P);
 	sm_strbuf_release(&P.sbuf);

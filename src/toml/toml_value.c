@@ -68,28 +68,168 @@ long sm_toml_tab_find(const struct sm_toml_value *tab, const char *key, size_t k
 	return (long)((uintptr_t)v - 1);
 }
 
-int sm_toml_tab_append(struct sm_toml_value *tab, const char *key, size_t keylen,
-		       struct sm_toml_value *value)
+/* ---- arena (SM_TOML_ARENA) ---------------------------------------- */
+
+struct arena_block {
+	struct arena_block *next;
+	size_t cap, used;
+	_Alignas(16) unsigned char data[];
+};
+
+struct sm_toml_arena {
+	struct arena_block *head;
+	size_t next_cap;
+};
+
+#define ARENA_MIN 4096
+#define ARENA_MAX (4u << 20)
+
+struct sm_toml_arena *sm_toml_arena_new(size_t hint)
+{
+	struct sm_toml_arena *a = sm_calloc(1, sizeof(*a));
+
+	if (a)
+		a->next_cap = hint < ARENA_MIN ? ARENA_MIN : hint > ARENA_MAX ? ARENA_MAX : hint;
+	return a;
+}
+
+void *sm_toml_arena_alloc(struct sm_toml_arena *a, size_t n)
+{
+	struct arena_block *b = a->head;
+
+	n = (n + 15) & ~(size_t)15;
+	if (!b || b->cap - b->used < n) {
+		size_t cap = a->next_cap;
+
+		if (cap < n)
+			cap = n;
+		b = sm_malloc(sizeof(*b) + cap);
+		if (!b)
+			return NULL;
+		b->cap = cap;
+		b->used = 0;
+		b->next = a->head;
+		a->head = b;
+		if (a->next_cap < ARENA_MAX)
+			a->next_cap *= 2;
+	}
+	b->used += n;
+	return b->data + b->used - n;
+}
+
+void sm_toml_arena_free(struct sm_toml_arena *a)
+{
+	if (!a)
+		return;
+	while (a->head) {
+		struct arena_block *next = a->head->next;
+
+		sm_free(a->head);
+		a->head = next;
+	}
+	sm_free(a);
+}
+
+struct sm_toml_value *sm_toml_node(struct sm_toml_arena *a, enum sm_toml_type type)
+{
+	struct sm_toml_value *v;
+
+	if (!a)
+		v = sm_calloc(1, sizeof(*v));
+	else if ((v = sm_toml_arena_alloc(a, sizeof(*v))))
+		memset(v, 0, sizeof(*v));
+	if (v) {
+		v->type = type;
+		if (a)
+			v->flags = SM_TOML_F_ARENA;
+	}
+	return v;
+}
+
+struct sm_toml_value *sm_toml_node_string(struct sm_toml_arena *a, const char *s, size_t len)
+{
+	struct sm_toml_value *v;
+	char *p;
+
+	if (!a)
+		return sm_toml_new_stringn(s, len);
+	/* node and bytes in one piece */
+	if (len > SIZE_MAX - sizeof(*v) - 1 || !(v = sm_toml_arena_alloc(a, sizeof(*v) + len + 1)))
+		return NULL;
+	memset(v, 0, sizeof(*v));
+	v->type = SM_TOML_STRING;
+	v->flags = SM_TOML_F_ARENA | SM_TOML_F_ARENA_STR;
+	p = (char *)(v + 1);
+	if (len)
+		memcpy(p, s, len);
+	p[len] = '\0';
+	v->u.str.ptr = p;
+	v->u.str.len = len;
+	return v;
+}
+
+/*
+ * Room for n items of size sz in *items (alloc of them now): doubled from a
+ * when not NULL, else by realloc; an array in the arena is copied out of it.
+ */
+static int grow_items(struct sm_toml_arena *a, struct sm_toml_value *v, void **items,
+		      size_t *alloc, size_t len, size_t sz)
+{
+	size_t na = *alloc ? *alloc * 2 : 4;
+	void *n;
+
+	if (na > SIZE_MAX / sz)
+		return -ENOMEM;
+	if (a) {
+		if (!(n = sm_toml_arena_alloc(a, na * sz)))
+			return -ENOMEM;
+		if (len)
+			memcpy(n, *items, len * sz);
+		if (!(v->flags & SM_TOML_F_ARENA_ITEMS))
+			sm_free(*items);
+		v->flags |= SM_TOML_F_ARENA_ITEMS;
+	} else if (v->flags & SM_TOML_F_ARENA_ITEMS) {
+		if (!(n = sm_reallocarray(NULL, na, sz)))
+			return -ENOMEM;
+		if (len)
+			memcpy(n, *items, len * sz);
+		v->flags &= ~(uint32_t)SM_TOML_F_ARENA_ITEMS;
+	} else if (!(n = sm_reallocarray(*items, na, sz))) {
+		return -ENOMEM;
+	}
+	*items = n;
+	*alloc = na;
+	return 0;
+}
+
+int sm_toml_tab_append_in(struct sm_toml_arena *a, struct sm_toml_value *tab, const char *key,
+			  size_t keylen, struct sm_toml_value *value)
 {
 	struct sm_toml_kv *kv;
-	char *k;
+	char *k = NULL;
 
 	if (tab->u.tab.len == tab->u.tab.alloc) {
-		size_t na = tab->u.tab.alloc ? tab->u.tab.alloc * 2 : 4;
-		struct sm_toml_kv *items = sm_reallocarray(tab->u.tab.items, na, sizeof(*items));
+		void *items = tab->u.tab.items;
 
-		if (!items)
+		if (grow_items(a, tab, &items, &tab->u.tab.alloc, tab->u.tab.len,
+			       sizeof(struct sm_toml_kv)) < 0)
 			return -ENOMEM;
 		tab->u.tab.items = items;
-		tab->u.tab.alloc = na;
 	}
-	k = sm_memdup0(key, keylen);
+	if (!a) {
+		k = sm_memdup0(key, keylen);
+	} else if (keylen < SIZE_MAX && (k = sm_toml_arena_alloc(a, keylen + 1))) {
+		if (keylen)
+			memcpy(k, key, keylen);
+		k[keylen] = '\0';
+	}
 	if (!k)
 		return -ENOMEM;
 	kv = &tab->u.tab.items[tab->u.tab.len];
 	kv->key = k;
 	kv->keylen = keylen;
 	kv->value = value;
+	kv->arena_key = a != NULL;
 	tab->u.tab.len++;
 	/* Without an index (ENOMEM while building it) lookups scan linearly. */
 	if (tab->u.tab.index) {
@@ -101,13 +241,15 @@ int sm_toml_tab_append(struct sm_toml_value *tab, const char *key, size_t keylen
 	return 0;
 }
 
+int sm_toml_tab_append(struct sm_toml_value *tab, const char *key, size_t keylen,
+		       struct sm_toml_value *value)
+{
+	return sm_toml_tab_append_in(NULL, tab, key, keylen, value);
+}
+
 static struct sm_toml_value *new_value(enum sm_toml_type type)
 {
-	struct sm_toml_value *v = sm_calloc(1, sizeof(*v));
-
-	if (v)
-		v->type = type;
-	return v;
+	return sm_toml_node(NULL, type);
 }
 
 struct sm_toml_value *sm_toml_new_table(void)
@@ -236,22 +378,32 @@ static struct sm_toml_value **child_slot(struct sm_toml_value *v, size_t i)
 /* Free v, whose children (if any) are already gone. */
 static void free_node(struct sm_toml_value *v)
 {
+	struct sm_toml_arena *arena = NULL;
+	bool own_items = !(v->flags & SM_TOML_F_ARENA_ITEMS);
+
 	switch (v->type) {
 	case SM_TOML_STRING:
 	case SM_TOML_BIG_INTEGER:
-		sm_free(v->u.str.ptr);
+		if (!(v->flags & SM_TOML_F_ARENA_STR))
+			sm_free(v->u.str.ptr);
 		break;
 	case SM_TOML_ARRAY:
-		sm_free(v->u.arr.items);
+		if (own_items)
+			sm_free(v->u.arr.items);
 		break;
 	case SM_TOML_TABLE:
-		sm_free(v->u.tab.items);
+		if (own_items)
+			sm_free(v->u.tab.items);
 		index_free(v);
+		arena = v->u.tab.arena;
 		break;
 	default:
 		break;
 	}
-	sm_free(v);
+	if (!(v->flags & SM_TOML_F_ARENA))
+		sm_free(v);
+	/* last: the root of an arena tree lives in it */
+	sm_toml_arena_free(arena);
 }
 
 /*
@@ -270,7 +422,7 @@ void sm_toml_free(struct sm_toml_value *v)
 			struct sm_toml_value **slot = child_slot(v, i);
 			struct sm_toml_value *c = *slot;
 
-			if (v->type == SM_TOML_TABLE)
+			if (v->type == SM_TOML_TABLE && !v->u.tab.items[i].arena_key)
 				sm_free(v->u.tab.items[i].key);
 			if (c && has_children(c)) {
 				*slot = up;
@@ -343,8 +495,9 @@ static struct sm_toml_value *clone_at(const struct sm_toml_value *v, int depth)
 			c->u = v->u;
 		break;
 	}
-	if (c)
-		c->flags = v->flags;
+	if (c) /* a copy is malloc'd whatever the original */
+		c->flags = v->flags & ~(uint32_t)(SM_TOML_F_ARENA | SM_TOML_F_ARENA_STR |
+						  SM_TOML_F_ARENA_ITEMS);
 	return c;
 }
 
@@ -588,7 +741,8 @@ struct sm_toml_value *sm_toml_take(struct sm_toml_value *tab, const char *key)
 	if (tab->u.tab.index)
 		sm_hashmap_remove(tab->u.tab.index, tab->u.tab.items[i].key,
 				  tab->u.tab.items[i].keylen, NULL);
-	sm_free(tab->u.tab.items[i].key);
+	if (!tab->u.tab.items[i].arena_key)
+		sm_free(tab->u.tab.items[i].key);
 	memmove(&tab->u.tab.items[i], &tab->u.tab.items[i + 1],
 		(tab->u.tab.len - (size_t)i - 1) * sizeof(tab->u.tab.items[0]));
 	tab->u.tab.len--;
@@ -612,7 +766,8 @@ int sm_toml_remove(struct sm_toml_value *tab, const char *key)
 	return 0;
 }
 
-int sm_toml_push(struct sm_toml_value *arr, struct sm_toml_value *value)
+int sm_toml_push_in(struct sm_toml_arena *a, struct sm_toml_value *arr,
+		    struct sm_toml_value *value)
 {
 	if (!value)
 		return -ENOMEM;
@@ -621,19 +776,22 @@ int sm_toml_push(struct sm_toml_value *arr, struct sm_toml_value *value)
 		return -EINVAL;
 	}
 	if (arr->u.arr.len == arr->u.arr.alloc) {
-		size_t na = arr->u.arr.alloc ? arr->u.arr.alloc * 2 : 4;
-		struct sm_toml_value **items =
-		    sm_reallocarray(arr->u.arr.items, na, sizeof(*items));
+		void *items = arr->u.arr.items;
 
-		if (!items) {
+		if (grow_items(a, arr, &items, &arr->u.arr.alloc, arr->u.arr.len,
+			       sizeof(struct sm_toml_value *)) < 0) {
 			sm_toml_free(value);
 			return -ENOMEM;
 		}
 		arr->u.arr.items = items;
-		arr->u.arr.alloc = na;
 	}
 	arr->u.arr.items[arr->u.arr.len++] = value;
 	return 0;
+}
+
+int sm_toml_push(struct sm_toml_value *arr, struct sm_toml_value *value)
+{
+	return sm_toml_push_in(NULL, arr, value);
 }
 
 int sm_toml_array_remove(struct sm_toml_value *arr, size_t idx)

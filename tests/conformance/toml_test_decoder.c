@@ -113,9 +113,9 @@ static json_t *to_json(const struct sm_toml_value *v)
 int main(void)
 {
 	struct strbuf in = STRBUF_INIT, err = STRBUF_INIT;
-	struct sm_toml_value *root = NULL;
+	struct sm_toml_value *root = NULL, *arena = NULL;
 	json_t *j;
-	int r;
+	int r, ra;
 
 	sm_strbuf_init(&in, (size_t)256 << 20);
 	if (read_all(stdin, &in) < 0) {
@@ -123,7 +123,17 @@ int main(void)
 		return 2;
 	}
 	r = sm_toml_parse(in.buf, in.len, &root, &err);
+	/* the arena tree (SM_TOML_ARENA, the large files' read path) is the same tree */
+	ra = sm_toml_parse_flags(in.buf, in.len, SM_TOML_ARENA, &arena, NULL);
 	sm_strbuf_release(&in);
+	if ((r < 0) != (ra < 0) || (r == 0 && !sm_toml_equal(root, arena, true))) {
+		fputs("toml-test-decoder: SM_TOML_ARENA decodes it otherwise\n", stderr);
+		sm_toml_free(root);
+		sm_toml_free(arena);
+		sm_strbuf_release(&err);
+		return 3;
+	}
+	sm_toml_free(arena);
 	if (r < 0) {
 		fprintf(stderr, "toml-test-decoder: %s\n", err.buf);
 		sm_strbuf_release(&err);

@@ -59,18 +59,57 @@ out:
 }
 
 /*
- * Strict (the conformance decoder) and lenient (SkillMeat's files: integers
- * beyond 64 bits kept as digits): what strict accepts, lenient accepts equal.
+ * Edits of an arena tree (SM_TOML_ARENA): the first key taken out and freed,
+ * a key appended (its items copied out of the arena), the last item of each
+ * array of the root replaced; the tree must still encode.
+ */
+static void edit(struct sm_toml_value *t)
+{
+	struct strbuf out = STRBUF_INIT;
+	const struct sm_toml_kv *kv = sm_toml_kv_at(t, 0);
+
+	if (kv) {
+		struct strbuf key = STRBUF_INIT;
+
+		if (sm_strbuf_add(&key, kv->key, kv->keylen) < 0)
+			abort();
+		if (strlen(key.buf) == kv->keylen)
+			sm_toml_free(sm_toml_take(t, key.buf));
+		sm_strbuf_release(&key);
+	}
+	for (size_t i = 0; i < sm_toml_len(t); i++) {
+		struct sm_toml_value *a = sm_toml_value_at(t, i);
+
+		if (sm_toml_type(a) == SM_TOML_ARRAY && sm_toml_len(a))
+			sm_toml_free(sm_toml_array_swap(a, sm_toml_len(a) - 1, sm_toml_new_int(1)));
+	}
+	if (sm_toml_set(t, "\x01fuzz", sm_toml_new_string("x")) < 0)
+		abort();
+	if (sm_toml_encode(t, &out, NULL) < 0)
+		abort();
+	sm_strbuf_release(&out);
+}
+
+/*
+ * Strict (the conformance decoder), lenient (SkillMeat's files: integers
+ * beyond 64 bits kept as digits) and lenient in an arena: what strict accepts,
+ * lenient accepts equal, and the arena tree is the same tree.
  */
 static void *run(void *arg)
 {
 	const struct job *j = arg;
 	struct sm_toml_value *strict = roundtrip(j, 0), *lenient = roundtrip(j, SM_TOML_BIG_INTEGERS);
+	struct sm_toml_value *arena = roundtrip(j, SM_TOML_BIG_INTEGERS | SM_TOML_ARENA);
 
 	if (strict && !sm_toml_equal(strict, lenient, true))
 		abort();
+	if (!lenient != !arena || (lenient && !sm_toml_equal(lenient, arena, true)))
+		abort();
+	if (arena)
+		edit(arena);
 	sm_toml_free(strict);
 	sm_toml_free(lenient);
+	sm_toml_free(arena);
 	return NULL;
 }
 
