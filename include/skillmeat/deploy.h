@@ -231,6 +231,13 @@ struct sm_dep_status_list {
 void sm_dep_status_list_release(struct sm_dep_status_list *l);
 
 /*
+ * The from_collection of a deployment from a team server (deploy --from-team):
+ * "team:<URL>". Its collection side is not asked (status reads no network):
+ * taken as the baseline, so the state tells whether the project copy changed.
+ */
+#define SM_DEPLOY_TEAM_PREFIX "team:"
+
+/*
  * The state of every deployment of a project (every root, or only profile
  * when non-NULL), comparing the deployed copy and the collection copy
  * (resolved in home by the record's from_collection) with the baseline.

@@ -29,6 +29,9 @@ struct sm_ops_deploy_req {
 	size_t nprofiles;
 	bool all_profiles; /* every profile whose root exists in the project (else claude_code) */
 	struct sm_deploy_opts opts;
+	/* recorded as the deployments' from_collection instead of the collection's name
+	 * (deploy --from-team: SM_DEPLOY_TEAM_PREFIX "URL"); NULL: the name */
+	const char *record_collection;
 };
 
 struct sm_ops_deploy_item {

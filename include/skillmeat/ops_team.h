@@ -144,4 +144,25 @@ struct sm_ops_team_pull {
 int sm_ops_team_pull(struct sm_ops_ctx *ctx, const struct sm_ops_team_pull *req,
 		     struct sm_ops_add_result *ret, struct strbuf *err);
 
+/* deploy --from-team: the fetched archives deployed into a project. */
+#include "skillmeat/ops_deploy.h"
+
+struct sm_ops_team_deploy {
+	const char *url; /* the team server, recorded as from_collection "team:<url>" */
+	const struct sm_team_fetched *fetched;
+	size_t n;
+	struct sm_ops_deploy_req deploy; /* project, profiles, opts (ids, collection set here) */
+};
+
+/*
+ * Every archive checked and added to a staging home of its own under
+ * $TMPDIR (sm_ops_team_pull: a refused one deploys nothing), then
+ * sm_ops_deploy from it into the project with the records' from_collection
+ * "team:<url>" (status does not ask the team server: SM_DEPLOY_TEAM_PREFIX);
+ * the staging home is removed. ctx (the personal home) gives the warning
+ * callback only: the personal home is not read or written.
+ */
+int sm_ops_deploy_from_team(const struct sm_ops_ctx *ctx, const struct sm_ops_team_deploy *req,
+			    struct sm_ops_deploy_report *ret, struct strbuf *err);
+
 #endif

@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /* deploy and undeploy: parse, call the operation, print. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/api_client.h"
 #include "cli/cli.h"
+#include "skillmeat/error.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/ops.h"
 #include "skillmeat/ops_deploy.h"
+#include "skillmeat/ops_team.h"
 #include "skillmeat/strbuf.h"
 #include "util/banned.h"
 
 static const char usage_deploy[] =
 	"skillmeat deploy NAME... | --all [--project DIR] [--profile ID | --all-profiles] "
-	"[--overwrite] [--symlink] [--json]";
+	"[--overwrite] [--symlink] [--json] | deploy --from-team URL [--token T] TYPE:NAME...";
 static const char help_deploy[] =
 	"usage: skillmeat deploy NAME... | --all [options]\n"
 	"\n"
@@ -32,6 +36,11 @@ static const char help_deploy[] =
 	"  --all-profiles          every profile whose root folder exists in the project\n"
 	"  -o, --overwrite         replace untracked or locally modified targets\n"
 	"  --symlink               link to the collection copy instead of copying\n"
+	"  --from-team URL         deploy TYPE:NAME... straight from a team server: each\n"
+	"                          archive checked (files, hash) in a staging folder first,\n"
+	"                          recorded as from_collection \"team:URL\" (status does not\n"
+	"                          ask the server: it tells whether the project copy changed)\n"
+	"  --token T               the team server's token (default: SKILLMEAT_TEAM_TOKEN)\n"
 	"  --json                  print {deployed:[id], unchanged:[id], failed:[{id,error}]}\n";
 
 static const char usage_undeploy[] =
@@ -48,7 +57,7 @@ static const char help_undeploy[] =
 	"  -f, --force             also remove a locally modified copy\n"
 	"  --json                  print {undeployed:[id], failed:[{id,error}]}\n";
 
-enum { OPT_ALL = 0x100, OPT_PROFILE, OPT_ALL_PROFILES, OPT_SYMLINK };
+enum { OPT_ALL = 0x100, OPT_PROFILE, OPT_ALL_PROFILES, OPT_SYMLINK, OPT_FROM_TEAM, OPT_TOKEN };
 
 static bool confirm_cb(void *ctx, const char *question)
 {
@@ -77,6 +86,73 @@ static json_t *failed_json(const struct sm_ops_deploy_report *rep)
 	return a;
 }
 
+/* The first n bytes of s as a string in dst (room for n + 1). */
+static char *copy_prefix(char *dst, const char *s, size_t n)
+{
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return dst;
+}
+
+/* deploy --from-team: every archive fetched, then one operation stages and deploys them. */
+static int deploy_from_team(struct cli *cli, const char *url, const char *token,
+			    const struct sm_ops_deploy_req *req, struct sm_ops_deploy_report *rep,
+			    struct strbuf *err)
+{
+	struct strbuf server = STRBUF_INIT;
+	struct strbuf *bodies = sm_calloc(req->nids ? req->nids : 1, sizeof(*bodies)),
+		      *hashes = sm_calloc(req->nids ? req->nids : 1, sizeof(*hashes));
+	struct sm_team_fetched *f = sm_calloc(req->nids ? req->nids : 1, sizeof(*f));
+	char (*types)[32] = sm_calloc(req->nids ? req->nids : 1, sizeof(*types));
+	struct sm_ops_team_deploy tq = { .fetched = f, .n = req->nids, .deploy = *req };
+	struct sm_ops_ctx ctx;
+	int r = 0;
+
+	if (!bodies || !hashes || !f || !types) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < req->nids; i++) {
+		bodies[i] = (struct strbuf)STRBUF_INIT;
+		hashes[i] = (struct strbuf)STRBUF_INIT;
+	}
+	if (cli_team_server(cli, url, &server) != 0) {
+		r = -EIO;
+		goto out;
+	}
+	for (size_t i = 0; i < req->nids; i++) {
+		const char *id = req->ids[i], *colon = strchr(id, ':');
+
+		if (!colon || colon == id || (size_t)(colon - id) >= sizeof(types[i]) ||
+		    sm_artifact_type_parse(copy_prefix(types[i], id, (size_t)(colon - id))) ==
+			    SM_TYPE_INVALID) {
+			(void)cli_usage_error(cli, usage_deploy, "'%s': give TYPE:NAME", id);
+			r = -EINVAL;
+			goto out;
+		}
+		sm_strbuf_init(&hashes[i], 256);
+		if ((r = cli_team_fetch(server.buf, token, id, &bodies[i], &hashes[i], err)) < 0)
+			goto out;
+		f[i] = (struct sm_team_fetched){ types[i], colon + 1, bodies[i].buf, bodies[i].len,
+						 hashes[i].len ? hashes[i].buf : NULL };
+	}
+	tq.url = server.buf;
+	cli_ops_init(cli, &ctx, NULL);
+	r = sm_ops_deploy_from_team(&ctx, &tq, rep, err);
+	cli_ops_release(cli, &ctx);
+out:
+	for (size_t i = 0; bodies && hashes && i < req->nids; i++) {
+		sm_strbuf_release(&bodies[i]);
+		sm_strbuf_release(&hashes[i]);
+	}
+	sm_free(bodies);
+	sm_free(hashes);
+	sm_free(f);
+	sm_free(types);
+	sm_strbuf_release(&server);
+	return r;
+}
+
 int cmd_deploy(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -87,9 +163,12 @@ int cmd_deploy(struct cli *cli, int argc, char **argv)
 		{ "all-profiles", no_argument, NULL, OPT_ALL_PROFILES },
 		{ "overwrite", no_argument, NULL, 'o' },
 		{ "symlink", no_argument, NULL, OPT_SYMLINK },
+		{ "from-team", required_argument, NULL, OPT_FROM_TEAM },
+		{ "token", required_argument, NULL, OPT_TOKEN },
 		CLI_GLOBAL_OPTIONS,
 		{ 0 },
 	};
+	const char *from_team = NULL, *token = getenv("SKILLMEAT_TEAM_TOKEN");
 	struct sm_ops_deploy_req req = { 0 };
 	struct sm_ops_deploy_report rep = { 0 };
 	struct strbuf err = STRBUF_INIT;
@@ -131,8 +210,18 @@ int cmd_deploy(struct cli *cli, int argc, char **argv)
 		case OPT_SYMLINK:
 			req.opts.symlink = true;
 			break;
+		case OPT_FROM_TEAM:
+			from_team = optarg;
+			break;
+		case OPT_TOKEN:
+			token = optarg;
+			break;
 		}
 	}
+	if (from_team && (req.all || req.collection || req.opts.symlink))
+		return cli_usage_error(cli, usage_deploy,
+				       "--from-team takes TYPE:NAME..., not --all, --collection "
+				       "or --symlink");
 	if (optind == argc && !req.all)
 		return cli_usage_error(cli, usage_deploy, "missing NAME (or --all)");
 	if (req.all_profiles && req.nprofiles)
@@ -148,9 +237,15 @@ int cmd_deploy(struct cli *cli, int argc, char **argv)
 	home = cli_home(cli);
 	if (!home)
 		return EXIT_FAIL;
-	sm_ops_ctx_init(&ctx, home, cli_cache(cli));
-	r = sm_ops_deploy(&ctx, &req, &rep, &err);
-	sm_ops_ctx_release(&ctx);
+	if (from_team) {
+		r = deploy_from_team(cli, from_team, token, &req, &rep, &err);
+		if (r == -EINVAL && !err.len)
+			return EXIT_USAGE;
+	} else {
+		sm_ops_ctx_init(&ctx, home, cli_cache(cli));
+		r = sm_ops_deploy(&ctx, &req, &rep, &err);
+		sm_ops_ctx_release(&ctx);
+	}
 	if (r < 0) {
 		cli_fail(cli, r, &err);
 		goto out;
@@ -188,7 +283,7 @@ int cmd_deploy(struct cli *cli, int argc, char **argv)
 			cli_info(cli, "%zu artifact(s) already up to date", nunchanged);
 	}
 	print_failures(cli, &rep);
-	if (ndeployed)
+	if (ndeployed && !from_team) /* from a team: the home is not changed */
 		cli_api_refresh_batch(cli);
 	rc = rep.failed ? EXIT_FAIL : EXIT_OK;
 out:

@@ -632,8 +632,10 @@ static int status_of(struct sm_home *home, struct coll_cache *cc, struct sm_hash
 	r = r ?: dup_into(&s->deployed_at, sm_rec_deployed_at(rec));
 	if (r < 0)
 		goto out;
-	/* the collection side */
-	c = coll_get(cc, home, s->collection);
+	/* the collection side; a team server's (deploy --from-team) is not asked: the baseline */
+	if (!strncmp(s->collection, SM_DEPLOY_TEAM_PREFIX, strlen(SM_DEPLOY_TEAM_PREFIX)))
+		snprintf(s->collection_hash, sizeof(s->collection_hash), "%s", b);
+	c = s->collection_hash[0] ? NULL : coll_get(cc, home, s->collection);
 	if (c) {
 		long i = sm_manifest_find(c->manifest, s->type, s->name);
 

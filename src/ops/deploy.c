@@ -250,7 +250,9 @@ static int deploy_entry(struct sm_collection *c, size_t idx, const struct sm_pro
 	for (size_t k = 0; k < nprofs; k++) {
 		struct sm_deploy_src s = { .name = name,
 					   .type = type,
-					   .collection = c->name,
+					   .collection = req->record_collection
+								 ? req->record_collection
+								 : c->name,
 					   .path = src.buf,
 					   .uuid = sm_entry_str(e, "uuid") };
 		struct sm_ops_deploy_item *it;

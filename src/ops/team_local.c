@@ -15,11 +15,14 @@
 #include "skillmeat/archive.h"
 #include "skillmeat/array.h"
 #include "skillmeat/collection.h"
+#include "skillmeat/deploy.h"
+#include "skillmeat/home.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/manifest.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/ops.h"
+#include "skillmeat/ops_deploy.h"
 #include "skillmeat/ops_team.h"
 #include "skillmeat/sha256.h"
 #include "skillmeat/strbuf.h"
@@ -311,5 +314,69 @@ out:
 		(void)sm_fs_remove_tree(dir.buf, NULL);
 	sm_strbuf_release(&dir);
 	sm_strbuf_release(&src);
+	return r;
+}
+
+int sm_ops_deploy_from_team(const struct sm_ops_ctx *ctx, const struct sm_ops_team_deploy *req,
+			    struct sm_ops_deploy_report *ret, struct strbuf *err)
+{
+	struct strbuf dir = STRBUF_INIT, hdir = STRBUF_INIT, rec = STRBUF_INIT;
+	struct sm_ops_deploy_req dq = req->deploy;
+	struct sm_home *stage = NULL;
+	struct sm_ops_ctx sc;
+	char **ids = NULL;
+	bool ctx_open = false;
+	int r;
+
+	if (!req->n)
+		return sm_err(err, -EINVAL, "nothing to deploy: give TYPE:NAME");
+	if (!(ids = sm_calloc(req->n, sizeof(*ids))) ||
+	    sm_strbuf_addf(&rec, "%s%s", SM_DEPLOY_TEAM_PREFIX, req->url) < 0) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* a staging home of its own: every archive checked and added before any deploy */
+	if ((r = sm_ops_team_tmpdir(&dir, err)) < 0)
+		goto out;
+	if ((r = sm_fs_join(&hdir, dir.buf, "home")) < 0 ||
+	    (r = sm_fs_mkdir_p(hdir.buf, 0700, err)) < 0 ||
+	    (r = sm_home_open(hdir.buf, &stage, err)) < 0)
+		goto out;
+	sm_ops_ctx_init(&sc, stage, NULL);
+	sc.warn = ctx->warn;
+	sc.warn_ud = ctx->warn_ud;
+	ctx_open = true;
+	for (size_t i = 0; i < req->n; i++) {
+		struct sm_ops_team_pull pq = {.fetched = req->fetched[i]};
+		struct sm_ops_add_result ar = {0};
+		struct strbuf id = STRBUF_INIT;
+
+		r = sm_ops_team_pull(&sc, &pq, &ar, err);
+		sm_ops_add_result_release(&ar);
+		if (r < 0)
+			goto out;
+		if (sm_strbuf_addf(&id, "%s:%s", req->fetched[i].type, req->fetched[i].name) < 0) {
+			sm_strbuf_release(&id);
+			r = sm_err(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+		ids[i] = sm_strbuf_detach(&id, NULL);
+	}
+	dq.collection = NULL;
+	dq.all = false;
+	dq.ids = (const char *const *)ids;
+	dq.nids = req->n;
+	dq.record_collection = rec.buf;
+	r = sm_ops_deploy(&sc, &dq, ret, err);
+out:
+	if (ctx_open)
+		sm_ops_ctx_release(&sc);
+	sm_home_free(stage);
+	if (dir.len)
+		(void)sm_fs_remove_tree(dir.buf, NULL);
+	sm_strv_free(ids, req->n);
+	sm_strbuf_release(&dir);
+	sm_strbuf_release(&hdir);
+	sm_strbuf_release(&rec);
 	return r;
 }

@@ -17,7 +17,11 @@ point 3) on a real PostgreSQL (pgcluster.py) with the real program:
   archive, a member leaving the artifact ('..', absolute), a link member, a
   file over the size limit, a wrong or missing X-Content-Hash: each refused
   with a one-line error, the personal home unchanged, nothing written
-  outside it, no staging folder left behind.
+  outside it, no staging folder left behind;
+- `deploy --from-team URL TYPE:NAME… --project DIR`: the team's files land in
+  the project, recorded with from_collection "team:URL"; `status` shows them
+  synced, then modified after a hand edit; the personal home is unchanged;
+  an unknown artifact, a bad token and a hostile answer deploy nothing.
 
 usage: test_team_push.py   (SKILLMEAT_BIN names the program)
 """
@@ -392,6 +396,69 @@ def test_hostile(pulled):
     return url
 
 
+def test_deploy(team, fake_url):
+    dh = home("deployer")
+    before = tree(dh)
+    proj = os.path.join(TMP, "project")
+    os.makedirs(proj)
+    base = ["--from-team", team.url, "--token", TOKEN, "--project", proj]
+    p = run(dh, "deploy", *base, "skill:review", "command:ship", "--json")
+    out = json.loads(p.stdout or "{}")
+    check(p.returncode == 0 and sorted(out.get("deployed", [])) == ["command:ship", "skill:review"]
+          and out["failed"] == [], f"deploy --from-team: both deployed ({p.stderr.strip()} {out})")
+    for ident, rel in (("skill:review", ".claude/skills/review"),
+                       ("command:ship", ".claude/commands/ship.md")):
+        st, data, r = team.request("GET", f"/artifacts/{ident}/archive")
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tf:
+            want = {m.name: tf.extractfile(m).read() for m in tf.getmembers() if m.isfile()}
+        path = os.path.join(proj, rel)
+        if os.path.isdir(path):
+            got = {}
+            for d, _, files in os.walk(path):
+                for f in files:
+                    with open(os.path.join(d, f), "rb") as fh:
+                        got[os.path.relpath(os.path.join(d, f), path)] = fh.read()
+        else:
+            with open(path, "rb") as fh:
+                got = {os.path.basename(path): fh.read()}
+        check(got == want, f"{ident}: the project holds the team's files ({sorted(got)})")
+    with open(os.path.join(proj, ".claude", ".skillmeat-deployed.toml")) as f:
+        rec = f.read()
+    check(f'"team:{team.url}"' in rec, "the records name the team server as from_collection")
+    p = run(dh, "status", "--project", proj, "--json")
+    st = {d["id"]: d["status"] for d in json.loads(p.stdout)["deployments"]}
+    check(p.returncode == 0 and st == {"skill:review": "synced", "command:ship": "synced"},
+          f"status: both synced ({st} {p.stderr.strip()})")
+    p = run(dh, "deploy", *base, "skill:review", "--json")
+    check(p.returncode == 0 and json.loads(p.stdout)["unchanged"] == ["skill:review"],
+          f"deploying it again: unchanged ({p.stdout.strip()} {p.stderr.strip()})")
+    with open(os.path.join(proj, ".claude", "commands", "ship.md"), "a") as f:
+        f.write("hand edit\n")
+    p = run(dh, "status", "--project", proj, "--json")
+    st = {d["id"]: d["status"] for d in json.loads(p.stdout)["deployments"]}
+    check(st == {"skill:review": "synced", "command:ship": "modified"},
+          f"status after a hand edit of the command: modified ({st})")
+    check(tree(dh) == before, "the personal home is unchanged by deploy --from-team")
+    check(os.listdir(STAGE) == [], "no staging folder left behind")
+
+    empty = os.path.join(TMP, "project2")
+    os.makedirs(empty)
+    for args, words in ((["--from-team", team.url, "--token", TOKEN, "skill:nothere"], "404"),
+                        (["--from-team", team.url, "--token", "wrong", "skill:review"], "401"),
+                        (["--from-team", fake_url, "skill:good", "skill:dotdot"], "leaves the artifact"),
+                        (["--from-team", fake_url, "skill:wronghash"], "content hash mismatch")):
+        p = run(dh, "deploy", *args, "--project", empty)
+        check(p.returncode == 1 and words in p.stderr and len(p.stderr.strip().splitlines()) == 1,
+              f"deploy {' '.join(args[2:] if args[2] != '--token' else args[4:])}: refused in one line "
+              f"naming '{words}' ({p.stderr.strip()[:200]})")
+        check(os.listdir(empty) == [] and os.listdir(STAGE) == [],
+              "nothing deployed, no staging folder left")
+    p = run(dh, "deploy", "--from-team", team.url, "review", "--project", empty)
+    check(p.returncode == 2, f"a bare name with --from-team: usage error ({p.stderr.strip()})")
+    p = run(dh, "deploy", "--from-team", team.url, "--all", "--project", empty)
+    check(p.returncode == 2, f"--all with --from-team: usage error ({p.stderr.strip()})")
+
+
 def main():
     global PG
     try:
@@ -403,7 +470,8 @@ def main():
     personal = personal_home()
     test_push(team, personal)
     pulled = test_pull(team)
-    test_hostile(pulled)
+    fake_url = test_hostile(pulled)
+    test_deploy(team, fake_url)
     team.stop()
     cleanup()
     print(f"{CHECKS} passed, 0 failed")
