@@ -25,6 +25,8 @@ enum sm_log_level {
 void sm_log_init(void);
 void sm_log_set_level(enum sm_log_level level);
 void sm_log_set_json(int json);
+/* Text lines without the time, as a command line tool says them: 'warning: <msg>'. */
+void sm_log_set_plain(int plain);
 /* For tests: write to fd instead of 2. */
 void sm_log_set_fd(int fd);
 int sm_log_enabled(enum sm_log_level level);

@@ -32,6 +32,7 @@ struct cli {
 	bool tty_in;
 	struct sm_home *home;	/* opened by cli_home() */
 	struct sm_cache *cache; /* opened by cli_cache() */
+	char **argv;		/* the verb's arguments, for option errors */
 };
 
 struct cli_cmd {

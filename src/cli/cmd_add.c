@@ -199,7 +199,7 @@ int cmd_add(struct cli *cli, int argc, char **argv)
 	int c, g, rc;
 	int r;
 
-	while ((c = getopt_long(argc, argv, "n:c:t:fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:c:t:fh", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, c, usage_add)) < 0)
 			return EXIT_USAGE;
 		if (g)

@@ -259,7 +259,7 @@ int cmd_cache(struct cli *cli, int argc, char **argv)
 	char *end;
 	int ch, g;
 
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_cache)) < 0)
 			return EXIT_USAGE;
 		if (g)

@@ -85,7 +85,7 @@ int cmd_collection(struct cli *cli, int argc, char **argv)
 	int ch, g, rc = EXIT_OK;
 	int r;
 
-	while ((ch = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":fh", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_collection)) < 0)
 			return EXIT_USAGE;
 		if (g)

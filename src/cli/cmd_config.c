@@ -102,7 +102,7 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 	const char *sub;
 	int c, g, r = EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, c, usage_config)) < 0)
 			return EXIT_USAGE;
 		if (!g && c == 'h')

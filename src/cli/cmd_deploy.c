@@ -179,7 +179,7 @@ int cmd_deploy(struct cli *cli, int argc, char **argv)
 	int ch, g, rc = EXIT_FAIL;
 	int r;
 
-	while ((ch = getopt_long(argc, argv, "p:c:oh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":p:c:oh", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_deploy)) < 0)
 			return EXIT_USAGE;
 		if (g)
@@ -310,7 +310,7 @@ int cmd_undeploy(struct cli *cli, int argc, char **argv)
 	int ch, g, rc = EXIT_FAIL;
 	int r;
 
-	while ((ch = getopt_long(argc, argv, "p:fh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":p:fh", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_undeploy)) < 0)
 			return EXIT_USAGE;
 		if (g)

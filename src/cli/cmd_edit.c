@@ -100,7 +100,7 @@ int cmd_edit(struct cli *cli, int argc, char **argv)
 	int ch, g, rc = EXIT_FAIL;
 	int r;
 
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_edit)) < 0)
 			goto usage;
 		if (g)

@@ -66,7 +66,7 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 	const char *name = NULL;
 	int c, g;
 
-	while ((c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, c, usage_init)) < 0)
 			return EXIT_USAGE;
 		if (g)

@@ -230,7 +230,7 @@ static int parse_query_opts(struct cli *cli, int argc, char **argv, const char *
 	};
 	int ch, g;
 
-	while ((ch = getopt_long(argc, argv, "t:s:c:n:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":t:s:c:n:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage)) < 0)
 			return EXIT_USAGE;
 		if (g)
@@ -419,7 +419,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	const char *coll = NULL;
 	int ch, g;
 
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_show)) < 0)
 			return EXIT_USAGE;
 		if (g)

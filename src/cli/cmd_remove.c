@@ -49,7 +49,7 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 	bool force = false, keep = false;
 	int ch, g, r;
 
-	while ((ch = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:fh", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_remove)) < 0)
 			return EXIT_USAGE;
 		if (g)

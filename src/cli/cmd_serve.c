@@ -105,7 +105,7 @@ static int parse_opts(struct cli *cli, int argc, char **argv, struct serve_opts 
 	};
 	int ch, g;
 
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_serve)) < 0)
 			return EXIT_USAGE;
 		if (g)

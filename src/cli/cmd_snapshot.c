@@ -68,7 +68,7 @@ int cmd_snapshot(struct cli *cli, int argc, char **argv)
 	int ch, g, rc = EXIT_FAIL;
 	int r;
 
-	while ((ch = getopt_long(argc, argv, "m:c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":m:c:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_snapshot)) < 0)
 			return EXIT_USAGE;
 		if (g)
@@ -126,7 +126,7 @@ int cmd_history(struct cli *cli, int argc, char **argv)
 	int ch, g, rc = EXIT_FAIL;
 	int r;
 
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_history)) < 0)
 			return EXIT_USAGE;
 		if (g)
@@ -191,7 +191,7 @@ int cmd_rollback(struct cli *cli, int argc, char **argv)
 	int ch, g, rc = EXIT_FAIL;
 	int r;
 
-	while ((ch = getopt_long(argc, argv, "c:yh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:yh", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_rollback)) < 0)
 			return EXIT_USAGE;
 		if (g)

@@ -93,7 +93,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	int ch, g, rc = EXIT_FAIL;
 	int r;
 
-	while ((ch = getopt_long(argc, argv, "p:c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":p:c:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_status)) < 0)
 			return EXIT_USAGE;
 		if (g)
@@ -202,7 +202,7 @@ int cmd_sync_check(struct cli *cli, int argc, char **argv)
 	int ch, g, rc = EXIT_FAIL;
 	int r;
 
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_check)) < 0)
 			return EXIT_USAGE;
 		if (g)

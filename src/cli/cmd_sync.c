@@ -59,7 +59,7 @@ static int run(struct cli *cli, int argc, char **argv, bool preview)
 	int ch, g, rc = EXIT_FAIL;
 	int r;
 
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_pull)) < 0)
 			goto usage;
 		if (g)

@@ -382,7 +382,7 @@ int cmd_team(struct cli *cli, int argc, char **argv)
 	char *end;
 	int ch, g;
 
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_team)) < 0)
 			return EXIT_USAGE;
 		if (g)

@@ -50,7 +50,7 @@ int cmd_update(struct cli *cli, int argc, char **argv)
 	size_t changed = 0;
 	int ch, g, rc = EXIT_FAIL;
 
-	while ((ch = getopt_long(argc, argv, "c:t:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:t:h", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_update)) < 0)
 			return EXIT_USAGE;
 		if (g)

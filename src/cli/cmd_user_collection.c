@@ -570,7 +570,7 @@ int cmd_user_collection(struct cli *cli, int argc, char **argv)
 	bool help = false;
 	int ch, g;
 
-	while ((ch = getopt_long(argc, argv, "d:t:c:fh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":d:t:c:fh", opts, NULL)) != -1) {
 		if ((g = cli_common_opt(cli, ch, usage_uc)) < 0)
 			return EXIT_USAGE;
 		if (g)

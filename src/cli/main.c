@@ -17,7 +17,7 @@ static const struct cli_cmd commands[] = {
 	{ "add", cmd_add, "add an artifact (local path or GitHub), or every artifact of a folder" },
 	{ "list", cmd_list, "list the artifacts of a collection" },
 	{ "show", cmd_show, "show one artifact" },
-	{ "search", cmd_search, "full-text search over names, titles, descriptions and tags" },
+	{ "search", cmd_search, "full-text search over names, titles, descriptions, tags and text files" },
 	{ "edit", cmd_edit, "change an artifact's metadata in its frontmatter (and the manifest)" },
 	{ "remove", cmd_remove, "remove an artifact (files, manifest and lock entries)" },
 	{ "collection", cmd_collection, "create, list, use or delete collections" },
@@ -25,7 +25,7 @@ static const struct cli_cmd commands[] = {
 	{ "user-collection", cmd_user_collection,
 	  "user collections: create, list, show, rename, delete, add, remove (alias uc)" },
 	{ "uc", cmd_user_collection, "alias of user-collection" },
-	{ "cache", cmd_cache, "metadata cache: status, refresh, rebuild, migrate" },
+	{ "cache", cmd_cache, "metadata cache: status, refresh, rebuild, migrate, dump" },
 	{ "deploy", cmd_deploy, "deploy artifacts into a project" },
 	{ "undeploy", cmd_undeploy, "remove deployed artifacts from a project" },
 	{ "status", cmd_status, "the state of a project's deployments" },
@@ -70,6 +70,9 @@ int main(int argc, char **argv)
 
 	setlocale(LC_CTYPE, "");
 	sm_log_init();
+	/* the library's warnings read like the CLI's own ('warning: …'), unless a format is asked for */
+	if (!getenv("SKILLMEAT_LOG_FORMAT"))
+		sm_log_set_plain(1);
 	cli.tty_out = isatty(STDOUT_FILENO);
 	cli.tty_err = isatty(STDERR_FILENO);
 	cli.tty_in = isatty(STDIN_FILENO);
@@ -112,6 +115,8 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
 		if (!strcmp(argv[i], commands[k].name)) {
 			optind = 1;
+			opterr = 0; /* cli_common_opt says what was wrong, as 'error: …' */
+			cli.argv = argv + i;
 			r = commands[k].run(&cli, argc - i, argv + i);
 			break;
 		}

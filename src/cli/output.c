@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+#include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +130,28 @@ const char *cli_c(const struct cli *cli, const char *code)
 	return cli->color ? code : "";
 }
 
+/*
+ * What getopt_long found wrong (opterr is 0 and every option string starts with
+ * ':'), as 'error: …' like every other error: ':' a missing value, '?' an unknown
+ * option (optopt its letter, or 0 for a long one, named at argv[optind - 1]).
+ */
+static int option_error(struct cli *cli, int c, const char *usage)
+{
+	const char *arg = cli->argv && optind > 0 ? cli->argv[optind - 1] : NULL;
+	const char *eq;
+
+	if (!arg)
+		return cli_usage_error(cli, usage, "bad option");
+	if (c == ':')
+		return cli_usage_error(cli, usage, "option '%s' needs a value", arg);
+	if (!strncmp(arg, "--", 2) && (eq = strchr(arg, '=')) && optopt)
+		return cli_usage_error(cli, usage, "option '%.*s' takes no value",
+				       (int)(eq - arg), arg);
+	if (optopt > 0 && optopt < 0x80 && isgraph(optopt))
+		return cli_usage_error(cli, usage, "unknown option '-%c'", optopt);
+	return cli_usage_error(cli, usage, "unknown option '%s'", arg);
+}
+
 int cli_common_opt(struct cli *cli, int c, const char *usage)
 {
 	switch (c) {
@@ -145,9 +169,7 @@ int cli_common_opt(struct cli *cli, int c, const char *usage)
 		return 1;
 	case '?':
 	case ':':
-		/* getopt printed what was wrong */
-		if (usage)
-			fprintf(stderr, "usage: %s\n", usage);
+		(void)option_error(cli, c, usage);
 		return -1;
 	default:
 		return 0;

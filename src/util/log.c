@@ -28,6 +28,7 @@
 
 static atomic_int log_level = SM_LOG_WARN;
 static atomic_int log_json;
+static atomic_int log_plain; /* text without time: 'warning: …' as the CLI says it */
 static atomic_int log_fd = 2;
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -39,6 +40,7 @@ struct line {
 
 static const char *const level_text[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 static const char *const level_json[] = {"debug", "info", "warn", "error"};
+static const char *const level_plain[] = {"debug: ", "info: ", "warning: ", "error: "};
 
 static int parse_level(const char *s, enum sm_log_level *ret)
 {
@@ -84,6 +86,11 @@ void sm_log_set_level(enum sm_log_level level)
 void sm_log_set_json(int json)
 {
 	atomic_store(&log_json, !!json);
+}
+
+void sm_log_set_plain(int plain)
+{
+	atomic_store(&log_plain, !!plain);
 }
 
 void sm_log_set_fd(int fd)
@@ -225,6 +232,10 @@ static void begin(struct line *l, enum sm_log_level level, bool json)
 	char ts[SM_ISO_MAX];
 	struct timespec now;
 
+	if (!json && atomic_load(&log_plain)) {
+		puts_(l, level_plain[level]);
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (sm_time_iso(now.tv_sec, now.tv_nsec / 1000, 1, ts) < 0)
 		snprintf(ts, sizeof(ts), "%lld", (long long)now.tv_sec);

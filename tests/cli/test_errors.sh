@@ -59,4 +59,40 @@ done
 grep -q demo "$TMP/list.out" || fail "list lost the artifact"
 ok
 
+# option errors read like every other error (spec/CLI.md: 'error: <one line>', exit 2),
+# not getopt's 'VERB: unrecognized option'
+for v in init add list show search edit remove collection config uc cache deploy undeploy \
+	status sync-check sync-pull sync-preview snapshot history rollback update serve team; do
+	expect_exit 2 "$SM" $v --no-such-option
+	[ "$(head -1 "$TMP/.err")" = "error: unknown option '--no-such-option'" ] ||
+		fail "$v --no-such-option: $(cat "$TMP/.err")"
+	grep -q "^usage: skillmeat " "$TMP/.err" || fail "$v: no usage line: $(cat "$TMP/.err")"
+done
+expect_exit 2 "$SM" list --type
+[ "$(head -1 "$TMP/.err")" = "error: option '--type' needs a value" ] || fail "list --type: $(cat "$TMP/.err")"
+expect_exit 2 "$SM" show -c
+[ "$(head -1 "$TMP/.err")" = "error: option '-c' needs a value" ] || fail "show -c: $(cat "$TMP/.err")"
+expect_exit 2 "$SM" list -Z
+[ "$(head -1 "$TMP/.err")" = "error: unknown option '-Z'" ] || fail "list -Z: $(cat "$TMP/.err")"
+expect_exit 2 "$SM" list --json=yes
+[ "$(head -1 "$TMP/.err")" = "error: option '--json' takes no value" ] || fail "list --json=yes: $(cat "$TMP/.err")"
+
+# the library's warnings (a sync meeting a bad file) read like the CLI's: 'warning: …',
+# without the server log's time stamp and level
+mkdir -p "$TMP/agents"
+printf -- '---\ndescription: [unclosed\n---\nbody\n' >"$TMP/agents/badfm.md"
+"$SM" add agent "$TMP/agents/badfm.md" >/dev/null 2>"$TMP/.err" || fail "add an agent with bad frontmatter: $(cat "$TMP/.err")"
+rm -rf "$SKILLMEAT_HOME/cache"
+"$SM" list >/dev/null 2>"$TMP/.err" || fail "list: $(cat "$TMP/.err")"
+grep -q "^warning: .*badfm.md:.*malformed frontmatter" "$TMP/.err" || fail "no warning: $(cat "$TMP/.err")"
+if grep -v "^warning: " "$TMP/.err"; then
+	fail "a line that is not 'warning: …'"
+fi
+ok
+SKILLMEAT_LOG_FORMAT=json "$SM" list >/dev/null 2>"$TMP/.err" || fail "list with JSON logs"
+rm -rf "$SKILLMEAT_HOME/cache"
+SKILLMEAT_LOG_FORMAT=json "$SM" list >/dev/null 2>"$TMP/.err" || fail "list with JSON logs"
+grep -q '^{"ts":.*"level":"warn".*malformed frontmatter' "$TMP/.err" ||
+	fail "SKILLMEAT_LOG_FORMAT=json is no longer honoured: $(cat "$TMP/.err")"
+ok
 done_ok

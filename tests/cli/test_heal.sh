@@ -21,7 +21,7 @@ for c in "header list" "header dump" "deep list" "deep show" "deep rebuild" "fts
 	damage "$p"
 	read_with "$2"
 	[ "$(warnings "$TMP/err")" = 1 ] || fail "$label (page $p): the damage went unnoticed: $(cat "$TMP/err")"
-	grep -q "WARN cache: '.*metadata.db' is \(corrupt\|unusable\)" "$TMP/err" ||
+	grep -q "^warning: cache: '.*metadata.db' is \(corrupt\|unusable\)" "$TMP/err" ||
 		fail "$label: the warning: $(cat "$TMP/err")"
 	"$SM" cache dump >"$TMP/out" 2>"$TMP/err" || fail "dump after the repair, $label: $(cat "$TMP/err")"
 	cmp -s "$TMP/out" "$TMP/ref.dump" || fail "$label: dump after the repair differs"

@@ -102,7 +102,7 @@ for target in deep fts-root fts-leaf; do
 	[ "$n" = "$round" ] || fail "server, $target page: $n warnings after $round damages: $(cat "$TMP/serve.err")"
 	ok
 done
-! grep -q " ERROR " "$TMP/serve.err" || fail "errors in the server's log: $(cat "$TMP/serve.err")"
+! grep -q " ERROR \|^error: " "$TMP/serve.err" || fail "errors in the server's log: $(cat "$TMP/serve.err")"
 kill $pid && wait $pid || fail "serve did not stop cleanly"
 trap 'rm -rf "$TMP"' EXIT
 "$SM" cache dump >"$TMP/out" 2>"$TMP/err" || fail "dump after the server's repairs"
@@ -146,7 +146,7 @@ $ns sh -c '
 	"$3" search word3 --json >"$4/tmpfs.search" 2>>"$4/tmpfs.err"
 ' sh "$TMP/mnt" "$SKILLMEAT_HOME" "$SM" "$TMP" ||
 	fail "reads on a full tmpfs: $(cat "$TMP/full.serve.err" "$TMP/tmpfs.err" 2>/dev/null)"
-! grep -q " ERROR " "$TMP/full.serve.err" || fail "errors of the server on a full disk: $(cat "$TMP/full.serve.err")"
+! grep -q " ERROR \|^error: " "$TMP/full.serve.err" || fail "errors of the server on a full disk: $(cat "$TMP/full.serve.err")"
 json_check "$TMP/tmpfs.out" 'len(d) == 160'
 same_json "$TMP/tmpfs.search" "$TMP/ref.search"
 grep -q "^warning: no space left" "$TMP/tmpfs.err" || fail "no warning on a full tmpfs: $(cat "$TMP/tmpfs.err")"
