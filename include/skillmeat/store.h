@@ -76,6 +76,13 @@ struct sm_artifact_row {
 	 * already changes with it).
 	 */
 	char *body;
+	/*
+	 * Set by a read of few fields (a brief page, the fingerprints): one
+	 * block holding the strings read, which point inside it. A field
+	 * pointing elsewhere is its own allocation, as usual.
+	 */
+	char *strings;
+	size_t strings_len;
 };
 
 /* Free the strings of row and zero it. NULL is accepted. */

@@ -983,14 +983,26 @@ out:
 	return r;
 }
 
+/*
+ * Before SQLite's first use: no memory statistics (sqlite3_memory_used and
+ * friends are never asked, and keeping them takes a global mutex around
+ * every allocation SQLite makes).
+ */
+static void sqlite_config_once(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int sm_db_open(const char *path, unsigned flags, struct sm_db **ret, struct strbuf *err)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct sm_db *db;
 	int oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	int rc, r;
 
 	if (!path || !*path)
 		return sm_err(err, -EINVAL, "empty database path");
+	pthread_once(&once, sqlite_config_once);
 	db = sm_calloc(1, sizeof(*db));
 	if (!db)
 		return sm_err(err, -ENOMEM, "out of memory");

@@ -19,7 +19,6 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -272,16 +271,30 @@ done:
 	return fp_format(&a, out);
 }
 
-/* "<hex> " at *p: the value, *p past the space; false when malformed */
+/* "<hex> " at *p (lowercase, 1 to 16 digits): the value, *p past the space; false when malformed */
 static bool hex_field(const char **p, uint64_t *v)
 {
-	char *end;
+	const char *s = *p;
+	uint64_t x = 0;
+	int n = 0;
 
-	errno = 0;
-	*v = strtoull(*p, &end, 16);
-	if (errno || end == *p || *end != ' ')
+	for (;; s++, n++) {
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (*s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else
+			break;
+		if (n == 16)
+			return false;
+		x = x << 4 | d;
+	}
+	if (!n || *s != ' ')
 		return false;
-	*p = end + 1;
+	*v = x;
+	*p = s + 1;
 	return true;
 }
 

@@ -56,17 +56,26 @@ const struct sm_artifact_field sm_artifact_fields[] = {
 _Static_assert(SM_ARRAY_SIZE(sm_artifact_fields) == SM_ARTIFACT_NFIELDS,
 	       "sm_artifact_fields and ART_COLS must agree");
 
+/* p freed unless it lies in the row's block of strings */
+static void release_str(const struct sm_artifact_row *row, char *p)
+{
+	if (!row->strings || (uintptr_t)p < (uintptr_t)row->strings ||
+	    (uintptr_t)p >= (uintptr_t)row->strings + row->strings_len)
+		sm_free(p);
+}
+
 void sm_artifact_row_release(struct sm_artifact_row *row)
 {
 	if (!row)
 		return;
 	for (size_t i = 0; i < SM_ARTIFACT_NFIELDS; i++) {
 		if (sm_artifact_fields[i].kind == SM_FIELD_STR)
-			sm_free(*str_field(row, i));
+			release_str(row, *str_field(row, i));
 	}
-	sm_free(row->row_hash);
-	sm_free(row->member_added_at);
-	sm_free(row->body);
+	release_str(row, row->row_hash);
+	release_str(row, row->member_added_at);
+	release_str(row, row->body);
+	sm_free(row->strings);
 	memset(row, 0, sizeof(*row));
 }
 

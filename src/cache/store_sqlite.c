@@ -194,6 +194,45 @@ int sm_sq_col_str(sqlite3_stmt *st, int col, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
+int sm_sq_cols_packed(sqlite3_stmt *st, const int *cols, char **const *dst, size_t n,
+		      struct sm_artifact_row *row)
+{
+	const unsigned char *t[SM_SQ_PACK_MAX];
+	size_t len[SM_SQ_PACK_MAX], total = 0, off = 0;
+	char *block;
+
+	if (n > SM_SQ_PACK_MAX)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		*dst[i] = NULL;
+		t[i] = NULL;
+		len[i] = 0;
+		if (sqlite3_column_type(st, cols[i]) == SQLITE_NULL)
+			continue;
+		t[i] = sqlite3_column_text(st, cols[i]);
+		if (!t[i])
+			return -ENOMEM;
+		len[i] = (size_t)sqlite3_column_bytes(st, cols[i]);
+		total += len[i] + 1;
+	}
+	if (!total)
+		return 0;
+	block = sm_malloc(total);
+	if (!block)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (!t[i])
+			continue;
+		memcpy(block + off, t[i], len[i]);
+		block[off + len[i]] = '\0';
+		*dst[i] = block + off;
+		off += len[i] + 1;
+	}
+	row->strings = block;
+	row->strings_len = total;
+	return 0;
+}
+
 /* A string field a brief row holds (sm_artifact_query.brief). */
 static bool brief_field(size_t i)
 {
@@ -221,14 +260,25 @@ static int read_row(sqlite3_stmt *st, int base, bool with_member, bool brief,
 {
 	int r = 0;
 
+	int cols[SM_SQ_PACK_MAX];
+	char **dst[SM_SQ_PACK_MAX];
+	size_t npack = 0;
+
 	memset(row, 0, sizeof(*row));
 	for (size_t i = 0; i < SM_ARTIFACT_NFIELDS && r == 0; i++) {
-		if (sm_artifact_fields[i].kind != SM_FIELD_STR)
+		if (sm_artifact_fields[i].kind != SM_FIELD_STR) {
 			*(int64_t *)((char *)row + sm_artifact_fields[i].off) =
 			    sqlite3_column_int64(st, base + (int)i);
-		else if (!brief || brief_field(i))
+		} else if (brief && brief_field(i) && npack < SM_SQ_PACK_MAX) {
+			/* a brief row's few strings in one block */
+			cols[npack] = base + (int)i;
+			dst[npack++] = str_field(row, i);
+		} else if (!brief || brief_field(i)) {
 			r = sm_sq_col_str(st, base + (int)i, str_field(row, i));
+		}
 	}
+	if (r == 0 && npack)
+		r = sm_sq_cols_packed(st, cols, dst, npack, row);
 	if (r == 0 && brief) {
 		row->stale = sqlite3_column_int(st, base + SM_ARTIFACT_NFIELDS) != 0;
 		row->synced_at = sqlite3_column_int64(st, base + SM_ARTIFACT_NFIELDS + 1);

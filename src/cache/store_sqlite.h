@@ -75,6 +75,13 @@ int sm_sq_op_end(struct sqlite_store *s, bool write, int own, int r, struct strb
 
 /* Copy a text column (NULL stays NULL); 0 or -ENOMEM. */
 int sm_sq_col_str(sqlite3_stmt *st, int col, char **ret);
+/*
+ * Columns cols[0..n) as strings (NULL for SQL NULL) into *dst[i], all in one
+ * block that row owns (row->strings): one allocation for a row's few fields.
+ */
+#define SM_SQ_PACK_MAX 8
+int sm_sq_cols_packed(sqlite3_stmt *st, const int *cols, char **const *dst, size_t n,
+		      struct sm_artifact_row *row);
 
 /* A JSON array of the n strings (to bind to json_each()). */
 int sm_sq_json_array(const char *const *v, size_t n, struct strbuf *out);

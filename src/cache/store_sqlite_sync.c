@@ -77,12 +77,15 @@ int sm_sq_list_fingerprints(struct sm_store *st, const char *collection,
 		row = &rows[n];
 		memset(row, 0, sizeof(*row));
 		n++;
-		if ((r = sm_sq_col_str(q, 0, &row->type)) < 0 ||
-		    (r = sm_sq_col_str(q, 1, &row->name)) < 0 ||
-		    (r = sm_sq_col_str(q, 2, &row->path)) < 0 ||
-		    (r = sm_sq_col_str(q, 3, &row->fingerprint)) < 0) {
-			r = sm_err(err, -ENOMEM, "out of memory");
-			goto fail;
+		{
+			static const int cols[] = { 0, 1, 2, 3 };
+			char **const dst[] = { &row->type, &row->name, &row->path,
+					       &row->fingerprint };
+
+			if ((r = sm_sq_cols_packed(q, cols, dst, 4, row)) < 0) {
+				r = sm_err(err, r, "out of memory");
+				goto fail;
+			}
 		}
 		row->stale = sqlite3_column_int(q, 4) != 0;
 		row->synced_at = sqlite3_column_int64(q, 5);

@@ -85,8 +85,12 @@ static void put_col(const char *s, int width)
 static void print_table(struct cli *cli, const struct sm_artifact_row *rows, size_t n,
 			bool show_coll)
 {
+	static char obuf[64 << 10];
 	int width = cli_term_width(), wname = 4, wtags = 20, wdesc;
 	json_t *tags;
+
+	/* the table (about 100 bytes a row) in a few writes, not one per 4 KiB */
+	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 
 	for (size_t i = 0; i < n; i++) {
 		int l = (int)strlen(rows[i].name) + (show_coll ? (int)strlen(rows[i].collection) + 1 : 0);
