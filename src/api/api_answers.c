@@ -37,10 +37,14 @@ int api_resp_token(struct sm_http_req *req, char token[API_RESP_TOKEN_MAX])
 	char rev[SM_STORE_REVISION_MAX];
 	bool stale = true;
 
-	if (cache->team_stale)
-		return 0; /* the listener is behind this request's revision */
 	if (cache->tenant && t->team_rev_ok) {
-		/* team mode: the revision the probe of this request read, no second query */
+		/*
+		 * Team mode: the revision the probe of this request read, no
+		 * second query. An answer is kept under the revision read before
+		 * its rows, so it serves whatever the listener's state: the
+		 * listener only frees a tenant's answers (its counts are what
+		 * needs it caught up: api_counts).
+		 */
 		snprintf(token, API_RESP_TOKEN_MAX, "%s", t->team_rev);
 		return 1;
 	}
