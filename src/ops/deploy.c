@@ -384,6 +384,43 @@ static int split_id(const char *id, enum sm_artifact_type *type, const char **na
 	return *type == SM_TYPE_INVALID ? -EINVAL : 0;
 }
 
+/*
+ * A bare NAME names the one type deployed under it (in the profiles asked for):
+ * *type set to it, 0; -ENOENT when none is; -EEXIST when several are, with the
+ * candidates in msg (nothing is undeployed for it, as deploy and edit refuse).
+ */
+static int bare_name_type(const struct trackings *ts, const char *name, const char *profile,
+			  enum sm_artifact_type *type, struct strbuf *msg)
+{
+	bool seen[SM_TYPE__COUNT] = { false };
+	size_t n = 0;
+
+	for (size_t k = 0; k < ts->n; k++) {
+		const struct sm_tracking *t = ts->v[k];
+
+		for (size_t j = 0; j < sm_tracking_count(t); j++) {
+			const struct sm_toml_value *rec = sm_tracking_at(t, j);
+			enum sm_artifact_type rt = sm_rec_type(rec);
+
+			if (rt == SM_TYPE_INVALID || (int)rt >= SM_TYPE__COUNT || seen[rt] ||
+			    strcmp(sm_rec_name(rec), name) ||
+			    (profile && strcmp(sm_rec_profile(rec), profile)))
+				continue;
+			seen[rt] = true;
+			*type = rt;
+			n++;
+		}
+	}
+	if (n < 2)
+		return n ? 0 : -ENOENT;
+	if (sm_strbuf_addf(msg, "ambiguous: deployed as") < 0)
+		return -ENOMEM;
+	for (int i = 0; i < SM_TYPE__COUNT; i++)
+		if (seen[i] && sm_strbuf_addf(msg, " %s:%s", sm_artifact_type_name(i), name) < 0)
+			return -ENOMEM;
+	return sm_strbuf_addf(msg, " (give TYPE:NAME)") < 0 ? -ENOMEM : -EEXIST;
+}
+
 int sm_ops_undeploy(const struct sm_ops_ctx *ctx, const struct sm_ops_undeploy_req *req,
 		    struct sm_ops_deploy_report *ret, struct strbuf *err)
 {
@@ -424,6 +461,16 @@ int sm_ops_undeploy(const struct sm_ops_ctx *ctx, const struct sm_ops_undeploy_r
 		if (split_id(req->ids[i], &type, &name) < 0) {
 			r = item_fail(&rep, req->ids[i], NULL, "invalid artifact id");
 			continue;
+		}
+		if (type == SM_TYPE_INVALID) {
+			sm_strbuf_reset(&e);
+			r = bare_name_type(&ts, name, req->profile, &type, &e);
+			if (r == -EEXIST) {
+				r = item_fail(&rep, req->ids[i], req->profile, e.buf);
+				continue;
+			}
+			if (r == -ENOENT)
+				r = 0; /* not deployed: said below */
 		}
 		for (size_t k = 0; k < ts.n && r == 0; k++) {
 			struct sm_tracking *t = ts.v[k];

@@ -311,4 +311,29 @@ assert set(s.values()) == {"synced"}, s
 PY
 ok
 
+# a bare NAME deployed as two types is ambiguous for undeploy too (deploy and edit refuse
+# it): nothing is undeployed, exit 1; TYPE:NAME undeploys just that one
+H4="$TMP/home-amb"
+P4="$TMP/proj-amb"
+mkdir -p "$TMP/amb/agents" "$TMP/amb/commands" "$P4"
+printf -- '---\ndescription: an agent\n---\nA\n' >"$TMP/amb/agents/implement.md"
+printf -- '---\ndescription: a command\n---\nC\n' >"$TMP/amb/commands/implement.md"
+"$SM" --home "$H4" add agent "$TMP/amb/agents/implement.md" >/dev/null 2>&1 || fail "add agent:implement"
+"$SM" --home "$H4" add command "$TMP/amb/commands/implement.md" >/dev/null 2>&1 || fail "add command:implement"
+"$SM" --home "$H4" deploy agent:implement command:implement --project "$P4" >/dev/null ||
+	fail "deploy both implement"
+expect_exit 1 "$SM" --home "$H4" --json undeploy implement --project "$P4"
+json_check "$TMP/.out" 'd["undeployed"] == [] and len(d["failed"]) == 1 and "ambiguous" in d["failed"][0]["error"]'
+[ -f "$P4/.claude/agents/implement.md" ] && [ -f "$P4/.claude/commands/implement.md" ] ||
+	fail "an ambiguous undeploy removed a deployment"
+"$SM" --home "$H4" --json undeploy command:implement --project "$P4" >"$TMP/ud.json" ||
+	fail "undeploy command:implement"
+json_check "$TMP/ud.json" 'd["undeployed"] == ["command:implement"] and d["failed"] == []'
+[ -f "$P4/.claude/agents/implement.md" ] && [ ! -e "$P4/.claude/commands/implement.md" ] ||
+	fail "undeploy command:implement: $(find "$P4/.claude" -type f)"
+"$SM" --home "$H4" --json undeploy implement --project "$P4" >"$TMP/ud.json" ||
+	fail "undeploy implement once it is one type"
+json_check "$TMP/ud.json" 'd["undeployed"] == ["agent:implement"]'
+ok
+
 done_ok
