@@ -187,6 +187,12 @@ int api_422(struct sm_http_req *req, const char *field, const char *type, const 
 int api_fail(struct sm_http_req *req, int r, const char *msg);
 /* Set the list ETag (the DB revision); true when 304 was answered. */
 bool api_revision_etag(struct sm_http_req *req, struct sm_cache *cache, const char *extra);
+/*
+ * After a 200 answer is written: its ETag is a hash of its body (for answers
+ * read from files or clocks, which the DB revision does not follow); true
+ * when If-None-Match matched and the answer became 304.
+ */
+bool api_body_etag(struct sm_http_req *req);
 
 /* Is id the default user collection? */
 bool api_is_default(const char *id);

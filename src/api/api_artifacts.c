@@ -243,6 +243,9 @@ int api_register_artifacts(struct sm_app *app, struct sm_router *router, struct 
 	int r;
 
 	r = sm_router_add(router, "GET", API_PREFIX "/artifacts", art_list, app, 0, err);
+	/* every /artifacts/{id}… route takes "collection/type:name" unencoded too */
+	if (r >= 0)
+		r = sm_router_qualified(router, API_PREFIX "/artifacts/{id}", err);
 	if (r >= 0)
 		r = sm_router_add(router, "GET", API_PREFIX "/artifacts/{id}", art_get, app, 0,
 				  err);

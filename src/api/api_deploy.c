@@ -492,9 +492,11 @@ static void ldone(struct sm_http_req *req, void *arg)
 					     sm_dep_state_name(s->state), "collection",
 					     s->collection, "error", s->error));
 		}
-		(void)sm_http_json(req, 200,
-				   json_pack("{s:s, s:o}", "project_path", j->project,
-					     "deployments", a));
+		/* the answer hashes the project's files: its ETag is its own hash */
+		if (sm_http_json(req, 200,
+				 json_pack("{s:s, s:o}", "project_path", j->project, "deployments",
+					   a)) >= 0)
+			(void)api_body_etag(req);
 	}
 out:
 	sm_free(j->project);
@@ -511,10 +513,11 @@ static int list_deployments(struct sm_http_req *req, void *data)
 	char *project = NULL;
 	int r;
 
-	if (!p || !*p)
-		return api_422(req, "project_path", "missing", "Field required") == API_ANSWERED
-			       ? SM_HTTP_DONE
-			       : SM_HTTP_DONE;
+	if (!p || !*p) {
+		/* a query parameter: 400 {"detail"} (422 is for bodies) */
+		(void)sm_http_error(req, 400, "Missing query parameter 'project_path'");
+		return SM_HTTP_DONE;
+	}
 	if (p[0] != '/' || sm_ops_project_path(p, &project, &e) < 0) {
 		sm_strbuf_release(&e);
 		(void)sm_http_error(req, 400, "Project path does not exist or is not a folder: %s",

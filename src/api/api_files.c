@@ -200,6 +200,8 @@ static int files_tree(struct sm_http_req *req, void *data)
 	json_object_set_new(o, "truncated", json_boolean(n < list.len && n >= LIST_MAX));
 	r = sm_http_json(req, 200, o);
 	o = NULL;
+	if (r >= 0)
+		(void)api_body_etag(req); /* what the files hold now */
 out:
 	json_decref(o);
 	sm_fs_list_release(&list);
@@ -454,6 +456,8 @@ static int file_get(struct sm_http_req *req, void *data)
 	}
 	r = sm_http_json(req, 200, o);
 	o = NULL;
+	if (r >= 0)
+		(void)api_body_etag(req); /* what the files hold now */
 out:
 	json_decref(o);
 	sm_artifact_row_release(&row);

@@ -16,6 +16,7 @@
 #include "skillmeat/log.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/ops.h"
+#include "skillmeat/sha256.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/user_collections.h"
@@ -171,6 +172,17 @@ bool api_revision_etag(struct sm_http_req *req, struct sm_cache *cache, const ch
 		done = sm_http_etag(req, tag.buf);
 	sm_strbuf_release(&tag);
 	return done;
+}
+
+bool api_body_etag(struct sm_http_req *req)
+{
+	char hex[SM_SHA256_HEX_LEN + 1];
+
+	if (req->res.status != 200 ||
+	    sm_sha256_hex(req->res.body.buf, req->res.body.len, hex) < 0)
+		return false;
+	hex[32] = '\0'; /* 128 bits tell two answers apart */
+	return sm_http_etag(req, hex);
 }
 
 bool api_is_default(const char *id)

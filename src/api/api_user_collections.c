@@ -915,7 +915,10 @@ static int uc_cache_stats(struct sm_http_req *req, void *data)
 		      (json_int_t)cc.misses, "hit_rate", round(hit_rate * 10000) / 10000);
 	if (!o)
 		return api_fail(req, -ENOMEM, NULL);
-	return sm_http_json(req, 200, o);
+	r = sm_http_json(req, 200, o);
+	if (r >= 0)
+		(void)api_body_etag(req); /* ages and hit counts move without a commit */
+	return r;
 }
 
 static const struct {
@@ -939,10 +942,14 @@ static const struct {
 
 int api_register_user_collections(struct sm_app *app, struct sm_router *router, struct strbuf *err)
 {
-	for (size_t i = 0; i < SM_ARRAY_SIZE(routes); i++) {
-		int r = sm_router_add(router, routes[i].method, routes[i].pattern, routes[i].fn,
-				      app, routes[i].flags, err);
+	int r = sm_router_qualified(
+	    router, API_PREFIX "/user-collections/{id}/artifacts/{artifact_id}", err);
 
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < SM_ARRAY_SIZE(routes); i++) {
+		r = sm_router_add(router, routes[i].method, routes[i].pattern, routes[i].fn,
+				      app, routes[i].flags, err);
 		if (r < 0)
 			return r;
 	}

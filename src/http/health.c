@@ -38,7 +38,9 @@ int sm_health_register(struct sm_router *router, struct sm_health *health,
 	r = sm_router_add(router, "GET", "/health", health_get, health, flags, err);
 	if (r >= 0)
 		r = sm_router_add(router, "GET", "/api/v1/health", health_get, health, flags, err);
+	/* /health stays open to a load balancer's liveness probe; /metrics needs the token */
 	if (r >= 0 && metrics)
-		r = sm_router_add(router, "GET", "/metrics", metrics_get, metrics, flags, err);
+		r = sm_router_add(router, "GET", "/metrics", metrics_get, metrics,
+				  SM_ROUTE_NO_RATE_LIMIT, err);
 	return r;
 }

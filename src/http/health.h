@@ -10,7 +10,8 @@
 /*
  * The infrastructure routes: GET /health and /api/v1/health →
  * {"status":"ok","version":...,"uptime_seconds":...}, and GET /metrics (the
- * Prometheus text). All public and exempt from rate limiting.
+ * Prometheus text). All exempt from rate limiting; /health is public (a load
+ * balancer's liveness probe), /metrics needs the token like the API.
  */
 
 struct sm_health {

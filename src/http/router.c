@@ -32,6 +32,7 @@ struct node {
 	struct node **lits;
 	size_t n_lits;
 	struct node *param;
+	bool qualified; /* a parameter node that also matches "collection/type:name" */
 	struct entry **entries;
 	size_t n_entries;
 };
@@ -128,7 +129,7 @@ static int add_entry(struct node *n, struct entry *e, struct strbuf *err)
 	return 0;
 }
 
-/* Walk (creating) the node for pattern, collecting parameter names into e. */
+/* Walk (creating) the node for e->pattern, collecting parameter names into e. */
 static int build_path(struct sm_router *router, struct entry *e, struct node **ret,
 		      struct strbuf *err)
 {
@@ -215,12 +216,31 @@ int sm_router_add(struct sm_router *router, const char *method, const char *patt
 	return 0;
 }
 
+int sm_router_qualified(struct sm_router *router, const char *pattern, struct strbuf *err)
+{
+	struct entry e = {.pattern = (char *)pattern};
+	struct node *n;
+	size_t len = pattern ? strlen(pattern) : 0;
+	int r;
+
+	if (len < 3 || pattern[0] != '/' || pattern[len - 1] != '}')
+		return sm_err(err, -EINVAL, "bad qualified parameter '%s'", pattern ? pattern : "");
+	r = build_path(router, &e, &n, err);
+	for (size_t i = 0; i < e.n_names; i++)
+		sm_free(e.names[i]);
+	if (r < 0)
+		return r;
+	n->qualified = true;
+	return 0;
+}
+
 struct walk {
 	const char *method;
 	char *segs[MAX_SEGMENTS];
 	size_t n_segs;
 	char *vals[SM_HTTP_MAX_PARAMS];
 	size_t n_vals;
+	char *join; /* room for joined values: at most the path's length in all */
 	struct entry *found;
 	bool path_exists;
 	char *allow;
@@ -253,6 +273,15 @@ static void allow_add(struct walk *w, const char *method)
 	w->allow_len += ml;
 }
 
+/*
+ * "collection" then "type:name": a collection name holds neither ':' nor '/',
+ * an artifact id always holds ':'.
+ */
+static bool joinable(const char *coll, const char *id)
+{
+	return coll[0] && !strpbrk(coll, ":/") && strchr(id, ':') && !strchr(id, '/');
+}
+
 static bool walk(const struct node *n, size_t i, struct walk *w)
 {
 	if (i == w->n_segs) {
@@ -277,6 +306,21 @@ static bool walk(const struct node *n, size_t i, struct walk *w)
 			break;
 		}
 	}
+	if (n->param && n->param->qualified && w->n_vals < SM_HTTP_MAX_PARAMS &&
+	    i + 1 < w->n_segs && joinable(w->segs[i], w->segs[i + 1])) {
+		size_t l0 = strlen(w->segs[i]), l1 = strlen(w->segs[i + 1]);
+		char *v = w->join;
+
+		memcpy(v, w->segs[i], l0);
+		v[l0] = '/';
+		memcpy(v + l0 + 1, w->segs[i + 1], l1 + 1);
+		w->join += l0 + l1 + 2;
+		w->vals[w->n_vals++] = v;
+		if (walk(n->param, i + 2, w))
+			return true;
+		w->n_vals--;
+		w->join = v;
+	}
 	if (n->param && w->segs[i][0] && w->n_vals < SM_HTTP_MAX_PARAMS) {
 		w->vals[w->n_vals++] = w->segs[i];
 		if (walk(n->param, i + 1, w))
@@ -299,7 +343,8 @@ int sm_router_match(const struct sm_router *router, const char *method, const ch
 	if (path_len == 0 || path[0] != '/')
 		return -ENOENT;
 	buf = sm_http_alloc(req, path_len + 1);
-	if (!buf)
+	w.join = sm_http_alloc(req, path_len + 1);
+	if (!buf || !w.join)
 		return -ENOMEM;
 	/* split and decode each segment: "/a/b" -> "a", "b"; "/" -> none */
 	i = 1;

@@ -22,7 +22,7 @@
 typedef int (*sm_http_handler_fn)(struct sm_http_req *req, void *data);
 
 enum sm_route_flags {
-	SM_ROUTE_PUBLIC = 1 << 0,	 /* no token needed (health, metrics, web page) */
+	SM_ROUTE_PUBLIC = 1 << 0,	 /* no token needed (health, web page) */
 	SM_ROUTE_NO_RATE_LIMIT = 1 << 1, /* exempt from rate limiting */
 	SM_ROUTE_REFRESH = 1 << 2,	 /* token bucket instead of the burst rule */
 };
@@ -48,6 +48,15 @@ void sm_router_free(struct sm_router *router);
  */
 int sm_router_add(struct sm_router *router, const char *method, const char *pattern,
 		  sm_http_handler_fn fn, void *data, unsigned flags, struct strbuf *err);
+
+/*
+ * Let the parameter that ends pattern ("/api/v1/artifacts/{id}") match, in
+ * every route through it, two segments "collection/type:name" too (a first
+ * segment without ':' or '/', a second with ':'), tried before the one
+ * segment: the unencoded form of a qualified artifact id. -EINVAL for a
+ * pattern not ending in a parameter, -ENOMEM.
+ */
+int sm_router_qualified(struct sm_router *router, const char *pattern, struct strbuf *err);
 
 /*
  * Match method and path (raw, without the query). On success *ret is the

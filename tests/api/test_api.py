@@ -132,6 +132,10 @@ def test_refusals(src):
     check(st == 401, "wrong X-API-Key -> 401")
     st, _, j = s.get("/health")
     check(st == 200, "/health needs no token")
+    st, _, data = s.request("GET", "/metrics")
+    check(st == 401, f"/metrics needs the token like the API ({st})")
+    st, _, data = s.request("GET", "/metrics", headers={"Authorization": "Bearer s3cret"})
+    check(st == 200 and b"skillmeat_" in data, "/metrics with the token -> 200")
     rc, out, _ = s.stop()
     check(rc == 0 and out == "", "token server stopped")
 
@@ -652,6 +656,116 @@ def test_no_stale_304(s, home, src, a):
     check(set(codes.values()) == {304}, f"unchanged -> 304 everywhere {codes}")
 
 
+def etag_holds(s, path, what):
+    """path answers 200 with an ETag and 304 to If-None-Match with it."""
+    st, h, data = s.request("GET", path)
+    check(st == 200 and h["ETag"], f"{what}: 200 with an ETag ({st}, {h['ETag']})")
+    tag = h["ETag"] or '"none"'
+    st2, _, data2 = s.request("GET", path, headers={"If-None-Match": tag})
+    check(st2 == 304 and data2 == b"", f"{what}: If-None-Match -> 304 ({st2})")
+    return tag
+
+
+def etag_moved(s, path, tag, what):
+    """After a change, the old ETag gets the new answer (200), not 304."""
+    st, h, data = s.request("GET", path, headers={"If-None-Match": tag})
+    check(st == 200 and h["ETag"] and h["ETag"] != tag, f"{what}: the old ETag -> 200 ({st})")
+    return json.loads(data)
+
+
+def test_spec_paths(s, home, src):
+    """spec/API.md Conventions: 400 for query parameters, ETag on every GET,
+    <collection>/<type>:<name> ids unencoded in paths."""
+    cli(home, "collection", "create", "alt")
+    cli(home, "add", "--collection", "alt", "skill", f"{src}/dup")
+    # a missing query parameter is 400 {"detail": str}, not 422 with loc "body"
+    for q in ("/deployments", "/deployments?project_path="):
+        st, _, j = s.get(q)
+        check(st == 400 and detail_is_str(j), f"GET {q} -> 400 detail ({st} {j})")
+    # qualified ids unencoded: every /artifacts/{id}... route
+    for coll in ("default", "alt"):
+        st, _, j = s.get(f"/artifacts/{coll}/skill:dup")
+        st2, _, j2 = s.get(f"/artifacts/{coll}%2Fskill:dup")
+        check(st == 200 and j["id"] == f"{coll}/skill:dup" and j == j2,
+              f"GET /artifacts/{coll}/skill:dup = the %2F form ({st})")
+        st, _, j = s.get(f"/artifacts/{coll}/skill:dup/files")
+        check(st == 200 and j["artifact_id"] == f"{coll}/skill:dup"
+              and j["collection_name"] == coll, f"/artifacts/{coll}/skill:dup/files ({st})")
+    dup = os.path.join(home, "collections/alt/skills/dup")
+    write(os.path.join(dup, "notes/a:b.md"), "colon\n")
+    st, _, j = s.get("/artifacts/alt/skill:dup/files/notes/a:b.md")
+    check(st == 200 and j["content"] == "colon\n", f"a file path with ':' under a qualified id ({st})")
+    write(os.path.join(home, "collections/default/skills/pdf/x:y.md"), "xy\n")
+    st, _, j = s.get("/artifacts/skill:pdf/files/x:y.md")
+    check(st == 200 and j["content"] == "xy\n", f"a file path with ':' ({st})")
+    st, _, j = s.json("PUT", "/artifacts/alt/skill:dup", {"tags": ["worktag"]})
+    check(st == 200 and j["id"] == "alt/skill:dup" and j["tags"] == ["worktag"],
+          f"PUT /artifacts/alt/skill:dup ({st} {j})")
+    st, _, j = s.get("/artifacts/default/skill:dup")
+    check(j["tags"] == [], "the other collection's dup is untouched")
+    st, _, j = s.json("PUT", "/artifacts/alt/skill:dup/metadata", {"description": "Work copy"})
+    check(st == 200, f"PUT /artifacts/alt/skill:dup/metadata ({st} {j})")
+    st, _, j = s.get("/artifacts/alt%2Fskill:dup")
+    check(j["metadata"]["description"] == "Work copy", "the metadata edit reached alt's dup")
+    st, _, j = s.get("/artifacts/default/skill:dup/archive")
+    check(st == 404 and "team server" in j["detail"], f"/archive routed ({j})")
+    # deployments: ETag over what the answer depends on, the project's files included
+    proj = os.path.join(TMP, "proj-spec")
+    os.makedirs(proj)
+    st, _, j = s.json("POST", "/artifacts/alt/skill:dup/deploy", {"project_path": proj})
+    check(st == 200, f"POST /artifacts/alt/skill:dup/deploy ({st} {j})")
+    dpath = "/deployments?project_path=" + urllib.parse.quote(proj)
+    st, _, j = s.get(dpath)
+    check(st == 200 and [(d["artifact_id"], d["collection"], d["status"]) for d in j["deployments"]]
+          == [("skill:dup", "alt", "synced")], f"deployed from alt ({j})")
+    tag = etag_holds(s, dpath, "GET /deployments")
+    deployed = [os.path.join(r, f) for r, _, fs in os.walk(proj) for f in fs if f == "SKILL.md"]
+    with open(deployed[0], "a") as f:
+        f.write("local edit\n")
+    j = etag_moved(s, dpath, tag, "GET /deployments after a local edit")
+    check(j["deployments"][0]["status"] == "modified", "and says modified")
+    st, _, j = s.json("POST", "/artifacts/alt/skill:dup/sync",
+                      {"project_path": proj, "strategy": "theirs"})
+    check(st == 200, f"POST /artifacts/alt/skill:dup/sync ({st} {j})")
+    st, _, j = s.json("POST", "/artifacts/alt/skill:dup/undeploy", {"project_path": proj})
+    check(st == 200, f"POST /artifacts/alt/skill:dup/undeploy ({st} {j})")
+    # files: ETags follow the files, not only the DB
+    fpath = "/artifacts/skill:pdf/files/SKILL.md"
+    tag = etag_holds(s, fpath, "GET a file")
+    with open(os.path.join(home, "collections/default/skills/pdf/SKILL.md"), "a") as f:
+        f.write("more\n")
+    j = etag_moved(s, fpath, tag, "GET a file after an edit")
+    check(j["content"].endswith("more\n"), "with the new text")
+    tpath = "/artifacts/skill:pdf/files"
+    tag = etag_holds(s, tpath, "GET the files")
+    write(os.path.join(home, "collections/default/skills/pdf/new.md"), "n\n")
+    j = etag_moved(s, tpath, tag, "GET the files after a new file")
+    check("new.md" in json.dumps(j), "with the new file")
+    # cache-stats: its ages move with the clock; the ETag is the answer's own
+    st, h, data = s.request("GET", "/user-collections/cache-stats")
+    check(st == 200 and h["ETag"], "cache-stats has an ETag")
+    st, h2, data2 = s.request("GET", "/user-collections/cache-stats",
+                              headers={"If-None-Match": h["ETag"] or '"none"'})
+    check((st == 304 and data2 == b"") or (st == 200 and h2["ETag"] != h["ETag"] and data2 != data),
+          f"cache-stats: 304 only for the same answer ({st})")
+    empty = os.path.join(TMP, "empty-spec")
+    cli(empty, "init")
+    e = Server(empty)
+    etag_holds(e, "/user-collections/cache-stats", "cache-stats of an unchanged home")
+    e.stop()
+    # membership by an unencoded qualified id, then DELETE
+    st, _, uc = s.json("POST", "/user-collections", {"name": "Spec paths"})
+    st, _, j = s.json("POST", f"/user-collections/{uc['id']}/artifacts",
+                      {"artifact_ids": ["alt/skill:dup"]})
+    check(st == 201 and j["added_count"] == 1, f"alt/skill:dup added ({j})")
+    st, _, _ = s.request("DELETE", f"/user-collections/{uc['id']}/artifacts/alt/skill:dup")
+    st2, _, j = s.get(f"/user-collections/{uc['id']}/artifacts")
+    check(st == 204 and j["items"] == [], f"DELETE .../artifacts/alt/skill:dup ({st} {j})")
+    st, _, _ = s.request("DELETE", "/artifacts/alt/skill:dup")
+    check(st == 204 and s.get("/artifacts/alt/skill:dup")[0] == 404
+          and s.get("/artifacts/skill:dup")[0] == 200, f"DELETE /artifacts/alt/skill:dup ({st})")
+
+
 def test_rate_limit(src):
     home = os.path.join(TMP, "rl")
     cli(home, "add", "skill", f"{src}/pdf")
@@ -822,6 +936,7 @@ def main():
     test_freshness(s, home, src, a)
     test_read_repair(s, home, a)
     test_no_stale_304(s, home, src, a)
+    test_spec_paths(s, home, src)
     rc, out, err = s.stop()
     check(rc == 0, f"SIGTERM -> exit 0 ({err[-500:]})")
     check(out == "", "nothing on stdout but the URL line")
