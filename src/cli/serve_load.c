@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stddef.h>
 
+#include "skillmeat/lsan.h"
 #include "skillmeat/module.h"
 #include "skillmeat/serve.h"
 #include "skillmeat/serve_module.h"
@@ -14,27 +15,12 @@
 
 static const struct sm_serve_ops *ops;
 
-#if defined(__SANITIZE_ADDRESS__)
 /*
- * LeakSanitizer reads its default suppressions through a weak symbol bound
- * when the program starts, so the one src/http/http.c defines for libh2o's
- * per-thread recycle caches (see there) is never seen once the server lives
- * in a module loaded later by dlopen: the program defines it for the module.
- * A loop thread that exits holding a recycled chunk made api-concurrency fail
- * under ASan now and then.
+ * The server lives in a module loaded by dlopen, after LSan has bound its weak
+ * default symbols: the program defines them for it (skillmeat/lsan.h). Without
+ * them api-concurrency failed under ASan now and then.
  */
-const char *__lsan_default_suppressions(void);
-__attribute__((used)) const char *__lsan_default_suppressions(void)
-{
-	return "leak:h2o_mem_alloc_recycle\n";
-}
-
-const char *__lsan_default_options(void);
-__attribute__((used)) const char *__lsan_default_options(void)
-{
-	return "print_suppressions=0";
-}
-#endif
+SM_LSAN_DEFAULTS
 
 int sm_serve_new(struct sm_home *home, const struct sm_serve_options *opts,
 		 struct sm_serve **ret, struct strbuf *err)

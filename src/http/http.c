@@ -35,6 +35,7 @@
 
 #include "skillmeat/error.h"
 #include "skillmeat/log.h"
+#include "skillmeat/lsan.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/timeutil.h"
 #include "http/dispatch.h"
@@ -48,28 +49,8 @@ static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
 
 #define ACCEPT_BATCH 16
 
-#if defined(__SANITIZE_ADDRESS__)
-/*
- * LeakSanitizer: libh2o 2.2.5 keeps per-thread recycle caches of memory-pool
- * chunks and socket buffers in thread-local variables (memory.c's static
- * mempool_allocator, socket.c's h2o_socket_buffer_prototype) and has no call
- * to empty them, so they become unreachable when a loop thread exits. Bounded
- * (a few chunks per thread) and not ours. Any program linking the server gets
- * this default suppression in ASan builds.
- */
-const char *__lsan_default_suppressions(void);
-__attribute__((used)) const char *__lsan_default_suppressions(void)
-{
-	return "leak:h2o_mem_alloc_recycle\n";
-}
-
-/* ... and without a "Suppressions used" report on stderr (LSAN_OPTIONS overrides). */
-const char *__lsan_default_options(void);
-__attribute__((used)) const char *__lsan_default_options(void)
-{
-	return "print_suppressions=0";
-}
-#endif
+/* test programs that link the server directly get them from here */
+SM_LSAN_DEFAULTS
 
 struct loop_thread;
 
