@@ -94,6 +94,11 @@ enum sm_upsert_result {
 	SM_UPSERT_UNCHANGED = 0, /* content and fingerprint equal: only synced_at/stale set */
 	SM_UPSERT_CREATED = 1,
 	SM_UPSERT_UPDATED = 2,
+	/*
+	 * content equal, the fingerprint alone written (a file's times, a folder's
+	 * walk record once no longer racy): the revision stays; counted unchanged
+	 */
+	SM_UPSERT_FINGERPRINT = 3,
 };
 
 struct sm_upsert_stats {

@@ -474,7 +474,8 @@ static int bind_row(sqlite3_stmt *st, const struct sm_artifact_row *row, const c
 struct existing {
 	bool found;
 	int64_t id;
-	bool same; /* row_hash and fingerprint equal */
+	bool same;	      /* row_hash and fingerprint equal */
+	bool same_content; /* row_hash equal */
 };
 
 static int lookup(struct sqlite_store *s, const char *sql, const struct sm_artifact_row *row,
@@ -497,7 +498,8 @@ static int lookup(struct sqlite_store *s, const char *sql, const struct sm_artif
 		const char *fp = (const char *)sqlite3_column_text(st, 2);
 
 		ex->id = sqlite3_column_int64(st, 0);
-		ex->same = h && !strcmp(h, hash) &&
+		ex->same_content = h && !strcmp(h, hash);
+		ex->same = ex->same_content &&
 			   ((!fp && !row->fingerprint) ||
 			    (fp && row->fingerprint && !strcmp(fp, row->fingerprint)));
 	}
@@ -538,7 +540,8 @@ static int upsert_one(struct sqlite_store *s, const struct sm_artifact_row *row,
 		*res = SM_UPSERT_UNCHANGED;
 	} else {
 		sql = sql_update;
-		*res = SM_UPSERT_UPDATED;
+		/* the fingerprint alone: written, but no content changed (not refreshed) */
+		*res = ex.same_content && !evicted ? SM_UPSERT_FINGERPRINT : SM_UPSERT_UPDATED;
 	}
 	r = sm_sq_prepare(s, sql, &st, err);
 	if (r < 0)

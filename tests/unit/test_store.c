@@ -193,7 +193,7 @@ static void test_upsert_results_and_revision(void **state)
 	/* fingerprint only: row rewritten, but the content revision, ETag and indexes stay */
 	set_str(&rows[0].fingerprint, "200:10:7");
 	before = sqlite3_total_changes(sm_db_handle(f->db));
-	upsert1(f, &rows[0], SM_UPSERT_UPDATED);
+	upsert1(f, &rows[0], SM_UPSERT_FINGERPRINT);
 	assert_int_equal(sqlite3_total_changes(sm_db_handle(f->db)) - before, 1);
 	OK(sm_store_get_artifact(f->st, rows[0].uuid, &got, &f->err));
 	assert_int_equal(got.revision, 2);
@@ -201,6 +201,11 @@ static void test_upsert_results_and_revision(void **state)
 	assert_string_equal(got.fingerprint, "200:10:7");
 	sm_artifact_row_release(&got);
 	upsert1(f, &rows[0], SM_UPSERT_UNCHANGED);
+	/* counted unchanged: a refresh reports no row refreshed for it (test_refresher) */
+	set_str(&rows[0].fingerprint, "300:10:7");
+	OK(sm_store_upsert_artifacts(f->st, &rows[0], 1, NULL, &stats, &f->err));
+	assert_int_equal(stats.created + stats.updated, 0);
+	assert_int_equal(stats.unchanged, 1);
 
 	/* NULL vs value is a change */
 	set_str(&rows[1].title, "");
@@ -1210,7 +1215,7 @@ static void test_revision(void **state)
 	r.synced_at = 99999;
 	upsert1(f, &r, SM_UPSERT_UNCHANGED);
 	set_str(&r.fingerprint, "new");
-	upsert1(f, &r, SM_UPSERT_UPDATED);
+	upsert1(f, &r, SM_UPSERT_FINGERPRINT);
 	assert_int_equal(sm_store_mark_stale(f->st, r.uuid, &f->err), 1);
 	OK(sm_store_revision(f->st, r2, &f->err));
 	assert_string_equal(r1, r2);
