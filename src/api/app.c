@@ -50,11 +50,19 @@ int sm_app_new(struct sm_home *home, struct sm_app **ret, struct strbuf *err)
 	return 0;
 }
 
+void sm_app_stop_listener(struct sm_app *app)
+{
+	if (!app)
+		return;
+	sm_pg_listen_stop(app->listener);
+	app->listener = NULL;
+}
+
 void sm_app_free(struct sm_app *app)
 {
 	if (!app)
 		return;
-	sm_pg_listen_stop(app->listener); /* first: its hooks use the caches */
+	sm_app_stop_listener(app); /* first: its hooks use the caches */
 	sm_count_cache_free(app->counts);
 	sm_cache_close(app->heal);
 	pthread_mutex_destroy(&app->write_lock);

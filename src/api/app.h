@@ -28,6 +28,11 @@ struct sm_app;
  * cache.stale-ttl-seconds (1800). -ENOMEM.
  */
 int sm_app_new(struct sm_home *home, struct sm_app **ret, struct strbuf *err);
+/*
+ * Stop the team listener (NULL-safe, once): its hook drops answers and counts in
+ * the server's metrics and loop threads, so it stops before the HTTP server is freed.
+ */
+void sm_app_stop_listener(struct sm_app *app);
 void sm_app_free(struct sm_app *app);
 
 /*

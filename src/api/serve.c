@@ -327,6 +327,8 @@ void sm_serve_free(struct sm_serve *s)
 		return;
 	if (s->wrote)
 		sm_ops_server_release(s->home);
+	/* the listener thread's hook reaches the server's metrics and threads */
+	sm_app_stop_listener(s->app);
 	sm_http_server_free(s->srv);
 	sm_app_free(s->app);
 	sm_server_config_release(&s->cfg);

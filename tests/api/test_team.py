@@ -145,6 +145,8 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             fail("server did not stop in time")
+        if rc != 0:
+            fail(f"server stopped (exit {rc}): {self.proc.stderr.read()[-4000:]}")
         check(rc == 0, f"server stopped (exit {rc})")
 
 
