@@ -49,6 +49,7 @@ struct sm_app {
 	 * the single tenant "default").
 	 */
 	char *team_url;
+	bool api_token; /* SKILLMEAT_API_TOKEN is set (the dispatcher checks it) */
 	/*
 	 * The connection a worker repairs a corrupt index through (loop threads
 	 * hand the repair over: app.c), used under the writer lock; NULL in

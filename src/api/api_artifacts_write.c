@@ -399,6 +399,20 @@ static int art_create(struct sm_http_req *req, void *data)
 		r = api_422(req, "name", "value_error", err.buf);
 		goto out;
 	}
+	/* local: an absolute path (no source_type: anything starting with '/') */
+	j->github =
+	    stype ? !strcmp(stype, "github") : source[0] != '/' && sm_source_is_github(source);
+	if (app->team_url) {
+		/* API.md "Team mode": the server's disk is not the user's */
+		if (!j->github)
+			(void)sm_http_error(req, 403,
+					    "a local source is not available in team mode: the "
+					    "server's disk is not the user's (upload it: team push)");
+		else
+			(void)sm_http_error(req, 501, "not available in team mode yet");
+		r = API_ANSWERED;
+		goto out;
+	}
 	if ((v = json_object_get(body, "tags")) && !json_is_null(v) &&
 	    (r = add_tags(req, j, v, "tags")) < 0)
 		goto out;
@@ -419,9 +433,6 @@ static int art_create(struct sm_http_req *req, void *data)
 			goto out;
 		}
 	}
-	/* local: an absolute path (no source_type: anything starting with '/') */
-	j->github =
-	    stype ? !strcmp(stype, "github") : source[0] != '/' && sm_source_is_github(source);
 	if (j->github) {
 		sm_strbuf_reset(&err);
 		if (!sm_source_is_github(source) || sm_github_spec_parse(source, &spec, &err) < 0) {

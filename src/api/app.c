@@ -365,11 +365,30 @@ static bool has_suffix(const char *s, const char *sfx)
 	return n >= k && !memcmp(s + n - k, sfx, k);
 }
 
+/* The tenant of the team.tokens token req carries, else NULL. */
+static const char *team_tenant(struct sm_app *app, struct sm_http_req *req)
+{
+	const char *tenant = NULL;
+
+	for (size_t i = 0; i < app->ntokens; i++)
+		if (sm_auth_check(req, app->tokens[i].token) && !tenant)
+			tenant = app->tokens[i].tenant;
+	return tenant;
+}
+
+static int team_unauthorized(struct sm_http_req *req)
+{
+	(void)sm_http_error(req, 401, "Not authenticated");
+	(void)sm_http_set_header(req, "WWW-Authenticate", "Bearer");
+	return -EACCES;
+}
+
 /*
  * Team mode, before every request: the tenant of its token (401 without a
  * known one when team.tokens is set), and the refusals of API.md "Team
- * mode": deployments are 403 (the server's disk is not the user's); the
- * writes and file reads not built yet are 501.
+ * mode": deployments are 403 (the server's disk is not the user's), as is
+ * POST /artifacts with a local source (art_create); the writes and file
+ * reads not built yet are 501.
  */
 static int team_before(struct sm_app *app, struct sm_http_req *req, struct sm_app_thread *t)
 {
@@ -378,20 +397,18 @@ static int team_before(struct sm_app *app, struct sm_http_req *req, struct sm_ap
 	struct strbuf err = STRBUF_INIT;
 	int r;
 
+	/*
+	 * /metrics is nobody's tenant but not public: without
+	 * SKILLMEAT_API_TOKEN (which the dispatcher checks) any token of
+	 * team.tokens opens it.
+	 */
+	if (!strcmp(ep, "/metrics") && app->ntokens && !app->api_token)
+		return team_tenant(app, req) ? 0 : team_unauthorized(req);
 	if (strncmp(ep, API_PREFIX "/", strlen(API_PREFIX "/")) != 0 ||
 	    !strcmp(ep, API_PREFIX "/health"))
-		return 0; /* the page, /health, /metrics: nothing of a tenant */
-	if (app->ntokens) {
-		tenant = NULL;
-		for (size_t i = 0; i < app->ntokens; i++)
-			if (sm_auth_check(req, app->tokens[i].token) && !tenant)
-				tenant = app->tokens[i].tenant;
-		if (!tenant) {
-			(void)sm_http_error(req, 401, "Not authenticated");
-			(void)sm_http_set_header(req, "WWW-Authenticate", "Bearer");
-			return -EACCES;
-		}
-	}
+		return 0; /* the page, /health: nothing of a tenant */
+	if (app->ntokens && !(tenant = team_tenant(app, req)))
+		return team_unauthorized(req);
 	r = sm_store_pg_set_tenant(t->cache->store, tenant, &err);
 	sm_strbuf_release(&err);
 	if (r < 0)
@@ -405,7 +422,8 @@ static int team_before(struct sm_app *app, struct sm_http_req *req, struct sm_ap
 		return -EACCES;
 	}
 	if (!strcmp(ep, API_PREFIX "/team/artifacts") ||
-	    (!strcmp(ep, API_PREFIX "/artifacts/{id}/metadata") && !strcmp(req->method, "PUT")))
+	    (!strcmp(ep, API_PREFIX "/artifacts/{id}/metadata") && !strcmp(req->method, "PUT")) ||
+	    (!strcmp(ep, API_PREFIX "/artifacts") && !strcmp(req->method, "POST")))
 		return 0;
 	if (!strncmp(ep, API_PREFIX "/artifacts/{id}/files", strlen(API_PREFIX "/artifacts/{id}/files")) ||
 	    (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)) {

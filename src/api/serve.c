@@ -173,8 +173,10 @@ int sm_serve_start(struct sm_serve *s, struct strbuf *err)
 	struct sm_ops_ctx ctx;
 	int r;
 
-	if ((r = sm_app_new(s->home, &s->app, err)) < 0 ||
-	    (s->store && (r = sm_app_set_team(s->app, s->store, err)) < 0) ||
+	if ((r = sm_app_new(s->home, &s->app, err)) < 0)
+		return r;
+	s->app->api_token = s->cfg.token != NULL;
+	if ((s->store && (r = sm_app_set_team(s->app, s->store, err)) < 0) ||
 	    (r = sm_http_server_new(&s->cfg, &s->srv, err)) < 0 ||
 	    (r = sm_app_attach(s->app, s->srv, err)) < 0 ||
 	    (r = sm_web_register(sm_http_server_router(s->srv), err)) < 0)

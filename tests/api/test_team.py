@@ -326,6 +326,12 @@ def test_tenants(url, s):
     check(names(page) == ["skill:secret"], "acme's search finds acme's row")
     st, data, _ = t.request("GET", "/health")
     check(st == 200, "/health needs no token")
+    st, data, _ = t.request("GET", "/metrics")
+    check(st == 401, f"team.tokens set, no SKILLMEAT_API_TOKEN: /metrics without a token -> 401 ({st})")
+    st, data, _ = t.request("GET", "/metrics", headers={"Authorization": "Bearer nope"})
+    check(st == 401, f"/metrics with an unknown token -> 401 ({st})")
+    st, data, _ = t.request("GET", "/metrics", headers={"X-API-Key": "tok-acme"})
+    check(st == 200 and b"skillmeat_team_listening" in data, f"/metrics with a tenant's token -> 200 ({st})")
     t.stop()
 
 
@@ -366,6 +372,23 @@ def test_refusals(s):
         check(st == want, f"{method} {path.split('?')[0]} -> {want} in team mode ({st} {data[:80]!r})")
     a, _ = s.get("/artifacts/skill:alpha")
     check(a["name"] == "alpha", "nothing was removed")
+    # POST /artifacts from a path on the server's disk: 403 (API.md "Team mode")
+    src = os.path.join(TMP, "local-src", "localskill")
+    os.makedirs(src, exist_ok=True)
+    with open(os.path.join(src, "SKILL.md"), "w") as f:
+        f.write("---\nname: localskill\ndescription: on the server's disk\n---\n")
+    for body in ({"source": src, "artifact_type": "skill"},
+                 {"source": src, "source_type": "local", "artifact_type": "skill"}):
+        st, data, _ = s.request("POST", "/api/v1/artifacts", body=body)
+        check(st == 403 and b"team mode" in data,
+              f"POST /artifacts with a local path {body.get('source_type', '(implied)')} -> 403 ({st} {data[:120]!r})")
+    st, data, _ = s.request("POST", "/api/v1/artifacts",
+                            body={"source": "anthropics/skills/canvas", "artifact_type": "skill"})
+    check(st == 501, f"POST /artifacts from GitHub -> 501 (not built in team mode) ({st})")
+    st, data, _ = s.request("POST", "/api/v1/artifacts", body={"artifact_type": "skill"})
+    check(st == 422, f"POST /artifacts without a source: 422 first ({st})")
+    s.get("/artifacts/skill:localskill", want=404)
+    check(True, "no refused POST /artifacts added a row")
 
 
 def test_restart(s):
@@ -553,8 +576,9 @@ def test_edits(url):
     t.stop()
 
 
-def metrics(s):
-    st, data, _ = s.request("GET", "/metrics")
+def metrics(s, token=None):
+    h = {"Authorization": f"Bearer {token}"} if token else {}
+    st, data, _ = s.request("GET", "/metrics", headers=h)
     if st != 200:
         fail(f"GET /metrics -> {st}")
     out = {}
@@ -565,8 +589,8 @@ def metrics(s):
     return out
 
 
-def count_hits(s):
-    m = metrics(s)
+def count_hits(s, token=None):
+    m = metrics(s, token)
     return (m.get('skillmeat_cache_hits_total{cache="count"}', 0),
             m.get('skillmeat_cache_misses_total{cache="count"}', 0))
 
@@ -580,14 +604,14 @@ def wait_until(what, cond, tries=600):
     fail(f"never happened: {what}")
 
 
-def listening(s, connects=1):
-    m = metrics(s)
+def listening(s, connects=1, token=None):
+    m = metrics(s, token)
     return (m.get("skillmeat_team_listening") == 1
             and m.get("skillmeat_team_listener_connects", 0) >= connects)
 
 
-def notes(s):
-    return metrics(s).get("skillmeat_team_notifications", 0)
+def notes(s, token=None):
+    return metrics(s, token).get("skillmeat_team_notifications", 0)
 
 
 def total_revision():
