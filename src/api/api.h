@@ -144,6 +144,12 @@ void api_ops_ctx_init(struct sm_app *app, struct sm_ops_ctx *ctx);
 
 /* Count cache invalidation (+ metrics) after a commit; id NULL = all. */
 void api_invalidate(struct sm_app *app, const char *id);
+/*
+ * Team mode: every count of one tenant (keys "<tenant>\x1f<id>"), after a
+ * commit of that tenant's; the other tenants' stay (the listener drops
+ * exactly what a commit changed, this only sooner on the writing instance).
+ */
+void api_invalidate_tenant(struct sm_app *app, const char *tenant);
 
 /*
  * Member counts of n user collections through the count cache; misses

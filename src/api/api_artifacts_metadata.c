@@ -104,8 +104,7 @@ static void team_meta_work(void *arg)
 	if (j->r == 0)
 		j->r = sm_ops_team_edit(st, j->collection, type, colon + 1, &j->fields, j->expected,
 					&j->res, &j->err);
-	if (j->r == 0 && j->res.changed)
-		api_invalidate(j->app, NULL);
+	/* an artifact's fields count in no user collection: no count changes */
 	sm_store_free(st);
 	sm_free(type);
 }

@@ -35,6 +35,19 @@ void api_invalidate(struct sm_app *app, const char *id)
 		sm_server_metrics_cache_invalidation(app->metrics, "count");
 }
 
+void api_invalidate_tenant(struct sm_app *app, const char *tenant)
+{
+	struct strbuf k = STRBUF_INIT;
+
+	if (sm_strbuf_addf(&k, "%s\x1f", tenant) < 0)
+		sm_count_cache_invalidate_all(app->counts); /* no memory: drop more, never less */
+	else
+		sm_count_cache_invalidate_prefix(app->counts, k.buf);
+	sm_strbuf_release(&k);
+	if (app->metrics)
+		sm_server_metrics_cache_invalidation(app->metrics, "count");
+}
+
 /*
  * Team mode: the process-wide count cache is keyed by "<tenant> <id>" (the
  * same collection id exists in every tenant), the query by the bare ids.

@@ -62,7 +62,7 @@ static int upload_work(struct sm_ops_ctx *ctx, void *arg, struct strbuf *err)
 	sm_store_free(st);
 	if (r >= 0) {
 		j->created = r;
-		api_invalidate(j->app, NULL);
+		api_invalidate_tenant(j->app, j->tenant);
 	}
 	return r;
 }

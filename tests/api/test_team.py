@@ -514,6 +514,31 @@ def test_writes(url):
     check(d["metadata"]["description"] == "Delta, second take", "default's delta unchanged")
     d, _ = t.get("/artifacts/skill:delta", token="tok-acme")
     check(d["metadata"]["description"] == "Acme delta", "acme's delta is acme's")
+    # a write drops its own tenant's counts only: acme's stay cached
+    wait_until("the listener connected", lambda: listening(t, token="tok-acme"))
+
+    def acme_cached():
+        t.get("/user-collections", token="tok-acme")
+        h0 = count_hits(t, "tok-acme")
+        t.get("/user-collections", token="tok-acme")
+        h1 = count_hits(t, "tok-acme")
+        return h1[1] == h0[1] and h1[0] > h0[0]
+    wait_until("acme's counts cached", acme_cached)
+    n0 = notes(t, "tok-acme")
+    st, _ = upload(t, {"type": "skill", "name": "zeta", "files": skill_files("Zeta")},
+                   token="tok-default")
+    check(st == 201, f"default uploads skill:zeta through the same instance ({st})")
+    wait_until("its notification handled", lambda: notes(t, "tok-acme") > n0)
+    h1 = count_hits(t, "tok-acme")
+    ucs, _ = t.get("/user-collections", token="tok-acme")
+    h2 = count_hits(t, "tok-acme")
+    check(h2[1] == h1[1] and h2[0] - h1[0] == len(ucs["items"]),
+          f"a write of default's: acme's counts are still served from the cache ({h1} -> {h2})")
+    ucs, _ = t.get("/user-collections", token="tok-default")
+    h3 = count_hits(t, "tok-acme")
+    got = {c["name"]: c["artifact_count"] for c in ucs["items"]}
+    want = truth()[1]
+    check(got == want and h3[1] > h2[1], f"and default's counts are read again, fresh ({got})")
     st, _ = upload(t, {"type": "skill", "name": "omega", "files": skill_files("x")})
     check(st == 401, f"an upload without a token: 401 ({st})")
     t.stop()
