@@ -371,8 +371,9 @@ static int files_unchanged(struct sm_cache *cache, const char *dir,
 			   const struct sm_artifact_row *old, size_t nold, unsigned flags,
 			   int64_t now_ms, const char *coll, struct sm_sync_stats *stats)
 {
-	struct strbuf abs = STRBUF_INIT, fp = STRBUF_INIT, why = STRBUF_INIT;
+	struct strbuf abs = STRBUF_INIT, fp = STRBUF_INIT, why = STRBUF_INIT, rec = STRBUF_INIT;
 	size_t nmissing = 0;
+	bool new_walk = false;
 	/* paths relative to the collection folder: the kernel walks it once */
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r = 1;
@@ -410,13 +411,20 @@ static int files_unchanged(struct sm_cache *cache, const char *dir,
 				r = 0;
 			nmissing++;
 		} else if ((!walk || sm_fingerprint_from_walk(at, abs.buf, walk + 1, &fp) != 1) &&
-			   sm_fingerprint_files(at, abs.buf, &fp, &nf, &tot, NULL, NULL, NULL) < 0) {
+			   sm_fingerprint_files(at, abs.buf, &fp, &nf, &tot, NULL, walk ? NULL : &rec,
+						NULL) < 0) {
 			r = 0;
 		} else if (fp.len != (size_t)(colon - o->fingerprint) ||
 			   memcmp(fp.buf, o->fingerprint, fp.len)) {
 			r = 0;
+		} else if (!walk && rec.len) {
+			/* a folder synced while racy has settled: record its walk once */
+			new_walk = true;
 		}
 	}
+	/* the full path writes the new walk records; every later sync skips the folder walk */
+	if (r == 1 && new_walk)
+		r = 0;
 	/* the same warning a full sync gives for each artifact whose files are gone */
 	for (size_t i = 0; r == 1 && nmissing && i < nold; i++) {
 		const struct sm_artifact_row *o = &old[i];
@@ -437,6 +445,7 @@ static int files_unchanged(struct sm_cache *cache, const char *dir,
 	sm_strbuf_release(&abs);
 	sm_strbuf_release(&fp);
 	sm_strbuf_release(&why);
+	sm_strbuf_release(&rec);
 	return r;
 }
 

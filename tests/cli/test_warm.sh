@@ -145,6 +145,27 @@ r0=$(recorded)
 make_skill "$W" w "description: walked, then edited"
 [ "$(desc w)" = "walked, then edited" ] || fail "an edit of a recorded SKILL.md was not seen: $(desc w)"
 ok
+# A skill synced while its folders were racy (added and listed within 100 ms)
+# gets its walk record from a later read once they have settled, without a
+# rebuild: otherwise every list walks its folders for good.
+walkrec() {
+	python3 - "$SKILLMEAT_HOME/cache/metadata.db" "$1" <<'PY'
+import sqlite3, sys
+fp = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT fingerprint FROM artifacts WHERE name = ?", (sys.argv[2],)).fetchone()[0]
+print("yes" if "\n" in fp else "no")
+PY
+}
+mkdir -p "$TMP/late/skills/late/ref"
+make_skill "$TMP/late/skills/late" late "description: late record"
+echo one >"$TMP/late/skills/late/ref/a.txt"
+"$SM" add skill "$TMP/late/skills/late" >/dev/null || fail "add late"
+sleep 0.3
+h0=$(hash late)
+[ "$(walkrec late)" = yes ] || fail "a settled folder got no walk record from list"
+echo two >"$C/skills/late/ref/b.txt"
+[ "$(hash late)" != "$h0" ] || fail "a file added under the late record was not seen"
+ok
 # show sees an edit without a list first
 make_skill "$C/skills/plain" plain "description: shown after an edit"
 "$SM" show plain >"$TMP/show" || fail "show"
