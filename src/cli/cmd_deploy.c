@@ -79,8 +79,8 @@ static json_t *failed_json(const struct sm_ops_deploy_report *rep)
 		const struct sm_ops_deploy_item *it = &rep->items[i];
 
 		if (it->res.status == SM_DEPLOY_FAILED)
-			json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "id", it->id,
-							   "profile_id", it->profile_id, "error",
+			/* spec/CLI.md's shape: the error names the target, so its profile */
+			json_array_append_new(a, json_pack("{s:s, s:s}", "id", it->id, "error",
 							   it->res.error ? it->res.error : ""));
 	}
 	return a;

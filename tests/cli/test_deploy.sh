@@ -111,6 +111,8 @@ sum_mod=$(sha256sum "$P/skills/screen-reader-testing/SKILL.md")
 expect_exit 1 "$SM" --home "$H" --json deploy skill:screen-reader-testing skill:wcag-audit-patterns command:accessibility-audit --project "$TMP/p" </dev/null
 cp "$TMP/.out" "$TMP/d4.json"
 json_check "$TMP/d4.json" 'sorted(d["deployed"]) == ["command:accessibility-audit", "skill:wcag-audit-patterns"] and [f["id"] for f in d["failed"]] == ["skill:screen-reader-testing"] and "modified" in d["failed"][0]["error"]'
+# a failed entry has spec/CLI.md's shape {id, error}; the error names the target
+json_check "$TMP/d4.json" 'set(d["failed"][0]) == {"id", "error"} and "/.claude/skills/screen-reader-testing" in d["failed"][0]["error"]'
 [ "$sum_mod" = "$(sha256sum "$P/skills/screen-reader-testing/SKILL.md")" ] || fail "a modified copy was overwritten"
 grep -q "collection edit" "$P/skills/wcag-audit-patterns/SKILL.md" || fail "outdated copy not updated"
 "$SM" --home "$H" --json deploy skill:screen-reader-testing --overwrite --project "$TMP/p" >"$TMP/d5.json" || fail "--overwrite"
