@@ -137,8 +137,9 @@ static int run(struct cli *cli, int argc, char **argv, bool preview)
 		}
 		if (cli_print_json(json_pack("{s:s, s:s, s:o, s:o, s:s?}", "status", rep.status,
 					     "message",
-					     rep.nsynced ? "pulled from the project"
-							 : "nothing to pull from the project",
+					     !rep.nsynced  ? "nothing to pull from the project"
+					     : req.dry_run ? "would pull from the project"
+							   : "pulled from the project",
 					     "artifacts_synced", s, "conflicts",
 					     c, "snapshot_id",
 					     rep.snapshot_id[0] ? rep.snapshot_id : NULL)) < 0)

@@ -41,13 +41,15 @@ before=$(tree_sum "$H")
 pbefore=$(tree_sum "$P")
 expect_exit 0 "$SM" --home "$H" --json sync-preview "$P"
 json_check "$TMP/.out" 'd["status"] == "dry_run" and sorted(d["artifacts_synced"]) == ["agent:ag", "skill:sk"]'
+# it pulls nothing, and says what it would pull
+json_check "$TMP/.out" 'd["message"] == "would pull from the project"'
 [ "$before" = "$(tree_sum "$H")" ] && [ "$pbefore" = "$(tree_sum "$P")" ] || fail "sync-preview wrote"
 ok
 
 # --- merge: the collection's own change is kept, the project's is taken --------
 echo "coll change" >>"$C/skills/sk/other.txt"
 expect_exit 0 "$SM" --home "$H" --json sync-pull "$P" --strategy merge --artifacts sk
-json_check "$TMP/.out" 'd["status"] == "success" and d["artifacts_synced"] == ["skill:sk"] and d["snapshot_id"]'
+json_check "$TMP/.out" 'd["status"] == "success" and d["artifacts_synced"] == ["skill:sk"] and d["snapshot_id"] and d["message"] == "pulled from the project"'
 grep -q "proj change" "$C/skills/sk/SKILL.md" || fail "merge did not take the project's change"
 grep -q "coll change" "$C/skills/sk/other.txt" || fail "merge lost the collection's change (base not from the snapshot)"
 # the lock follows the collection copy; the record's baseline follows the pull
