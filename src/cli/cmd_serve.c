@@ -18,7 +18,8 @@
 #include "util/banned.h"
 
 static const char usage_serve[] =
-    "skillmeat serve [--host H] [--port P] [--threads N] [--no-rate-limit] [--trust-proxy]";
+    "skillmeat serve [--host H] [--port P] [--threads N] [--no-rate-limit] [--trust-proxy] "
+    "[--store URL]";
 static const char help_serve[] =
     "usage: skillmeat serve [options]\n"
     "\n"

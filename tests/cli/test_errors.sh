@@ -68,6 +68,9 @@ for v in init add list show search edit remove collection config uc cache deploy
 		fail "$v --no-such-option: $(cat "$TMP/.err")"
 	grep -q "^usage: skillmeat " "$TMP/.err" || fail "$v: no usage line: $(cat "$TMP/.err")"
 done
+# the usage line names every option (serve's --store was missing)
+expect_exit 2 "$SM" serve --no-such-option
+grep -q "^usage: skillmeat serve .*\[--store URL\]" "$TMP/.err" || fail "serve usage: $(cat "$TMP/.err")"
 expect_exit 2 "$SM" list --type
 [ "$(head -1 "$TMP/.err")" = "error: option '--type' needs a value" ] || fail "list --type: $(cat "$TMP/.err")"
 expect_exit 2 "$SM" show -c
