@@ -27,6 +27,8 @@ enum sm_artifact_type {
 
 /* "skill", "command", ... */
 const char *sm_artifact_type_name(enum sm_artifact_type type);
+/* The article a message puts before the type's name: "a" (skill) or "an" (agent, mcp). */
+const char *sm_artifact_type_article(enum sm_artifact_type type);
 /*
  * Parse a type string: the canonical names plus the aliases mcp_server,
  * mcp-server, mcpserver (→ mcp) and plugin (→ composite). Case-sensitive

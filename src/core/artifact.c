@@ -32,6 +32,13 @@ const char *sm_artifact_type_name(enum sm_artifact_type type)
 	return types[type].name;
 }
 
+const char *sm_artifact_type_article(enum sm_artifact_type type)
+{
+	const char *n = sm_artifact_type_name(type);
+
+	return strchr("aeiou", n[0]) || type == SM_TYPE_MCP ? "an" : "a";
+}
+
 const char *sm_artifact_type_dir(enum sm_artifact_type type)
 {
 	if ((int)type < 0 || type >= SM_TYPE__COUNT)

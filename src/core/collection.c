@@ -469,11 +469,11 @@ static int validate_source(const char *src, enum sm_artifact_type type, struct s
 	case SM_TYPE_AGENT:
 		if (isdir) {
 			if (sm_detect_type(src) != type)
-				r = sm_err(err, -EINVAL, "'%s': a %s must be a .md file", src,
-					   sm_artifact_type_name(type));
+				r = sm_err(err, -EINVAL, "'%s': %s %s must be a .md file", src,
+					   sm_artifact_type_article(type), sm_artifact_type_name(type));
 		} else if (!has_md_suffix(src)) {
-			r = sm_err(err, -EINVAL, "'%s': a %s must be a .md file", src,
-				   sm_artifact_type_name(type));
+			r = sm_err(err, -EINVAL, "'%s': %s %s must be a .md file", src,
+				   sm_artifact_type_article(type), sm_artifact_type_name(type));
 		} else if (file_blank(src)) {
 			r = sm_err(err, -EINVAL, "'%s' is empty", src);
 		}
@@ -481,13 +481,13 @@ static int validate_source(const char *src, enum sm_artifact_type type, struct s
 	case SM_TYPE_WORKFLOW:
 	case SM_TYPE_COMPOSITE:
 		if (!isdir)
-			r = sm_err(err, -EINVAL, "'%s': a %s must be a folder", src,
-				   sm_artifact_type_name(type));
+			r = sm_err(err, -EINVAL, "'%s': %s %s must be a folder", src,
+				   sm_artifact_type_article(type), sm_artifact_type_name(type));
 		break;
 	default:
-		r = sm_err(err, -EINVAL, "adding a %s is not supported (skill, command, agent, "
+		r = sm_err(err, -EINVAL, "adding %s %s is not supported (skill, command, agent, "
 					 "workflow, composite)",
-			   sm_artifact_type_name(type));
+			   sm_artifact_type_article(type), sm_artifact_type_name(type));
 	}
 	sm_strbuf_release(&p);
 	return r;

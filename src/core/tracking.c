@@ -85,8 +85,8 @@ int sm_deploy_rel_path(enum sm_artifact_type type, const char *name, struct strb
 		r = sm_strbuf_addf(out, "hooks/%s.md", name);
 		break;
 	default:
-		return sm_err(err, -EINVAL, "cannot deploy a %s: unknown artifact type for a project",
-			      sm_artifact_type_name(type) ? sm_artifact_type_name(type) : "?");
+		return sm_err(err, -EINVAL, "cannot deploy %s %s: unknown artifact type for a project",
+			      sm_artifact_type_article(type), sm_artifact_type_name(type));
 	}
 	return r < 0 ? sm_err(err, r, "out of memory") : 0;
 }

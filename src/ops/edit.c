@@ -340,8 +340,8 @@ int sm_edit_artifact(const struct sm_ops_ctx *ctx, const struct sm_edit_request 
 	e = sm_manifest_at(c->manifest, (size_t)idx);
 	type = sm_entry_type(e);
 	if (type != SM_TYPE_SKILL && type != SM_TYPE_COMMAND && type != SM_TYPE_AGENT) {
-		r = sm_err(err, -EINVAL, "a %s has no frontmatter to edit",
-			   sm_artifact_type_name(type));
+		r = sm_err(err, -EINVAL, "%s %s has no frontmatter to edit",
+			   sm_artifact_type_article(type), sm_artifact_type_name(type));
 		goto out;
 	}
 	res.collection = sm_strdup(c->name);

@@ -209,4 +209,13 @@ assert list(m) == ["collection", "artifacts", "extra"], list(m)
 assert m["extra"] == {"kept": 1} and len(m["artifacts"]) == 2, m
 PY
 ok
+# messages name the type with its article: "an agent", "an mcp", "a command"
+printf 'not markdown\n' >"$TMP/notes.txt"
+expect_exit 1 "$SM" add agent "$TMP/notes.txt"
+grep -q "an agent must be a .md file" "$TMP/.err" || fail "agent article: $(cat "$TMP/.err")"
+expect_exit 1 "$SM" add command "$TMP/notes.txt"
+grep -q "a command must be a .md file" "$TMP/.err" || fail "command article: $(cat "$TMP/.err")"
+mkdir -p "$TMP/mcpdir"
+expect_exit 1 "$SM" add mcp "$TMP/mcpdir"
+grep -q "adding an mcp is not supported" "$TMP/.err" || fail "mcp article: $(cat "$TMP/.err")"
 done_ok
