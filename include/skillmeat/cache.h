@@ -90,6 +90,11 @@ enum sm_sync_flags {
 	 * SM_SYNC_REBUILD and SM_SYNC_REFRESH_STALE).
 	 */
 	SM_SYNC_DEPLOYMENTS = 1 << 3,
+	/*
+	 * No warning for an artifact's malformed frontmatter: the caller has
+	 * reported it already (an add names the file it was given).
+	 */
+	SM_SYNC_QUIET = 1 << 4,
 };
 
 struct sm_sync_stats {

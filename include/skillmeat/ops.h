@@ -190,6 +190,8 @@ struct sm_ops_add {
 	const char *spec;	/* a local path or a GitHub spec */
 	enum sm_ops_source source;
 	struct sm_add_opts opts;
+	/* the caller reports the result's warning: the index warns no second time */
+	bool reports_warning;
 };
 
 struct sm_ops_add_result {

@@ -50,7 +50,7 @@ struct sm_truth_ops {
 	struct sm_cache *(*index)(struct sm_truth *t, struct strbuf *err);
 	/* Bring the index up to date: one collection, the user collections, or a sync
 	 * of name (NULL: all) with sm_sync_flags. One transaction each. */
-	int (*index_collection)(struct sm_truth *t, struct sm_collection *c,
+	int (*index_collection)(struct sm_truth *t, struct sm_collection *c, unsigned flags,
 				struct sm_sync_stats *st, struct strbuf *err);
 	int (*index_user_collections)(struct sm_truth *t, struct sm_sync_stats *st,
 				      struct strbuf *err);

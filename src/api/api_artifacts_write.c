@@ -244,6 +244,7 @@ static void add_work(void *arg)
 		.ntags = j->ntags,
 		.force = j->force,
 	    },
+	    .reports_warning = true,
 	};
 	struct sm_ops_add_result res = {0};
 	const struct sm_add_result *ar = &res.add;

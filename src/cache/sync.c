@@ -780,7 +780,7 @@ static int prepare_one(struct prep *p, size_t i, struct strbuf *abs, struct strb
 			return r;
 		if (v.error)
 			prep_message(p, row, v.error);
-		else if (v.meta.warning)
+		else if (v.meta.warning && !(p->flags & SM_SYNC_QUIET))
 			sm_log_warn("%s", v.meta.warning);
 		r = row_from_view(&v, row);
 		sm_view_release(&v);

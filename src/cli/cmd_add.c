@@ -54,7 +54,9 @@ static void created_default(struct cli *cli, bool created)
 static int add_one(struct cli *cli, struct add_args *a, const char *spec)
 {
 	struct strbuf err = STRBUF_INIT;
-	struct sm_ops_add req = { .collection = a->collection, .spec = spec, .opts = a->opts };
+	struct sm_ops_add req = {
+		.collection = a->collection, .spec = spec, .opts = a->opts, .reports_warning = true
+	};
 	struct sm_ops_add_result res = { 0 };
 	const struct sm_add_result *ar = &res.add;
 	struct sm_ops_ctx ctx;

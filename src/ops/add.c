@@ -62,15 +62,19 @@ static int open_collection(struct sm_truth *t, const char *name, struct sm_colle
 	return t->ops->open_collection(t, name, ret, err);
 }
 
-/* Index the committed collection; true when a server should hear of it. */
-static bool index_after(struct sm_ops_ctx *ctx, struct sm_collection *c)
+/*
+ * Index the committed collection; true when a server should hear of it.
+ * quiet: the add reported a malformed frontmatter already (naming the file
+ * it was given), so the index's read of the copy warns no second time.
+ */
+static bool index_after(struct sm_ops_ctx *ctx, struct sm_collection *c, bool quiet)
 {
 	struct sm_truth *t = &ctx->truth;
 	struct sm_sync_stats st = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	bool changed = true;
 
-	if (t->ops->index_collection(t, c, &st, &err) < 0)
+	if (t->ops->index_collection(t, c, quiet ? SM_SYNC_QUIET : 0, &st, &err) < 0)
 		sm_ops_warn(ctx, "the metadata cache was not updated: %s", err.buf);
 	else
 		changed = st.created || st.updated || st.removed;
@@ -104,7 +108,7 @@ int sm_ops_add(struct sm_ops_ctx *ctx, const struct sm_ops_add *req,
 		r = sm_err(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	ret->index_changed = index_after(ctx, c);
+	ret->index_changed = index_after(ctx, c, req->reports_warning && ret->add.warning);
 	r = 0;
 out:
 	t->ops->unlock(t);
@@ -159,7 +163,7 @@ static const char *seen_find(struct sm_hashmap *map, const char *name)
 /* Add each found artifact to the open collection (in memory). */
 static int add_found(const struct sm_ops_add_all *req, struct sm_collection *c,
 		     const struct sm_found *found, size_t nfound, struct sm_ops_add_all_result *ret,
-		     struct strbuf *err)
+		     bool *warned, struct strbuf *err)
 {
 	struct strbuf name = STRBUF_INIT, one = STRBUF_INIT;
 	struct seen *seen = sm_calloc(nfound ? nfound : 1, sizeof(*seen));
@@ -227,6 +231,7 @@ static int add_found(const struct sm_ops_add_all *req, struct sm_collection *c,
 				ret->added++;
 			if (res.warning && req->event)
 				req->event(req->event_ud, i, nfound, f->rel, res.warning);
+			*warned |= res.warning && req->event;
 			r = 0;
 		}
 		sm_add_result_release(&res);
@@ -255,7 +260,7 @@ int sm_ops_add_all(struct sm_ops_ctx *ctx, const struct sm_ops_add_all *req,
 	struct sm_collection *c = NULL;
 	struct sm_found *found = NULL;
 	size_t nfound = 0;
-	bool committed = false;
+	bool committed = false, warned = false;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -264,7 +269,7 @@ int sm_ops_add_all(struct sm_ops_ctx *ctx, const struct sm_ops_add_all *req,
 	if ((r = t->ops->lock(t, err)) < 0)
 		goto free;
 	if ((r = open_collection(t, req->collection, &c, &ret->created_default, err)) < 0 ||
-	    (r = add_found(req, c, found, nfound, ret, err)) < 0 ||
+	    (r = add_found(req, c, found, nfound, ret, &warned, err)) < 0 ||
 	    (r = t->ops->commit_collection(t, c, NULL, err)) < 0)
 		goto out;
 	committed = true;
@@ -272,7 +277,7 @@ int sm_ops_add_all(struct sm_ops_ctx *ctx, const struct sm_ops_add_all *req,
 		r = sm_err(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	ret->index_changed = index_after(ctx, c);
+	ret->index_changed = index_after(ctx, c, warned);
 out:
 	t->ops->unlock(t);
 	if (committed)

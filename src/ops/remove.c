@@ -46,7 +46,7 @@ static int drop_memberships(struct sm_ops_ctx *ctx, struct sm_collection *c,
 		goto out;
 	}
 	/* the row of this artifact, up to date */
-	if (t->ops->index_collection(t, c, &st, &ierr) < 0)
+	if (t->ops->index_collection(t, c, 0, &st, &ierr) < 0)
 		sm_ops_warn(ctx, "the metadata cache was not updated: %s", ierr.buf);
 	r = sm_store_get_artifact_by_key(cache->store, c->name, sm_artifact_type_name(type), name,
 					 &row, err);
@@ -111,7 +111,7 @@ int sm_ops_remove(struct sm_ops_ctx *ctx, const struct sm_ops_remove *req,
 		goto unlock;
 	committed = true;
 	ret->dropped = (size_t)dropped;
-	if (t->ops->index_collection(t, c, &st, &werr) < 0) {
+	if (t->ops->index_collection(t, c, 0, &st, &werr) < 0) {
 		sm_ops_warn(ctx, "the metadata cache was not updated: %s", werr.buf);
 		ret->index_changed = true;
 	} else {

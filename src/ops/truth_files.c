@@ -79,12 +79,12 @@ out:
 	return t->cache;
 }
 
-static int files_index_collection(struct sm_truth *t, struct sm_collection *c,
+static int files_index_collection(struct sm_truth *t, struct sm_collection *c, unsigned flags,
 				  struct sm_sync_stats *st, struct strbuf *err)
 {
 	struct sm_cache *cache = files_index(t, err);
 
-	return cache ? sm_cache_sync_open(cache, c, 0, st, err) : -EIO;
+	return cache ? sm_cache_sync_open(cache, c, flags, st, err) : -EIO;
 }
 
 static int files_index_uc(struct sm_truth *t, struct sm_sync_stats *st, struct strbuf *err)

@@ -33,7 +33,7 @@ static int check(struct sm_ops_ctx *ctx, const struct sm_ops_update *req, struct
 
 	if (!(cache = t->ops->index(t, err)))
 		return -EIO;
-	r = t->ops->index_collection(t, c, &st, err);
+	r = t->ops->index_collection(t, c, 0, &st, err);
 	if (r >= 0)
 		r = sm_store_get_artifact_by_key(cache->store, c->name,
 						 sm_artifact_type_name(sm_entry_type(e)),
@@ -103,7 +103,7 @@ int sm_ops_update(struct sm_ops_ctx *ctx, const struct sm_ops_update *req,
 	}
 	/* the index follows the files (also when nothing changed: the answer is read from it) */
 	if ((ret->changed || !req->precondition) &&
-	    t->ops->index_collection(t, c, &st, &ierr) < 0)
+	    t->ops->index_collection(t, c, 0, &st, &ierr) < 0)
 		sm_ops_warn(ctx, "the metadata cache was not updated: %s", ierr.buf);
 	r = 0;
 out:

@@ -85,6 +85,14 @@ expect_exit 2 "$SM" list --json=yes
 mkdir -p "$TMP/agents"
 printf -- '---\ndescription: [unclosed\n---\nbody\n' >"$TMP/agents/badfm.md"
 "$SM" add agent "$TMP/agents/badfm.md" >/dev/null 2>"$TMP/.err" || fail "add an agent with bad frontmatter: $(cat "$TMP/.err")"
+# the add warns once, naming the file it was given (the index's read of the copy warned again)
+[ "$(grep -c 'malformed frontmatter' "$TMP/.err")" = 1 ] || fail "add warned other than once: $(cat "$TMP/.err")"
+grep -q "^warning: $TMP/agents/badfm.md:3: malformed frontmatter" "$TMP/.err" || fail "add warning: $(cat "$TMP/.err")"
+mkdir -p "$TMP/all/agents"
+cp "$TMP/agents/badfm.md" "$TMP/all/agents/badall.md"
+"$SM" add --all "$TMP/all" >/dev/null 2>"$TMP/.err" || fail "add --all: $(cat "$TMP/.err")"
+[ "$(grep -c 'malformed frontmatter' "$TMP/.err")" = 1 ] || fail "add --all warned other than once: $(cat "$TMP/.err")"
+ok
 rm -rf "$SKILLMEAT_HOME/cache"
 "$SM" list >/dev/null 2>"$TMP/.err" || fail "list: $(cat "$TMP/.err")"
 grep -q "^warning: .*badfm.md:.*malformed frontmatter" "$TMP/.err" || fail "no warning: $(cat "$TMP/.err")"
