@@ -137,4 +137,11 @@ int sm_fs_visit_dirfd(int dfd, unsigned flags, sm_fs_visit_fn visit, void *ctx);
 /* sm_fs_walk's order on two relative paths: <0, 0, >0 like strcmp. */
 int sm_fs_path_cmp(const char *a, const char *b);
 
+/*
+ * A path that stays inside the folder it is relative to (an archive member,
+ * an uploaded file): not empty, '/'-separated, no leading '/', no empty, '.'
+ * or '..' part, no '\\', at most 4096 bytes.
+ */
+bool sm_fs_rel_path_ok(const char *p);
+
 #endif

@@ -278,27 +278,6 @@ out:
 	return r;
 }
 
-/* A member name we accept: relative, '/'-separated, no empty, '.' or '..' part, no '\\'. */
-static bool member_ok(const char *p)
-{
-	const char *seg = p;
-
-	if (!p || !*p || *p == '/' || strchr(p, '\\') || strlen(p) > 4096)
-		return false;
-	for (const char *c = p;; c++) {
-		if (*c == '/' || !*c) {
-			size_t len = (size_t)(c - seg);
-
-			if (len == 0 || (len == 1 && seg[0] == '.') ||
-			    (len == 2 && seg[0] == '.' && seg[1] == '.'))
-				return false;
-			if (!*c)
-				return true;
-			seg = c + 1;
-		}
-	}
-}
-
 static int mem_unpack(const void *data, size_t len, size_t max_files, size_t max_total,
 		      struct sm_archive_file **ret, size_t *ret_n, struct strbuf *err)
 {
@@ -332,7 +311,7 @@ static int mem_unpack(const void *data, size_t len, size_t max_files, size_t max
 				   p ? p : "");
 			break;
 		}
-		if (!member_ok(p)) {
+		if (!sm_fs_rel_path_ok(p)) {
 			r = sm_err(err, -EBADMSG, "archive member '%s' leaves the artifact (refused)",
 				   p ? p : "");
 			break;

@@ -11,6 +11,7 @@
 #include "skillmeat/edit.h"
 #include "skillmeat/frontmatter.h"
 #include "skillmeat/error.h"
+#include "skillmeat/fs.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/metadata.h"
 #include "skillmeat/ops_team.h"
@@ -24,27 +25,6 @@
 
 /* The collection every uploaded artifact is in (the team store has one). */
 #define TEAM_COLLECTION "default"
-
-/* A relative path inside the artifact: no empty, '.' or '..' part, no '\\' or NUL. */
-static bool path_ok(const char *p)
-{
-	const char *seg = p;
-
-	if (!p || !*p || *p == '/' || strchr(p, '\\') || strlen(p) > 4096)
-		return false;
-	for (const char *c = p;; c++) {
-		if (*c == '/' || !*c) {
-			size_t len = (size_t)(c - seg);
-
-			if (len == 0 || (len == 1 && seg[0] == '.') ||
-			    (len == 2 && seg[0] == '.' && seg[1] == '.'))
-				return false;
-			if (!*c)
-				return true;
-			seg = c + 1;
-		}
-	}
-}
 
 int sm_team_path_cmp(const char *a, const char *b)
 {
@@ -216,7 +196,7 @@ int sm_ops_team_upload(struct sm_store *st, const struct sm_team_upload *u,
 	memcpy(files, u->files, u->nfiles * sizeof(*files));
 	qsort(files, u->nfiles, sizeof(*files), cmp_path);
 	for (size_t i = 0; i < u->nfiles; i++) {
-		if (!path_ok(files[i].path) || (i && !strcmp(files[i].path, files[i - 1].path))) {
+		if (!sm_fs_rel_path_ok(files[i].path) || (i && !strcmp(files[i].path, files[i - 1].path))) {
 			r = sm_err(err, -EINVAL, "invalid or repeated file path '%s'",
 				   files[i].path ? files[i].path : "");
 			goto out;

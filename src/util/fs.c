@@ -784,6 +784,26 @@ void sm_fs_list_release(struct sm_fs_list *list)
  * Component-wise order: a component that ends ('/' or end of string) sorts
  * before one that goes on, and a path that ends before one that goes on.
  */
+bool sm_fs_rel_path_ok(const char *p)
+{
+	const char *seg = p;
+
+	if (!p || !*p || *p == '/' || strchr(p, '\\') || strlen(p) > 4096)
+		return false;
+	for (const char *c = p;; c++) {
+		if (*c == '/' || !*c) {
+			size_t len = (size_t)(c - seg);
+
+			if (len == 0 || (len == 1 && seg[0] == '.') ||
+			    (len == 2 && seg[0] == '.' && seg[1] == '.'))
+				return false;
+			if (!*c)
+				return true;
+			seg = c + 1;
+		}
+	}
+}
+
 int sm_fs_path_cmp(const char *a, const char *b)
 {
 	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;

@@ -682,6 +682,31 @@ static void test_predicates(void **state)
 
 /* ---- walk ---- */
 
+/* archive members and uploaded paths (snapshot_tar.c, team.c) stay inside their folder */
+static void test_rel_path_ok(void **state)
+{
+	static const char *const good[] = { "a", "SKILL.md", "a/b.txt", ".hidden", "a/.b/..c",
+					     "...", "a..b/c" };
+	static const char *const bad[] = { "", "/abs", "a//b", "a/", "./a", "a/./b", "..",
+					   "../a", "a/../b", "a/..", "a\\b", "." };
+	char *longp = malloc(4098);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(sm_fs_rel_path_ok(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(sm_fs_rel_path_ok(bad[i]));
+	assert_false(sm_fs_rel_path_ok(NULL));
+	assert_non_null(longp);
+	memset(longp, 'x', 4096);
+	longp[4096] = '\0';
+	assert_true(sm_fs_rel_path_ok(longp));
+	longp[4096] = 'x';
+	longp[4097] = '\0';
+	assert_false(sm_fs_rel_path_ok(longp));
+	free(longp);
+}
+
 static void test_path_cmp(void **state)
 {
 	(void)state;
@@ -918,6 +943,7 @@ int main(void)
 		cmocka_unit_test(test_join),
 		cmocka_unit_test(test_predicates),
 		cmocka_unit_test(test_visit_dir),
+		cmocka_unit_test(test_rel_path_ok),
 		cmocka_unit_test(test_path_cmp),
 		cmocka_unit_test(test_walk_order_and_kinds),
 		cmocka_unit_test(test_walk_edges),
