@@ -56,6 +56,8 @@ struct sm_truth_ops {
 				      struct strbuf *err);
 	int (*index_sync)(struct sm_truth *t, const char *name, unsigned flags,
 			  struct sm_sync_stats *st, struct strbuf *err);
+	/* Free the backend's own state (may be NULL). */
+	void (*release)(struct sm_truth *t);
 };
 
 struct sm_truth {
@@ -68,6 +70,7 @@ struct sm_truth {
 	void (*write_lock)(void *ud);
 	void (*write_unlock)(void *ud);
 	void *lock_ud;
+	void *impl; /* the backend's own state (team: truth_team.c) */
 };
 
 /*
@@ -76,5 +79,21 @@ struct sm_truth {
  */
 void sm_truth_files_init(struct sm_truth *t, struct sm_home *home, struct sm_cache *cache);
 void sm_truth_release(struct sm_truth *t);
+
+/*
+ * The team store (docs/team.md) for one tenant: the PostgreSQL database at
+ * url is the truth and its own index. lock opens a transaction holding the
+ * tenant's row lock (writes of one tenant through every instance run one
+ * after another); load_user_collections reads the tenant's collections and
+ * members (keys "collection/type:name"); save_user_collections writes what
+ * changed since the load, row by row, and commits (the schema's triggers
+ * bump the revision and NOTIFY); unlock rolls back what was not committed;
+ * index is the same database (tenant-scoped reads); index_* do nothing. The
+ * file collection entries (open/commit) are not built: -ENOTSUP.
+ * No in-process lock is taken (write_lock is ignored). -ENOMEM when out of
+ * memory (t is then unusable but may be released).
+ */
+int sm_truth_team_init(struct sm_truth *t, struct sm_home *home, const char *url,
+		       const char *tenant);
 
 #endif

@@ -105,6 +105,12 @@ int sm_user_collections_load(const char *home_root, struct sm_user_collections *
 /* Same for an explicit path (tests). */
 int sm_user_collections_load_path(const char *path, struct sm_user_collections **ret,
 				  struct strbuf *err);
+/*
+ * Same for a document held in memory (the team store builds one from its
+ * rows); label stands for the path in messages and f->path. No save.
+ */
+int sm_user_collections_load_text(const char *label, const char *text, size_t len,
+				  struct sm_user_collections **ret, struct strbuf *err);
 void sm_user_collections_free(struct sm_user_collections *f);
 
 /*

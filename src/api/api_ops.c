@@ -10,14 +10,18 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "skillmeat/cache.h"
+#include "skillmeat/error.h"
 #include "skillmeat/log.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/ops.h"
 #include "skillmeat/strbuf.h"
+#include "skillmeat/truth.h"
 #include "util/banned.h"
 
 struct api_op {
 	struct sm_app *app;
+	const char *tenant; /* team mode: the request's (borrowed from the app), else NULL */
 	api_op_fn work;
 	api_op_done_fn done;
 	void (*free_job)(void *job);
@@ -39,6 +43,19 @@ static void op_unlock(void *ud)
 static void op_invalidate(void *ud, const char *scope)
 {
 	api_invalidate(ud, scope);
+}
+
+/* Team mode: the counts of the written tenant only, keys "<tenant>\x1f<id>". */
+static void op_invalidate_team(void *ud, const char *scope)
+{
+	struct api_op *op = ud;
+	struct strbuf k = STRBUF_INIT;
+
+	if (!scope || sm_strbuf_addf(&k, "%s\x1f%s", op->tenant, scope) < 0)
+		api_invalidate_tenant(op->app, op->tenant);
+	else
+		api_invalidate(op->app, k.buf);
+	sm_strbuf_release(&k);
 }
 
 static void op_warn(void *ud, const char *msg)
@@ -64,6 +81,17 @@ static void op_work(void *arg)
 	struct sm_ops_ctx ctx;
 
 	api_ops_ctx_init(op->app, &ctx);
+	if (op->tenant) {
+		/* the team store is the truth (src/ops/truth_team.c), for the request's tenant */
+		sm_truth_release(&ctx.truth);
+		ctx.invalidate = op_invalidate_team;
+		ctx.invalidate_ud = op;
+		if (sm_truth_team_init(&ctx.truth, op->app->home, op->app->team_url, op->tenant) < 0) {
+			op->r = sm_err(&op->err, -ENOMEM, "out of memory");
+			sm_ops_ctx_release(&ctx);
+			return;
+		}
+	}
 	op->r = op->work(&ctx, op->job, &op->err);
 	sm_ops_ctx_release(&ctx);
 }
@@ -92,6 +120,8 @@ int api_run_op(struct sm_http_req *req, struct sm_app *app, api_op_fn work, api_
 		return api_fail(req, -ENOMEM, NULL);
 	}
 	op->app = app;
+	if (app->team_url)
+		op->tenant = api_cache(req)->tenant ? api_cache(req)->tenant : "default";
 	op->work = work;
 	op->done = done;
 	op->free_job = free_job;

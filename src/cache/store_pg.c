@@ -32,25 +32,6 @@
 /* pg_advisory_lock key of the migrations: "skillmeat" in ASCII, truncated. */
 #define MIGRATE_LOCK_KEY INT64_C(0x736b696c6c6d6561)
 #define PG_DEFAULT_LIMIT 20
-#define PG_MAX_PARAMS 32
-
-struct pg_store {
-	struct sm_store base;
-	PGconn *conn;
-	char *tenant;
-	bool in_tx;
-};
-
-static struct pg_store *pg(struct sm_store *st)
-{
-	return (struct pg_store *)st;
-}
-
-/* Query parameters, as text ($1 is always the tenant). */
-struct pgp {
-	const char *v[PG_MAX_PARAMS];
-	int n;
-};
 
 /* Append value as the next parameter and "$k" (with cast, may be "") to sql. */
 static int param(struct pgp *p, struct strbuf *sql, const char *value, const char *cast)
@@ -62,7 +43,7 @@ static int param(struct pgp *p, struct strbuf *sql, const char *value, const cha
 }
 
 /* The first line of libpq's message. */
-static int pg_fail(PGconn *conn, const PGresult *res, struct strbuf *err, const char *what)
+int sm_pg_fail(PGconn *conn, const PGresult *res, struct strbuf *err, const char *what)
 {
 	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -81,7 +62,7 @@ static int pg_fail(PGconn *conn, const PGresult *res, struct strbuf *err, const 
 }
 
 /* Run sql (p NULL: no parameters); *ret (may be NULL) gets the result of a query. */
-static int pg_run(PGconn *conn, const char *sql, const struct pgp *p, PGresult **ret,
+int sm_pg_run(PGconn *conn, const char *sql, const struct pgp *p, PGresult **ret,
 		  struct strbuf *err, const char *what)
 {
 	/* without parameters the simple protocol: a migration is several statements */
@@ -91,7 +72,7 @@ static int pg_run(PGconn *conn, const char *sql, const struct pgp *p, PGresult *
 	int r;
 
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-		r = pg_fail(conn, res, err, what);
+		r = sm_pg_fail(conn, res, err, what);
 		PQclear(res);
 		return r;
 	}
@@ -134,7 +115,7 @@ static int pg_connect(const char *url, PGconn **ret, struct strbuf *err)
 		return r;
 	}
 	/* quiet NOTICEs (IF NOT EXISTS) stay off stderr */
-	(void)pg_run(conn, "SET client_min_messages = warning", NULL, NULL, NULL, "set");
+	(void)sm_pg_run(conn, "SET client_min_messages = warning", NULL, NULL, NULL, "set");
 	*ret = conn;
 	return 0;
 }
@@ -150,13 +131,13 @@ static int current_version(PGconn *conn, bool create, struct strbuf *err)
 	int r = 0;
 
 	if (create) {
-		r = pg_run(conn,
+		r = sm_pg_run(conn,
 			   "CREATE TABLE IF NOT EXISTS schema_migrations ("
 			   " version integer PRIMARY KEY,"
 			   " applied_at timestamptz NOT NULL DEFAULT now())",
 			   NULL, NULL, err, "cannot create schema_migrations");
 	} else {
-		r = pg_run(conn, "SELECT to_regclass('schema_migrations') IS NOT NULL", NULL, &res,
+		r = sm_pg_run(conn, "SELECT to_regclass('schema_migrations') IS NOT NULL", NULL, &res,
 			   err, "cannot read the schema version");
 		if (r == 0 && strcmp(PQgetvalue(res, 0, 0), "t") != 0)
 			r = 1; /* never migrated */
@@ -166,7 +147,7 @@ static int current_version(PGconn *conn, bool create, struct strbuf *err)
 			return 0;
 	}
 	if (r == 0)
-		r = pg_run(conn, "SELECT coalesce(max(version), 0) FROM schema_migrations", NULL,
+		r = sm_pg_run(conn, "SELECT coalesce(max(version), 0) FROM schema_migrations", NULL,
 			   &res, err, "cannot read the schema version");
 	if (r == 0)
 		r = (int)pg_int(res, 0, 0);
@@ -182,18 +163,18 @@ static int apply(PGconn *conn, const struct sm_pg_migration *m, bool up, struct 
 	int r;
 
 	snprintf(v, sizeof(v), "%d", m->version);
-	r = pg_run(conn, "BEGIN", NULL, NULL, err, "cannot begin a migration");
+	r = sm_pg_run(conn, "BEGIN", NULL, NULL, err, "cannot begin a migration");
 	if (r == 0)
-		r = pg_run(conn, up ? m->up : m->down, NULL, NULL, err,
+		r = sm_pg_run(conn, up ? m->up : m->down, NULL, NULL, err,
 			   up ? "migration up failed" : "migration down failed");
 	if (r == 0)
-		r = pg_run(conn,
+		r = sm_pg_run(conn,
 			   up ? "INSERT INTO schema_migrations (version) VALUES ($1::integer)"
 			      : "DELETE FROM schema_migrations WHERE version = $1::integer",
 			   &p, NULL, err, "cannot record a migration");
 	if (r == 0)
-		return pg_run(conn, "COMMIT", NULL, NULL, err, "cannot commit a migration");
-	(void)pg_run(conn, "ROLLBACK", NULL, NULL, NULL, "rollback");
+		return sm_pg_run(conn, "COMMIT", NULL, NULL, err, "cannot commit a migration");
+	(void)sm_pg_run(conn, "ROLLBACK", NULL, NULL, NULL, "rollback");
 	return r;
 }
 
@@ -210,7 +191,7 @@ static int migrate_conn(PGconn *conn, int version, struct strbuf *err)
 		return sm_err(err, -EINVAL, "no team schema version %d (latest %d)", version,
 			      sm_pg_nmigrations);
 	snprintf(key, sizeof(key), "%" PRId64, MIGRATE_LOCK_KEY);
-	r = pg_run(conn, "SELECT pg_advisory_lock($1::bigint)", &p, NULL, err,
+	r = sm_pg_run(conn, "SELECT pg_advisory_lock($1::bigint)", &p, NULL, err,
 		   "cannot take the migration lock");
 	if (r < 0)
 		return r;
@@ -230,7 +211,7 @@ static int migrate_conn(PGconn *conn, int version, struct strbuf *err)
 		if (r == 0)
 			r = --cur;
 	}
-	(void)pg_run(conn, "SELECT pg_advisory_unlock($1::bigint)", &p, NULL, NULL, "unlock");
+	(void)sm_pg_run(conn, "SELECT pg_advisory_unlock($1::bigint)", &p, NULL, NULL, "unlock");
 	return r < 0 ? r : cur;
 }
 
@@ -386,10 +367,27 @@ static int pg_begin(struct sm_store *st, struct strbuf *err)
 	struct pg_store *s = pg(st);
 	int r;
 
+	struct pgp p = {{s->tenant}, 1};
+
 	if (s->in_tx)
 		return sm_err(err, -EINVAL, "a transaction is already open");
-	r = pg_run(s->conn, "BEGIN", NULL, NULL, err, "cannot begin");
+	r = sm_pg_run(s->conn, "BEGIN", NULL, NULL, err, "cannot begin");
 	s->in_tx = r == 0;
+	/*
+	 * A write of the truth (src/ops/truth_team.c): the tenant's row locked
+	 * until the commit, so the writes of one tenant through every instance
+	 * run one after another, each on what the one before committed.
+	 */
+	if (r == 0)
+		r = sm_pg_run(s->conn, "INSERT INTO tenants (id) VALUES ($1) ON CONFLICT DO NOTHING",
+			      &p, NULL, err, "cannot add the tenant");
+	if (r == 0)
+		r = sm_pg_run(s->conn, "SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE", &p, NULL,
+			      err, "cannot lock the tenant");
+	if (r < 0 && s->in_tx) {
+		(void)sm_pg_run(s->conn, "ROLLBACK", NULL, NULL, NULL, "cannot roll back");
+		s->in_tx = false;
+	}
 	return r;
 }
 
@@ -398,7 +396,7 @@ static int pg_commit(struct sm_store *st, struct strbuf *err)
 	struct pg_store *s = pg(st);
 
 	s->in_tx = false;
-	return pg_run(s->conn, "COMMIT", NULL, NULL, err, "cannot commit");
+	return sm_pg_run(s->conn, "COMMIT", NULL, NULL, err, "cannot commit");
 }
 
 static int pg_rollback(struct sm_store *st, struct strbuf *err)
@@ -406,7 +404,7 @@ static int pg_rollback(struct sm_store *st, struct strbuf *err)
 	struct pg_store *s = pg(st);
 
 	s->in_tx = false;
-	return pg_run(s->conn, "ROLLBACK", NULL, NULL, err, "cannot roll back");
+	return sm_pg_run(s->conn, "ROLLBACK", NULL, NULL, err, "cannot roll back");
 }
 
 /* Rows of "SELECT <cols> FROM artifacts a WHERE a.tenant_id = $1 <where>" with up to 3 more params. */
@@ -429,7 +427,7 @@ static int select_rows(struct pg_store *s, const char *where, const char *v2, co
 		sm_strbuf_release(&sql);
 		return sm_err(err, -ENOMEM, "out of memory");
 	}
-	r = pg_run(s->conn, sql.buf, &p, &res, err, "cannot read artifacts");
+	r = sm_pg_run(s->conn, sql.buf, &p, &res, err, "cannot read artifacts");
 	if (r == 0 && read_rows(res, false, SIZE_MAX, ret, ret_n, NULL) < 0)
 		r = sm_err(err, -ENOMEM, "out of memory");
 	PQclear(res);
@@ -650,13 +648,13 @@ static int pg_list_artifacts(struct sm_store *st, const struct sm_artifact_query
 	}
 	/* the page and its total in one snapshot */
 	if (!s->in_tx && !q->no_total) {
-		r = pg_run(s->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, NULL,
+		r = sm_pg_run(s->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, NULL,
 			   err, "cannot begin");
 		if (r < 0)
 			goto out;
 		own = true;
 	}
-	r = pg_run(s->conn, sql.buf, &p, &res, err, "cannot list artifacts");
+	r = sm_pg_run(s->conn, sql.buf, &p, &res, err, "cannot list artifacts");
 	if (r == 0 && read_rows(res, q->user_collection_id != NULL, limit, &page.rows, &page.n,
 				&page.has_next) < 0)
 		r = sm_err(err, -ENOMEM, "out of memory");
@@ -673,13 +671,13 @@ static int pg_list_artifacts(struct sm_store *st, const struct sm_artifact_query
 		if (r < 0)
 			r = sm_err(err, -ENOMEM, "cannot build the artifact query");
 		if (r == 0)
-			r = pg_run(s->conn, sql.buf, &c, &res, err, "cannot count artifacts");
+			r = sm_pg_run(s->conn, sql.buf, &c, &res, err, "cannot count artifacts");
 		if (r == 0)
 			page.total_count = pg_int(res, 0, 0);
 		PQclear(res);
 	}
 	if (own)
-		(void)pg_run(s->conn, r == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL, "end");
+		(void)sm_pg_run(s->conn, r == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL, "end");
 out:
 	list_args_release(&a);
 	sm_strbuf_release(&sql);
@@ -766,7 +764,7 @@ static int pg_list_user_collections(struct sm_store *st, const struct sm_user_co
 		r = sm_err(err, -ENOMEM, "cannot build the collection query");
 		goto out;
 	}
-	r = pg_run(s->conn, sql.buf, &p, &res, err, "cannot list collections");
+	r = sm_pg_run(s->conn, sql.buf, &p, &res, err, "cannot list collections");
 	if (r < 0)
 		goto out;
 	n = (size_t)PQntuples(res);
@@ -793,7 +791,7 @@ static int pg_list_user_collections(struct sm_store *st, const struct sm_user_co
 		if (r < 0)
 			r = sm_err(err, -ENOMEM, "out of memory");
 		if (r == 0)
-			r = pg_run(s->conn, sql.buf, &c, &res, err, "cannot count collections");
+			r = sm_pg_run(s->conn, sql.buf, &c, &res, err, "cannot count collections");
 		if (r == 0)
 			page.total_count = pg_int(res, 0, 0);
 	}
@@ -815,7 +813,7 @@ static int pg_get_user_collection(struct sm_store *st, const char *id,
 	struct pg_store *s = pg(st);
 	struct pgp p = {{s->tenant, id}, 2};
 	PGresult *res = NULL;
-	int r = pg_run(s->conn,
+	int r = sm_pg_run(s->conn,
 		       "SELECT " UC_COLS " FROM user_collections WHERE tenant_id = $1 AND id = $2",
 		       &p, &res, err, "cannot read the collection");
 
@@ -845,7 +843,7 @@ static int pg_memberships_of(struct sm_store *st, const char *const *uuids, size
 	if (text_array(uuids, n, false, &arr) < 0)
 		return sm_err(err, -ENOMEM, "out of memory");
 	p.v[1] = arr.buf;
-	r = pg_run(s->conn,
+	r = sm_pg_run(s->conn,
 		   "SELECT m.artifact_uuid, m.collection_id, u.name FROM collection_artifacts m"
 		   " JOIN user_collections u ON u.tenant_id = m.tenant_id AND u.id = m.collection_id"
 		   " WHERE m.tenant_id = $1 AND m.artifact_uuid = ANY ($2::text[])"
@@ -889,7 +887,7 @@ static int pg_count_members(struct sm_store *st, const char *const *ids, size_t 
 	if (text_array(ids, n, false, &arr) < 0)
 		return sm_err(err, -ENOMEM, "out of memory");
 	p.v[1] = arr.buf;
-	r = pg_run(s->conn,
+	r = sm_pg_run(s->conn,
 		   "SELECT collection_id, count(*) FROM collection_artifacts"
 		   " WHERE tenant_id = $1 AND collection_id = ANY ($2::text[]) GROUP BY 1",
 		   &p, &res, err, "cannot count members");
@@ -908,7 +906,7 @@ static int pg_cache_status(struct sm_store *st, const char *collection, int64_t 
 	struct pg_store *s = pg(st);
 	struct pgp p = {{s->tenant, collection}, collection ? 2 : 1};
 	PGresult *res = NULL;
-	int r = pg_run(s->conn,
+	int r = sm_pg_run(s->conn,
 		       collection ? "SELECT count(*) FROM artifacts WHERE tenant_id = $1"
 				    " AND collection = $2"
 				  : "SELECT count(*) FROM artifacts WHERE tenant_id = $1",
@@ -946,12 +944,12 @@ static int read_revision(struct pg_store *s, int64_t *n, char out[SM_STORE_REVIS
 	 */
 	if (PQstatus(s->conn) != CONNECTION_OK)
 		PQreset(s->conn);
-	r = pg_run(s->conn, sql, &p, &res, err, "cannot read the revision");
+	r = sm_pg_run(s->conn, sql, &p, &res, err, "cannot read the revision");
 	if (r < 0 && !s->in_tx && PQstatus(s->conn) != CONNECTION_OK) {
 		PQreset(s->conn);
 		if (err)
 			sm_strbuf_reset(err);
-		r = pg_run(s->conn, sql, &p, &res, err, "cannot read the revision");
+		r = sm_pg_run(s->conn, sql, &p, &res, err, "cannot read the revision");
 	}
 	if (r == 0) {
 		/*
@@ -1039,15 +1037,9 @@ static int unsupported(struct strbuf *err)
 NOTSUP(pg_upsert_artifacts, const struct sm_artifact_row *rows, size_t n,
        enum sm_upsert_result *results, struct sm_upsert_stats *stats)
 NOTSUP(pg_prune_artifacts, const char *collection, const char *const *keep, size_t nkeep)
-NOTSUP(pg_delete_artifact, const char *uuid)
-NOTSUP(pg_create_user_collection, const struct sm_user_collection_row *row)
-NOTSUP(pg_put_user_collection, const struct sm_user_collection_row *row)
 NOTSUP(pg_update_user_collection, const char *id, const struct sm_user_collection_update *u)
-NOTSUP(pg_delete_user_collection, const char *id)
 NOTSUP(pg_prune_user_collections, const char *const *keep, size_t nkeep)
-NOTSUP(pg_add_members, const char *id, const char *const *uuids, size_t n, const char *at)
 NOTSUP(pg_add_all_members, const char *id, const char *at)
-NOTSUP(pg_remove_member, const char *id, const char *uuid)
 NOTSUP(pg_prune_members, const char *id, const char *const *keep, size_t nkeep)
 NOTSUP(pg_list_stale, const char *collection, int64_t now, int64_t ttl, size_t limit,
        struct sm_artifact_row **ret, size_t *ret_n)
@@ -1073,7 +1065,7 @@ static const struct sm_store_ops pg_ops = {
 	.rollback = pg_rollback,
 	.upsert_artifacts = pg_upsert_artifacts,
 	.prune_artifacts = pg_prune_artifacts,
-	.delete_artifact = pg_delete_artifact,
+	.delete_artifact = sm_pg_delete_artifact,
 	.get_artifact = pg_get_artifact,
 	.get_artifact_by_key = pg_get_artifact_by_key,
 	.find_artifacts = pg_find_artifacts,
@@ -1081,14 +1073,14 @@ static const struct sm_store_ops pg_ops = {
 	.list_artifacts = pg_list_artifacts,
 	.list_user_collections = pg_list_user_collections,
 	.get_user_collection = pg_get_user_collection,
-	.create_user_collection = pg_create_user_collection,
-	.put_user_collection = pg_put_user_collection,
+	.create_user_collection = sm_pg_create_user_collection,
+	.put_user_collection = sm_pg_put_user_collection,
 	.update_user_collection = pg_update_user_collection,
-	.delete_user_collection = pg_delete_user_collection,
+	.delete_user_collection = sm_pg_delete_user_collection,
 	.prune_user_collections = pg_prune_user_collections,
-	.add_members = pg_add_members,
+	.add_members = sm_pg_add_members,
 	.add_all_members = pg_add_all_members,
-	.remove_member = pg_remove_member,
+	.remove_member = sm_pg_remove_member,
 	.prune_members = pg_prune_members,
 	.memberships_of = pg_memberships_of,
 	.count_members = pg_count_members,
@@ -1164,7 +1156,7 @@ static int put_artifact_tx(struct pg_store *s, const struct sm_artifact_row *row
 	{
 		struct pgp t = {{s->tenant}, 1};
 
-		r = pg_run(s->conn, "INSERT INTO tenants (id) VALUES ($1) ON CONFLICT DO NOTHING",
+		r = sm_pg_run(s->conn, "INSERT INTO tenants (id) VALUES ($1) ON CONFLICT DO NOTHING",
 			   &t, NULL, err, "cannot add the tenant");
 	}
 	if (r < 0)
@@ -1182,7 +1174,7 @@ static int put_artifact_tx(struct pg_store *s, const struct sm_artifact_row *row
 					 : "DO NOTHING",
 				   force ? upd.buf : "");
 		if (r == 0)
-			r = pg_run(s->conn, q.buf, &p, &res, err, "cannot store the artifact");
+			r = sm_pg_run(s->conn, q.buf, &p, &res, err, "cannot store the artifact");
 		else
 			r = sm_err(err, -ENOMEM, "out of memory");
 		sm_strbuf_release(&q);
@@ -1199,18 +1191,18 @@ static int put_artifact_tx(struct pg_store *s, const struct sm_artifact_row *row
 	{
 		struct pgp f = {{s->tenant, uuid_out}, 2}, t = {{s->tenant}, 1};
 
-		r = pg_run(s->conn,
+		r = sm_pg_run(s->conn,
 			   "DELETE FROM artifact_files WHERE tenant_id = $1 AND artifact_uuid = $2", &f,
 			   NULL, err, "cannot replace the files");
 		for (size_t i = 0; r == 0 && i < n; i++) {
 			struct pgp g = {{s->tenant, uuid_out, files[i].path, files[i].content_b64}, 4};
 
-			r = pg_run(s->conn,
+			r = sm_pg_run(s->conn,
 				   "INSERT INTO artifact_files VALUES ($1, $2, $3, decode($4, 'base64'))",
 				   &g, NULL, err, "cannot store a file");
 		}
 		if (r == 0)
-			r = pg_run(s->conn,
+			r = sm_pg_run(s->conn,
 				   "INSERT INTO user_collections (tenant_id, id, name, collection_type,"
 				   " created_at, updated_at) VALUES ($1, 'default', 'Default Collection',"
 				   " 'default', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
@@ -1218,7 +1210,7 @@ static int put_artifact_tx(struct pg_store *s, const struct sm_artifact_row *row
 				   " ON CONFLICT DO NOTHING",
 				   &t, NULL, err, "cannot add the default collection");
 		if (r == 0)
-			r = pg_run(s->conn,
+			r = sm_pg_run(s->conn,
 				   "INSERT INTO collection_artifacts VALUES ($1, 'default', $2,"
 				   " to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
 				   " ON CONFLICT DO NOTHING",
@@ -1245,14 +1237,14 @@ static int pg_put_artifact(struct sm_store *st, const struct sm_artifact_row *ro
 
 	if (s->in_tx)
 		return sm_err(err, -EINVAL, "a transaction is already open");
-	r = pg_run(s->conn, "BEGIN", NULL, NULL, err, "cannot begin");
+	r = sm_pg_run(s->conn, "BEGIN", NULL, NULL, err, "cannot begin");
 	if (r < 0)
 		return r;
 	r = put_artifact_tx(s, row, files, n, force, uuid_out, &created, err);
 	if (r == 0)
-		r = pg_run(s->conn, "COMMIT", NULL, NULL, err, "cannot commit");
+		r = sm_pg_run(s->conn, "COMMIT", NULL, NULL, err, "cannot commit");
 	else
-		(void)pg_run(s->conn, "ROLLBACK", NULL, NULL, NULL, "rollback");
+		(void)sm_pg_run(s->conn, "ROLLBACK", NULL, NULL, NULL, "rollback");
 	return r < 0 ? r : created;
 }
 
@@ -1269,7 +1261,7 @@ static int pg_update_artifact(struct sm_store *st, const struct sm_artifact_row 
 	int r;
 
 	sm_artifact_row_hash(row, hash);
-	r = pg_run(s->conn,
+	r = sm_pg_run(s->conn,
 		   "UPDATE artifacts SET row_hash = $4, revision = revision + 1, title = $5,"
 		   " description = $6, author = $7, license = $8, version = $9, tags_json = $10,"
 		   " tools_json = $11, updated = $12"
@@ -1296,7 +1288,7 @@ static int pg_get_files(struct sm_store *st, const char *uuid, size_t max_total,
 	int r = 0;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		r = pg_fail(s->conn, res, err, "cannot read the files");
+		r = sm_pg_fail(s->conn, res, err, "cannot read the files");
 		PQclear(res);
 		return r;
 	}

@@ -537,8 +537,8 @@ void sm_user_collections_free(struct sm_user_collections *f)
 	sm_free(f);
 }
 
-int sm_user_collections_load_path(const char *path, struct sm_user_collections **ret,
-				  struct strbuf *err)
+static int load(const char *path, const char *text, size_t len, struct sm_user_collections **ret,
+		struct strbuf *err)
 {
 	struct sm_user_collections *f;
 	struct strbuf buf = STRBUF_INIT;
@@ -552,7 +552,10 @@ int sm_user_collections_load_path(const char *path, struct sm_user_collections *
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = sm_fs_read_file(path, SM_UC_FILE_MAX, &buf, err);
+	if (text)
+		r = len > SM_UC_FILE_MAX ? -E2BIG : sm_strbuf_add(&buf, text, len);
+	else
+		r = sm_fs_read_file(path, SM_UC_FILE_MAX, &buf, err);
 	if (r == -ENOENT) {
 		f->doc = sm_toml_new_table();
 		r = f->doc ? 0 : -ENOMEM;
@@ -585,6 +588,18 @@ fail:
 	sm_strbuf_release(&buf);
 	sm_user_collections_free(f);
 	return r;
+}
+
+int sm_user_collections_load_path(const char *path, struct sm_user_collections **ret,
+				  struct strbuf *err)
+{
+	return load(path, NULL, 0, ret, err);
+}
+
+int sm_user_collections_load_text(const char *label, const char *text, size_t len,
+				  struct sm_user_collections **ret, struct strbuf *err)
+{
+	return load(label, text, len, ret, err);
 }
 
 int sm_user_collections_load(const char *home_root, struct sm_user_collections **ret,

@@ -126,6 +126,8 @@ void sm_truth_files_init(struct sm_truth *t, struct sm_home *home, struct sm_cac
 
 void sm_truth_release(struct sm_truth *t)
 {
+	if (t->ops && t->ops->release)
+		t->ops->release(t);
 	if (t->own_cache)
 		sm_cache_close(t->cache);
 	t->cache = NULL;

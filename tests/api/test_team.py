@@ -12,8 +12,9 @@
   searched; tokens of team.tokens name tenants, no token is 401;
 - freshness: a commit by another client is seen at the very next request
   (the per-request revision probe: list answers and ETags change at once);
-- refusals of API.md "Team mode" (deployments 403) and the writes not built
-  yet (501); nothing is written into the home (no metadata.db, no
+- refusals of API.md "Team mode" (deployments and POST /artifacts from a
+  local path 403) and the writes not built yet (501); /metrics needs a token
+  of team.tokens; nothing is written into the home (no metadata.db, no
   server.json);
 - a PostgreSQL restart: the next request is answered, from the same rows;
 - uploads (POST /api/v1/team/artifacts) through one instance seen through
@@ -364,7 +365,7 @@ def test_refusals(s):
                                ("POST", "/api/v1/artifacts/skill:alpha/sync", 403),
                                ("GET", "/api/v1/deployments?project_path=/tmp", 403),
                                ("GET", "/api/v1/artifacts/skill:alpha/files", 501),
-                               ("POST", "/api/v1/user-collections", 501),
+                               ("PUT", "/api/v1/artifacts/skill:alpha", 501),
                                ("POST", "/api/v1/team/artifacts", 422),
                                ("DELETE", "/api/v1/artifacts/skill:alpha", 501)):
         body = {"name": "x"} if method == "POST" else None

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Team mode (issue 12): the writes that go through the team truth
+(src/ops/truth_team.c) on a real PostgreSQL (pgcluster.py), with three
+`serve --store` instances whose caches are warm (test_team.py's harness):
+
+- user collections: create, add members (unknown ids listed, present ones
+  counted), rename (a taken name 409), remove a member, delete, each written
+  through one instance and shown by both others at their very next request
+  (names, counts, members as in the database, read with psql); two instances
+  adding members to one collection at once: both land; the default
+  collection's members cannot be changed (409);
+- tenants: another tenant's token cannot read, rename, delete or change the
+  members of a collection (404, the rows untouched); its own collection of the
+  same name is its own, and its members resolve among its own artifacts only.
+
+usage: test_team_writes.py   (SKILLMEAT_BIN names the program)
+"""
+import concurrent.futures
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pgcluster  # noqa: E402
+import test_team as tt  # noqa: E402  (the harness: Server, check, seed, truth, …)
+
+check = tt.check
+TOKENS = '[team.tokens]\ntok-default = "default"\ntok-acme = "acme"\n'
+
+
+def auth(token):
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def call(s, method, path, body=None, token=None):
+    st, data, _ = s.request(method, "/api/v1" + path, body=body, headers=auth(token))
+    return st, (tt.json.loads(data) if data else None)
+
+
+def members(s, uc, token=None):
+    page, _ = s.get(f"/user-collections/{uc}/artifacts?limit=100", token=token)
+    return tt.names(page)
+
+
+def uc_names(s, token=None):
+    ucs, _ = s.get("/user-collections", token=token)
+    return {c["name"]: c["artifact_count"] for c in ucs["items"]}
+
+
+def db_members(tenant, uc):
+    return tt.PG.psql("SELECT a.type || ':' || a.name FROM collection_artifacts c JOIN artifacts a"
+                      " ON a.tenant_id = c.tenant_id AND a.uuid = c.artifact_uuid"
+                      f" WHERE c.tenant_id = '{tenant}' AND c.collection_id = '{uc}'"
+                      " ORDER BY 1", "team").split()
+
+
+def others(insts, w):
+    return [s for s in insts if s is not w]
+
+
+def test_user_collections(insts):
+    a, b, c = insts
+    for s in insts:
+        tt.view(s)
+        tt.view(s)
+    # create through a
+    st, body = call(a, "POST", "/user-collections", {"name": "Reviewers", "description": "Eyes"})
+    check(st == 201 and body["name"] == "Reviewers", f"create through instance 0: 201 ({st} {body})")
+    uc = body["id"]
+    rows = tt.PG.psql(f"SELECT name, description FROM user_collections WHERE tenant_id = 'default'"
+                      f" AND id = '{uc}'", "team").strip()
+    check(rows == "Reviewers|Eyes", f"the row is in PostgreSQL, the tenant's ({rows!r})")
+    for s in others(insts, a):
+        tt.same_as_truth(s, f"create: instance {insts.index(s)} at its next request")
+        got, _ = s.get(f"/user-collections/{uc}")
+        check(got["name"] == "Reviewers" and got["description"] == "Eyes",
+              f"instance {insts.index(s)} shows the new collection")
+    # add members through b
+    st, body = call(b, "POST", f"/user-collections/{uc}/artifacts",
+                    {"artifact_ids": ["skill:alpha", "command:gamma", "skill:nope"]})
+    check(st == 201 and body["added_count"] == 2 and body["not_found"] == ["skill:nope"]
+          and body["total_artifacts"] == 2, f"add members through instance 1: 201 ({st} {body})")
+    check(db_members("default", uc) == ["command:gamma", "skill:alpha"], "the memberships are rows")
+    for s in others(insts, b):
+        check(members(s, uc) == ["command:gamma", "skill:alpha"],
+              f"add: instance {insts.index(s)} lists the members at its next request")
+        tt.same_as_truth(s, f"add: instance {insts.index(s)}, counts")
+    st, body = call(c, "POST", f"/user-collections/{uc}/artifacts",
+                    {"artifact_ids": ["skill:alpha"]})
+    check(st == 200 and body["added_count"] == 0 and body["already_present_count"] == 1,
+          f"a member again through instance 2: 200, already present ({st} {body})")
+    # rename through c
+    st, body = call(c, "PUT", f"/user-collections/{uc}", {"name": "Code reviewers"})
+    check(st == 200 and body["name"] == "Code reviewers", f"rename through instance 2 ({st} {body})")
+    for s in others(insts, c):
+        got = uc_names(s)
+        check("Code reviewers" in got and "Reviewers" not in got and got["Code reviewers"] == 2,
+              f"rename: instance {insts.index(s)} at its next request ({got})")
+    st, body = call(a, "PUT", f"/user-collections/{uc}", {"name": "Team picks"})
+    check(st == 409, f"rename onto a taken name: 409 ({st} {body})")
+    check(db_members("default", uc) == ["command:gamma", "skill:alpha"]
+          and "Code reviewers" in uc_names(b), "the refused rename changed nothing")
+    # remove a member through a
+    st, _ = call(a, "DELETE", f"/user-collections/{uc}/artifacts/skill:alpha")
+    check(st == 204, f"remove a member through instance 0: 204 ({st})")
+    for s in others(insts, a):
+        check(members(s, uc) == ["command:gamma"],
+              f"remove: instance {insts.index(s)} at its next request")
+        tt.same_as_truth(s, f"remove: instance {insts.index(s)}, counts")
+    # two instances add to one collection at once: the tenant lock orders them, both land
+    for rnd, pair in enumerate((("skill:alpha", "skill:beta"), ("skill:delta", "skill:zeta"))):
+        with concurrent.futures.ThreadPoolExecutor(2) as ex:
+            res = list(ex.map(lambda x: call(x[0], "POST", f"/user-collections/{uc}/artifacts",
+                                             {"artifact_ids": [x[1]]}), zip((a, b), pair)))
+        check([r[0] for r in res] == [201, 201], f"round {rnd}: concurrent adds through 0 and 1 ({res})")
+        want = sorted(db_members("default", uc))
+        check(set(pair) <= set(want), f"round {rnd}: both members stored ({want})")
+        check(sorted(members(c, uc)) == want, f"round {rnd}: instance 2 lists both at once")
+    # the default collection's members are every upload's
+    st, _ = call(b, "POST", "/user-collections/default/artifacts", {"artifact_ids": ["skill:alpha"]})
+    check(st == 409, f"members of the default collection: 409 ({st})")
+    # delete through b
+    st, _ = call(b, "DELETE", f"/user-collections/{uc}")
+    check(st == 204, f"delete through instance 1: 204 ({st})")
+    n = tt.PG.psql(f"SELECT count(*) FROM collection_artifacts WHERE collection_id = '{uc}'", "team").strip()
+    check(n == "0", f"its memberships went with it ({n})")
+    for s in others(insts, b):
+        s.get(f"/user-collections/{uc}", want=404)
+        tt.same_as_truth(s, f"delete: instance {insts.index(s)} at its next request")
+    st, _ = call(a, "DELETE", f"/user-collections/{uc}")
+    check(st == 404, f"deleted again: 404 ({st})")
+
+
+def test_tenants(url):
+    t = tt.Server(tt.home("writes-tokens", TOKENS), "--store", url)
+    before = tt.PG.psql(f"SELECT name FROM user_collections WHERE tenant_id = 'default'"
+                        f" AND id = '{tt.PICKS}'", "team").strip()
+    mem0 = db_members("default", tt.PICKS)
+    for method, path, body in (
+            ("GET", f"/user-collections/{tt.PICKS}", None),
+            ("GET", f"/user-collections/{tt.PICKS}/artifacts", None),
+            ("PUT", f"/user-collections/{tt.PICKS}", {"name": "Stolen"}),
+            ("POST", f"/user-collections/{tt.PICKS}/artifacts", {"artifact_ids": ["skill:alpha"]}),
+            ("DELETE", f"/user-collections/{tt.PICKS}/artifacts/command:gamma", None),
+            ("DELETE", f"/user-collections/{tt.PICKS}", None)):
+        st, got = call(t, method, path, body, token="tok-acme")
+        check(st == 404, f"acme's token: {method} default's collection{path.split(tt.PICKS)[1]} -> 404 ({st})")
+    after = tt.PG.psql(f"SELECT name FROM user_collections WHERE tenant_id = 'default'"
+                       f" AND id = '{tt.PICKS}'", "team").strip()
+    check(after == before and db_members("default", tt.PICKS) == mem0,
+          "default's collection and members untouched by acme's requests")
+    st, body = call(t, "POST", "/user-collections", {"name": "Team picks"}, token="tok-acme")
+    check(st == 201, f"acme creates its own 'Team picks' (default has one): 201 ({st} {body})")
+    uc = body["id"]
+    st, body = call(t, "POST", f"/user-collections/{uc}/artifacts",
+                    {"artifact_ids": ["skill:alpha", "skill:beta"]}, token="tok-acme")
+    check(st == 201 and body["added_count"] == 1 and body["not_found"] == ["skill:beta"],
+          f"acme's members resolve among acme's artifacts only (beta is default's) ({st} {body})")
+    uuid = tt.PG.psql(f"SELECT artifact_uuid FROM collection_artifacts WHERE collection_id = '{uc}'",
+                      "team").strip()
+    check(uuid == tt.U["acme-alpha"], f"the member is acme's skill:alpha, not default's ({uuid})")
+    got = uc_names(t, token="tok-default")
+    check(list(got).count("Team picks") == 1 and got["Team picks"] == len(mem0),
+          f"default's token sees its own collections only ({got})")
+    st, _ = call(t, "DELETE", f"/user-collections/{uc}", token="tok-default")
+    check(st == 404, f"default's token cannot delete acme's collection: 404 ({st})")
+    st, _ = call(t, "POST", "/user-collections", {"name": "x"})
+    check(st == 401, f"a write without a token: 401 ({st})")
+    t.stop()
+
+
+def main():
+    try:
+        tt.PG = pgcluster.Cluster()
+    except RuntimeError as e:
+        tt.fail(f"cannot start PostgreSQL: {e}")
+    url = tt.PG.createdb("team")
+    p = tt.run(tt.home("seed"), "team", "migrate", "--store", url)
+    check(p.returncode == 0, f"migrate the team database ({p.stderr.strip()})")
+    tt.seed()
+    insts = [tt.Server(tt.home(f"w-{n}"), "--store", url) for n in "abc"]
+    for s in insts:
+        tt.wait_until("the listener connected", lambda s=s: tt.listening(s))
+    # uploads the members below name (delta, zeta)
+    for name in ("delta", "zeta"):
+        st, _ = tt.upload(insts[0], {"type": "skill", "name": name,
+                                     "files": tt.skill_files(name.title())})
+        check(st == 201, f"upload skill:{name}")
+    test_user_collections(insts)
+    for s in insts:
+        s.stop()
+    test_tenants(url)
+    tt.cleanup()
+    print(f"{tt.CHECKS} passed, 0 failed")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except SystemExit:
+        raise
+    except BaseException as e:  # noqa: BLE001 - any error fails the test, servers stopped
+        tt.fail(f"unexpected {type(e).__name__}: {e}")
