@@ -857,7 +857,17 @@ static int set_pragmas(struct sm_db *db, struct strbuf *err)
 		return r;
 	}
 	sqlite3_finalize(st);
-	return 0;
+	/*
+	 * The WAL and its index outlive the last close, emptied (a non-negative
+	 * size limit truncates the WAL to 0 after the closing checkpoint): every
+	 * short-lived verb created both and unlinked both again.
+	 */
+	{
+		int on = 1;
+
+		(void)sqlite3_file_control(db->h, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+	}
+	return sm_db_exec(db, "PRAGMA journal_size_limit = 4194304;", err);
 }
 
 /* Pragmas, migrations (unless told not to), and a check that the file is a database. */

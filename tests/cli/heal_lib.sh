@@ -24,6 +24,9 @@ json_check "$TMP/ref.list" 'len(d) == 160'
 json_check "$TMP/ref.search" 'len(d) > 10'
 cp "$DB" "$TMP/good.db" || fail "copy the cache"
 [ ! -s "$DB-wal" ] || fail "the cache has a WAL after the last close"
+# the WAL and its index outlive a close, emptied: a verb does not create and
+# unlink them on every run (src/cache/db.c, SQLITE_FCNTL_PERSIST_WAL)
+[ -f "$DB-wal" ] && [ -f "$DB-shm" ] || fail "the WAL or its index was unlinked at the last close"
 
 # pages NAME...: the named pages of the database $DB_FILE, one per line as
 # "label page": header, deep (a leaf of artifacts that is not its root),
