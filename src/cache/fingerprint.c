@@ -71,10 +71,16 @@ static void fp_add(struct fp_acc *a, const char *rel, size_t rlen, const struct 
 
 static int fp_format(const struct fp_acc *a, struct strbuf *out)
 {
+	static const char digits[] = "0123456789abcdef";
+	uint64_t v[2] = { mix64(a->sum ^ (uint64_t)a->nfiles), a->xr };
+	char hex[32];
+
+	/* "%016llx%016llx" without printf: every warm sync formats one per artifact */
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < 16; i++)
+			hex[k * 16 + i] = digits[(v[k] >> (60 - 4 * i)) & 15];
 	sm_strbuf_reset(out);
-	return sm_strbuf_addf(out, "%016llx%016llx",
-			      (unsigned long long)mix64(a->sum ^ (uint64_t)a->nfiles),
-			      (unsigned long long)a->xr);
+	return sm_strbuf_add(out, hex, sizeof(hex));
 }
 
 /* The record being written by a walk; ok turns false at the first surprise. */
