@@ -22,6 +22,7 @@
 #include "cache/store_sqlite.h"
 #include "skillmeat/array.h"
 #include "skillmeat/hashmap.h"
+#include "skillmeat/json_escape.h"
 #include "skillmeat/db.h"
 #include "skillmeat/error.h"
 #include "skillmeat/memory.h"
@@ -328,19 +329,10 @@ int sm_sq_json_array(const char *const *v, size_t n, struct strbuf *out)
 	int r = sm_strbuf_addch(out, '[');
 
 	for (size_t i = 0; i < n && r == 0; i++) {
-		const unsigned char *p = (const unsigned char *)(v[i] ? v[i] : "");
-
-		r = sm_strbuf_addstr(out, i ? ",\"" : "\"");
-		for (; *p && r == 0; p++) {
-			if (*p == '"' || *p == '\\')
-				r = sm_strbuf_addf(out, "\\%c", *p);
-			else if (*p < 0x20)
-				r = sm_strbuf_addf(out, "\\u%04x", *p);
-			else
-				r = sm_strbuf_addch(out, *p);
-		}
+		if (i)
+			r = sm_strbuf_addch(out, ',');
 		if (r == 0)
-			r = sm_strbuf_addch(out, '"');
+			r = sm_strbuf_add_json(out, v[i] ? v[i] : "");
 	}
 	return r ? r : sm_strbuf_addch(out, ']');
 }

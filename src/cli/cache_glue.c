@@ -7,6 +7,7 @@
 #include "skillmeat/cache.h"
 #include "skillmeat/collection.h"
 #include "skillmeat/home.h"
+#include "skillmeat/json_escape.h"
 #include "skillmeat/ops.h"
 #include "skillmeat/row_json.h"
 #include "skillmeat/store.h"
@@ -210,52 +211,6 @@ json_t *cli_row_json(const struct sm_artifact_row *r)
 	return o;
 }
 
-/* A JSON string (or null) appended to sb: quotes, backslashes, control characters escaped. */
-static int json_str(struct strbuf *sb, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	const char *run;
-	int r;
-
-	if (!s)
-		return sm_strbuf_add(sb, "null", 4);
-	if ((r = sm_strbuf_addch(sb, '"')) < 0)
-		return r;
-	for (run = s; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[7];
-		size_t el = 2;
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		if ((r = sm_strbuf_add(sb, run, (size_t)(s - run))) < 0)
-			return r;
-		esc[0] = '\\';
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		default:
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			el = 6;
-		}
-		if ((r = sm_strbuf_add(sb, esc, el)) < 0)
-			return r;
-		run = s + 1;
-	}
-	if ((r = sm_strbuf_add(sb, run, (size_t)(s - run))) < 0)
-		return r;
-	return sm_strbuf_addch(sb, '"');
-}
-
 /* A cached JSON array column, or [] (the store keeps them valid). */
 static int json_raw_array(struct strbuf *sb, const char *text)
 {
@@ -291,29 +246,26 @@ int cli_print_rows_json(const struct sm_artifact_row *rows, size_t n)
 			r = sm_strbuf_addf(&id, "%s:%s", w->type, w->name);
 			if (r == 0) {
 				sm_strbuf_setlen(&sb, sb.len - 1);
-				r = json_str(&sb, id.buf);
+				r = sm_strbuf_add_json(&sb, id.buf);
 			}
 			sm_strbuf_release(&id);
 		}
 #define KEY(k, v) (r == 0 && (r = sm_strbuf_addstr(&sb, ", \"" k "\": ")) == 0 && (r = (v)) == 0)
-		if (KEY("name", json_str(&sb, w->name)) && KEY("type", json_str(&sb, w->type)) &&
-		    KEY("collection", json_str(&sb, w->collection)) &&
-		    KEY("path", json_str(&sb, w->path)) && KEY("origin", json_str(&sb, w->origin)) &&
-		    KEY("title", json_str(&sb, w->title)) &&
-		    KEY("description", json_str(&sb, w->description)) &&
-		    KEY("author", json_str(&sb, w->author)) &&
-		    KEY("license", json_str(&sb, w->license)) &&
-		    KEY("version", json_str(&sb, w->version)) &&
+#define STR(k, v) KEY(k, sm_strbuf_add_json(&sb, v))
+		if (STR("name", w->name) && STR("type", w->type) &&
+		    STR("collection", w->collection) && STR("path", w->path) &&
+		    STR("origin", w->origin) && STR("title", w->title) &&
+		    STR("description", w->description) && STR("author", w->author) &&
+		    STR("license", w->license) && STR("version", w->version) &&
 		    KEY("tags", json_raw_array(&sb, w->tags_json)) &&
 		    KEY("tools", json_raw_array(&sb, w->tools_json)) &&
-		    KEY("content_hash", json_str(&sb, w->content_hash)) &&
+		    STR("content_hash", w->content_hash) &&
 		    KEY("locally_modified", sm_strbuf_addstr(&sb, modified ? "true" : "false")) &&
-		    KEY("upstream", json_str(&sb, w->upstream)) &&
-		    KEY("version_spec", json_str(&sb, w->version_spec)) &&
-		    KEY("resolved_sha", json_str(&sb, w->resolved_sha)) &&
-		    KEY("resolved_version", json_str(&sb, w->resolved_version)) &&
-		    KEY("added", json_str(&sb, w->added)))
+		    STR("upstream", w->upstream) && STR("version_spec", w->version_spec) &&
+		    STR("resolved_sha", w->resolved_sha) &&
+		    STR("resolved_version", w->resolved_version) && STR("added", w->added))
 			r = sm_strbuf_addch(&sb, '}');
+#undef STR
 #undef KEY
 	}
 	if (r == 0)

@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "skillmeat/json_escape.h"
 #include "skillmeat/log.h"
 #include "skillmeat/timeutil.h"
-#include "skillmeat/utf8.h"
 #include "util/banned.h"
 
 /*
@@ -131,60 +131,33 @@ static void put_tail(struct line *l, const char *s)
 	l->len += n;
 }
 
+/*
+ * One run of sm_json_escape's output: an escape all or nothing, a run of text
+ * cut at a character boundary when the line is full (a text run never starts
+ * with a backslash: sm_json_escape escapes every one).
+ */
+static bool put_json_run(void *ctx, const char *p, size_t n)
+{
+	struct line *l = ctx;
+	size_t room = l->full ? 0 : LINE_CAP - LINE_TAIL - l->len;
+
+	if (put(l, p, n))
+		return true;
+	if (n && p[0] != '\\') {
+		while (room && ((unsigned char)p[room] & 0xc0) == 0x80)
+			room--;
+		memcpy(l->buf + l->len, p, room);
+		l->len += room;
+	}
+	l->full = true;
+	return false;
+}
+
 /* s escaped for a JSON string (without the quotes); invalid UTF-8 becomes U+FFFD. */
 static void put_json_escaped(struct line *l, const char *str)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str);
-
-	while (n && !l->full) {
-		char esc[8];
-		size_t k;
-
-		switch (*s) {
-		case '"':
-			put(l, "\\\"", 2);
-			k = 1;
-			break;
-		case '\\':
-			put(l, "\\\\", 2);
-			k = 1;
-			break;
-		case '\n':
-			put(l, "\\n", 2);
-			k = 1;
-			break;
-		case '\r':
-			put(l, "\\r", 2);
-			k = 1;
-			break;
-		case '\t':
-			put(l, "\\t", 2);
-			k = 1;
-			break;
-		case '\b':
-			put(l, "\\b", 2);
-			k = 1;
-			break;
-		case '\f':
-			put(l, "\\f", 2);
-			k = 1;
-			break;
-		default:
-			if (*s < 0x20 || *s == 0x7f) {
-				snprintf(esc, sizeof(esc), "\\u%04x", *s);
-				put(l, esc, 6);
-				k = 1;
-			} else if ((k = sm_utf8_len(s, s + n)) != 0) {
-				put(l, (const char *)s, k);
-			} else {
-				put(l, "\\ufffd", 6);
-				k = 1;
-			}
-		}
-		s += k;
-		n -= k;
-	}
+	if (!l->full)
+		(void)sm_json_escape(str, strlen(str), put_json_run, l);
 }
 
 /* s with control characters escaped, so a text line stays one line. */

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "skillmeat/json_escape.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/pyrepr.h"
 #include "skillmeat/strbuf.h"
@@ -130,6 +131,40 @@ static void test_writer_keeps_the_cap_code(void **state)
 	}
 }
 
+/* The one JSON escaper (src/util/json_escape.c): what jansson reads back is the input. */
+static void test_add_json(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "plain", "\"plain\"" },
+		{ "", "\"\"" },
+		{ "q\"b\\s/", "\"q\\\"b\\\\s/\"" },
+		{ "\n\r\t\b\f", "\"\\n\\r\\t\\b\\f\"" },
+		{ "\x01\x1f\x7f", "\"\\u0001\\u001f\\u007f\"" },
+		{ "caf\xc3\xa9 \xe2\x82\xac", "\"caf\xc3\xa9 \xe2\x82\xac\"" },
+		{ "bad\xff\xc3", "\"bad\\ufffd\\ufffd\"" },
+	};
+	struct strbuf sb = STRBUF_INIT;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sm_strbuf_reset(&sb);
+		assert_int_equal(sm_strbuf_add_json(&sb, cases[i].in), 0);
+		assert_string_equal(sb.buf, cases[i].out);
+	}
+	sm_strbuf_reset(&sb);
+	assert_int_equal(sm_strbuf_add_json(&sb, NULL), 0);
+	assert_string_equal(sb.buf, "null");
+	/* past the cap: -E2BIG and the buffer as it was */
+	sm_strbuf_release(&sb);
+	sm_strbuf_init(&sb, 8);
+	assert_int_equal(sm_strbuf_addstr(&sb, "ab"), 0);
+	assert_int_equal(sm_strbuf_add_json(&sb, "a\nlonger one"), -E2BIG);
+	assert_string_equal(sb.buf, "ab");
+	sm_strbuf_release(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_alloc_failure_leaves_buffer),
 		cmocka_unit_test(test_detach_and_rtrim),
 		cmocka_unit_test(test_writer_keeps_the_cap_code),
+		cmocka_unit_test(test_add_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
