@@ -292,6 +292,39 @@ static const char m8_down[] =
 #define FTS9_ROW(r) "(" FTS9_EXPRS(r) ")"
 #define FTS9_COLS "(rowid, name, title, description, tags, body)"
 
+/* the FTS5 index of migration 9 and its triggers (migration 9 up, migration 12 down) */
+#define FTS9_SCHEMA                                                                                \
+	"CREATE VIRTUAL TABLE artifact_fts USING fts5("                                            \
+	" name, title, description, tags, body,"                                                   \
+	" tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');"                            \
+	"CREATE VIRTUAL TABLE artifact_vocab USING fts5vocab(artifact_fts, 'row');"                \
+	"INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a") " FROM artifacts a;"      \
+	"CREATE TRIGGER artifacts_fts_insert AFTER INSERT ON artifacts"                            \
+	" WHEN NOT EXISTS (SELECT 1 FROM fts_defer) BEGIN"                                         \
+	" INSERT INTO artifact_fts " FTS9_COLS " VALUES " FTS9_ROW("NEW") ";"                      \
+	" END;"                                                                                    \
+	"CREATE TRIGGER artifacts_fts_delete AFTER DELETE ON artifacts BEGIN"                      \
+	" DELETE FROM artifact_fts WHERE rowid = OLD.id;"                                          \
+	" END;"                                                                                    \
+	"CREATE TRIGGER artifacts_fts_update AFTER UPDATE OF name, title, description, tags_json"  \
+	" ON artifacts WHEN OLD.name IS NOT NEW.name OR OLD.title IS NOT NEW.title"                \
+	" OR OLD.description IS NOT NEW.description OR OLD.tags_json IS NOT NEW.tags_json BEGIN"   \
+	" DELETE FROM artifact_fts WHERE rowid = OLD.id;"                                          \
+	" INSERT INTO artifact_fts " FTS9_COLS " VALUES " FTS9_ROW("NEW") ";"                      \
+	" END;"                                                                                    \
+	"CREATE TRIGGER artifact_text_insert AFTER INSERT ON artifact_text"                        \
+	" WHEN NOT EXISTS (SELECT 1 FROM fts_defer) BEGIN"                                         \
+	" DELETE FROM artifact_fts WHERE rowid = NEW.artifact_id;"                                 \
+	" INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a")                          \
+	" FROM artifacts a WHERE a.id = NEW.artifact_id;"                                          \
+	" END;"                                                                                    \
+	"CREATE TRIGGER artifact_text_update AFTER UPDATE ON artifact_text"                        \
+	" WHEN OLD.body IS NOT NEW.body BEGIN"                                                     \
+	" DELETE FROM artifact_fts WHERE rowid = NEW.artifact_id;"                                 \
+	" INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a")                          \
+	" FROM artifacts a WHERE a.id = NEW.artifact_id;"                                          \
+	" END;"
+
 static const char m9_up[] =
 	"CREATE TABLE artifact_text ("
 	" artifact_id INTEGER PRIMARY KEY REFERENCES artifacts (id) ON DELETE CASCADE,"
@@ -300,36 +333,7 @@ static const char m9_up[] =
 	"DROP TRIGGER artifacts_fts_delete;"
 	"DROP TRIGGER artifacts_fts_insert;"
 	"DROP TABLE artifact_fts;"
-	"CREATE VIRTUAL TABLE artifact_fts USING fts5("
-	" name, title, description, tags, body,"
-	" tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');"
-	"CREATE VIRTUAL TABLE artifact_vocab USING fts5vocab(artifact_fts, 'row');"
-	"INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a") " FROM artifacts a;"
-	"CREATE TRIGGER artifacts_fts_insert AFTER INSERT ON artifacts"
-	" WHEN NOT EXISTS (SELECT 1 FROM fts_defer) BEGIN"
-	" INSERT INTO artifact_fts " FTS9_COLS " VALUES " FTS9_ROW("NEW") ";"
-	" END;"
-	"CREATE TRIGGER artifacts_fts_delete AFTER DELETE ON artifacts BEGIN"
-	" DELETE FROM artifact_fts WHERE rowid = OLD.id;"
-	" END;"
-	"CREATE TRIGGER artifacts_fts_update AFTER UPDATE OF name, title, description, tags_json"
-	" ON artifacts WHEN OLD.name IS NOT NEW.name OR OLD.title IS NOT NEW.title"
-	" OR OLD.description IS NOT NEW.description OR OLD.tags_json IS NOT NEW.tags_json BEGIN"
-	" DELETE FROM artifact_fts WHERE rowid = OLD.id;"
-	" INSERT INTO artifact_fts " FTS9_COLS " VALUES " FTS9_ROW("NEW") ";"
-	" END;"
-	"CREATE TRIGGER artifact_text_insert AFTER INSERT ON artifact_text"
-	" WHEN NOT EXISTS (SELECT 1 FROM fts_defer) BEGIN"
-	" DELETE FROM artifact_fts WHERE rowid = NEW.artifact_id;"
-	" INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a")
-	" FROM artifacts a WHERE a.id = NEW.artifact_id;"
-	" END;"
-	"CREATE TRIGGER artifact_text_update AFTER UPDATE ON artifact_text"
-	" WHEN OLD.body IS NOT NEW.body BEGIN"
-	" DELETE FROM artifact_fts WHERE rowid = NEW.artifact_id;"
-	" INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a")
-	" FROM artifacts a WHERE a.id = NEW.artifact_id;"
-	" END;"
+	FTS9_SCHEMA
 	/* the next sync of each collection re-reads every artifact (sync.c), filling artifact_text */
 	"INSERT INTO sync_state (collection, files_fp) SELECT DISTINCT collection, 'reread-all'"
 	" FROM artifacts WHERE true"
@@ -498,36 +502,7 @@ static const char m12_down[] =
 	"DROP TABLE artifact_search;"
 	"DROP TABLE fts_defer;"
 	"CREATE TABLE fts_defer (id INTEGER PRIMARY KEY CHECK (id = 1));"
-	"CREATE VIRTUAL TABLE artifact_fts USING fts5("
-	" name, title, description, tags, body,"
-	" tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');"
-	"CREATE VIRTUAL TABLE artifact_vocab USING fts5vocab(artifact_fts, 'row');"
-	"INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a") " FROM artifacts a;"
-	"CREATE TRIGGER artifacts_fts_insert AFTER INSERT ON artifacts"
-	" WHEN NOT EXISTS (SELECT 1 FROM fts_defer) BEGIN"
-	" INSERT INTO artifact_fts " FTS9_COLS " VALUES " FTS9_ROW("NEW") ";"
-	" END;"
-	"CREATE TRIGGER artifacts_fts_delete AFTER DELETE ON artifacts BEGIN"
-	" DELETE FROM artifact_fts WHERE rowid = OLD.id;"
-	" END;"
-	"CREATE TRIGGER artifacts_fts_update AFTER UPDATE OF name, title, description, tags_json"
-	" ON artifacts WHEN OLD.name IS NOT NEW.name OR OLD.title IS NOT NEW.title"
-	" OR OLD.description IS NOT NEW.description OR OLD.tags_json IS NOT NEW.tags_json BEGIN"
-	" DELETE FROM artifact_fts WHERE rowid = OLD.id;"
-	" INSERT INTO artifact_fts " FTS9_COLS " VALUES " FTS9_ROW("NEW") ";"
-	" END;"
-	"CREATE TRIGGER artifact_text_insert AFTER INSERT ON artifact_text"
-	" WHEN NOT EXISTS (SELECT 1 FROM fts_defer) BEGIN"
-	" DELETE FROM artifact_fts WHERE rowid = NEW.artifact_id;"
-	" INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a")
-	" FROM artifacts a WHERE a.id = NEW.artifact_id;"
-	" END;"
-	"CREATE TRIGGER artifact_text_update AFTER UPDATE ON artifact_text"
-	" WHEN OLD.body IS NOT NEW.body BEGIN"
-	" DELETE FROM artifact_fts WHERE rowid = NEW.artifact_id;"
-	" INSERT INTO artifact_fts " FTS9_COLS " SELECT " FTS9_EXPRS("a")
-	" FROM artifacts a WHERE a.id = NEW.artifact_id;"
-	" END;";
+	FTS9_SCHEMA;
 
 /* SQL for the store's bulk mode (store_sqlite.c): the documents it deferred, indexed at once. */
 const char sm_db_sql_fts_flush[] =
