@@ -3,6 +3,7 @@
 #define SKILLMEAT_TRUTH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct sm_cache;
 struct sm_collection;
@@ -56,6 +57,14 @@ struct sm_truth_ops {
 				      struct strbuf *err);
 	int (*index_sync)(struct sm_truth *t, const char *name, unsigned flags,
 			  struct sm_sync_stats *st, struct strbuf *err);
+	/*
+	 * A truth that is its own index (team): remove the artifact
+	 * collection/type:name with its files and memberships, under the lock,
+	 * committed; *dropped gets the memberships it had. -ENOENT when absent.
+	 * NULL for the files (sm_ops_remove edits the manifest then).
+	 */
+	int (*remove_artifact)(struct sm_truth *t, const char *collection, const char *type,
+			       const char *name, size_t *dropped, struct strbuf *err);
 	/* Free the backend's own state (may be NULL). */
 	void (*release)(struct sm_truth *t);
 };
@@ -88,8 +97,9 @@ void sm_truth_release(struct sm_truth *t);
  * members (keys "collection/type:name"); save_user_collections writes what
  * changed since the load, row by row, and commits (the schema's triggers
  * bump the revision and NOTIFY); unlock rolls back what was not committed;
- * index is the same database (tenant-scoped reads); index_* do nothing. The
- * file collection entries (open/commit) are not built: -ENOTSUP.
+ * index is the same database (tenant-scoped reads); index_* do nothing;
+ * remove_artifact deletes the row (its files and memberships follow) and
+ * commits. The file collection entries (open/commit) are not built: -ENOTSUP.
  * No in-process lock is taken (write_lock is ignored). -ENOMEM when out of
  * memory (t is then unusable but may be released).
  */

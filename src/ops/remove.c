@@ -64,6 +64,47 @@ out:
 	return r;
 }
 
+/* A truth that is its own index (team mode): the store removes it, in one commit. */
+static int remove_in_store(struct sm_ops_ctx *ctx, const struct sm_ops_remove *req,
+			   struct sm_ops_remove_result *ret, struct strbuf *err)
+{
+	struct sm_truth *t = &ctx->truth;
+	const char *colon = strchr(req->id, ':');
+	char *type = colon ? sm_strndup(req->id, (size_t)(colon - req->id)) : NULL;
+	bool committed = false;
+	int r;
+
+	if (!colon || !req->collection)
+		return sm_err(err, -EINVAL, "'%s': give collection and type:name", req->id);
+	if (!type)
+		return sm_err(err, -ENOMEM, "out of memory");
+	ret->type = sm_artifact_type_parse(type);
+	ret->name = sm_strdup(colon + 1);
+	ret->collection = sm_strdup(req->collection);
+	if (!ret->name || !ret->collection) {
+		sm_free(type);
+		return sm_err(err, -ENOMEM, "out of memory");
+	}
+	if ((r = t->ops->lock(t, err)) < 0) {
+		sm_free(type);
+		return r;
+	}
+	if (req->confirm && !req->confirm(req->confirm_ud, type, ret->name, ret->collection)) {
+		ret->cancelled = true;
+		r = 0;
+	} else {
+		r = t->ops->remove_artifact(t, req->collection, type, colon + 1, &ret->dropped,
+					    err);
+		committed = r == 0;
+		ret->index_changed = committed;
+	}
+	t->ops->unlock(t);
+	if (committed)
+		sm_ops_invalidate(ctx, NULL);
+	sm_free(type);
+	return r;
+}
+
 int sm_ops_remove(struct sm_ops_ctx *ctx, const struct sm_ops_remove *req,
 		  struct sm_ops_remove_result *ret, struct strbuf *err)
 {
@@ -78,6 +119,8 @@ int sm_ops_remove(struct sm_ops_ctx *ctx, const struct sm_ops_remove *req,
 	int r, dropped = 0;
 
 	memset(ret, 0, sizeof(*ret));
+	if (t->ops->remove_artifact)
+		return remove_in_store(ctx, req, ret, err);
 	if ((r = t->ops->lock(t, err)) < 0)
 		return r;
 	if ((r = t->ops->open_collection(t, req->collection, &c, err)) < 0)

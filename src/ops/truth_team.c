@@ -465,6 +465,35 @@ static int team_save_uc(struct sm_truth *t, struct sm_user_collections *f, struc
 	return r < 0 ? r : 0;
 }
 
+static int team_remove_artifact(struct sm_truth *t, const char *collection, const char *type,
+				const char *name, size_t *dropped, struct strbuf *err)
+{
+	struct team *tm = team(t);
+	struct sm_artifact_row row = {0};
+	struct sm_membership *m = NULL;
+	size_t nm = 0;
+	int r;
+
+	if (!tm->in_tx || !t->cache)
+		return sm_err(err, -EINVAL, "the team store is not locked");
+	r = sm_store_get_artifact_by_key(t->cache->store, collection, type, name, &row, err);
+	if (r == 0)
+		r = sm_store_memberships_of(t->cache->store, (const char *const *)&row.uuid, 1, &m,
+					    &nm, err);
+	if (r >= 0)
+		r = sm_store_delete_artifact(t->cache->store, row.uuid, err);
+	if (r >= 0)
+		r = sm_store_commit(t->cache->store, err);
+	else
+		(void)sm_store_rollback(t->cache->store, NULL);
+	tm->in_tx = false;
+	sm_memberships_free(m, nm);
+	sm_artifact_row_release(&row);
+	if (r >= 0)
+		*dropped = nm;
+	return r < 0 ? r : 0;
+}
+
 static struct sm_cache *team_index(struct sm_truth *t, struct strbuf *err)
 {
 	return team_connect(t, err) < 0 ? NULL : t->cache;
@@ -526,6 +555,7 @@ static const struct sm_truth_ops team_ops = {
 	.index_collection = team_index_collection,
 	.index_user_collections = team_index_uc,
 	.index_sync = team_index_sync,
+	.remove_artifact = team_remove_artifact,
 	.release = team_release,
 };
 

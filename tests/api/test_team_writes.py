@@ -10,9 +10,13 @@
   (names, counts, members as in the database, read with psql); two instances
   adding members to one collection at once: both land; the default
   collection's members cannot be changed (409);
+- DELETE /artifacts/{id}: the row, its files and memberships gone, the other
+  instances answer 404 and the counts as in the database at their next request;
 - tenants: another tenant's token cannot read, rename, delete or change the
   members of a collection (404, the rows untouched); its own collection of the
-  same name is its own, and its members resolve among its own artifacts only.
+  same name is its own, and its members resolve among its own artifacts only;
+  it cannot delete another tenant's artifact, and deleting its own skill:alpha
+  leaves the other tenant's.
 
 usage: test_team_writes.py   (SKILLMEAT_BIN names the program)
 """
@@ -131,6 +135,38 @@ def test_user_collections(insts):
     check(st == 404, f"deleted again: 404 ({st})")
 
 
+def test_delete(insts):
+    a, b, c = insts
+    st, _ = tt.upload(a, {"type": "skill", "name": "omega", "files": tt.skill_files("Omega")})
+    check(st == 201, "upload skill:omega")
+    st, body = call(a, "POST", f"/user-collections/{tt.PICKS}/artifacts",
+                    {"artifact_ids": ["skill:omega"]})
+    check(st == 201, f"skill:omega joins Team picks ({st})")
+    for s in insts:
+        tt.view(s)
+        tt.view(s)
+    uuid = tt.PG.psql("SELECT uuid FROM artifacts WHERE tenant_id = 'default' AND name = 'omega'",
+                      "team").strip()
+    had = tt.PG.psql(f"SELECT (SELECT count(*) FROM artifact_files WHERE artifact_uuid = '{uuid}')"
+                     f" || ' ' || (SELECT count(*) FROM collection_artifacts WHERE"
+                     f" artifact_uuid = '{uuid}')", "team").strip()
+    check(had == "2 2", f"skill:omega has 2 files and 2 memberships ({had})")
+    st, _ = call(b, "DELETE", "/artifacts/skill:omega")
+    check(st == 204, f"DELETE /artifacts/skill:omega through instance 1: 204 ({st})")
+    left = tt.PG.psql(f"SELECT (SELECT count(*) FROM artifacts WHERE uuid = '{uuid}') || ' ' ||"
+                      f" (SELECT count(*) FROM artifact_files WHERE artifact_uuid = '{uuid}') || ' ' ||"
+                      f" (SELECT count(*) FROM collection_artifacts WHERE artifact_uuid = '{uuid}')",
+                      "team").strip()
+    check(left == "0 0 0", f"its row, files and memberships are gone from PostgreSQL ({left})")
+    for s in others(insts, b):
+        s.get("/artifacts/skill:omega", want=404)
+        tt.same_as_truth(s, f"delete: instance {insts.index(s)} at its next request")
+        check("skill:omega" not in members(s, tt.PICKS),
+              f"instance {insts.index(s)}: no longer a member of Team picks")
+    st, _ = call(c, "DELETE", "/artifacts/skill:omega")
+    check(st == 404, f"deleted again: 404 ({st})")
+
+
 def test_tenants(url):
     t = tt.Server(tt.home("writes-tokens", TOKENS), "--store", url)
     before = tt.PG.psql(f"SELECT name FROM user_collections WHERE tenant_id = 'default'"
@@ -164,6 +200,16 @@ def test_tenants(url):
           f"default's token sees its own collections only ({got})")
     st, _ = call(t, "DELETE", f"/user-collections/{uc}", token="tok-default")
     check(st == 404, f"default's token cannot delete acme's collection: 404 ({st})")
+    # an artifact of another tenant cannot be deleted; the same name is its own
+    st, _ = call(t, "DELETE", "/artifacts/skill:beta", token="tok-acme")
+    check(st == 404, f"acme's token: DELETE default's skill:beta -> 404 ({st})")
+    st, _ = call(t, "DELETE", "/artifacts/skill:alpha", token="tok-acme")
+    check(st == 204, f"acme deletes its own skill:alpha ({st})")
+    rows = tt.PG.psql("SELECT tenant_id FROM artifacts WHERE name IN ('alpha', 'beta')"
+                      " ORDER BY 1", "team").split()
+    check(rows == ["default", "default"], f"default's alpha and beta stay ({rows})")
+    d, _ = t.get("/artifacts/skill:alpha", token="tok-default")
+    check(d["name"] == "alpha", "default's token still reads its skill:alpha")
     st, _ = call(t, "POST", "/user-collections", {"name": "x"})
     check(st == 401, f"a write without a token: 401 ({st})")
     t.stop()
@@ -187,6 +233,7 @@ def main():
                                      "files": tt.skill_files(name.title())})
         check(st == 201, f"upload skill:{name}")
     test_user_collections(insts)
+    test_delete(insts)
     for s in insts:
         s.stop()
     test_tenants(url)
