@@ -37,7 +37,7 @@ static const struct cli_cmd commands[] = {
 	{ "rollback", cmd_rollback, "restore the collection to a snapshot" },
 	{ "update", cmd_update, "fetch GitHub-sourced artifacts again from their upstream" },
 	{ "serve", cmd_serve, "serve the REST API over the metadata cache" },
-	{ "team", cmd_team, "the team store on PostgreSQL: schema migrations" },
+	{ "team", cmd_team, "the team server: push, pull, and its store's schema migrations" },
 };
 
 static void usage(FILE *f)
