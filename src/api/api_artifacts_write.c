@@ -22,8 +22,10 @@
 #include "skillmeat/manifest.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/ops.h"
+#include "skillmeat/ops_team.h"
 #include "skillmeat/source.h"
 #include "skillmeat/store.h"
+#include "skillmeat/store_pg.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/toml.h"
 #include "util/banned.h"
@@ -56,6 +58,7 @@ struct wjob {
 	char *row_name;
 	enum sm_entry_meta_op meta_op[NMETA];
 	char *meta_val[NMETA];
+	const char *tenant; /* team mode: the request's (borrowed from the app), else NULL */
 	char *if_match;	    /* the If-Match header, or NULL */
 	char *expected_rev; /* body expected_revision, or NULL */
 	/* out */
@@ -481,6 +484,46 @@ static bool upd_precondition(void *ud, const char *revision)
 	       (!j->expected_rev || sm_edit_revision_matches(j->expected_rev, revision));
 }
 
+/*
+ * Team mode: the same fields on the stored row (sm_ops_team_edit, its
+ * compare-and-set), a connection of this worker's own for the tenant.
+ */
+static void upd_team(struct wjob *j)
+{
+	struct sm_fm_edit fields = {0};
+	struct sm_edit_result res = {0};
+	struct sm_store *st = NULL;
+	const char *expected = j->if_match ? j->if_match : j->expected_rev;
+	int r;
+
+	_Static_assert(NMETA == 4 && SM_FM_TITLE == 0 && SM_FM_LICENSE == 3,
+		       "sm_entry_meta_keys are the first SM_FM_* fields, in their order");
+	for (size_t i = 0; i < NMETA; i++) {
+		fields.f[i].set = j->meta_op[i] != SM_ENTRY_KEEP;
+		fields.f[i].str = j->meta_op[i] == SM_ENTRY_SET ? j->meta_val[i] : NULL;
+	}
+	if (j->have_tags) {
+		fields.f[SM_FM_TAGS].set = true;
+		fields.f[SM_FM_TAGS].items = (const char *const *)j->tags;
+		fields.f[SM_FM_TAGS].n_items = j->ntags;
+	}
+	if (j->if_match && j->expected_rev &&
+	    !sm_edit_revision_matches(j->if_match, j->expected_rev))
+		expected = "\"\""; /* two revisions named: they must agree (never a row's) */
+	r = sm_store_pg_open(j->app->team_url, j->tenant, &st, &j->err);
+	if (r == 0)
+		r = sm_ops_team_edit(st, j->collection, j->row_type, j->row_name, &fields, expected,
+				     &res, &j->err);
+	sm_store_free(st);
+	if (r == 0 && res.conflict) {
+		j->conflict = true;
+		j->current_revision = res.current_revision;
+		res.current_revision = NULL;
+	}
+	j->r = r < 0 ? r : 0;
+	sm_edit_result_release(&res);
+}
+
 static void upd_work(void *arg)
 {
 	struct wjob *j = arg;
@@ -497,6 +540,10 @@ static void upd_work(void *arg)
 	struct sm_ops_update_result res = {0};
 	int r;
 
+	if (j->tenant) {
+		upd_team(j);
+		return;
+	}
 	for (size_t i = 0; i < NMETA; i++) {
 		req.change.meta_op[i] = j->meta_op[i];
 		req.change.meta_val[i] = j->meta_val[i];
@@ -636,6 +683,7 @@ static int art_update(struct sm_http_req *req, void *data)
 	j->row_name = sm_strdup(row.name);
 	j->type_name = sm_strbuf_detach(&tn, NULL);
 	j->if_match = im ? sm_strdup(im) : NULL;
+	j->tenant = app->team_url ? cache->tenant : NULL;
 	if (!j->id || !j->collection || !j->row_type || !j->row_name || !j->type_name ||
 	    (im && !j->if_match)) {
 		r = -ENOMEM;

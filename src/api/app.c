@@ -375,6 +375,7 @@ static bool team_write_built(const char *ep, const char *method)
 	    {"POST", API_PREFIX "/user-collections/{id}/artifacts"},
 	    {"DELETE", API_PREFIX "/user-collections/{id}/artifacts/{artifact_id}"},
 	    {"DELETE", API_PREFIX "/artifacts/{id}"},
+	    {"PUT", API_PREFIX "/artifacts/{id}"},
 	};
 
 	for (size_t i = 0; i < sizeof(built) / sizeof(built[0]); i++)

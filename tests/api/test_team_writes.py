@@ -10,6 +10,8 @@
   (names, counts, members as in the database, read with psql); two instances
   adding members to one collection at once: both land; the default
   collection's members cannot be changed (409);
+- PUT /artifacts/{id} (tags, metadata) with If-Match: shown and filtered by
+  the others at their next request, an old ETag 409;
 - DELETE /artifacts/{id}: the row, its files and memberships gone, the other
   instances answer 404 and the counts as in the database at their next request;
 - tenants: another tenant's token cannot read, rename, delete or change the
@@ -135,6 +137,44 @@ def test_user_collections(insts):
     check(st == 404, f"deleted again: 404 ({st})")
 
 
+def put(s, ident, body, if_match=None, token=None):
+    h = auth(token)
+    if if_match:
+        h["If-Match"] = if_match
+    st, data, r = s.request("PUT", f"/api/v1/artifacts/{ident}", body=body, headers=h)
+    return st, (tt.json.loads(data) if data else None)
+
+
+def test_put(insts):
+    a, b, c = insts
+    for s in insts:
+        tt.view(s)
+    _, r = c.get("/artifacts/skill:beta")
+    etag = r.getheader("ETag")
+    st, body = put(a, "skill:beta", {"tags": ["Testing", "Security"],
+                                     "metadata": {"description": "Beta, put", "author": None}},
+                   if_match=etag)
+    check(st == 200 and body["tags"] == ["Testing", "Security"],
+          f"PUT /artifacts/skill:beta (tags, description) through instance 0 with 2's ETag: 200 ({st} {body})")
+    row = tt.PG.psql("SELECT tags_json, description FROM artifacts WHERE tenant_id = 'default'"
+                     " AND name = 'beta'", "team").strip()
+    check(row == '["Testing", "Security"]|Beta, put' or row == '["Testing","Security"]|Beta, put',
+          f"the row in PostgreSQL ({row})")
+    for s in others(insts, a):
+        d, _ = s.get("/artifacts/skill:beta")
+        check(d["tags"] == ["Testing", "Security"] and d["metadata"]["description"] == "Beta, put",
+              f"instance {insts.index(s)} shows the tags at its next request")
+        page, _ = s.get("/artifacts?tags=security")
+        check(tt.names(page) == ["skill:beta"], f"instance {insts.index(s)}: the tags filter finds it")
+    st, body = put(b, "skill:beta", {"tags": ["stale"]}, if_match=etag)
+    check(st == 409 and body["detail"]["error"] == "conflict",
+          f"the old ETag through instance 1: 409 ({st} {body})")
+    d, _ = c.get("/artifacts/skill:beta")
+    check(d["tags"] == ["Testing", "Security"], "the refused PUT wrote nothing")
+    st, _ = put(b, "skill:nothere", {"tags": ["x"]})
+    check(st == 404, f"PUT of an unknown artifact: 404 ({st})")
+
+
 def test_delete(insts):
     a, b, c = insts
     st, _ = tt.upload(a, {"type": "skill", "name": "omega", "files": tt.skill_files("Omega")})
@@ -200,6 +240,10 @@ def test_tenants(url):
           f"default's token sees its own collections only ({got})")
     st, _ = call(t, "DELETE", f"/user-collections/{uc}", token="tok-default")
     check(st == 404, f"default's token cannot delete acme's collection: 404 ({st})")
+    st, _ = put(t, "skill:beta", {"tags": ["stolen"]}, token="tok-acme")
+    check(st == 404, f"acme's token: PUT default's skill:beta -> 404 ({st})")
+    tags = tt.PG.psql("SELECT tags_json FROM artifacts WHERE name = 'beta'", "team").strip()
+    check("stolen" not in tags, f"default's tags untouched ({tags})")
     # an artifact of another tenant cannot be deleted; the same name is its own
     st, _ = call(t, "DELETE", "/artifacts/skill:beta", token="tok-acme")
     check(st == 404, f"acme's token: DELETE default's skill:beta -> 404 ({st})")
@@ -233,6 +277,7 @@ def main():
                                      "files": tt.skill_files(name.title())})
         check(st == 201, f"upload skill:{name}")
     test_user_collections(insts)
+    test_put(insts)
     test_delete(insts)
     for s in insts:
         s.stop()
