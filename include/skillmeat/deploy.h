@@ -81,7 +81,9 @@ int sm_tracking_load(const char *project, const char *root, struct sm_tracking *
  * Write it when dirty: to a temp file beside it, one syncfs of the project's
  * filesystem (which also makes every artifact staged before it durable),
  * rename, fsync of the folder. With no record left the file is deleted (as
- * the original). The root folder is created if needed.
+ * the original). The root folder is created if needed. Dirty or not, the
+ * temp files of killed writers beside it are removed first: the temp is
+ * ".<file>.sm-stage-<pid>", removed when <pid> is gone.
  */
 int sm_tracking_save(struct sm_tracking *t, struct strbuf *err);
 void sm_tracking_free(struct sm_tracking *t);

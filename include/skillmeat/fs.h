@@ -24,6 +24,13 @@ int sm_fs_read_file(const char *path, size_t max, struct strbuf *out, struct str
  */
 int sm_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		       struct strbuf *err);
+/*
+ * Like sm_fs_write_atomic through the temp file tmp_name in path's folder (a
+ * name without '/', replaced if it exists), named by the caller so that the
+ * leftover of a killed writer can be told apart (a pid in the name).
+ */
+int sm_fs_write_atomic_via(const char *path, const char *tmp_name, const void *data, size_t len,
+			   mode_t mode, struct strbuf *err);
 /* Like sm_fs_write_atomic without any fsync: for callers that syncfs once at the end. */
 int sm_fs_write_atomic_nosync(const char *path, const void *data, size_t len, mode_t mode,
 			      struct strbuf *err);

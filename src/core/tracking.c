@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "skillmeat/deploy.h"
@@ -377,16 +378,55 @@ fail:
 	return r;
 }
 
+/*
+ * The temp files of killed writers of the tracking file in dir: ours are
+ * ".<file>.sm-stage-<pid>" (sm_deploy_cleanup_dir: the pid is gone); an
+ * earlier version's ".<file>.<random>.tmp" carries no pid, so only one older
+ * than a minute is taken for a dead writer's.
+ */
+static void clean_temps(const char *dir, const char *file)
+{
+	struct strbuf p = STRBUF_INIT;
+	size_t n = strlen(file);
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	sm_deploy_cleanup_dir(dir);
+	if (!(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		const char *s = de->d_name;
+		size_t len = strlen(s);
+
+		if (s[0] != '.' || strncmp(s + 1, file, n) || s[n + 1] != '.' || len < n + 6 ||
+		    strcmp(s + len - 4, ".tmp"))
+			continue;
+		sm_strbuf_reset(&p);
+		if (sm_strbuf_addf(&p, "%s/%s", dir, s) == 0 && lstat(p.buf, &st) == 0 &&
+		    S_ISREG(st.st_mode) && time(NULL) - st.st_mtime > 60)
+			(void)unlink(p.buf);
+	}
+	closedir(d);
+	sm_strbuf_release(&p);
+}
+
 int sm_tracking_save(struct sm_tracking *t, struct strbuf *err)
 {
-	struct strbuf out = STRBUF_INIT, dir = STRBUF_INIT;
+	struct strbuf out = STRBUF_INIT, dir = STRBUF_INIT, tmp = STRBUF_INIT;
+	const char *file = strrchr(t->path, '/') ? strrchr(t->path, '/') + 1 : t->path;
 	int r, fd;
 
-	if (!t->dirty)
-		return 0;
 	r = sm_strbuf_addf(&dir, "%s/%s", t->project, t->root);
-	if (r < 0)
-		return sm_err(err, r, "out of memory");
+	r = r ?: sm_strbuf_addf(&tmp, ".%s.sm-stage-%ld", file, (long)getpid());
+	if (r < 0) {
+		r = sm_err(err, r, "out of memory");
+		goto release;
+	}
+	/* a run that writes, or could have, on this project: dead writers' temps go */
+	clean_temps(dir.buf, file);
+	if (!t->dirty)
+		goto release;
 	if (!arr_len(t->deployed)) {
 		if (t->existed && unlink(t->path) < 0 && errno != ENOENT)
 			r = sm_err(err, -errno, "cannot remove '%s': %s", t->path,
@@ -410,7 +450,7 @@ int sm_tracking_save(struct sm_tracking *t, struct strbuf *err)
 		(void)syncfs(fd);
 		close(fd);
 	}
-	r = sm_fs_write_atomic(t->path, out.buf, out.len, 0644, err);
+	r = sm_fs_write_atomic_via(t->path, tmp.buf, out.buf, out.len, 0644, err);
 	if (r == 0)
 		t->existed = true;
 out:
@@ -418,8 +458,10 @@ out:
 		t->dirty = false;
 		t->written = true;
 	}
+release:
 	sm_strbuf_release(&out);
 	sm_strbuf_release(&dir);
+	sm_strbuf_release(&tmp);
 	return r;
 }
 

@@ -158,8 +158,9 @@ int sm_fs_fsync_dir(const char *dir, struct strbuf *err)
 	return 0;
 }
 
-static int write_atomic(const char *path, const void *data, size_t len, mode_t mode, int sync,
-			struct strbuf *err)
+/* tmp_name: the temp file's name in path's folder (replaced if it exists), or NULL: random */
+static int write_atomic(const char *path, const char *tmp_name, const void *data, size_t len,
+			mode_t mode, int sync, struct strbuf *err)
 {
 	struct strbuf dir = STRBUF_INIT, tmp = STRBUF_INIT;
 	const char *base;
@@ -188,9 +189,12 @@ static int write_atomic(const char *path, const void *data, size_t len, mode_t m
 		if (!r && strcmp(dir.buf, "/") != 0)
 			r = sm_strbuf_addch(&tmp, '/');
 		if (!r)
-			r = sm_strbuf_addf(&tmp, ".%s.%08x.tmp", base, rnd);
+			r = tmp_name ? sm_strbuf_addstr(&tmp, tmp_name)
+				     : sm_strbuf_addf(&tmp, ".%s.%08x.tmp", base, rnd);
 		if (r < 0)
 			goto out_msg;
+		if (tmp_name)
+			(void)unlink(tmp.buf);
 		fd = open(tmp.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 		if (fd >= 0 || errno != EEXIST)
 			break;
@@ -256,13 +260,21 @@ out:
 int sm_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		       struct strbuf *err)
 {
-	return write_atomic(path, data, len, mode, 1, err);
+	return write_atomic(path, NULL, data, len, mode, 1, err);
 }
 
 int sm_fs_write_atomic_nosync(const char *path, const void *data, size_t len, mode_t mode,
 			      struct strbuf *err)
 {
-	return write_atomic(path, data, len, mode, 0, err);
+	return write_atomic(path, NULL, data, len, mode, 0, err);
+}
+
+int sm_fs_write_atomic_via(const char *path, const char *tmp_name, const void *data, size_t len,
+			   mode_t mode, struct strbuf *err)
+{
+	if (!*tmp_name || strchr(tmp_name, '/'))
+		return sm_err(err, -EINVAL, "cannot write '%s': bad temp name '%s'", path, tmp_name);
+	return write_atomic(path, tmp_name, data, len, mode, 1, err);
 }
 
 int sm_fs_lock(const char *path, int *ret_fd, struct strbuf *err)

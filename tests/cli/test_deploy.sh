@@ -135,6 +135,28 @@ rm "$TMP/q/.claude/.skillmeat-deployed.toml"
 expect_exit 0 "$SM" --home "$TMP/h2" --json deploy canvas --project "$TMP/q"
 json_check "$TMP/.out" 'd["unchanged"] == ["skill:canvas"]'
 
+# the temp of the tracking file a killed run left goes at the next run on the project, a
+# deploy or a sync-pull (a read keeps it); a temp of an earlier version (no pid) once stale
+Q=$TMP/q/.claude
+for verb in deploy sync-pull; do
+	sh -c 'exit 0' &
+	dead=$!
+	wait "$dead"
+	echo x >"$Q/..skillmeat-deployed.toml.sm-stage-$dead"
+	echo x >"$Q/..skillmeat-deployed.toml.0badf00d.tmp"
+	touch -d '2 hours ago' "$Q/..skillmeat-deployed.toml.0badf00d.tmp"
+	expect_exit 0 "$SM" --home "$TMP/h2" status --project "$TMP/q"
+	[ -e "$Q/..skillmeat-deployed.toml.sm-stage-$dead" ] || fail "status removed a leftover"
+	if [ $verb = deploy ]; then
+		expect_exit 0 "$SM" --home "$TMP/h2" deploy canvas --project "$TMP/q"
+	else
+		expect_exit 0 "$SM" --home "$TMP/h2" sync-pull "$TMP/q"
+	fi
+	left=$(find "$Q" -maxdepth 1 -name '..skillmeat-deployed.toml.*')
+	[ -z "$left" ] || fail "$verb left the tracking file's temps: $left"
+	grep -q 'artifact_name = "canvas"' "$Q/.skillmeat-deployed.toml" || fail "$verb lost the record"
+done
+
 # --- profiles ----------------------------------------------------------------
 for bad in ../x .hidden a/b "" "x y"; do
 	expect_exit 1 "$SM" --home "$TMP/h2" deploy canvas --project "$TMP/q" --profile "$bad"

@@ -5,7 +5,8 @@
 or collection artifact is whole (its old or its new content, never half),
 collection.toml and collection.lock parse and agree (once a write has
 recovered an interrupted sync-pull: every artifact has its lock entry, whose
-hash is its version's), and the next run converges.
+hash is its version's), and the next run converges and leaves no temp of the
+tracking file.
 
 Runs per operation: SKILLMEAT_KILL_RUNS (default 30). Kill points are drawn
 uniformly over the duration of an uninterrupted run measured first, plus a
@@ -93,6 +94,14 @@ def tracking(proj):
         fail(f"tracking file does not parse after a kill: {e}")
 
 
+def no_temps(proj, what):
+    """The next run removed a killed run's temp of the tracking file."""
+    left = [x for x in os.listdir(os.path.join(proj, ".claude"))
+            if x.startswith("..skillmeat-deployed.toml.")]
+    if left:
+        fail(f"{what}: the tracking file's temps are left: {left}")
+
+
 def setup(tag):
     base = os.path.join(TMP, tag)
     home, proj, src = (os.path.join(base, x) for x in ("home", "proj", "src"))
@@ -160,6 +169,7 @@ def op_deploy():
         st = status(home, proj)
         if st != {f"s{i}": "synced" for i in range(N)}:
             fail(f"deploy run {n} did not converge: {st}")
+        no_temps(proj, f"deploy run {n}")
         for i in range(N):
             whole(deployed(proj, i), i, ("B",), f"deploy run {n} after the rerun")
         CHECKS += 1
@@ -247,6 +257,7 @@ def op_sync_pull():
         st = status(home, proj)
         if st != {f"s{i}": "synced" for i in range(N)}:
             fail(f"sync-pull run {n} did not converge: {st}")
+        no_temps(proj, f"sync-pull run {n}")
         for i in range(N):
             whole(coll(home, i), i, ("P",), f"sync-pull run {n} after the rerun")
         CHECKS += 1
