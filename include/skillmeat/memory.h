@@ -26,6 +26,15 @@ char *sm_memdup0(const void *p, size_t n);
  */
 void sm_alloc_fail_after(long n);
 
+/*
+ * Grow the heap by bytes now and ask for transparent huge pages on it (glibc;
+ * a no-op elsewhere, under the sanitizers, or where THP is off). A command
+ * that parses megabytes of TOML touches thousands of fresh pages and each first
+ * touch is a page fault (a re-deploy of 1,000 skills: 2,500 faults, ~500 with
+ * this). Best effort; call once, early, in a program's main.
+ */
+void sm_memory_huge_heap(size_t bytes);
+
 static inline void sm_freep(void *p)
 {
 	sm_free(*(void **)p);

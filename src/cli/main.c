@@ -10,6 +10,7 @@
 #include "skillmeat/cache.h"
 #include "skillmeat/home.h"
 #include "skillmeat/log.h"
+#include "skillmeat/memory.h"
 #include "util/banned.h"
 
 static const struct cli_cmd commands[] = {
@@ -111,6 +112,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	/* a verb reads its files into memory: huge pages for it (not the long-lived server) */
+	if (strcmp(argv[i], "serve"))
+		sm_memory_huge_heap((size_t)16 << 20);
 	r = -1;
 	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
 		if (!strcmp(argv[i], commands[k].name)) {

@@ -134,8 +134,9 @@ static bool newest_ctime(void *ctx, const char *rel, size_t rlen, const struct f
 }
 
 struct verify {
-	struct strbuf path;
-	size_t base;
+	int dfd;	  /* the hashed folder (O_PATH): each record stat'ed relative to it */
+	const char *path; /* a file: stat'ed by its path */
+	struct strbuf rel;
 };
 
 static bool same_stat(void *ctx, const char *rel, size_t rlen, const struct fp_stat *f)
@@ -144,11 +145,14 @@ static bool same_stat(void *ctx, const char *rel, size_t rlen, const struct fp_s
 	struct fp_stat now;
 	struct stat st;
 
-	sm_strbuf_setlen(&v->path, v->base);
-	if (rlen && (sm_strbuf_addch(&v->path, '/') < 0 || sm_strbuf_add(&v->path, rel, rlen) < 0))
-		return false;
-	if (stat(v->path.buf, &st) < 0)
-		return false;
+	if (!rlen) {
+		if ((v->dfd >= 0 ? fstat(v->dfd, &st) : stat(v->path, &st)) < 0)
+			return false;
+	} else {
+		sm_strbuf_reset(&v->rel);
+		if (sm_strbuf_add(&v->rel, rel, rlen) < 0 || fstatat(v->dfd, v->rel.buf, &st, 0) < 0)
+			return false;
+	}
 	stat_of(&st, &now);
 	return !memcmp(&now, f, sizeof(now));
 }
@@ -156,14 +160,18 @@ static bool same_stat(void *ctx, const char *rel, size_t rlen, const struct fp_s
 /* Is path still as the records say (one stat per record, no folder read)? */
 static bool fp_matches(const char *path, const struct hc_entry *e)
 {
-	struct verify v = { STRBUF_INIT, 0 };
+	struct verify v = { -1, path, STRBUF_INIT };
 	bool ok;
 
-	if (sm_strbuf_addstr(&v.path, path) < 0)
+	if (!e->len)
 		return false;
-	v.base = v.path.len;
-	ok = e->len && fp_each(e->fp, e->len, same_stat, &v);
-	sm_strbuf_release(&v.path);
+	/* a folder: one path walk to the top, then a name or two per record */
+	if (e->len > REC_FIXED && (v.dfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return false;
+	ok = fp_each(e->fp, e->len, same_stat, &v);
+	if (v.dfd >= 0)
+		close(v.dfd);
+	sm_strbuf_release(&v.rel);
 	return ok;
 }
 

@@ -46,14 +46,25 @@ int sm_fs_read_file(const char *path, size_t max, struct strbuf *out, struct str
 		close(fd);
 		return sm_err(err, -E2BIG, "cannot read '%s': larger than %zu bytes", path, max);
 	}
+	/* a file's size known: one allocation and one read (no realloc copies of a big file) */
+	size_t chunk = READ_CHUNK;
+
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size >= READ_CHUNK) {
+		chunk = (size_t)st.st_size + 1;
+		if (chunk > out->cap - out->len || sm_strbuf_grow(out, chunk) < 0)
+			chunk = READ_CHUNK;
+	}
 	for (;;) {
 		/* one byte past max tells a file that grew since fstat */
-		size_t want = max - got < READ_CHUNK ? max - got + 1 : READ_CHUNK;
+		size_t want = max - got < chunk ? max - got + 1 : chunk;
 		size_t room = out->cap - out->len;
 		ssize_t n;
 
 		if (want > room)
 			want = room;
+		/* sized: the end-of-file read fits the room left (no growth for it) */
+		if (chunk > READ_CHUNK && out->alloc > out->len + 1 && want > out->alloc - out->len - 1)
+			want = out->alloc - out->len - 1;
 		if (!want) {
 			char probe;
 

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "skillmeat/memory.h"
 
@@ -77,4 +82,31 @@ char *sm_strdup(const char *s)
 char *sm_strndup(const char *s, size_t n)
 {
 	return sm_memdup0(s, strnlen(s, n));
+}
+
+void sm_memory_huge_heap(size_t bytes)
+{
+#if defined(__GLIBC__) && defined(MADV_HUGEPAGE) && !defined(__SANITIZE_ADDRESS__) &&          \
+	!defined(__SANITIZE_THREAD__)
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	uintptr_t lo, hi;
+	void *p;
+
+	/* big buffers from the heap too, and a freed one kept there for the next */
+	if (!mallopt(M_MMAP_THRESHOLD, 32 << 20) || !mallopt(M_TRIM_THRESHOLD, 64 << 20) ||
+	    !mallopt(M_TOP_PAD, (int)bytes))
+		return;
+	lo = (uintptr_t)sbrk(0);
+	p = malloc(bytes);
+	free(p);
+	hi = (uintptr_t)sbrk(0);
+	if (lo == (uintptr_t)-1 || hi == (uintptr_t)-1 || !p)
+		return;
+	lo = (lo + huge - 1) & ~(huge - 1);
+	hi &= ~(huge - 1);
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE); /* THP off: ignored */
+#else
+	(void)bytes;
+#endif
 }
