@@ -97,13 +97,20 @@ struct sm_team_local {
 	char lock_hash[SM_SHA256_HEX_LEN + 1]; /* the lock's, "" when none */
 	char **tags; /* the manifest's user tags */
 	size_t ntags;
+	/* as the personal home shows it (sm_view_load): SM_TEAM_META_KEYS, NULL when unset */
+	char *meta[5];
+	char **shown_tags; /* the manifest's tags and the frontmatter's */
+	size_t nshown;
 };
+/* The keys of sm_team_local.meta, as an upload's metadata names them. */
+#define SM_TEAM_META_KEYS {"title", "description", "author", "license", "version"}
 void sm_team_local_release(struct sm_team_local *l);
 
 /*
  * Read artifact id (sm_collection_resolve syntax) of collection (NULL: the
  * active one) from the files, without the lock (a read): its files (at most
- * max_total bytes, else -E2BIG), their hash, the lock's hash, tags.
+ * max_total bytes, else -E2BIG), their hash, the lock's hash, tags, and the
+ * metadata and tags the home shows for it (the manifest's with the files').
  */
 int sm_ops_team_read(const struct sm_ops_ctx *ctx, const char *collection, const char *id,
 		     size_t max_total, struct sm_team_local *ret, struct strbuf *err);

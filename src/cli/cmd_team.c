@@ -10,7 +10,9 @@
 #include "skillmeat/archive.h"
 #include "skillmeat/base64.h"
 #include "skillmeat/error.h"
+#include "skillmeat/array.h"
 #include "skillmeat/home.h"
+#include "skillmeat/memory.h"
 #include "skillmeat/ops.h"
 #include "skillmeat/ops_team.h"
 #include "skillmeat/store_pg.h"
@@ -144,6 +146,27 @@ struct team_args {
 	size_t nids;
 };
 
+static int push_metadata(json_t *j, const struct sm_team_local *l)
+{
+	static const char *const keys[] = SM_TEAM_META_KEYS;
+	json_t *meta = json_object(), *tags = json_array();
+	int r = meta && tags ? 0 : -ENOMEM;
+
+	for (size_t k = 0; r == 0 && k < SM_ARRAY_SIZE(keys); k++)
+		if (l->meta[k] && json_object_set_new(meta, keys[k], json_string(l->meta[k])) < 0)
+			r = -ENOMEM;
+	for (size_t k = 0; r == 0 && k < l->nshown; k++)
+		if (json_array_append_new(tags, json_string(l->shown_tags[k])) < 0)
+			r = -ENOMEM;
+	if (r == 0 && l->nshown && json_object_set(meta, "tags", tags) < 0)
+		r = -ENOMEM;
+	if (r == 0 && json_object_size(meta) && json_object_set(j, "metadata", meta) < 0)
+		r = -ENOMEM;
+	json_decref(meta);
+	json_decref(tags);
+	return r;
+}
+
 /* One upload; status "created" or "replaced" into st. */
 static int push_one(struct cli *cli, const struct team_args *ta, const char *server,
 		    const char *id, char hash[SM_SHA256_HEX_LEN + 1], const char **st,
@@ -173,6 +196,11 @@ static int push_one(struct cli *cli, const struct team_args *ta, const char *ser
 	j = json_pack("{s:s, s:s, s:s, s:b, s:[]}", "type", l.type, "name", l.name,
 		      "content_hash", l.hash, "force", ta->force, "files");
 	files = json_object_get(j, "files");
+	/* the metadata and tags as the personal home shows them (the manifest's user tags too) */
+	if (j && (r = push_metadata(j, &l)) < 0) {
+		r = sm_err(err, r, "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; j && i < l.nfiles; i++) {
 		sm_strbuf_reset(&b64);
 		if ((r = sm_base64_encode(l.files[i].data, l.files[i].len, &b64)) < 0 ||
@@ -225,6 +253,70 @@ out:
 	return r;
 }
 
+/*
+ * The tags of the team's row (GET /artifacts/{id}), for the pulled entry's
+ * manifest: the home shows them as the team does. *ret NULL-terminated.
+ */
+static int team_tags(const char *server, const char *token, const char *id, char ***ret,
+		     size_t *ret_n, struct strbuf *err)
+{
+	struct strbuf url = STRBUF_INIT, ans = STRBUF_INIT, e = STRBUF_INIT;
+	struct sm_http_call call = {.method = "GET", .token = token, .timeout_ms = TEAM_TIMEOUT_MS};
+	struct sm_http_answer a = {.body = &ans};
+	json_t *got = NULL, *tags, *v;
+	char **out = NULL;
+	size_t i, n = 0;
+	int r;
+
+	sm_strbuf_init(&ans, ANSWER_MAX);
+	if ((r = sm_strbuf_addf(&url, "%s/api/v1/artifacts/", server)) < 0 ||
+	    (r = cli_url_escape(&url, id)) < 0) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	call.url = url.buf;
+	if ((r = call_server(&call, &a, err)) < 0)
+		goto out;
+	if (a.status != 200) {
+		answer_error(&a, &e);
+		r = sm_err(err, a.status == 404 ? -ENOENT : -EIO, "%s: %s", id, e.buf);
+		goto out;
+	}
+	got = json_loadb(ans.buf, ans.len, 0, NULL);
+	tags = json_object_get(got, "tags");
+	if (tags && !json_is_array(tags)) {
+		r = sm_err(err, -EBADMSG, "%s: the server's tags are not a list", id);
+		goto out;
+	}
+	if (!(out = sm_calloc(json_array_size(tags) + 1, sizeof(*out)))) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	json_array_foreach(tags, i, v) {
+		const char *t = json_string_value(v);
+
+		if (!t || !*t || strlen(t) > 256 || strpbrk(t, "\n\r\t")) {
+			r = sm_err(err, -EBADMSG, "%s: the server sent a tag that is not one", id);
+			goto out;
+		}
+		if (!(out[n++] = sm_strdup(t))) {
+			r = sm_err(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	*ret = out;
+	*ret_n = n;
+	out = NULL;
+	r = 0;
+out:
+	sm_strv_free(out, n);
+	json_decref(got);
+	sm_strbuf_release(&url);
+	sm_strbuf_release(&ans);
+	sm_strbuf_release(&e);
+	return r;
+}
+
 static int pull_one(struct cli *cli, const struct team_args *ta, const char *server,
 		    const char *id, char hash[SM_SHA256_HEX_LEN + 1], const char **st,
 		    struct strbuf *err)
@@ -233,15 +325,19 @@ static int pull_one(struct cli *cli, const struct team_args *ta, const char *ser
 	struct sm_ops_team_pull req = {.collection = ta->collection, .force = ta->force};
 	struct sm_ops_add_result res = {0};
 	struct sm_ops_ctx ctx;
-	char type[32];
+	char type[32], **tags = NULL;
+	size_t ntags = 0;
 	const char *name = NULL;
 	int r;
 
 	if (split_id(cli, id, type, sizeof(type), &name) != 0)
 		return -EINVAL; /* printed */
 	sm_strbuf_init(&xhash, 256);
-	if ((r = cli_team_fetch(server, ta->token, id, &body, &xhash, err)) < 0)
+	if ((r = cli_team_fetch(server, ta->token, id, &body, &xhash, err)) < 0 ||
+	    (r = team_tags(server, ta->token, id, &tags, &ntags, err)) < 0)
 		goto out;
+	req.tags = (const char *const *)tags;
+	req.ntags = ntags;
 	req.fetched = (struct sm_team_fetched){type, name, body.buf, body.len,
 					       xhash.len ? xhash.buf : NULL};
 	cli_ops_init(cli, &ctx, cli->cache);
@@ -256,6 +352,7 @@ static int pull_one(struct cli *cli, const struct team_args *ta, const char *ser
 						  : "added";
 out:
 	sm_ops_add_result_release(&res);
+	sm_strv_free(tags, ntags);
 	sm_strbuf_release(&body);
 	sm_strbuf_release(&xhash);
 	return r;

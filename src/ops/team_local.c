@@ -38,6 +38,9 @@ void sm_team_local_release(struct sm_team_local *l)
 	sm_free(l->name);
 	sm_free(l->collection);
 	sm_strv_free(l->tags, l->ntags);
+	sm_strv_free(l->shown_tags, l->nshown);
+	for (size_t i = 0; i < SM_ARRAY_SIZE(l->meta); i++)
+		sm_free(l->meta[i]);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -97,6 +100,36 @@ static int read_one(const char *dir, const char *rel, size_t max, struct sm_arch
 	sm_strbuf_release(&path);
 	sm_strbuf_release(&text);
 	return r;
+}
+
+/* The metadata and tags the home shows for entry idx (the manifest's with the files'). */
+static int shown(const struct sm_collection *c, size_t idx, struct sm_team_local *l,
+		 struct strbuf *err)
+{
+	static const char *const keys[] = SM_TEAM_META_KEYS;
+	struct sm_strvec tv = SM_STRVEC_INIT;
+	struct sm_view v;
+	int r;
+
+	if ((r = sm_view_load(c, idx, &v, err)) < 0)
+		return r;
+	for (size_t k = 0; r == 0 && k < SM_ARRAY_SIZE(keys); k++) {
+		const char *s = sm_toml_get_string(v.meta.table, keys[k]);
+
+		if (s && !(l->meta[k] = sm_strdup(s)))
+			r = -ENOMEM;
+	}
+	for (size_t k = 0; r == 0 && k < sm_toml_len(v.tags); k++) {
+		const char *t = sm_toml_str(sm_toml_at(v.tags, k));
+
+		if (t)
+			r = sm_strvec_push(&tv, t);
+	}
+	if (r == 0)
+		l->shown_tags = sm_strvec_detach(&tv, &l->nshown);
+	sm_strvec_release(&tv);
+	sm_view_release(&v);
+	return r < 0 ? sm_err(err, r, "out of memory") : 0;
 }
 
 int sm_ops_team_read(const struct sm_ops_ctx *ctx, const char *collection, const char *id,
@@ -173,6 +206,8 @@ int sm_ops_team_read(const struct sm_ops_ctx *ctx, const char *collection, const
 		}
 	}
 	l.tags = sm_strvec_detach(&tv, &l.ntags);
+	if ((r = shown(c, (size_t)i, &l, err)) < 0)
+		goto out;
 	*ret = l;
 	memset(&l, 0, sizeof(l));
 	r = 0;

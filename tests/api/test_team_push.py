@@ -175,8 +175,8 @@ def personal_home():
     for rel, data in SKILL.items():
         write(os.path.join(src, "review", rel), data)
     write(os.path.join(src, "ship.md"), COMMAND)
-    for spec, extra in ((os.path.join(src, "review"), []),
-                        (os.path.join(src, "ship.md"), ["command"])):
+    for spec, extra in ((os.path.join(src, "review"), ["--tags", "team-pick"]),
+                        (os.path.join(src, "ship.md"), ["command", "--tags", "ops-x,Release"])):
         p = run(h, "add", *extra, spec)
         check(p.returncode == 0, f"add {os.path.basename(spec)} to the personal home ({p.stderr.strip()})")
     return h
@@ -224,6 +224,13 @@ def test_push(team, personal):
     d = json.loads(data)
     check(st == 200 and d["metadata"]["description"] == "Reviews code for the team"
           and "quality" in d["tags"], f"the API shows the pushed skill's metadata ({st})")
+    check(set(d["tags"]) == set(show(personal, "skill:review")["tags"]) == {"quality", "team-pick"},
+          f"the manifest's tags are pushed with the frontmatter's, as the home shows them ({d['tags']})")
+    st, data, _ = team.request("GET", "/artifacts/command:ship")
+    d = json.loads(data)
+    check(st == 200 and set(d["tags"]) == {"ops-x", "Release"}
+          and d["metadata"]["description"] == "Deploys the thing",
+          f"a command's manifest tags are pushed ({d['tags']})")
     st, data, _ = team.request("GET", "/artifacts?limit=50")
     names = sorted(i["name"] for i in json.loads(data)["items"])
     check(names == ["review", "ship"], f"the team collection lists both ({names})")
@@ -292,6 +299,13 @@ def test_pull(team):
         check(lock_hash(h, ident) == r.getheader("X-Content-Hash"),
               f"{ident}: the personal lock hash is the team's content hash")
         check(d.get("origin") == "local", f"{ident}: a normal local artifact ({d.get('origin')})")
+    for ident in ("skill:review", "command:ship"):
+        st, data, _ = team.request("GET", f"/artifacts/{ident}")
+        want = set(json.loads(data)["tags"])
+        got = set(show(h, ident)["tags"])
+        check(got == want, f"{ident}: pulled with the team's tags ({got} vs {want})")
+    check(set(show(h, "command:ship")["tags"]) == {"ops-x", "Release"},
+          "the tags pushed from the first home came back to the second")
     coll = os.path.join(h, "collections", "default")
     with open(os.path.join(coll, "commands", "ship.md"), "rb") as f:
         check(f.read() == COMMAND.encode(), "the pulled command's bytes are the pushed ones")
