@@ -43,6 +43,17 @@ int sm_snapshot_create(struct sm_home *home, const char *collection, const char 
 		       bool automatic, long keep, char ret_id[SM_SNAPSHOT_ID_MAX],
 		       struct strbuf *err);
 
+/*
+ * Under the home lock (sm_home_lock): a tarball that snapshots.toml does not
+ * name, left by a snapshot killed between the tarball's rename and the
+ * list's write, is listed when it extracts (message "[auto] Recovered
+ * snapshot (…)", so pruned like an automatic one; its timestamp from its id,
+ * its artifact count from its content) and removed when it does not. Only a
+ * tarball not older than snapshots.toml can be unlisted: an ordinary lock
+ * stats the tarballs and reads no list.
+ */
+void sm_snapshot_recover(struct sm_home *home);
+
 /* The snapshots of a collection, newest first (a missing snapshots.toml is none). */
 int sm_snapshot_list(struct sm_home *home, const char *collection, struct sm_snapshot_list *ret,
 		     struct strbuf *err);

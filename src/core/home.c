@@ -11,6 +11,7 @@
 #include "core/txn.h"
 #include "skillmeat/home.h"
 #include "skillmeat/memory.h"
+#include "skillmeat/snapshot.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/toml.h"
 #include "util/banned.h"
@@ -157,10 +158,13 @@ int sm_home_lock(struct sm_home *h, struct strbuf *err)
 	if (r == 0)
 		r = sm_fs_lock(path.buf, &h->lock_fd, err);
 	sm_strbuf_release(&path);
-	if (r < 0)
+	if (r < 0) {
 		h->lock_depth = 0;
-	else
-		sm_txn_clean_home(h->root); /* the leftovers of dead writers: ours to remove now */
+	} else {
+		/* the leftovers of dead writers: ours to remove (or list) now */
+		sm_txn_clean_home(h->root);
+		sm_snapshot_recover(h);
+	}
 	return r;
 }
 

@@ -16,6 +16,7 @@
 
 #include "core/snapshot_tar.h"
 #include "skillmeat/archive.h"
+#include "skillmeat/array.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/home.h"
@@ -139,6 +140,12 @@ static const struct sm_tar_ops *tar(struct strbuf *err)
 		return NULL;
 	sm_tar_register(sym);
 	return sym;
+}
+
+/* The tar module, loaded if need be (false: not available; nothing to judge a tarball by). */
+static bool tar_ops_loaded(void)
+{
+	return tar(NULL) != NULL;
 }
 
 static int write_tarball(const char *dir, const char *top, const char *out, struct strbuf *err)
@@ -295,6 +302,150 @@ out:
 	sm_strbuf_release(&meta);
 	sm_strbuf_release(&msg);
 	return r;
+}
+
+/* The tarballs of dir a killed snapshot may have left out of its list (sm_snapshot_recover). */
+static int unlisted_candidates(const char *dir, char ***ret, size_t *ret_n)
+{
+	struct stat meta, st;
+	struct dirent *de;
+	bool have_meta;
+	char id[SM_SNAPSHOT_ID_MAX];
+	int dfd, r = 0;
+	DIR *d = opendir(dir);
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (!d)
+		return 0;
+	dfd = dirfd(d);
+	have_meta = fstatat(dfd, "snapshots.toml", &meta, AT_SYMLINK_NOFOLLOW) == 0;
+	while (r == 0 && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		char **nv;
+
+		if (n != 22 + 7 || strcmp(de->d_name + 22, ".tar.gz"))
+			continue;
+		memcpy(id, de->d_name, 22);
+		id[22] = '\0';
+		if (!id_ok(id) || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		/* the list is written after its tarball: an older tarball was listed */
+		if (have_meta && (st.st_mtim.tv_sec < meta.st_mtim.tv_sec ||
+				  (st.st_mtim.tv_sec == meta.st_mtim.tv_sec &&
+				   st.st_mtim.tv_nsec < meta.st_mtim.tv_nsec)))
+			continue;
+		nv = sm_reallocarray(*ret, *ret_n + 1, sizeof(*nv));
+		if (!nv || !(nv[*ret_n] = sm_strdup(id))) {
+			if (nv)
+				*ret = nv;
+			r = -ENOMEM;
+			break;
+		}
+		*ret = nv;
+		(*ret_n)++;
+	}
+	closedir(d);
+	return r;
+}
+
+static bool listed(const struct sm_toml_value *arr, const char *id)
+{
+	for (size_t i = 0; i < sm_toml_len(arr); i++) {
+		const char *x = sm_toml_get_string(sm_toml_at(arr, i), "id");
+
+		if (x && !strcmp(x, id))
+			return true;
+	}
+	return false;
+}
+
+/* The unlisted tarball id of coll: listed when it extracts, else removed; true: doc changed. */
+static bool recover_one(struct sm_home *home, const char *coll, const char *dir, const char *id,
+			struct sm_toml_value *arr)
+{
+	struct strbuf tar = STRBUF_INIT, stage = STRBUF_INIT;
+	struct sm_toml_value *t = NULL;
+	char ts[SM_ISO_MAX];
+	bool found = false, changed = false;
+	int r;
+
+	r = sm_strbuf_addf(&tar, "%s/%s.tar.gz", dir, id);
+	/* extracted where an interrupted restore's stage goes (sm_txn_clean_home removes it) */
+	r = r ?: sm_strbuf_addf(&stage, "%s/collections/.%s.sm-restore-%ld", home->root, coll,
+				(long)getpid());
+	if (r < 0 || !tar_ops_loaded())
+		goto out;
+	(void)sm_fs_remove_tree_force(stage.buf, NULL);
+	r = extract(tar.buf, NULL, stage.buf, &found, NULL);
+	if (r < 0 || !found) {
+		/* unreadable, hostile or empty: not a snapshot a rollback could restore */
+		if (r == 0 || r == -EIO || r == -EPERM || r == -EBADMSG)
+			(void)unlink(tar.buf);
+		goto out;
+	}
+	snprintf(ts, sizeof(ts), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s.%.6s", id, id + 4, id + 6, id + 9,
+		 id + 11, id + 13, id + 16);
+	t = sm_toml_new_table();
+	r = t ? 0 : -ENOMEM;
+	r = r ?: sm_toml_set_string(t, "id", id);
+	r = r ?: sm_toml_set_string(t, "timestamp", ts);
+	r = r ?: sm_toml_set_string(t, "message", SM_SNAPSHOT_AUTO_PREFIX
+				   "Recovered snapshot (its command was interrupted)");
+	r = r ?: sm_toml_set(t, "artifact_count", sm_toml_new_int(count_artifacts(stage.buf)));
+	r = r ?: sm_toml_set_string(t, "tarball_path", tar.buf);
+	if (r == 0 && sm_toml_push(arr, t) == 0) {
+		t = NULL;
+		changed = true;
+	}
+out:
+	sm_toml_free(t);
+	(void)sm_fs_remove_tree_force(stage.buf, NULL);
+	sm_strbuf_release(&tar);
+	sm_strbuf_release(&stage);
+	return changed;
+}
+
+void sm_snapshot_recover(struct sm_home *home)
+{
+	struct strbuf root = STRBUF_INIT, dir = STRBUF_INIT, meta = STRBUF_INIT;
+	struct dirent *de;
+	DIR *d;
+
+	if (sm_strbuf_addf(&root, "%s/snapshots", home->root) < 0 || !(d = opendir(root.buf))) {
+		sm_strbuf_release(&root);
+		return;
+	}
+	while ((de = readdir(d))) {
+		struct sm_toml_value *doc = NULL;
+		char **ids = NULL;
+		size_t n = 0;
+		bool changed = false;
+
+		if (de->d_name[0] == '.')
+			continue;
+		sm_strbuf_reset(&dir);
+		sm_strbuf_reset(&meta);
+		if (sm_strbuf_addf(&dir, "%s/%s", root.buf, de->d_name) < 0 ||
+		    sm_strbuf_addf(&meta, "%s/snapshots.toml", dir.buf) < 0)
+			break;
+		if (unlisted_candidates(dir.buf, &ids, &n) == 0 && n &&
+		    load_doc(meta.buf, &doc, NULL) == 0) {
+			for (size_t i = 0; i < n; i++)
+				if (!listed(sm_toml_get(doc, "snapshots"), ids[i]))
+					changed |= recover_one(home, de->d_name, dir.buf, ids[i],
+							       sm_toml_get(doc, "snapshots"));
+			if (changed)
+				(void)save_doc(meta.buf, doc, NULL);
+		}
+		sm_toml_free(doc);
+		sm_strv_free(ids, n);
+	}
+	closedir(d);
+	sm_strbuf_release(&root);
+	sm_strbuf_release(&dir);
+	sm_strbuf_release(&meta);
 }
 
 static int cmp_newest(const void *a, const void *b)

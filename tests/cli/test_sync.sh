@@ -141,4 +141,23 @@ n_tar=$(ls "$H/snapshots/default/"*.tar.gz | wc -l)
 	fail "pruned tarballs not removed ($n_tar files)"
 ok
 
+# --- a snapshot killed between its tarball and snapshots.toml -----------------
+# the next write lists a tarball that extracts (an automatic one: pruned like one) and
+# removes one that does not; a read changes nothing
+SD="$H/snapshots/default"
+"$SM" --home "$H" config set snapshot.keep 10 >/dev/null || fail "config set"
+cp "$SD/$S1.tar.gz" "$SD/20991231-235959-123456.tar.gz"
+echo "not a tarball" >"$SD/20991231-235958-000000.tar.gz"
+before=$(tree_sum "$H")
+"$SM" --home "$H" --json history >"$TMP/hist3.json" || fail history
+[ "$before" = "$(tree_sum "$H")" ] || fail "history changed the home"
+json_check "$TMP/hist3.json" 'not any(x["id"].startswith("2099") for x in d)'
+"$SM" --home "$H" snapshot -m "after the kill" >/dev/null || fail "snapshot"
+"$SM" --home "$H" --json history >"$TMP/hist3.json" || fail history
+json_check "$TMP/hist3.json" '[x["id"] for x in d if x["id"].startswith("2099")] == ["20991231-235959-123456"]'
+json_check "$TMP/hist3.json" 'any(x["id"] == "20991231-235959-123456" and x["message"].startswith("[auto] Recovered") and x["artifact_count"] == 2 and x["timestamp"] == "2099-12-31T23:59:59.123456" for x in d)'
+[ ! -e "$SD/20991231-235958-000000.tar.gz" ] || fail "an unreadable unlisted tarball was kept"
+"$SM" --home "$H" rollback 20991231-235959-123456 --yes >/dev/null || fail "rollback to the recovered snapshot"
+ok
+
 done_ok
