@@ -7,55 +7,15 @@ answers from the home's projects.toml; the CLI's deploy seen by the server.
 
 usage: test_api_deploy.py   (SKILLMEAT_BIN names the program)
 """
-import http.client
 import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import tomllib
 import urllib.parse
 
-BIN = os.environ.get("SKILLMEAT_BIN") or sys.argv[1]
-CHECKS = 0
-LIVE = []
-TMP = tempfile.mkdtemp(prefix="sm-apid-")
-ENV = dict(os.environ, NO_COLOR="1", HOME=TMP)
-for k in ("SKILLMEAT_API_TOKEN", "SKILLMEAT_HOST", "SKILLMEAT_PORT"):
-    ENV.pop(k, None)
+import apitest as t
+from apitest import check, cli, write
 
-
-def fail(msg):
-    print(f"FAIL: {msg}", flush=True)
-    for p in LIVE:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    shutil.rmtree(TMP, ignore_errors=True)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    global CHECKS
-    if not cond:
-        fail(msg)
-    CHECKS += 1
-    print(f"ok {CHECKS} - {msg}", flush=True)
-
-
-def cli(home, *args, ok=True):
-    p = subprocess.run([BIN, *args], env=dict(ENV, SKILLMEAT_HOME=home), text=True,
-                       capture_output=True, timeout=120)
-    if ok and p.returncode != 0:
-        fail(f"skillmeat {' '.join(args)} -> {p.returncode}: {p.stderr}")
-    return p
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
+TMP, ENV = t.setup("sm-apid-", HOME="{tmp}")
 
 
 def tree(root):
@@ -68,41 +28,15 @@ def tree(root):
     return out
 
 
-class Server:
+class Server(t.Server):
+    """apitest's server without rate limits; json() answers (status, body)."""
+
     def __init__(self, home):
-        self.proc = subprocess.Popen([BIN, "serve", "--port", "0", "--no-rate-limit"],
-                                     env=dict(ENV, SKILLMEAT_HOME=home),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        LIVE.append(self.proc)
-        line = self.proc.stdout.readline()
-        if not line.startswith("http://"):
-            self.proc.wait(30)
-            fail(f"serve did not start ({line!r}, {self.proc.stderr.read()!r})")
-        u = urllib.parse.urlsplit(line.strip())
-        self.host, self.port = u.hostname, u.port
+        super().__init__(home, "--no-rate-limit")
 
     def json(self, method, path, body=None):
-        c = http.client.HTTPConnection(self.host, self.port, timeout=120)
-        h = {}
-        if body is not None:
-            body = json.dumps(body).encode()
-            h["Content-Type"] = "application/json"
-        c.request(method, "/api/v1" + path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        try:
-            return r.status, json.loads(data) if data else None
-        except ValueError:
-            fail(f"{method} {path}: not JSON: {data!r}")
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            fail("server did not stop in time")
+        st, _, j = super().json(method, path, body)
+        return st, j
 
 
 def main():
@@ -118,8 +52,7 @@ def main():
         run(s, home, proj)
     finally:
         s.stop()
-    print(f"{CHECKS} checks passed")
-    shutil.rmtree(TMP, ignore_errors=True)
+    t.finish()
 
 
 def run(s, home, proj):

@@ -13,81 +13,27 @@ the CORS list and the CLI's bodyless refresh-cache still work.
 usage: test_api_origin.py   (SKILLMEAT_BIN names the program, SKILLMEAT_SRC the sources)
 """
 import glob
-import hashlib
 import http.client
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
-import tempfile
-import urllib.parse
 
-BIN = os.environ.get("SKILLMEAT_BIN") or sys.argv[1]
+import apitest as t
+from apitest import check, cli, tree_sum
+
 SRC = os.environ.get("SKILLMEAT_SRC") or os.path.join(os.path.dirname(__file__), "..", "..")
-CHECKS = 0
-LIVE = []
-TMP = tempfile.mkdtemp(prefix="sm-origin-")
-ENV = dict(os.environ, NO_COLOR="1", HOME=TMP)
-for k in ("SKILLMEAT_API_TOKEN", "SKILLMEAT_HOST", "SKILLMEAT_PORT", "SKILLMEAT_SERVER_ALLOWED_HOSTS",
-          "SKILLMEAT_SERVER_CORS_ORIGINS"):
+TMP, ENV = t.setup("sm-origin-", HOME="{tmp}")
+for k in ("SKILLMEAT_SERVER_ALLOWED_HOSTS", "SKILLMEAT_SERVER_CORS_ORIGINS"):
     ENV.pop(k, None)
 
 
-def fail(msg):
-    print(f"FAIL: {msg}", flush=True)
-    for p in LIVE:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    sys.exit(1)
+class Server(t.Server):
+    """apitest's server without rate limits; request() sends the path as
+    given and the Host header the test names."""
 
-
-def check(cond, msg):
-    global CHECKS
-    if not cond:
-        fail(msg)
-    CHECKS += 1
-    print(f"ok {CHECKS} - {msg}", flush=True)
-
-
-def cli(home, *args):
-    p = subprocess.run([BIN, *args], env=dict(ENV, SKILLMEAT_HOME=home), text=True,
-                       capture_output=True, timeout=120)
-    if p.returncode != 0:
-        fail(f"skillmeat {' '.join(args)} -> {p.returncode}: {p.stderr}")
-    return p
-
-
-def tree_sum(root):
-    h = hashlib.sha256()
-    for d, dirs, files in sorted(os.walk(root)):
-        dirs.sort()
-        if os.path.relpath(d, root).split(os.sep)[0] == "cache":
-            continue
-        for f in sorted(files):
-            if f in ("server.json", ".lock"):
-                continue
-            p = os.path.join(d, f)
-            h.update(p.encode() + b"\0")
-            with open(p, "rb") as fh:
-                h.update(fh.read())
-    return h.hexdigest()
-
-
-class Server:
     def __init__(self, home, env=None):
-        self.proc = subprocess.Popen([BIN, "serve", "--port", "0", "--no-rate-limit"],
-                                     env=dict(ENV, SKILLMEAT_HOME=home, **(env or {})),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        LIVE.append(self.proc)
-        line = self.proc.stdout.readline()
-        if not line.startswith("http://"):
-            self.proc.wait(30)
-            fail(f"serve did not start ({line!r}, {self.proc.stderr.read()!r})")
-        u = urllib.parse.urlsplit(line.strip())
-        self.host, self.port = u.hostname, u.port
+        super().__init__(home, "--no-rate-limit", env=env)
 
     def request(self, method, path, body=None, headers=None, host=None):
         c = http.client.HTTPConnection(self.host, self.port, timeout=60)
@@ -109,10 +55,6 @@ class Server:
         except ValueError:
             j = None
         return r.status, r.headers, j
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(60)
 
 
 def write_routes():
@@ -199,14 +141,14 @@ def main():
     for origin in (f"http://{own}", f"http://localhost:{s.port}" if False else f"http://{own}",
                    "http://localhost:5173"):
         st, _, j = s.request("POST", "/api/v1/user-collections",
-                             json.dumps({"name": f"ok {CHECKS}"}),
+                             json.dumps({"name": f"ok {t.CHECKS}"}),
                              {"Content-Type": "application/json; charset=utf-8", "Origin": origin})
         check(st == 201, f"a JSON write from Origin {origin} (own page or CORS list) -> 201 ({st} {j})")
     st, _, j = s.request("PUT", "/api/v1/artifacts/skill:alpha",
                          json.dumps({"tags": ["kept"]}), {"Content-Type": "Application/JSON"})
     check(st == 200, f"a JSON write without Origin (scripts, the CLI) -> 200 ({st} {j})")
     # the CLI announces its writes to the server: not refused
-    r = subprocess.run([BIN, "add", os.path.join(src, "skills", "beta"), "--name", "gamma"],
+    r = subprocess.run([t.BIN, "add", os.path.join(src, "skills", "beta"), "--name", "gamma"],
                        env=dict(ENV, SKILLMEAT_HOME=home), text=True, capture_output=True, timeout=120)
     check(r.returncode == 0 and "refused" not in r.stderr and "415" not in r.stderr
           and "403" not in r.stderr and "421" not in r.stderr,
@@ -248,14 +190,13 @@ def main():
         check(st == want, f"SKILLMEAT_SERVER_ALLOWED_HOSTS: Host {host} -> {want} ({st})")
     s.stop()
 
-    print(f"{CHECKS} checks passed")
+    t.finish()
 
 
 try:
     main()
 finally:
-    for p in LIVE:
+    for p in t.LIVE:
         if p.poll() is None:
             p.kill()
             p.wait()
-    shutil.rmtree(TMP, ignore_errors=True)

@@ -13,84 +13,26 @@
 Every wait polls for its condition with a deadline; no sleep stands in for one.
 usage: test_api_upkeep.py   (SKILLMEAT_BIN names the program)
 """
-import http.client
 import json
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.parse
 
-BIN = os.environ.get("SKILLMEAT_BIN") or sys.argv[1]
-CHECKS = 0
-LIVE = []
-TMP = tempfile.mkdtemp(prefix="sm-upkeep-")
-ENV = dict(os.environ, NO_COLOR="1")
-for k in ("SKILLMEAT_API_TOKEN", "SKILLMEAT_HOST", "SKILLMEAT_PORT"):
-    ENV.pop(k, None)
+import apitest as t
+from apitest import check, cli, fail, write
+
+TMP, ENV = t.setup("sm-upkeep-")
 DEADLINE = 60
 
 
-def fail(msg):
-    print(f"FAIL: {msg}", flush=True)
-    for p in LIVE:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    shutil.rmtree(TMP, ignore_errors=True)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    global CHECKS
-    if not cond:
-        fail(msg)
-    CHECKS += 1
-    print(f"ok {CHECKS} - {msg}", flush=True)
-
-
-def cli(home, *args):
-    p = subprocess.run([BIN, *args], env=dict(ENV, SKILLMEAT_HOME=home), text=True,
-                       capture_output=True, timeout=120)
-    if p.returncode != 0:
-        fail(f"skillmeat {' '.join(args)} -> {p.returncode}: {p.stderr}")
-    return p
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
-
-
-class Server:
-    def __init__(self, home, *args, env=None):
-        self.proc = subprocess.Popen([BIN, "serve", "--port", "0", *args],
-                                     env=dict(ENV, SKILLMEAT_HOME=home, **(env or {})),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        LIVE.append(self.proc)
-        line = self.proc.stdout.readline()
-        if not line.startswith("http://"):
-            self.proc.wait(30)
-            fail(f"serve did not print its URL ({line!r}, {self.proc.stderr.read()!r})")
-        u = urllib.parse.urlsplit(line.strip())
-        self.host, self.port = u.hostname, u.port
+class Server(t.Server):
+    """apitest's server; request() takes the whole path (/api/v1/…, /metrics)
+    and answers (status, body bytes); stop() checks the exit status."""
 
     def request(self, method, path, body=None):
-        c = http.client.HTTPConnection(self.host, self.port, timeout=60)
-        h = {}
-        if body is not None:
-            body = json.dumps(body).encode()
-            h["Content-Type"] = "application/json"
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, data
+        st, _, data = super().request(method, path.removeprefix("/api/v1"), body)
+        return st, data
 
     def metrics(self):
         st, data = self.request("GET", "/metrics")
@@ -104,12 +46,7 @@ class Server:
         return out
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            fail("server did not stop in time")
+        rc, _, _ = super().stop()
         check(rc == 0, f"server stopped (exit {rc})")
 
 
@@ -225,8 +162,7 @@ def main():
     test_watcher_and_stale(home)
     test_refresher(home)
     test_write_burst_keeps_reads(make_home("rl", 2))
-    shutil.rmtree(TMP, ignore_errors=True)
-    print(f"{CHECKS} checks passed")
+    t.finish()
 
 
 if __name__ == "__main__":
@@ -234,7 +170,7 @@ if __name__ == "__main__":
         main()
     except BaseException:
         # an unexpected error (not fail()) leaves no server behind either
-        for p in LIVE:
+        for p in t.LIVE:
             if p.poll() is None:
                 p.kill()
                 p.wait()

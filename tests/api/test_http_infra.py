@@ -18,28 +18,10 @@ import threading
 import time
 import urllib.parse
 
+import apitest as t
+from apitest import LIVE, check, fail  # LIVE: servers to kill if a check fails
+
 SERVER = sys.argv[1]
-CHECKS = 0
-
-
-LIVE = []  # servers to kill if a check fails
-
-
-def fail(msg):
-    print(f"FAIL: {msg}", flush=True)
-    for p in LIVE:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    sys.exit(1)
-
-
-def check(cond, msg):
-    global CHECKS
-    if not cond:
-        fail(msg)
-    CHECKS += 1
-    print(f"ok {CHECKS} - {msg}", flush=True)
 
 
 class Server:
@@ -402,7 +384,7 @@ def main():
     test_refuse_public_bind()
     test_start_failures()
     test_threads_share_port()
-    print(f"{CHECKS} checks passed")
+    print(f"{t.CHECKS} checks passed")
 
 
 if __name__ == "__main__":
