@@ -231,6 +231,13 @@ struct sm_dep_status_list {
 	size_t len;
 };
 void sm_dep_status_list_release(struct sm_dep_status_list *l);
+/*
+ * The collection side of s learnt elsewhere (a team server's content hash for
+ * a deploy --from-team record, which sm_deploy_status takes as the baseline;
+ * NULL: gone there): its state decided again as sm_deploy_status decides it
+ * (a missing or unreadable project copy stays so).
+ */
+void sm_dep_status_set_collection_hash(struct sm_dep_status *s, const char *hash);
 
 /*
  * The from_collection of a deployment from a team server (deploy --from-team):

@@ -127,6 +127,15 @@ json_t *cli_row_json(const struct sm_artifact_row *row);
  * hash: 0, or a negative errno with a one-line message.
  */
 int cli_team_server(struct cli *cli, const char *server, struct strbuf *out);
+/*
+ * The deployments of l made by deploy --from-team ("team:URL" records): their
+ * collection side asked of the team server (GET /artifacts/{id}'s
+ * content_hash, SKILLMEAT_TEAM_TOKEN), so a newer team copy is outdated and
+ * one gone is removed. A server that cannot answer: one warning per server,
+ * those keep the state from the deploy's baseline.
+ */
+struct sm_dep_status_list;
+void cli_team_status(struct cli *cli, struct sm_dep_status_list *l);
 int cli_team_fetch(const char *server, const char *token, const char *id, struct strbuf *body,
 		   struct strbuf *hash, struct strbuf *err);
 

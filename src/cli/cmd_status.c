@@ -121,6 +121,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		cli_fail(cli, r, &err);
 		goto out;
 	}
+	cli_team_status(cli, &l);
 	for (size_t i = 0; i < l.len; i++)
 		counts[l.items[i].state]++;
 	if (cli->json) {
@@ -231,6 +232,7 @@ int cmd_sync_check(struct cli *cli, int argc, char **argv)
 		cli_fail(cli, r, &err);
 		goto out;
 	}
+	cli_team_status(cli, &l);
 	arts = json_array();
 	for (size_t i = 0; i < l.len; i++) {
 		const struct sm_dep_status *s = &l.items[i];

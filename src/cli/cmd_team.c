@@ -9,6 +9,7 @@
 #include "cli/http_post.h"
 #include "skillmeat/archive.h"
 #include "skillmeat/base64.h"
+#include "skillmeat/deploy.h"
 #include "skillmeat/error.h"
 #include "skillmeat/array.h"
 #include "skillmeat/home.h"
@@ -77,6 +78,91 @@ static int call_server(const struct sm_http_call *call, struct sm_http_answer *a
 		return sm_err(err, r, "%s %s: %s", call->method, call->url,
 			      a->error[0] ? a->error : sm_strerror(r));
 	return 0;
+}
+
+/* The team's content hash of id: 1 with hash, 0 when the server has no such artifact. */
+static int team_hash(const char *server, const char *token, const char *id,
+		     char hash[SM_SHA256_HEX_LEN + 1], struct strbuf *err)
+{
+	struct strbuf url = STRBUF_INIT, ans = STRBUF_INIT, e = STRBUF_INIT;
+	struct sm_http_call call = {.method = "GET", .token = token, .timeout_ms = TEAM_TIMEOUT_MS};
+	struct sm_http_answer a = {.body = &ans};
+	json_t *got = NULL;
+	const char *h;
+	int r;
+
+	sm_strbuf_init(&ans, ANSWER_MAX);
+	if ((r = sm_strbuf_addf(&url, "%s/api/v1/artifacts/", server)) < 0 ||
+	    (r = cli_url_escape(&url, id)) < 0) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	call.url = url.buf;
+	if ((r = call_server(&call, &a, err)) < 0)
+		goto out;
+	if (a.status == 404) {
+		r = 0;
+		goto out;
+	}
+	if (a.status != 200) {
+		answer_error(&a, &e);
+		r = sm_err(err, -EIO, "%s", e.buf);
+		goto out;
+	}
+	got = json_loadb(ans.buf, ans.len, 0, NULL);
+	h = json_string_value(json_object_get(got, "content_hash"));
+	if (!h || strlen(h) != SM_SHA256_HEX_LEN || strspn(h, "0123456789abcdef") != strlen(h)) {
+		r = sm_err(err, -EBADMSG, "the answer has no content hash");
+		goto out;
+	}
+	memcpy(hash, h, SM_SHA256_HEX_LEN + 1);
+	r = 1;
+out:
+	json_decref(got);
+	sm_strbuf_release(&url);
+	sm_strbuf_release(&ans);
+	sm_strbuf_release(&e);
+	return r;
+}
+
+void cli_team_status(struct cli *cli, struct sm_dep_status_list *l)
+{
+	const size_t plen = strlen(SM_DEPLOY_TEAM_PREFIX);
+	const char *token = getenv("SKILLMEAT_TEAM_TOKEN");
+	struct strbuf id = STRBUF_INIT, err = STRBUF_INIT, failed = STRBUF_INIT;
+
+	for (size_t i = 0; i < l->len; i++) {
+		struct sm_dep_status *s = &l->items[i];
+		const char *server = s->collection + plen;
+		char hash[SM_SHA256_HEX_LEN + 1];
+		int r;
+
+		if (strncmp(s->collection, SM_DEPLOY_TEAM_PREFIX, plen) ||
+		    s->state == SM_DEP_MISSING || s->state == SM_DEP_ERROR)
+			continue;
+		/* a server that failed once is not asked again in this run ("\n"-framed) */
+		sm_strbuf_reset(&id);
+		if (sm_strbuf_addf(&id, "\n%s\n", server) < 0)
+			break;
+		if (failed.len && strstr(failed.buf, id.buf))
+			continue;
+		sm_strbuf_reset(&id);
+		sm_strbuf_reset(&err);
+		if (sm_strbuf_addf(&id, "%s:%s", sm_artifact_type_name(s->type), s->name) < 0)
+			break;
+		r = team_hash(server, token, id.buf, hash, &err);
+		if (r < 0) {
+			cli_warning(cli, "cannot ask the team server '%s' (%s): the state of its "
+					 "deployments is from their baseline", server, err.buf);
+			if (sm_strbuf_addf(&failed, "\n%s\n", server) < 0)
+				break;
+			continue;
+		}
+		sm_dep_status_set_collection_hash(s, r ? hash : NULL);
+	}
+	sm_strbuf_release(&id);
+	sm_strbuf_release(&err);
+	sm_strbuf_release(&failed);
 }
 
 int cli_team_fetch(const char *server, const char *token, const char *id, struct strbuf *body,

@@ -609,6 +609,31 @@ static int dup_into(char **dst, const char *s)
 	return *dst ? 0 : -ENOMEM;
 }
 
+/* The state of a deployment whose both sides are hashed (or the collection's gone). */
+static void decide(struct sm_dep_status *s)
+{
+	if (!s->collection_hash[0]) {
+		s->state = SM_DEP_REMOVED;
+	} else {
+		bool pm = strcmp(s->project_hash, s->baseline) != 0,
+		     cm = strcmp(s->collection_hash, s->baseline) != 0;
+
+		if (s->symlink)
+			pm = false; /* a link shows the collection copy itself */
+		s->state = pm && cm ? SM_DEP_CONFLICT
+			   : pm	    ? SM_DEP_MODIFIED
+			   : cm	    ? SM_DEP_OUTDATED
+				    : SM_DEP_SYNCED;
+	}
+}
+
+void sm_dep_status_set_collection_hash(struct sm_dep_status *s, const char *hash)
+{
+	snprintf(s->collection_hash, sizeof(s->collection_hash), "%s", hash ? hash : "");
+	if (s->state != SM_DEP_MISSING && s->state != SM_DEP_ERROR)
+		decide(s);
+}
+
 static int status_of(struct sm_home *home, struct coll_cache *cc, struct sm_hashcache *hc,
 		     const struct sm_tracking *t, const struct sm_toml_value *rec, char **checked,
 		     struct sm_dep_status *s)
@@ -667,18 +692,7 @@ static int status_of(struct sm_home *home, struct coll_cache *cc, struct sm_hash
 		r = dup_into(&s->error, e.buf);
 		goto out;
 	}
-	if (!s->collection_hash[0]) {
-		s->state = SM_DEP_REMOVED;
-	} else {
-		bool pm = strcmp(s->project_hash, b) != 0, cm = strcmp(s->collection_hash, b) != 0;
-
-		if (s->symlink)
-			pm = false; /* a link shows the collection copy itself */
-		s->state = pm && cm ? SM_DEP_CONFLICT
-			   : pm	    ? SM_DEP_MODIFIED
-			   : cm	    ? SM_DEP_OUTDATED
-				    : SM_DEP_SYNCED;
-	}
+	decide(s);
 out:
 	sm_strbuf_release(&target);
 	sm_strbuf_release(&e);

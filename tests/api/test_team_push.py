@@ -25,6 +25,7 @@ point 3) on a real PostgreSQL (pgcluster.py) with the real program:
 
 usage: test_team_push.py   (SKILLMEAT_BIN names the program)
 """
+import base64
 import hashlib
 import http.server
 import io
@@ -83,9 +84,9 @@ def check(cond, msg):
     print(f"ok {CHECKS} - {msg}", flush=True)
 
 
-def run(home, *args, cwd=None):
-    return subprocess.run([BIN, *args], env=dict(ENV, SKILLMEAT_HOME=home), text=True,
-                          capture_output=True, timeout=120, cwd=cwd)
+def run(home, *args, cwd=None, env=None):
+    return subprocess.run([BIN, *args], env=dict(ENV, SKILLMEAT_HOME=home, **(env or {})),
+                          text=True, capture_output=True, timeout=120, cwd=cwd)
 
 
 def home(name, config=""):
@@ -452,6 +453,35 @@ def test_deploy(team, fake_url):
     st = {d["id"]: d["status"] for d in json.loads(p.stdout)["deployments"]}
     check(st == {"skill:review": "synced", "command:ship": "modified"},
           f"status after a hand edit of the command: modified ({st})")
+    # the team copy moves on: status asks the team server (SKILLMEAT_TEAM_TOKEN)
+    tok = {"SKILLMEAT_TEAM_TOKEN": TOKEN}
+
+    def status(env=tok):
+        p = run(dh, "status", "--project", proj, "--json", env=env)
+        return p, {d["id"]: d["status"] for d in json.loads(p.stdout or '{"deployments": []}')["deployments"]}
+    p, st = status()
+    check(p.returncode == 0 and st == {"skill:review": "synced", "command:ship": "modified"}
+          and p.stderr == "", f"status asking the team server: the same while it has not moved ({st} {p.stderr.strip()})")
+    files = [{"path": "SKILL.md", "content_base64": base64.b64encode(
+        b"---\ndescription: Third take\n---\nnew body\n").decode()}]
+    code, data, _ = team.request("POST", "/team/artifacts",
+                                 {"type": "skill", "name": "review", "files": files, "force": True})
+    check(code == 200, f"a new skill:review pushed to the team ({code})")
+    p, st = status()
+    check(st == {"skill:review": "outdated", "command:ship": "modified"},
+          f"status: the team's newer skill:review is outdated ({st} {p.stderr.strip()})")
+    with open(os.path.join(proj, ".claude", "skills", "review", "SKILL.md"), "a") as f:
+        f.write("project edit\n")
+    p, st = status()
+    check(st["skill:review"] == "conflict", f"changed on both sides: conflict ({st})")
+    code, _, _ = team.request("DELETE", "/artifacts/command:ship")
+    p, st = status()
+    check(code == 204 and st["command:ship"] == "removed",
+          f"gone from the team: removed ({code} {st})")
+    p, st = status(env={"SKILLMEAT_TEAM_TOKEN": "wrong"})
+    check(p.returncode == 0 and st == {"skill:review": "modified", "command:ship": "modified"}
+          and len(p.stderr.strip().splitlines()) == 1 and "401" in p.stderr,
+          f"the team server refuses the token: one warning, the states from the baseline ({st} {p.stderr.strip()})")
     check(tree(dh) == before, "the personal home is unchanged by deploy --from-team")
     check(os.listdir(STAGE) == [], "no staging folder left behind")
 
