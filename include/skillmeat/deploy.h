@@ -281,6 +281,14 @@ void sm_hashcache_free(struct sm_hashcache *hc);
 int sm_hashcache_hash(struct sm_hashcache *hc, const char *path, bool as_deployed,
 		      char hex[SM_SHA256_HEX_LEN + 1], struct strbuf *err);
 
+/*
+ * The hash recorded for path and its records as they were taken, when they
+ * are trusted (not racy), without stat'ing anything: 0, -ENOENT when there is
+ * none. The caller compares the records with stats of its own (a copy's).
+ */
+int sm_hashcache_known(struct sm_hashcache *hc, const char *path, bool as_deployed,
+		       char hex[SM_SHA256_HEX_LEN + 1], const void **records, size_t *len);
+
 /* Record hex as the hash of path as it is now (after writing it ourselves). */
 int sm_hashcache_note(struct sm_hashcache *hc, const char *path, bool as_deployed,
 		      const char hex[SM_SHA256_HEX_LEN + 1]);

@@ -58,6 +58,39 @@ static int run_err(struct run *c, struct strbuf *err, int r, const char *what)
 	return sm_err(err, r, "cannot %s '%s': %s", what, c->spath.buf, sm_strerror(-r));
 }
 
+/*
+ * The bytes of in into out in the kernel (nothing hashed): 1 done, 0 when not
+ * possible here before anything was written (another filesystem, a file that
+ * reports a size and gives nothing: read it instead), <0 an error.
+ */
+static int copy_range(int in, int out, const struct stat *st)
+{
+	bool any = false;
+
+	for (;;) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)1 << 30, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			if (!any && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
+				     errno == EOPNOTSUPP))
+				return 0;
+			return -errno;
+		}
+		if (n == 0)
+			return any || st->st_size == 0 ? 1 : 0;
+		any = true;
+	}
+}
+
+static bool same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_mode == b->st_mode && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
 /* Copy the open file in (stat st) to name in dfd; hash and record it when traced. */
 static int copy_fd(struct run *c, int in, const struct stat *st, int dfd, const char *name,
 		   const char *dshown, struct strbuf *err)
@@ -71,6 +104,18 @@ static int copy_fd(struct run *c, int in, const struct stat *st, int dfd, const 
 		return sm_err(err, -errno, "cannot create '%s': %s", dshown, sm_strerror(errno));
 	if (c->h && c->rel.len)
 		r = sm_sha256_update(c->h, c->rel.buf, c->rel.len);
+	if (!c->h) {
+		r = copy_range(in, out, st);
+		if (r < 0) {
+			r = sm_err(err, r, "cannot copy '%s' to '%s': %s", c->spath.buf, dshown,
+				   sm_strerror(-r));
+			goto done;
+		}
+		if (r == 1) {
+			r = 0;
+			goto done;
+		}
+	}
 	while (r == 0) {
 		n = read(in, c->buf, COPY_CHUNK);
 		if (n < 0 && errno == EINTR)
@@ -97,6 +142,13 @@ static int copy_fd(struct run *c, int in, const struct stat *st, int dfd, const 
 		}
 	}
 done:
+	if (r == 0 && c->t && c->t->no_hash) {
+		struct stat now;
+
+		/* what was copied is what src_fp says only if nothing moved meanwhile */
+		if (fstat(in, &now) < 0 || !same_stat(st, &now))
+			c->t->moved = true;
+	}
 	if (r == 0)
 		(void)futimens(out, times);
 	if (r == 0 && c->t && c->t->dst_fp && c->rel.len) {
@@ -317,7 +369,11 @@ int sm_copy_artifact_traced(const char *src, const char *dst, struct sm_copy_tra
 	}
 	c.buf = sm_malloc(COPY_CHUNK);
 	r = c.buf ? sm_strbuf_addstr(&c.spath, src) : -ENOMEM;
-	if (r == 0 && t)
+	if (t) {
+		t->hex[0] = '\0';
+		t->moved = false;
+	}
+	if (r == 0 && t && !t->no_hash)
 		r = sm_sha256_new(&c.h);
 	if (r == 0 && t && t->src_fp)
 		r = sm_hashcache_fp_add(t->src_fp, "", &st);

@@ -22,6 +22,14 @@ struct sm_copy_trace {
 	char hex[65];	       /* the content hash of the copy (algorithm A) */
 	struct strbuf *src_fp; /* NULL or: the stat records of src (sm_hashcache_fp_add) */
 	struct strbuf *dst_fp; /* NULL or: those of dst below its top (stat that where it ends) */
+	/*
+	 * Set by the caller: no hash (hex stays ""), the bytes copied in the kernel
+	 * (copy_file_range); each source file is stat'ed again once copied and
+	 * moved is set when that differs from its record in src_fp (it changed
+	 * during the copy: src_fp does not vouch for what was copied).
+	 */
+	bool no_hash;
+	bool moved;
 };
 
 /* sm_copy_artifact hashing what it writes and recording stats (t may be NULL). */

@@ -245,6 +245,37 @@ static void note_copy(struct sm_hashcache *hc, const char *src, const char *targ
 	sm_strbuf_release(&fp);
 }
 
+/*
+ * Copy src to stage with phash the hash over the copy (§4.1 step 5). As it
+ * is written, or, when the cache knows src's hash and the copy's stats of
+ * src equal its records (nothing changed since it was hashed, nor during the
+ * copy), the bytes are copied in the kernel and the known hash is the copy's:
+ * the same bytes. A record that differs: the copy itself is hashed.
+ */
+static int copy_hashed(struct sm_hashcache *hc, const char *src, const char *stage,
+		       struct sm_copy_trace *tr, char phash[SM_SHA256_HEX_LEN + 1],
+		       struct strbuf *err)
+{
+	char known[SM_SHA256_HEX_LEN + 1];
+	const void *rec = NULL;
+	size_t len = 0;
+	int r;
+
+	tr->no_hash = tr->src_fp && sm_hashcache_known(hc, src, true, known, &rec, &len) == 0;
+	r = sm_copy_artifact_traced(src, stage, tr, err);
+	if (r < 0)
+		return r;
+	if (!tr->no_hash) {
+		memcpy(phash, tr->hex, SM_SHA256_HEX_LEN + 1);
+		return 0;
+	}
+	if (!tr->moved && tr->src_fp->len == len && !memcmp(tr->src_fp->buf, rec, len)) {
+		memcpy(phash, known, SM_SHA256_HEX_LEN + 1);
+		return 0;
+	}
+	return sm_content_hash(stage, phash, err);
+}
+
 static bool ask(const struct sm_deploy_opts *o, const char *name, const struct sm_profile *p,
 		const char *why)
 {
@@ -393,13 +424,10 @@ int sm_deploy_one(struct sm_tracking *t, const struct sm_profile *p,
 				else
 					memcpy(phash, chash, sizeof(phash));
 			} else {
-				/* the hash over the deployed copy (§4.1 step 5), as it is written */
 				tr.src_fp = opts->hashes ? &sfp : NULL;
 				tr.dst_fp = opts->hashes ? &dfp : NULL;
 				taken = sm_hashcache_clock();
-				r = sm_copy_artifact_traced(src->path, stage.buf, &tr, &e);
-				if (r == 0)
-					memcpy(phash, tr.hex, sizeof(phash));
+				r = copy_hashed(opts->hashes, src->path, stage.buf, &tr, phash, &e);
 			}
 		}
 		if (r == 0)

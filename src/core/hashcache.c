@@ -477,6 +477,27 @@ out:
 	return r;
 }
 
+int sm_hashcache_known(struct sm_hashcache *hc, const char *path, bool as_deployed,
+		       char hex[SM_SHA256_HEX_LEN + 1], const void **records, size_t *len)
+{
+	struct strbuf key = STRBUF_INIT;
+	struct hc_entry *e;
+	bool hit;
+
+	if (!hc || key_of(&key, path, as_deployed) < 0) {
+		sm_strbuf_release(&key);
+		return -ENOENT;
+	}
+	hit = sm_hashmap_get(hc->map, key.buf, key.len, (void **)&e) && e->trusted && e->len;
+	sm_strbuf_release(&key);
+	if (!hit)
+		return -ENOENT;
+	memcpy(hex, e->hash, SM_SHA256_HEX_LEN + 1);
+	*records = e->fp;
+	*len = e->len;
+	return 0;
+}
+
 int sm_hashcache_note_fp(struct sm_hashcache *hc, const char *path, bool as_deployed,
 			 const char hex[SM_SHA256_HEX_LEN + 1], const struct strbuf *fp,
 			 int64_t taken)

@@ -360,4 +360,36 @@ json_check "$TMP/ud.json" 'd["undeployed"] == ["command:implement"] and d["faile
 json_check "$TMP/ud.json" 'd["undeployed"] == ["agent:implement"]'
 ok
 
+# --- another project from an unchanged collection: the bytes copied in the kernel under
+# the hash the cache holds for each collection copy; a collection file changed since then
+# (same size, mtime put back; nested or not) is hashed as copied: every record names the
+# copy it sits beside (status read with the hash cache gone, everything hashed anew)
+H5="$TMP/h5"
+"$SM" --home "$H5" add --all "$CORPUS/plugins/security-scanning" >/dev/null 2>&1 ||
+	fail "add security-scanning (h5)"
+mkdir "$TMP/k1" "$TMP/k2" "$TMP/k3"
+"$SM" --home "$H5" deploy --all --project "$TMP/k1" >/dev/null || fail "deploy k1"
+"$SM" --home "$H5" deploy --all --project "$TMP/k2" >/dev/null || fail "deploy k2"
+same_size_edit "$H5/collections/default/skills/attack-tree-construction/references/details.md"
+same_size_edit "$H5/collections/default/agents/security-auditor.md"
+"$SM" --home "$H5" --json deploy --all --project "$TMP/k3" >"$TMP/k3.json" || fail "deploy k3"
+json_check "$TMP/k3.json" 'len(d["deployed"]) == 10 and d["failed"] == []'
+for k in skills agents commands; do
+	diff -r "$H5/collections/default/$k" "$TMP/k3/.claude/$k" >/dev/null 2>&1 ||
+		[ ! -d "$H5/collections/default/$k" ] || fail "k3's $k differ from the collection's"
+done
+rm -f "$H5/cache/deploy-hashes.bin"
+for k in k1 k2 k3; do
+	"$SM" --home "$H5" --json status --project "$TMP/$k" >"$TMP/$k-st.json" || fail "status $k"
+done
+json_check "$TMP/k3-st.json" 'd["counts"]["synced"] == 10 and len(d["deployments"]) == 10'
+json_check "$TMP/k2-st.json" 'sorted(x["id"] for x in d["deployments"] if x["status"] == "outdated") == ["agent:security-auditor", "skill:attack-tree-construction"] and d["counts"]["synced"] == 8'
+python3 - "$TMP/k1/.claude/.skillmeat-deployed.toml" "$TMP/k2/.claude/.skillmeat-deployed.toml" <<'PY' ||
+import sys, tomllib
+a, b = ({r["artifact_name"]: r["content_hash"] for r in tomllib.load(open(f, "rb"))["deployed"]} for f in sys.argv[1:])
+assert a == b and len(a) == 10, (a, b)
+PY
+	fail "the first and second projects' records differ"
+ok
+
 done_ok
