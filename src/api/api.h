@@ -12,6 +12,7 @@
  * returns SM_HTTP_DONE.
  */
 
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -22,6 +23,7 @@
 #include "http/http.h"
 
 struct sm_cache;
+struct sm_store;
 struct sm_count_cache;
 struct sm_artifact_row;
 struct sm_user_collection_row;
@@ -34,6 +36,8 @@ struct sm_artifact_page;
 #define API_PREFIX "/api/v1"
 /* The longest answer-cache token (a revision string). */
 #define API_RESP_TOKEN_MAX 96
+/* Idle team-store connections kept for the worker jobs (at most one per worker is in use). */
+#define API_TEAM_POOL_MAX 16
 
 struct sm_app {
 	struct sm_home *home; /* borrowed */
@@ -67,6 +71,10 @@ struct sm_app {
 	pthread_mutex_t threads_lock;
 	struct sm_app_thread **threads;
 	size_t nthreads;
+	/* team mode: idle connections of the write and archive jobs (api_team_checkout) */
+	pthread_mutex_t pool_lock;
+	struct sm_store *pool[API_TEAM_POOL_MAX];
+	size_t npool;
 };
 
 /* req->thread_data of a loop thread. */
@@ -141,6 +149,26 @@ int api_run_op(struct sm_http_req *req, struct sm_app *app, api_op_fn work, api_
 /* An operation context of the server: writer lock, log warnings, count invalidation. */
 void api_ops_ctx_init(struct sm_app *app, struct sm_ops_ctx *ctx);
 
+
+/*
+ * Team mode, on a worker: a connection to the team store scoped to tenant,
+ * an idle one of the pool (checked with the revision probe, which connects
+ * again when it was lost) or a new one. Give it back with api_team_checkin
+ * (ok false, after a failure: closed, not kept).
+ */
+int api_team_checkout(struct sm_app *app, const char *tenant, struct sm_store **ret,
+		      struct strbuf *err);
+void api_team_checkin(struct sm_app *app, struct sm_store *st, bool ok);
+/*
+ * May a connection go back to the pool after a job that returned r? Yes
+ * unless the database failed (-EIO, a lost connection: maybe inside a
+ * transaction); a refusal of the input (-ENOENT, -EEXIST, -EINVAL, -E2BIG)
+ * leaves it idle.
+ */
+static inline bool api_team_reusable(int r)
+{
+	return r >= 0 || r == -ENOENT || r == -EEXIST || r == -EINVAL || r == -E2BIG;
+}
 
 /* Count cache invalidation (+ metrics) after a commit; id NULL = all. */
 void api_invalidate(struct sm_app *app, const char *id);

@@ -100,12 +100,13 @@ static void team_meta_work(void *arg)
 		j->r = sm_err(&j->err, -ENOMEM, "out of memory");
 		return;
 	}
-	j->r = sm_store_pg_open(j->app->team_url, j->tenant, &st, &j->err);
-	if (j->r == 0)
+	j->r = api_team_checkout(j->app, j->tenant, &st, &j->err);
+	if (j->r == 0) {
 		j->r = sm_ops_team_edit(st, j->collection, type, colon + 1, &j->fields, j->expected,
 					&j->res, &j->err);
+		api_team_checkin(j->app, st, api_team_reusable(j->r));
+	}
 	/* an artifact's fields count in no user collection: no count changes */
-	sm_store_free(st);
 	sm_free(type);
 }
 

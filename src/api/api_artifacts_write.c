@@ -510,11 +510,12 @@ static void upd_team(struct wjob *j)
 	if (j->if_match && j->expected_rev &&
 	    !sm_edit_revision_matches(j->if_match, j->expected_rev))
 		expected = "\"\""; /* two revisions named: they must agree (never a row's) */
-	r = sm_store_pg_open(j->app->team_url, j->tenant, &st, &j->err);
-	if (r == 0)
+	r = api_team_checkout(j->app, j->tenant, &st, &j->err);
+	if (r == 0) {
 		r = sm_ops_team_edit(st, j->collection, j->row_type, j->row_name, &fields, expected,
 				     &res, &j->err);
-	sm_store_free(st);
+		api_team_checkin(j->app, st, api_team_reusable(r));
+	}
 	if (r == 0 && res.conflict) {
 		j->conflict = true;
 		j->current_revision = res.current_revision;

@@ -55,11 +55,11 @@ static int upload_work(struct sm_ops_ctx *ctx, void *arg, struct strbuf *err)
 	int r;
 
 	(void)ctx;
-	r = sm_store_pg_open(j->app->team_url, j->tenant, &st, err);
+	r = api_team_checkout(j->app, j->tenant, &st, err);
 	if (r < 0)
 		return r;
 	r = sm_ops_team_upload(st, &j->u, &j->row, err);
-	sm_store_free(st);
+	api_team_checkin(j->app, st, api_team_reusable(r));
 	if (r >= 0) {
 		j->created = r;
 		api_invalidate_tenant(j->app, j->tenant);
@@ -206,9 +206,11 @@ static void archive_work(void *arg)
 	struct sm_archive_file *f = NULL;
 	size_t n = 0;
 
-	j->r = sm_store_pg_open(j->app->team_url, j->tenant, &st, &j->err);
-	if (j->r == 0)
+	j->r = api_team_checkout(j->app, j->tenant, &st, &j->err);
+	if (j->r == 0) {
 		j->r = sm_store_pg_get_files(st, j->row.uuid, ARCHIVE_MAX_BYTES, &b, &n, &j->err);
+		api_team_checkin(j->app, st, api_team_reusable(j->r));
+	}
 	if (j->r == 0 && n && !(f = sm_calloc(n, sizeof(*f))))
 		j->r = sm_err(&j->err, -ENOMEM, "out of memory");
 	for (size_t i = 0; j->r == 0 && i < n; i++)
@@ -220,7 +222,6 @@ static void archive_work(void *arg)
 		j->r = sm_archive_pack(f, n, &j->out, &j->err);
 	sm_free(f);
 	sm_pg_blobs_free(b, n);
-	sm_store_free(st);
 }
 
 static void archive_done(struct sm_http_req *req, void *arg)

@@ -46,6 +46,7 @@ int sm_app_new(struct sm_home *home, struct sm_app **ret, struct strbuf *err)
 	}
 	pthread_mutex_init(&app->write_lock, NULL);
 	pthread_mutex_init(&app->threads_lock, NULL);
+	pthread_mutex_init(&app->pool_lock, NULL);
 	*ret = app;
 	return 0;
 }
@@ -67,6 +68,9 @@ void sm_app_free(struct sm_app *app)
 	sm_cache_close(app->heal);
 	pthread_mutex_destroy(&app->write_lock);
 	pthread_mutex_destroy(&app->threads_lock);
+	for (size_t i = 0; i < app->npool; i++)
+		sm_store_free(app->pool[i]);
+	pthread_mutex_destroy(&app->pool_lock);
 	sm_free(app->threads);
 	for (size_t i = 0; i < app->ntokens; i++) {
 		sm_free(app->tokens[i].token);
@@ -111,6 +115,43 @@ int sm_app_set_team(struct sm_app *app, const char *url, struct strbuf *err)
 			return sm_err(err, -ENOMEM, "out of memory");
 	}
 	return 0;
+}
+
+int api_team_checkout(struct sm_app *app, const char *tenant, struct sm_store **ret,
+		      struct strbuf *err)
+{
+	struct sm_store *st = NULL;
+	struct sm_pg_revision rev;
+	int r;
+
+	pthread_mutex_lock(&app->pool_lock);
+	if (app->npool)
+		st = app->pool[--app->npool];
+	pthread_mutex_unlock(&app->pool_lock);
+	if (st) {
+		/* idle since its last job: the probe connects again when it was lost */
+		if ((r = sm_store_pg_set_tenant(st, tenant, err)) == 0 &&
+		    (r = sm_store_pg_probe(st, &rev, err)) == 0) {
+			*ret = st;
+			return 0;
+		}
+		sm_store_free(st);
+		sm_strbuf_reset(err);
+	}
+	return sm_store_pg_open(app->team_url, tenant, ret, err);
+}
+
+void api_team_checkin(struct sm_app *app, struct sm_store *st, bool ok)
+{
+	if (!st)
+		return;
+	pthread_mutex_lock(&app->pool_lock);
+	if (ok && app->npool < API_TEAM_POOL_MAX) {
+		app->pool[app->npool++] = st;
+		st = NULL;
+	}
+	pthread_mutex_unlock(&app->pool_lock);
+	sm_store_free(st);
 }
 
 /* A loop thread's connection to the team store, scoped to "default" until a request says. */

@@ -173,6 +173,16 @@ def test_put(insts):
     check(d["tags"] == ["Testing", "Security"], "the refused PUT wrote nothing")
     st, _ = put(b, "skill:nothere", {"tags": ["x"]})
     check(st == 404, f"PUT of an unknown artifact: 404 ({st})")
+    # the workers' pooled connections killed while idle: the next writes still land
+    n = tt.PG.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE"
+                   " datname = 'team' AND pid <> pg_backend_pid() AND"
+                   " application_name <> 'skillmeat-listen'", "team").strip()
+    for k, s in enumerate(insts):
+        st, body = put(s, "skill:beta", {"metadata": {"description": f"after the kill {k}"}})
+        check(st == 200 and body["metadata"]["description"] == f"after the kill {k}",
+              f"{n} connections killed: a PUT through instance {k} lands ({st})")
+    d, _ = a.get("/artifacts/skill:beta")
+    check(d["metadata"]["description"] == "after the kill 2", "and is shown")
 
 
 def test_delete(insts):
