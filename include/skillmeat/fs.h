@@ -146,8 +146,9 @@ int sm_fs_path_cmp(const char *a, const char *b);
 
 /*
  * A path that stays inside the folder it is relative to (an archive member,
- * an uploaded file): not empty, '/'-separated, no leading '/', no empty, '.'
- * or '..' part, no '\\', at most 4096 bytes.
+ * an uploaded file, a deployment record's artifact_path): not empty,
+ * '/'-separated, no leading '/', no empty, '.' or '..' part, no '\\', at
+ * most 4096 bytes.
  */
 bool sm_fs_rel_path_ok(const char *p);
 

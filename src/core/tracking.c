@@ -205,28 +205,6 @@ fail:
 
 /* ---- validation ---- */
 
-/* A relative path with no "..", no empty or "." component, no backslash. */
-static bool rel_path_ok(const char *p)
-{
-	const char *s = p;
-
-	if (!*p || *p == '/' || strchr(p, '\\'))
-		return false;
-	while (*s) {
-		const char *e = strchr(s, '/');
-		size_t n = e ? (size_t)(e - s) : strlen(s);
-
-		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-			return false;
-		s += n;
-		if (*s == '/')
-			s++;
-		if (e && !*s)
-			return false; /* trailing slash */
-	}
-	return true;
-}
-
 static int check_record(const char *file, size_t i, const struct sm_toml_value *rec,
 			const char *root, struct strbuf *err)
 {
@@ -248,7 +226,7 @@ static int check_record(const char *file, size_t i, const struct sm_toml_value *
 		return sm_err(err, -EBADMSG, "'%s': deployment %zu has an unknown artifact_type '%s'",
 			      file, i + 1, sm_toml_get_string(rec, "artifact_type"));
 	p = sm_rec_path(rec);
-	if (!rel_path_ok(p))
+	if (!sm_fs_rel_path_ok(p))
 		return sm_err(err, -EPERM,
 			      "'%s': deployment %zu: artifact_path '%s' points outside the project "
 			      "(refused)",
