@@ -79,10 +79,11 @@ def cli(home, *args, ok=True):
     return p
 
 
-def write(path, text):
+def write(path, data):
+    """A text or bytes file, its folders made."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
+    with open(path, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
 
 
 def tree_sum(root):

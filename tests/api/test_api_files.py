@@ -10,23 +10,15 @@ files are 415, oversized ones 413.
 
 usage: test_api_files.py   (SKILLMEAT_BIN names the program)
 """
-import http.client
 import json
 import os
 import re
-import shutil
-import subprocess
-import sys
-import tempfile
-import urllib.parse
 
-BIN = os.environ.get("SKILLMEAT_BIN") or sys.argv[1]
-CHECKS = 0
-TMP = tempfile.mkdtemp(prefix="sm-apif-")
-ENV = dict(os.environ, NO_COLOR="1", HOME=TMP, SKILLMEAT_HOME=os.path.join(TMP, "home"))
-for k in ("SKILLMEAT_API_TOKEN", "SKILLMEAT_HOST", "SKILLMEAT_PORT"):
-    ENV.pop(k, None)
-PROC = None
+import apitest as t
+from apitest import check, write
+
+TMP, ENV = t.setup("sm-apif-", HOME="{tmp}")
+HOME = os.path.join(TMP, "home")
 
 EVIL_MD = """---
 name: evil
@@ -54,44 +46,13 @@ and [ok](https://example.com) <a href="javascript:x">raw</a> <span onclick="x()"
 """
 
 
-def fail(msg):
-    print(f"FAIL: {msg}", flush=True)
-    if PROC and PROC.poll() is None:
-        PROC.kill()
-        PROC.wait()
-    sys.exit(1)
-
-
-def check(cond, msg):
-    global CHECKS
-    if not cond:
-        fail(msg)
-    CHECKS += 1
-    print(f"ok {CHECKS} - {msg}", flush=True)
-
-
-def write(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb" if isinstance(data, bytes) else "w") as f:
-        f.write(data)
-
-
 def cli(*args):
-    p = subprocess.run([BIN, *args], env=ENV, text=True, capture_output=True, timeout=120)
-    if p.returncode != 0:
-        fail(f"skillmeat {' '.join(args)} -> {p.returncode}: {p.stderr}")
+    t.cli(HOME, *args)
 
 
-def get(host, port, path):
-    c = http.client.HTTPConnection(host, port, timeout=60)
-    c.request("GET", "/api/v1" + path)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    try:
-        return r.status, json.loads(data)
-    except ValueError:
-        fail(f"GET {path}: not JSON: {data[:200]!r}")
+def get(s, path):
+    st, _, j = s.json("GET", path)
+    return st, j
 
 
 def no_markup(html, what):
@@ -111,7 +72,6 @@ def no_markup(html, what):
 
 
 def main():
-    global PROC
     src = os.path.join(TMP, "src")
     write(f"{src}/evil/SKILL.md", EVIL_MD)
     write(f"{src}/evil/references/notes.md", "# Notes\n\n*emphasis* and `code`\n")
@@ -129,16 +89,10 @@ def main():
     os.symlink(TMP, f"{art}/outside")
     os.symlink("references/notes.md", f"{art}/inside.md")
 
-    PROC = subprocess.Popen([BIN, "serve", "--port", "0", "--no-rate-limit"], env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = PROC.stdout.readline().strip()
-    u = urllib.parse.urlsplit(line)
-    if not u.port:
-        fail(f"serve did not start: {line!r} {PROC.stderr.read()!r}")
-    h, p = u.hostname, u.port
+    s = t.Server(HOME, "--no-rate-limit")
 
     # the tree
-    st, j = get(h, p, "/artifacts/skill:evil/files")
+    st, j = get(s, "/artifacts/skill:evil/files")
     check(st == 200 and j["artifact_id"] == "skill:evil" and j["artifact_name"] == "evil"
           and j["artifact_type"] == "skill" and j["collection_name"] == "default",
           f"GET files -> 200 with the artifact's head ({st})")
@@ -155,28 +109,28 @@ def main():
     deep = ref["children"][0]["children"][0]["children"][0]["children"][0]
     check(deep["path"] == "references/deep/a/b/c.txt" and deep["type"] == "file",
           "nested folders")
-    st, j = get(h, p, "/artifacts/agent:reviewer/files")
+    st, j = get(s, "/artifacts/agent:reviewer/files")
     check(st == 200 and [f["path"] for f in j["files"]] == ["reviewer.md"],
           f"a one-file artifact lists its file ({j})")
-    st, j = get(h, p, "/artifacts/skill:nope/files")
+    st, j = get(s, "/artifacts/skill:nope/files")
     check(st == 404 and isinstance(j.get("detail"), str), "unknown artifact -> 404")
 
     # one file as text
-    st, j = get(h, p, "/artifacts/skill:evil/files/SKILL.md")
+    st, j = get(s, "/artifacts/skill:evil/files/SKILL.md")
     check(st == 200 and j["content"] == EVIL_MD and j["path"] == "SKILL.md"
           and j["size"] == len(EVIL_MD.encode()) and j["mime_type"] == "text/markdown"
           and "html" not in j, "GET a file -> its exact text, size, mime_type")
-    st, j = get(h, p, "/artifacts/skill:evil/files/references/deep/a/b/c.txt")
+    st, j = get(s, "/artifacts/skill:evil/files/references/deep/a/b/c.txt")
     check(st == 200 and j["content"] == "<b>plain</b> text\n" and j["mime_type"] == "text/plain",
           "a nested path, segment by segment")
-    st, j = get(h, p, "/artifacts/skill:evil/files/references%2Fnotes.md")
+    st, j = get(s, "/artifacts/skill:evil/files/references%2Fnotes.md")
     check(st == 200 and j["path"] == "references/notes.md", "an encoded slash")
-    st, j = get(h, p, "/artifacts/skill:evil/files/inside.md")
+    st, j = get(s, "/artifacts/skill:evil/files/inside.md")
     check(st == 200 and j["content"].startswith("# Notes"), "a symlink inside the artifact is read")
-    st, j = get(h, p, "/artifacts/agent:reviewer/files/reviewer.md")
+    st, j = get(s, "/artifacts/agent:reviewer/files/reviewer.md")
     check(st == 200 and j["content"].startswith("---\ndescription: Review code"),
           "a one-file artifact's file")
-    st, _ = get(h, p, "/artifacts/agent:reviewer/files/other.md")
+    st, _ = get(s, "/artifacts/agent:reviewer/files/other.md")
     check(st == 404, "another name in a one-file artifact -> 404")
 
     # confinement, binary, size
@@ -186,24 +140,24 @@ def main():
                       ("leak.md", "symlink to a file outside"),
                       ("outside/secret.md", "symlink to a folder outside"),
                       ("%2Fetc%2Fpasswd", "absolute path")):
-        st, j = get(h, p, "/artifacts/skill:evil/files/" + path)
+        st, j = get(s, "/artifacts/skill:evil/files/" + path)
         check(st == 400 and isinstance(j.get("detail"), str) and "# secret" not in json.dumps(j)
               and TMP not in json.dumps(j), f"{why} -> 400 ({st} {j})")
-    st, j = get(h, p, "/artifacts/skill:evil/files/blob.bin")
+    st, j = get(s, "/artifacts/skill:evil/files/blob.bin")
     check(st == 415 and "binary" in j["detail"], f"binary -> 415 ({st})")
-    st, j = get(h, p, "/artifacts/skill:evil/files/latin1.txt")
+    st, j = get(s, "/artifacts/skill:evil/files/latin1.txt")
     check(st == 415, f"not UTF-8 -> 415 ({st})")
-    st, j = get(h, p, "/artifacts/skill:evil/files/big.md")
+    st, j = get(s, "/artifacts/skill:evil/files/big.md")
     check(st == 413 and isinstance(j.get("detail"), str), f"over 1 MiB -> 413 ({st})")
-    st, _ = get(h, p, "/artifacts/skill:evil/files/none.md")
+    st, _ = get(s, "/artifacts/skill:evil/files/none.md")
     check(st == 404, "missing file -> 404")
-    st, _ = get(h, p, "/artifacts/skill:evil/files/references")
+    st, _ = get(s, "/artifacts/skill:evil/files/references")
     check(st == 404, "a folder is no file -> 404")
-    st, _ = get(h, p, "/artifacts/skill:evil/files/SKILL.md?format=pdf")
+    st, _ = get(s, "/artifacts/skill:evil/files/SKILL.md?format=pdf")
     check(st == 400, "unknown format -> 400")
 
     # rendering
-    st, j = get(h, p, "/artifacts/skill:evil/files/SKILL.md?format=html")
+    st, j = get(s, "/artifacts/skill:evil/files/SKILL.md?format=html")
     html = j.get("html", "")
     check(st == 200 and j["content"] == EVIL_MD and isinstance(html, str) and html,
           "format=html adds html beside the text")
@@ -217,19 +171,17 @@ def main():
           and not html.lstrip().startswith("<hr"),
           "the frontmatter is a YAML code block, its HTML escaped")
     check("&lt;script&gt;in a fence&lt;/script&gt;" in html, "a fenced block is escaped")
-    st, j = get(h, p, "/artifacts/skill:evil/files/references/notes.md?format=html")
+    st, j = get(s, "/artifacts/skill:evil/files/references/notes.md?format=html")
     check(st == 200 and "<em>emphasis</em>" in j["html"] and "<code>code</code>" in j["html"],
           "Markdown is rendered")
-    st, j = get(h, p, "/artifacts/skill:evil/files/references/deep/a/b/c.txt?format=html")
+    st, j = get(s, "/artifacts/skill:evil/files/references/deep/a/b/c.txt?format=html")
     check(st == 200 and j["html"] == "<pre><code>&lt;b&gt;plain&lt;/b&gt; text\n</code></pre>\n",
           f"other text is an escaped <pre> ({j.get('html')!r})")
-    st, j = get(h, p, "/artifacts/agent:reviewer/files/reviewer.md?format=html")
+    st, j = get(s, "/artifacts/agent:reviewer/files/reviewer.md?format=html")
     check(st == 200 and "<h1>Review</h1>" in j["html"], "an agent's prompt is rendered")
 
-    PROC.terminate()
-    PROC.wait(30)
-    shutil.rmtree(TMP, ignore_errors=True)
-    print(f"{CHECKS} passed, 0 failed")
+    s.stop()
+    t.finish()
 
 
 if __name__ == "__main__":
