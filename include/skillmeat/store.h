@@ -320,6 +320,9 @@ struct sm_store_ops {
 	int (*bulk_end)(struct sm_store *st, int64_t mark, struct strbuf *err);
 	int (*set_sync_state)(struct sm_store *st, const char *collection, const char *fp,
 			      struct strbuf *err);
+	int (*set_walk_record)(struct sm_store *st, const char *collection, const char *type,
+			       const char *name, const char *old_fp, const char *new_fp,
+			       struct strbuf *err);
 	int (*replace_deployments)(struct sm_store *st, const char *project, const char *root,
 				   const struct sm_deployment_row *rows, size_t n,
 				   struct strbuf *err);
@@ -576,5 +579,14 @@ int sm_store_get_sync_state(struct sm_store *st, const char *collection, char **
 			    struct strbuf *err);
 int sm_store_set_sync_state(struct sm_store *st, const char *collection, const char *fp,
 			    struct strbuf *err);
+
+/*
+ * A row's fingerprint replaced by new_fp (the same files and manifest part
+ * with a folder walk record added) only while it is still old_fp: content,
+ * revision and synced_at stay. Returns 1 when written, 0 when the row moved on.
+ */
+int sm_store_set_walk_record(struct sm_store *st, const char *collection, const char *type,
+			     const char *name, const char *old_fp, const char *new_fp,
+			     struct strbuf *err);
 
 #endif

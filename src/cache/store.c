@@ -497,6 +497,16 @@ int sm_store_set_sync_state(struct sm_store *st, const char *collection, const c
 	return HEALED(st, err, st->ops->set_sync_state(st, collection, fp, err));
 }
 
+int sm_store_set_walk_record(struct sm_store *st, const char *collection, const char *type,
+			     const char *name, const char *old_fp, const char *new_fp,
+			     struct strbuf *err)
+{
+	if (!collection || !type || !name || !old_fp || !new_fp)
+		return sm_err(err, -EINVAL, "collection, type, name and fingerprints required");
+	return HEALED(st, err,
+		      st->ops->set_walk_record(st, collection, type, name, old_fp, new_fp, err));
+}
+
 int sm_store_list_fingerprints(struct sm_store *st, const char *collection,
 			       struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err)
 {

@@ -1052,6 +1052,8 @@ NOTSUP(pg_list_collection_names, char ***ret, size_t *n)
 NOTSUP(pg_bulk_begin, int64_t *mark)
 NOTSUP(pg_bulk_end, int64_t mark)
 NOTSUP(pg_set_sync_state, const char *collection, const char *fp)
+NOTSUP(pg_set_walk_record, const char *collection, const char *type, const char *name,
+       const char *old_fp, const char *new_fp)
 NOTSUP(pg_replace_deployments, const char *project, const char *root,
        const struct sm_deployment_row *rows, size_t n)
 #pragma GCC diagnostic pop
@@ -1098,6 +1100,7 @@ static const struct sm_store_ops pg_ops = {
 	.bulk_begin = pg_bulk_begin,
 	.bulk_end = pg_bulk_end,
 	.set_sync_state = pg_set_sync_state,
+	.set_walk_record = pg_set_walk_record,
 	.replace_deployments = pg_replace_deployments,
 	.deployments_of = pg_deployments_of,
 };

@@ -1451,6 +1451,7 @@ static const struct sm_store_ops sqlite_ops = {
     .bulk_begin = sq_bulk_begin,
     .bulk_end = sq_bulk_end,
     .set_sync_state = sm_sq_set_sync_state,
+    .set_walk_record = sm_sq_set_walk_record,
     .replace_deployments = sm_sq_replace_deployments,
     .deployments_of = sm_sq_deployments_of,
     .dump = sm_sq_dump,

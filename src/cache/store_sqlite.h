@@ -96,6 +96,9 @@ int sm_sq_get_sync_state(struct sm_store *st, const char *collection, char **ret
 			 struct strbuf *err);
 int sm_sq_set_sync_state(struct sm_store *st, const char *collection, const char *fp,
 			 struct strbuf *err);
+int sm_sq_set_walk_record(struct sm_store *st, const char *collection, const char *type,
+			  const char *name, const char *old_fp, const char *new_fp,
+			  struct strbuf *err);
 int sm_sq_list_fingerprints(struct sm_store *st, const char *collection,
 			    struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
 /* NULL, empty or only blanks. */

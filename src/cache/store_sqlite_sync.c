@@ -102,6 +102,36 @@ fail:
 	return r;
 }
 
+int sm_sq_set_walk_record(struct sm_store *st, const char *collection, const char *type,
+			  const char *name, const char *old_fp, const char *new_fp,
+			  struct strbuf *err)
+{
+	static const char what[] = "cannot write a walk record";
+	struct sqlite_store *s = sm_sq(st);
+	_cleanup_stmt_ sqlite3_stmt *q = NULL;
+	int changes = 0, r, rc;
+
+	r = sm_sq_prepare(s,
+			  "UPDATE artifacts SET fingerprint = :new WHERE collection = :c"
+			  " AND type = :t AND name = :n AND fingerprint = :old",
+			  &q, err);
+	if (r < 0)
+		return r;
+	rc = sm_sq_bind_text(q, ":new", new_fp);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(q, ":c", collection);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(q, ":t", type);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(q, ":n", name);
+	if (rc == SQLITE_OK)
+		rc = sm_sq_bind_text(q, ":old", old_fp);
+	if (rc != SQLITE_OK)
+		return sm_sq_fail(s, rc, err, what);
+	r = sm_sq_run(s, q, &changes, err, what);
+	return r < 0 ? r : changes > 0;
+}
+
 int sm_sq_set_sync_state(struct sm_store *st, const char *collection, const char *fp,
 			  struct strbuf *err)
 {

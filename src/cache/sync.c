@@ -362,6 +362,32 @@ out:
 	return same;
 }
 
+struct walk_rec {
+	const struct sm_artifact_row *row;
+	char *fp; /* its fingerprint with the walk record */
+};
+
+/*
+ * The walk records a warm sync found missing and could take (folders synced
+ * while racy, settled since), written at once so that later syncs stat the
+ * recorded files instead of reading the folders. Best effort: a read never
+ * fails for it (a read-only cache, a busy writer), the next one tries again.
+ */
+static void write_walk_records(struct sm_cache *cache, const char *coll,
+			       const struct walk_rec *recs, size_t n)
+{
+	int tx = sm_store_begin(cache->store, NULL), r = 0;
+
+	if (tx < 0 && tx != -EINVAL) /* -EINVAL: the caller's transaction is open */
+		return;
+	for (size_t i = 0; i < n && r >= 0; i++)
+		r = sm_store_set_walk_record(cache->store, coll, recs[i].row->type,
+					     recs[i].row->name, recs[i].row->fingerprint, recs[i].fp,
+					     NULL);
+	if (tx == 0 && (r < 0 || sm_store_commit(cache->store, NULL) < 0))
+		sm_store_rollback(cache->store, NULL);
+}
+
 /*
  * Warm fast path: the manifest and lock are as they were at the last full
  * sync, so only the files can have changed. Returns 1 when every row's files
@@ -372,8 +398,8 @@ static int files_unchanged(struct sm_cache *cache, const char *dir,
 			   int64_t now_ms, const char *coll, struct sm_sync_stats *stats)
 {
 	struct strbuf abs = STRBUF_INIT, fp = STRBUF_INIT, why = STRBUF_INIT, rec = STRBUF_INIT;
-	size_t nmissing = 0;
-	bool new_walk = false;
+	size_t nmissing = 0, nrecs = 0, arecs = 0;
+	struct walk_rec *recs = NULL;
 	/* paths relative to the collection folder: the kernel walks it once */
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r = 1;
@@ -418,13 +444,19 @@ static int files_unchanged(struct sm_cache *cache, const char *dir,
 			   memcmp(fp.buf, o->fingerprint, fp.len)) {
 			r = 0;
 		} else if (!walk && rec.len) {
-			/* a folder synced while racy has settled: record its walk once */
-			new_walk = true;
+			/* a folder synced while racy has settled: its walk record, once */
+			sm_strbuf_reset(&abs);
+			if (SM_GROW(recs, arecs, nrecs + 1) == 0 &&
+			    sm_strbuf_addf(&abs, "%s\n%s", o->fingerprint, rec.buf) == 0 &&
+			    (recs[nrecs].fp = sm_strbuf_detach(&abs, NULL)) != NULL)
+				recs[nrecs++].row = o;
 		}
 	}
-	/* the full path writes the new walk records; every later sync skips the folder walk */
-	if (r == 1 && new_walk)
-		r = 0;
+	if (r == 1 && nrecs)
+		write_walk_records(cache, coll, recs, nrecs);
+	for (size_t i = 0; i < nrecs; i++)
+		sm_free(recs[i].fp);
+	sm_free(recs);
 	/* the same warning a full sync gives for each artifact whose files are gone */
 	for (size_t i = 0; r == 1 && nmissing && i < nold; i++) {
 		const struct sm_artifact_row *o = &old[i];
