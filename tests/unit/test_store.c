@@ -207,6 +207,24 @@ static void test_upsert_results_and_revision(void **state)
 	assert_int_equal(stats.created + stats.updated, 0);
 	assert_int_equal(stats.unchanged, 1);
 
+	/* a walk record: written only over the fingerprint it extends, nothing else moves */
+	before = sqlite3_total_changes(sm_db_handle(f->db));
+	assert_int_equal(sm_store_set_walk_record(f->st, rows[0].collection, rows[0].type,
+						  rows[0].name, "299:10:7", "299:10:7\nfa", &f->err),
+			 0);
+	assert_int_equal(sm_store_set_walk_record(f->st, rows[0].collection, rows[0].type,
+						  rows[0].name, "300:10:7", "300:10:7\nfa", &f->err),
+			 1);
+	assert_int_equal(sqlite3_total_changes(sm_db_handle(f->db)) - before, 1);
+	OK(sm_store_get_artifact(f->st, rows[0].uuid, &got, &f->err));
+	assert_string_equal(got.fingerprint, "300:10:7\nfa");
+	assert_int_equal(got.revision, 2);
+	assert_string_equal(got.row_hash, hash1);
+	sm_artifact_row_release(&got);
+	assert_int_equal(sm_store_set_walk_record(f->st, rows[0].collection, rows[0].type, "nope",
+						  "300:10:7\nfa", "x", &f->err),
+			 0);
+
 	/* NULL vs value is a change */
 	set_str(&rows[1].title, "");
 	upsert1(f, &rows[1], SM_UPSERT_UPDATED);
