@@ -21,6 +21,7 @@
 
 #include "api/app.h"
 #include "http/http.h"
+#include "skillmeat/store.h"
 
 struct sm_cache;
 struct sm_store;
@@ -83,6 +84,8 @@ struct sm_app_thread {
 	struct sm_cache *cache;
 	int64_t data_version;
 	bool have_version;
+	/* the index's revision when data_version last moved: "" when unread */
+	char revision[SM_STORE_REVISION_MAX];
 	/* serialized list answers of this thread (api_resp_*), under resp_lock: the listener drops some */
 	pthread_mutex_t resp_lock;
 	struct sm_hashmap *resp;

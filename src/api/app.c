@@ -370,8 +370,11 @@ baseline:
 	 * The baseline predates every request: a commit by another process
 	 * before this thread's first request is still noticed then.
 	 */
-	if (sm_store_data_version(t->cache->store, &t->data_version, NULL) == 0)
+	if (sm_store_data_version(t->cache->store, &t->data_version, NULL) == 0) {
 		t->have_version = true;
+		if (sm_store_revision(t->cache->store, t->revision, NULL) < 0)
+			t->revision[0] = '\0';
+	}
 	sm_strbuf_release(&err);
 	*ret = t;
 	return 0;
@@ -529,8 +532,20 @@ static int before(struct sm_http_req *req, void *data)
 	r = sm_store_data_version(t->cache->store, &v, NULL);
 	if (r < 0)
 		return r;
-	if (t->have_version && v != t->data_version)
-		api_invalidate(app, NULL);
+	if (t->have_version && v != t->data_version) {
+		char rev[SM_STORE_REVISION_MAX];
+
+		/*
+		 * Another connection committed. Counts move only with the revision
+		 * (rows, members, collections, deployments): a commit that changed
+		 * none of them, such as a folder's walk record, keeps the counts.
+		 */
+		if (sm_store_revision(t->cache->store, rev, NULL) < 0)
+			rev[0] = '\0';
+		if (!rev[0] || strcmp(rev, t->revision))
+			api_invalidate(app, NULL);
+		memcpy(t->revision, rev, sizeof(rev));
+	}
 	t->data_version = v;
 	t->have_version = true;
 	return 0;

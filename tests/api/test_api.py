@@ -478,6 +478,15 @@ def test_membership(s, home, a, b):
           f"migrate-to-default is idempotent {j}")
 
 
+def count_metrics(s):
+    """The count cache's series of /metrics, by name."""
+    st, _, data = s.request("GET", "/metrics")
+    check(st == 200, "GET /metrics")
+    return {ln.rsplit(" ", 1)[0]: float(ln.rsplit(" ", 1)[1])
+            for ln in data.decode().splitlines()
+            if ln.startswith("skillmeat_cache_") and '{cache="count"}' in ln}
+
+
 def test_freshness(s, home, src, a):
     """CLI and API mutations are seen by the very next request; no stale 304."""
     st, h, j = s.get("/artifacts")
@@ -486,6 +495,22 @@ def test_freshness(s, home, src, a):
     uetag = hu["ETag"]
     d = next(i for i in _["items"] if i["id"] == "default")
     check(d["artifact_count"] == 6, "default count cached at 6")
+
+    # another connection's commit that moves no revision (a folder's walk
+    # record written by a warm sync) keeps the counts: only the revision does
+    m0 = count_metrics(s)
+    db = sqlite3.connect(os.path.join(home, "cache", "metadata.db"), timeout=30)
+    with db:
+        db.execute("UPDATE artifacts SET synced_at = synced_at + 1"
+                   " WHERE id = (SELECT min(id) FROM artifacts)")
+    db.close()
+    s.get("/user-collections")
+    s.get("/user-collections")
+    m1 = count_metrics(s)
+    inv, hits = 'skillmeat_cache_invalidations_total{cache="count"}', \
+        'skillmeat_cache_hits_total{cache="count"}'
+    check(m1.get(inv) == m0.get(inv) and m1.get(hits, 0) > m0.get(hits, 0),
+          f"a commit that moves no revision keeps the counts cached {m0} {m1}")
 
     cli(home, "add", "skill", f"{src}/late")
     st, h, j = s.get("/artifacts", headers={"If-None-Match": etag})
