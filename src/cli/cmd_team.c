@@ -80,48 +80,77 @@ static int call_server(const struct sm_http_call *call, struct sm_http_answer *a
 	return 0;
 }
 
-/* The team's content hash of id: 1 with hash, 0 when the server has no such artifact. */
-static int team_hash(const char *server, const char *token, const char *id,
-		     char hash[SM_SHA256_HEX_LEN + 1], struct strbuf *err)
+/*
+ * GET /api/v1/artifacts/{id} of the team server: 1 with *ret (a JSON object,
+ * the caller's), 0 when the server has no such artifact and missing_ok, else
+ * a negative errno and a one-line message in err.
+ */
+static int team_artifact(const char *server, const char *token, const char *id, bool missing_ok,
+			 json_t **ret, struct strbuf *err)
 {
 	struct strbuf url = STRBUF_INIT, ans = STRBUF_INIT, e = STRBUF_INIT;
 	struct sm_http_call call = {.method = "GET", .token = token, .timeout_ms = TEAM_TIMEOUT_MS};
 	struct sm_http_answer a = {.body = &ans};
 	json_t *got = NULL;
-	const char *h;
 	int r;
 
+	*ret = NULL;
 	sm_strbuf_init(&ans, ANSWER_MAX);
 	if ((r = sm_strbuf_addf(&url, "%s/api/v1/artifacts/", server)) < 0 ||
 	    (r = cli_url_escape(&url, id)) < 0) {
-		r = sm_err(err, -ENOMEM, "out of memory");
+		r = sm_err(err, r, "%s", sm_strerror(r));
 		goto out;
 	}
 	call.url = url.buf;
 	if ((r = call_server(&call, &a, err)) < 0)
 		goto out;
-	if (a.status == 404) {
+	if (a.status == 404 && missing_ok) {
 		r = 0;
 		goto out;
 	}
 	if (a.status != 200) {
 		answer_error(&a, &e);
-		r = sm_err(err, -EIO, "%s", e.buf);
+		r = sm_err(err, a.status == 404 ? -ENOENT : -EIO, "%s: %s", id, e.buf);
 		goto out;
 	}
+	/* not an object: no fields (the hash check and the archive's checks refuse what matters) */
 	got = json_loadb(ans.buf, ans.len, 0, NULL);
-	h = json_string_value(json_object_get(got, "content_hash"));
-	if (!h || strlen(h) != SM_SHA256_HEX_LEN || strspn(h, "0123456789abcdef") != strlen(h)) {
-		r = sm_err(err, -EBADMSG, "the answer has no content hash");
-		goto out;
+	if (!json_is_object(got)) {
+		json_decref(got);
+		if (!(got = json_object())) {
+			r = sm_err(err, -ENOMEM, "out of memory");
+			goto out;
+		}
 	}
-	memcpy(hash, h, SM_SHA256_HEX_LEN + 1);
+	*ret = got;
+	got = NULL;
 	r = 1;
 out:
 	json_decref(got);
 	sm_strbuf_release(&url);
 	sm_strbuf_release(&ans);
 	sm_strbuf_release(&e);
+	return r;
+}
+
+/* The team's content hash of id: 1 with hash, 0 when the server has no such artifact. */
+static int team_hash(const char *server, const char *token, const char *id,
+		     char hash[SM_SHA256_HEX_LEN + 1], struct strbuf *err)
+{
+	json_t *got = NULL;
+	const char *h;
+	int r = team_artifact(server, token, id, true, &got, err);
+
+	if (r <= 0)
+		return r;
+	h = json_string_value(json_object_get(got, "content_hash"));
+	if (!h || strlen(h) != SM_SHA256_HEX_LEN || strspn(h, "0123456789abcdef") != strlen(h)) {
+		r = sm_err(err, -EBADMSG, "%s: the answer has no content hash", id);
+	} else {
+		memcpy(hash, h, SM_SHA256_HEX_LEN + 1);
+		r = 1;
+	}
+	json_decref(got);
 	return r;
 }
 
@@ -346,29 +375,13 @@ out:
 static int team_tags(const char *server, const char *token, const char *id, char ***ret,
 		     size_t *ret_n, struct strbuf *err)
 {
-	struct strbuf url = STRBUF_INIT, ans = STRBUF_INIT, e = STRBUF_INIT;
-	struct sm_http_call call = {.method = "GET", .token = token, .timeout_ms = TEAM_TIMEOUT_MS};
-	struct sm_http_answer a = {.body = &ans};
 	json_t *got = NULL, *tags, *v;
 	char **out = NULL;
 	size_t i, n = 0;
 	int r;
 
-	sm_strbuf_init(&ans, ANSWER_MAX);
-	if ((r = sm_strbuf_addf(&url, "%s/api/v1/artifacts/", server)) < 0 ||
-	    (r = cli_url_escape(&url, id)) < 0) {
-		r = sm_err(err, -ENOMEM, "out of memory");
+	if ((r = team_artifact(server, token, id, false, &got, err)) < 0)
 		goto out;
-	}
-	call.url = url.buf;
-	if ((r = call_server(&call, &a, err)) < 0)
-		goto out;
-	if (a.status != 200) {
-		answer_error(&a, &e);
-		r = sm_err(err, a.status == 404 ? -ENOENT : -EIO, "%s: %s", id, e.buf);
-		goto out;
-	}
-	got = json_loadb(ans.buf, ans.len, 0, NULL);
 	tags = json_object_get(got, "tags");
 	if (tags && !json_is_array(tags)) {
 		r = sm_err(err, -EBADMSG, "%s: the server's tags are not a list", id);
@@ -397,9 +410,6 @@ static int team_tags(const char *server, const char *token, const char *id, char
 out:
 	sm_strv_free(out, n);
 	json_decref(got);
-	sm_strbuf_release(&url);
-	sm_strbuf_release(&ans);
-	sm_strbuf_release(&e);
 	return r;
 }
 
