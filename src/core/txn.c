@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,10 +31,20 @@
 #define UC_NEXT ".user-collections.toml.sm-next"
 #define JOURNAL_MAX ((size_t)64 << 20)
 
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
 struct sm_txn {
 	struct sm_strvec staged, from, to, trash;
 	/* every path named by staged, from and to (never shrinks): lookups miss in O(1) */
 	struct sm_hashmap *named;
+	/*
+	 * At commit, per move: for the second move of a replace (X set aside,
+	 * then the staged copy onto X), the staged copy's inode, so that
+	 * recovery can tell whether the exchange of the two happened; else 0.
+	 */
+	uint64_t *ino;
 	bool user_collections; /* the home's user-collections.toml is part of the write */
 };
 
@@ -70,6 +81,8 @@ static void txn_clear(struct sm_txn *t)
 	sm_strvec_release(&t->trash);
 	sm_hashmap_free(t->named);
 	t->named = NULL;
+	sm_free(t->ino);
+	t->ino = NULL;
 }
 
 int sm_txn_staged(struct sm_txn *t, const char *rel)
@@ -197,6 +210,21 @@ static struct sm_toml_value *strv_array(const struct sm_strvec *s)
 	return a;
 }
 
+static struct sm_toml_value *ino_array(const struct sm_txn *t)
+{
+	struct sm_toml_value *a = sm_toml_new_array(), *v;
+
+	for (size_t i = 0; a && i < t->from.n; i++) {
+		v = sm_toml_new_int((int64_t)t->ino[i]);
+		if (!v || sm_toml_push(a, v) < 0) {
+			sm_toml_free(v);
+			sm_toml_free(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 static int journal_write(const char *dir, const char *state, const struct sm_txn *t,
 			 struct strbuf *err)
 {
@@ -214,6 +242,8 @@ static int journal_write(const char *dir, const char *state, const struct sm_txn
 	    !(a = strv_array(&t->to)) || sm_toml_set(doc, "to", a) < 0 ||
 	    !(a = strv_array(&t->trash)) || sm_toml_set(doc, "trash", a) < 0 ||
 	    !(a = strv_array(&t->staged)) || sm_toml_set(doc, "staged", a) < 0)
+		goto out;
+	if (t->ino && (!(a = ino_array(t)) || sm_toml_set(doc, "ino", a) < 0))
 		goto out;
 	if ((r = sm_toml_encode(doc, &out, err)) < 0 || (r = at(dir, JOURNAL, &path)) < 0)
 		goto out;
@@ -242,6 +272,27 @@ static int read_strv(const struct sm_toml_value *doc, const char *key, struct sm
 		r = sm_strvec_push(s, sm_toml_str(v));
 		if (r < 0)
 			return r;
+	}
+	return 0;
+}
+
+/* The journal's inodes (none in a journal of an older version: every one 0). */
+static int read_ino(const struct sm_toml_value *doc, struct sm_txn *t)
+{
+	const struct sm_toml_value *a = sm_toml_get(doc, "ino");
+
+	if (!a)
+		return 0;
+	if (a->type != SM_TOML_ARRAY || sm_toml_len(a) != t->from.n)
+		return -EBADMSG;
+	if (t->from.n && !(t->ino = sm_calloc(t->from.n, sizeof(*t->ino))))
+		return -ENOMEM;
+	for (size_t i = 0; i < t->from.n; i++) {
+		const struct sm_toml_value *v = sm_toml_at(a, i);
+
+		if (v->type != SM_TOML_INTEGER)
+			return -EBADMSG;
+		t->ino[i] = (uint64_t)v->u.i;
 	}
 	return 0;
 }
@@ -331,6 +382,11 @@ static int journal_read(const char *dir, char state[16], struct sm_txn *t, struc
 	}
 	if (t->from.n != t->to.n)
 		goto bad;
+	if ((r = read_ino(doc, t)) < 0) {
+		if (r == -ENOMEM)
+			goto out;
+		goto bad;
+	}
 	for (size_t i = 0; i < t->from.n; i++) {
 		if (!side_name(base_of(t->from.v[i])) && !side_name(base_of(t->to.v[i])))
 			goto bad;
@@ -412,19 +468,111 @@ static int rename_rel(const char *dir, const char *from, const char *to, struct 
 	return r;
 }
 
-/* Undo renames [0, n) in reverse: each is undone when only its target exists. */
+/* The inode of dir/rel, 0 when it does not exist. */
+static uint64_t ino_rel(const char *dir, const char *rel)
+{
+	struct strbuf p = STRBUF_INIT;
+	struct stat st;
+	uint64_t r = at(dir, rel, &p) == 0 && lstat(p.buf, &st) == 0 ? (uint64_t)st.st_ino : 0;
+
+	sm_strbuf_release(&p);
+	return r;
+}
+
+/* Swap dir/a and dir/b in one step; -EINVAL / -ENOSYS / -ENOTSUP: not here. */
+static int exchange_rel(const char *dir, const char *a, const char *b, struct strbuf *err)
+{
+	struct strbuf x = STRBUF_INIT, y = STRBUF_INIT;
+	int r = at(dir, a, &x);
+
+	if (r == 0)
+		r = at(dir, b, &y);
+	if (r == 0 && renameat2(AT_FDCWD, x.buf, AT_FDCWD, y.buf, RENAME_EXCHANGE) < 0) {
+		r = -errno;
+		if (r != -EINVAL && r != -ENOSYS && r != -ENOTSUP)
+			r = sm_err(err, r, "cannot swap '%s' into place: %s", y.buf,
+				   sm_strerror(errno));
+	}
+	sm_strbuf_release(&x);
+	sm_strbuf_release(&y);
+	return r;
+}
+
+/*
+ * Moves i and i + 1 replace X: X set aside to OLD, then the staged copy onto
+ * X. They are done as an exchange of the staged copy with X (X is never
+ * missing, not even for a reader between two renames) and then a rename of
+ * the staged name, which holds the old X now, to OLD.
+ */
+static bool is_replace(const struct sm_txn *t, size_t i)
+{
+	return i + 1 < t->from.n && !strcmp(t->from.v[i], t->to.v[i + 1]);
+}
+
+/*
+ * Move n is the second of a replace whose exchange was done and whose
+ * rename to OLD was not: X holds the staged copy's inode, the staged name
+ * holds the old X, OLD does not exist.
+ */
+static bool exchanged_only(const char *dir, const struct sm_txn *t, size_t n)
+{
+	return t->ino && t->ino[n] && n > 0 && ino_rel(dir, t->to.v[n]) == t->ino[n] &&
+	       exists_rel(dir, t->from.v[n]) && !exists_rel(dir, t->to.v[n - 1]);
+}
+
+/*
+ * Undo moves [0, n) in reverse: each is undone when only its target exists,
+ * and a replace stopped between its exchange and its rename is exchanged back.
+ */
 static int undo_moves(const char *dir, const struct sm_txn *t, size_t n, struct strbuf *err)
 {
-	int r = 0;
+	int r = 0, q;
 
-	while (n-- > 0)
-		if (exists_rel(dir, t->to.v[n]) && !exists_rel(dir, t->from.v[n])) {
-			int q = rename_rel(dir, t->to.v[n], t->from.v[n], err);
-
-			if (q < 0 && r == 0)
-				r = q;
-		}
+	while (n-- > 0) {
+		if (exchanged_only(dir, t, n))
+			q = exchange_rel(dir, t->from.v[n], t->to.v[n], err);
+		else if (exists_rel(dir, t->to.v[n]) && !exists_rel(dir, t->from.v[n]))
+			q = rename_rel(dir, t->to.v[n], t->from.v[n], err);
+		else
+			q = 0;
+		if (q < 0 && r == 0)
+			r = q;
+	}
 	return r;
+}
+
+/*
+ * Do moves [*done, ...): a replace as an exchange and a rename (is_replace),
+ * where the file system can exchange; *done counts the moves done or begun
+ * (undo_moves tells a half-done replace by its inode).
+ */
+static int do_moves(const char *dir, struct sm_txn *t, size_t *done, struct strbuf *err)
+{
+	int r;
+
+	while (*done < t->from.n) {
+		size_t i = *done;
+
+		if ((r = point("commit-move", err)) < 0)
+			return r;
+		if (is_replace(t, i) && t->ino[i + 1]) {
+			r = exchange_rel(dir, t->from.v[i + 1], t->to.v[i + 1], err);
+			if (r == 0) {
+				*done = i + 2;
+				if ((r = point("commit-move", err)) < 0 ||
+				    (r = rename_rel(dir, t->from.v[i + 1], t->to.v[i], err)) < 0)
+					return r;
+				continue;
+			}
+			if (r != -EINVAL && r != -ENOSYS && r != -ENOTSUP)
+				return r;
+			t->ino[i + 1] = 0; /* no exchange here: two renames */
+		}
+		if ((r = rename_rel(dir, t->from.v[i], t->to.v[i], err)) < 0)
+			return r;
+		*done = i + 1;
+	}
+	return 0;
 }
 
 /*
@@ -528,13 +676,16 @@ int sm_txn_commit(const char *dir, struct sm_txn *t, struct sm_manifest *m, stru
 		goto undo;
 	/* 2. the renames, undone by recovery until the commit point */
 	if (t->from.n) {
-		if ((r = journal_write(dir, "prepared", t, err)) < 0 ||
-		    (r = point("commit-prepared", err)) < 0)
+		if (!(t->ino = sm_calloc(t->from.n, sizeof(*t->ino)))) {
+			r = sm_err(err, -ENOMEM, "out of memory");
 			goto undo;
-		for (; done < t->from.n; done++)
-			if ((r = point("commit-move", err)) < 0 ||
-			    (r = rename_rel(dir, t->from.v[done], t->to.v[done], err)) < 0)
-				goto undo;
+		}
+		for (size_t i = 0; i + 1 < t->from.n; i++)
+			if (is_replace(t, i))
+				t->ino[i + 1] = ino_rel(dir, t->from.v[i + 1]);
+		if ((r = journal_write(dir, "prepared", t, err)) < 0 ||
+		    (r = point("commit-prepared", err)) < 0 || (r = do_moves(dir, t, &done, err)) < 0)
+			goto undo;
 		if ((r = sync_moves(dir, t, err)) < 0 || (r = point("commit-moved", err)) < 0)
 			goto undo;
 	}

@@ -18,7 +18,12 @@ struct sm_lock;
  *      (.collection.toml.sm-next, .collection.lock.sm-next, fsynced);
  *   2. when files move: the journal .collection.journal, state "prepared",
  *      lists the renames (old copy set aside, staged copy into place);
- *      the renames are done, then synced;
+ *      the renames are done, then synced; a replace is done as an exchange
+ *      of the staged copy with the old one (renameat2 RENAME_EXCHANGE, where
+ *      the file system has it) and a rename of the staged name, now holding
+ *      the old copy, to its set-aside name, so the artifact is never missing;
+ *      the journal keeps the staged copy's inode, which tells recovery
+ *      whether the exchange happened;
  *   3. the journal is rewritten with state "committed": the commit point;
  *   4. the next files are renamed over the real ones, the set-aside copies
  *      deleted, the journal removed.
