@@ -83,6 +83,26 @@ void sm_pg_blobs_free(struct sm_pg_blob *v, size_t n);
 int sm_store_pg_get_files(struct sm_store *st, const char *uuid, size_t max_total,
 			  struct sm_pg_blob **ret, size_t *ret_n, struct strbuf *err);
 
+/* One stored file of an artifact without its bytes: path and size. */
+struct sm_pg_file_info {
+	char *path;
+	uint64_t size;
+};
+void sm_pg_file_infos_free(struct sm_pg_file_info *v, size_t n);
+
+/*
+ * The paths and sizes of the files of the tenant's artifact uuid, in byte
+ * order of the paths (none: *ret_n 0). No content is read.
+ */
+int sm_store_pg_list_files(struct sm_store *st, const char *uuid, struct sm_pg_file_info **ret,
+			   size_t *ret_n, struct strbuf *err);
+/*
+ * The bytes of the file path of the tenant's artifact uuid, appended to out:
+ * -ENOENT no such file, -E2BIG over max bytes (then not read).
+ */
+int sm_store_pg_read_file(struct sm_store *st, const char *uuid, const char *path, size_t max,
+			  struct strbuf *out, struct strbuf *err);
+
 /*
  * Migrate the database at url up or down to version (0..latest; -1 the
  * latest), one migration per transaction, under the advisory lock. Returns
@@ -163,5 +183,15 @@ struct sm_pg_ops {
 };
 
 extern const struct sm_pg_ops sm_pg_module;
+
+/* The file reads above, skillmeat-pg.so's sm_pg_files_module (store_pg_files.c). */
+struct sm_pg_files_ops {
+	int (*list_files)(struct sm_store *st, const char *uuid, struct sm_pg_file_info **ret,
+			  size_t *ret_n, struct strbuf *err);
+	int (*read_file)(struct sm_store *st, const char *uuid, const char *path, size_t max,
+			 struct strbuf *out, struct strbuf *err);
+};
+
+extern const struct sm_pg_files_ops sm_pg_files_module;
 
 #endif

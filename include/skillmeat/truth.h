@@ -4,13 +4,22 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+struct sm_artifact_row;
 struct sm_cache;
 struct sm_collection;
 struct sm_home;
 struct sm_sync_stats;
 struct sm_user_collections;
 struct strbuf;
+
+/* One file of an artifact as list_files gives it: relative, '/'-separated path. */
+struct sm_truth_file {
+	char *path;
+	uint64_t size;
+};
+void sm_truth_files_free(struct sm_truth_file *v, size_t n);
 
 /*
  * The source of truth as the operations (src/ops) see it: the durable
@@ -65,6 +74,21 @@ struct sm_truth_ops {
 	 */
 	int (*remove_artifact)(struct sm_truth *t, const char *collection, const char *type,
 			       const char *name, size_t *dropped, struct strbuf *err);
+	/*
+	 * Reads, without the lock, of the files of an artifact row of the
+	 * index (sm_ops_artifact_files / sm_ops_artifact_file call them).
+	 * list_files: every file, in sm_fs_walk's order (component by
+	 * component). read_file: the bytes of the
+	 * file rel (already checked: relative, no '.', '..' or empty part) into
+	 * out. Errors: -EXDEV the artifact's files lie outside its collection
+	 * (a manifest path leading out), -ENOENT its files are missing / no
+	 * such file (a folder is no file), -EINVAL rel leads outside the
+	 * artifact (a symbolic link), -E2BIG the file is over max bytes.
+	 */
+	int (*list_files)(struct sm_truth *t, const struct sm_artifact_row *row,
+			  struct sm_truth_file **ret, size_t *ret_n, struct strbuf *err);
+	int (*read_file)(struct sm_truth *t, const struct sm_artifact_row *row, const char *rel,
+			 size_t max, struct strbuf *out, struct strbuf *err);
 	/* Free the backend's own state (may be NULL). */
 	void (*release)(struct sm_truth *t);
 };
@@ -99,9 +123,12 @@ void sm_truth_release(struct sm_truth *t);
  * bump the revision and NOTIFY); unlock rolls back what was not committed;
  * index is the same database (tenant-scoped reads); index_* do nothing;
  * remove_artifact deletes the row (its files and memberships follow) and
- * commits. The file collection entries (open/commit) are not built: -ENOTSUP.
- * No in-process lock is taken (write_lock is ignored). -ENOMEM when out of
- * memory (t is then unusable but may be released).
+ * commits; list_files and read_file read the rows of artifact_files (the
+ * files as uploaded). The file collection entries (open/commit) are not
+ * built: -ENOTSUP. No in-process lock is taken (write_lock is ignored).
+ * t->cache may be set, before first use, to an open team cache of the same
+ * tenant (borrowed: a server's loop-thread connection), else one is opened.
+ * -ENOMEM when out of memory (t is then unusable but may be released).
  */
 int sm_truth_team_init(struct sm_truth *t, struct sm_home *home, const char *url,
 		       const char *tenant);

@@ -17,12 +17,12 @@
 #include <strings.h>
 
 #include "api/api.h"
-#include "skillmeat/collection.h"
-#include "skillmeat/fs.h"
-#include "skillmeat/home.h"
+#include "skillmeat/cache.h"
 #include "skillmeat/memory.h"
+#include "skillmeat/ops_files.h"
 #include "skillmeat/store.h"
 #include "skillmeat/strbuf.h"
+#include "skillmeat/truth.h"
 #include "skillmeat/utf8.h"
 #include "util/banned.h"
 
@@ -31,19 +31,25 @@
 #define PATH_DEPTH 7	       /* /files/{p1}/.../{p7}: {id} is the 8th parameter */
 
 /*
- * The artifact's root (folder, or the file of a one-file artifact) into out.
- * A manifest path leading outside its collection is -EINVAL (never read).
+ * The source of truth the files are read from, for this request: the files
+ * under the home, or in team mode the team store through this loop thread's
+ * connection (already scoped to the request's tenant). No lock: a read.
  */
-static int artifact_root(struct sm_app *app, const struct sm_artifact_row *row, struct strbuf *out)
+static int read_truth(struct sm_app *app, struct sm_http_req *req, struct sm_truth *t)
 {
-	struct strbuf dir = STRBUF_INIT;
-	int r;
+	struct sm_cache *cache = api_cache(req);
 
-	r = sm_home_collection_dir(app->home, row->collection, &dir);
-	if (r >= 0)
-		r = sm_artifact_files_path(dir.buf, row->path, out, NULL);
-	sm_strbuf_release(&dir);
-	return r;
+	if (!app->team_url) {
+		sm_truth_files_init(t, app->home, cache);
+		return 0;
+	}
+	if (sm_truth_team_init(t, app->home, app->team_url,
+			       cache->tenant ? cache->tenant : "default") < 0) {
+		sm_truth_release(t);
+		return -ENOMEM;
+	}
+	t->cache = cache; /* borrowed */
+	return 0;
 }
 
 /* Answer for an artifact whose manifest path leads outside its collection. */
@@ -158,11 +164,11 @@ static int files_tree(struct sm_http_req *req, void *data)
 {
 	struct sm_app *app = data;
 	struct sm_artifact_row row = {0};
-	struct strbuf root = STRBUF_INIT, key = STRBUF_INIT, tmp = STRBUF_INIT;
-	struct sm_fs_list list = {0};
-	bool single;
+	struct strbuf key = STRBUF_INIT, err = STRBUF_INIT;
+	struct sm_truth truth = {0};
+	struct sm_truth_file *list = NULL;
+	size_t len = 0, n = 0;
 	json_t *o = NULL, *files;
-	size_t n = 0;
 	int r;
 
 	api_set_rerun(req, files_tree, data);
@@ -170,14 +176,13 @@ static int files_tree(struct sm_http_req *req, void *data)
 		goto out;
 	if ((r = api_artifact_key(api_cache(req), &row, &key)) < 0)
 		goto out;
-	if ((r = artifact_root(app, &row, &root)) == -EINVAL || r == -ENOENT) {
+	if ((r = read_truth(app, req, &truth)) < 0)
+		goto out;
+	r = sm_ops_artifact_files(&truth, &row, &list, &len, &err);
+	if (r == -EXDEV) {
 		r = outside(req, key.buf);
 		goto out;
 	}
-	if (r < 0)
-		goto out;
-	single = sm_fs_is_file(root.buf);
-	r = sm_fs_walk(root.buf, &list, NULL);
 	if (r == -ENOENT) {
 		r = sm_http_error(req, 404, "The files of artifact '%s' are missing", key.buf);
 		goto out;
@@ -189,27 +194,22 @@ static int files_tree(struct sm_http_req *req, void *data)
 		r = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < list.len && n < LIST_MAX; i++) {
-		/* a symlink resolving outside the artifact is not part of it */
-		if (!single && sm_fs_safe_join(root.buf, list.items[i].rel, &tmp, NULL) < 0)
-			continue;
-		if ((r = tree_add(files, list.items[i].rel, list.items[i].size)) < 0)
+	for (; n < len && n < LIST_MAX; n++)
+		if ((r = tree_add(files, list[n].path, list[n].size)) < 0)
 			goto out;
-		n++;
-	}
-	json_object_set_new(o, "truncated", json_boolean(n < list.len && n >= LIST_MAX));
+	json_object_set_new(o, "truncated", json_boolean(n < len));
 	r = sm_http_json(req, 200, o);
 	o = NULL;
 	if (r >= 0)
 		(void)api_body_etag(req); /* what the files hold now */
 out:
 	json_decref(o);
-	sm_fs_list_release(&list);
+	sm_truth_files_free(list, len);
+	sm_truth_release(&truth);
 	sm_artifact_row_release(&row);
-	sm_strbuf_release(&root);
 	sm_strbuf_release(&key);
-	sm_strbuf_release(&tmp);
-	return r < 0 ? api_fail(req, r, NULL) : SM_HTTP_DONE;
+	sm_strbuf_release(&err);
+	return r < 0 && r != API_ANSWERED ? api_fail(req, r, NULL) : SM_HTTP_DONE;
 }
 
 /* ---- one file ---- */
@@ -377,8 +377,9 @@ static int file_get(struct sm_http_req *req, void *data)
 {
 	struct sm_app *app = data;
 	struct sm_artifact_row row = {0};
-	struct strbuf root = STRBUF_INIT, key = STRBUF_INIT, rel = STRBUF_INIT, full = STRBUF_INIT,
-		      text = STRBUF_INIT, html = STRBUF_INIT, err = STRBUF_INIT;
+	struct strbuf key = STRBUF_INIT, rel = STRBUF_INIT, text = STRBUF_INIT, html = STRBUF_INIT,
+		      err = STRBUF_INIT;
+	struct sm_truth truth = {0};
 	const char *format = sm_http_query(req, "format");
 	json_t *o = NULL;
 	int r;
@@ -394,39 +395,23 @@ static int file_get(struct sm_http_req *req, void *data)
 		goto out;
 	if ((r = api_artifact_key(api_cache(req), &row, &key)) < 0)
 		goto out;
-	if ((r = artifact_root(app, &row, &root)) == -EINVAL || r == -ENOENT) {
+	if ((r = read_truth(app, req, &truth)) < 0)
+		goto out;
+	r = sm_ops_artifact_file(&truth, &row, rel.buf, rel.len, FILE_MAX, &text, &err);
+	if (r == -EXDEV) {
 		r = outside(req, key.buf);
 		goto out;
 	}
-	if (r < 0)
-		goto out;
-	if (sm_fs_is_file(root.buf)) {
-		/* a one-file artifact has one path: its own name */
-		if (strcmp(rel.buf, base_name(root.buf))) {
-			r = sm_http_error(req, 404, "File '%s' not found in artifact '%s'", rel.buf,
-					  key.buf);
-			goto out;
-		}
-		r = sm_strbuf_addstr(&full, root.buf);
-	} else {
-		r = sm_fs_safe_joinn(root.buf, rel.buf, rel.len, &full, &err);
-		if (r == -EINVAL) {
-			r = sm_http_error(req, 400, "Invalid file path '%s': it leads outside the artifact", rel.buf);
-			goto out;
-		}
-	}
-	if (r < 0)
-		goto out;
-	if (!sm_fs_is_file(full.buf)) {
-		r = sm_http_error(req, 404, "File '%s' not found in artifact '%s'", rel.buf, key.buf);
+	if (r == -EINVAL) {
+		r = sm_http_error(req, 400, "Invalid file path '%s': it leads outside the artifact",
+				  rel.buf);
 		goto out;
 	}
-	r = sm_fs_read_file(full.buf, FILE_MAX, &text, NULL);
 	if (r == -E2BIG) {
 		r = sm_http_error(req, 413, "File '%s' is larger than %d bytes", rel.buf, FILE_MAX);
 		goto out;
 	}
-	if (r == -ENOENT || r == -EISDIR) {
+	if (r == -ENOENT) {
 		r = sm_http_error(req, 404, "File '%s' not found in artifact '%s'", rel.buf, key.buf);
 		goto out;
 	}
@@ -460,11 +445,10 @@ static int file_get(struct sm_http_req *req, void *data)
 		(void)api_body_etag(req); /* what the files hold now */
 out:
 	json_decref(o);
+	sm_truth_release(&truth);
 	sm_artifact_row_release(&row);
-	sm_strbuf_release(&root);
 	sm_strbuf_release(&key);
 	sm_strbuf_release(&rel);
-	sm_strbuf_release(&full);
 	sm_strbuf_release(&text);
 	sm_strbuf_release(&html);
 	sm_strbuf_release(&err);

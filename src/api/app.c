@@ -450,8 +450,8 @@ static int team_unauthorized(struct sm_http_req *req)
  * Team mode, before every request: the tenant of its token (401 without a
  * known one when team.tokens is set), and the refusals of API.md "Team
  * mode": deployments are 403 (the server's disk is not the user's), as is
- * POST /artifacts with a local source (art_create); the writes and file
- * reads not built yet are 501.
+ * POST /artifacts with a local source (art_create); the writes not built
+ * yet are 501.
  */
 static int team_before(struct sm_app *app, struct sm_http_req *req, struct sm_app_thread *t)
 {
@@ -490,8 +490,7 @@ static int team_before(struct sm_app *app, struct sm_http_req *req, struct sm_ap
 	    (!strcmp(ep, API_PREFIX "/artifacts/{id}/metadata") && !strcmp(req->method, "PUT")) ||
 	    (!strcmp(ep, API_PREFIX "/artifacts") && !strcmp(req->method, "POST")))
 		return 0;
-	if (!strncmp(ep, API_PREFIX "/artifacts/{id}/files", strlen(API_PREFIX "/artifacts/{id}/files")) ||
-	    (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)) {
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
 		(void)sm_http_error(req, 501, "not available in team mode yet");
 		return -ENOTSUP;
 	}

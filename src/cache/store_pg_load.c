@@ -74,6 +74,45 @@ void sm_pg_blobs_free(struct sm_pg_blob *v, size_t n)
 	sm_free(v);
 }
 
+static const struct sm_pg_files_ops *files_ops;
+
+/* The module is loaded (a store exists): its table of file reads. */
+static const struct sm_pg_files_ops *files_ops_get(struct strbuf *err)
+{
+	const struct sm_pg_files_ops *ops = __atomic_load_n(&files_ops, __ATOMIC_ACQUIRE);
+	const void *sym;
+
+	if (ops)
+		return ops;
+	if (sm_module_load("skillmeat-pg.so", "sm_pg_files_module", &sym, err) < 0)
+		return NULL;
+	__atomic_store_n(&files_ops, (const struct sm_pg_files_ops *)sym, __ATOMIC_RELEASE);
+	return sym;
+}
+
+int sm_store_pg_list_files(struct sm_store *st, const char *uuid, struct sm_pg_file_info **ret,
+			   size_t *ret_n, struct strbuf *err)
+{
+	const struct sm_pg_files_ops *ops = files_ops_get(err);
+
+	return ops ? ops->list_files(st, uuid, ret, ret_n, err) : -EIO; /* not "no file" */
+}
+
+int sm_store_pg_read_file(struct sm_store *st, const char *uuid, const char *path, size_t max,
+			  struct strbuf *out, struct strbuf *err)
+{
+	const struct sm_pg_files_ops *ops = files_ops_get(err);
+
+	return ops ? ops->read_file(st, uuid, path, max, out, err) : -EIO;
+}
+
+void sm_pg_file_infos_free(struct sm_pg_file_info *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		sm_free(v[i].path);
+	sm_free(v);
+}
+
 int sm_pg_migrate_to(const char *url, int version, struct strbuf *err)
 {
 	const struct sm_pg_ops *ops = ops_get(err);

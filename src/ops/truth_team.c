@@ -6,10 +6,12 @@
  * from the rows), and saved back as the rows that changed.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "skillmeat/cache.h"
 #include "skillmeat/error.h"
+#include "skillmeat/fs.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/store.h"
 #include "skillmeat/store_pg.h"
@@ -17,6 +19,7 @@
 #include "skillmeat/timeutil.h"
 #include "skillmeat/truth.h"
 #include "skillmeat/user_collections.h"
+#include "skillmeat/utf8.h"
 #include "util/banned.h"
 
 struct team {
@@ -530,6 +533,61 @@ static int team_index_sync(struct sm_truth *t, const char *name, unsigned flags,
 	return 0;
 }
 
+static int by_walk_order(const void *a, const void *b)
+{
+	return sm_fs_path_cmp(((const struct sm_truth_file *)a)->path,
+			      ((const struct sm_truth_file *)b)->path);
+}
+
+/* The rows of artifact_files: paths and sizes, in sm_fs_walk's order as the files'. */
+static int team_list_files(struct sm_truth *t, const struct sm_artifact_row *row,
+			   struct sm_truth_file **ret, size_t *ret_n, struct strbuf *err)
+{
+	struct sm_pg_file_info *v = NULL;
+	struct sm_truth_file *f = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = team_connect(t, err)) < 0)
+		return r;
+	if ((r = sm_store_pg_list_files(t->cache->store, row->uuid, &v, &n, err)) < 0)
+		return r;
+	if (n == 0) {
+		/* an upload has at least one file: none is a row whose files are gone */
+		sm_free(v);
+		return sm_err(err, -ENOENT, "the files of %s:%s are missing", row->type, row->name);
+	}
+	f = sm_calloc(n, sizeof(*f));
+	if (!f) {
+		sm_pg_file_infos_free(v, n);
+		return sm_err(err, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		f[i] = (struct sm_truth_file){v[i].path, v[i].size};
+	sm_free(v);
+	/* byte order ("a-b/x" < "a/x") is not the walk's ("a/x" < "a-b/x") */
+	qsort(f, n, sizeof(*f), by_walk_order);
+	*ret = f;
+	*ret_n = n;
+	return 0;
+}
+
+static int team_read_file(struct sm_truth *t, const struct sm_artifact_row *row, const char *rel,
+			  size_t max, struct strbuf *out, struct strbuf *err)
+{
+	int r;
+
+	/* stored paths came in JSON strings: another byte string names none of them */
+	if (!sm_utf8_valid(rel, strlen(rel)))
+		return sm_err(err, -ENOENT, "file not found in %s:%s", row->type, row->name);
+	if ((r = team_connect(t, err)) < 0)
+		return r;
+	r = sm_store_pg_read_file(t->cache->store, row->uuid, rel, max, out, err);
+	if (r == -ENOENT)
+		r = sm_err(err, -ENOENT, "file '%s' not found in %s:%s", rel, row->type, row->name);
+	return r;
+}
+
 static void team_release(struct sm_truth *t)
 {
 	struct team *tm = team(t);
@@ -556,6 +614,8 @@ static const struct sm_truth_ops team_ops = {
 	.index_user_collections = team_index_uc,
 	.index_sync = team_index_sync,
 	.remove_artifact = team_remove_artifact,
+	.list_files = team_list_files,
+	.read_file = team_read_file,
 	.release = team_release,
 };
 
