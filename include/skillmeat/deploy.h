@@ -280,6 +280,12 @@ void sm_hashcache_free(struct sm_hashcache *hc);
  */
 int sm_hashcache_hash(struct sm_hashcache *hc, const char *path, bool as_deployed,
 		      char hex[SM_SHA256_HEX_LEN + 1], struct strbuf *err);
+/*
+ * The same, with top (when not NULL and not a link) the caller's own stat of
+ * path just before: path itself is not stat'ed again to check its record.
+ */
+int sm_hashcache_hash_st(struct sm_hashcache *hc, const char *path, const struct stat *top,
+			 bool as_deployed, char hex[SM_SHA256_HEX_LEN + 1], struct strbuf *err);
 
 /*
  * The hash recorded for path and its records as they were taken, when they

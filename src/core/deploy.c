@@ -358,7 +358,7 @@ int sm_deploy_one(struct sm_tracking *t, const struct sm_profile *p,
 	}
 	if (exists && (!was_link || links_to(target.buf, src->path))) {
 		r = was_link ? target_hash(target.buf, phash, &e)
-			     : sm_hashcache_hash(opts->hashes, target.buf, false, phash, &e);
+			     : sm_hashcache_hash_st(opts->hashes, target.buf, &st, false, phash, &e);
 		if (r < 0) {
 			r = fail_result(ret, "cannot read the deployed copy: %s%s", e.buf, "");
 			goto out;
@@ -715,7 +715,7 @@ static int status_of(struct sm_home *home, struct coll_cache *cc, struct sm_hash
 		goto out;
 	}
 	if ((s->symlink ? target_hash(target.buf, s->project_hash, &e)
-			: sm_hashcache_hash(hc, target.buf, false, s->project_hash, &e)) < 0) {
+			: sm_hashcache_hash_st(hc, target.buf, &st, false, s->project_hash, &e)) < 0) {
 		s->state = SM_DEP_ERROR;
 		r = dup_into(&s->error, e.buf);
 		goto out;

@@ -52,6 +52,19 @@ struct sm_hashcache {
 	char *path;
 	struct sm_hashmap *map;
 	bool dirty;
+	/*
+	 * The folders of the last paths looked up (O_PATH), kept open: the
+	 * entries of one run sit side by side (skills/a, skills/b, ... in the
+	 * collection and in the project, looked up in turn), so each record is
+	 * stat'ed relative to one with no open and close per entry and no walk
+	 * of the long path from the root. The least recently used one goes.
+	 */
+	struct {
+		char *dir;
+		int fd;
+		uint64_t used;
+	} parents[2];
+	uint64_t tick;
 };
 
 /* One record: u16 name length, the name (relative, "" for the root), then this. */
@@ -134,9 +147,10 @@ static bool newest_ctime(void *ctx, const char *rel, size_t rlen, const struct f
 }
 
 struct verify {
-	int dfd;	  /* the hashed folder (O_PATH): each record stat'ed relative to it */
-	const char *path; /* a file: stat'ed by its path */
-	struct strbuf rel;
+	int pfd;	   /* path's folder (O_PATH): each record stat'ed relative to it */
+	struct strbuf rel; /* path's last name, then "/" and the record's name */
+	size_t base;	   /* the length of the last name */
+	const struct stat *top; /* NULL or: path's own stat, taken by the caller */
 };
 
 static bool same_stat(void *ctx, const char *rel, size_t rlen, const struct fp_stat *f)
@@ -145,32 +159,77 @@ static bool same_stat(void *ctx, const char *rel, size_t rlen, const struct fp_s
 	struct fp_stat now;
 	struct stat st;
 
-	if (!rlen) {
-		if ((v->dfd >= 0 ? fstat(v->dfd, &st) : stat(v->path, &st)) < 0)
-			return false;
-	} else {
-		sm_strbuf_reset(&v->rel);
-		if (sm_strbuf_add(&v->rel, rel, rlen) < 0 || fstatat(v->dfd, v->rel.buf, &st, 0) < 0)
-			return false;
+	if (!rlen && v->top) {
+		stat_of(v->top, &now);
+		return !memcmp(&now, f, sizeof(now));
 	}
+	sm_strbuf_setlen(&v->rel, v->base);
+	if (rlen && (sm_strbuf_addch(&v->rel, '/') < 0 || sm_strbuf_add(&v->rel, rel, rlen) < 0))
+		return false;
+	/* followed as stat(path) and a folder opened by path would be */
+	if (fstatat(v->pfd, v->rel.buf, &st, 0) < 0)
+		return false;
 	stat_of(&st, &now);
 	return !memcmp(&now, f, sizeof(now));
 }
 
-/* Is path still as the records say (one stat per record, no folder read)? */
-static bool fp_matches(const char *path, const struct hc_entry *e)
+/* The open folder of path (the last one kept), its last name in *base; <0 when none. */
+static int parent_of(struct sm_hashcache *hc, const char *path, const char **base)
 {
-	struct verify v = { -1, path, STRBUF_INIT };
+	const char *slash = strrchr(path, '/');
+	size_t n, lru = 0;
+	char *d;
+	int fd;
+
+	if (!slash || !slash[1])
+		return -EINVAL;
+	n = slash == path ? 1 : (size_t)(slash - path);
+	*base = slash + 1;
+	for (size_t i = 0; i < SM_ARRAY_SIZE(hc->parents); i++) {
+		const char *pd = hc->parents[i].dir;
+
+		if (pd && strlen(pd) == n && !memcmp(pd, path, n)) {
+			hc->parents[i].used = ++hc->tick;
+			return hc->parents[i].fd;
+		}
+		if (hc->parents[i].used < hc->parents[lru].used)
+			lru = i;
+	}
+	if (!(d = sm_malloc(n + 1)))
+		return -ENOMEM;
+	memcpy(d, path, n);
+	d[n] = '\0';
+	fd = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		sm_free(d);
+		return -errno;
+	}
+	if (hc->parents[lru].dir)
+		close(hc->parents[lru].fd);
+	sm_free(hc->parents[lru].dir);
+	hc->parents[lru].dir = d;
+	hc->parents[lru].fd = fd;
+	hc->parents[lru].used = ++hc->tick;
+	return fd;
+}
+
+/*
+ * Is path still as the records say (one stat per record, no folder read)?
+ * Each record is stat'ed as "<last name>/<record>" relative to path's
+ * folder, which stays open across look-ups: no open, close or walk from the
+ * root per entry.
+ */
+static bool fp_matches(struct sm_hashcache *hc, const char *path, const struct stat *top,
+		       const struct hc_entry *e)
+{
+	struct verify v = { -1, STRBUF_INIT, 0, top };
+	const char *base;
 	bool ok;
 
-	if (!e->len)
+	if (!e->len || (v.pfd = parent_of(hc, path, &base)) < 0)
 		return false;
-	/* a folder: one path walk to the top, then a name or two per record */
-	if (e->len > REC_FIXED && (v.dfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return false;
-	ok = fp_each(e->fp, e->len, same_stat, &v);
-	if (v.dfd >= 0)
-		close(v.dfd);
+	v.base = strlen(base);
+	ok = sm_strbuf_add(&v.rel, base, v.base) == 0 && fp_each(e->fp, e->len, same_stat, &v);
 	sm_strbuf_release(&v.rel);
 	return ok;
 }
@@ -215,6 +274,11 @@ void sm_hashcache_free(struct sm_hashcache *hc)
 	while (hc->map && sm_hashmap_next(hc->map, &pos, &k, &kl, &v))
 		entry_free(v);
 	sm_hashmap_free(hc->map);
+	for (size_t i = 0; i < SM_ARRAY_SIZE(hc->parents); i++) {
+		if (hc->parents[i].dir)
+			close(hc->parents[i].fd);
+		sm_free(hc->parents[i].dir);
+	}
 	sm_free(hc->path);
 	sm_free(hc);
 }
@@ -449,6 +513,12 @@ static int note(struct sm_hashcache *hc, const struct strbuf *key, const char *h
 int sm_hashcache_hash(struct sm_hashcache *hc, const char *path, bool as_deployed,
 		      char hex[SM_SHA256_HEX_LEN + 1], struct strbuf *err)
 {
+	return sm_hashcache_hash_st(hc, path, NULL, as_deployed, hex, err);
+}
+
+int sm_hashcache_hash_st(struct sm_hashcache *hc, const char *path, const struct stat *top,
+			 bool as_deployed, char hex[SM_SHA256_HEX_LEN + 1], struct strbuf *err)
+{
 	struct strbuf key = STRBUF_INIT, fp = STRBUF_INIT;
 	struct hc_entry *e;
 	int64_t taken;
@@ -460,7 +530,7 @@ int sm_hashcache_hash(struct sm_hashcache *hc, const char *path, bool as_deploye
 	if ((r = key_of(&key, path, as_deployed)) < 0)
 		return sm_err(err, r, "'%s': %s", path, sm_strerror(-r));
 	if (sm_hashmap_get(hc->map, key.buf, key.len, (void **)&e) && e->trusted &&
-	    fp_matches(path, e)) {
+	    fp_matches(hc, path, top && !S_ISLNK(top->st_mode) ? top : NULL, e)) {
 		memcpy(hex, e->hash, SM_SHA256_HEX_LEN + 1);
 		r = 0;
 		goto out;

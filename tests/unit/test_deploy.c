@@ -450,6 +450,63 @@ static void test_hashcache(void **state)
 	sm_hashcache_free(hc);
 }
 
+/*
+ * Look-ups that alternate between folders of three parents (the collection's
+ * and two projects', as deploy and status do, each stat'ed relative to a
+ * parent kept open) still see an edit in any of them, and the top's own
+ * stat handed in by the caller is checked as the top's record.
+ */
+static void test_hashcache_parents(void **state)
+{
+	char home_dir[1100], d[3][1100], md[3][1200];
+	char h[SM_SHA256_HEX_LEN + 1], want[SM_SHA256_HEX_LEN + 1];
+	struct sm_home home = { 0 };
+	struct sm_hashcache *hc = NULL;
+	struct stat st;
+
+	(void)state;
+	snprintf(home_dir, sizeof(home_dir), "%s/hcp-home", tmproot);
+	assert_int_equal(sm_fs_mkdir_p(home_dir, 0755, NULL), 0);
+	home.root = home_dir;
+	for (int i = 0; i < 3; i++) {
+		snprintf(d[i], sizeof(d[i]), "%s/hcp/p%d/skills/sk", tmproot, i);
+		snprintf(md[i], sizeof(md[i]), "%s/hcp/p%d/skills/sk/SKILL.md", tmproot, i);
+		assert_int_equal(sm_fs_mkdir_p(d[i], 0755, NULL), 0);
+		write_file(md[i], "one\n");
+	}
+	assert_int_equal(sm_hashcache_open(&home, &hc, NULL), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(sm_hashcache_hash(hc, d[i], false, h, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		wait_past_ctime(md[i]);
+		assert_int_equal(sm_hashcache_hash(hc, d[i], false, h, NULL), 0);
+	}
+	/* each edited in turn, looked up between look-ups of the others */
+	for (int i = 0; i < 3; i++) {
+		edit_same_size(md[i], i == 0 ? "ONE\n" : i == 1 ? "oNE\n" : "onE\n");
+		for (int k = 0; k < 3; k++) {
+			int j = (i + k) % 3;
+
+			assert_int_equal(sm_hashcache_hash(hc, d[j], false, h, NULL), 0);
+			assert_int_equal(sm_content_hash(d[j], want, NULL), 0);
+			assert_string_equal(h, want);
+		}
+	}
+	/* the caller's stat of the top stands for the top's record: a stale one misses */
+	wait_past_ctime(md[2]);
+	assert_int_equal(sm_hashcache_hash(hc, d[0], false, h, NULL), 0);
+	assert_int_equal(lstat(d[0], &st), 0);
+	assert_int_equal(sm_hashcache_hash_st(hc, d[0], &st, false, h, NULL), 0);
+	assert_int_equal(sm_content_hash(d[0], want, NULL), 0);
+	assert_string_equal(h, want);
+	write_file(md[1], "changed, and longer\n");
+	assert_int_equal(lstat(d[1], &st), 0);
+	assert_int_equal(sm_hashcache_hash_st(hc, d[1], &st, false, h, NULL), 0);
+	assert_int_equal(sm_content_hash(d[1], want, NULL), 0);
+	assert_string_equal(h, want);
+	sm_hashcache_free(hc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_tracking_find_index),
 		cmocka_unit_test(test_deploy_one),
 		cmocka_unit_test(test_hashcache),
+		cmocka_unit_test(test_hashcache_parents),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmproot, drop_tmproot);
