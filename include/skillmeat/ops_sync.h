@@ -40,7 +40,7 @@ struct sm_ops_sync_report {
 	const char *status; /* "success", "partial", "no_changes", "dry_run" (static) */
 	char *project;
 	char **synced; /* ids type:name pulled (or that would be, dry run) */
-	size_t nsynced;
+	size_t nsynced, synced_alloc;
 	struct sm_sync_conflict *conflicts;
 	size_t nconflicts;
 	char snapshot_id[SM_SNAPSHOT_ID_MAX]; /* the automatic snapshot, or "" */

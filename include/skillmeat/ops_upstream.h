@@ -30,7 +30,7 @@ struct sm_ops_upstream_item {
 
 struct sm_ops_upstream_report {
 	struct sm_ops_upstream_item *items;
-	size_t n, failed;
+	size_t n, alloc, failed;
 	char snapshot_id[SM_SNAPSHOT_ID_MAX];
 };
 void sm_ops_upstream_report_release(struct sm_ops_upstream_report *r);

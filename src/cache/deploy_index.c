@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "skillmeat/array.h"
 #include "skillmeat/cache.h"
 #include "skillmeat/collection.h"
 #include "skillmeat/deploy.h"
@@ -18,7 +19,7 @@
 
 struct rows {
 	struct sm_deployment_row *v;
-	size_t n;
+	size_t n, alloc;
 };
 
 static int dup(char **dst, const char *s)
@@ -36,14 +37,12 @@ static int read_tracking(const struct sm_tracking *t, struct rows *out)
 
 	for (size_t i = 0; i < sm_tracking_count(t) && r == 0; i++) {
 		const struct sm_toml_value *rec = sm_tracking_at(t, i);
-		struct sm_deployment_row *nv, *d;
+		struct sm_deployment_row *d;
 		bool lm = false;
 
-		nv = sm_reallocarray(out->v, out->n + 1, sizeof(*nv));
-		if (!nv)
+		if (SM_GROW(out->v, out->alloc, out->n + 1) < 0)
 			return -ENOMEM;
-		out->v = nv;
-		d = &nv[out->n++];
+		d = &out->v[out->n++];
 		memset(d, 0, sizeof(*d));
 		(void)sm_toml_get_bool(rec, "local_modifications", &lm);
 		d->local_modifications = lm;

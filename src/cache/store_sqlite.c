@@ -1321,7 +1321,7 @@ static int sq_list_collection_names(struct sm_store *st, char ***ret, size_t *re
 	struct sqlite_store *s = sm_sq(st);
 	_cleanup_stmt_ sqlite3_stmt *q = NULL;
 	char **v = NULL;
-	size_t n = 0;
+	size_t n = 0, alloc = 0;
 	int r, rc;
 
 	r = sm_sq_prepare(s, "SELECT DISTINCT collection FROM artifacts ORDER BY collection", &q,
@@ -1329,13 +1329,10 @@ static int sq_list_collection_names(struct sm_store *st, char ***ret, size_t *re
 	if (r < 0)
 		return r;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		char **nv = sm_reallocarray(v, n + 1, sizeof(*nv));
-
-		if (!nv) {
+		if (SM_GROW(v, alloc, n + 1) < 0) {
 			r = sm_err(err, -ENOMEM, "out of memory");
 			goto fail;
 		}
-		v = nv;
 		v[n] = NULL;
 		if (sm_sq_col_str(q, 0, &v[n]) < 0 || !v[n]) {
 			r = sm_err(err, -ENOMEM, "out of memory");

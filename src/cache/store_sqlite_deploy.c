@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cache/store_sqlite.h"
+#include "skillmeat/array.h"
 #include "skillmeat/error.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/strbuf.h"
@@ -62,7 +63,7 @@ int sm_sq_deployments_of(struct sm_store *st, const char *collection, const char
 	struct sqlite_store *s = sm_sq(st);
 	_cleanup_stmt_ sqlite3_stmt *q = NULL;
 	struct sm_deployment_row *v = NULL;
-	size_t n = 0;
+	size_t n = 0, alloc = 0;
 	int r, rc;
 
 	r = sm_sq_prepare(s,
@@ -77,13 +78,12 @@ int sm_sq_deployments_of(struct sm_store *st, const char *collection, const char
 	sm_sq_bind_text(q, ":t", type);
 	sm_sq_bind_text(q, ":n", name);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		struct sm_deployment_row *nv = sm_reallocarray(v, n + 1, sizeof(*nv)), *d;
+		struct sm_deployment_row *d;
 
-		if (!nv) {
+		if (SM_GROW(v, alloc, n + 1) < 0) {
 			r = sm_err(err, -ENOMEM, "out of memory");
 			break;
 		}
-		v = nv;
 		d = &v[n++];
 		memset(d, 0, sizeof(*d));
 		r = sm_sq_col_str(q, 0, &d->project);

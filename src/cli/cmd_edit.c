@@ -5,6 +5,7 @@
 
 #include "cli/api_client.h"
 #include "cli/cli.h"
+#include "skillmeat/array.h"
 #include "skillmeat/edit.h"
 #include "skillmeat/frontmatter.h"
 #include "skillmeat/home.h"
@@ -56,17 +57,14 @@ enum {
 
 struct list_arg {
 	const char **items;
-	size_t n;
+	size_t n, alloc;
 };
 
 static int push(struct list_arg *l, const char *s)
 {
-	const char **v = sm_reallocarray(l->items, l->n + 1, sizeof(*v));
-
-	if (!v)
+	if (SM_GROW(l->items, l->alloc, l->n + 1) < 0)
 		return -ENOMEM;
-	v[l->n++] = s;
-	l->items = v;
+	l->items[l->n++] = s;
 	return 0;
 }
 

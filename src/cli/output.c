@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "skillmeat/array.h"
 #include "skillmeat/error.h"
 #include "skillmeat/home.h"
 #include "skillmeat/log.h"
@@ -395,29 +396,25 @@ bool cli_confirm(struct cli *cli, const char *fmt, ...)
 int cli_split_list(const char *s, char ***ret, size_t *count)
 {
 	char **v = NULL;
-	size_t n = 0;
+	size_t n = 0, alloc = 0;
 
 	while (s && *s) {
 		const char *end = strchr(s, ',');
 		size_t len = end ? (size_t)(end - s) : strlen(s);
 		const char *b = s, *e = s + len;
-		char **nv;
 
 		while (b < e && (*b == ' ' || *b == '\t'))
 			b++;
 		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
 			e--;
 		if (e > b) {
-			nv = sm_reallocarray(v, n + 1, sizeof(*v));
-			if (!nv || !(nv[n] = sm_strndup(b, (size_t)(e - b)))) {
-				if (nv)
-					v = nv;
+			if (SM_GROW(v, alloc, n + 1) < 0 ||
+			    !(v[n] = sm_strndup(b, (size_t)(e - b)))) {
 				for (size_t i = 0; i < n; i++)
 					sm_free(v[i]);
 				sm_free(v);
 				return -ENOMEM;
 			}
-			v = nv;
 			n++;
 		}
 		s = end ? end + 1 : s + len;

@@ -311,6 +311,7 @@ static int unlisted_candidates(const char *dir, char ***ret, size_t *ret_n)
 	struct dirent *de;
 	bool have_meta;
 	char id[SM_SNAPSHOT_ID_MAX];
+	size_t alloc = 0;
 	int dfd, r = 0;
 	DIR *d = opendir(dir);
 
@@ -322,7 +323,6 @@ static int unlisted_candidates(const char *dir, char ***ret, size_t *ret_n)
 	have_meta = fstatat(dfd, "snapshots.toml", &meta, AT_SYMLINK_NOFOLLOW) == 0;
 	while (r == 0 && (de = readdir(d))) {
 		size_t n = strlen(de->d_name);
-		char **nv;
 
 		if (n != 22 + 7 || strcmp(de->d_name + 22, ".tar.gz"))
 			continue;
@@ -336,14 +336,10 @@ static int unlisted_candidates(const char *dir, char ***ret, size_t *ret_n)
 				  (st.st_mtim.tv_sec == meta.st_mtim.tv_sec &&
 				   st.st_mtim.tv_nsec < meta.st_mtim.tv_nsec)))
 			continue;
-		nv = sm_reallocarray(*ret, *ret_n + 1, sizeof(*nv));
-		if (!nv || !(nv[*ret_n] = sm_strdup(id))) {
-			if (nv)
-				*ret = nv;
+		if (SM_GROW(*ret, alloc, *ret_n + 1) < 0 || !((*ret)[*ret_n] = sm_strdup(id))) {
 			r = -ENOMEM;
 			break;
 		}
-		*ret = nv;
 		(*ret_n)++;
 	}
 	closedir(d);

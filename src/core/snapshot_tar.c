@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/snapshot_tar.h"
+#include "skillmeat/array.h"
 #include "skillmeat/archive.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
@@ -284,7 +285,7 @@ static int mem_unpack(const void *data, size_t len, size_t max_files, size_t max
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
 	struct sm_archive_file *v = NULL;
-	size_t n = 0, total = 0;
+	size_t n = 0, alloc = 0, total = 0;
 	int r = 0, rc;
 
 	if (!a)
@@ -299,7 +300,6 @@ static int mem_unpack(const void *data, size_t len, size_t max_files, size_t max
 		const char *p = archive_entry_pathname(e);
 		int ft = archive_entry_filetype(e);
 		la_int64_t size = archive_entry_size(e);
-		struct sm_archive_file *nv;
 		char *path;
 
 		if (p && strncmp(p, "./", 2) == 0)
@@ -331,13 +331,10 @@ static int mem_unpack(const void *data, size_t len, size_t max_files, size_t max
 			}
 		if (r < 0)
 			break;
-		if (!(nv = sm_reallocarray(v, n + 1, sizeof(*v))) || !(path = sm_strdup(p))) {
-			if (nv)
-				v = nv;
+		if (SM_GROW(v, alloc, n + 1) < 0 || !(path = sm_strdup(p))) {
 			r = sm_err(err, -ENOMEM, "out of memory");
 			break;
 		}
-		v = nv;
 		v[n].path = path;
 		v[n].len = (size_t)size;
 		v[n].data = sm_malloc(v[n].len ? v[n].len : 1);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "skillmeat/array.h"
 #include "skillmeat/cache.h"
 #include "skillmeat/collection.h"
 #include "skillmeat/deploy.h"
@@ -114,17 +115,12 @@ static int find_base(struct sm_home *home, const char *coll, const char *rel, co
 	return r;
 }
 
-static int push_str(char ***v, size_t *n, const char *s)
+static int push_synced(struct sm_ops_sync_report *rep, const char *s)
 {
-	char **nv = sm_reallocarray(*v, *n + 1, sizeof(**v));
-
-	if (!nv)
+	if (SM_GROW(rep->synced, rep->synced_alloc, rep->nsynced + 1) < 0 ||
+	    !(rep->synced[rep->nsynced] = sm_strdup(s)))
 		return -ENOMEM;
-	*v = nv;
-	nv[*n] = sm_strdup(s);
-	if (!nv[*n])
-		return -ENOMEM;
-	(*n)++;
+	rep->nsynced++;
 	return 0;
 }
 
@@ -223,7 +219,7 @@ static int pull_one(struct pull_ctx *pc, struct sm_tracking *t, struct sm_toml_v
 		r = sm_err(err, r, "out of memory");
 		goto out;
 	}
-	r = push_str(&pc->rep->synced, &pc->rep->nsynced, id.buf);
+	r = push_synced(pc->rep, id.buf);
 	if (r < 0 || pc->req->dry_run)
 		goto out;
 	if (!pc->snapped) {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "skillmeat/array.h"
 #include "skillmeat/cache.h"
 #include "skillmeat/collection.h"
 #include "skillmeat/error.h"
@@ -53,11 +54,11 @@ static int spec_of(const char *upstream, const char *version, struct strbuf *out
 
 static struct sm_ops_upstream_item *add_item(struct sm_ops_upstream_report *rep, const char *id)
 {
-	struct sm_ops_upstream_item *nv = sm_reallocarray(rep->items, rep->n + 1, sizeof(*nv));
+	struct sm_ops_upstream_item *nv;
 
-	if (!nv)
+	if (SM_GROW(rep->items, rep->alloc, rep->n + 1) < 0)
 		return NULL;
-	rep->items = nv;
+	nv = rep->items;
 	memset(&nv[rep->n], 0, sizeof(*nv));
 	nv[rep->n].id = sm_strdup(id);
 	if (!nv[rep->n].id)
