@@ -104,6 +104,17 @@ int sm_store_pg_read_file(struct sm_store *st, const char *uuid, const char *pat
 			  struct strbuf *out, struct strbuf *err);
 
 /*
+ * The team truth's sync (index_sync): the tenant's "default" user collection
+ * (made when missing) holds every artifact of the tenant (of the file
+ * collection collection; NULL: all), in the caller's transaction
+ * (sm_store_begin: the tenant's row locked). *artifacts gets how many artifacts there are, *added how many joined
+ * the default collection now. A sync that adds nothing changes no row (no
+ * revision bump, no notification).
+ */
+int sm_store_pg_fill_default(struct sm_store *st, const char *collection, int64_t *artifacts,
+			     int64_t *added, struct strbuf *err);
+
+/*
  * Migrate the database at url up or down to version (0..latest; -1 the
  * latest), one migration per transaction, under the advisory lock. Returns
  * the version reached.
@@ -184,14 +195,19 @@ struct sm_pg_ops {
 
 extern const struct sm_pg_ops sm_pg_module;
 
-/* The file reads above, skillmeat-pg.so's sm_pg_files_module (store_pg_files.c). */
-struct sm_pg_files_ops {
+/*
+ * The team truth's own entries above (file reads, the sync), skillmeat-pg.so's
+ * sm_pg_truth_module (store_pg_files.c).
+ */
+struct sm_pg_truth_ops {
 	int (*list_files)(struct sm_store *st, const char *uuid, struct sm_pg_file_info **ret,
 			  size_t *ret_n, struct strbuf *err);
 	int (*read_file)(struct sm_store *st, const char *uuid, const char *path, size_t max,
 			 struct strbuf *out, struct strbuf *err);
+	int (*fill_default)(struct sm_store *st, const char *collection, int64_t *artifacts,
+			    int64_t *added, struct strbuf *err);
 };
 
-extern const struct sm_pg_files_ops sm_pg_files_module;
+extern const struct sm_pg_truth_ops sm_pg_truth_module;
 
 #endif

@@ -121,7 +121,11 @@ void sm_truth_release(struct sm_truth *t);
  * members (keys "collection/type:name"); save_user_collections writes what
  * changed since the load, row by row, and commits (the schema's triggers
  * bump the revision and NOTIFY); unlock rolls back what was not committed;
- * index is the same database (tenant-scoped reads); index_* do nothing;
+ * index is the same database (tenant-scoped reads); index_sync (refresh,
+ * migrate) makes the default user collection hold every artifact of the
+ * tenant (of collection name) in a transaction of its own, every artifact
+ * counted unchanged (nothing to read again), and does nothing inside an
+ * operation holding the lock; the other index_* do nothing;
  * remove_artifact deletes the row (its files and memberships follow) and
  * commits; list_files and read_file read the rows of artifact_files (the
  * files as uploaded). The file collection entries (open/commit) are not

@@ -689,11 +689,16 @@ static int member_collections(struct sm_cache *c, const char *id, char ***ret, s
 	return 0;
 }
 
-static void job_work(void *arg)
+/*
+ * On a worker with the operation context of the request (api_run_op): the
+ * files and the SQLite index, or in team mode the team truth of the
+ * request's tenant, whose sync fills the default collection
+ * (src/ops/truth_team.c).
+ */
+static int job_work(struct sm_ops_ctx *ctx, void *arg, struct strbuf *err)
 {
 	struct job *j = arg;
 	struct sm_app *app = j->app;
-	struct sm_ops_ctx ctx;
 	struct sm_cache *c = NULL;
 	struct sm_user_collection_query uq = {.limit = 1};
 	struct sm_user_collection_page up = {0};
@@ -701,8 +706,8 @@ static void job_work(void *arg)
 	const char *def = SM_UC_DEFAULT_ID;
 	int64_t t0 = sm_time_mono_ns();
 
-	api_ops_ctx_init(app, &ctx);
-	c = ctx.truth.ops->index(&ctx.truth, &j->err);
+	(void)err; /* the job's own err is answered */
+	c = ctx->truth.ops->index(&ctx->truth, &j->err);
 	j->r = c ? 0 : -EIO;
 	if (j->r < 0)
 		goto out;
@@ -716,11 +721,11 @@ static void job_work(void *arg)
 
 		j->r = member_collections(c, j->id, &colls, &n);
 		if (j->r >= 0 && n)
-			j->r = sm_ops_refresh(&ctx, (const char *const *)colls, n,
+			j->r = sm_ops_refresh(ctx, (const char *const *)colls, n,
 					      SM_SYNC_REFRESH_STALE, &j->stats, &j->err);
 		strv_free(colls, n);
 	} else {
-		j->r = sm_ops_refresh(&ctx, NULL, 0,
+		j->r = sm_ops_refresh(ctx, NULL, 0,
 				      j->kind == JOB_MIGRATE ? 0 : SM_SYNC_REFRESH_STALE,
 				      &j->stats, &j->err);
 	}
@@ -740,12 +745,12 @@ static void job_work(void *arg)
 		sm_user_collection_page_release(&up);
 	}
 out:
-	sm_ops_ctx_release(&ctx);
 	/* an artifact that could not be read makes the refresh an error too */
 	if (app->metrics)
 		sm_server_metrics_refresh(app->metrics,
 					  j->r < 0 || j->stats.errors ? "error" : "success",
 					  (double)(sm_time_mono_ns() - t0) / 1e9);
+	return j->r < 0 ? j->r : 0;
 }
 
 static json_t *messages_json(const struct sm_sync_stats *s)
@@ -757,15 +762,15 @@ static json_t *messages_json(const struct sm_sync_stats *s)
 	return a;
 }
 
-static void job_done(struct sm_http_req *req, void *arg)
+/* The answer (the operation dropped the counts it changed: sm_ops_refresh). */
+static void job_done(struct sm_http_req *req, void *arg, int r, struct strbuf *err)
 {
 	struct job *j = arg;
 	const struct sm_sync_stats *s = &j->stats;
 	json_t *o = NULL, *errs;
 
-	api_invalidate(j->app, NULL);
-	if (!req)
-		goto out;
+	(void)r;
+	(void)err;
 	if (j->r < 0) {
 		sm_log_error("server: refresh failed: %s", j->err.buf);
 		if (j->kind == JOB_REFRESH_ALL)
@@ -775,7 +780,7 @@ static void job_done(struct sm_http_req *req, void *arg)
 			(void)sm_http_error_detail(req, 500, o);
 		else
 			api_fail(req, j->r, NULL);
-		goto out;
+		return;
 	}
 	switch (j->kind) {
 	case JOB_REFRESH_ONE:
@@ -811,15 +816,17 @@ static void job_done(struct sm_http_req *req, void *arg)
 	}
 	if (!o || sm_http_json(req, 200, o) < 0)
 		api_fail(req, -ENOMEM, NULL);
-out:
-	job_free(j);
+}
+
+static void job_free_op(void *arg)
+{
+	job_free(arg);
 }
 
 static int start_job(struct sm_http_req *req, struct sm_app *app, enum job_kind kind,
 		     const char *id)
 {
 	struct job *j = sm_calloc(1, sizeof(*j));
-	int r;
 
 	if (!j)
 		return api_fail(req, -ENOMEM, NULL);
@@ -830,12 +837,7 @@ static int start_job(struct sm_http_req *req, struct sm_app *app, enum job_kind 
 		job_free(j);
 		return api_fail(req, -ENOMEM, NULL);
 	}
-	r = sm_http_defer(req, job_work, job_done, j);
-	if (r < 0) {
-		job_free(j);
-		return api_fail(req, r, NULL);
-	}
-	return SM_HTTP_DEFERRED;
+	return api_run_op(req, app, job_work, job_done, j, job_free_op);
 }
 
 static int uc_refresh_one(struct sm_http_req *req, void *data)

@@ -490,7 +490,10 @@ static int team_before(struct sm_app *app, struct sm_http_req *req, struct sm_ap
 	    (!strcmp(ep, API_PREFIX "/artifacts/{id}/metadata") && !strcmp(req->method, "PUT")) ||
 	    (!strcmp(ep, API_PREFIX "/artifacts") && !strcmp(req->method, "POST")))
 		return 0;
-	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+	/* refresh-cache and migrate-to-default: the team truth's sync (truth_team.c) */
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0 &&
+	    !has_suffix(ep, "/refresh-cache") &&
+	    strcmp(ep, API_PREFIX "/user-collections/migrate-to-default") != 0) {
 		(void)sm_http_error(req, 501, "not available in team mode yet");
 		return -ENOTSUP;
 	}

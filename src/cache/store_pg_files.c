@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The team store's reads of an artifact's files (skillmeat/store_pg.h), for
- * the team truth's list_files and read_file (src/ops/truth_team.c): the rows
- * of artifact_files of the store's tenant, the list without the bytes, one
- * file's bytes only when it is within the caller's cap.
+ * The team truth's entries that the store interface does not have
+ * (skillmeat/store_pg.h, src/ops/truth_team.c), skillmeat-pg.so's
+ * sm_pg_truth_module: the reads of an artifact's files for list_files and
+ * read_file (the rows of artifact_files of the store's tenant, the list
+ * without the bytes, one file's bytes only when it is within the caller's
+ * cap), and the sync of index_sync (the default collection holds every
+ * artifact).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -89,7 +92,53 @@ static int pg_read_file(struct sm_store *st, const char *uuid, const char *path,
 	return r < 0 ? sm_err(err, r, "out of memory") : 0;
 }
 
-const struct sm_pg_files_ops sm_pg_files_module = {
+#define NOW_ISO "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* In the caller's transaction (sm_store_begin: the tenant's row locked). */
+static int pg_fill_default(struct sm_store *st, const char *collection, int64_t *artifacts,
+			   int64_t *added, struct strbuf *err)
+{
+	struct pg_store *s = pg(st);
+	struct pgp p = {{s->tenant, collection}, collection ? 2 : 1};
+	struct pgp t = {{s->tenant}, 1};
+	PGresult *res = NULL;
+	int r;
+
+	/* as an upload makes it (the default collection's row is a user collection's) */
+	r = sm_pg_run(s->conn,
+		      "INSERT INTO user_collections (tenant_id, id, name, collection_type,"
+		      " created_at, updated_at) VALUES ($1, 'default', 'Default Collection',"
+		      " 'default', " NOW_ISO ", " NOW_ISO ") ON CONFLICT DO NOTHING",
+		      &t, NULL, err, "cannot add the default collection");
+	if (r == 0)
+		r = sm_pg_run(s->conn,
+			      collection
+				  ? "INSERT INTO collection_artifacts SELECT tenant_id, 'default', uuid, "
+				    NOW_ISO " FROM artifacts WHERE tenant_id = $1 AND collection = $2"
+				    " ON CONFLICT DO NOTHING"
+				  : "INSERT INTO collection_artifacts SELECT tenant_id, 'default', uuid, "
+				    NOW_ISO " FROM artifacts WHERE tenant_id = $1 ON CONFLICT DO NOTHING",
+			      &p, &res, err, "cannot fill the default collection");
+	if (r == 0) {
+		const char *n = PQcmdTuples(res);
+
+		*added = n && *n ? strtoll(n, NULL, 10) : 0;
+		PQclear(res);
+		res = NULL;
+		r = sm_pg_run(s->conn,
+			      collection ? "SELECT count(*) FROM artifacts WHERE tenant_id = $1"
+					   " AND collection = $2"
+					 : "SELECT count(*) FROM artifacts WHERE tenant_id = $1",
+			      &p, &res, err, "cannot count the artifacts");
+	}
+	if (r == 0)
+		*artifacts = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return r;
+}
+
+const struct sm_pg_truth_ops sm_pg_truth_module = {
 	.list_files = pg_list_files,
 	.read_file = pg_read_file,
+	.fill_default = pg_fill_default,
 };

@@ -74,26 +74,26 @@ void sm_pg_blobs_free(struct sm_pg_blob *v, size_t n)
 	sm_free(v);
 }
 
-static const struct sm_pg_files_ops *files_ops;
+static const struct sm_pg_truth_ops *truth_ops;
 
-/* The module is loaded (a store exists): its table of file reads. */
-static const struct sm_pg_files_ops *files_ops_get(struct strbuf *err)
+/* The module is loaded (a store exists): its table of the team truth's entries. */
+static const struct sm_pg_truth_ops *truth_ops_get(struct strbuf *err)
 {
-	const struct sm_pg_files_ops *ops = __atomic_load_n(&files_ops, __ATOMIC_ACQUIRE);
+	const struct sm_pg_truth_ops *ops = __atomic_load_n(&truth_ops, __ATOMIC_ACQUIRE);
 	const void *sym;
 
 	if (ops)
 		return ops;
-	if (sm_module_load("skillmeat-pg.so", "sm_pg_files_module", &sym, err) < 0)
+	if (sm_module_load("skillmeat-pg.so", "sm_pg_truth_module", &sym, err) < 0)
 		return NULL;
-	__atomic_store_n(&files_ops, (const struct sm_pg_files_ops *)sym, __ATOMIC_RELEASE);
+	__atomic_store_n(&truth_ops, (const struct sm_pg_truth_ops *)sym, __ATOMIC_RELEASE);
 	return sym;
 }
 
 int sm_store_pg_list_files(struct sm_store *st, const char *uuid, struct sm_pg_file_info **ret,
 			   size_t *ret_n, struct strbuf *err)
 {
-	const struct sm_pg_files_ops *ops = files_ops_get(err);
+	const struct sm_pg_truth_ops *ops = truth_ops_get(err);
 
 	return ops ? ops->list_files(st, uuid, ret, ret_n, err) : -EIO; /* not "no file" */
 }
@@ -101,9 +101,17 @@ int sm_store_pg_list_files(struct sm_store *st, const char *uuid, struct sm_pg_f
 int sm_store_pg_read_file(struct sm_store *st, const char *uuid, const char *path, size_t max,
 			  struct strbuf *out, struct strbuf *err)
 {
-	const struct sm_pg_files_ops *ops = files_ops_get(err);
+	const struct sm_pg_truth_ops *ops = truth_ops_get(err);
 
 	return ops ? ops->read_file(st, uuid, path, max, out, err) : -EIO;
+}
+
+int sm_store_pg_fill_default(struct sm_store *st, const char *collection, int64_t *artifacts,
+			     int64_t *added, struct strbuf *err)
+{
+	const struct sm_pg_truth_ops *ops = truth_ops_get(err);
+
+	return ops ? ops->fill_default(st, collection, artifacts, added, err) : -EIO;
 }
 
 void sm_pg_file_infos_free(struct sm_pg_file_info *v, size_t n)

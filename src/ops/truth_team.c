@@ -522,14 +522,42 @@ static int team_index_uc(struct sm_truth *t, struct sm_sync_stats *st, struct st
 	return 0;
 }
 
+/*
+ * A sync (refresh-cache, migrate-to-default): the rows are the truth, so no
+ * artifact is read again (each counts as unchanged); what remains of a sync
+ * is that the default user collection holds every artifact, as the SQLite
+ * sync makes it (an artifact a client wrote without its membership joins
+ * it). One transaction under the tenant's lock; nothing added, no row
+ * changed. Inside an operation that holds the lock (a warm sync before ids
+ * are resolved): nothing to do.
+ */
 static int team_index_sync(struct sm_truth *t, const char *name, unsigned flags,
 			   struct sm_sync_stats *st, struct strbuf *err)
 {
-	(void)t;
-	(void)name;
+	struct team *tm = team(t);
+	int64_t artifacts = 0, added = 0, t0 = sm_time_mono_ns();
+	int r;
+
 	(void)flags;
-	(void)st;
-	(void)err;
+	/* an operation's warm sync under its own lock: it reads what it holds */
+	if (tm->in_tx)
+		return 0;
+	if ((r = team_connect(t, err)) < 0)
+		return r;
+	if ((r = sm_store_begin(t->cache->store, err)) < 0)
+		return r;
+	r = sm_store_pg_fill_default(t->cache->store, name, &artifacts, &added, err);
+	if (r == 0)
+		r = sm_store_commit(t->cache->store, err);
+	else
+		(void)sm_store_rollback(t->cache->store, NULL);
+	if (r < 0)
+		return r;
+	if (st) {
+		st->collections += 1;
+		st->unchanged += (size_t)artifacts;
+		st->duration_seconds += (double)(sm_time_mono_ns() - t0) / 1e9;
+	}
 	return 0;
 }
 

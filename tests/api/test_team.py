@@ -364,7 +364,6 @@ def test_refusals(s):
                                ("POST", "/api/v1/artifacts/skill:alpha/undeploy", 403),
                                ("POST", "/api/v1/artifacts/skill:alpha/sync", 403),
                                ("GET", "/api/v1/deployments?project_path=/tmp", 403),
-                               ("POST", "/api/v1/user-collections/migrate-to-default", 501),
                                ("POST", "/api/v1/team/artifacts", 422)):
         body = {"name": "x"} if method == "POST" else None
         st, data, _ = s.request(method, path, body=body)

@@ -14,6 +14,12 @@
   the others at their next request, an old ETag 409;
 - DELETE /artifacts/{id}: the row, its files and memberships gone, the other
   instances answer 404 and the counts as in the database at their next request;
+- refresh-cache (all, one collection) and migrate-to-default: the answers'
+  shapes of SQLite mode; the rows are the truth (nothing re-read: every
+  artifact skipped), and an artifact written without its default membership
+  (psql) joins the default collection, shown by the other instances at their
+  next request; a second migrate adds nothing and bumps no revision; another
+  tenant's collection 404, its default collection untouched;
 - tenants: another tenant's token cannot read, rename, delete or change the
   members of a collection (404, the rows untouched); its own collection of the
   same name is its own, and its members resolve among its own artifacts only;
@@ -217,6 +223,102 @@ def test_delete(insts):
     check(st == 404, f"deleted again: 404 ({st})")
 
 
+def keys(o):
+    """The shape of an answer: its keys, nested."""
+    if isinstance(o, dict):
+        return {k: keys(v) for k, v in o.items()}
+    return type(o).__name__ if not isinstance(o, (int, float)) or isinstance(o, bool) else "num"
+
+
+def plain_answers():
+    """refresh-cache and migrate-to-default of a SQLite-mode server, for their shapes."""
+    h = tt.home("plain-uc")
+    src = os.path.join(tt.TMP, "plain-src", "one")
+    os.makedirs(src, exist_ok=True)
+    with open(os.path.join(src, "SKILL.md"), "w") as f:
+        f.write("---\nname: one\ndescription: one\n---\n")
+    p = tt.run(h, "add", "skill", src)
+    check(p.returncode == 0, f"a personal home with one skill ({p.stderr.strip()})")
+    s = tt.Server(h)
+    st, uc = call(s, "POST", "/user-collections", {"name": "Mine"})
+    out = {"all": call(s, "POST", "/user-collections/refresh-cache"),
+           "one": call(s, "POST", f"/user-collections/{uc['id']}/refresh-cache"),
+           "missing": call(s, "POST", f"/user-collections/{'ef' * 16}/refresh-cache"),
+           "migrate": call(s, "POST", "/user-collections/migrate-to-default")}
+    s.stop()
+    return out
+
+
+def revision(tenant):
+    return tt.PG.psql(f"SELECT revision FROM tenants WHERE id = '{tenant}'", "team").strip()
+
+
+def test_refresh(insts, url):
+    a, b, c = insts
+    plain = plain_answers()
+    for s in insts:
+        tt.view(s)
+        tt.view(s)
+    # an artifact written by another client without its default membership
+    tt.PG.psql(tt.artifact("default", "9" * 32, "skill", "orphan", "Orphan row", [],
+                           "2026-05-01T00:00:00Z"), "team")
+    check("skill:orphan" not in members(b, "default"), "the orphan is in no collection yet")
+    total = int(tt.PG.psql("SELECT count(*) FROM artifacts WHERE tenant_id = 'default'", "team"))
+    before = len(db_members("default", "default"))
+    st, body = call(a, "POST", "/user-collections/migrate-to-default")
+    check(st == 200 and keys(body) == keys(plain["migrate"][1]),
+          f"migrate-to-default through instance 0: 200, SQLite mode's shape ({st} {body})")
+    check(body["success"] is True and body["migrated_count"] == 1
+          and body["already_present_count"] == before and body["total_artifacts"] == total
+          and body["metadata_cache"]["skipped_count"] == total
+          and body["metadata_cache"]["updated_count"] == 0,
+          f"one artifact migrated, every row skipped (the rows are the truth) ({body})")
+    check("skill:orphan" in db_members("default", "default"), "the membership is a row")
+    for s in others(insts, a):
+        check("skill:orphan" in members(s, "default"),
+              f"instance {insts.index(s)} lists it in the default collection at its next request")
+        tt.same_as_truth(s, f"migrate: instance {insts.index(s)}, counts")
+    rev = revision("default")
+    st, body = call(b, "POST", "/user-collections/migrate-to-default")
+    check(st == 200 and body["migrated_count"] == 0 and body["already_present_count"] == total,
+          f"migrate again through instance 1: nothing to migrate ({body})")
+    check(revision("default") == rev, "and no row changed: the revision did not move")
+    st, body = call(c, "POST", "/user-collections/refresh-cache")
+    ucs = int(tt.PG.psql("SELECT count(*) FROM user_collections WHERE tenant_id = 'default'", "team"))
+    check(st == 200 and keys(body) == keys(plain["all"][1]),
+          f"refresh-cache through instance 2: 200, SQLite mode's shape ({st} {body})")
+    check(body["success"] is True and body["collections_refreshed"] == ucs
+          and body["total_updated"] == 0 and body["total_skipped"] == total and body["errors"] == [],
+          f"every collection, nothing re-read ({body})")
+    st, body = call(a, "POST", f"/user-collections/{tt.PICKS}/refresh-cache")
+    check(st == 200 and keys(body) == keys(plain["one"][1]) and body["collection_id"] == tt.PICKS
+          and body["updated_count"] == 0 and body["errors"] == [],
+          f"refresh-cache of one collection: SQLite mode's shape ({st} {body})")
+    st, body = call(a, "POST", f"/user-collections/{'ef' * 16}/refresh-cache")
+    check(st == 404 and st == plain["missing"][0] and keys(body) == keys(plain["missing"][1]),
+          f"refresh-cache of an unknown collection: 404 as SQLite mode ({st} {body})")
+    # tenants: acme's migrate fills acme's default only; default's collections are not acme's
+    t = tt.Server(tt.home("refresh-tokens", TOKENS), "--store", url)
+    tt.PG.psql(tt.artifact("acme", "8" * 32, "skill", "acme-orphan", "Acme orphan", [],
+                           "2026-05-01T00:00:00Z"), "team")
+    tt.PG.psql(tt.artifact("default", "7" * 32, "skill", "orphan2", "Second orphan", [],
+                           "2026-05-01T00:00:00Z"), "team")
+    st, body = call(t, "POST", f"/user-collections/{tt.PICKS}/refresh-cache", token="tok-acme")
+    check(st == 404, f"acme's token: refresh-cache of default's collection -> 404 ({st})")
+    st, body = call(t, "POST", "/user-collections/migrate-to-default", token="tok-acme")
+    check(st == 200 and body["migrated_count"] == 1 and body["total_artifacts"] == int(
+        tt.PG.psql("SELECT count(*) FROM artifacts WHERE tenant_id = 'acme'", "team")),
+          f"acme's migrate counts acme's rows ({body})")
+    check("skill:acme-orphan" in db_members("acme", "default")
+          and "skill:orphan2" not in db_members("default", "default"),
+          "acme's migrate filled acme's default collection, not default's")
+    st, body = call(t, "POST", "/user-collections/migrate-to-default")
+    check(st == 401, f"no token: 401 ({st})")
+    t.stop()
+    st, body = call(a, "POST", "/user-collections/migrate-to-default")
+    check(st == 200 and body["migrated_count"] == 1, "default's own migrate then adds its second orphan")
+
+
 def test_tenants(url):
     t = tt.Server(tt.home("writes-tokens", TOKENS), "--store", url)
     before = tt.PG.psql(f"SELECT name FROM user_collections WHERE tenant_id = 'default'"
@@ -289,6 +391,7 @@ def main():
     test_user_collections(insts)
     test_put(insts)
     test_delete(insts)
+    test_refresh(insts, url)
     for s in insts:
         s.stop()
     test_tenants(url)
