@@ -413,7 +413,11 @@ static int art_create(struct sm_http_req *req, void *data)
 					    "a local source is not available in team mode: the "
 					    "server's disk is not the user's (upload it: team push)");
 		else
-			(void)sm_http_error(req, 501, "not available in team mode yet");
+			/* docs/team.md: a shared server does not fetch from the network for its tenants */
+			(void)sm_http_error(req, 501,
+					    "adding from GitHub is not available in team mode: the "
+					    "server does not fetch from the network for its tenants "
+					    "(add it to a personal home, then team push)");
 		r = API_ANSWERED;
 		goto out;
 	}

@@ -13,7 +13,7 @@
 - freshness: a commit by another client is seen at the very next request
   (the per-request revision probe: list answers and ETags change at once);
 - refusals of API.md "Team mode" (deployments and POST /artifacts from a
-  local path 403) and the writes not built yet (501); /metrics needs a token
+  local path 403, from GitHub 501: no fetch for tenants); /metrics needs a token
   of team.tokens; nothing is written into the home (no metadata.db, no
   server.json);
 - a PostgreSQL restart: the next request is answered, from the same rows;
@@ -382,7 +382,8 @@ def test_refusals(s):
               f"POST /artifacts with a local path {body.get('source_type', '(implied)')} -> 403 ({st} {data[:120]!r})")
     st, data, _ = s.request("POST", "/api/v1/artifacts",
                             body={"source": "anthropics/skills/canvas", "artifact_type": "skill"})
-    check(st == 501, f"POST /artifacts from GitHub -> 501 (not built in team mode) ({st})")
+    check(st == 501 and b"team push" in data,
+          f"POST /artifacts from GitHub -> 501, saying what to do instead ({st} {data[:160]!r})")
     st, data, _ = s.request("POST", "/api/v1/artifacts", body={"artifact_type": "skill"})
     check(st == 422, f"POST /artifacts without a source: 422 first ({st})")
     s.get("/artifacts/skill:localskill", want=404)
