@@ -214,6 +214,12 @@ int sm_cache_resolve_artifact(struct sm_cache *c, const char *id, bool prefer_ac
  */
 int sm_cache_artifact_key(struct sm_cache *c, const struct sm_artifact_row *row,
 			  struct strbuf *out, struct strbuf *err);
+/*
+ * The same id when the number of rows with row's type and name is known
+ * (sm_store_name_counts: a page's ids in one query).
+ */
+int sm_cache_artifact_key_of(const struct sm_artifact_row *row, size_t same_name,
+			     struct strbuf *out);
 
 /*
  * Remove, from the user collections loaded in f (in memory; the caller saves

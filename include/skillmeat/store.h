@@ -268,6 +268,9 @@ struct sm_store_ops {
 				   struct strbuf *err);
 	int (*find_artifacts)(struct sm_store *st, const char *type, const char *name,
 			      struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
+	/* optional (NULL: find_artifacts row by row); see sm_store_name_counts */
+	int (*name_counts)(struct sm_store *st, const struct sm_artifact_row *rows, size_t n,
+			   size_t *counts, struct strbuf *err);
 	int (*list_collection)(struct sm_store *st, const char *collection,
 			       struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
 	int (*list_artifacts)(struct sm_store *st, const struct sm_artifact_query *q,
@@ -421,6 +424,13 @@ int sm_store_get_artifact_by_key(struct sm_store *st, const char *collection, co
  */
 int sm_store_find_artifacts(struct sm_store *st, const char *type, const char *name,
 			    struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err);
+/*
+ * counts[i]: how many rows, in every collection, have rows[i]'s type and
+ * name (what sm_store_find_artifacts would count), for n rows at once: one
+ * query in team mode instead of one per row.
+ */
+int sm_store_name_counts(struct sm_store *st, const struct sm_artifact_row *rows, size_t n,
+			 size_t *counts, struct strbuf *err);
 
 /*
  * Every row of file collection `collection`, in (type, name) order: what a

@@ -199,6 +199,7 @@ int api_answer_page(struct sm_http_req *req, struct sm_app *app, const struct sm
 	struct sm_artifact_page page = {0};
 	struct strbuf key = STRBUF_INIT, first = STRBUF_INIT, last = STRBUF_INIT;
 	json_t **colls = NULL, *items = NULL, *o;
+	size_t *same = NULL;
 	int r;
 
 	r = api_list_fresh(req, app, cache, q, &page);
@@ -217,11 +218,16 @@ int api_answer_page(struct sm_http_req *req, struct sm_app *app, const struct sm
 		goto out;
 	}
 	r = api_collections_of(app, cache, page.rows, page.n, colls);
+	/* the ids ("collection/" when a name is in two): one query, not one per row */
+	if (r == 0 && page.n && !(same = sm_calloc(page.n, sizeof(*same))))
+		r = -ENOMEM;
+	if (r == 0)
+		r = sm_store_name_counts(cache->store, page.rows, page.n, same, NULL);
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < page.n; i++) {
 		sm_strbuf_reset(&key);
-		if ((r = api_artifact_key(cache, &page.rows[i], &key)) < 0)
+		if ((r = sm_cache_artifact_key_of(&page.rows[i], same[i], &key)) < 0)
 			goto out;
 		if ((i == 0 || i + 1 == page.n) &&
 		    (r = cursor_of(q, &page.rows[i], key.buf, i == 0 ? &first : &last)) < 0)
@@ -240,6 +246,7 @@ out:
 	for (size_t i = 0; colls && i < page.n; i++)
 		json_decref(colls[i]);
 	sm_free(colls);
+	sm_free(same);
 	json_decref(items);
 	sm_artifact_page_release(&page);
 	sm_strbuf_release(&key);

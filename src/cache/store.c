@@ -296,6 +296,26 @@ int sm_store_find_artifacts(struct sm_store *st, const char *type, const char *n
 	return HEALED(st, err, st->ops->find_artifacts(st, type, name, ret, ret_n, err));
 }
 
+int sm_store_name_counts(struct sm_store *st, const struct sm_artifact_row *rows, size_t n,
+			 size_t *counts, struct strbuf *err)
+{
+	if (!n)
+		return 0;
+	if (st->ops->name_counts)
+		return HEALED(st, err, st->ops->name_counts(st, rows, n, counts, err));
+	for (size_t i = 0; i < n; i++) {
+		struct sm_artifact_row *found = NULL;
+		size_t nf = 0;
+		int r = sm_store_find_artifacts(st, rows[i].type, rows[i].name, &found, &nf, err);
+
+		if (r < 0)
+			return r;
+		sm_artifact_rows_free(found, nf);
+		counts[i] = nf;
+	}
+	return 0;
+}
+
 int sm_store_list_collection(struct sm_store *st, const char *collection,
 			     struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err)
 {

@@ -475,6 +475,55 @@ static int pg_find_artifacts(struct sm_store *st, const char *type, const char *
 			   NULL, ret, ret_n, err);
 }
 
+/* The rows named as each of rows (any collection), in one query: a page's ids. */
+static int pg_name_counts(struct sm_store *st, const struct sm_artifact_row *rows, size_t n,
+			  size_t *counts, struct strbuf *err)
+{
+	struct pg_store *s = pg(st);
+	struct strbuf types = STRBUF_INIT, names = STRBUF_INIT;
+	const char **tv = sm_calloc(n, sizeof(*tv)), **nv = sm_calloc(n, sizeof(*nv));
+	struct pgp p = {{s->tenant}, 1};
+	PGresult *res = NULL;
+	int r = tv && nv ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		tv[i] = rows[i].type ? rows[i].type : "";
+		nv[i] = rows[i].name ? rows[i].name : "";
+	}
+	if (r == 0 && (r = text_array(tv, n, false, &types)) == 0)
+		r = text_array(nv, n, false, &names);
+	if (r < 0) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	p.v[p.n++] = types.buf;
+	p.v[p.n++] = names.buf;
+	r = sm_pg_run(s->conn,
+		      "SELECT x.i, count(a.uuid) FROM unnest($2::text[], $3::text[])"
+		      " WITH ORDINALITY x(t, nm, i) LEFT JOIN artifacts a ON a.tenant_id = $1"
+		      " AND a.type = x.t AND a.name = x.nm GROUP BY x.i",
+		      &p, &res, err, "cannot count artifacts by name");
+	if (r == 0 && (size_t)PQntuples(res) != n)
+		r = sm_err(err, -EPROTO, "cannot count artifacts by name: %d rows for %zu",
+			   PQntuples(res), n);
+	for (int i = 0; r == 0 && i < PQntuples(res); i++) {
+		int64_t at = pg_int(res, i, 0);
+
+		if (at < 1 || (size_t)at > n) {
+			r = sm_err(err, -EPROTO, "cannot count artifacts by name: row %" PRId64, at);
+			break;
+		}
+		counts[at - 1] = (size_t)pg_int(res, i, 1);
+	}
+	PQclear(res);
+out:
+	sm_free(tv);
+	sm_free(nv);
+	sm_strbuf_release(&types);
+	sm_strbuf_release(&names);
+	return r;
+}
+
 static int pg_list_collection(struct sm_store *st, const char *collection,
 			      struct sm_artifact_row **ret, size_t *ret_n, struct strbuf *err)
 {
@@ -600,6 +649,13 @@ static void list_args_release(struct list_args *a)
 	sm_strbuf_release(&a->ts);
 }
 
+/* A listing of a user collection's members with no other filter. */
+static bool members_only(const struct sm_artifact_query *q)
+{
+	return q->user_collection_id && !q->collection && !q->ntypes && !q->ntags && !q->ntools &&
+	       !q->search;
+}
+
 static int pg_list_artifacts(struct sm_store *st, const struct sm_artifact_query *q,
 			     struct sm_artifact_page *ret, struct strbuf *err)
 {
@@ -665,9 +721,22 @@ static int pg_list_artifacts(struct sm_store *st, const struct sm_artifact_query
 
 		sm_strbuf_reset(&sql);
 		a.tsq = 0;
-		r = sm_strbuf_addstr(&sql, "SELECT count(*)");
-		if (r == 0)
-			r = list_where(s, q, &a, false, &sql, &c);
+		if (members_only(q)) {
+			/*
+			 * Every membership names an artifact of its tenant (the
+			 * foreign key): the members' count is the page's total, from
+			 * the primary key alone, not a join over every row (a rebuild
+			 * of a 10,000-member page: 45 -> 1.3 ms).
+			 */
+			r = sm_strbuf_addstr(&sql, "SELECT count(*) FROM collection_artifacts"
+						   " WHERE tenant_id = $1 AND collection_id = ");
+			if (r == 0)
+				r = param(&c, &sql, q->user_collection_id, "");
+		} else {
+			r = sm_strbuf_addstr(&sql, "SELECT count(*)");
+			if (r == 0)
+				r = list_where(s, q, &a, false, &sql, &c);
+		}
 		if (r < 0)
 			r = sm_err(err, -ENOMEM, "cannot build the artifact query");
 		if (r == 0)
@@ -1071,6 +1140,7 @@ static const struct sm_store_ops pg_ops = {
 	.get_artifact = pg_get_artifact,
 	.get_artifact_by_key = pg_get_artifact_by_key,
 	.find_artifacts = pg_find_artifacts,
+	.name_counts = pg_name_counts,
 	.list_collection = pg_list_collection,
 	.list_artifacts = pg_list_artifacts,
 	.list_user_collections = pg_list_user_collections,

@@ -140,11 +140,16 @@ int sm_cache_artifact_key(struct sm_cache *cache, const struct sm_artifact_row *
 	if (r < 0)
 		return r;
 	sm_artifact_rows_free(rows, n);
-	if (n > 1)
-		r = sm_strbuf_addf(out, "%s/%s:%s", row->collection, row->type, row->name);
-	else
-		r = sm_strbuf_addf(out, "%s:%s", row->type, row->name);
+	r = sm_cache_artifact_key_of(row, n, out);
 	return r < 0 ? sm_err(err, r, "out of memory") : 0;
+}
+
+int sm_cache_artifact_key_of(const struct sm_artifact_row *row, size_t same_name,
+			     struct strbuf *out)
+{
+	if (same_name > 1)
+		return sm_strbuf_addf(out, "%s/%s:%s", row->collection, row->type, row->name);
+	return sm_strbuf_addf(out, "%s:%s", row->type, row->name);
 }
 
 /* ---- sync ---- */
