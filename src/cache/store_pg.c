@@ -996,6 +996,43 @@ static int pg_cache_status(struct sm_store *st, const char *collection, int64_t 
  * The tenant's revision: "<database epoch><tenant serial>-<commits>". A
  * tenant with no row yet is at 0. One indexed read: the per-request probe.
  */
+static const char probe_sql[] =
+    "SELECT m.epoch, coalesce(t.serial, 0), coalesce(t.revision, 0) FROM team_meta m"
+    " LEFT JOIN tenants t ON t.id = $1";
+
+/*
+ * The probe's query, prepared once per backend (a reset connection is a new
+ * backend: prepared again): each request's probe is then bind and execute,
+ * no parse or plan (PostgreSQL's CPU per cache hit: 0.23 -> 0.05 ms). When
+ * it cannot be prepared (in a failed transaction) the query runs unprepared
+ * and reports the error as before.
+ */
+static int run_probe(struct pg_store *s, const struct pgp *p, PGresult **ret, struct strbuf *err)
+{
+	int pid = PQbackendPID(s->conn);
+	PGresult *res;
+	ExecStatusType st;
+
+	if (pid && pid != s->probe_pid) {
+		res = PQprepare(s->conn, "sm_probe", probe_sql, 1, NULL);
+		if (PQresultStatus(res) == PGRES_COMMAND_OK)
+			s->probe_pid = pid;
+		PQclear(res);
+	}
+	if (!pid || pid != s->probe_pid)
+		return sm_pg_run(s->conn, probe_sql, p, ret, err, "cannot read the revision");
+	res = PQexecPrepared(s->conn, "sm_probe", p->n, p->v, NULL, NULL, 0);
+	st = PQresultStatus(res);
+	if (st != PGRES_TUPLES_OK) {
+		int r = sm_pg_fail(s->conn, res, err, "cannot read the revision");
+
+		PQclear(res);
+		return r;
+	}
+	*ret = res;
+	return 0;
+}
+
 static int read_revision(struct pg_store *s, int64_t *n, char out[SM_STORE_REVISION_MAX],
 			 struct sm_pg_revision *rev, struct strbuf *err)
 {
@@ -1003,22 +1040,21 @@ static int read_revision(struct pg_store *s, int64_t *n, char out[SM_STORE_REVIS
 	PGresult *res = NULL;
 	int r;
 
-	static const char sql[] =
-	    "SELECT m.epoch, coalesce(t.serial, 0), coalesce(t.revision, 0) FROM team_meta m"
-	    " LEFT JOIN tenants t ON t.id = $1";
-
 	/*
 	 * The first query of a request: a connection lost since the last one
 	 * (PostgreSQL restarted) is made again, once, before answering.
 	 */
-	if (PQstatus(s->conn) != CONNECTION_OK)
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		s->probe_pid = 0; /* a new backend, whatever its pid: prepared again */
 		PQreset(s->conn);
-	r = sm_pg_run(s->conn, sql, &p, &res, err, "cannot read the revision");
+	}
+	r = run_probe(s, &p, &res, err);
 	if (r < 0 && !s->in_tx && PQstatus(s->conn) != CONNECTION_OK) {
+		s->probe_pid = 0;
 		PQreset(s->conn);
 		if (err)
 			sm_strbuf_reset(err);
-		r = sm_pg_run(s->conn, sql, &p, &res, err, "cannot read the revision");
+		r = run_probe(s, &p, &res, err);
 	}
 	if (r == 0) {
 		/*

@@ -43,6 +43,7 @@ struct pg_store {
 	PGconn *conn;
 	char *tenant;
 	bool in_tx;
+	int probe_pid; /* the backend the probe is prepared on (0: none) */
 };
 
 static inline struct pg_store *pg(struct sm_store *st)
