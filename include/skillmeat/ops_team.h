@@ -66,6 +66,17 @@ struct sm_edit_result;
 int sm_ops_team_edit(struct sm_store *st, const char *collection, const char *type,
 		     const char *name, const struct sm_fm_edit *fields, const char *expected,
 		     struct sm_edit_result *ret, struct strbuf *err);
+/*
+ * The same, also writing the fields into the frontmatter of the stored
+ * metadata file (SKILL.md, a command's or an agent's .md) as SQLite mode's
+ * PUT /metadata does to the file, with the row's content hash made the
+ * files' again, all in one transaction holding the tenant's lock (the row
+ * alone: PUT /artifacts/{id}, as sm_ops_update). -EBADMSG when that
+ * frontmatter cannot be edited (nothing written).
+ */
+int sm_ops_team_edit_metadata(struct sm_store *st, const char *collection, const char *type,
+			      const char *name, const struct sm_fm_edit *fields,
+			      const char *expected, struct sm_edit_result *ret, struct strbuf *err);
 
 /* ---- the personal side: team push, team pull, deploy --from-team ---- */
 

@@ -104,6 +104,17 @@ int sm_store_pg_read_file(struct sm_store *st, const char *uuid, const char *pat
 			  struct strbuf *out, struct strbuf *err);
 
 /*
+ * Replace the bytes of the existing file path of the tenant's artifact uuid
+ * by data[0..len) and set the row's content_hash and lock_hash to hash and
+ * total_size to total, in the caller's transaction (a metadata edit that
+ * rewrites the frontmatter; the caller's compare-and-set sets row_hash).
+ * -ENOENT when there is no such file.
+ */
+int sm_store_pg_put_file(struct sm_store *st, const char *uuid, const char *path,
+			 const void *data, size_t len, const char *hash, int64_t total,
+			 struct strbuf *err);
+
+/*
  * The team truth's sync (index_sync): the tenant's "default" user collection
  * (made when missing) holds every artifact of the tenant (of the file
  * collection collection; NULL: all), in the caller's transaction
@@ -196,7 +207,7 @@ struct sm_pg_ops {
 extern const struct sm_pg_ops sm_pg_module;
 
 /*
- * The team truth's own entries above (file reads, the sync), skillmeat-pg.so's
+ * The team truth's own entries above (file reads and writes, the sync), skillmeat-pg.so's
  * sm_pg_truth_module (store_pg_files.c).
  */
 struct sm_pg_truth_ops {
@@ -206,6 +217,8 @@ struct sm_pg_truth_ops {
 			 struct strbuf *out, struct strbuf *err);
 	int (*fill_default)(struct sm_store *st, const char *collection, int64_t *artifacts,
 			    int64_t *added, struct strbuf *err);
+	int (*put_file)(struct sm_store *st, const char *uuid, const char *path, const void *data,
+			size_t len, const char *hash, int64_t total, struct strbuf *err);
 };
 
 extern const struct sm_pg_truth_ops sm_pg_truth_module;

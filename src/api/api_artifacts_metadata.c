@@ -102,8 +102,8 @@ static void team_meta_work(void *arg)
 	}
 	j->r = api_team_checkout(j->app, j->tenant, &st, &j->err);
 	if (j->r == 0) {
-		j->r = sm_ops_team_edit(st, j->collection, type, colon + 1, &j->fields, j->expected,
-					&j->res, &j->err);
+		j->r = sm_ops_team_edit_metadata(st, j->collection, type, colon + 1, &j->fields,
+						 j->expected, &j->res, &j->err);
 		api_team_checkin(j->app, st, api_team_reusable(j->r));
 	}
 	/* an artifact's fields count in no user collection: no count changes */

@@ -5,11 +5,12 @@
  * sm_pg_truth_module: the reads of an artifact's files for list_files and
  * read_file (the rows of artifact_files of the store's tenant, the list
  * without the bytes, one file's bytes only when it is within the caller's
- * cap), and the sync of index_sync (the default collection holds every
- * artifact).
+ * cap), a file's bytes replaced (a metadata edit's frontmatter), and the
+ * sync of index_sync (the default collection holds every artifact).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,8 +138,43 @@ static int pg_fill_default(struct sm_store *st, const char *collection, int64_t 
 	return r;
 }
 
+static int pg_put_file(struct sm_store *st, const char *uuid, const char *path, const void *data,
+		       size_t len, const char *hash, int64_t total, struct strbuf *err)
+{
+	struct pg_store *s = pg(st);
+	char tot[24];
+	const char *v[4] = {s->tenant, uuid, path, data};
+	int lens[4] = {0, 0, 0, (int)len}, fmts[4] = {0, 0, 0, 1};
+	struct pgp p = {{s->tenant, uuid, hash, tot}, 4};
+	PGresult *res;
+	int r;
+
+	if (len > INT32_MAX)
+		return sm_err(err, -E2BIG, "the file '%s' is too large", path);
+	snprintf(tot, sizeof(tot), "%" PRId64, total);
+	/* the bytes as a binary parameter: no encoding of them */
+	res = PQexecParams(s->conn,
+			   "UPDATE artifact_files SET content = $4 WHERE tenant_id = $1"
+			   " AND artifact_uuid = $2 AND path = $3",
+			   4, NULL, v, lens, fmts, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		r = sm_pg_fail(s->conn, res, err, "cannot write the file");
+		PQclear(res);
+		return r;
+	}
+	r = strcmp(PQcmdTuples(res), "1") == 0 ? 0 : sm_err(err, -ENOENT, "no file '%s'", path);
+	PQclear(res);
+	if (r == 0)
+		r = sm_pg_run(s->conn,
+			      "UPDATE artifacts SET content_hash = $3, lock_hash = $3,"
+			      " total_size = $4::bigint WHERE tenant_id = $1 AND uuid = $2",
+			      &p, NULL, err, "cannot update the content hash");
+	return r;
+}
+
 const struct sm_pg_truth_ops sm_pg_truth_module = {
 	.list_files = pg_list_files,
 	.read_file = pg_read_file,
 	.fill_default = pg_fill_default,
+	.put_file = pg_put_file,
 };

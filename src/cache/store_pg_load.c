@@ -114,6 +114,15 @@ int sm_store_pg_fill_default(struct sm_store *st, const char *collection, int64_
 	return ops ? ops->fill_default(st, collection, artifacts, added, err) : -EIO;
 }
 
+int sm_store_pg_put_file(struct sm_store *st, const char *uuid, const char *path,
+			 const void *data, size_t len, const char *hash, int64_t total,
+			 struct strbuf *err)
+{
+	const struct sm_pg_truth_ops *ops = truth_ops_get(err);
+
+	return ops ? ops->put_file(st, uuid, path, data, len, hash, total, err) : -EIO;
+}
+
 void sm_pg_file_infos_free(struct sm_pg_file_info *v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++)

@@ -67,27 +67,82 @@ static char *dup_or(const char *given, const char *found)
 }
 
 /*
- * The metadata file of an upload (a skill's SKILL.md; a command's or an
- * agent's one .md file or command.md / AGENT.md / agent.md), or -1.
+ * The metadata file among n paths (a skill's SKILL.md; a command's or an
+ * agent's one .md file or command.md / AGENT.md / agent.md), or -1. path(v, i)
+ * is the i-th path: an upload's files or the stored ones.
  */
-static ssize_t metadata_file(const struct sm_team_upload *u, enum sm_artifact_type type,
-			     struct sm_team_file *files)
+static ssize_t metadata_index(enum sm_artifact_type type, size_t n,
+			      const char *(*path)(const void *v, size_t i), const void *v)
 {
 	static const char *const names[] = {"SKILL.md", "command.md", "AGENT.md", "agent.md"};
 
 	for (size_t k = 0; k < SM_ARRAY_SIZE(names); k++)
-		for (size_t i = 0; i < u->nfiles; i++)
-			if (!strcmp(files[i].path, names[k]))
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(path(v, i), names[k]))
 				return (ssize_t)i;
 	if (type == SM_TYPE_SKILL)
 		return -1;
-	for (size_t i = 0; i < u->nfiles; i++) {
-		size_t len = strlen(files[i].path);
+	for (size_t i = 0; i < n; i++) {
+		const char *p = path(v, i);
+		size_t len = strlen(p);
 
-		if (len > 3 && !strcmp(files[i].path + len - 3, ".md") && !strchr(files[i].path, '/'))
+		if (len > 3 && !strcmp(p + len - 3, ".md") && !strchr(p, '/'))
 			return (ssize_t)i;
 	}
 	return -1;
+}
+
+static const char *upload_path(const void *v, size_t i)
+{
+	return ((const struct sm_team_file *)v)[i].path;
+}
+
+static const char *blob_path(const void *v, size_t i)
+{
+	return ((const struct sm_pg_blob *)v)[i].path;
+}
+
+/*
+ * SkillMeat's content hash of n files in sm_team_path_cmp order: a one-file
+ * artifact its bytes, else each file's path then bytes.
+ */
+static int content_hash(enum sm_artifact_type type, size_t n,
+			const char *(*path)(const void *v, size_t i), const void *v,
+			const void *(*data)(const void *d, size_t i, size_t *len), const void *d,
+			char hex[SM_SHA256_HEX_LEN + 1])
+{
+	struct sm_sha256 *h = NULL;
+	int r = sm_sha256_new(&h);
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		size_t len;
+		const void *b = data(d, i, &len);
+
+		if (!(n == 1 && sm_artifact_type_is_file(type)))
+			r = sm_sha256_update(h, path(v, i), strlen(path(v, i)));
+		if (r == 0)
+			r = sm_sha256_update(h, b, len);
+	}
+	if (r == 0)
+		r = sm_sha256_final_hex(h, hex);
+	sm_sha256_free(h);
+	return r;
+}
+
+static const void *body_data(const void *d, size_t i, size_t *len)
+{
+	const struct strbuf *b = &((const struct strbuf *)d)[i];
+
+	*len = b->len;
+	return b->buf;
+}
+
+static const void *blob_data(const void *d, size_t i, size_t *len)
+{
+	const struct sm_pg_blob *b = &((const struct sm_pg_blob *)d)[i];
+
+	*len = b->len;
+	return b->data;
 }
 
 static int build_row(const struct sm_team_upload *u, struct sm_team_file *files,
@@ -95,10 +150,9 @@ static int build_row(const struct sm_team_upload *u, struct sm_team_file *files,
 {
 	enum sm_artifact_type type = sm_artifact_type_parse(u->type);
 	struct sm_metadata meta = {0};
-	struct sm_sha256 *h = NULL;
 	char hex[SM_SHA256_HEX_LEN + 1], added[SM_ISO_MAX];
 	const struct sm_toml_value *t = NULL;
-	ssize_t mf = metadata_file(u, type, files);
+	ssize_t mf = metadata_index(type, u->nfiles, upload_path, files);
 	int64_t total = 0;
 	int r;
 
@@ -111,18 +165,9 @@ static int build_row(const struct sm_team_upload *u, struct sm_team_file *files,
 			return r;
 		t = meta.table;
 	}
-	/* SkillMeat's content hash: a one-file artifact its bytes, else path + bytes in order */
-	r = sm_sha256_new(&h);
-	for (size_t i = 0; r == 0 && i < u->nfiles; i++) {
-		if (!(u->nfiles == 1 && sm_artifact_type_is_file(type)))
-			r = sm_sha256_update(h, files[i].path, strlen(files[i].path));
-		if (r == 0)
-			r = sm_sha256_update(h, bodies[i].buf, bodies[i].len);
+	r = content_hash(type, u->nfiles, upload_path, files, body_data, bodies, hex);
+	for (size_t i = 0; i < u->nfiles; i++)
 		total += (int64_t)bodies[i].len;
-	}
-	if (r == 0)
-		r = sm_sha256_final_hex(h, hex);
-	sm_sha256_free(h);
 	if (r < 0) {
 		sm_metadata_release(&meta);
 		return sm_err(err, r, "cannot hash the files");
@@ -270,19 +315,98 @@ static int apply(struct sm_artifact_row *row, const struct sm_fm_edit *fields)
 	return 0;
 }
 
-int sm_ops_team_edit(struct sm_store *st, const char *collection, const char *type,
+static int cmp_blob(const void *a, const void *b)
+{
+	return sm_team_path_cmp(((const struct sm_pg_blob *)a)->path,
+				((const struct sm_pg_blob *)b)->path);
+}
+
+/* The most bytes of an artifact's files a frontmatter rewrite reads (to hash them). */
+#define EDIT_MAX_BYTES (256u << 20)
+
+/*
+ * The stored metadata file with fields written into its frontmatter (as
+ * sm_ops_edit_metadata does to the file of SQLite mode), and the row's
+ * content hash, lock hash and size made the files' again, in the caller's
+ * transaction. An artifact without a metadata file: nothing to rewrite.
+ */
+static int rewrite_frontmatter(struct sm_store *st, struct sm_artifact_row *row,
+			       const struct sm_fm_edit *fields, struct strbuf *err)
+{
+	enum sm_artifact_type type = sm_artifact_type_parse(row->type);
+	struct sm_pg_blob *b = NULL;
+	struct strbuf out = STRBUF_INIT;
+	char hex[SM_SHA256_HEX_LEN + 1];
+	int64_t total = 0;
+	ssize_t mf;
+	size_t n = 0;
+	int r;
+
+	if ((r = sm_store_pg_get_files(st, row->uuid, EDIT_MAX_BYTES, &b, &n, err)) < 0)
+		return r;
+	/* the hash's order, not the store's byte order */
+	qsort(b, n, sizeof(*b), cmp_blob);
+	mf = metadata_index(type, n, blob_path, b);
+	if (mf < 0)
+		goto out;
+	r = sm_frontmatter_edit((const char *)b[mf].data, b[mf].len, type, fields, &out, err);
+	if (r < 0 || (out.len == b[mf].len && !memcmp(out.buf, b[mf].data, out.len)))
+		goto out;
+	sm_free(b[mf].data);
+	b[mf].len = out.len;
+	b[mf].data = (unsigned char *)sm_strbuf_detach(&out, NULL);
+	if (!b[mf].data) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = content_hash(type, n, blob_path, b, blob_data, b, hex)) < 0) {
+		r = sm_err(err, r, "cannot hash the files");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		total += (int64_t)b[i].len;
+	r = sm_store_pg_put_file(st, row->uuid, b[mf].path, b[mf].data, b[mf].len, hex, total,
+				 err);
+	if (r < 0)
+		goto out;
+	/* the row as the compare-and-set writes it (its row_hash covers these) */
+	sm_free(row->content_hash);
+	sm_free(row->lock_hash);
+	row->content_hash = sm_strdup(hex);
+	row->lock_hash = sm_strdup(hex);
+	row->total_size = total;
+	if (!row->content_hash || !row->lock_hash)
+		r = sm_err(err, -ENOMEM, "out of memory");
+out:
+	sm_strbuf_release(&out);
+	sm_pg_blobs_free(b, n);
+	return r;
+}
+
+/*
+ * The edit of the row, and with frontmatter of the metadata file too: then
+ * one transaction holding the tenant's lock, so the file, its hash and the
+ * row change together or not at all.
+ */
+static int team_edit(struct sm_store *st, const char *collection, const char *type,
 		     const char *name, const struct sm_fm_edit *fields, const char *expected,
-		     struct sm_edit_result *ret, struct strbuf *err)
+		     bool frontmatter, struct sm_edit_result *ret, struct strbuf *err)
 {
 	struct sm_artifact_row row = {0};
 	char *was = NULL;
+	bool tx = false;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
 	if ((r = sm_edit_check(fields, err)) < 0)
 		return r;
+	if (frontmatter) {
+		if ((r = sm_store_begin(st, err)) < 0)
+			return r;
+		tx = true;
+	}
 	if ((r = sm_store_get_artifact_by_key(st, collection, type, name, &row, err)) < 0)
-		return r;
+		goto out;
 	ret->collection = sm_strdup(collection);
 	ret->type = sm_strdup(type);
 	ret->name = sm_strdup(name);
@@ -299,6 +423,8 @@ int sm_ops_team_edit(struct sm_store *st, const char *collection, const char *ty
 		r = sm_err(err, r, "out of memory");
 		goto out;
 	}
+	if (frontmatter && (r = rewrite_frontmatter(st, &row, fields, err)) < 0)
+		goto out;
 	/* the compare-and-set: a commit of another edit since our read makes this one lose */
 	r = sm_store_pg_update_artifact(st, &row, was, err);
 	if (r < 0)
@@ -306,6 +432,12 @@ int sm_ops_team_edit(struct sm_store *st, const char *collection, const char *ty
 	ret->conflict = r == 0;
 	ret->changed = r == 1;
 	r = 0;
+	if (tx) {
+		r = ret->changed ? sm_store_commit(st, err) : sm_store_rollback(st, err);
+		tx = false;
+		if (r < 0)
+			goto out;
+	}
 current:
 	sm_artifact_row_release(&row);
 	if ((r = sm_store_get_artifact_by_key(st, collection, type, name, &row, err)) < 0)
@@ -313,9 +445,25 @@ current:
 	if (!(ret->current_revision = sm_strdup(row.row_hash)))
 		r = sm_err(err, -ENOMEM, "out of memory");
 out:
+	if (tx)
+		(void)sm_store_rollback(st, NULL);
 	sm_free(was);
 	sm_artifact_row_release(&row);
 	if (r < 0)
 		sm_edit_result_release(ret);
 	return r;
+}
+
+int sm_ops_team_edit(struct sm_store *st, const char *collection, const char *type,
+		     const char *name, const struct sm_fm_edit *fields, const char *expected,
+		     struct sm_edit_result *ret, struct strbuf *err)
+{
+	return team_edit(st, collection, type, name, fields, expected, false, ret, err);
+}
+
+int sm_ops_team_edit_metadata(struct sm_store *st, const char *collection, const char *type,
+			      const char *name, const struct sm_fm_edit *fields,
+			      const char *expected, struct sm_edit_result *ret, struct strbuf *err)
+{
+	return team_edit(st, collection, type, name, fields, expected, true, ret, err);
 }

@@ -12,12 +12,19 @@ artifact served by the SQLite/files mode (`serve` on a personal home):
 - an artifact row whose files are gone: 404;
 - tenants: two tenants' artifacts of one name each read their own bytes; an
   artifact of another tenant is 404 for the tree and for a file; no token 401;
-- a forced re-upload through another instance is read at the next request.
+- a forced re-upload through another instance is read at the next request;
+- PUT /artifacts/{id}/metadata rewrites the stored SKILL.md's frontmatter as
+  SQLite mode rewrites the file (the same bytes after the same edit) and the
+  archive's X-Content-Hash is its files' hash again; an old ETag 409 leaves
+  the file as it was; PUT /artifacts/{id} changes the row only, in both modes.
 
 usage: test_team_files.py   (SKILLMEAT_BIN names the program)
 """
+import hashlib
+import io
 import os
 import sys
+import tarfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pgcluster  # noqa: E402
@@ -115,6 +122,70 @@ def test_same_as_files_mode(team, plain):
           "team mode: rendered HTML keeps no markup of the file")
 
 
+def put(s, path, body, token=None, if_match=None):
+    h = {"Authorization": f"Bearer {token}"} if token else {}
+    if if_match:
+        h["If-Match"] = if_match
+    st, data, r = s.request("PUT", "/api/v1" + path, body=body, headers=h)
+    return st, (tt.json.loads(data) if data else None), r
+
+
+def archive(team):
+    st, data, r = team.request("GET", "/api/v1/artifacts/skill:evil/archive",
+                               headers={"Authorization": "Bearer tok-default"})
+    check(st == 200, f"the archive ({st})")
+    files = {}
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tf:
+        for m in tf.getmembers():
+            files[m.name] = tf.extractfile(m).read()
+    h = hashlib.sha256()
+    # SkillMeat's order: component by component ('/' first)
+    for p in sorted(files, key=lambda p: p.encode().replace(b"/", b"\x01")):
+        h.update(p.encode())
+        h.update(files[p])
+    return files, h.hexdigest(), r.getheader("X-Content-Hash")
+
+
+def skill_md(s, token=None):
+    st, j = get(s, "/artifacts/skill:evil/files/SKILL.md", token)
+    check(st == 200, f"SKILL.md ({st})")
+    return j["content"]
+
+
+def test_metadata_edit(team, plain):
+    # big.md was written by psql after the upload: the row's hash does not cover it yet
+    _, h0, x0 = archive(team)
+    check(h0 != x0, "before the edit: X-Content-Hash is the upload's (big.md came later)")
+    edit = {"description": "Edited: no markup", "author": "Eve", "tags": ["files", "team"]}
+    st, _, _ = put(plain, "/artifacts/skill:evil/metadata", edit)
+    check(st == 200, f"files mode: PUT metadata ({st})")
+    _, r = team.get("/artifacts/skill:evil", token="tok-default")
+    etag = r.getheader("ETag")
+    st, body, _ = put(team, "/artifacts/skill:evil/metadata", edit, "tok-default", etag)
+    check(st == 200 and body["metadata"]["description"] == "Edited: no markup",
+          f"team mode: PUT metadata with If-Match ({st} {body})")
+    want = skill_md(plain)
+    got = skill_md(team, "tok-default")
+    check("description: 'Edited: no markup'" in want or "Edited: no markup" in want,
+          f"files mode rewrote SKILL.md's frontmatter ({want!r})")
+    check(got == want, f"team mode: SKILL.md is the same bytes as files mode's\n{got!r}\n{want!r}")
+    files, h1, x1 = archive(team)
+    check(x1 == h1 and x1 != x0, f"the archive's X-Content-Hash is the new files' hash ({x1} {h1} {x0})")
+    check(files["SKILL.md"].decode() == got, "the archive holds the rewritten SKILL.md")
+    d, _ = team.get("/artifacts/skill:evil", token="tok-default")
+    st, body, _ = put(team, "/artifacts/skill:evil/metadata", {"description": "stale"},
+                      "tok-default", etag)
+    check(st == 409, f"the old ETag: 409 ({st} {body})")
+    check(skill_md(team, "tok-default") == got and archive(team)[2] == x1,
+          "the refused edit left the file and its hash as they were")
+    # PUT /artifacts/{id}: the row only, in both modes
+    for s, tok in ((plain, None), (team, "tok-default")):
+        st, body, _ = put(s, "/artifacts/skill:evil", {"metadata": {"description": "Row only"}}, tok)
+        check(st == 200, f"PUT /artifacts/skill:evil ({st} {body})")
+    check(skill_md(team, "tok-default") == skill_md(plain) == got,
+          "PUT /artifacts/{id} rewrote no file in either mode")
+
+
 def test_missing(team):
     st, j = get(team, "/artifacts/skill:alpha/files", "tok-default")
     check(st == 404 and "missing" in j["detail"], f"a row without files: tree 404 ({st} {j})")
@@ -127,6 +198,7 @@ def test_missing(team):
 def test_tenants(team):
     acme = {"SKILL.md": b"---\nname: evil\ndescription: acme's own\n---\nAcme body\n",
             "acme-only.md": b"acme\n"}
+    ours = skill_md(team, "tok-default")
     st, _ = upload_evil(team, "tok-acme", acme)
     check(st == 201, f"acme uploads its own skill:evil ({st})")
     st, _ = tt.upload(team, {"type": "skill", "name": "hidden", "files": [
@@ -136,7 +208,8 @@ def test_tenants(team):
     st, j = get(team, "/artifacts/skill:evil/files/SKILL.md", "tok-acme")
     check(st == 200 and j["content"].endswith("Acme body\n"), "acme's token reads acme's SKILL.md")
     st, j = get(team, "/artifacts/skill:evil/files/SKILL.md", "tok-default")
-    check(st == 200 and j["content"] == EVIL_MD, "default's token reads default's SKILL.md")
+    check(st == 200 and j["content"] == ours and "Acme" not in ours,
+          "default's token reads default's SKILL.md, unchanged by acme's upload")
     st, j = get(team, "/artifacts/skill:evil/files", "tok-acme")
     check(st == 200 and sorted(f["path"] for f in j["files"]) == ["SKILL.md", "acme-only.md"],
           f"acme's tree is acme's files only ({j})")
@@ -188,6 +261,7 @@ def main():
                " convert_to(repeat('x', %d), 'UTF8'))" % (uuid, BIG), "team")
     plain = personal_server()
     test_same_as_files_mode(team, plain)
+    test_metadata_edit(team, plain)
     plain.stop()
     test_missing(team)
     test_tenants(team)
