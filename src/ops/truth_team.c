@@ -527,8 +527,8 @@ static int team_index_uc(struct sm_truth *t, struct sm_sync_stats *st, struct st
  * artifact is read again (each counts as unchanged); what remains of a sync
  * is that the default user collection holds every artifact, as the SQLite
  * sync makes it (an artifact a client wrote without its membership joins
- * it). One transaction under the tenant's lock; nothing added, no row
- * changed. Inside an operation that holds the lock (a warm sync before ids
+ * it). One transaction under the tenant's lock; when nothing is added, no
+ * row changes (no revision bump). Inside an operation that holds the lock (a warm sync before ids
  * are resolved): nothing to do.
  */
 static int team_index_sync(struct sm_truth *t, const char *name, unsigned flags,
