@@ -50,7 +50,7 @@ struct sm_ops_deploy_report {
 void sm_ops_deploy_report_release(struct sm_ops_deploy_report *r);
 
 /* Per-artifact failures are FAILED items (return 0); negative: nothing or part written. */
-int sm_ops_deploy(const struct sm_ops_ctx *ctx, const struct sm_ops_deploy_req *req,
+int sm_ops_deploy(struct sm_ops_ctx *ctx, const struct sm_ops_deploy_req *req,
 		  struct sm_ops_deploy_report *ret, struct strbuf *err);
 
 struct sm_ops_undeploy_req {
@@ -62,7 +62,7 @@ struct sm_ops_undeploy_req {
 };
 
 /* items: removed ones have status DEPLOYED (= done), failures FAILED. */
-int sm_ops_undeploy(const struct sm_ops_ctx *ctx, const struct sm_ops_undeploy_req *req,
+int sm_ops_undeploy(struct sm_ops_ctx *ctx, const struct sm_ops_undeploy_req *req,
 		    struct sm_ops_deploy_report *ret, struct strbuf *err);
 
 /* Resolve a project argument (NULL: cwd) to an absolute existing folder. */

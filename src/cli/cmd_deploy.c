@@ -242,7 +242,8 @@ int cmd_deploy(struct cli *cli, int argc, char **argv)
 		if (r == -EINVAL && !err.len)
 			return EXIT_USAGE;
 	} else {
-		sm_ops_ctx_init(&ctx, home, cli_cache(cli));
+		/* the index opened by the operation, only when a tracking file changed */
+		sm_ops_ctx_init(&ctx, home, NULL);
 		r = sm_ops_deploy(&ctx, &req, &rep, &err);
 		sm_ops_ctx_release(&ctx);
 	}

@@ -170,15 +170,22 @@ static int finish(struct sm_home *home, const char *project, struct trackings *t
  * second read), for the tracking files this run wrote (an unchanged re-deploy
  * touches no row); a failure only delays it to the next refresh.
  */
-static void index_trackings(const struct sm_ops_ctx *ctx, const struct trackings *ts)
+static void index_trackings(struct sm_ops_ctx *ctx, const struct trackings *ts)
 {
 	struct strbuf e = STRBUF_INIT;
+	struct sm_cache *cache = ctx->cache;
 
-	for (size_t i = 0; ctx->cache && i < ts->n; i++)
-		if (ts->v[i]->written && sm_cache_index_tracking(ctx->cache, ts->v[i], &e) < 0) {
+	for (size_t i = 0; i < ts->n; i++) {
+		if (!ts->v[i]->written)
+			continue;
+		/* the index opened only when a tracking file was written (not by a no-op) */
+		if (!cache && !(cache = ctx->truth.ops->index(&ctx->truth, &e)))
+			break;
+		if (sm_cache_index_tracking(cache, ts->v[i], &e) < 0) {
 			sm_ops_warn(ctx, "the deployments index is behind the files: %s", e.buf);
 			break;
 		}
+	}
 	sm_strbuf_release(&e);
 }
 
@@ -279,7 +286,7 @@ out:
 	return r;
 }
 
-int sm_ops_deploy(const struct sm_ops_ctx *ctx, const struct sm_ops_deploy_req *req,
+int sm_ops_deploy(struct sm_ops_ctx *ctx, const struct sm_ops_deploy_req *req,
 		  struct sm_ops_deploy_report *ret, struct strbuf *err)
 {
 	struct sm_home *home = ctx->home;
@@ -421,7 +428,7 @@ static int bare_name_type(const struct trackings *ts, const char *name, const ch
 	return sm_strbuf_addf(msg, " (give TYPE:NAME)") < 0 ? -ENOMEM : -EEXIST;
 }
 
-int sm_ops_undeploy(const struct sm_ops_ctx *ctx, const struct sm_ops_undeploy_req *req,
+int sm_ops_undeploy(struct sm_ops_ctx *ctx, const struct sm_ops_undeploy_req *req,
 		    struct sm_ops_deploy_report *ret, struct strbuf *err)
 {
 	struct sm_home *home = ctx->home;

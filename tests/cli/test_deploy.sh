@@ -55,6 +55,12 @@ PY
 ok
 "$SM" --home "$H" --json status --project "$TMP/p" >"$TMP/st2.json" || fail "status"
 json_check "$TMP/st2.json" 'd["counts"]["synced"] == 488'
+# the deploy wrote the deployments index itself (opened only when a tracking file changed)
+python3 - "$H/cache/metadata.db" "$TMP/p" <<'PY' || fail "the CLI deploy did not index its deployments"
+import sqlite3, sys
+n = sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM deployments WHERE project = ?", (sys.argv[2],)).fetchone()[0]
+assert n == 488, n
+PY
 
 # incremental: nothing copied again (same inodes), tracking file rewritten at most once
 ino_before=$(stat -c %i "$TMP/p/.claude/skills/screen-reader-testing" "$TMP/p/.claude/agents/ui-visual-validator.md")
