@@ -5,7 +5,9 @@
  * mode, inode, size, mtime and ctime), so status and an unchanged re-deploy
  * stat what was hashed (no folder read) and hash only what changed. Kept in
  * <home>/cache/deploy-hashes.bin (ours, deletable at any time; anything
- * malformed ends the read).
+ * malformed ends the read). A write of the file drops the entries whose
+ * path is gone (a removed project, an undeployed copy) among those the run
+ * did not look up: one lstat each, only when the file is written anyway.
  *
  * What the records trust, as git's index does: a change to a file changes
  * its size, mtime, ctime or inode, and an entry added, removed or renamed
@@ -44,6 +46,7 @@
 struct hc_entry {
 	char hash[SM_SHA256_HEX_LEN + 1];
 	bool trusted; /* not racy: every ctime older than the clock when taken */
+	bool seen;    /* looked up or noted in this run: its path exists */
 	size_t len;
 	unsigned char *fp; /* records, as sm_hashcache_fp_add writes them */
 };
@@ -255,6 +258,7 @@ static int put(struct sm_hashcache *hc, const char *key, size_t klen, const char
 	memcpy(e->fp, fp, len);
 	e->len = len;
 	e->trusted = trusted;
+	e->seen = true;
 	memcpy(e->hash, hash, sizeof(e->hash));
 	r = sm_hashmap_put(hc->map, key, klen, e, (void **)&old);
 	if (r < 0)
@@ -302,6 +306,7 @@ static void parse(struct sm_hashcache *hc, const char *s, size_t len)
 		uint32_t kl, fl;
 		char h[SM_SHA256_HEX_LEN + 1];
 		const char *k;
+		void *v;
 
 		memcpy(&kl, s + off, sizeof(kl));
 		off += sizeof(kl);
@@ -322,6 +327,8 @@ static void parse(struct sm_hashcache *hc, const char *s, size_t len)
 			return;
 		if (put(hc, k, kl, h, s + off, fl, trusted) < 0)
 			return;
+		if (sm_hashmap_get(hc->map, k, kl, &v))
+			((struct hc_entry *)v)->seen = false; /* read, not yet looked up */
 		off += fl;
 	}
 }
@@ -347,9 +354,26 @@ int sm_hashcache_open(const struct sm_home *home, struct sm_hashcache **ret, str
 	return 0;
 }
 
+/*
+ * Is the path of key ("S:" or "C:" and the path) gone (a removed project,
+ * an undeployed copy, a removed artifact)? Asked at a write of the cache for
+ * the entries this run did not look up, so entries of projects that no
+ * longer exist are dropped instead of kept forever. Anything but a clear
+ * "not there" keeps the entry.
+ */
+static bool gone(struct strbuf *tmp, const void *key, size_t klen)
+{
+	struct stat st;
+
+	sm_strbuf_reset(tmp);
+	if (klen < 3 || sm_strbuf_add(tmp, (const char *)key + 2, klen - 2) < 0)
+		return false;
+	return lstat(tmp->buf, &st) < 0 && (errno == ENOENT || errno == ENOTDIR);
+}
+
 int sm_hashcache_save(struct sm_hashcache *hc, struct strbuf *err)
 {
-	struct strbuf out = STRBUF_INIT, dir = STRBUF_INIT;
+	struct strbuf out = STRBUF_INIT, dir = STRBUF_INIT, tmp = STRBUF_INIT;
 	size_t pos = 0, kl;
 	const void *k;
 	void *v;
@@ -365,6 +389,8 @@ int sm_hashcache_save(struct sm_hashcache *hc, struct strbuf *err)
 
 		if (kl > UINT32_MAX || e->len > UINT32_MAX)
 			continue;
+		if (!e->seen && gone(&tmp, k, kl))
+			continue; /* an undeployed copy, a removed project or artifact */
 		r = sm_strbuf_add(&out, &k32, sizeof(k32));
 		r = r ?: sm_strbuf_add(&out, k, kl);
 		r = r ?: sm_strbuf_add(&out, e->hash, SM_SHA256_HEX_LEN);
@@ -391,6 +417,7 @@ int sm_hashcache_save(struct sm_hashcache *hc, struct strbuf *err)
 	}
 	sm_strbuf_release(&out);
 	sm_strbuf_release(&dir);
+	sm_strbuf_release(&tmp);
 	return r;
 }
 
@@ -529,8 +556,13 @@ int sm_hashcache_hash_st(struct sm_hashcache *hc, const char *path, const struct
 				   : sm_content_hash(path, hex, err);
 	if ((r = key_of(&key, path, as_deployed)) < 0)
 		return sm_err(err, r, "'%s': %s", path, sm_strerror(-r));
-	if (sm_hashmap_get(hc->map, key.buf, key.len, (void **)&e) && e->trusted &&
-	    fp_matches(hc, path, top && !S_ISLNK(top->st_mode) ? top : NULL, e)) {
+	if (!sm_hashmap_get(hc->map, key.buf, key.len, (void **)&e))
+		e = NULL;
+	else
+		e->seen = true;
+	if (top && S_ISLNK(top->st_mode))
+		top = NULL; /* the record is of what the link leads to */
+	if (e && e->trusted && fp_matches(hc, path, top, e)) {
 		memcpy(hex, e->hash, SM_SHA256_HEX_LEN + 1);
 		r = 0;
 		goto out;
@@ -558,7 +590,10 @@ int sm_hashcache_known(struct sm_hashcache *hc, const char *path, bool as_deploy
 		sm_strbuf_release(&key);
 		return -ENOENT;
 	}
-	hit = sm_hashmap_get(hc->map, key.buf, key.len, (void **)&e) && e->trusted && e->len;
+	hit = sm_hashmap_get(hc->map, key.buf, key.len, (void **)&e);
+	if (hit)
+		e->seen = true;
+	hit = hit && e->trusted && e->len;
 	sm_strbuf_release(&key);
 	if (!hit)
 		return -ENOENT;

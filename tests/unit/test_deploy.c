@@ -507,6 +507,51 @@ static void test_hashcache_parents(void **state)
 	sm_hashcache_free(hc);
 }
 
+/* A write of the cache drops the entries of paths that are gone (a removed project). */
+static void test_hashcache_drops_gone(void **state)
+{
+	char home_dir[1100], a[1100], b[1100], amd[1200], bmd[1200];
+	char h[SM_SHA256_HEX_LEN + 1];
+	const void *rec;
+	size_t len;
+	struct sm_home home = { 0 };
+	struct sm_hashcache *hc = NULL;
+
+	(void)state;
+	snprintf(home_dir, sizeof(home_dir), "%s/hcg-home", tmproot);
+	snprintf(a, sizeof(a), "%s/hcg/pa/.claude/skills/sk", tmproot);
+	snprintf(b, sizeof(b), "%s/hcg/pb/.claude/skills/sk", tmproot);
+	snprintf(amd, sizeof(amd), "%s/hcg/pa/.claude/skills/sk/SKILL.md", tmproot);
+	snprintf(bmd, sizeof(bmd), "%s/hcg/pb/.claude/skills/sk/SKILL.md", tmproot);
+	assert_int_equal(sm_fs_mkdir_p(home_dir, 0755, NULL), 0);
+	assert_int_equal(sm_fs_mkdir_p(a, 0755, NULL), 0);
+	assert_int_equal(sm_fs_mkdir_p(b, 0755, NULL), 0);
+	write_file(amd, "a\n");
+	write_file(bmd, "b\n");
+	wait_past_ctime(bmd);
+	home.root = home_dir;
+	assert_int_equal(sm_hashcache_open(&home, &hc, NULL), 0);
+	assert_int_equal(sm_hashcache_hash(hc, a, false, h, NULL), 0);
+	assert_int_equal(sm_hashcache_hash(hc, b, false, h, NULL), 0);
+	assert_int_equal(sm_hashcache_save(hc, NULL), 0);
+	sm_hashcache_free(hc);
+
+	/* project a removed; a later run that looks up only b and writes the cache */
+	snprintf(amd, sizeof(amd), "%s/hcg/pa", tmproot);
+	assert_int_equal(sm_fs_remove_tree(amd, NULL), 0);
+	assert_int_equal(sm_hashcache_open(&home, &hc, NULL), 0);
+	write_file(bmd, "bb\n");
+	wait_past_ctime(bmd);
+	assert_int_equal(sm_hashcache_hash(hc, b, false, h, NULL), 0);
+	assert_int_equal(sm_hashcache_save(hc, NULL), 0);
+	sm_hashcache_free(hc);
+
+	assert_int_equal(sm_hashcache_open(&home, &hc, NULL), 0);
+	assert_int_equal(sm_hashcache_known(hc, a, false, h, &rec, &len), -ENOENT);
+	assert_int_equal(sm_hashcache_known(hc, b, false, h, &rec, &len), 0);
+	sm_hashcache_free(hc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_deploy_one),
 		cmocka_unit_test(test_hashcache),
 		cmocka_unit_test(test_hashcache_parents),
+		cmocka_unit_test(test_hashcache_drops_gone),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmproot, drop_tmproot);
