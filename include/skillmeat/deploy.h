@@ -308,6 +308,11 @@ int sm_hashcache_note_fp(struct sm_hashcache *hc, const char *path, bool as_depl
 			 const char hex[SM_SHA256_HEX_LEN + 1], const struct strbuf *fp,
 			 int64_t taken);
 int sm_hashcache_fp_add(struct strbuf *fp, const char *rel, const struct stat *st);
+/*
+ * Do records a and b hold the same records (names and stats), in any order
+ * (a folder walk's order and a copy's sorted one differ)?
+ */
+bool sm_hashcache_fp_same(const void *a, size_t alen, const void *b, size_t blen);
 /* The clock file timestamps come from (coarse realtime), in nanoseconds. */
 int64_t sm_hashcache_clock(void);
 

@@ -269,7 +269,7 @@ static int copy_hashed(struct sm_hashcache *hc, const char *src, const char *sta
 		memcpy(phash, tr->hex, SM_SHA256_HEX_LEN + 1);
 		return 0;
 	}
-	if (!tr->moved && tr->src_fp->len == len && !memcmp(tr->src_fp->buf, rec, len)) {
+	if (!tr->moved && sm_hashcache_fp_same(tr->src_fp->buf, tr->src_fp->len, rec, len)) {
 		memcpy(phash, known, SM_SHA256_HEX_LEN + 1);
 		return 0;
 	}

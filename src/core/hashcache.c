@@ -138,6 +138,76 @@ static bool fp_each(const unsigned char *p, size_t len,
 	return true;
 }
 
+struct rec_ref {
+	const unsigned char *p; /* the whole record: u16 length, name, stat */
+	size_t nlen;
+};
+
+static bool ref_push(void *ctx, const char *rel, size_t rlen, const struct fp_stat *f)
+{
+	struct rec_ref **at = ctx;
+
+	(void)f;
+	(*at)->p = (const unsigned char *)rel - sizeof(uint16_t);
+	(*at)->nlen = rlen;
+	(*at)++;
+	return true;
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+	const struct rec_ref *x = a, *y = b;
+	size_t n = x->nlen < y->nlen ? x->nlen : y->nlen;
+	int c = memcmp(x->p + sizeof(uint16_t), y->p + sizeof(uint16_t), n);
+
+	return c ? c : x->nlen < y->nlen ? -1 : x->nlen > y->nlen;
+}
+
+/* The records of a, in name order, into v (room for a's count): false when malformed. */
+static bool refs_of(const void *a, size_t alen, struct rec_ref *v, size_t count)
+{
+	struct rec_ref *at = v;
+
+	if (!fp_each(a, alen, ref_push, &at) || (size_t)(at - v) != count)
+		return false;
+	qsort(v, count, sizeof(*v), cmp_ref);
+	return true;
+}
+
+static bool count_rec(void *ctx, const char *rel, size_t rlen, const struct fp_stat *f)
+{
+	(void)rel;
+	(void)rlen;
+	(void)f;
+	(*(size_t *)ctx)++;
+	return true;
+}
+
+bool sm_hashcache_fp_same(const void *a, size_t alen, const void *b, size_t blen)
+{
+	size_t na = 0, nb = 0;
+	struct rec_ref *va, *vb;
+	bool same;
+
+	if (alen != blen)
+		return false;
+	if (!memcmp(a, b, alen))
+		return true;
+	/* the same records in another order (a folder walk's, a copy's sorted one) */
+	if (!fp_each(a, alen, count_rec, &na) || !fp_each(b, blen, count_rec, &nb) || na != nb ||
+	    !na)
+		return false;
+	va = sm_calloc(na, sizeof(*va));
+	vb = sm_calloc(nb, sizeof(*vb));
+	same = va && vb && refs_of(a, alen, va, na) && refs_of(b, blen, vb, nb);
+	for (size_t i = 0; same && i < na; i++)
+		same = va[i].nlen == vb[i].nlen &&
+		       !memcmp(va[i].p, vb[i].p, REC_FIXED + va[i].nlen);
+	sm_free(va);
+	sm_free(vb);
+	return same;
+}
+
 static bool newest_ctime(void *ctx, const char *rel, size_t rlen, const struct fp_stat *f)
 {
 	int64_t *max = ctx;

@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "skillmeat/cache.h"
+#include "skillmeat/array.h"
 #include "skillmeat/collection.h"
+#include "skillmeat/deploy.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
 #include "skillmeat/hashmap.h"
@@ -63,6 +65,37 @@ static int open_collection(struct sm_truth *t, const char *name, struct sm_colle
 }
 
 /*
+ * Record in the deploy hash cache the hash a deployed copy of each artifact
+ * this add wrote will have (rels: paths relative to the collection), so the
+ * first deploy copies their bytes in the kernel and hashes nothing. Taken as
+ * deploy and status take it (sm_hashcache_hash: the stat records first, then
+ * the content read and hashed), under the home lock, after the commit moved
+ * the copies into place: a deploy trusts the hash only while the copy's own
+ * stats of every file and folder equal these records (copy_hashed in
+ * core/deploy.c), so a hand edit after this is read again. A cache: a
+ * failure only leaves the hashing to the deploy.
+ */
+static void note_deploy_hashes(struct sm_ops_ctx *ctx, const struct sm_collection *c,
+			       char *const *rels, size_t n)
+{
+	struct sm_hashcache *hc = NULL;
+	struct strbuf p = STRBUF_INIT;
+	char hex[SM_SHA256_HEX_LEN + 1];
+
+	if (!n || !c->dir || sm_hashcache_open(ctx->home, &hc, NULL) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		sm_strbuf_reset(&p);
+		if (sm_strbuf_addf(&p, "%s/%s", c->dir, rels[i]) < 0)
+			break;
+		(void)sm_hashcache_hash(hc, p.buf, true, hex, NULL);
+	}
+	(void)sm_hashcache_save(hc, NULL);
+	sm_hashcache_free(hc);
+	sm_strbuf_release(&p);
+}
+
+/*
  * Index the committed collection; true when a server should hear of it.
  * quiet: the add reported a malformed frontmatter already (naming the file
  * it was given), so the index's read of the copy warns no second time.
@@ -109,6 +142,8 @@ int sm_ops_add(struct sm_ops_ctx *ctx, const struct sm_ops_add *req,
 		goto out;
 	}
 	ret->index_changed = index_after(ctx, c, req->reports_warning && ret->add.warning);
+	if (ret->add.status != SM_ADD_UNCHANGED && ret->add.path)
+		note_deploy_hashes(ctx, c, &ret->add.path, 1);
 	r = 0;
 out:
 	t->ops->unlock(t);
@@ -163,7 +198,7 @@ static const char *seen_find(struct sm_hashmap *map, const char *name)
 /* Add each found artifact to the open collection (in memory). */
 static int add_found(const struct sm_ops_add_all *req, struct sm_collection *c,
 		     const struct sm_found *found, size_t nfound, struct sm_ops_add_all_result *ret,
-		     bool *warned, struct strbuf *err)
+		     struct sm_strvec *written, bool *warned, struct strbuf *err)
 {
 	struct strbuf name = STRBUF_INIT, one = STRBUF_INIT;
 	struct seen *seen = sm_calloc(nfound ? nfound : 1, sizeof(*seen));
@@ -233,6 +268,9 @@ static int add_found(const struct sm_ops_add_all *req, struct sm_collection *c,
 				req->event(req->event_ud, i, nfound, f->rel, res.warning);
 			*warned |= res.warning && req->event;
 			r = 0;
+			if (res.status != SM_ADD_UNCHANGED && res.path &&
+			    sm_strvec_push(written, res.path) < 0)
+				r = -ENOMEM;
 		}
 		sm_add_result_release(&res);
 		if (r < 0)
@@ -259,6 +297,7 @@ int sm_ops_add_all(struct sm_ops_ctx *ctx, const struct sm_ops_add_all *req,
 	struct sm_truth *t = &ctx->truth;
 	struct sm_collection *c = NULL;
 	struct sm_found *found = NULL;
+	struct sm_strvec written = SM_STRVEC_INIT;
 	size_t nfound = 0;
 	bool committed = false, warned = false;
 	int r;
@@ -269,7 +308,7 @@ int sm_ops_add_all(struct sm_ops_ctx *ctx, const struct sm_ops_add_all *req,
 	if ((r = t->ops->lock(t, err)) < 0)
 		goto free;
 	if ((r = open_collection(t, req->collection, &c, &ret->created_default, err)) < 0 ||
-	    (r = add_found(req, c, found, nfound, ret, &warned, err)) < 0 ||
+	    (r = add_found(req, c, found, nfound, ret, &written, &warned, err)) < 0 ||
 	    (r = t->ops->commit_collection(t, c, NULL, err)) < 0)
 		goto out;
 	committed = true;
@@ -278,6 +317,7 @@ int sm_ops_add_all(struct sm_ops_ctx *ctx, const struct sm_ops_add_all *req,
 		goto out;
 	}
 	ret->index_changed = index_after(ctx, c, warned);
+	note_deploy_hashes(ctx, c, written.v, written.n);
 out:
 	t->ops->unlock(t);
 	if (committed)
@@ -285,5 +325,6 @@ out:
 free:
 	sm_collection_free(c);
 	sm_found_free(found, nfound);
+	sm_strvec_release(&written);
 	return r;
 }

@@ -398,4 +398,37 @@ PY
 	fail "the first and second projects' records differ"
 ok
 
+# --- add records the hash a deployed copy will have -------------------------
+# The first deploy then copies the bytes in the kernel and hashes nothing; it
+# trusts the recorded hash only while the copy's stats of the collection copy
+# equal the records: a hand edit of the collection copy after the add (same
+# size, mtime put back) is hashed from what was copied, so status says synced.
+H6="$TMP/h6"
+"$SM" --home "$H6" --json add --all "$CORPUS/plugins/security-scanning" >"$TMP/a6.json" || fail "add security-scanning (h6)"
+python3 - "$H6" <<'PY' || fail "add did not record the deploy hashes of what it added"
+import os, sys, tomllib
+home = os.path.realpath(sys.argv[1])
+coll = os.path.join(home, "collections/default")
+arts = tomllib.load(open(os.path.join(coll, "collection.toml"), "rb"))["artifacts"]
+cache = open(os.path.join(home, "cache/deploy-hashes.bin"), "rb").read()
+missing = [a["path"] for a in arts if ("S:" + os.path.join(coll, a["path"])).encode() not in cache]
+assert len(arts) == 10 and not missing, missing
+PY
+same_size_edit "$H6/collections/default/skills/stride-analysis-patterns/references/details.md"
+mkdir "$TMP/p6"
+"$SM" --home "$H6" --json deploy --all --project "$TMP/p6" >"$TMP/d6.json" || fail "deploy (h6)"
+json_check "$TMP/d6.json" 'len(d["deployed"]) == 10 and d["failed"] == []'
+diff -r "$H6/collections/default/skills" "$TMP/p6/.claude/skills" >/dev/null || fail "the deployed copies differ (h6)"
+"$SM" --home "$H6" --json status --project "$TMP/p6" >"$TMP/st6b.json" || fail "status (h6)"
+json_check "$TMP/st6b.json" 'd["counts"]["synced"] == 10 and len(d["deployments"]) == 10'
+python3 - "$TMP/p6/.claude/.skillmeat-deployed.toml" "$H6/collections/default/collection.lock" <<'PY' || fail "a recorded hash is not the deployed copy's"
+import sys, tomllib
+rec = {r["artifact_name"]: r["content_hash"] for r in tomllib.load(open(sys.argv[1], "rb"))["deployed"]}
+# the lock's hashes were taken at add, before the edit of one skill
+flat = {k.split("::")[0]: v["content_hash"] for k, v in tomllib.load(open(sys.argv[2], "rb"))["lock"]["entries"].items()}
+assert rec["stride-analysis-patterns"] != flat.get("stride-analysis-patterns"), "stale hash recorded"
+assert sum(rec[n] == flat.get(n) for n in rec) == 9, (rec, flat)
+PY
+ok
+
 done_ok

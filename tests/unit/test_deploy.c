@@ -552,6 +552,55 @@ static void test_hashcache_drops_gone(void **state)
 	sm_hashcache_free(hc);
 }
 
+/* Records compare as sets: the order of a folder walk and of a copy may differ, a stat may not. */
+static void test_hashcache_fp_same(void **state)
+{
+	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT, c = STRBUF_INIT, d = STRBUF_INIT;
+	struct stat s1, s2, s3;
+
+	(void)state;
+	memset(&s1, 0, sizeof(s1));
+	s1.st_mode = S_IFDIR | 0755;
+	s1.st_ino = 10;
+	s2 = s1;
+	s2.st_mode = S_IFREG | 0644;
+	s2.st_ino = 11;
+	s2.st_size = 5;
+	s3 = s2;
+	s3.st_ino = 12;
+	assert_int_equal(sm_hashcache_fp_add(&a, "", &s1), 0);
+	assert_int_equal(sm_hashcache_fp_add(&a, "SKILL.md", &s2), 0);
+	assert_int_equal(sm_hashcache_fp_add(&a, "refs", &s1), 0);
+	assert_int_equal(sm_hashcache_fp_add(&a, "refs/x.md", &s3), 0);
+	/* the same records, another order */
+	assert_int_equal(sm_hashcache_fp_add(&b, "", &s1), 0);
+	assert_int_equal(sm_hashcache_fp_add(&b, "refs", &s1), 0);
+	assert_int_equal(sm_hashcache_fp_add(&b, "refs/x.md", &s3), 0);
+	assert_int_equal(sm_hashcache_fp_add(&b, "SKILL.md", &s2), 0);
+	assert_true(sm_hashcache_fp_same(a.buf, a.len, b.buf, b.len));
+	assert_true(sm_hashcache_fp_same(b.buf, b.len, a.buf, a.len));
+	/* one stat differs (a file's mtime) */
+	s3.st_mtim.tv_nsec = 1;
+	assert_int_equal(sm_hashcache_fp_add(&c, "", &s1), 0);
+	assert_int_equal(sm_hashcache_fp_add(&c, "refs", &s1), 0);
+	assert_int_equal(sm_hashcache_fp_add(&c, "refs/x.md", &s3), 0);
+	assert_int_equal(sm_hashcache_fp_add(&c, "SKILL.md", &s2), 0);
+	assert_false(sm_hashcache_fp_same(a.buf, a.len, c.buf, c.len));
+	/* a name differs, same length */
+	s3.st_mtim.tv_nsec = 0;
+	assert_int_equal(sm_hashcache_fp_add(&d, "", &s1), 0);
+	assert_int_equal(sm_hashcache_fp_add(&d, "refs", &s1), 0);
+	assert_int_equal(sm_hashcache_fp_add(&d, "refs/y.md", &s3), 0);
+	assert_int_equal(sm_hashcache_fp_add(&d, "SKILL.md", &s2), 0);
+	assert_false(sm_hashcache_fp_same(a.buf, a.len, d.buf, d.len));
+	/* a record missing */
+	assert_false(sm_hashcache_fp_same(a.buf, a.len, b.buf, b.len - 1));
+	sm_strbuf_release(&a);
+	sm_strbuf_release(&b);
+	sm_strbuf_release(&c);
+	sm_strbuf_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -564,6 +613,7 @@ int main(void)
 		cmocka_unit_test(test_hashcache),
 		cmocka_unit_test(test_hashcache_parents),
 		cmocka_unit_test(test_hashcache_drops_gone),
+		cmocka_unit_test(test_hashcache_fp_same),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmproot, drop_tmproot);
