@@ -152,15 +152,30 @@ int sm_store_pg_probe(struct sm_store *st, struct sm_pg_revision *ret, struct st
 /*
  * The listener (docs/team.md "Invalidation"): a connection of its own on a
  * background thread that LISTENs to skillmeat_team and calls hooks.drop for
- * each notification, on that thread, with the entries it makes stale:
- * tenant's answers, and the member counts of its user collections ids[0..n)
- * (every one of the tenant's when all; none when n is 0 and not all).
+ * each notification, on that thread, with the entries it makes stale
+ * (struct sm_pg_note): tenant's answers, all or those showing some
+ * artifacts, and the member counts of some or all of its user collections.
  * tenant NULL: every entry of every tenant (at each (re)connect). Lost
  * connections are made again by the thread (50 ms to 1 s apart).
  */
 struct sm_pg_listener;
+/* What one notification makes stale (migration 3's payload). */
+struct sm_pg_note {
+	const char *tenant; /* NULL: every entry of every tenant (a (re)connect) */
+	/* member counts: of ids[0..n), every one of the tenant's when all_counts */
+	const char *const *ids;
+	size_t n;
+	bool all_counts;
+	/*
+	 * answers: every one of the tenant's when all_answers, else those that
+	 * show one of the artifacts uuids[0..nuuids) (an update in place)
+	 */
+	const char *const *uuids;
+	size_t nuuids;
+	bool all_answers;
+};
 struct sm_pg_listen_hooks {
-	void (*drop)(void *ctx, const char *tenant, const char *const *ids, size_t n, bool all);
+	void (*drop)(void *ctx, const struct sm_pg_note *note);
 	void *ctx;
 };
 int sm_pg_listen_start(const char *url, const struct sm_pg_listen_hooks *hooks,

@@ -93,6 +93,13 @@ struct sm_app_thread {
 	char team_rev[API_RESP_TOKEN_MAX];
 	bool team_rev_ok;
 	size_t nresp;
+	/*
+	 * Team mode, under resp_lock: bumped by each notification the listener
+	 * hands this thread (api_resp_drop), and its value before this
+	 * request's probe: an answer kept while a notification went by may
+	 * have missed it, so it serves its own revision alone.
+	 */
+	uint64_t resp_gen, resp_gen_probe;
 	/* the handler answering now, run again after a read repair (api_set_rerun) */
 	int (*rerun)(struct sm_http_req *req, void *data);
 	void *rerun_data;
@@ -111,6 +118,12 @@ struct sm_app_thread {
  * api_resp_token: the validity token now; returns 1 (cacheable), 0 (not now).
  * api_resp_get: on a hit, answers (ETag/304 via etag_prefix) and returns true.
  * api_resp_put: after a 200, keeps req's body under token.
+ *
+ * Team mode keeps an answer longer when it may (extend): an answer of a page
+ * whose rows and order only a key change can move (no tag, tool or search
+ * filter, key or name order) also serves a later revision when the listener
+ * has caught up with it and dropped none of the artifacts it shows
+ * (docs/team.md "Invalidation": an update in place names its artifacts).
  */
 
 /*
@@ -127,10 +140,12 @@ int api_answer_page(struct sm_http_req *req, struct sm_app *app, const struct sm
 		    bool cacheable);
 int api_resp_token(struct sm_http_req *req, char token[API_RESP_TOKEN_MAX]);
 bool api_resp_get(struct sm_http_req *req, const char *token, const char *etag_prefix);
-void api_resp_put(struct sm_http_req *req, const char *token);
+void api_resp_put(struct sm_http_req *req, const char *token, bool extend,
+		  const struct sm_artifact_row *rows, size_t n);
 void api_resp_free(struct sm_app_thread *t);
-/* Team mode: drop t's answers of tenant (NULL: all); any thread. */
-void api_resp_drop(struct sm_app_thread *t, const char *tenant);
+/* Team mode: drop t's answers a notification makes stale (any thread). */
+struct sm_pg_note;
+void api_resp_drop(struct sm_app_thread *t, const struct sm_pg_note *note);
 
 static inline struct sm_cache *api_cache(struct sm_http_req *req)
 {

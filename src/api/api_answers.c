@@ -16,6 +16,7 @@
 #include "skillmeat/log.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/store.h"
+#include "skillmeat/store_pg.h"
 #include "skillmeat/strbuf.h"
 #include "skillmeat/user_collections.h"
 #include "util/banned.h"
@@ -24,11 +25,25 @@
 
 #define RESP_MAX_ENTRIES 64
 
+#define RESP_UUID 33 /* a uuid and its NUL */
+
 struct resp_entry {
 	char token[API_RESP_TOKEN_MAX];
 	size_t len;
+	/* team mode: also serves later revisions while none of uuids is dropped */
+	bool extend;
+	size_t nuuids;
+	char *uuids; /* nuuids * RESP_UUID bytes, after body */
 	char body[]; /* len bytes */
 };
+
+/* Same database and tenant (the token before its '-'): only the revision differs. */
+static bool same_tenant(const char *a, const char *b)
+{
+	const char *da = strrchr(a, '-'), *db = strrchr(b, '-');
+
+	return da && db && da - a == db - b && !memcmp(a, b, (size_t)(da - a));
+}
 
 int api_resp_token(struct sm_http_req *req, char token[API_RESP_TOKEN_MAX])
 {
@@ -86,9 +101,17 @@ bool api_resp_get(struct sm_http_req *req, const char *token, const char *etag_p
 	if (!t->resp || !sm_hashmap_get(t->resp, key.buf, key.len, &v))
 		goto unlock;
 	e = v;
-	if (strcmp(e->token, token))
+	/*
+	 * Another revision: served when the answer may outlive commits and the
+	 * listener has handled every one up to this request's probe (fresh):
+	 * each that touched the answer dropped it before being recorded.
+	 */
+	if (strcmp(e->token, token) &&
+	    !(e->extend && t->team_rev_ok && !t->cache->team_stale && same_tenant(e->token, token)))
 		goto unlock;
 	hit = true;
+	if (t->app->metrics)
+		sm_server_metrics_cache_hit(t->app->metrics, "answer");
 	/* the token is the revision: the same ETag api_revision_etag gives, no query */
 	sm_strbuf_reset(&key);
 	if (sm_strbuf_addf(&key, "%s.%s", etag_prefix, token) == 0 && sm_http_etag(req, key.buf))
@@ -116,7 +139,8 @@ static void resp_clear(struct sm_app_thread *t)
 	t->nresp = 0;
 }
 
-void api_resp_put(struct sm_http_req *req, const char *token)
+void api_resp_put(struct sm_http_req *req, const char *token, bool extend,
+		  const struct sm_artifact_row *rows, size_t n)
 {
 	struct sm_app_thread *t = req->thread_data;
 	struct strbuf key = STRBUF_INIT;
@@ -126,7 +150,9 @@ void api_resp_put(struct sm_http_req *req, const char *token)
 
 	if (!t || req->res.status != 200 || !len)
 		return;
-	e = sm_malloc(sizeof(*e) + len);
+	if (!extend || !t->team_rev_ok)
+		n = 0;
+	e = sm_malloc(sizeof(*e) + len + n * RESP_UUID);
 	if (!e || resp_key(req, &key) < 0) {
 		sm_free(e);
 		goto out;
@@ -134,7 +160,18 @@ void api_resp_put(struct sm_http_req *req, const char *token)
 	snprintf(e->token, sizeof(e->token), "%s", token);
 	e->len = len;
 	memcpy(e->body, req->res.body.buf, len);
+	e->extend = extend && t->team_rev_ok;
+	e->nuuids = n;
+	e->uuids = e->body + len;
+	for (size_t i = 0; i < n; i++) {
+		if (!rows[i].uuid || strlen(rows[i].uuid) >= RESP_UUID)
+			e->extend = false;
+		snprintf(e->uuids + i * RESP_UUID, RESP_UUID, "%s", rows[i].uuid ? rows[i].uuid : "");
+	}
 	pthread_mutex_lock(&t->resp_lock);
+	/* a notification handled since the probe may have been one that touched it */
+	if (t->resp_gen != t->resp_gen_probe)
+		e->extend = false;
 	if (!t->resp && sm_hashmap_new(&t->resp) < 0)
 		goto unlock;
 	if (t->nresp >= RESP_MAX_ENTRIES)
@@ -152,17 +189,35 @@ out:
 	sm_strbuf_release(&key);
 }
 
-void api_resp_drop(struct sm_app_thread *t, const char *tenant)
+/* Does e show one of the artifacts uuids[0..n)? */
+static bool shows_any(const struct resp_entry *e, const char *const *uuids, size_t n)
 {
+	for (size_t i = 0; i < e->nuuids; i++)
+		for (size_t j = 0; j < n; j++)
+			if (!strcmp(e->uuids + i * RESP_UUID, uuids[j]))
+				return true;
+	return false;
+}
+
+void api_resp_drop(struct sm_app_thread *t, const struct sm_pg_note *note)
+{
+	const char *tenant = note->tenant;
 	size_t plen = tenant ? strlen(tenant) : 0, pos = 0;
 	const void *k;
 	size_t kl;
 	void *v;
 
 	pthread_mutex_lock(&t->resp_lock);
+	t->resp_gen++;
 	while (t->resp && sm_hashmap_next(t->resp, &pos, &k, &kl, &v)) {
+		const struct resp_entry *e = v;
+
 		if (tenant && (kl <= plen || memcmp(k, tenant, plen) != 0 ||
 			       ((const char *)k)[plen] != '\x1f'))
+			continue;
+		/* an answer of one revision is dead anyway; a longer one unless untouched */
+		if (tenant && e->extend && !note->all_answers &&
+		    !shows_any(e, note->uuids, note->nuuids))
 			continue;
 		sm_hashmap_remove(t->resp, k, kl, NULL);
 		sm_free(v);
@@ -189,6 +244,20 @@ static int cursor_of(const struct sm_artifact_query *q, const struct sm_artifact
 	if (api_sort_has_value(q))
 		r = sm_strbuf_addf(out, "%s\t", v ? v : "");
 	return r < 0 ? r : sm_strbuf_addstr(out, key);
+}
+
+/*
+ * May an answer of q outlive commits that change none of its rows? Only when
+ * an update in place of another row cannot move that row into the page or
+ * change its order: no filter on tags, tools or words, and the key or name
+ * order (an update bumps "updated"); the type, file collection, user
+ * collection and cursor filters are on keys and memberships, whose changes
+ * drop every answer (migration 3). Team mode only (api_resp_put).
+ */
+static bool extendable(const struct sm_artifact_query *q)
+{
+	return !q->ntags && !q->ntools && !q->search && !q->rank &&
+	       (q->sort == SM_SORT_KEY || q->sort == SM_SORT_NAME);
 }
 
 int api_answer_page(struct sm_http_req *req, struct sm_app *app, const struct sm_artifact_query *q,
@@ -241,7 +310,7 @@ int api_answer_page(struct sm_http_req *req, struct sm_app *app, const struct sm
 				    page.has_next, q->after_type != NULL, page.total_count));
 	r = o ? sm_http_json(req, 200, o) : -ENOMEM;
 	if (r == 0 && cacheable)
-		api_resp_put(req, tok);
+		api_resp_put(req, tok, extendable(q), page.rows, page.n);
 out:
 	for (size_t i = 0; colls && i < page.n; i++)
 		json_decref(colls[i]);

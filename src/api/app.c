@@ -289,14 +289,19 @@ static void threads_remove(struct sm_app *app, struct sm_app_thread *t)
 }
 
 /*
- * The listener's hook (on its thread): a commit of tenant changed the
- * member counts of ids (all: every one of the tenant's; none: n 0) and
- * every answer of the tenant; tenant NULL: everything (a reconnect).
+ * The listener's hook (on its thread): a commit of note->tenant changed the
+ * member counts of ids (all_counts: every one of the tenant's; none: n 0)
+ * and the answers that show uuids (all_answers: every one of the tenant's);
+ * tenant NULL: everything (a reconnect).
  */
-static void team_drop(void *ctx, const char *tenant, const char *const *ids, size_t n, bool all)
+static void team_drop(void *ctx, const struct sm_pg_note *note)
 {
 	struct sm_app *app = ctx;
 	struct strbuf k = STRBUF_INIT;
+	const char *tenant = note->tenant;
+	const char *const *ids = note->ids;
+	size_t n = note->n;
+	bool all = note->all_counts;
 
 	if (!tenant) {
 		sm_count_cache_invalidate_all(app->counts);
@@ -321,7 +326,7 @@ static void team_drop(void *ctx, const char *tenant, const char *const *ids, siz
 	sm_strbuf_release(&k);
 	pthread_mutex_lock(&app->threads_lock);
 	for (size_t i = 0; i < app->nthreads; i++)
-		api_resp_drop(app->threads[i], tenant);
+		api_resp_drop(app->threads[i], note);
 	pthread_mutex_unlock(&app->threads_lock);
 }
 
@@ -522,6 +527,10 @@ static int before(struct sm_http_req *req, void *data)
 		 * those commits made stale (docs/team.md "Invalidation").
 		 */
 		t->team_rev_ok = false;
+		/* before the probe, so before any row this request reads (api_resp_put) */
+		pthread_mutex_lock(&t->resp_lock);
+		t->resp_gen_probe = t->resp_gen;
+		pthread_mutex_unlock(&t->resp_lock);
 		r = sm_store_pg_probe(t->cache->store, &rev, NULL);
 		if (r < 0)
 			return r;

@@ -2,8 +2,8 @@
 /*
  * The team store's listener (skillmeat/store_pg.h, docs/team.md
  * "Invalidation"): one libpq connection of its own on a background thread,
- * LISTEN skillmeat_team, each notification (migration 2's payload
- * "<epoch> <serial> <revision> <counts> <tenant>") handed to the hooks that
+ * LISTEN skillmeat_team, each notification (migration 3's payload
+ * "<epoch> <serial> <revision> <counts> <answers> <tenant>") handed to the hooks that
  * drop the cache entries it affects, then recorded as the revision the
  * instance has caught up with for that tenant.
  *
@@ -165,7 +165,7 @@ static int connect_and_catch_up(struct sm_pg_listener *l, PGconn **ret)
 		goto out;
 	PQclear(res);
 	/* the entries of before are unknown now: dropped before we say caught up */
-	l->hooks.drop(l->hooks.ctx, NULL, NULL, 0, true);
+	l->hooks.drop(l->hooks.ctx, &(struct sm_pg_note){.all_counts = true, .all_answers = true});
 	meta = PQexec(conn, "SELECT epoch FROM team_meta");
 	res = PQexec(conn, "SELECT id, serial, revision FROM tenants");
 	if (PQresultStatus(meta) != PGRES_TUPLES_OK || PQntuples(meta) != 1 ||
@@ -222,33 +222,52 @@ static size_t split_ids(char *s, const char **ids, size_t max)
 /* One notification: drop what it affects, then record the revision reached. */
 static void handle(struct sm_pg_listener *l, const char *payload)
 {
-	char buf[8192], *f[4], *tenant, *p = buf;
-	const char *ids[512];
+	char buf[8192], *f[5], *p = buf;
+	const char *ids[512], *uuids[64];
+	struct sm_pg_note note = {0};
 	int64_t epoch, serial, rev;
-	size_t n = 0;
-	bool all;
 
 	if (snprintf(buf, sizeof(buf), "%s", payload) >= (int)sizeof(buf))
 		goto unknown;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		f[i] = p;
 		if (!(p = strchr(p, ' ')))
 			goto unknown;
 		*p++ = '\0';
 	}
-	tenant = p;
+	note.tenant = p;
 	epoch = strtoll(f[0], NULL, 10);
 	serial = strtoll(f[1], NULL, 10);
 	rev = strtoll(f[2], NULL, 10);
-	all = !strcmp(f[3], "*");
-	if (!all && strcmp(f[3], "-") != 0) {
-		n = split_ids(f[3], ids, sizeof(ids) / sizeof(ids[0]));
-		all = f[3][0] == '\0' || (n == sizeof(ids) / sizeof(ids[0]));
+	note.all_counts = !strcmp(f[3], "*");
+	if (!note.all_counts && strcmp(f[3], "-") != 0) {
+		note.n = split_ids(f[3], ids, sizeof(ids) / sizeof(ids[0]));
+		note.ids = ids;
+		note.all_counts = f[3][0] == '\0' || note.n == sizeof(ids) / sizeof(ids[0]);
 	}
-	l->hooks.drop(l->hooks.ctx, tenant, all ? NULL : ids, all ? 0 : n, all);
+	/* never fewer answers than it names: a list that does not fit drops them all */
+	note.all_answers = !strcmp(f[4], "*") || f[4][0] == '\0';
+	if (!note.all_answers) {
+		size_t commas = 0;
+
+		for (const char *c = f[4]; *c; c++)
+			commas += *c == ',';
+		note.all_answers = commas >= sizeof(uuids) / sizeof(uuids[0]);
+		note.nuuids = split_ids(f[4], uuids, sizeof(uuids) / sizeof(uuids[0]));
+		note.uuids = uuids;
+	}
+	if (note.all_counts) {
+		note.ids = NULL;
+		note.n = 0;
+	}
+	if (note.all_answers) {
+		note.uuids = NULL;
+		note.nuuids = 0;
+	}
+	l->hooks.drop(l->hooks.ctx, &note);
 	pthread_mutex_lock(&l->lock);
 	l->notes++;
-	if (epoch == l->epoch && known_set(l->known, tenant, serial, rev) < 0)
+	if (epoch == l->epoch && known_set(l->known, note.tenant, serial, rev) < 0)
 		l->resync = true; /* not recorded: that tenant stays not fresh until resync */
 	if (epoch != l->epoch)
 		l->resync = true;

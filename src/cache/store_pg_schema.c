@@ -10,7 +10,8 @@
  * revision of a tenant counts the commits that changed its rows (triggers,
  * one bump per statement); each such commit also sends NOTIFY
  * skillmeat_team: the tenant id as payload (migration 1), then what changed
- * (migration 2: revision and user collections, for the listeners).
+ * (migration 2: revision and user collections, for the listeners; migration
+ * 3: the artifacts an update changed in place, whose answers alone go).
  */
 #include "cache/store_pg_internal.h"
 
@@ -192,6 +193,58 @@ static const char m2_down[] =
 	"CREATE OR REPLACE FUNCTION team_bump() RETURNS trigger LANGUAGE plpgsql AS $$"
 	BUMP_V1
 	"DROP FUNCTION team_note(text, text);";
+
+/*
+ * Migration 3: the notification also says which answers it makes stale:
+ * "<epoch> <serial> <revision> <counts> <answers> <tenant>", <answers> "*"
+ * every answer of the tenant, else the uuids (','-joined, at most 64) of
+ * the artifacts an UPDATE of artifacts changed without moving them (the
+ * same uuid, collection, type and name: no page gains or loses a row, no
+ * order or id changes): an answer that shows none of them stays valid
+ * (docs/team.md "Invalidation"). Every other statement says "*".
+ */
+static const char m3_up[] =
+	"DROP FUNCTION team_note(text, text);"
+	"CREATE FUNCTION team_note(t text, counts text, answers text DEFAULT '*') RETURNS void"
+	" LANGUAGE plpgsql AS $$"
+	"DECLARE s bigint; rv bigint;"
+	"BEGIN"
+	" UPDATE tenants SET revision = revision + 1 WHERE id = t RETURNING serial, revision INTO s, rv;"
+	" IF s IS NULL OR counts IS NULL OR length(counts) > 4000 THEN counts := '*'; END IF;"
+	" IF s IS NULL OR answers IS NULL OR answers = '' OR length(answers) > 2200 THEN"
+	"  answers := '*'; END IF;"
+	" PERFORM pg_notify('skillmeat_team', (SELECT epoch FROM team_meta) || ' ' ||"
+	"  coalesce(s, 0) || ' ' || coalesce(rv, 0) || ' ' || counts || ' ' || answers || ' ' || t);"
+	"END $$;"
+	"CREATE FUNCTION team_bump_artifacts() RETURNS trigger LANGUAGE plpgsql AS $$"
+	"DECLARE t text; ids text;"
+	"BEGIN"
+	" FOR t, ids IN SELECT n.tenant_id, CASE WHEN count(*) <= 64 AND bool_and(o.uuid IS NOT NULL"
+	"   AND o.collection = n.collection AND o.type = n.type AND o.name = n.name)"
+	"   THEN string_agg(n.uuid, ',') ELSE '*' END"
+	"  FROM new_rows n LEFT JOIN old_rows o ON o.tenant_id = n.tenant_id AND o.uuid = n.uuid"
+	"  GROUP BY n.tenant_id LOOP PERFORM team_note(t, '-', ids); END LOOP;"
+	" RETURN NULL;"
+	"END $$;"
+	"DROP TRIGGER artifacts_upd ON artifacts;"
+	"CREATE TRIGGER artifacts_upd AFTER UPDATE ON artifacts"
+	" REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
+	" FOR EACH STATEMENT EXECUTE FUNCTION team_bump_artifacts();";
+
+static const char m3_down[] =
+	"DROP TRIGGER artifacts_upd ON artifacts;"
+	"CREATE TRIGGER artifacts_upd AFTER UPDATE ON artifacts REFERENCING NEW TABLE AS new_rows"
+	" FOR EACH STATEMENT EXECUTE FUNCTION team_bump();"
+	"DROP FUNCTION team_bump_artifacts();"
+	"DROP FUNCTION team_note(text, text, text);"
+	"CREATE FUNCTION team_note(t text, counts text) RETURNS void LANGUAGE plpgsql AS $$"
+	"DECLARE s bigint; rv bigint;"
+	"BEGIN"
+	" UPDATE tenants SET revision = revision + 1 WHERE id = t RETURNING serial, revision INTO s, rv;"
+	" IF s IS NULL OR counts IS NULL OR length(counts) > 4000 THEN counts := '*'; END IF;"
+	" PERFORM pg_notify('skillmeat_team', (SELECT epoch FROM team_meta) || ' ' ||"
+	"  coalesce(s, 0) || ' ' || coalesce(rv, 0) || ' ' || counts || ' ' || t);"
+	"END $$;";
 /* clang-format on */
 
 const struct sm_pg_migration sm_pg_migrations[] = {
@@ -199,6 +252,8 @@ const struct sm_pg_migration sm_pg_migrations[] = {
 	 m1_down},
 	{2, "notifications name the revision and the user collections whose counts changed",
 	 m2_up, m2_down},
+	{3, "notifications name the artifacts an update changed in place: other answers stay",
+	 m3_up, m3_down},
 };
 
 const int sm_pg_nmigrations = SM_PG_LATEST;

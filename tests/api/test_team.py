@@ -205,8 +205,19 @@ def test_migrations():
     url = PG.createdb("migrate")
     h = home("migrate")
     p = run(h, "team", "migrate", "--store", url, "--json")
-    check(p.returncode == 0 and json.loads(p.stdout) == {"from": 0, "to": 2, "latest": 2},
-          f"team migrate: 0 -> 2 ({p.stdout.strip()} {p.stderr.strip()})")
+    check(p.returncode == 0 and json.loads(p.stdout) == {"from": 0, "to": 3, "latest": 3},
+          f"team migrate: 0 -> 3 ({p.stdout.strip()} {p.stderr.strip()})")
+    trig = PG.psql("SELECT p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid"
+                   " WHERE t.tgname = 'artifacts_upd'", "migrate").strip()
+    check(trig == "team_bump_artifacts", f"migration 3: an update of artifacts names them ({trig})")
+    p = run(h, "team", "migrate", "--store", url, "--to", "2", "--json")
+    fns = PG.psql("SELECT proname FROM pg_proc WHERE proname LIKE 'team%' ORDER BY 1",
+                  "migrate").split()
+    trig = PG.psql("SELECT p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid"
+                   " WHERE t.tgname = 'artifacts_upd'", "migrate").strip()
+    check(p.returncode == 0 and json.loads(p.stdout)["to"] == 2 and trig == "team_bump"
+          and fns == ["team_bump", "team_bump_members", "team_note"],
+          f"team migrate --to 2: migration 3's function and trigger are gone ({fns} {trig})")
     tables = set(PG.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
                          "migrate").split())
     check({"tenants", "artifacts", "artifact_files", "user_collections",
@@ -226,12 +237,12 @@ def test_migrations():
     tables = PG.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
                      "migrate").split()
     check(tables == ["schema_migrations"], f"down drops every team table ({tables})")
-    p = run(h, "team", "migrate", "--store", url, "--to", "3")
-    check(p.returncode != 0 and "latest is 2" in p.stderr, "a version past the latest is refused")
+    p = run(h, "team", "migrate", "--store", url, "--to", "4")
+    check(p.returncode != 0 and "latest is 3" in p.stderr, "a version past the latest is refused")
     p = run(h, "team", "migrate", "--store", "/not/a/url")
     check(p.returncode != 0 and "not a PostgreSQL URL" in p.stderr, "a non-PostgreSQL URL is refused")
     p = run(home("migrate-config", f'[server]\nstore = "{url}"\n'), "team", "migrate", "--json")
-    check(p.returncode == 0 and json.loads(p.stdout)["to"] == 2,
+    check(p.returncode == 0 and json.loads(p.stdout)["to"] == 3,
           "team migrate takes config server.store")
     # four processes on an empty database at once: the advisory lock serialises them
     url = PG.createdb("race")
@@ -241,7 +252,7 @@ def test_migrations():
           "four concurrent migrations all succeed: "
           + "; ".join(p.stderr.strip() for p in procs if p.returncode))
     rows = PG.psql("SELECT version FROM schema_migrations", "race").split()
-    check(rows == ["1", "2"], f"each migration applied once ({rows})")
+    check(rows == ["1", "2", "3"], f"each migration applied once ({rows})")
 
 
 def test_reads(url):

@@ -10,6 +10,10 @@
   (names, counts, members as in the database, read with psql); two instances
   adding members to one collection at once: both land; the default
   collection's members cannot be changed (409);
+- the answer cache: an update in place through one instance drops another
+  instance's answers that show that artifact (fresh once its listener has
+  handled the notification) and keeps the others (an answer-cache hit); an
+  update that renames a row (psql) drops every answer;
 - PUT /artifacts/{id} (tags, metadata) with If-Match: shown and filtered by
   the others at their next request, an old ETag 409;
 - DELETE /artifacts/{id}: the row, its files and memberships gone, the other
@@ -319,6 +323,47 @@ def test_refresh(insts, url):
     check(st == 200 and body["migrated_count"] == 1, "default's own migrate then adds its second orphan")
 
 
+def answer_hits(s):
+    return tt.metrics(s).get('skillmeat_cache_hits_total{cache="answer"}', 0)
+
+
+def test_answers(insts, base):
+    """An update in place drops the answers that show it, and only those."""
+    a, b, c = insts
+    one, three = "/artifacts?limit=1", "/artifacts?limit=3"
+    tt.caught_up(a, base)  # no notification goes by while the answers are made
+    first, _ = a.get(one)
+    top, _ = a.get(three)
+    check(tt.names(first) == ["command:gamma"]
+          and tt.names(top) == ["command:gamma", "skill:alpha", "skill:beta"],
+          f"instance 0's answers cached ({tt.names(first)} {tt.names(top)})")
+    st, body = put(b, "skill:beta", {"metadata": {"description": "Beta, in place"}})
+    check(st == 200, f"PUT skill:beta's description through instance 1 ({st})")
+    page, _ = c.get(three)
+    check([i["metadata"]["description"] for i in page["items"]][2] == "Beta, in place",
+          "instance 2 shows it at its next request")
+    tt.caught_up(a, base)  # a's listener has handled it: its answers may outlive revisions
+    h = answer_hits(a)
+    page, _ = a.get(three)
+    check([i["metadata"]["description"] for i in page["items"]][2] == "Beta, in place"
+          and answer_hits(a) == h,
+          "instance 0: the answer that shows skill:beta was dropped, read again (fresh, no hit)")
+    page, _ = a.get(one)
+    check(page == first and answer_hits(a) == h + 1,
+          f"instance 0: the answer that does not show it still serves ({answer_hits(a) - h} hit)")
+    # an update that moves a row (psql: another type and name) drops every answer
+    tt.PG.psql(f"UPDATE artifacts SET type = 'command', name = 'aaa' WHERE uuid = '{tt.U['alpha']}'",
+               "team")
+    tt.caught_up(a, base)
+    page, _ = a.get(one)
+    check(tt.names(page) == ["command:aaa"], f"a renamed row enters the page ({tt.names(page)})")
+    tt.PG.psql(f"UPDATE artifacts SET type = 'skill', name = 'alpha' WHERE uuid = '{tt.U['alpha']}'",
+               "team")
+    tt.caught_up(a, base)
+    page, _ = a.get(one)
+    check(tt.names(page) == ["command:gamma"], f"and leaves it ({tt.names(page)})")
+
+
 def test_tenants(url):
     t = tt.Server(tt.home("writes-tokens", TOKENS), "--store", url)
     before = tt.PG.psql(f"SELECT name FROM user_collections WHERE tenant_id = 'default'"
@@ -380,6 +425,7 @@ def main():
     p = tt.run(tt.home("seed"), "team", "migrate", "--store", url)
     check(p.returncode == 0, f"migrate the team database ({p.stderr.strip()})")
     tt.seed()
+    base = tt.total_revision()
     insts = [tt.Server(tt.home(f"w-{n}"), "--store", url) for n in "abc"]
     for s in insts:
         tt.wait_until("the listener connected", lambda s=s: tt.listening(s))
@@ -388,6 +434,7 @@ def main():
         st, _ = tt.upload(insts[0], {"type": "skill", "name": name,
                                      "files": tt.skill_files(name.title())})
         check(st == 201, f"upload skill:{name}")
+    test_answers(insts, base)
     test_user_collections(insts)
     test_put(insts)
     test_delete(insts)
