@@ -16,7 +16,8 @@
 #      index rows copied into it (tenant default), two instances A and B on it;
 #      SM_BENCH_ROUNDS (2) rounds of sqlite, A, B in turn under the same wrk load
 #      (the best round of each is compared: the load moves), then A while a writer edits
-#      artifacts of that page through B back to back, then WRITES edits through
+#      artifacts of that page through B back to back, again with edits of
+#      artifacts the page does not show (its answer stays), then WRITES edits through
 #      B each followed at once by reads of the page through A until A shows it:
 #      the commit-to-fresh delay and the count of stale answers;
 #   4. prints a summary: req/s, p50, p99 per row, sqlite/team ratio (target
