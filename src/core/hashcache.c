@@ -316,7 +316,7 @@ static void entry_free(struct hc_entry *e)
 
 /* Take fp's bytes into a new entry under key. */
 static int put(struct sm_hashcache *hc, const char *key, size_t klen, const char *hash,
-	       const void *fp, size_t len, bool trusted)
+	       const void *fp, size_t len, bool trusted, bool seen)
 {
 	struct hc_entry *e = sm_calloc(1, sizeof(*e)), *old = NULL;
 	int r;
@@ -328,7 +328,7 @@ static int put(struct sm_hashcache *hc, const char *key, size_t klen, const char
 	memcpy(e->fp, fp, len);
 	e->len = len;
 	e->trusted = trusted;
-	e->seen = true;
+	e->seen = seen;
 	memcpy(e->hash, hash, sizeof(e->hash));
 	r = sm_hashmap_put(hc->map, key, klen, e, (void **)&old);
 	if (r < 0)
@@ -376,7 +376,6 @@ static void parse(struct sm_hashcache *hc, const char *s, size_t len)
 		uint32_t kl, fl;
 		char h[SM_SHA256_HEX_LEN + 1];
 		const char *k;
-		void *v;
 
 		memcpy(&kl, s + off, sizeof(kl));
 		off += sizeof(kl);
@@ -395,10 +394,9 @@ static void parse(struct sm_hashcache *hc, const char *s, size_t len)
 		off += sizeof(fl);
 		if (len - off < fl)
 			return;
-		if (put(hc, k, kl, h, s + off, fl, trusted) < 0)
+		/* read, not yet looked up */
+		if (put(hc, k, kl, h, s + off, fl, trusted, false) < 0)
 			return;
-		if (sm_hashmap_get(hc->map, k, kl, &v))
-			((struct hc_entry *)v)->seen = false; /* read, not yet looked up */
 		off += fl;
 	}
 }
@@ -601,7 +599,7 @@ static int note(struct sm_hashcache *hc, const struct strbuf *key, const char *h
 
 	if (!fp_each((const unsigned char *)fp->buf, fp->len, newest_ctime, &newest))
 		return -EINVAL;
-	r = put(hc, key->buf, key->len, hex, fp->buf, fp->len, newest < taken);
+	r = put(hc, key->buf, key->len, hex, fp->buf, fp->len, newest < taken, true);
 	if (r == 0)
 		hc->dirty = true;
 	return r;
