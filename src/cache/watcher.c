@@ -394,10 +394,20 @@ static void dir_event(struct sm_watcher *w, const struct watch *x, const struct 
 		note(w, x->coll, NULL, 0);
 		goto out;
 	}
-	if (ev->mask & IN_MOVED_FROM)
+	/*
+	 * A folder moved away: its watches go. A replace exchanges the staged
+	 * copy with the folder (core/txn.c, RENAME_EXCHANGE), which the kernel
+	 * reports as the new copy's MOVED_TO and then the old one's MOVED_FROM
+	 * of the same name: what is at the name now is watched again (nothing
+	 * when the name is empty).
+	 */
+	if (ev->mask & IN_MOVED_FROM) {
 		drop_tree(w, coll, full.buf);
-	else if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && add_tree(w, coll, full.buf, 0) < 0)
+		if (add_tree(w, coll, full.buf, 0) < 0)
+			note(w, coll, NULL, 0);
+	} else if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && add_tree(w, coll, full.buf, 0) < 0) {
 		note(w, coll, NULL, 0);
+	}
 	sm_free(coll);
 out:
 	sm_strbuf_release(&full);

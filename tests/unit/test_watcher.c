@@ -25,6 +25,10 @@
 
 #include <cmocka.h>
 
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
 #include "skillmeat/watcher.h"
 #include "skillmeat/cache.h"
 #include "skillmeat/collection.h"
@@ -312,6 +316,42 @@ static void test_nested_and_new_folders(void **state)
 	assert_true(wait_seen(&f->rec, from, "default", "agents/helper.md"));
 }
 
+/*
+ * A replace as core/txn.c does it: the staged copy exchanged with the
+ * artifact folder (RENAME_EXCHANGE: the new copy's MOVED_TO, then the old
+ * one's MOVED_FROM of the same name). The new folder, and one inside it,
+ * are watched: hand edits after the replace are seen.
+ */
+static void test_exchanged_folder(void **state)
+{
+	struct fixture *f = *state;
+	char p[512], staged[512];
+	size_t from;
+
+	start(f, 20);
+	cpath(staged, sizeof(staged), f, "skills/.s3.sm-new-1");
+	make_skill(staged, "s3", "replaced");
+	cpath(p, sizeof(p), f, "skills/.s3.sm-new-1/docs");
+	assert_int_equal(sm_fs_mkdir_p(p, 0755, NULL), 0);
+	cpath(p, sizeof(p), f, "skills/.s3.sm-new-1/docs/a.md");
+	write_file(p, "a\n");
+	cpath(p, sizeof(p), f, "skills/s3");
+	from = nrecords(&f->rec);
+	assert_int_equal(renameat2(AT_FDCWD, staged, AT_FDCWD, p, RENAME_EXCHANGE), 0);
+	assert_true(wait_seen(&f->rec, from, "default", "skills/s3"));
+	assert_int_equal(sm_fs_remove_tree(staged, NULL), 0); /* the old copy */
+	settle(&f->rec, f->home, "default", "s1");
+	from = nrecords(&f->rec);
+	cpath(p, sizeof(p), f, "skills/s3/SKILL.md");
+	write_file(p, "---\nname: s3\ndescription: edited by hand\n---\n");
+	assert_true(wait_seen(&f->rec, from, "default", "skills/s3"));
+	settle(&f->rec, f->home, "default", "s1");
+	from = nrecords(&f->rec);
+	cpath(p, sizeof(p), f, "skills/s3/docs/a.md");
+	write_file(p, "edited\n");
+	assert_true(wait_seen(&f->rec, from, "default", "skills/s3"));
+}
+
 static void test_deleted_artifact(void **state)
 {
 	struct fixture *f = *state;
@@ -585,6 +625,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sed_i, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_editor_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nested_and_new_folders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exchanged_folder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deleted_artifact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_manifest_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_collection, setup, teardown),
