@@ -6,8 +6,9 @@
  * stat what was hashed (no folder read) and hash only what changed. Kept in
  * <home>/cache/deploy-hashes.bin (ours, deletable at any time; anything
  * malformed ends the read). A write of the file drops the entries whose
- * path is gone (a removed project, an undeployed copy) among those the run
- * did not look up: one lstat each, only when the file is written anyway.
+ * folder is gone (a removed project, its .claude/skills removed) among
+ * those the run did not look up: one lstat per distinct folder, only when
+ * the file is written anyway.
  *
  * What the records trust, as git's index does: a change to a file changes
  * its size, mtime, ctime or inode, and an entry added, removed or renamed
@@ -423,25 +424,40 @@ int sm_hashcache_open(const struct sm_home *home, struct sm_hashcache **ret, str
 }
 
 /*
- * Is the path of key ("S:" or "C:" and the path) gone (a removed project,
- * an undeployed copy, a removed artifact)? Asked at a write of the cache for
- * the entries this run did not look up, so entries of projects that no
- * longer exist are dropped instead of kept forever. Anything but a clear
- * "not there" keeps the entry.
+ * Is the folder of key's path ("S:" or "C:" and the path) gone (a removed
+ * project, a removed .claude/skills)? Asked at a write of the cache for the
+ * entries this run did not look up, so entries of projects that no longer
+ * exist are dropped instead of kept forever. One lstat per distinct folder
+ * (answers kept in seen: the entries of a project share a few folders), not
+ * one per entry. Anything but a clear "not there" keeps the entry.
  */
-static bool gone(struct strbuf *tmp, const void *key, size_t klen)
+static bool gone(struct sm_hashmap *seen, const void *key, size_t klen)
 {
+	static char yes, no;
+	const char *p = (const char *)key + 2, *slash;
+	struct strbuf dir = STRBUF_INIT;
 	struct stat st;
+	void *v;
+	bool g;
 
-	sm_strbuf_reset(tmp);
-	if (klen < 3 || sm_strbuf_add(tmp, (const char *)key + 2, klen - 2) < 0)
+	if (klen < 3 || !(slash = memrchr(p, '/', klen - 2)) || slash == p)
 		return false;
-	return lstat(tmp->buf, &st) < 0 && (errno == ENOENT || errno == ENOTDIR);
+	if (sm_hashmap_get(seen, p, (size_t)(slash - p), &v))
+		return v == &yes;
+	if (sm_strbuf_add(&dir, p, (size_t)(slash - p)) < 0) {
+		sm_strbuf_release(&dir);
+		return false;
+	}
+	g = lstat(dir.buf, &st) < 0 && (errno == ENOENT || errno == ENOTDIR);
+	(void)sm_hashmap_put(seen, p, (size_t)(slash - p), g ? &yes : &no, NULL);
+	sm_strbuf_release(&dir);
+	return g;
 }
 
 int sm_hashcache_save(struct sm_hashcache *hc, struct strbuf *err)
 {
-	struct strbuf out = STRBUF_INIT, dir = STRBUF_INIT, tmp = STRBUF_INIT;
+	struct strbuf out = STRBUF_INIT, dir = STRBUF_INIT;
+	struct sm_hashmap *dirs = NULL;
 	size_t pos = 0, kl;
 	const void *k;
 	void *v;
@@ -449,6 +465,8 @@ int sm_hashcache_save(struct sm_hashcache *hc, struct strbuf *err)
 
 	if (!hc || !hc->dirty)
 		return 0;
+	if (sm_hashmap_new(&dirs) < 0)
+		dirs = NULL; /* nothing dropped this time */
 	r = sm_strbuf_addstr(&out, MAGIC);
 	while (r == 0 && sm_hashmap_next(hc->map, &pos, &k, &kl, &v)) {
 		const struct hc_entry *e = v;
@@ -457,8 +475,8 @@ int sm_hashcache_save(struct sm_hashcache *hc, struct strbuf *err)
 
 		if (kl > UINT32_MAX || e->len > UINT32_MAX)
 			continue;
-		if (!e->seen && gone(&tmp, k, kl))
-			continue; /* an undeployed copy, a removed project or artifact */
+		if (!e->seen && dirs && gone(dirs, k, kl))
+			continue; /* a removed project */
 		r = sm_strbuf_add(&out, &k32, sizeof(k32));
 		r = r ?: sm_strbuf_add(&out, k, kl);
 		r = r ?: sm_strbuf_add(&out, e->hash, SM_SHA256_HEX_LEN);
@@ -485,7 +503,7 @@ int sm_hashcache_save(struct sm_hashcache *hc, struct strbuf *err)
 	}
 	sm_strbuf_release(&out);
 	sm_strbuf_release(&dir);
-	sm_strbuf_release(&tmp);
+	sm_hashmap_free(dirs);
 	return r;
 }
 
