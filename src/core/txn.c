@@ -487,7 +487,10 @@ static int exchange_rel(const char *dir, const char *a, const char *b, struct st
 
 	if (r == 0)
 		r = at(dir, b, &y);
-	if (r == 0 && renameat2(AT_FDCWD, x.buf, AT_FDCWD, y.buf, RENAME_EXCHANGE) < 0) {
+	/* (test builds: a file system without the exchange) */
+	if (r == 0 && SM_TEST_POINT("txn-no-exchange") < 0)
+		r = -EINVAL;
+	else if (r == 0 && renameat2(AT_FDCWD, x.buf, AT_FDCWD, y.buf, RENAME_EXCHANGE) < 0) {
 		r = -errno;
 		if (r != -EINVAL && r != -ENOSYS && r != -ENOTSUP)
 			r = sm_err(err, r, "cannot swap '%s' into place: %s", y.buf,
@@ -529,9 +532,16 @@ static int undo_moves(const char *dir, const struct sm_txn *t, size_t n, struct 
 	int r = 0, q;
 
 	while (n-- > 0) {
-		if (exchanged_only(dir, t, n))
+		if (exchanged_only(dir, t, n)) {
 			q = exchange_rel(dir, t->from.v[n], t->to.v[n], err);
-		else if (exists_rel(dir, t->to.v[n]) && !exists_rel(dir, t->from.v[n]))
+			/*
+			 * no exchange here (the home moved to another file system):
+			 * the new copy to the set-aside name, the old one back
+			 */
+			if (q == -EINVAL || q == -ENOSYS || q == -ENOTSUP)
+				q = rename_rel(dir, t->to.v[n], t->to.v[n - 1], err) ?:
+				    rename_rel(dir, t->from.v[n], t->to.v[n], err);
+		} else if (exists_rel(dir, t->to.v[n]) && !exists_rel(dir, t->from.v[n]))
 			q = rename_rel(dir, t->to.v[n], t->from.v[n], err);
 		else
 			q = 0;

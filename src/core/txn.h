@@ -23,7 +23,10 @@ struct sm_lock;
  *      the file system has it) and a rename of the staged name, now holding
  *      the old copy, to its set-aside name, so the artifact is never missing;
  *      the journal keeps the staged copy's inode, which tells recovery
- *      whether the exchange happened;
+ *      whether the exchange happened (a home copied between a crash and
+ *      its recovery has other inodes: a replace stopped right after its
+ *      exchange then keeps the new copy under the old lock entry, which
+ *      shows as locally modified);
  *   3. the journal is rewritten with state "committed": the commit point;
  *   4. the next files are renamed over the real ones, the set-aside copies
  *      deleted, the journal removed.

@@ -98,4 +98,31 @@ expect_exit 1 "$SM" add "$SRC/three"
 grep -q "journal is malformed" "$TMP/.err" || fail "hostile journal: $(cat "$TMP/.err")"
 [ -f "$C/skills/one/SKILL.md" ] || fail "a hostile journal moved files"
 rm "$C/.collection.journal"
+ok
+
+# 7. a replace killed right after it exchanged the new copy in (before the
+# old one went to its set-aside name): the artifact is never missing, and the
+# next write puts the old copy back, with and without an exchange at recovery
+make_skill "$SRC/four" four "description: fourth"
+must "$SM" add "$SRC/four" >/dev/null
+for how in exchange rename; do
+	make_skill "$TMP/v2-$how/four" four "description: replaced ($how)"
+	old=$(tree_sum "$C/skills/four")
+	SKILLMEAT_TEST_KILL_AT='commit-move#2' "$SM" add --force "$TMP/v2-$how/four" >/dev/null 2>&1 &&
+		fail "$how: the kill did not stop add --force"
+	[ -f "$C/skills/four/SKILL.md" ] || fail "$how: skill four is missing after the kill"
+	grep -q "replaced ($how)" "$C/skills/four/SKILL.md" || fail "$how: the kill came before the exchange"
+	[ -e "$C/.collection.journal" ] || fail "$how: no journal left by the kill"
+	if [ $how = rename ]; then
+		SKILLMEAT_TEST_FAIL_AT=txn-no-exchange must "$SM" add "$SRC/skills/two" >/dev/null
+	else
+		must "$SM" add "$SRC/skills/two" >/dev/null
+	fi
+	[ "$(tree_sum "$C/skills/four")" = "$old" ] || fail "$how: recovery did not put the old copy back"
+	[ ! -e "$C/.collection.journal" ] || fail "$how: the journal is left"
+	left=$(find "$C" \( -name '*.sm-new-*' -o -name '*.sm-old-*' \) -print)
+	[ -z "$left" ] || fail "$how: leftovers after recovery: $left"
+	must "$SM" show skill:four --json >"$TMP/s.json"
+	json_check "$TMP/s.json" 'd["locally_modified"] is False'
+done
 done_ok
