@@ -22,6 +22,7 @@
 #include "api/app.h"
 #include "http/http.h"
 #include "skillmeat/store.h"
+#include "skillmeat/store_pg.h"
 
 struct sm_cache;
 struct sm_store;
@@ -92,6 +93,7 @@ struct sm_app_thread {
 	/* team mode: the revision this request's probe read (the answers' token) */
 	char team_rev[API_RESP_TOKEN_MAX];
 	bool team_rev_ok;
+	struct sm_pg_revision team_probe; /* the same, as the listener compares it */
 	size_t nresp;
 	/*
 	 * Team mode, under resp_lock: bumped by each notification the listener

@@ -535,6 +535,7 @@ static int before(struct sm_http_req *req, void *data)
 		if (r < 0)
 			return r;
 		snprintf(t->team_rev, sizeof(t->team_rev), "%s", rev.text);
+		t->team_probe = rev;
 		t->team_rev_ok = true;
 		t->cache->team_stale = !sm_pg_listen_fresh(
 		    app->listener, t->cache->tenant ? t->cache->tenant : "default", &rev);
