@@ -12,7 +12,7 @@ struct sm_pg_migration {
 };
 
 /* The highest migration (the length of sm_pg_migrations). */
-#define SM_PG_LATEST 3
+#define SM_PG_LATEST 4
 
 extern const struct sm_pg_migration sm_pg_migrations[];
 extern const int sm_pg_nmigrations;

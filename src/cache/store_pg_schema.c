@@ -245,6 +245,44 @@ static const char m3_down[] =
 	" PERFORM pg_notify('skillmeat_team', (SELECT epoch FROM team_meta) || ' ' ||"
 	"  coalesce(s, 0) || ' ' || coalesce(rv, 0) || ' ' || counts || ' ' || t);"
 	"END $$;";
+
+/*
+ * Migration 4: a statement on artifact_files (an upload's files, a metadata
+ * edit's rewritten frontmatter) names its artifacts as <answers>, not "*":
+ * no cached answer shows a file, so at most the answers that show those
+ * artifacts go (the artifacts row's own update names them as well).
+ */
+#define FILES_TRIGGERS(fn) \
+	"DROP TRIGGER artifact_files_ins ON artifact_files;" \
+	"DROP TRIGGER artifact_files_upd ON artifact_files;" \
+	"DROP TRIGGER artifact_files_del ON artifact_files;" \
+	"CREATE TRIGGER artifact_files_ins AFTER INSERT ON artifact_files" \
+	" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION " fn "();" \
+	"CREATE TRIGGER artifact_files_upd AFTER UPDATE ON artifact_files" \
+	" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION " fn "();" \
+	"CREATE TRIGGER artifact_files_del AFTER DELETE ON artifact_files" \
+	" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION " fn "();"
+#define FILES_NOTE(rows) \
+	"  FOR t, ids IN SELECT tenant_id, CASE WHEN count(DISTINCT artifact_uuid) <= 64" \
+	"   THEN string_agg(DISTINCT artifact_uuid, ',') ELSE '*' END FROM " rows \
+	"   GROUP BY tenant_id LOOP PERFORM team_note(t, '-', ids); END LOOP;"
+
+static const char m4_up[] =
+	"CREATE FUNCTION team_bump_files() RETURNS trigger LANGUAGE plpgsql AS $$"
+	"DECLARE t text; ids text;"
+	"BEGIN"
+	" IF TG_OP = 'DELETE' THEN"
+	FILES_NOTE("old_rows")
+	" ELSE"
+	FILES_NOTE("new_rows")
+	" END IF;"
+	" RETURN NULL;"
+	"END $$;"
+	FILES_TRIGGERS("team_bump_files");
+
+static const char m4_down[] =
+	FILES_TRIGGERS("team_bump")
+	"DROP FUNCTION team_bump_files();";
 /* clang-format on */
 
 const struct sm_pg_migration sm_pg_migrations[] = {
@@ -254,6 +292,8 @@ const struct sm_pg_migration sm_pg_migrations[] = {
 	 m2_up, m2_down},
 	{3, "notifications name the artifacts an update changed in place: other answers stay",
 	 m3_up, m3_down},
+	{4, "notifications of artifact files name their artifacts: other answers stay", m4_up,
+	 m4_down},
 };
 
 const int sm_pg_nmigrations = SM_PG_LATEST;

@@ -205,8 +205,11 @@ def test_migrations():
     url = PG.createdb("migrate")
     h = home("migrate")
     p = run(h, "team", "migrate", "--store", url, "--json")
-    check(p.returncode == 0 and json.loads(p.stdout) == {"from": 0, "to": 3, "latest": 3},
-          f"team migrate: 0 -> 3 ({p.stdout.strip()} {p.stderr.strip()})")
+    check(p.returncode == 0 and json.loads(p.stdout) == {"from": 0, "to": 4, "latest": 4},
+          f"team migrate: 0 -> 4 ({p.stdout.strip()} {p.stderr.strip()})")
+    trig = PG.psql("SELECT p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid"
+                   " WHERE t.tgname LIKE 'artifact\\_files\\_%' ORDER BY 1", "migrate").split()
+    check(trig == ["team_bump_files"] * 3, f"migration 4: file statements name their artifacts ({trig})")
     trig = PG.psql("SELECT p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid"
                    " WHERE t.tgname = 'artifacts_upd'", "migrate").strip()
     check(trig == "team_bump_artifacts", f"migration 3: an update of artifacts names them ({trig})")
@@ -237,12 +240,12 @@ def test_migrations():
     tables = PG.psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
                      "migrate").split()
     check(tables == ["schema_migrations"], f"down drops every team table ({tables})")
-    p = run(h, "team", "migrate", "--store", url, "--to", "4")
-    check(p.returncode != 0 and "latest is 3" in p.stderr, "a version past the latest is refused")
+    p = run(h, "team", "migrate", "--store", url, "--to", "5")
+    check(p.returncode != 0 and "latest is 4" in p.stderr, "a version past the latest is refused")
     p = run(h, "team", "migrate", "--store", "/not/a/url")
     check(p.returncode != 0 and "not a PostgreSQL URL" in p.stderr, "a non-PostgreSQL URL is refused")
     p = run(home("migrate-config", f'[server]\nstore = "{url}"\n'), "team", "migrate", "--json")
-    check(p.returncode == 0 and json.loads(p.stdout)["to"] == 3,
+    check(p.returncode == 0 and json.loads(p.stdout)["to"] == 4,
           "team migrate takes config server.store")
     # four processes on an empty database at once: the advisory lock serialises them
     url = PG.createdb("race")
@@ -252,7 +255,7 @@ def test_migrations():
           "four concurrent migrations all succeed: "
           + "; ".join(p.stderr.strip() for p in procs if p.returncode))
     rows = PG.psql("SELECT version FROM schema_migrations", "race").split()
-    check(rows == ["1", "2", "3"], f"each migration applied once ({rows})")
+    check(rows == ["1", "2", "3", "4"], f"each migration applied once ({rows})")
 
 
 def test_reads(url):

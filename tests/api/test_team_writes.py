@@ -362,6 +362,16 @@ def test_answers(insts, base):
     tt.caught_up(a, base)
     page, _ = a.get(one)
     check(tt.names(page) == ["command:gamma"], f"and leaves it ({tt.names(page)})")
+    # a statement on another artifact's files (a frontmatter rewrite) names that artifact
+    n = tt.PG.psql("UPDATE artifact_files SET content = content || '\\x0a'::bytea WHERE"
+                   " tenant_id = 'default' AND artifact_uuid = (SELECT uuid FROM artifacts"
+                   " WHERE tenant_id = 'default' AND name = 'delta') RETURNING path",
+                   "team").split()
+    tt.caught_up(a, base)
+    h = answer_hits(a)
+    page, _ = a.get(one)
+    check(n and tt.names(page) == ["command:gamma"] and answer_hits(a) == h + 1,
+          f"an update of skill:delta's files ({n}) keeps the answer that does not show it")
 
 
 def test_tenants(url):
