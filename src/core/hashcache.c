@@ -225,6 +225,7 @@ struct verify {
 	struct strbuf rel; /* path's last name, then "/" and the record's name */
 	size_t base;	   /* the length of the last name */
 	const struct stat *top; /* NULL or: path's own stat, taken by the caller */
+	const char *path;
 };
 
 static bool same_stat(void *ctx, const char *rel, size_t rlen, const struct fp_stat *f)
@@ -235,6 +236,19 @@ static bool same_stat(void *ctx, const char *rel, size_t rlen, const struct fp_s
 
 	if (!rlen && v->top) {
 		stat_of(v->top, &now);
+		return !memcmp(&now, f, sizeof(now));
+	}
+	/*
+	 * path itself by its full name: the folder kept open may have been
+	 * replaced since it was opened (renamed away, a new one made); then
+	 * what is at path now is another inode than the record's, and a copy
+	 * moved into the new folder is no longer in the old one, so no record
+	 * is ever checked in a folder path no longer names
+	 */
+	if (!rlen) {
+		if (stat(v->path, &st) < 0)
+			return false;
+		stat_of(&st, &now);
 		return !memcmp(&now, f, sizeof(now));
 	}
 	sm_strbuf_setlen(&v->rel, v->base);
@@ -296,7 +310,7 @@ static int parent_of(struct sm_hashcache *hc, const char *path, const char **bas
 static bool fp_matches(struct sm_hashcache *hc, const char *path, const struct stat *top,
 		       const struct hc_entry *e)
 {
-	struct verify v = { -1, STRBUF_INIT, 0, top };
+	struct verify v = { -1, STRBUF_INIT, 0, top, path };
 	const char *base;
 	bool ok;
 

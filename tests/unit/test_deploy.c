@@ -507,6 +507,52 @@ static void test_hashcache_parents(void **state)
 	sm_hashcache_free(hc);
 }
 
+/*
+ * The folder kept open is replaced during a run (renamed away, a new one made
+ * at its name, with other content, or the old copy moved into it): a look-up
+ * answers for what the path names now, never for the old folder.
+ */
+static void test_hashcache_replaced_parent(void **state)
+{
+	char home_dir[1100], par[1100], bak[1100], d[1200], md[1300], moved[1200];
+	char h[SM_SHA256_HEX_LEN + 1], want[SM_SHA256_HEX_LEN + 1], first[SM_SHA256_HEX_LEN + 1];
+	struct sm_home home = { 0 };
+	struct sm_hashcache *hc = NULL;
+
+	(void)state;
+	snprintf(home_dir, sizeof(home_dir), "%s/hcr-home", tmproot);
+	snprintf(par, sizeof(par), "%s/hcr/p/skills", tmproot);
+	snprintf(bak, sizeof(bak), "%s/hcr/p/skills.bak", tmproot);
+	snprintf(d, sizeof(d), "%s/sk", par);
+	snprintf(md, sizeof(md), "%s/sk/SKILL.md", par);
+	assert_int_equal(sm_fs_mkdir_p(home_dir, 0755, NULL), 0);
+	assert_int_equal(sm_fs_mkdir_p(d, 0755, NULL), 0);
+	home.root = home_dir;
+	write_file(md, "one\n");
+	assert_int_equal(sm_hashcache_open(&home, &hc, NULL), 0);
+	assert_int_equal(sm_hashcache_hash(hc, d, false, first, NULL), 0);
+	wait_past_ctime(md);
+	/* trusted now, and the parent is kept open */
+	assert_int_equal(sm_hashcache_hash(hc, d, false, h, NULL), 0);
+	assert_int_equal(sm_hashcache_hash(hc, d, false, h, NULL), 0);
+	assert_string_equal(h, first);
+	/* a new folder at the name, other content */
+	assert_int_equal(rename(par, bak), 0);
+	assert_int_equal(sm_fs_mkdir_p(d, 0755, NULL), 0);
+	write_file(md, "two\n");
+	assert_int_equal(sm_hashcache_hash(hc, d, false, h, NULL), 0);
+	assert_int_equal(sm_content_hash(d, want, NULL), 0);
+	assert_string_equal(h, want);
+	assert_string_not_equal(h, first);
+	/* the old copy moved into the new folder: its own content again */
+	assert_int_equal(sm_fs_remove_tree(d, NULL), 0);
+	snprintf(moved, sizeof(moved), "%s/sk", bak);
+	assert_int_equal(rename(moved, d), 0);
+	assert_int_equal(sm_hashcache_hash(hc, d, false, h, NULL), 0);
+	assert_string_equal(h, first);
+	sm_hashcache_free(hc);
+}
+
 /* A write of the cache drops the entries of paths that are gone (a removed project). */
 static void test_hashcache_drops_gone(void **state)
 {
@@ -612,6 +658,7 @@ int main(void)
 		cmocka_unit_test(test_deploy_one),
 		cmocka_unit_test(test_hashcache),
 		cmocka_unit_test(test_hashcache_parents),
+		cmocka_unit_test(test_hashcache_replaced_parent),
 		cmocka_unit_test(test_hashcache_drops_gone),
 		cmocka_unit_test(test_hashcache_fp_same),
 	};
