@@ -25,6 +25,7 @@
 #include "skillmeat/store.h"
 #include "skillmeat/store_pg.h"
 #include "skillmeat/strbuf.h"
+#include "skillmeat/test_hooks.h"
 #include "skillmeat/timeutil.h"
 
 #include "util/banned.h"
@@ -1007,6 +1008,13 @@ static const char probe_sql[] =
  * it cannot be prepared (in a failed transaction) the query runs unprepared
  * and reports the error as before.
  */
+static bool is_state(const PGresult *res, const char *sqlstate)
+{
+	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return st && !strcmp(st, sqlstate);
+}
+
 static int run_probe(struct pg_store *s, const struct pgp *p, PGresult **ret, struct strbuf *err)
 {
 	int pid = PQbackendPID(s->conn);
@@ -1021,8 +1029,21 @@ static int run_probe(struct pg_store *s, const struct pgp *p, PGresult **ret, st
 	}
 	if (!pid || pid != s->probe_pid)
 		return sm_pg_run(s->conn, probe_sql, p, ret, err, "cannot read the revision");
+	/* (test builds: the statement gone, as a pooler's DISCARD ALL leaves it) */
+	if (SM_TEST_POINT("pg-probe-lost") < 0)
+		PQclear(PQexec(s->conn, "DEALLOCATE sm_probe"));
 	res = PQexecPrepared(s->conn, "sm_probe", p->n, p->v, NULL, NULL, 0);
 	st = PQresultStatus(res);
+	if (st == PGRES_FATAL_ERROR && !s->in_tx && is_state(res, "26000")) {
+		/*
+		 * the connection lost its prepared statements but not its backend
+		 * (a pooler's DISCARD ALL, a DEALLOCATE): prepared again at the
+		 * next probe, this one unprepared
+		 */
+		PQclear(res);
+		s->probe_pid = 0;
+		return sm_pg_run(s->conn, probe_sql, p, ret, err, "cannot read the revision");
+	}
 	if (st != PGRES_TUPLES_OK) {
 		int r = sm_pg_fail(s->conn, res, err, "cannot read the revision");
 

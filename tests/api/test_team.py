@@ -104,11 +104,11 @@ def home(name, config=""):
 
 
 class Server:
-    def __init__(self, home_dir, *args):
+    def __init__(self, home_dir, *args, env=None):
         self.home = home_dir
         self.proc = subprocess.Popen([BIN, "serve", "--port", "0", "--threads", "1",
                                       "--no-rate-limit", *args],
-                                     env=dict(ENV, SKILLMEAT_HOME=home_dir),
+                                     env=dict(ENV, SKILLMEAT_HOME=home_dir, **(env or {})),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         LIVE.append(self.proc)
         line = self.proc.stdout.readline()
@@ -409,6 +409,19 @@ def test_restart(s):
     page, _ = s.get("/artifacts")
     check(names(page) == ["command:gamma", "skill:alpha", "skill:beta"],
           "after a PostgreSQL restart the next request is answered from the same rows")
+
+
+def test_probe_lost(url):
+    """The connection loses its prepared probe but keeps its backend (a
+    pooler's DISCARD ALL, a DEALLOCATE; the test build drops it at the 3rd
+    probe): that request and every later one are answered, not 503."""
+    s = Server(home("probe-lost"), "--store", url,
+               env={"SKILLMEAT_TEST_FAIL_AT": "pg-probe-lost#3"})
+    for i in range(6):
+        page, _ = s.get("/artifacts")
+        check(names(page) == ["command:gamma", "skill:alpha", "skill:beta"],
+              f"request {i + 1} answered with the prepared probe lost at the 3rd")
+    s.stop()
 
 
 def test_config_store(url):
@@ -864,6 +877,7 @@ def main():
     test_refusals(s)
     test_restart(s)
     s.stop()
+    test_probe_lost(url)
     test_config_store(url)
     test_writes(url)
     test_edits(url)
