@@ -155,6 +155,11 @@ int sm_artifact_files_path(const char *dir, const char *rel, struct strbuf *out,
 /* The same for manifest entry e of collection c. */
 int sm_collection_entry_path(const struct sm_collection *c, const struct sm_toml_value *e,
 			     struct strbuf *out, struct strbuf *err);
+/* The same, with the lstat its check took of the path (sm_fs_safe_join_st). */
+struct stat;
+int sm_collection_entry_path_st(const struct sm_collection *c, const struct sm_toml_value *e,
+				struct strbuf *out, struct stat *st, bool *have,
+				struct strbuf *err);
 
 /*
  * Replace the file path (absolute: artifact idx's own file, or a file inside

@@ -147,6 +147,7 @@ struct sm_deploy_src {
 	const char *collection; /* collection name */
 	const char *path;	/* absolute path of the collection copy */
 	const char *uuid;	/* or NULL */
+	const struct stat *st;	/* NULL or: path's lstat, just taken (not a link) */
 };
 
 enum sm_deploy_status {

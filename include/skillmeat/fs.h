@@ -76,6 +76,14 @@ int sm_fs_safe_join(const char *base, const char *rel, struct strbuf *out, struc
 /* Same with an explicit length, so a rel holding a NUL byte can be rejected. */
 int sm_fs_safe_joinn(const char *base, const char *rel, size_t rel_len, struct strbuf *out,
 		     struct strbuf *err);
+/*
+ * sm_fs_safe_join, and *have (st not NULL) true with the lstat the check
+ * took of the joined path itself when it exists and is not a symlink, so a
+ * caller need not stat it again; false when the check took none.
+ */
+struct stat;
+int sm_fs_safe_join_st(const char *base, const char *rel, struct strbuf *out, struct stat *st,
+		       bool *have, struct strbuf *err);
 
 /* Plain join "a/b" (no checks), appended to out. */
 int sm_fs_join(struct strbuf *out, const char *a, const char *b);

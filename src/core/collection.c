@@ -1017,8 +1017,8 @@ static const char *under_dir(const char *p, const char *d)
 	return p + n;
 }
 
-int sm_artifact_files_path(const char *dir, const char *rel, struct strbuf *out,
-			   struct strbuf *err)
+static int files_path(const char *dir, const char *rel, struct strbuf *out, struct stat *st,
+		      bool *have, struct strbuf *err)
 {
 	const char *in;
 	char real[PATH_MAX];
@@ -1033,18 +1033,35 @@ int sm_artifact_files_path(const char *dir, const char *rel, struct strbuf *out,
 			return sm_err(err, -EINVAL, "path '%s' lies outside the collection", rel);
 		rel = in;
 	}
-	return sm_fs_safe_join(dir, rel, out, err);
+	return st ? sm_fs_safe_join_st(dir, rel, out, st, have, err)
+		  : sm_fs_safe_join(dir, rel, out, err);
+}
+
+int sm_artifact_files_path(const char *dir, const char *rel, struct strbuf *out,
+			   struct strbuf *err)
+{
+	return files_path(dir, rel, out, NULL, NULL, err);
+}
+
+int sm_collection_entry_path_st(const struct sm_collection *c, const struct sm_toml_value *e,
+				struct strbuf *out, struct stat *st, bool *have,
+				struct strbuf *err)
+{
+	const char *rel = sm_entry_str(e, "path");
+	int r;
+
+	if (have)
+		*have = false;
+	r = files_path(c->dir, rel, out, st, have, err);
+	if (r < 0)
+		sm_err_prefix(err, r, "%s '%s'", sm_entry_str(e, "type"), sm_entry_name(e));
+	return r;
 }
 
 int sm_collection_entry_path(const struct sm_collection *c, const struct sm_toml_value *e,
 			     struct strbuf *out, struct strbuf *err)
 {
-	const char *rel = sm_entry_str(e, "path");
-	int r = sm_artifact_files_path(c->dir, rel, out, err);
-
-	if (r < 0)
-		sm_err_prefix(err, r, "%s '%s'", sm_entry_str(e, "type"), sm_entry_name(e));
-	return r;
+	return sm_collection_entry_path_st(c, e, out, NULL, NULL, err);
 }
 
 int sm_collection_remove(struct sm_collection *c, size_t idx, bool keep_files, struct strbuf *err)

@@ -340,7 +340,8 @@ int sm_deploy_one(struct sm_tracking *t, const struct sm_profile *p,
 	was_link = exists && S_ISLNK(st.st_mode);
 	/* nothing at the target: the copy hashes what it writes, nothing to compare first */
 	if (exists || opts->symlink) {
-		r = sm_hashcache_hash(opts->hashes, src->path, !opts->symlink, chash, &e);
+		r = sm_hashcache_hash_st(opts->hashes, src->path, src->st, !opts->symlink, chash,
+					 &e);
 		if (r < 0) {
 			r = fail_result(ret, "cannot read the collection copy: %s%s", e.buf, "");
 			goto out;

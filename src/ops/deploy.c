@@ -239,6 +239,8 @@ static int deploy_entry(struct sm_collection *c, size_t idx, const struct sm_pro
 	const char *name = sm_entry_name(e);
 	enum sm_artifact_type type = sm_entry_type(e);
 	struct strbuf id = STRBUF_INIT, src = STRBUF_INIT, te = STRBUF_INIT;
+	struct stat st;
+	bool have_st;
 	int r;
 
 	r = sm_strbuf_addf(&id, "%s:%s", sm_artifact_type_name(type), name);
@@ -247,7 +249,7 @@ static int deploy_entry(struct sm_collection *c, size_t idx, const struct sm_pro
 		goto out;
 	}
 	/* never deploy what lies outside the collection: that item fails */
-	r = sm_collection_entry_path(c, e, &src, &te);
+	r = sm_collection_entry_path_st(c, e, &src, &st, &have_st, &te);
 	if (r == -EINVAL || r == -ENOENT) {
 		r = item_fail(rep, id.buf, NULL, te.buf);
 		goto out;
@@ -261,7 +263,8 @@ static int deploy_entry(struct sm_collection *c, size_t idx, const struct sm_pro
 								 ? req->record_collection
 								 : c->name,
 					   .path = src.buf,
-					   .uuid = sm_entry_str(e, "uuid") };
+					   .uuid = sm_entry_str(e, "uuid"),
+					   .st = have_st ? &st : NULL };
 		struct sm_ops_deploy_item *it;
 		struct sm_tracking *t;
 

@@ -609,7 +609,7 @@ static int under(const char *path, const char *root)
  * No symlink among the components of joined below base (one lstat each, up
  * to the first missing one): with no ".." either, it stays under base.
  */
-static bool no_link_below(char *joined, size_t base_len)
+static bool no_link_below(char *joined, size_t base_len, struct stat *last, bool *have)
 {
 	size_t n = strlen(joined);
 	struct stat st;
@@ -628,20 +628,26 @@ static bool no_link_below(char *joined, size_t base_len)
 			return e == ENOENT || e == ENOTDIR;
 		if (S_ISLNK(st.st_mode))
 			return false;
+		if (i == n && last) {
+			*last = st;
+			*have = true;
+		}
 	}
 	return true;
 }
 
 static int check_escape(const char *base, char *joined, size_t base_len, const char *rel,
-			size_t rel_len, struct strbuf *err)
+			size_t rel_len, struct stat *last, bool *have, struct strbuf *err)
 {
 	char rbase[PATH_MAX], rpath[PATH_MAX];
 	size_t n = strlen(joined);
 	struct stat st;
 	int r;
 
-	if (base_len && no_link_below(joined, base_len))
+	if (base_len && no_link_below(joined, base_len, last, have))
 		return 0;
+	if (last)
+		*have = false;
 	r = real_path(base, rbase);
 	if (r == -ENOENT || r == -ENOTDIR)
 		return 0; /* base not there: nothing can be a symlink yet */
@@ -674,8 +680,8 @@ static int check_escape(const char *base, char *joined, size_t base_len, const c
 	return 0;
 }
 
-int sm_fs_safe_joinn(const char *base, const char *rel, size_t rel_len, struct strbuf *out,
-		     struct strbuf *err)
+static int safe_joinn(const char *base, const char *rel, size_t rel_len, struct strbuf *out,
+		      struct stat *last, bool *have, struct strbuf *err)
 {
 	struct strbuf sb = STRBUF_INIT;
 	size_t i = 0, base_len, ncomp = 0;
@@ -729,7 +735,8 @@ int sm_fs_safe_joinn(const char *base, const char *rel, size_t rel_len, struct s
 			r = -ENOMEM;
 			goto fail_alloc;
 		}
-		r = check_escape(base_len ? base : ".", probe, base_len, rel, rel_len, err);
+		r = check_escape(base_len ? base : ".", probe, base_len, rel, rel_len, last, have,
+				 err);
 	}
 	if (r < 0) {
 		sm_strbuf_release(&sb);
@@ -747,9 +754,22 @@ fail_alloc:
 	return sm_err(err, r, "cannot join '%.*s': %s", (int)rel_len, rel, sm_strerror(r));
 }
 
+int sm_fs_safe_joinn(const char *base, const char *rel, size_t rel_len, struct strbuf *out,
+		     struct strbuf *err)
+{
+	return safe_joinn(base, rel, rel_len, out, NULL, NULL, err);
+}
+
 int sm_fs_safe_join(const char *base, const char *rel, struct strbuf *out, struct strbuf *err)
 {
-	return sm_fs_safe_joinn(base, rel, strlen(rel), out, err);
+	return safe_joinn(base, rel, strlen(rel), out, NULL, NULL, err);
+}
+
+int sm_fs_safe_join_st(const char *base, const char *rel, struct strbuf *out, struct stat *st,
+		       bool *have, struct strbuf *err)
+{
+	*have = false;
+	return safe_joinn(base, rel, strlen(rel), out, st, have, err);
 }
 
 bool sm_fs_is_dir(const char *path)

@@ -534,6 +534,45 @@ static void expect_join(const char *base, const char *rel, const char *want_rel)
 	sm_strbuf_release(&err);
 }
 
+/* The join's own lstat of the joined path: given when it exists and no symlink is on the way. */
+static void test_safe_join_st(void **state)
+{
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+	char dir[4096], path[4200], link[4200];
+	struct stat st, want;
+	bool have = true;
+
+	(void)state;
+	fresh(dir, sizeof(dir), "join-st");
+	put(dir, "skills/canvas/SKILL.md", "x");
+	assert_int_equal(sm_fs_safe_join_st(dir, "skills/canvas", &out, &st, &have, &err), 0);
+	assert_true(have);
+	snprintf(path, sizeof(path), "%s/skills/canvas", dir);
+	assert_string_equal(out.buf, path);
+	assert_int_equal(lstat(path, &want), 0);
+	assert_true(st.st_ino == want.st_ino && st.st_dev == want.st_dev &&
+		    st.st_mode == want.st_mode);
+	/* missing: none */
+	assert_int_equal(sm_fs_safe_join_st(dir, "skills/gone", &out, &st, &have, &err), 0);
+	assert_false(have);
+	/* a symlink (inside base) on the way or at the end: none, the join still checked */
+	snprintf(link, sizeof(link), "%s/skills/alias", dir);
+	assert_int_equal(symlink("canvas", link), 0);
+	have = true;
+	assert_int_equal(sm_fs_safe_join_st(dir, "skills/alias", &out, &st, &have, &err), 0);
+	assert_false(have);
+	have = true;
+	assert_int_equal(sm_fs_safe_join_st(dir, "skills/alias/SKILL.md", &out, &st, &have, &err),
+			 0);
+	assert_false(have);
+	/* a rejected path: an error, none */
+	have = true;
+	assert_int_equal(sm_fs_safe_join_st(dir, "../x", &out, &st, &have, &err), -EINVAL);
+	assert_false(have);
+	sm_strbuf_release(&out);
+	sm_strbuf_release(&err);
+}
+
 static void test_safe_join(void **state)
 {
 	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
@@ -939,6 +978,7 @@ int main(void)
 		cmocka_unit_test(test_remove_tree_alloc_fail),
 		cmocka_unit_test(test_link_tree),
 		cmocka_unit_test(test_safe_join),
+		cmocka_unit_test(test_safe_join_st),
 		cmocka_unit_test(test_safe_join_alloc_fail),
 		cmocka_unit_test(test_join),
 		cmocka_unit_test(test_predicates),
