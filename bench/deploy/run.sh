@@ -91,3 +91,37 @@ for name, r in again.items():
     tgt = {"re-deploy unchanged": "≤ 50 ms", "status": "≤ 100 ms"}.get(name, "")
     print(f"| {name} | {r['mean']*1000:.1f} ms | {r['stddev']*1000:.1f} | | {tgt} |")
 PY
+
+# The first deploy paired with cp -r run by run (the shared disk's speed
+# drifts within a run: hyperfine's means above compare different minutes):
+# each pair prepares both projects the same way (removed, made, sync), then
+# times cp -r and deploy in alternating order; medians of the per-pair ratios.
+python3 - "$SM" "$T" "$C" "$((RUNS * 2))" <<'PY'
+import os, shutil, statistics, subprocess, sys, time
+sm, t, c, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def prep():
+    for p in ("p-cp", "p-sm"):
+        shutil.rmtree(os.path.join(t, p), ignore_errors=True)
+    os.makedirs(os.path.join(t, "p-cp/.claude"))
+    os.makedirs(os.path.join(t, "p-sm"))
+    subprocess.run(["sync"], check=True)
+def timed(cmd):
+    w0, r0 = time.monotonic(), os.times()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    w1, r1 = time.monotonic(), os.times()
+    return w1 - w0, (r1.children_user - r0.children_user) + (r1.children_system - r0.children_system)
+cp = ["cp", "-r", c, os.path.join(t, "p-cp/.claude/skills")]
+dep = [sm, "--home", os.path.join(t, "home"), "deploy", "--all", "--project", os.path.join(t, "p-sm")]
+wall, cpu, dw, cw = [], [], [], []
+for i in range(n):
+    first, second = (cp, dep) if i % 2 else (dep, cp)
+    prep()
+    a = timed(first)
+    prep()
+    b = timed(second)
+    d, k = (b, a) if i % 2 else (a, b)
+    wall.append(d[0] / k[0]); cpu.append(d[1] / k[1]); dw.append(d[0]); cw.append(k[0])
+print(f"\nfirst deploy paired with cp -r ({n} pairs, medians): deploy {statistics.median(dw)*1000:.0f} ms,"
+      f" cp -r {statistics.median(cw)*1000:.0f} ms; wall ratio {statistics.median(wall):.2f}×"
+      f" (min {min(wall):.2f}, max {max(wall):.2f}), cpu ratio {statistics.median(cpu):.2f}× (target ≤ 1.5×)")
+PY
