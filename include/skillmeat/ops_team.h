@@ -16,6 +16,10 @@ struct sm_artifact_row;
 struct sm_store;
 struct strbuf;
 
+/* Limits on an artifact's files (a team server's archive, a GitHub fetch). */
+#define SM_TEAM_MAX_FILES 10000
+#define SM_TEAM_MAX_BYTES ((size_t)64 << 20)
+
 struct sm_team_file {
 	const char *path;	 /* relative, '/'-separated, no '.' or '..' part */
 	const char *content_b64; /* standard base64 */
@@ -34,6 +38,14 @@ struct sm_team_upload {
 	bool force; /* replace an artifact of that type and name */
 	/* the content hash the sender computed: a mismatch is refused (-EINVAL); NULL = none */
 	const char *content_hash;
+	/*
+	 * Where it came from (sm_ops_team_add_github): origin NULL = "team" with
+	 * source "type:name"; else the row's origin, source, upstream,
+	 * version_spec, resolved_sha and resolved_version (each may be NULL),
+	 * and tags are added to the frontmatter's (as the personal add shows
+	 * them) rather than replacing them.
+	 */
+	const char *origin, *source, *upstream, *version_spec, *resolved_sha, *resolved_version;
 };
 
 /*
@@ -50,6 +62,32 @@ int sm_team_path_cmp(const char *a, const char *b);
  */
 int sm_ops_team_upload(struct sm_store *st, const struct sm_team_upload *u,
 		       struct sm_artifact_row *ret, struct strbuf *err);
+
+/* POST /artifacts from GitHub in team mode. */
+struct sm_team_github {
+	const char *spec; /* owner/repo[/path][@version] or a github.com URL */
+	const char *type; /* the artifact type's name */
+	const char *name; /* NULL: the stem of the path's last part, or the repository */
+	const char *const *tags;
+	size_t ntags;
+	bool force;
+};
+
+/*
+ * Fetch spec as the personal add does (sm_github_spec_parse, sm_git_fetch with
+ * home's github.api-url and github token: settings.github-token,
+ * SKILLMEAT_GITHUB_TOKEN, GITHUB_TOKEN; home may be NULL), read the files
+ * (at most SM_TEAM_MAX_FILES files, SM_TEAM_MAX_BYTES bytes) and store them
+ * as sm_ops_team_upload does, the row's origin "github", its source the
+ * upstream URL at the resolved commit, version_spec, resolved_sha and
+ * resolved_version set. The same returns as sm_ops_team_upload, and the
+ * fetch's: -EINVAL a bad spec, -ENOENT repository, version or path not
+ * found, -EACCES, -EIO, -E2BIG. Nothing is stored on an error.
+ */
+struct sm_home;
+int sm_ops_team_add_github(struct sm_store *st, const struct sm_home *home,
+			   const struct sm_team_github *req, struct sm_artifact_row *ret,
+			   struct strbuf *err);
 
 /*
  * PUT /artifacts/{id}/metadata in team mode: the fields (skillmeat/edit.h,
@@ -88,8 +126,6 @@ struct sm_ops_ctx;
 struct sm_ops_add_result;
 
 /* Limits on what a team server may send (an archive's files). */
-#define SM_TEAM_MAX_FILES 10000
-#define SM_TEAM_MAX_BYTES ((size_t)64 << 20)
 
 /*
  * The content hash of files as SkillMeat computes it for the artifact they

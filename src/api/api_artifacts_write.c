@@ -232,6 +232,44 @@ out:
 
 /* ---- POST /artifacts ---- */
 
+/*
+ * Team mode: the server fetches the GitHub source as the personal add does
+ * and stores it as an upload (sm_ops_team_add_github), in the request's
+ * tenant, on a connection of this worker's own.
+ */
+static void add_team(struct wjob *j)
+{
+	const struct sm_team_github req = {
+	    .spec = j->source,
+	    .type = sm_artifact_type_name(j->type),
+	    .name = j->name,
+	    .tags = (const char *const *)j->tags,
+	    .ntags = j->ntags,
+	    .force = j->force,
+	};
+	struct sm_artifact_row row = {0};
+	struct sm_store *st = NULL;
+	int r;
+
+	r = api_team_checkout(j->app, j->tenant, &st, &j->err);
+	if (r == 0) {
+		r = sm_ops_team_add_github(st, j->app->home, &req, &row, &j->err);
+		api_team_checkin(j->app, st, api_team_reusable(r));
+	}
+	if (r >= 0) {
+		api_invalidate_tenant(j->app, j->tenant);
+		j->status = 201; /* created or replaced (force), as the personal add */
+		j->out_collection = sm_strdup(row.collection);
+		j->out_type = sm_strdup(row.type);
+		j->out_name = sm_strdup(row.name);
+		j->out_path = sm_strdup("");
+		if (!j->out_collection || !j->out_type || !j->out_name || !j->out_path)
+			r = -ENOMEM;
+	}
+	j->r = r < 0 ? r : 0;
+	sm_artifact_row_release(&row);
+}
+
 static void add_work(void *arg)
 {
 	struct wjob *j = arg;
@@ -253,6 +291,10 @@ static void add_work(void *arg)
 	const struct sm_add_result *ar = &res.add;
 	int r;
 
+	if (j->tenant) {
+		add_team(j);
+		return;
+	}
 	api_ops_ctx_init(j->app, &ctx);
 	r = sm_ops_add(&ctx, &req, &res, &j->err);
 	sm_ops_ctx_release(&ctx);
@@ -278,6 +320,9 @@ static void add_done(struct sm_http_req *req, void *arg)
 
 	if (!req)
 		goto out;
+	/* the loop thread's store may have served another tenant meanwhile */
+	if (j->tenant && sm_store_pg_set_tenant(api_cache(req)->store, j->tenant, NULL) == 0)
+		api_cache(req)->tenant = j->tenant;
 	if (j->r < 0) {
 		int st = sm_http_errno_status(j->r);
 
@@ -406,21 +451,16 @@ static int art_create(struct sm_http_req *req, void *data)
 	/* local: an absolute path (no source_type: anything starting with '/') */
 	j->github =
 	    stype ? !strcmp(stype, "github") : source[0] != '/' && sm_source_is_github(source);
-	if (app->team_url) {
+	if (app->team_url && !j->github) {
 		/* API.md "Team mode": the server's disk is not the user's */
-		if (!j->github)
-			(void)sm_http_error(req, 403,
-					    "a local source is not available in team mode: the "
-					    "server's disk is not the user's (upload it: team push)");
-		else
-			/* docs/team.md: a shared server does not fetch from the network for its tenants */
-			(void)sm_http_error(req, 501,
-					    "adding from GitHub is not available in team mode: the "
-					    "server does not fetch from the network for its tenants "
-					    "(add it to a personal home, then team push)");
+		(void)sm_http_error(req, 403,
+				    "a local source is not available in team mode: the "
+				    "server's disk is not the user's (upload it: team push)");
 		r = API_ANSWERED;
 		goto out;
 	}
+	/* team mode: the request's tenant (a GitHub source, fetched by the server) */
+	j->tenant = app->team_url ? api_cache(req)->tenant : NULL;
 	if ((v = json_object_get(body, "tags")) && !json_is_null(v) &&
 	    (r = add_tags(req, j, v, "tags")) < 0)
 		goto out;
@@ -429,7 +469,13 @@ static int art_create(struct sm_http_req *req, void *data)
 		r = api_422(req, "target_platforms", "list_type", "Input should be a valid list");
 		goto out;
 	}
-	if (coll) {
+	if (coll && j->tenant && strcmp(coll, "default")) {
+		/* the team store has one collection of artifacts */
+		(void)sm_http_error(req, 404, "Collection '%s' not found", coll);
+		r = API_ANSWERED;
+		goto out;
+	}
+	if (coll && !j->tenant) {
 		sm_strbuf_reset(&err);
 		if (sm_collection_name_check(coll, &err) < 0) {
 			r = api_422(req, "collection", "value_error", err.buf);

@@ -12,10 +12,12 @@
 #include "skillmeat/frontmatter.h"
 #include "skillmeat/error.h"
 #include "skillmeat/fs.h"
+#include "skillmeat/home.h"
 #include "skillmeat/memory.h"
 #include "skillmeat/metadata.h"
 #include "skillmeat/ops_team.h"
 #include "skillmeat/sha256.h"
+#include "skillmeat/source.h"
 #include "skillmeat/store.h"
 #include "skillmeat/store_pg.h"
 #include "skillmeat/strbuf.h"
@@ -54,6 +56,28 @@ static char *json_list(const char *const *v, size_t n, const struct sm_toml_valu
 		if (sm_toml_str(sm_toml_at(arr, i)))
 			json_array_append_new(j, json_stringn(sm_toml_str(sm_toml_at(arr, i)),
 							      sm_toml_strlen(sm_toml_at(arr, i))));
+	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	return s;
+}
+
+/* The given tags, then the frontmatter's not among them (the personal add's shown tags). */
+static char *tags_union(const char *const *v, size_t n, const struct sm_toml_value *arr)
+{
+	json_t *j = json_array();
+	char *s;
+
+	for (size_t i = 0; j && i < n; i++)
+		json_array_append_new(j, json_string(v[i]));
+	for (size_t i = 0; j && i < sm_toml_len(arr); i++) {
+		const char *t = sm_toml_str(sm_toml_at(arr, i));
+		bool seen = false;
+
+		for (size_t k = 0; t && !seen && k < json_array_size(j); k++)
+			seen = !strcmp(json_string_value(json_array_get(j, k)), t);
+		if (t && !seen)
+			json_array_append_new(j, json_string(t));
+	}
 	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return s;
@@ -189,15 +213,30 @@ static int build_row(const struct sm_team_upload *u, struct sm_team_file *files,
 	row->type = sm_strdup(sm_artifact_type_name(type));
 	row->name = sm_strdup(u->name);
 	row->path = NULL;
-	if (sm_strbuf_addf(&bodies[u->nfiles], "%s:%s", row->type ? row->type : "", u->name) == 0)
-		row->source = sm_strdup(bodies[u->nfiles].buf);
-	row->origin = sm_strdup("team");
+	if (u->origin) {
+		row->source = dup_or(u->source, "");
+		row->origin = sm_strdup(u->origin);
+		row->upstream = dup_or(u->upstream, NULL);
+		row->version_spec = dup_or(u->version_spec, NULL);
+		row->resolved_sha = dup_or(u->resolved_sha, NULL);
+		row->resolved_version = dup_or(u->resolved_version, NULL);
+		if ((u->upstream && !row->upstream) || (u->version_spec && !row->version_spec) ||
+		    (u->resolved_sha && !row->resolved_sha) ||
+		    (u->resolved_version && !row->resolved_version))
+			r = -ENOMEM;
+	} else {
+		if (sm_strbuf_addf(&bodies[u->nfiles], "%s:%s", row->type ? row->type : "",
+				   u->name) == 0)
+			row->source = sm_strdup(bodies[u->nfiles].buf);
+		row->origin = sm_strdup("team");
+	}
 	row->title = dup_or(u->title, sm_toml_get_string(t, "title"));
 	row->description = dup_or(u->description, sm_toml_get_string(t, "description"));
 	row->author = dup_or(u->author, sm_toml_get_string(t, "author"));
 	row->license = dup_or(u->license, sm_toml_get_string(t, "license"));
 	row->version = dup_or(u->version, sm_toml_get_string(t, "version"));
-	row->tags_json = json_list(u->tags, u->ntags, meta.tags);
+	row->tags_json = u->origin ? tags_union(u->tags, u->ntags, meta.tags)
+				   : json_list(u->tags, u->ntags, meta.tags);
 	row->tools_json = json_list(NULL, 0, sm_toml_get(t, "tools"));
 	row->added = sm_strdup(added);
 	row->updated = sm_strdup(added);
@@ -273,6 +312,168 @@ out:
 	sm_free(bodies);
 	sm_free(files);
 	sm_free(pf);
+	return r;
+}
+
+/* The files under the fetched path (a folder, or one file) as an upload's, base64. */
+static int read_fetched(const char *src, struct sm_team_file **ret, struct strbuf **ret_b64,
+			size_t *ret_n, struct strbuf *err)
+{
+	struct sm_fs_list list = {0};
+	struct sm_team_file *files = NULL;
+	struct strbuf *b64 = NULL, dir = STRBUF_INIT, path = STRBUF_INIT, data = STRBUF_INIT;
+	size_t total = 0, n = 0;
+	int r;
+
+	if ((r = sm_fs_walk(src, &list, err)) < 0)
+		return r;
+	if (list.len == 0 || list.len > SM_TEAM_MAX_FILES) {
+		r = sm_err(err, list.len ? -E2BIG : -EINVAL, "the fetched artifact has %s files",
+			   list.len ? "too many" : "no");
+		goto out;
+	}
+	/* a one-file artifact: its file is read from its folder */
+	if (sm_fs_is_file(src)) {
+		const char *slash = strrchr(src, '/');
+
+		r = sm_strbuf_add(&dir, src, slash ? (size_t)(slash - src) : 0);
+	} else {
+		r = sm_strbuf_addstr(&dir, src);
+	}
+	files = sm_calloc(list.len, sizeof(*files));
+	b64 = sm_calloc(list.len, sizeof(*b64));
+	if (r < 0 || !files || !b64) {
+		r = sm_err(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (; n < list.len; n++) {
+		b64[n] = (struct strbuf)STRBUF_INIT;
+		if (list.items[n].size > SM_TEAM_MAX_BYTES - total) {
+			r = sm_err(err, -E2BIG, "the fetched artifact's files are over %zu bytes",
+				   SM_TEAM_MAX_BYTES);
+			n++;
+			goto out;
+		}
+		sm_strbuf_reset(&path);
+		sm_strbuf_reset(&data);
+		if ((r = sm_fs_join(&path, dir.buf, list.items[n].rel)) < 0 ||
+		    (r = sm_fs_read_file(path.buf, SM_TEAM_MAX_BYTES - total, &data, err)) < 0) {
+			if (r == -ENOMEM)
+				r = sm_err(err, r, "out of memory");
+			n++;
+			goto out;
+		}
+		total += data.len;
+		if ((r = sm_base64_encode(data.buf, data.len, &b64[n])) < 0) {
+			r = sm_err(err, r, "out of memory");
+			n++;
+			goto out;
+		}
+		files[n].content_b64 = b64[n].buf;
+	}
+	/* the paths live in list's entries: detach them into files' own */
+	for (size_t i = 0; i < n; i++) {
+		files[i].path = list.items[i].rel;
+		list.items[i].rel = NULL;
+	}
+	*ret = files;
+	*ret_b64 = b64;
+	*ret_n = n;
+	files = NULL;
+	b64 = NULL;
+	r = 0;
+out:
+	for (size_t i = 0; b64 && i < n; i++)
+		sm_strbuf_release(&b64[i]);
+	sm_free(b64);
+	sm_free(files);
+	sm_fs_list_release(&list);
+	sm_strbuf_release(&dir);
+	sm_strbuf_release(&path);
+	sm_strbuf_release(&data);
+	return r;
+}
+
+/* The default name of a GitHub artifact: the stem of the path's last part, or the repository. */
+static int github_name(const struct sm_github_spec *gs, struct strbuf *out)
+{
+	const char *p = *gs->path ? gs->path : gs->repo, *slash = strrchr(p, '/'), *dot;
+
+	if (slash)
+		p = slash + 1;
+	dot = strrchr(p, '.');
+	return sm_strbuf_add(out, p, dot && dot != p ? (size_t)(dot - p) : strlen(p));
+}
+
+int sm_ops_team_add_github(struct sm_store *st, const struct sm_home *home,
+			   const struct sm_team_github *req, struct sm_artifact_row *ret,
+			   struct strbuf *err)
+{
+	struct sm_github_spec gs = {0};
+	struct sm_git_fetch f = {0};
+	struct sm_team_file *files = NULL;
+	struct strbuf *b64 = NULL, name = STRBUF_INIT;
+	size_t n = 0;
+	const char *token = home ? sm_config_string(home, "settings.github-token", NULL) : NULL;
+	bool fetched = false;
+	int r;
+
+	if (!req->type || sm_artifact_type_parse(req->type) == SM_TYPE_INVALID)
+		return sm_err(err, -EINVAL, "unknown artifact type '%s'", req->type ? req->type : "");
+	if ((r = sm_github_spec_parse(req->spec, &gs, err)) < 0)
+		return r;
+	if (req->name)
+		r = sm_strbuf_addstr(&name, req->name);
+	else
+		r = github_name(&gs, &name);
+	if (r < 0) {
+		r = sm_err(err, r, "out of memory");
+		goto out;
+	}
+	/* a bad name is refused before the network is asked */
+	if ((r = sm_artifact_name_check(name.buf, err)) < 0)
+		goto out;
+	if (!token)
+		token = getenv("SKILLMEAT_GITHUB_TOKEN");
+	if (!token)
+		token = getenv("GITHUB_TOKEN");
+	r = sm_git_fetch(&gs, home ? sm_config_string(home, "github.api-url", NULL) : NULL, token,
+			 &f, err);
+	if (r < 0)
+		goto out;
+	fetched = true;
+	if ((r = read_fetched(f.artifact_path, &files, &b64, &n, err)) < 0)
+		goto out;
+	{
+		const struct sm_team_upload u = {
+		    .type = req->type,
+		    .name = name.buf,
+		    .files = files,
+		    .nfiles = n,
+		    .tags = req->tags,
+		    .ntags = req->ntags,
+		    .force = req->force,
+		    .origin = "github",
+		    .source = f.upstream,
+		    .upstream = f.upstream,
+		    .version_spec = gs.version,
+		    .resolved_sha = f.sha,
+		    .resolved_version = f.resolved_version,
+		};
+
+		r = sm_ops_team_upload(st, &u, ret, err);
+	}
+out:
+	for (size_t i = 0; i < n; i++) {
+		sm_free((char *)files[i].path);
+		sm_strbuf_release(&b64[i]);
+	}
+	sm_free(files);
+	sm_free(b64);
+	if (fetched)
+		sm_git_fetch_release(&f);
+	sm_github_spec_release(&gs);
+	sm_strbuf_release(&name);
 	return r;
 }
 

@@ -13,7 +13,7 @@
 - freshness: a commit by another client is seen at the very next request
   (the per-request revision probe: list answers and ETags change at once);
 - refusals of API.md "Team mode" (deployments and POST /artifacts from a
-  local path 403, from GitHub 501: no fetch for tenants); /metrics needs a token
+  local path 403, a bad GitHub spec 400); /metrics needs a token
   of team.tokens; nothing is written into the home (no metadata.db, no
   server.json);
 - a PostgreSQL restart: the next request is answered, from the same rows;
@@ -394,10 +394,12 @@ def test_refusals(s):
         st, data, _ = s.request("POST", "/api/v1/artifacts", body=body)
         check(st == 403 and b"team mode" in data,
               f"POST /artifacts with a local path {body.get('source_type', '(implied)')} -> 403 ({st} {data[:120]!r})")
+    # from GitHub: fetched by the server (test_team_github.py); a bad spec is refused first
     st, data, _ = s.request("POST", "/api/v1/artifacts",
-                            body={"source": "anthropics/skills/canvas", "artifact_type": "skill"})
-    check(st == 501 and b"team push" in data,
-          f"POST /artifacts from GitHub -> 501, saying what to do instead ({st} {data[:160]!r})")
+                            body={"source": "https://gitlab.com/a/b", "source_type": "github",
+                                  "artifact_type": "skill"})
+    check(st == 400 and b"GitHub" in data,
+          f"POST /artifacts from a non-GitHub URL -> 400 ({st} {data[:160]!r})")
     st, data, _ = s.request("POST", "/api/v1/artifacts", body={"artifact_type": "skill"})
     check(st == 422, f"POST /artifacts without a source: 422 first ({st})")
     s.get("/artifacts/skill:localskill", want=404)
