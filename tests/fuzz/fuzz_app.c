@@ -248,6 +248,8 @@ static void setup(void)
 	    api_register_artifact_metadata(fz.app, fz.router, &err) < 0 ||
 	    api_register_files(fz.app, fz.router, &err) < 0)
 		die("app", &err);
+	/* as a server's loop thread: its app (the answer cache's metrics go through it) */
+	fz.thread.app = fz.app;
 	if (sm_cache_open(fz.home, &fz.thread.cache, &err) < 0)
 		die("cache", &err);
 	sync_all();
